@@ -1,0 +1,107 @@
+"""Start the real kcli broker as a subprocess on a free port, for tests and benchmarks.
+
+Tests never fake the broker: they start ``python -m kcli.server.start`` with a properties file
+in a temporary directory and wait for Kafka's own "started" log line (no sleeps), then talk to
+it with real clients. Every process started here is stopped by the fixture that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+STARTED_MARKER = "started (kafka.server.KafkaServer)"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BrokerProcess:
+    """One broker subprocess with its own log directory and port."""
+
+    def __init__(self, workdir: Path, overrides: dict[str, str] | None = None, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.log_dirs = workdir / "kafka-logs"
+        self.properties = workdir / "server.properties"
+        settings = {
+            "node.id": "0",
+            "process.roles": "broker,controller",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": str(self.log_dirs),
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        settings.update(overrides or {})
+        self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0, extra_args: Iterable[str] = ()) -> BrokerProcess:
+        """Start the broker and return once it logged that it is serving."""
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kcli.server.start", str(self.properties), *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=self.workdir,
+        )
+        started = threading.Event()
+        proc = self.proc
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.output.append(line)
+                if STARTED_MARKER in line:
+                    started.set()
+            started.set()  # process ended: unblock the waiter, which then reports the failure
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not started.wait(timeout) or proc.poll() is not None:
+            self.kill()
+            raise RuntimeError("broker did not start:\n" + "".join(self.output[-40:]))
+        return self
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM (clean shutdown) and wait; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> BrokerProcess:
+        self.stop()
+        return self.start()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
