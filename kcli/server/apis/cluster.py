@@ -1,0 +1,87 @@
+"""DescribeCluster, DescribeLogDirs, DeleteRecords and InitProducerId."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+OFFSET_OUT_OF_RANGE = 1
+UNKNOWN_SERVER_ERROR = -1
+
+
+@api(60, "DescribeCluster", 0, 1)
+async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    return {
+        "throttle_time": 0, "error_code": 0, "error_message": None, "endpoint_type": 1,
+        "cluster_id": broker.cluster_id, "controller_id": broker.node_id,
+        "brokers": [{"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
+                    for b in broker.live_brokers()],
+        "cluster_authorized_operations": -2147483648,
+    }
+
+
+@api(35, "DescribeLogDirs", 1, 4)
+async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    wanted = None
+    if request.topics is not None:
+        wanted = {(t.topic, p) for t in request.topics for p in t.partitions}
+    results = []
+    for log_dir in broker.config.log_dirs:
+        by_topic: dict[str, list[dict]] = {}
+        for (topic, index), partition in sorted(broker.partitions.items()):
+            if partition.log.directory.parent != log_dir:
+                continue
+            if wanted is not None and (topic, index) not in wanted:
+                continue
+            by_topic.setdefault(topic, []).append({"partition_index": index, "partition_size": partition.log.size_bytes,
+                                                   "offset_lag": 0, "is_future_key": False})
+        try:
+            usage = shutil.disk_usage(log_dir)
+            total, usable = usage.total, usage.free
+        except OSError:
+            total = usable = -1
+        results.append({"error_code": 0, "log_dir": str(log_dir),
+                        "topics": [{"name": n, "partitions": ps} for n, ps in by_topic.items()],
+                        "total_bytes": total, "usable_bytes": usable})
+    return {"throttle_time": 0, "error_code": 0, "results": results}
+
+
+@api(21, "DeleteRecords", 0, 2)
+async def delete_records(ctx: RequestContext, request: Any) -> dict:
+    topics = []
+    for t in request.topics:
+        parts = []
+        for p in t.partitions:
+            partition = ctx.broker.partition(t.name, p.partition_index)
+            entry = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
+            if partition is None:
+                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+            else:
+                offset = partition.log.high_watermark if p.offset == -1 else p.offset
+                if offset < 0 or offset > partition.log.high_watermark:
+                    entry["error_code"] = OFFSET_OUT_OF_RANGE
+                else:
+                    entry["low_watermark"] = partition.log.delete_records_before(offset)
+            parts.append(entry)
+        topics.append({"name": t.name, "partitions": parts})
+    return {"throttle_time": 0, "topics": topics}
+
+
+@api(22, "InitProducerId", 0, 5)
+async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
+    """Idempotent producers get a fresh id; transactions are not served yet (a later issue)."""
+    if request.transactional_id is not None:
+        # TRANSACTIONAL_ID_AUTHORIZATION_FAILED would mislead; Kafka's own code for "this broker
+        # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE (15).
+        return {"throttle_time": 0, "error_code": 15, "producer_id": -1, "producer_epoch": -1}
+    if request.producer_id >= 0 and request.producer_epoch >= 0:
+        # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
+        return {"throttle_time": 0, "error_code": 0, "producer_id": request.producer_id,
+                "producer_epoch": request.producer_epoch + 1}
+    return {"throttle_time": 0, "error_code": 0, "producer_id": ctx.broker.allocate_producer_id(),
+            "producer_epoch": 0}

@@ -1,0 +1,158 @@
+"""DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and brokers.
+
+Topic overrides are persisted in the catalog and pushed to the partitions' logs at once, so a
+changed ``retention.ms`` or ``segment.bytes`` takes effect without a restart, as in Kafka.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+from kcli.server.broker import Broker
+from kcli.server.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
+
+TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_CONFIG = 40
+INVALID_REQUEST = 42
+SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
+CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8}
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+def _entry(name: str, value: str | None, source: int, kind: str = "string", read_only: bool = False) -> dict:
+    return {"name": name, "value": value, "read_only": read_only, "config_source": source,
+            "is_sensitive": False, "synonyms": [], "config_type": CONFIG_TYPES.get(kind, 2),
+            "documentation": None, "is_default": source == SOURCE_DEFAULT}
+
+
+def _topic_configs(broker: Broker, name: str) -> list[dict]:
+    record = broker.topic(name)
+    assert record is not None
+    sources = {"topic": SOURCE_TOPIC, "broker": SOURCE_STATIC_BROKER, "default": SOURCE_DEFAULT}
+    return [_entry(key, value, sources[source], TOPIC_CONFIGS[key].kind)
+            for key, value, source in broker.topic_config_entries(record)]
+
+
+def _broker_configs(broker: Broker) -> list[dict]:
+    entries = {k: _entry(k, v, SOURCE_STATIC_BROKER) for k, v in sorted(broker.config.raw.items())}
+    for key, value in broker.catalog.broker_configs.items():
+        entries[key] = _entry(key, value, SOURCE_DYNAMIC_BROKER)
+    return list(entries.values())
+
+
+def _is_this_broker(broker: Broker, name: str) -> bool:
+    return name == "" or name == str(broker.node_id)
+
+
+@api(32, "DescribeConfigs", 1, 4)
+async def describe_configs(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    results = []
+    for res in request.resources:
+        entry: dict[str, Any] = {"error_code": 0, "error_message": None, "resource_type": res.resource_type,
+                                 "resource_name": res.resource_name, "configs": []}
+        if res.resource_type == TOPIC:
+            if broker.topic(res.resource_name) is None:
+                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
+            else:
+                entry["configs"] = _topic_configs(broker, res.resource_name)
+        elif res.resource_type in (BROKER, BROKER_LOGGER):
+            if not _is_this_broker(broker, res.resource_name):
+                entry["error_code"] = INVALID_REQUEST
+                entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
+            elif res.resource_type == BROKER:
+                entry["configs"] = _broker_configs(broker)
+        else:
+            entry["error_code"] = INVALID_REQUEST
+            entry["error_message"] = f"Unsupported resource type {res.resource_type}"
+        keys = res.configuration_keys
+        if keys:
+            entry["configs"] = [c for c in entry["configs"] if c["name"] in keys]
+        results.append(entry)
+    return {"throttle_time": 0, "results": results}
+
+
+def _apply_topic(broker: Broker, name: str, new_configs: dict[str, str], validate_only: bool) -> None:
+    for key, value in new_configs.items():
+        validate_topic_config(key, value)
+    if not validate_only:
+        broker.alter_topic_configs(name, new_configs)
+
+
+def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate_only: bool) -> dict:
+    """Apply ``new_values`` (the resource's complete new override set) or report the error."""
+    entry: dict[str, Any] = {"error_code": 0, "error_message": None, "resource_type": res.resource_type,
+                             "resource_name": res.resource_name}
+    try:
+        if res.resource_type == TOPIC:
+            if broker.topic(res.resource_name) is None:
+                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
+            elif new_values is not None:
+                _apply_topic(broker, res.resource_name, new_values, validate_only)
+        elif res.resource_type == BROKER:
+            if not _is_this_broker(broker, res.resource_name):
+                entry["error_code"] = INVALID_REQUEST
+                entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
+            elif new_values is not None and not validate_only:
+                broker.catalog.broker_configs = new_values
+                broker.catalog.save()
+        elif res.resource_type == BROKER_LOGGER:
+            pass  # log levels are accepted and have no effect on this broker
+        else:
+            entry["error_code"] = INVALID_REQUEST
+            entry["error_message"] = f"Unsupported resource type {res.resource_type}"
+    except InvalidConfigError as exc:
+        entry["error_code"], entry["error_message"] = INVALID_CONFIG, str(exc)
+    return entry
+
+
+def _current(broker: Broker, res: Any) -> dict[str, str]:
+    if res.resource_type == TOPIC:
+        record = broker.topic(res.resource_name)
+        return dict(record.configs) if record else {}
+    if res.resource_type == BROKER:
+        return dict(broker.catalog.broker_configs)
+    return {}
+
+
+@api(33, "AlterConfigs", 0, 2)
+async def alter_configs(ctx: RequestContext, request: Any) -> dict:
+    """AlterConfigs replaces the whole override set of each resource (that is its contract)."""
+    responses = []
+    for res in request.resources:
+        values = {c.name: c.value for c in res.configs if c.value is not None}
+        responses.append(_alter(ctx.broker, res, values, request.validate_only))
+    return {"throttle_time": 0, "responses": responses}
+
+
+@api(44, "IncrementalAlterConfigs", 0, 1)
+async def incremental_alter_configs(ctx: RequestContext, request: Any) -> dict:
+    responses = []
+    for res in request.resources:
+        values = _current(ctx.broker, res)
+        error = None
+        for c in res.configs:
+            if c.config_operation == SET:
+                values[c.name] = c.value or ""
+            elif c.config_operation == DELETE:
+                values.pop(c.name, None)
+            elif c.config_operation in (APPEND, SUBTRACT):
+                items = [v for v in values.get(c.name, "").split(",") if v]
+                change = [v for v in (c.value or "").split(",") if v]
+                if c.config_operation == APPEND:
+                    items += [v for v in change if v not in items]
+                else:
+                    items = [v for v in items if v not in change]
+                values[c.name] = ",".join(items)
+            else:
+                error = f"Unknown config operation {c.config_operation}"
+        if error:
+            responses.append({"error_code": INVALID_REQUEST, "error_message": error,
+                              "resource_type": res.resource_type, "resource_name": res.resource_name})
+            continue
+        responses.append(_alter(ctx.broker, res, values, request.validate_only))
+    return {"throttle_time": 0, "responses": responses}

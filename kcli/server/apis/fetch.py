@@ -1,0 +1,116 @@
+"""Fetch: whole record batches served as slices of the segment files, with long polling.
+
+The response is ready when it holds ``min_bytes`` or ``max_wait`` has passed; in between the
+request sleeps on the partitions it reads and an append wakes it at once, so an idle consumer
+costs nothing and a waiting one sees a new record within the append's own event-loop turn.
+Fetch sessions (KIP-227) are declined by answering session id 0, which every client accepts by
+sending full requests; versions 13+ name topics by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+from kcli.server.broker import Broker
+from kcli.server.partition import Partition
+
+log = logging.getLogger("kafka.server.ReplicaManager")
+
+OFFSET_OUT_OF_RANGE = 1
+UNKNOWN_TOPIC_OR_PARTITION = 3
+UNKNOWN_TOPIC_ID = 100
+UNKNOWN_SERVER_ERROR = -1
+
+
+def _partition_result(index: int, code: int, partition: Partition | None, records: bytes | None,
+                      isolation: int) -> dict[str, Any]:
+    hw = partition.log.high_watermark if partition else -1
+    return {
+        "partition_index": index,
+        "error_code": code,
+        "high_watermark": hw,
+        "last_stable_offset": hw,
+        "log_start_offset": partition.log.log_start_offset if partition else -1,
+        "aborted_transactions": [] if isolation == 1 else None,
+        "preferred_read_replica": -1,
+        "records": records,
+    }
+
+
+def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str, Any]], int, list[Partition]]:
+    """One pass over the requested partitions: (topic responses, bytes, partitions read)."""
+    remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    isolation = getattr(request, "isolation_level", 0)
+    total = 0
+    watched: list[Partition] = []
+    topics = []
+    for topic in request.topics:
+        if by_id:
+            record = broker.topics_by_id.get(topic.topic_id)
+            name = record.name if record else None
+            missing = UNKNOWN_TOPIC_ID
+        else:
+            name = topic.topic
+            missing = UNKNOWN_TOPIC_OR_PARTITION
+        parts = []
+        for fp in topic.partitions:
+            partition = broker.partition(name, fp.partition) if name is not None else None
+            if partition is None:
+                parts.append(_partition_result(fp.partition, missing, None, None, isolation))
+                continue
+            watched.append(partition)
+            plog = partition.log
+            if fp.fetch_offset < plog.log_start_offset or fp.fetch_offset > plog.log_end_offset:
+                parts.append(_partition_result(fp.partition, OFFSET_OUT_OF_RANGE, partition, None, isolation))
+                continue
+            limit = min(fp.partition_max_bytes, remaining)
+            data = b""
+            if limit > 0 or total == 0:
+                try:
+                    data = plog.read(fp.fetch_offset, max(limit, 0), upper_bound=plog.high_watermark,
+                                     min_one_batch=total == 0)
+                except Exception as exc:
+                    code = getattr(exc, "error_code", None)
+                    if code is None:
+                        log.exception("Error reading %s-%d", name, fp.partition)
+                        code = UNKNOWN_SERVER_ERROR
+                    parts.append(_partition_result(fp.partition, code, partition, None, isolation))
+                    continue
+            total += len(data)
+            remaining -= len(data)
+            parts.append(_partition_result(fp.partition, 0, partition, data, isolation))
+        entry: dict[str, Any] = {"partitions": parts}
+        if by_id:
+            entry["topic_id"] = topic.topic_id
+        else:
+            entry["topic"] = topic.topic
+        topics.append(entry)
+    return topics, total, watched
+
+
+@api(1, "Fetch", 4, 16)
+async def fetch(ctx: RequestContext, request: Any) -> dict:
+    by_id = ctx.version >= 13
+    loop = asyncio.get_running_loop()
+    max_wait_s = max(request.max_wait.total_seconds(), 0.0)
+    deadline = loop.time() + max_wait_s
+    while True:
+        topics, total, watched = _read_all(ctx.broker, request, by_id)
+        has_error = any(p["error_code"] for t in topics for p in t["partitions"])
+        remaining = deadline - loop.time()
+        if total >= max(request.min_bytes, 1) or has_error or remaining <= 0 or not watched:
+            break
+        waiter: asyncio.Future[None] = loop.create_future()
+        for partition in watched:
+            partition.add_waiter(waiter)
+        try:
+            await asyncio.wait_for(waiter, remaining)
+        except TimeoutError:
+            pass
+        finally:
+            for partition in watched:
+                partition.remove_waiter(waiter)
+    return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": topics, "node_endpoints": []}

@@ -1,0 +1,47 @@
+"""ListOffsets: earliest, latest, max-timestamp, and the first offset at or after a timestamp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
+
+
+@api(2, "ListOffsets", 1, 9)
+async def list_offsets(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    topics = []
+    for topic in request.topics:
+        parts = []
+        for lp in topic.partitions:
+            partition = broker.partition(topic.name, lp.partition_index)
+            result = {"partition_index": lp.partition_index, "error_code": 0, "timestamp": -1, "offset": -1,
+                      "leader_epoch": -1, "old_style_offsets": []}
+            if partition is None:
+                result["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                parts.append(result)
+                continue
+            plog = partition.log
+            result["leader_epoch"] = partition.leader_epoch
+            ts = lp.timestamp
+            if ts == LATEST:
+                result["offset"] = plog.high_watermark
+            elif ts in (EARLIEST, EARLIEST_LOCAL):
+                result["offset"] = plog.log_start_offset
+            elif ts == LATEST_TIERED:
+                result["offset"] = plog.log_start_offset - 1
+            elif ts == MAX_TIMESTAMP:
+                offset, timestamp = plog.max_timestamp()
+                result["offset"], result["timestamp"] = offset, timestamp
+            elif ts >= 0:
+                found = plog.offset_for_timestamp(ts)
+                if found is not None and found[0] < plog.high_watermark:
+                    result["offset"], result["timestamp"] = found
+            else:
+                result["error_code"] = 87  # INVALID_REQUEST: no such special timestamp
+            parts.append(result)
+        topics.append({"name": topic.name, "partitions": parts})
+    return {"throttle_time": 0, "topics": topics}

@@ -1,0 +1,68 @@
+"""The table of served APIs: api key -> version range and handler.
+
+ApiVersions advertises exactly this table, so a client never sends a version we cannot answer.
+Each handler is written once for its whole version range: it receives the decoded kio request
+and returns a dict (or a kio response dataclass, or None for "no response", as for acks=0
+produce) which the network layer builds into the response dataclass of the request's version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kcli.server.protocol.codec import RequestHeader, response_class
+
+if TYPE_CHECKING:
+    from kcli.server.broker import Broker
+
+
+@dataclass
+class RequestContext:
+    """What a handler knows about the request beyond its body."""
+
+    broker: Broker
+    header: RequestHeader
+    client_host: str
+    client_port: int
+    connection_id: str
+    received_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    @property
+    def version(self) -> int:
+        return self.header.api_version
+
+    @property
+    def client_id(self) -> str:
+        return self.header.client_id or ""
+
+    @property
+    def response_cls(self) -> type:
+        return response_class(self.header.api_key, self.header.api_version)
+
+
+Handler = Callable[[RequestContext, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    key: int
+    name: str
+    min_version: int
+    max_version: int
+    handler: Handler
+
+
+APIS: dict[int, ApiSpec] = {}
+
+
+def api(key: int, name: str, min_version: int, max_version: int) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``key`` at versions min..max (inclusive)."""
+
+    def register(handler: Handler) -> Handler:
+        APIS[key] = ApiSpec(key, name, min_version, max_version, handler)
+        return handler
+
+    return register

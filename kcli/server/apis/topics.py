@@ -1,0 +1,90 @@
+"""CreateTopics, DeleteTopics and CreatePartitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+from kcli.server.broker import TopicError
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+UNKNOWN_TOPIC_ID = 100
+
+
+@api(19, "CreateTopics", 2, 7)
+async def create_topics(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    results = []
+    for t in request.topics:
+        assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
+        configs = {c.name: c.value for c in t.configs if c.value is not None}
+        entry: dict[str, Any] = {"name": t.name, "topic_id": None, "error_code": 0, "error_message": None,
+                                 "topic_config_error_code": 0, "num_partitions": -1, "replication_factor": -1,
+                                 "configs": []}
+        if assignment and (t.num_partitions != -1 or t.replication_factor != -1):
+            entry["error_code"] = 42  # INVALID_REQUEST
+            entry["error_message"] = ("Both numPartitions or replicationFactor and replicasAssignments "
+                                      "were set. Both cannot be used at the same time.")
+            results.append(entry)
+            continue
+        try:
+            record = broker.create_topic(t.name, t.num_partitions, t.replication_factor, assignment, configs,
+                                         validate_only=request.validate_only)
+        except TopicError as exc:
+            entry["error_code"], entry["error_message"] = exc.error_code, exc.message
+            results.append(entry)
+            continue
+        entry["topic_id"] = record.topic_id
+        entry["num_partitions"] = record.partitions
+        entry["replication_factor"] = len(record.replicas[0]) if record.replicas else 0
+        entry["configs"] = [
+            {"name": name, "value": value, "read_only": False, "config_source": 1 if source == "topic" else 5,
+             "is_sensitive": False}
+            for name, value, source in broker.topic_config_entries(record)
+        ]
+        results.append(entry)
+    return {"throttle_time": 0, "topics": results}
+
+
+@api(20, "DeleteTopics", 1, 6)
+async def delete_topics(ctx: RequestContext, request: Any) -> dict:
+    broker = ctx.broker
+    if ctx.version >= 6:
+        items = [(t.name, t.topic_id) for t in request.topics]
+    else:
+        items = [(name, None) for name in request.topic_names]
+    responses = []
+    for name, topic_id in items:
+        entry: dict[str, Any] = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
+        if name is None and topic_id is not None:
+            record = broker.topics_by_id.get(topic_id)
+            if record is None:
+                entry["error_code"] = UNKNOWN_TOPIC_ID
+                responses.append(entry)
+                continue
+            name = entry["name"] = record.name
+        record = broker.topic(name) if name else None
+        if record is None:
+            entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+            responses.append(entry)
+            continue
+        entry["topic_id"] = record.topic_id
+        try:
+            broker.delete_topic(name)
+        except TopicError as exc:
+            entry["error_code"], entry["error_message"] = exc.error_code, exc.message
+        responses.append(entry)
+    return {"throttle_time": 0, "responses": responses}
+
+
+@api(37, "CreatePartitions", 0, 3)
+async def create_partitions(ctx: RequestContext, request: Any) -> dict:
+    results = []
+    for t in request.topics:
+        entry: dict[str, Any] = {"name": t.name, "error_code": 0, "error_message": None}
+        try:
+            ctx.broker.create_partitions(t.name, t.count, validate_only=request.validate_only)
+        except TopicError as exc:
+            entry["error_code"], entry["error_message"] = exc.error_code, exc.message
+        results.append(entry)
+    return {"throttle_time": 0, "results": results}

@@ -1,0 +1,240 @@
+"""Broker settings: Kafka's key names and defaults, read from a ``server.properties`` file.
+
+Students start the broker with the very files Apache Kafka and Confluent Platform ship (ZooKeeper
+mode with ``broker.id``/``zookeeper.connect``, or KRaft mode with ``node.id``/``process.roles``), so
+every key keeps Kafka's name and default. Keys this broker does not use are kept, and reported
+once at start-up, because a typo in a key name should be visible rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kcli.properties import load_properties, parse_assignment
+
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One ``NAME://host:port`` entry of ``listeners``; host '' means every interface."""
+
+    name: str
+    host: str
+    port: int
+
+    @property
+    def bind_host(self) -> str:
+        return self.host or "0.0.0.0"
+
+
+def parse_listeners(value: str, key: str = "listeners") -> list[Listener]:
+    result = []
+    for item in (v.strip() for v in value.split(",")):
+        if not item:
+            continue
+        name, sep, rest = item.partition("://")
+        if not sep:
+            raise ConfigError(f"Invalid {key} entry '{item}': expected NAME://host:port")
+        host, colon, port = rest.rpartition(":")
+        if not colon or not port.isdigit():
+            raise ConfigError(f"Invalid {key} entry '{item}': expected NAME://host:port")
+        host = host.strip("[]")
+        result.append(Listener(name.upper(), host, int(port)))
+    return result
+
+
+def _int(settings: dict[str, str], key: str, default: int) -> int:
+    raw = settings.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"Invalid value {raw} for configuration {key}: Not a number of type INT") from None
+
+
+def _bool(settings: dict[str, str], key: str, default: bool) -> bool:
+    raw = settings.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"Invalid value {raw} for configuration {key}: Expected value to be either true or false")
+    return value == "true"
+
+
+# Keys whose meaning this broker implements (the rest are accepted and reported once).
+KNOWN_KEYS = {
+    "broker.id", "node.id", "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
+    "controller.listener.names", "listeners", "advertised.listeners", "listener.security.protocol.map",
+    "inter.broker.listener.name", "log.dirs", "log.dir", "num.partitions", "default.replication.factor",
+    "auto.create.topics.enable", "delete.topic.enable", "log.retention.hours", "log.retention.minutes",
+    "log.retention.ms", "log.retention.bytes", "log.segment.bytes", "log.roll.hours", "log.roll.ms",
+    "log.retention.check.interval.ms", "log.index.interval.bytes", "log.cleanup.policy",
+    "log.message.timestamp.type", "message.max.bytes", "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions", "offsets.retention.minutes", "offsets.retention.check.interval.ms",
+    "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
+    "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
+    "socket.request.max.bytes", "connections.max.idle.ms", "zookeeper.connect",
+    "zookeeper.connection.timeout.ms", "min.insync.replicas", "unclean.leader.election.enable",
+    "replica.lag.time.max.ms", "broker.rack", "cluster.id", "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
+    # Tuning knobs of the JVM broker that have no equivalent here but are in every shipped file.
+    "num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir", "log.flush.interval.messages", "log.flush.interval.ms",
+    "confluent.support.metrics.enable", "confluent.support.customer.id", "confluent.metrics.reporter.bootstrap.servers",
+    "confluent.metrics.reporter.topic.replicas", "confluent.license.topic.replication.factor",
+    "confluent.balancer.topic.replication.factor", "confluent.metadata.topic.replication.factor",
+    "confluent.security.event.logger.exporter.kafka.topic.replicas", "metric.reporters",
+    "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
+    "controller.quorum.election.timeout.ms", "zookeeper.session.timeout.ms",
+}
+
+
+@dataclass
+class BrokerConfig:
+    """Typed broker settings with Kafka's defaults; ``raw`` keeps every key as given."""
+
+    node_id: int = 0
+    process_roles: tuple[str, ...] = ()
+    controller_quorum_voters: str = ""
+    controller_listener_names: tuple[str, ...] = ()
+    listeners: list[Listener] = field(default_factory=lambda: [Listener("PLAINTEXT", "", 9092)])
+    advertised_listeners: list[Listener] = field(default_factory=list)
+    log_dirs: list[Path] = field(default_factory=lambda: [Path("/tmp/kafka-logs")])
+    num_partitions: int = 1
+    default_replication_factor: int = 1
+    auto_create_topics_enable: bool = True
+    delete_topic_enable: bool = True
+    log_retention_ms: int = 168 * 3600 * 1000
+    log_retention_bytes: int = -1
+    log_segment_bytes: int = 1024 * MIB
+    log_roll_ms: int = 168 * 3600 * 1000
+    log_retention_check_interval_ms: int = 300_000
+    log_index_interval_bytes: int = 4096
+    log_cleanup_policy: str = "delete"
+    log_message_timestamp_type: str = "CreateTime"
+    log_cleaner_delete_retention_ms: int = 86_400_000
+    message_max_bytes: int = 1048588
+    offsets_topic_replication_factor: int = 3
+    offsets_topic_num_partitions: int = 50
+    offsets_retention_minutes: int = 10080
+    offsets_retention_check_interval_ms: int = 600_000
+    group_initial_rebalance_delay_ms: int = 3000
+    group_min_session_timeout_ms: int = 6000
+    group_max_session_timeout_ms: int = 1_800_000
+    socket_request_max_bytes: int = 100 * MIB
+    connections_max_idle_ms: int = 600_000
+    zookeeper_connect: str = ""
+    min_insync_replicas: int = 1
+    broker_rack: str | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kraft(self) -> bool:
+        return bool(self.process_roles)
+
+    @property
+    def client_listeners(self) -> list[Listener]:
+        """The listeners clients connect to (controller listeners serve the quorum, not clients)."""
+        return [ls for ls in self.listeners if ls.name not in self.controller_listener_names]
+
+    def advertised(self) -> list[Listener]:
+        """What Metadata tells clients: advertised.listeners, else listeners with a usable host."""
+        chosen = self.advertised_listeners or self.client_listeners
+        return [Listener(ls.name, ls.host or "localhost", ls.port) for ls in chosen]
+
+    def unknown_keys(self) -> list[str]:
+        return sorted(k for k in self.raw if k not in KNOWN_KEYS)
+
+    @classmethod
+    def from_properties(cls, settings: dict[str, str]) -> BrokerConfig:
+        s = {k.strip(): v.strip() for k, v in settings.items()}
+        node_id = _int(s, "node.id", _int(s, "broker.id", 0))
+        if node_id < 0:
+            node_id = 0
+        retention_ms = _int(s, "log.retention.hours", 168) * 3600 * 1000
+        if "log.retention.minutes" in s:
+            retention_ms = _int(s, "log.retention.minutes", 0) * 60 * 1000
+        if "log.retention.ms" in s:
+            retention_ms = _int(s, "log.retention.ms", retention_ms)
+        roll_ms = _int(s, "log.roll.hours", 168) * 3600 * 1000
+        roll_ms = _int(s, "log.roll.ms", roll_ms)
+        dirs = s.get("log.dirs") or s.get("log.dir") or "/tmp/kafka-logs"
+        listeners = parse_listeners(s["listeners"]) if s.get("listeners") else [Listener("PLAINTEXT", "", 9092)]
+        advertised = parse_listeners(s["advertised.listeners"], "advertised.listeners") if s.get(
+            "advertised.listeners") else []
+        roles = tuple(r.strip() for r in s.get("process.roles", "").split(",") if r.strip())
+        for role in roles:
+            if role not in ("broker", "controller"):
+                raise ConfigError(f"Invalid value {s['process.roles']} for configuration process.roles: "
+                                  f"unknown role {role}")
+        policy = s.get("log.cleanup.policy", "delete")
+        ts_type = s.get("log.message.timestamp.type", "CreateTime")
+        if ts_type not in ("CreateTime", "LogAppendTime"):
+            raise ConfigError(f"Invalid value {ts_type} for configuration log.message.timestamp.type")
+        config = cls(
+            node_id=node_id,
+            process_roles=roles,
+            controller_quorum_voters=s.get("controller.quorum.voters", ""),
+            controller_listener_names=tuple(
+                n.strip().upper() for n in s.get("controller.listener.names", "").split(",") if n.strip()),
+            listeners=listeners,
+            advertised_listeners=advertised,
+            log_dirs=[Path(d.strip()).expanduser() for d in dirs.split(",") if d.strip()],
+            num_partitions=_int(s, "num.partitions", 1),
+            default_replication_factor=_int(s, "default.replication.factor", 1),
+            auto_create_topics_enable=_bool(s, "auto.create.topics.enable", True),
+            delete_topic_enable=_bool(s, "delete.topic.enable", True),
+            log_retention_ms=retention_ms,
+            log_retention_bytes=_int(s, "log.retention.bytes", -1),
+            log_segment_bytes=_int(s, "log.segment.bytes", 1024 * MIB),
+            log_roll_ms=roll_ms,
+            log_retention_check_interval_ms=_int(s, "log.retention.check.interval.ms", 300_000),
+            log_index_interval_bytes=_int(s, "log.index.interval.bytes", 4096),
+            log_cleanup_policy=policy,
+            log_message_timestamp_type=ts_type,
+            log_cleaner_delete_retention_ms=_int(s, "log.cleaner.delete.retention.ms", 86_400_000),
+            message_max_bytes=_int(s, "message.max.bytes", 1048588),
+            offsets_topic_replication_factor=_int(s, "offsets.topic.replication.factor", 3),
+            offsets_topic_num_partitions=_int(s, "offsets.topic.num.partitions", 50),
+            offsets_retention_minutes=_int(s, "offsets.retention.minutes", 10080),
+            offsets_retention_check_interval_ms=_int(s, "offsets.retention.check.interval.ms", 600_000),
+            group_initial_rebalance_delay_ms=_int(s, "group.initial.rebalance.delay.ms", 3000),
+            group_min_session_timeout_ms=_int(s, "group.min.session.timeout.ms", 6000),
+            group_max_session_timeout_ms=_int(s, "group.max.session.timeout.ms", 1_800_000),
+            socket_request_max_bytes=_int(s, "socket.request.max.bytes", 100 * MIB),
+            connections_max_idle_ms=_int(s, "connections.max.idle.ms", 600_000),
+            zookeeper_connect=s.get("zookeeper.connect", ""),
+            min_insync_replicas=_int(s, "min.insync.replicas", 1),
+            broker_rack=s.get("broker.rack") or None,
+            raw=dict(s),
+        )
+        if config.num_partitions < 1:
+            raise ConfigError("Invalid value for configuration num.partitions: must be at least 1")
+        return config
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] = ()) -> BrokerConfig:  # type: ignore[assignment]
+        """Read ``path`` and apply ``--override key=value`` settings on top, as kafka-server-start does."""
+        try:
+            settings = load_properties(path)
+        except OSError as exc:
+            raise ConfigError(f"Cannot read configuration file {path}: {exc.strerror or exc}") from None
+        for item in overrides:
+            try:
+                key, value = parse_assignment(item)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            settings[key] = value
+        return cls.from_properties(settings)
+
+    def replace(self, **changes: object) -> BrokerConfig:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""``kafka-server-start [-daemon] server.properties [--override key=value]...``
+
+Runs the broker in the foreground, logging to stdout as Kafka does; ``-daemon`` detaches it and
+logs to ``$KCLI_HOME/logs/server.log`` (Kafka's ``logs/server.log``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+USAGE = "USAGE: kafka-server-start [-daemon] server.properties [--override property=value]*"
+
+
+def parse_args(argv: list[str]) -> tuple[bool, str, list[str]] | str:
+    """(daemon, properties file, overrides), or an error message."""
+    daemon = False
+    args = list(argv)
+    if args and args[0] == "-daemon":
+        daemon = True
+        args = args[1:]
+    if not args or args[0] in ("-h", "--help"):
+        return "help"
+    path, rest = args[0], args[1:]
+    overrides: list[str] = []
+    while rest:
+        opt = rest.pop(0)
+        if opt == "--override" and rest:
+            overrides.append(rest.pop(0))
+        elif opt.startswith("--override="):
+            overrides.append(opt.split("=", 1)[1])
+        else:
+            return f"Found non argument parameters: {opt}"
+    return daemon, path, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed = parse_args(sys.argv[1:] if argv is None else argv)
+    if parsed == "help":
+        print(USAGE, file=sys.stderr)
+        return 1
+    if isinstance(parsed, str):
+        print(parsed, file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        return 1
+    daemon, path, overrides = parsed
+    from kcli.server.config import BrokerConfig, ConfigError
+
+    try:
+        config = BrokerConfig.load(path, overrides)
+    except ConfigError as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
+    if daemon:
+        return _detach(path, overrides)
+    from kcli.server.daemon import run
+    from kcli.server.logging_setup import setup_logging
+
+    setup_logging()
+    try:
+        return run(config)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        import logging
+
+        logging.getLogger("kafka.server.KafkaServer").error("Fatal error during KafkaServer startup: %s", exc)
+        return 1
+
+
+def _detach(path: str, overrides: list[str]) -> int:
+    from kcli.paths import logs_dir
+
+    log_file = logs_dir() / "server.log"
+    args = [sys.executable, "-m", "kcli.server.start", path]
+    for item in overrides:
+        args += ["--override", item]
+    with open(log_file, "ab") as out:
+        subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
