@@ -122,8 +122,9 @@ class Broker:
                 write_meta(d, found, self.node_id, self.config.kraft)
         self.cluster_id = found
 
-    def load(self) -> None:
-        self.ensure_formatted()
+    def load(self, cluster_id: str | None = None) -> None:
+        """Open the catalog and every partition log; ``cluster_id`` comes from ZooKeeper mode."""
+        self.ensure_formatted(cluster_id)
         self.catalog = Catalog.load(self.config.log_dirs[0])
         self._producer_id_limit = self.catalog.next_producer_id_block
         self._next_producer_id = self._producer_id_limit

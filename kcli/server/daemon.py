@@ -53,7 +53,20 @@ async def serve(config: BrokerConfig) -> None:
     for key in config.unknown_keys():
         log.warning("The configuration '%s' was supplied but isn't a known config.", key)
     broker = Broker(config)
-    broker.load()
+    registration = None
+    cluster_id = None
+    if config.zookeeper_connect and not config.kraft:
+        # ZooKeeper mode, as in Confluent's server.properties: the coordination service started by
+        # zookeeper-server-start hands out the cluster id and lists the live brokers.
+        from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavailable
+
+        registration = ZooKeeperRegistration(config)
+        try:
+            cluster_id = await registration.connect()
+        except ZooKeeperUnavailable as exc:
+            log.error("%s", exc)
+            raise SystemExit(1) from None
+    broker.load(cluster_id)
     attach_coordinator(broker)
     server = BrokerServer(broker)
     await server.start()
@@ -65,6 +78,8 @@ async def serve(config: BrokerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     maintenance = asyncio.create_task(_maintenance(broker))
+    if registration is not None:
+        await registration.register(broker.live_brokers()[0])
     log.info("Kafka Server started with cluster id %s, listening on %s", broker.cluster_id,
              ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in config.client_listeners))
     log.info("%s started", tag)
@@ -73,6 +88,8 @@ async def serve(config: BrokerConfig) -> None:
     finally:
         log.info("%s shutting down", tag)
         maintenance.cancel()
+        if registration is not None:
+            await registration.close()
         await server.close()
         if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
             await broker.coordinator.close()

