@@ -1,0 +1,205 @@
+"""Group membership APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+ListGroups, DescribeGroups, DeleteGroups.
+
+The handlers only translate between the wire versions and :mod:`kcli.server.coordinator`: the
+state machine is there. This broker is the coordinator of every group; transactions have no
+coordinator yet, so FindCoordinator answers COORDINATOR_NOT_AVAILABLE for them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kcli.server.apis.registry import RequestContext, api
+from kcli.server.coordinator import errors as E
+from kcli.server.coordinator.service import GroupCoordinator, JoinRequest, join_error, sync_result
+
+KEY_TYPE_GROUP = 0
+
+
+def coordinator(ctx: RequestContext) -> GroupCoordinator | None:
+    return ctx.broker.coordinator  # type: ignore[return-value]
+
+
+def millis(value: Any) -> int:
+    """kio decodes int32 millisecond fields as timedelta; the coordinator works in ms."""
+    if isinstance(value, datetime.timedelta):
+        return int(value / datetime.timedelta(milliseconds=1))
+    return int(value)
+
+
+def client_host(ctx: RequestContext) -> str:
+    """Kafka reports hosts as ``InetAddress.toString()``, i.e. with a leading slash."""
+    return f"/{ctx.client_host}"
+
+
+# --- FindCoordinator ------------------------------------------------------------------------------
+
+
+def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
+    node = ctx.broker.live_brokers()[0]
+    result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
+    coord = coordinator(ctx)
+    if key_type != KEY_TYPE_GROUP:
+        result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
+        result["error_message"] = "The coordinator is not available."
+    elif key_type == KEY_TYPE_GROUP and not key:
+        result["error_code"] = E.INVALID_REQUEST
+        result["error_message"] = "Group id must not be empty."
+    elif coord is None or not coord.ensure_offsets_topic():
+        result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
+        result["error_message"] = "The coordinator is not available."
+    else:
+        result.update(node_id=node.node_id, host=node.host, port=node.port)
+    return result
+
+
+@api(10, "FindCoordinator", 0, 6)
+async def find_coordinator(ctx: RequestContext, request: Any) -> dict:
+    key_type = getattr(request, "key_type", KEY_TYPE_GROUP)
+    if ctx.version >= 4:
+        return {
+            "throttle_time": 0,
+            "coordinators": [_find(ctx, k, key_type) for k in request.coordinator_keys],
+        }
+    single = _find(ctx, request.key, key_type)
+    single.pop("key")
+    single["throttle_time"] = 0
+    return single
+
+
+# --- JoinGroup / SyncGroup / Heartbeat / LeaveGroup -------------------------------------------------
+
+
+def _join_reply(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data, throttle_time=0)
+    if ctx.version < 7 and data.get("protocol_name") is None:
+        data["protocol_name"] = ""  # a non-nullable string before version 7
+    return data
+
+
+@api(11, "JoinGroup", 0, 9)
+async def join_group(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if coord is None:
+        return _join_reply(ctx, join_error(request.member_id, E.COORDINATOR_NOT_AVAILABLE))
+    session = millis(request.session_timeout)
+    rebalance = getattr(request, "rebalance_timeout", None)
+    req = JoinRequest(
+        group_id=request.group_id,
+        member_id=request.member_id,
+        group_instance_id=getattr(request, "group_instance_id", None),
+        client_id=ctx.client_id,
+        client_host=client_host(ctx),
+        session_timeout_ms=session,
+        rebalance_timeout_ms=session if rebalance is None else millis(rebalance),
+        protocol_type=request.protocol_type,
+        protocols=[(p.name, p.metadata) for p in request.protocols],
+        require_known_member_id=ctx.version >= 4,
+    )
+    return _join_reply(ctx, await coord.join_group(req))
+
+
+@api(14, "SyncGroup", 0, 5)
+async def sync_group(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if coord is None:
+        return dict(sync_result(E.COORDINATOR_NOT_AVAILABLE), throttle_time=0)
+    result = await coord.sync_group(
+        request.group_id,
+        request.generation_id,
+        request.member_id,
+        getattr(request, "group_instance_id", None),
+        getattr(request, "protocol_type", None),
+        getattr(request, "protocol_name", None),
+        [(a.member_id, a.assignment) for a in request.assignments],
+    )
+    return dict(result, throttle_time=0)
+
+
+@api(12, "Heartbeat", 0, 4)
+async def heartbeat(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if coord is None:
+        return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE}
+    code = coord.heartbeat(
+        request.group_id,
+        request.generation_id,
+        request.member_id,
+        getattr(request, "group_instance_id", None),
+    )
+    return {"throttle_time": 0, "error_code": code}
+
+
+@api(13, "LeaveGroup", 0, 5)
+async def leave_group(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if ctx.version >= 3:
+        identities = [(m.member_id, m.group_instance_id) for m in request.members]
+    else:
+        identities = [(request.member_id, None)]
+    if coord is None:
+        top, results = (
+            E.COORDINATOR_NOT_AVAILABLE,
+            [(m, i, E.COORDINATOR_NOT_AVAILABLE) for m, i in identities],
+        )
+    else:
+        top, results = coord.leave_group(request.group_id, identities)
+    if ctx.version < 3:
+        return {"throttle_time": 0, "error_code": top or results[0][2]}
+    return {
+        "throttle_time": 0,
+        "error_code": top if top == E.COORDINATOR_NOT_AVAILABLE else E.NONE,
+        "members": [{"member_id": m, "group_instance_id": i, "error_code": code} for m, i, code in results],
+    }
+
+
+# --- ListGroups / DescribeGroups / DeleteGroups ---------------------------------------------------
+
+
+@api(16, "ListGroups", 0, 5)
+async def list_groups(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if coord is None:
+        return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE, "groups": []}
+    groups = coord.list_groups(getattr(request, "states_filter", ()), getattr(request, "types_filter", ()))
+    return {"throttle_time": 0, "error_code": E.NONE, "groups": groups}
+
+
+def _missing_group(ctx: RequestContext, group_id: str) -> dict[str, Any]:
+    """Versions before 6 describe an unknown group as Dead; v6+ says GROUP_ID_NOT_FOUND (KIP-1043)."""
+    found = ctx.version >= 6
+    return {
+        "error_code": E.GROUP_ID_NOT_FOUND if found else E.NONE,
+        "error_message": f"Group {group_id} not found." if found else None,
+        "group_id": group_id,
+        "group_state": "Dead",
+        "protocol_type": "",
+        "protocol_data": "",
+        "members": [],
+        "authorized_operations": -2147483648,
+    }
+
+
+@api(15, "DescribeGroups", 0, 6)
+async def describe_groups(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    described = []
+    for group_id in request.groups:
+        summary = coord.describe_group(group_id) if coord is not None else None
+        described.append(summary if summary is not None else _missing_group(ctx, group_id))
+    return {"throttle_time": 0, "groups": described}
+
+
+@api(42, "DeleteGroups", 0, 2)
+async def delete_groups(ctx: RequestContext, request: Any) -> dict:
+    coord = coordinator(ctx)
+    if coord is None:
+        results = {g: E.COORDINATOR_NOT_AVAILABLE for g in request.groups_names}
+    else:
+        results = coord.delete_groups(request.groups_names)
+    return {
+        "throttle_time": 0,
+        "results": [{"group_id": g, "error_code": results[g]} for g in request.groups_names],
+    }

@@ -1,0 +1,149 @@
+"""Where the coordinator keeps committed offsets and group metadata: ``__consumer_offsets``.
+
+The coordinator only needs three operations (append records to one partition, read every record
+back at start-up, know the partition count), so they form a small interface: the broker-backed
+:class:`OffsetsTopicStore` for real use and :class:`MemoryStore` for unit tests of the state
+machine. Appends are synchronous file writes, so a commit is acknowledged only after its record
+is in the segment file and survives ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from kcli.server.broker import Broker
+
+log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
+
+OFFSETS_TOPIC = "__consumer_offsets"
+# Kafka's own defaults for the offsets topic (offsets.topic.segment.bytes, compression producer).
+OFFSETS_TOPIC_CONFIGS = {
+    "cleanup.policy": "compact",
+    "compression.type": "producer",
+    "segment.bytes": "104857600",
+}
+
+Record = tuple[bytes, bytes | None]
+
+
+class Store(Protocol):
+    def partition_count(self) -> int: ...
+
+    def ensure(self) -> bool: ...
+
+    def append(self, partition: int, records: list[Record]) -> None: ...
+
+    def read_all(self) -> Iterator[Record]: ...
+
+
+class MemoryStore:
+    """An in-memory stand-in with the same semantics (ordered, per partition)."""
+
+    def __init__(self, partitions: int = 50):
+        self.partitions = partitions
+        self.logs: dict[int, list[Record]] = {}
+        self.fail = False
+
+    def partition_count(self) -> int:
+        return self.partitions
+
+    def ensure(self) -> bool:
+        return True
+
+    def append(self, partition: int, records: list[Record]) -> None:
+        if self.fail:
+            raise OSError("append failed (test)")
+        self.logs.setdefault(partition, []).extend(records)
+
+    def read_all(self) -> Iterator[Record]:
+        for partition in sorted(self.logs):
+            yield from self.logs[partition]
+
+
+class OffsetsTopicStore:
+    """The internal topic on this broker, created on first use as Kafka creates it."""
+
+    def __init__(self, broker: Broker):
+        self.broker = broker
+
+    def partition_count(self) -> int:
+        record = self.broker.topic(OFFSETS_TOPIC)
+        if record is not None:
+            return record.partitions
+        return max(1, self.broker.config.offsets_topic_num_partitions)
+
+    def ensure(self) -> bool:
+        """Create ``__consumer_offsets`` if it is missing; False when that is impossible."""
+        if self.broker.topic(OFFSETS_TOPIC) is not None:
+            return True
+        from kcli.server.broker import TopicError
+
+        config = self.broker.config
+        live = len(self.broker.live_brokers())
+        wanted = config.offsets_topic_replication_factor
+        rf = max(1, min(wanted, live))
+        if rf < wanted:
+            log.warning(
+                "Creating %s with replication factor %d instead of offsets.topic.replication.factor=%d "
+                "because only %d broker(s) are alive",
+                OFFSETS_TOPIC,
+                rf,
+                wanted,
+                live,
+            )
+        try:
+            self.broker.create_topic(
+                OFFSETS_TOPIC,
+                num_partitions=max(1, config.offsets_topic_num_partitions),
+                replication_factor=rf,
+                configs=dict(OFFSETS_TOPIC_CONFIGS),
+                internal=True,
+            )
+        except TopicError as exc:
+            if self.broker.topic(OFFSETS_TOPIC) is None:
+                log.error("Cannot create %s: %s", OFFSETS_TOPIC, exc.message)
+                return False
+        return True
+
+    def append(self, partition: int, records: list[Record]) -> None:
+        from kcli.server.protocol.records import build_batch
+
+        if not self.ensure():
+            raise OSError(f"{OFFSETS_TOPIC} is not available")
+        target = self.broker.partition(OFFSETS_TOPIC, partition)
+        if target is None:
+            raise OSError(f"{OFFSETS_TOPIC}-{partition} is not available")
+        now = int(time.time() * 1000)
+        target.append(build_batch(records, timestamp=now), now_ms=now)
+
+    def read_all(self) -> Iterator[Record]:
+        from kcli.server.protocol.records import decode_records
+
+        record = self.broker.topic(OFFSETS_TOPIC)
+        if record is None:
+            return
+        for index in range(record.partitions):
+            partition = self.broker.partition(OFFSETS_TOPIC, index)
+            if partition is None:
+                continue
+            plog = partition.log
+            offset = plog.log_start_offset
+            end = plog.log_end_offset
+            while offset < end:
+                data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
+                if not data:
+                    break
+                last = offset - 1
+                for rec in decode_records(data):
+                    if rec.offset < offset:
+                        continue
+                    last = rec.offset
+                    if rec.key is not None:
+                        yield rec.key, rec.value
+                if last < offset:
+                    break
+                offset = last + 1
