@@ -1,0 +1,225 @@
+"""Reading Kafka's on-disk log segments without a broker (for kafka-dump-log).
+
+A ``.log`` segment is a sequence of record batches (magic 2) exactly as on the wire, with absolute
+offsets. A batch header is 61 bytes: base offset (int64), batch length (int32), partition leader
+epoch (int32), magic (int8), CRC-32C (uint32, over everything after it), attributes (int16),
+last offset delta (int32), base and max timestamps (int64), producer id (int64), producer epoch
+(int16), base sequence (int32) and record count (int32). Records use zig-zag varints.
+
+``.index`` holds (int32 relative offset, int32 file position) pairs and ``.timeindex`` holds
+(int64 timestamp, int32 relative offset) pairs, big-endian, zero-filled past the last entry.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+HEADER = struct.Struct(">qiibIhiqqqhii")
+HEADER_SIZE = HEADER.size  # 61
+CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+
+
+class SegmentError(ValueError):
+    """Bytes that are not a well-formed record batch."""
+
+
+@dataclass
+class Record:
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+    sequence: int = -1
+
+
+@dataclass
+class Batch:
+    """One record batch header plus where it lies in the file."""
+
+    position: int
+    base_offset: int
+    length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    count: int
+    raw: bytes
+
+    @property
+    def size(self) -> int:
+        return self.length + 12
+
+    @property
+    def last_offset(self) -> int:
+        return self.base_offset + self.last_offset_delta
+
+    @property
+    def compression(self) -> str:
+        return CODECS.get(self.attributes & 0x07, f"unknown({self.attributes & 0x07})")
+
+    @property
+    def timestamp_type(self) -> str:
+        return "LogAppendTime" if self.attributes & 0x08 else "CreateTime"
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self.attributes & 0x10)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self.attributes & 0x20)
+
+    @property
+    def delete_horizon_ms(self) -> int | None:
+        return self.base_timestamp if self.attributes & 0x40 else None
+
+    @property
+    def last_sequence(self) -> int:
+        if self.base_sequence == -1:
+            return -1
+        return (self.base_sequence + self.last_offset_delta) & 0x7FFFFFFF
+
+    def is_valid(self) -> bool:
+        import crc32c
+
+        return crc32c.crc32c(self.raw[21:]) == self.crc
+
+    def records(self) -> list[Record]:
+        return decode_records(self)
+
+
+def iter_batches(data: bytes, max_bytes: int | None = None) -> Iterator[Batch]:
+    """Batches of a segment's bytes, stopping at the first incomplete one (trailing bytes)."""
+    limit = len(data) if max_bytes is None else min(len(data), max_bytes)
+    position = 0
+    while position + 17 <= limit:
+        _base, length = struct.unpack_from(">qi", data, position)
+        size = length + 12
+        if length < HEADER_SIZE - 12 or position + size > limit:
+            return
+        fields = HEADER.unpack_from(data, position)
+        yield Batch(position, *fields, raw=data[position : position + size])  # type: ignore[misc]
+        position += size
+
+
+def valid_bytes(data: bytes) -> int:
+    return sum(batch.size for batch in iter_batches(data))
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    shift = 0
+    result = 0
+    while True:
+        if pos >= len(buf):
+            raise SegmentError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise SegmentError("varint too long")
+    return (result >> 1) ^ -(result & 1), pos
+
+
+def _bytes(buf: bytes, pos: int) -> tuple[bytes | None, int]:
+    length, pos = _varint(buf, pos)
+    if length < 0:
+        return None, pos
+    if pos + length > len(buf):
+        raise SegmentError("truncated record field")
+    return buf[pos : pos + length], pos + length
+
+
+def decompress(codec: int, payload: bytes) -> bytes:
+    import cramjam
+
+    if codec == 0:
+        return payload
+    if codec == 1:
+        return bytes(cramjam.gzip.decompress(payload))
+    if codec == 2:
+        if payload.startswith(_XERIAL_MAGIC):
+            out = bytearray()
+            pos = 16
+            while pos + 4 <= len(payload):
+                (chunk,) = struct.unpack_from(">i", payload, pos)
+                pos += 4
+                out += bytes(cramjam.snappy.decompress_raw(payload[pos : pos + chunk]))
+                pos += chunk
+            return bytes(out)
+        return bytes(cramjam.snappy.decompress_raw(payload))
+    if codec == 3:
+        return bytes(cramjam.lz4.decompress(payload))
+    if codec == 4:
+        return bytes(cramjam.zstd.decompress(payload))
+    raise SegmentError(f"unknown compression codec {codec}")
+
+
+def decode_records(batch: Batch) -> list[Record]:
+    """The records of a batch (decompressed), with absolute offsets and timestamps."""
+    body = decompress(batch.attributes & 0x07, batch.raw[HEADER_SIZE:])
+    records: list[Record] = []
+    pos = 0
+    log_append = bool(batch.attributes & 0x08)
+    for _ in range(batch.count):
+        length, pos = _varint(body, pos)
+        end = pos + length
+        pos += 1  # record attributes
+        ts_delta, pos = _varint(body, pos)
+        offset_delta, pos = _varint(body, pos)
+        key, pos = _bytes(body, pos)
+        value, pos = _bytes(body, pos)
+        header_count, pos = _varint(body, pos)
+        headers: list[tuple[str, bytes | None]] = []
+        for _h in range(max(header_count, 0)):
+            hkey, pos = _bytes(body, pos)
+            hvalue, pos = _bytes(body, pos)
+            headers.append(((hkey or b"").decode("utf-8", errors="replace"), hvalue))
+        pos = end
+        sequence = -1 if batch.base_sequence == -1 else (batch.base_sequence + offset_delta) & 0x7FFFFFFF
+        records.append(
+            Record(
+                offset=batch.base_offset + offset_delta,
+                timestamp=batch.max_timestamp if log_append else batch.base_timestamp + ts_delta,
+                key=key,
+                value=value,
+                headers=headers,
+                sequence=sequence,
+            )
+        )
+    return records
+
+
+def read_index(data: bytes, base_offset: int) -> list[tuple[int, int]]:
+    """(absolute offset, position) entries, up to the first zero-filled slot."""
+    entries = []
+    for i in range(len(data) // 8):
+        relative, position = struct.unpack_from(">ii", data, i * 8)
+        if i > 0 and relative == 0:
+            break
+        entries.append((base_offset + relative, position))
+    return entries
+
+
+def read_time_index(data: bytes, base_offset: int) -> list[tuple[int, int]]:
+    """(timestamp, absolute offset) entries, up to the first zero-filled slot."""
+    entries = []
+    for i in range(len(data) // 12):
+        timestamp, relative = struct.unpack_from(">qi", data, i * 12)
+        if i > 0 and relative == 0:
+            break
+        entries.append((timestamp, base_offset + relative))
+    return entries
