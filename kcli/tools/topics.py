@@ -169,7 +169,7 @@ def check_args(args: argparse.Namespace) -> str:
             return
         for other in [a for a in ACTIONS if a not in allowed] + list(extra):
             if _given(args, other):
-                raise UsageError(f'Option "{option}" can\'t be used with option "{other}"')
+                raise UsageError(f'Option "{_opt(option)}" can\'t be used with option "{_opt(other)}"')
 
     invalid("config", ("alter", "create"))
     invalid("partitions", ("alter", "create"))
@@ -194,6 +194,10 @@ def check_args(args: argparse.Namespace) -> str:
     invalid("if_not_exists", ("create",))
     invalid("exclude_internal", ("list", "describe"))
     return action
+
+
+def _opt(dest: str) -> str:
+    return dest.replace("_", "-")
 
 
 def _given(args: argparse.Namespace, dest: str) -> bool:
