@@ -331,12 +331,15 @@ class GroupService:
 
     def topic_partitions(self, topics: Iterable[str]) -> dict[str, list[int]]:
         """Partitions of each existing topic (missing topics are left out)."""
-        metadata = self.admin.list_topics(timeout=self.timeout_s + 5)
-        return {
-            t: sorted(metadata.topics[t].partitions)
-            for t in topics
-            if t in metadata.topics and metadata.topics[t].error is None
-        }
+        found: dict[str, list[int]] = {}
+        for topic in sorted(set(topics)):
+            # One topic per request: a named-topic Metadata request never auto-creates here
+            # (allow.auto.create.topics is off for the admin client) and stays small.
+            metadata = self.admin.list_topics(topic=topic, timeout=self.timeout_s + 5)
+            info = metadata.topics.get(topic)
+            if info is not None and info.error is None and info.partitions:
+                found[topic] = sorted(info.partitions)
+        return found
 
     def alter(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
         from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -392,7 +395,7 @@ def should_print(group: str, state: str | None, rows: int | None) -> bool:
 
 
 def collect_offsets(svc: GroupService, group: str, description: Any | None) -> list[Row]:
-    from confluent_kafka import OffsetSpec
+    from confluent_kafka.admin import OffsetSpec
 
     committed = svc.committed(group)
     assigned: list[tuple[Any, list[tuple[str, int]]]] = []
@@ -695,7 +698,7 @@ def read_plan(path: str, groups: list[str]) -> dict[str, dict[tuple[str, int], i
 
 def clamp(svc: GroupService, requested: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
     """Offsets outside [log start, log end] move to the nearest end, as Kafka's tool does."""
-    from confluent_kafka import OffsetSpec
+    from confluent_kafka.admin import OffsetSpec
 
     starts = svc.log_offsets(requested, OffsetSpec.earliest())
     ends = svc.log_offsets(requested, OffsetSpec.latest())
@@ -713,7 +716,7 @@ def clamp(svc: GroupService, requested: dict[tuple[str, int], int]) -> dict[tupl
 def by_timestamp(
     svc: GroupService, partitions: list[tuple[str, int]], timestamp: int
 ) -> dict[tuple[str, int], int]:
-    from confluent_kafka import OffsetSpec
+    from confluent_kafka.admin import OffsetSpec
 
     found = svc.log_offsets(partitions, OffsetSpec.for_timestamp(timestamp))
     result: dict[tuple[str, int], int] = {}
@@ -741,7 +744,7 @@ def plan_reset(
     plan_file: dict[str, dict[tuple[str, int], int]] | None,
 ) -> dict[tuple[str, int], int]:
     """The new offsets for one inactive group, computed as Kafka's GroupOffsetsResetter does."""
-    from confluent_kafka import OffsetSpec
+    from confluent_kafka.admin import OffsetSpec
 
     if plan_file is not None:
         if group not in plan_file:
