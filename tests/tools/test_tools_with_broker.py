@@ -6,6 +6,7 @@ Topic names are unique per test so that the session broker can be shared.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import uuid
@@ -579,3 +580,35 @@ def test_dump_log_on_broker_segment(broker: BrokerProcess) -> None:
         r"\| offset: 0 CreateTime: \d+ keySize: 1 valueSize: 5 sequence: -?\d+ headerKeys: \[h\] key: k payload: hello",
         lines[3],
     )
+
+
+def test_interactive_producer_prompt_and_ctrl_d(shared_broker: BrokerProcess, topic: str) -> None:
+    """On a terminal: Kafka's '>' prompt per line, Ctrl-D ends cleanly and every line is delivered."""
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    create(shared_broker, topic)
+    child = pexpect.spawn(
+        sys.executable,
+        [
+            "-m",
+            "kcli.tools.console_producer",
+            "--topic",
+            topic,
+            "--bootstrap-server",
+            shared_broker.bootstrap,
+        ],
+        timeout=30,
+        env=dict(os.environ, TERM="dumb"),
+    )
+    child.expect(">")
+    child.send("hello\r")
+    child.expect(">")
+    child.send("world\r")
+    child.expect(">")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    out, _ = consume(shared_broker, topic, count=2)
+    assert out == "hello\nworld\n"
