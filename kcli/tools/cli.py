@@ -139,6 +139,19 @@ def run(
         return 1
 
 
+def terminate_like_ctrl_c() -> None:
+    """Make SIGTERM end a long-running tool the way Ctrl-C does (Kafka runs its shutdown hook)."""
+    import signal
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests calling main() from a worker)
+        pass
+
+
 def _silence_stdout() -> None:
     """After EPIPE (``| head``), point stdout at /dev/null so the interpreter's final flush is quiet."""
     try:

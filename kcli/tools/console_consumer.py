@@ -159,6 +159,9 @@ def parse_options(parser: ToolParser, argv: Sequence[str]) -> ConsumerOptions:
         java["auto.offset.reset"] = "earliest" if args.from_beginning else "latest"
     java["bootstrap.servers"] = bootstrap
     java.setdefault("client.id", "console-consumer")
+    # the Java consumer asks the broker to auto-create a subscribed topic (allow.auto.create.topics=true);
+    # librdkafka's default is false, and lab flows start the consumer before the producer
+    java.setdefault("allow.auto.create.topics", "true")
     if args.isolation_level is not None:
         java["isolation.level"] = args.isolation_level
     else:
@@ -312,6 +315,7 @@ def _body(argv: list[str]) -> int:
         formatter = build_formatter(opts.formatter_class, opts.formatter_properties)
     except SerdeError as exc:
         raise UsageError(str(exc)) from None
+    cli.terminate_like_ctrl_c()
     consume(opts, formatter, sys.stdout.buffer)
     return 0
 

@@ -231,6 +231,7 @@ def _body(argv: list[str]) -> int:
 
     from kcli import client
 
+    cli.terminate_like_ctrl_c()
     client.check_reachable(bootstrap)
     producer = client.build("producer", conf)
     delivery = Delivery(args.topic)
