@@ -140,6 +140,12 @@ def reader_properties(args: argparse.Namespace) -> dict[str, str]:
     return props
 
 
+def input_lines() -> Iterator[str]:
+    """Lines to send: with Kafka's ``>`` prompt on a terminal, silently from a pipe (reusable by the
+    Avro console producer)."""
+    return _lines_from_terminal() if sys.stdin.isatty() and sys.stdout.isatty() else _lines_from_pipe()
+
+
 def _lines_from_pipe() -> Iterator[str]:
     """Lines of stdin as text, like Java's BufferedReader.readLine (\\n, \\r\\n or \\r ended)."""
     stream = sys.stdin.buffer
@@ -235,8 +241,7 @@ def _body(argv: list[str]) -> int:
     client.check_reachable(bootstrap)
     producer = client.build("producer", conf)
     delivery = Delivery(args.topic)
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    lines = _lines_from_terminal() if interactive else _lines_from_pipe()
+    lines = input_lines()
     exit_code = 0
     try:
         for number, line in enumerate(lines, start=1):
