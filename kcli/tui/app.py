@@ -1,0 +1,223 @@
+"""``kcli tui``: the Textual application, its navigation, connection state and periodic refresh.
+
+The app owns the one :class:`~kcli.tui.kafka.DataSource` and a single timer. Each tick asks the
+screen on top whether it is due for a refresh (its ``refresh_every``); after a failure every
+refresh waits for an exponential backoff (2, 4, 8... up to 30 s), so a dead broker costs one
+attempt per backoff period instead of a stream of timeouts, and the first success resets it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from kcli.tui.commands import KcliCommands
+from kcli.tui.decode import AvroDecoder, registry_avro_decoder
+from kcli.tui.kafka import DataSource, KafkaDataError, KafkaSource, error_text
+from kcli.tui.model import ClusterInfo, ProduceSpec
+from kcli.tui.screens.base import DataScreen
+from kcli.tui.screens.cluster import ClusterScreen
+from kcli.tui.screens.groups import GroupScreen, GroupsScreen
+from kcli.tui.screens.messages import MessagesScreen
+from kcli.tui.screens.topic import TopicScreen
+from kcli.tui.screens.topics import TopicsScreen
+from kcli.tui.widgets import StatusBar
+
+MAX_BACKOFF_S = 30.0
+
+
+class KcliApp(App[int]):
+    """The explorer. ``live_refresh=False`` freezes the data after the first load (snapshot tests)."""
+
+    CSS_PATH = "kcli.tcss"
+    TITLE = "kcli tui"
+    MODES = {"cluster": ClusterScreen, "topics": TopicsScreen, "groups": GroupsScreen}
+    DEFAULT_MODE = "topics"
+    COMMANDS = App.COMMANDS | {KcliCommands}
+    BINDINGS = [
+        Binding("1", "show('cluster')", "Cluster"),
+        Binding("2", "show('topics')", "Topics"),
+        Binding("3", "show('groups')", "Groups"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        source: DataSource,
+        avro_decoder: AvroDecoder | None = None,
+        live_refresh: bool = True,
+        refresh_scale: float = 1.0,
+        tick_s: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.avro_decoder = avro_decoder
+        self.live_refresh = live_refresh
+        self.refresh_scale = refresh_scale
+        self.tick_s = tick_s
+        self.connected: bool | None = None
+        self.failures = 0
+        self.retry_at = 0.0
+        self.last_error: str | None = None
+        self.cluster_info: ClusterInfo | None = None
+        self.topic_names: list[str] = []
+        self.group_ids: list[str] = []
+        self.status_text = f"connecting to {source.bootstrap}…"
+        self.status_level = "info"
+
+    def on_mount(self) -> None:
+        self.sub_title = self.source.bootstrap
+        self.set_interval(self.tick_s, self._tick)
+
+    # -- periodic refresh and connection state ------------------------------------------------
+
+    def _tick(self) -> None:
+        self._paint_status()
+        if not self.live_refresh:
+            return
+        screen = self.screen
+        if not isinstance(screen, DataScreen) or not screen.refresh_every or screen.loading:
+            return
+        now = time.monotonic()
+        if now < self.retry_at:
+            return
+        if now - screen.last_started >= screen.refresh_every * self.refresh_scale:
+            screen.refresh_data()
+
+    def report_failure(self, message: str) -> None:
+        """A fetch failed: show it, and back off before the next automatic attempt."""
+        self.failures += 1
+        backoff = min(MAX_BACKOFF_S, 2.0**self.failures)
+        self.retry_at = time.monotonic() + backoff
+        self.last_error = message
+        if self.connected is not False:
+            self.notify(message, title=f"Cannot reach {self.source.bootstrap}", severity="error", timeout=6)
+        self.connected = False
+        self._paint_status()
+
+    def report_success(self) -> None:
+        if self.connected is False:
+            self.notify(f"Connection to {self.source.bootstrap} restored", title="Connected")
+        self.connected = True
+        self.failures = 0
+        self.retry_at = 0.0
+        self.last_error = None
+        self._paint_status()
+
+    def report_action_error(self, message: str) -> None:
+        """A user's operation (create, delete, produce, reset...) failed: say why, keep going."""
+        self.notify(message, title="Error", severity="error", timeout=8)
+
+    def _paint_status(self) -> None:
+        if self.connected is False:
+            wait = max(0.0, self.retry_at - time.monotonic())
+            text = f"✖ {self.source.bootstrap}: {self.last_error} — retrying in {wait:.0f}s (r retries now)"
+            level = "error"
+        elif self.connected:
+            info = self.cluster_info
+            text = f"● connected to {self.source.bootstrap}"
+            if info is not None:
+                text += f" · cluster {info.cluster_id} · {len(info.brokers)} broker(s)"
+            level = "ok"
+        else:
+            text, level = f"connecting to {self.source.bootstrap}…", "info"
+        if (text, level) == (self.status_text, self.status_level) and self._status_painted():
+            return
+        self.status_text, self.status_level = text, level
+        for bar in self.screen.query(StatusBar):
+            bar.show(text, level)
+
+    def _status_painted(self) -> bool:
+        return all(str(bar.content) == self.status_text for bar in self.screen.query(StatusBar))
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from kcli.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_refresh(self) -> None:
+        if isinstance(self.screen, DataScreen):
+            self.retry_at = 0.0
+            self.screen.refresh_data()
+
+    def action_create_topic(self) -> None:
+        self.switch_mode("topics")
+        screen = self.screen
+        if isinstance(screen, TopicsScreen):
+            screen.action_create_topic()
+
+    def open_topic(self, name: str) -> None:
+        self.push_screen(TopicScreen(name))
+
+    def open_messages(self, topic: str, partition: int | None = None) -> None:
+        self.push_screen(MessagesScreen(topic, partition))
+
+    def open_group(self, group_id: str) -> None:
+        self.push_screen(GroupScreen(group_id))
+
+    # -- operations started from several screens ------------------------------------------------
+
+    def produce(self, topic: str, partition: int | None, on_done: Callable[[], None] | None) -> None:
+        """Ask for a record in a form, send it in a worker, report where it landed."""
+        from kcli.tui.screens.dialogs import ProduceDialog
+
+        def send(spec: ProduceSpec | None) -> None:
+            if spec is None:
+                return
+
+            def work() -> None:
+                try:
+                    partition_, offset = self.source.produce(spec)
+                except Exception as exc:
+                    self.call_from_thread(self.report_action_error, error_text(exc))
+                    return
+                self.call_from_thread(self._produced, spec.topic, partition_, offset, on_done)
+
+            self.run_worker(work, thread=True, group="produce")
+
+        self.push_screen(ProduceDialog(topic, partition), send)
+
+    def _produced(self, topic: str, partition: int, offset: int, on_done: Callable[[], None] | None) -> None:
+        self.notify(f"Record written to {topic}-{partition} at offset {offset}", title="Produced")
+        if on_done is not None:
+            on_done()
+
+    def reset_offsets(self, group_id: str, on_done: Callable[[], None] | None) -> None:
+        from kcli.tui.screens.dialogs import ResetOffsetsDialog
+
+        def closed(changed: bool | None) -> None:
+            if changed and on_done is not None:
+                on_done()
+
+        self.push_screen(ResetOffsetsDialog(group_id), closed)
+
+
+def run(bootstrap: str, command_config: str | None) -> int:
+    """Entry point of ``kcli tui``: build the Kafka source and run the app until the user quits."""
+    try:
+        source = KafkaSource(bootstrap, command_config)
+    except (KafkaDataError, OSError, ValueError) as exc:
+        print(f"kcli tui: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # kcli.client raises its ToolError for bad config files
+        print(f"kcli tui: {error_text(exc)}", file=sys.stderr)
+        return 1
+    decoder = registry_avro_decoder(source.extra.get("schema.registry.url"), source.extra)
+    app = KcliApp(source, avro_decoder=decoder)
+    try:
+        result: Any = app.run()
+    finally:
+        source.close()
+    return int(result or 0)

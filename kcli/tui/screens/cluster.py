@@ -1,0 +1,56 @@
+"""The cluster overview: brokers, controller, cluster id, topic and partition counts."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from kcli.tui.model import ClusterInfo
+from kcli.tui.screens.base import DataScreen
+from kcli.tui.widgets import StatusBar, fmt_count
+
+
+class ClusterScreen(DataScreen):
+    """What a student checks first: is there a broker, which one is the controller."""
+
+    BINDINGS = [("r", "refresh", "Refresh")]
+    refresh_every = 5.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="cluster-body"):
+            yield Static("Connecting…", id="cluster-summary", classes="panel-title")
+            yield DataTable(id="brokers", cursor_type="row", zebra_stripes=True)
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#brokers", DataTable)
+        table.add_column("Broker id", key="id")
+        table.add_column("Host:port", key="address")
+        table.add_column("Rack", key="rack")
+        table.add_column("Controller", key="controller")
+        self.sub_title = "Cluster"
+        super().on_mount()
+
+    def fetch(self) -> ClusterInfo:
+        return self.source.cluster()
+
+    def apply(self, data: ClusterInfo) -> None:
+        self.kapp.cluster_info = data
+        summary = (
+            f"Cluster id [b]{data.cluster_id or '-'}[/b]   controller [b]{data.controller_id}[/b]   "
+            f"brokers [b]{len(data.brokers)}[/b]   topics [b]{fmt_count(data.topic_count)}[/b] "
+            f"({data.internal_topic_count} internal)   partitions [b]{fmt_count(data.partition_count)}[/b]"
+        )
+        self.query_one("#cluster-summary", Static).update(summary)
+        table = self.query_one("#brokers", DataTable)
+        table.clear()
+        for b in data.brokers:
+            table.add_row(
+                str(b.id), f"{b.host}:{b.port}", b.rack or "-", "yes" if b.controller else "", key=str(b.id)
+            )
+
+    def action_refresh(self) -> None:
+        self.refresh_data()

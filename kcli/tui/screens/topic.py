@@ -1,0 +1,143 @@
+"""One topic: partitions with replicas and watermarks, its configs, and a live throughput sparkline."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from kcli.tui.model import TopicDetail
+from kcli.tui.screens.base import DataScreen
+from kcli.tui.widgets import StatusBar, fmt_count
+
+#: Samples kept for the sparkline: two minutes at one sample a second.
+HISTORY = 120
+
+
+class TopicScreen(DataScreen):
+    """Refreshed every second: records/s is the growth of the summed high watermarks between samples."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("m", "messages", "Messages"),
+        Binding("p", "produce", "Produce"),
+        Binding("d", "delete_topic", "Delete"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+    refresh_every = 1.0
+
+    def __init__(self, topic: str) -> None:
+        super().__init__()
+        self.topic = topic
+        self.samples: deque[float] = deque(maxlen=HISTORY)
+        self._last: tuple[float, int] | None = None
+        self._configs: tuple = ()
+        self.detail: TopicDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="topic-body"):
+            yield Static(f"Topic [b]{self.topic}[/b]", id="topic-summary", classes="panel-title")
+            with Horizontal(id="throughput-row"):
+                yield Static("records/s", id="rate", classes="rate")
+                yield Sparkline([], id="throughput")
+            with Horizontal(id="topic-tables"):
+                with Vertical(id="partitions-pane"):
+                    yield Static("Partitions", classes="section-title")
+                    yield DataTable(id="partitions", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="configs-pane"):
+                    yield Static("Configs (* = set explicitly)", classes="section-title")
+                    yield DataTable(id="configs", cursor_type="row")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        parts = self.query_one("#partitions", DataTable)
+        for title in ("Partition", "Leader", "Replicas", "ISR", "Low", "High", "Records"):
+            parts.add_column(title, key=title.lower())
+        configs = self.query_one("#configs", DataTable)
+        configs.add_column("Name", key="name")
+        configs.add_column("Value", key="value")
+        self.sub_title = f"Topic {self.topic}"
+        parts.focus()
+        super().on_mount()
+
+    def fetch(self) -> TopicDetail:
+        return self.source.topic_detail(self.topic)
+
+    def apply(self, data: TopicDetail) -> None:
+        self.detail = data
+        now = time.monotonic()
+        high = data.high_total
+        if self._last is not None and now > self._last[0]:
+            rate = max(0.0, (high - self._last[1]) / (now - self._last[0]))
+            self.samples.append(rate)
+            self.query_one("#rate", Static).update(f"{rate:,.1f} records/s")
+            self.query_one("#throughput", Sparkline).data = list(self.samples)
+        self._last = (now, high)
+        self.query_one("#topic-summary", Static).update(
+            f"Topic [b]{data.name}[/b]   partitions [b]{len(data.partitions)}[/b]   "
+            f"records [b]{fmt_count(data.records)}[/b]" + ("   [i]internal[/i]" if data.internal else "")
+        )
+        parts = self.query_one("#partitions", DataTable)
+        cursor = parts.cursor_row
+        parts.clear()
+        for p in data.partitions:
+            parts.add_row(
+                str(p.partition),
+                str(p.leader),
+                ",".join(map(str, p.replicas)),
+                ",".join(map(str, p.isr)),
+                fmt_count(p.low),
+                fmt_count(p.high),
+                fmt_count(p.records),
+            )
+        if 0 <= cursor < len(data.partitions):
+            parts.move_cursor(row=cursor, animate=False)
+        if data.configs != self._configs:
+            self._configs = data.configs
+            configs = self.query_one("#configs", DataTable)
+            configs.clear()
+            for c in data.configs:
+                value = "******" if c.sensitive else (c.value if c.value is not None else "null")
+                configs.add_row(c.name + ("" if c.default else " *"), value)
+
+    def selected_partition(self) -> int | None:
+        if self.detail is None:
+            return None
+        table = self.query_one("#partitions", DataTable)
+        if table.has_focus and 0 <= table.cursor_row < len(self.detail.partitions):
+            return self.detail.partitions[table.cursor_row].partition
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "partitions" and self.detail is not None:
+            self.kapp.open_messages(self.topic, self.detail.partitions[event.cursor_row].partition)
+
+    def action_messages(self) -> None:
+        self.kapp.open_messages(self.topic)
+
+    def action_produce(self) -> None:
+        self.kapp.produce(self.topic, None, self.refresh_data)
+
+    def action_delete_topic(self) -> None:
+        from kcli.tui.screens.dialogs import ConfirmDialog
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_action_in_thread(self.source.delete_topic, self._deleted, self.topic)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Delete topic [b]{self.topic}[/b] and all its records?"), confirmed
+        )
+
+    def _deleted(self, _result: object) -> None:
+        self.app.notify(f"Deleted topic {self.topic}", title="Topics")
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()

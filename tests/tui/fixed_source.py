@@ -1,0 +1,128 @@
+"""A DataSource with fixed content, for the snapshot tests only.
+
+Snapshots must not change from run to run, and a real broker has volatile cluster ids,
+timestamps and throughput. Every functional test uses the real broker instead.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from kcli.tui.kafka import KafkaDataError
+from kcli.tui.model import (
+    BrokerInfo,
+    ClusterInfo,
+    ConfigValue,
+    GroupDetail,
+    GroupMemberInfo,
+    GroupOffset,
+    GroupSummary,
+    Message,
+    NewTopicSpec,
+    OffsetReset,
+    PartitionInfo,
+    ProduceSpec,
+    TopicDetail,
+    TopicSummary,
+)
+
+BASE_TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+class FixedTail:
+    def poll(self, max_wait_s: float = 0.5) -> list[Message]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class FixedSource:
+    bootstrap = "localhost:9092"
+
+    def cluster(self) -> ClusterInfo:
+        return ClusterInfo(
+            "kcli-fixed-cluster-id",
+            0,
+            (BrokerInfo(0, "localhost", 9092, "rack-a", True), BrokerInfo(1, "localhost", 9093, None, False)),
+            4,
+            16,
+            1,
+        )
+
+    def topics(self) -> list[TopicSummary]:
+        return [
+            TopicSummary("__consumer_offsets", 50, 1, 1204, None, True),
+            TopicSummary("clicks", 6, 1, 98_765, 12_582_912, False),
+            TopicSummary("orders", 3, 1, 1500, 409_600, False),
+            TopicSummary("payments", 1, 1, 0, 0, False),
+        ]
+
+    def topic_detail(self, name: str) -> TopicDetail:
+        parts = tuple(PartitionInfo(p, 0, (0,), (0,), 10 * p, 500 + 10 * p) for p in range(3))
+        configs = (
+            ConfigValue("cleanup.policy", "delete"),
+            ConfigValue("retention.ms", "86400000", default=False),
+            ConfigValue("segment.bytes", "1073741824"),
+        )
+        return TopicDetail(name, False, parts, configs)
+
+    def watermarks(self, name: str) -> dict[int, tuple[int, int]]:
+        return {p.partition: (p.low or 0, p.high or 0) for p in self.topic_detail(name).partitions}
+
+    def create_topic(self, spec: NewTopicSpec) -> None:
+        pass
+
+    def delete_topic(self, name: str) -> None:
+        pass
+
+    def browse(self, topic, partition=None, start="beginning", position=None, limit=200) -> list[Message]:
+        rows = [
+            Message(
+                topic,
+                0,
+                0,
+                BASE_TS,
+                b"order-1",
+                b'{"id": 1, "amount": 12.5, "currency": "EUR"}',
+                (("source", b"web"), ("trace", b"abc123")),
+            ),
+            Message(topic, 1, 0, BASE_TS + 1500, b"order-2", b"plain text value"),
+            Message(topic, 2, 0, BASE_TS + 3000, struct.pack(">i", 42), struct.pack(">q", 123456789)),
+            Message(topic, 0, 1, BASE_TS + 4500, None, b"\x00\x00\x00\x00\x07\x02\x06abc"),
+            Message(topic, 1, 1, BASE_TS + 6000, b"order-3", None),
+        ]
+        return [m for m in rows if partition is None or m.partition == partition]
+
+    def open_tail(self, topic: str, partition: int | None = None) -> FixedTail:
+        return FixedTail()
+
+    def produce(self, spec: ProduceSpec) -> tuple[int, int]:
+        return 0, 2
+
+    def groups(self) -> list[GroupSummary]:
+        return [
+            GroupSummary("billing", "Empty", "", 0, 1500, False),
+            GroupSummary("dashboard", "Stable", "range", 2, 37, False),
+        ]
+
+    def group_detail(self, group_id: str) -> GroupDetail:
+        members = (
+            GroupMemberInfo("consumer-1-aaaa", "dashboard-1", "/10.0.0.1", (("orders", 0), ("orders", 1))),
+            GroupMemberInfo("consumer-2-bbbb", "dashboard-2", "/10.0.0.2", (("orders", 2),)),
+        )
+        offsets = (
+            GroupOffset("orders", 0, 480, 500),
+            GroupOffset("orders", 1, 500, 510),
+            GroupOffset("orders", 2, None, 520),
+        )
+        return GroupDetail(group_id, "Stable", "range", 0, members, offsets)
+
+    def preview_reset(self, group_id, to, value=None, topic=None) -> list[OffsetReset]:
+        raise KafkaDataError("Assignments can only be reset if the group is inactive")
+
+    def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
