@@ -176,6 +176,7 @@ def test_three_consumers_split_leave_crash_and_lose_nothing(group_broker: Broker
     create_topic(bootstrap, topic, 6)
     produced = produce(bootstrap, topic, 300)
     consumers = [ThreadConsumer(bootstrap, group, topic, f"c{i}") for i in range(3)]
+    closed: list[ThreadConsumer] = []  # what they consumed (and committed) still counts
     doomed: subprocess.Popen[bytes] | None = None
     try:
         first = wait_until(stable_split(bootstrap, group, 3, 6), 30, "3 members sharing 6 partitions")
@@ -183,7 +184,9 @@ def test_three_consumers_split_leave_crash_and_lose_nothing(group_broker: Broker
 
         # A clean close: LeaveGroup, and the partitions move within the rebalance.
         started = time.monotonic()
-        consumers.pop().close()
+        left = consumers.pop()
+        left.close()
+        closed.append(left)
         wait_until(stable_split(bootstrap, group, 2, 6), 20, "2 members after a clean leave")
         assert time.monotonic() - started < 20
 
@@ -199,7 +202,9 @@ def test_three_consumers_split_leave_crash_and_lose_nothing(group_broker: Broker
         assert time.monotonic() - killed_at >= SESSION_MS / 1000 - 1.5  # it was the session timeout
 
         produced |= produce(bootstrap, topic, 300, start=300)
-        wait_until(lambda: produced <= {v for c in consumers for v in c.values}, 30, "every record consumed")
+        wait_until(
+            lambda: produced <= {v for c in consumers + closed for v in c.values}, 30, "every record consumed"
+        )
     finally:
         for c in consumers:
             c.close()

@@ -1,0 +1,118 @@
+"""Consumer groups with kafka-python: split, clean leave, SIGKILL expiry, no loss, commits at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from tests.broker_process import BrokerProcess
+from tests.compat.test_groups_confluent import (
+    SESSION_MS,
+    committed_offsets,
+    create_topic,
+    group_broker,
+    log_end_offsets,
+    produce,
+    stable_split,
+    wait_until,
+)
+
+__all__ = ["group_broker"]  # the fixture, re-used from the confluent-kafka tests
+
+
+class ThreadConsumer:
+    """A kafka-python group consumer polling in its own thread."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, name: str):
+        self.consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=name,
+            auto_offset_reset="earliest",
+            enable_auto_commit=True,
+            auto_commit_interval_ms=200,
+            session_timeout_ms=SESSION_MS,
+            heartbeat_interval_ms=500,
+            max_poll_interval_ms=20000,
+        )
+        self.values: list[bytes] = []
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                for records in self.consumer.poll(timeout_ms=200).values():
+                    self.values.extend(r.value for r in records)
+        except BaseException as exc:  # reported by close()
+            self.failure = exc
+        finally:
+            self.consumer.close()  # commits (auto-commit) and sends LeaveGroup
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        assert self.failure is None, self.failure
+
+
+KILLED_CONSUMER = """
+import sys
+from kafka import KafkaConsumer
+c = KafkaConsumer(sys.argv[3], bootstrap_servers=sys.argv[1], group_id=sys.argv[2], client_id="doomed",
+                  auto_offset_reset="earliest", enable_auto_commit=False,
+                  session_timeout_ms=int(sys.argv[4]), heartbeat_interval_ms=500, max_poll_interval_ms=20000)
+while True:
+    c.poll(timeout_ms=200)
+"""
+
+
+def test_kafka_python_group_split_leave_crash_no_loss(group_broker: BrokerProcess) -> None:
+    bootstrap = group_broker.bootstrap
+    topic, group = f"kp-{uuid.uuid4().hex[:6]}", f"kpg-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 6)
+    produced = produce(bootstrap, topic, 300)
+    consumers = [ThreadConsumer(bootstrap, group, topic, f"kp{i}") for i in range(3)]
+    closed: list[ThreadConsumer] = []  # what they consumed (and committed) still counts
+    doomed: subprocess.Popen[bytes] | None = None
+    try:
+        wait_until(stable_split(bootstrap, group, 3, 6), 40, "3 kafka-python members sharing 6 partitions")
+        left = consumers.pop()
+        left.close()
+        closed.append(left)
+        wait_until(stable_split(bootstrap, group, 2, 6), 30, "2 members after a clean leave")
+
+        doomed = subprocess.Popen(
+            [sys.executable, "-c", KILLED_CONSUMER, bootstrap, group, topic, str(SESSION_MS)]
+        )
+        wait_until(stable_split(bootstrap, group, 3, 6), 40, "the subprocess consumer to join")
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(10)
+        killed_at = time.monotonic()
+        wait_until(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 30, "the dead member to expire")
+        assert time.monotonic() - killed_at >= SESSION_MS / 1000 - 1.5
+
+        produced |= produce(bootstrap, topic, 300, start=300)
+        wait_until(
+            lambda: produced <= {v for c in consumers + closed for v in c.values}, 40, "every record consumed"
+        )
+    finally:
+        for c in consumers:
+            c.close()
+        if doomed is not None and doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()
+    ends = log_end_offsets(bootstrap, topic, 6)
+    committed: dict[Any, int] = committed_offsets(bootstrap, group)
+    assert {p: committed.get((topic, p)) for p in range(6)} == ends
