@@ -1,0 +1,108 @@
+"""Per-log-directory offset checkpoint files in Kafka's text format.
+
+``replication-offset-checkpoint`` (high watermarks), ``log-start-offset-checkpoint`` and
+``recovery-point-offset-checkpoint`` each hold a version line (0), a count line, then one
+``topic partition offset`` line per partition. Every partition log in a directory shares one
+:class:`LogDirCheckpoints`; files are replaced atomically (write a temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+HIGH_WATERMARK_FILE = "replication-offset-checkpoint"
+LOG_START_OFFSET_FILE = "log-start-offset-checkpoint"
+RECOVERY_POINT_FILE = "recovery-point-offset-checkpoint"
+
+TopicPartition = tuple[str, int]
+
+
+def parse_partition_dir(name: str) -> TopicPartition | None:
+    """``my.topic-name-3`` -> ("my.topic-name", 3): topics may contain '-', so split at the last one."""
+    topic, sep, index = name.rpartition("-")
+    if not sep or not topic or not index.isdigit():
+        return None
+    return topic, int(index)
+
+
+def read_checkpoint(path: Path) -> dict[TopicPartition, int]:
+    """Entries of a checkpoint file; an absent or malformed file reads as empty."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    if len(lines) < 2 or lines[0].strip() != "0":
+        return {}
+    out: dict[TopicPartition, int] = {}
+    try:
+        count = int(lines[1])
+        for line in lines[2 : 2 + count]:
+            topic, partition, offset = line.rsplit(" ", 2)
+            out[(topic, int(partition))] = int(offset)
+    except ValueError:
+        return {}
+    return out
+
+
+def write_checkpoint(path: Path, entries: dict[TopicPartition, int]) -> None:
+    lines = ["0", str(len(entries))]
+    lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(entries.items())]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+class LogDirCheckpoints:
+    """The checkpointed offsets of one log directory, shared by its partition logs."""
+
+    _instances: dict[Path, LogDirCheckpoints] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self._lock = threading.Lock()
+        self.high_watermarks = read_checkpoint(log_dir / HIGH_WATERMARK_FILE)
+        self.log_start_offsets = read_checkpoint(log_dir / LOG_START_OFFSET_FILE)
+        self.recovery_points = read_checkpoint(log_dir / RECOVERY_POINT_FILE)
+
+    @classmethod
+    def for_dir(cls, log_dir: Path) -> LogDirCheckpoints:
+        key = log_dir.resolve()
+        with cls._instances_lock:
+            inst = cls._instances.get(key)
+            if inst is None:
+                inst = cls._instances[key] = cls(key)
+            return inst
+
+    @classmethod
+    def forget(cls, log_dir: Path) -> None:
+        """Drop the cached instance (LogManager.load re-reads the files)."""
+        with cls._instances_lock:
+            cls._instances.pop(log_dir.resolve(), None)
+
+    def set_log_start_offset(self, tp: TopicPartition, offset: int) -> None:
+        """Persisted at once: DeleteRecords must survive a crash."""
+        with self._lock:
+            if self.log_start_offsets.get(tp) == offset:
+                return
+            self.log_start_offsets[tp] = offset
+            write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
+
+    def remove(self, tp: TopicPartition) -> None:
+        with self._lock:
+            changed = self.log_start_offsets.pop(tp, None) is not None
+            self.high_watermarks.pop(tp, None)
+            self.recovery_points.pop(tp, None)
+            if changed:
+                write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
+        self.write()
+
+    def write(self) -> None:
+        """Write the high watermarks and recovery points (periodically and on shutdown)."""
+        with self._lock:
+            if self.log_dir.is_dir():
+                write_checkpoint(self.log_dir / HIGH_WATERMARK_FILE, self.high_watermarks)
+                write_checkpoint(self.log_dir / RECOVERY_POINT_FILE, self.recovery_points)

@@ -1,0 +1,526 @@
+"""The log of one partition: a directory of segments, offsets, recovery, retention and idempotence.
+
+Appends validate the batches by header and CRC, stamp them with offsets and append the bytes to
+the active segment in one ``os.write``: the call returns only once the data is in the file, so an
+acknowledged record survives ``kill -9`` of the broker. Reads return whole batches sliced out of
+one segment file with ``os.pread``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from kcli.server.protocol.records import (
+    LOG_APPEND_TIME,
+    BatchHeader,
+    assign_offsets,
+    decode_batch,
+    iter_batches,
+    validate_batches,
+)
+from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
+from kcli.server.storage.leader_epoch import LeaderEpochCache
+from kcli.server.storage.log_config import LogConfig
+from kcli.server.storage.producer_state import ProducerStateManager
+from kcli.server.storage.segment import (
+    CLEANED_SUFFIX,
+    DELETED_SUFFIX,
+    INDEX_SUFFIX,
+    LOG_SUFFIX,
+    SWAP_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    BatchInfo,
+    LogSegment,
+)
+
+OFFSET_OUT_OF_RANGE = 1
+PRODUCER_SNAPSHOT_FILE = "producer-state.json"
+_INT32_MAX = 0x7FFFFFFF
+
+
+class OffsetOutOfRangeError(Exception):
+    error_code = OFFSET_OUT_OF_RANGE
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class AppendResult:
+    base_offset: int
+    last_offset: int
+    log_append_time: int  # -1 for CreateTime topics
+    log_start_offset: int
+    duplicate: bool = False
+    max_timestamp: int = -1
+
+
+class SegmentInfo(NamedTuple):
+    base_offset: int
+    size_bytes: int
+    next_offset: int
+    max_timestamp: int
+
+
+class PartitionLog:
+    def __init__(self, directory: Path, config: LogConfig, segments: list[LogSegment]):
+        self.directory = directory
+        self.config = config
+        self._segments = segments
+        self._bases = [s.base_offset for s in segments]
+        self._lock = threading.RLock()
+        tp = parse_partition_dir(directory.name)
+        self.topic_partition = tp if tp is not None else (directory.name, -1)
+        self._checkpoints = LogDirCheckpoints.for_dir(directory.parent)
+        self.producer_state = ProducerStateManager()
+        self.epoch_cache = LeaderEpochCache(directory)
+        self.log_end_offset = segments[-1].next_offset
+        self.log_start_offset = segments[0].base_offset
+        self._high_watermark = self.log_end_offset
+        self.truncated_on_recovery = 0  # bytes cut off the active segment when opened
+        self._closed = False
+
+    # --- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, directory: Path, config: LogConfig, *, clean_shutdown: bool = False) -> PartitionLog:
+        """Create the partition directory, or load and recover the one there."""
+        directory.mkdir(parents=True, exist_ok=True)
+        _finish_interrupted_operations(directory)
+        bases = sorted(
+            int(p.name[: -len(LOG_SUFFIX)])
+            for p in directory.iterdir()
+            if p.name.endswith(LOG_SUFFIX) and p.name[: -len(LOG_SUFFIX)].isdigit()
+        )
+        ckpt = LogDirCheckpoints.for_dir(directory.parent)
+        tp = parse_partition_dir(directory.name) or (directory.name, -1)
+        truncated = 0
+        segments: list[LogSegment] = []
+        if not bases:
+            start = max(0, ckpt.log_start_offsets.get(tp, 0))
+            segments.append(LogSegment.create(directory, start, config.index_interval_bytes))
+        for i, base in enumerate(bases):
+            active = i == len(bases) - 1
+            seg, cut = LogSegment.load(
+                directory, base, config.index_interval_bytes, active=active, clean=clean_shutdown
+            )
+            truncated += cut
+            segments.append(seg)
+        log = cls(directory, config, segments)
+        log.truncated_on_recovery = truncated
+        active_seg = segments[-1]
+        log.log_end_offset = active_seg.next_offset if active_seg.size else active_seg.base_offset
+        log.log_start_offset = min(
+            max(ckpt.log_start_offsets.get(tp, 0), segments[0].base_offset), log.log_end_offset
+        )
+        hw = ckpt.high_watermarks.get(tp)
+        log.high_watermark = (
+            log.log_end_offset if hw is None else max(log.log_start_offset, min(hw, log.log_end_offset))
+        )
+        snapshot = directory / PRODUCER_SNAPSHOT_FILE
+        if not (clean_shutdown and log.producer_state.load(snapshot, log.log_end_offset)):
+            log.producer_state.rebuild(h for seg in segments for _, h in seg.headers_from(0))
+        try:
+            snapshot.unlink()  # any later append makes it stale; a crash must not find it
+        except FileNotFoundError:
+            pass
+        log.epoch_cache.truncate_from_end(log.log_end_offset)
+        return log
+
+    # --- state --------------------------------------------------------------------------------
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    @high_watermark.setter
+    def high_watermark(self, value: int) -> None:
+        self._high_watermark = value
+        self._checkpoints.high_watermarks[self.topic_partition] = value
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(s.size for s in self._segments)
+
+    @property
+    def segments(self) -> list[SegmentInfo]:
+        with self._lock:
+            return [
+                SegmentInfo(s.base_offset, s.size, s.next_offset, s.max_timestamp) for s in self._segments
+            ]
+
+    @property
+    def active_segment(self) -> LogSegment:
+        return self._segments[-1]
+
+    def update_config(self, config: LogConfig) -> None:
+        with self._lock:
+            self.config = config
+            for seg in self._segments:
+                seg.index_interval_bytes = config.index_interval_bytes
+
+    # --- append -------------------------------------------------------------------------------
+    def append(
+        self, records: bytes, *, leader_epoch: int = 0, now_ms: int | None = None, allow_control: bool = False
+    ) -> AppendResult:
+        """Validate, deduplicate, stamp and write the batches of one produce request."""
+        headers = validate_batches(records, self.config.max_message_bytes, allow_control=allow_control)
+        with self._lock:
+            if not headers:
+                return AppendResult(-1, -1, -1, self.log_start_offset)
+            duplicate = self.producer_state.find_duplicate(headers)
+            if duplicate is not None:
+                return AppendResult(
+                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, duplicate=True
+                )
+            self.producer_state.check(headers)
+            log_append_ms = None
+            if self.config.log_append_time:
+                log_append_ms = int(time.time() * 1000) if now_ms is None else now_ms
+            buf = bytearray(records)
+            first = self.log_end_offset
+            last, max_ts, _ = assign_offsets(buf, headers, first, leader_epoch, log_append_ms)
+            infos = []
+            offset = first
+            for h in headers:
+                infos.append(
+                    BatchInfo(
+                        offset + h.last_offset_delta,
+                        h.max_timestamp if log_append_ms is None else log_append_ms,
+                        h.size,
+                    )
+                )
+                offset += h.last_offset_delta + 1
+            self._maybe_roll(
+                len(buf),
+                max(h.max_timestamp for h in headers) if log_append_ms is None else log_append_ms,
+                last,
+                now_ms,
+            )
+            self.active_segment.append(buf, infos)
+            offset = first
+            for h in headers:
+                self.producer_state.update(h, offset)
+                offset += h.last_offset_delta + 1
+            self.log_end_offset = last + 1
+            self.epoch_cache.assign(leader_epoch, first)
+            return AppendResult(
+                first,
+                last,
+                -1 if log_append_ms is None else log_append_ms,
+                self.log_start_offset,
+                max_timestamp=max_ts,
+            )
+
+    def _maybe_roll(
+        self, incoming: int, max_ts_in_messages: int, last_offset: int, now_ms: int | None
+    ) -> None:
+        seg = self.active_segment
+        if seg.size == 0:
+            return
+        if (
+            seg.size > self.config.segment_bytes - incoming
+            or self._segment_expired(seg, max_ts_in_messages, now_ms)
+            or last_offset - seg.base_offset > _INT32_MAX
+        ):
+            self.roll()
+
+    def _segment_expired(self, seg: LogSegment, timestamp: int | None, now_ms: int | None) -> bool:
+        """Kafka's time-based roll: from the first batch's timestamp, else from creation."""
+        if seg.size == 0:
+            return False
+        if seg.first_batch_timestamp >= 0 and timestamp is not None:
+            waited = timestamp - seg.first_batch_timestamp
+        else:
+            waited = (int(time.time() * 1000) if now_ms is None else now_ms) - seg.created_ms
+        return waited > self.config.segment_ms
+
+    def roll(self) -> LogSegment:
+        """Close the active segment for writing and start a new one at the log end offset."""
+        with self._lock:
+            seg = self.active_segment
+            if seg.size == 0:
+                return seg
+            seg.on_become_inactive()
+            new = LogSegment.create(self.directory, self.log_end_offset, self.config.index_interval_bytes)
+            self._segments.append(new)
+            self._bases.append(new.base_offset)
+            return new
+
+    def maybe_roll_by_time(self, now_ms: int) -> bool:
+        """Maintenance: roll a quiet active segment once segment.ms has passed since it started."""
+        with self._lock:
+            seg = self.active_segment
+            if seg.size and self._segment_expired(
+                seg, now_ms if seg.first_batch_timestamp >= 0 else None, now_ms
+            ):
+                self.roll()
+                return True
+            return False
+
+    # --- read ---------------------------------------------------------------------------------
+    def read(
+        self, offset: int, max_bytes: int, *, upper_bound: int | None = None, min_one_batch: bool = True
+    ) -> bytes:
+        """Whole batches from the one holding ``offset``, within one segment and ``max_bytes``."""
+        with self._lock:
+            if offset < self.log_start_offset or offset > self.log_end_offset:
+                raise OffsetOutOfRangeError(
+                    f"offset {offset} is outside [{self.log_start_offset}, {self.log_end_offset}] "
+                    f"of {self.directory.name}"
+                )
+            bound = self.log_end_offset if upper_bound is None else min(upper_bound, self.log_end_offset)
+            if offset >= bound:
+                return b""
+            i = max(0, bisect_right(self._bases, offset) - 1)
+            for seg in self._segments[i:]:
+                found = seg.find_position(offset)
+                if found is None:
+                    continue  # compaction or truncation left nothing at or after offset here
+                pos, first = found
+                if first.base_offset >= bound:
+                    return b""
+                if first.size > max_bytes and not min_one_batch:
+                    return b""
+                chunk = seg.read_bytes(pos, min(max(max_bytes, first.size), seg.size - pos))
+                cut = 0
+                for p, h in iter_batches(chunk):
+                    if h.base_offset >= bound:
+                        break
+                    cut = p + h.size
+                return chunk if cut == len(chunk) else chunk[:cut]
+            return b""
+
+    def read_batches(self, offset: int) -> list[tuple[BatchHeader, bytes]]:
+        """Every batch from ``offset`` to the end, as (header, bytes): for tools and tests."""
+        out: list[tuple[BatchHeader, bytes]] = []
+        with self._lock:
+            for seg in self._segments:
+                if seg.next_offset <= offset and seg is not self.active_segment:
+                    continue
+                for pos, h in seg.headers_from(0):
+                    if h.last_offset >= offset:
+                        out.append((h, seg.read_bytes(pos, h.size)))
+        return out
+
+    # --- timestamps ---------------------------------------------------------------------------
+    def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with a timestamp >= ``timestamp_ms``."""
+        with self._lock:
+            for seg in self._segments:
+                found = seg.batch_for_timestamp(timestamp_ms)
+                if found is None:
+                    continue
+                pos, h = found
+                if h.timestamp_type == LOG_APPEND_TIME:
+                    return max(h.base_offset, self.log_start_offset), h.max_timestamp
+                _, records = decode_batch(seg.read_bytes(pos, h.size))
+                for rec in records:
+                    if rec.timestamp >= timestamp_ms and rec.offset >= self.log_start_offset:
+                        return rec.offset, rec.timestamp
+            return None
+
+    def max_timestamp(self) -> tuple[int, int]:
+        """(offset, timestamp) of the record with the largest timestamp, (-1, -1) when empty."""
+        with self._lock:
+            best: LogSegment | None = None
+            for seg in self._segments:
+                if seg.size and (best is None or seg.max_timestamp > best.max_timestamp):
+                    best = seg
+            if best is None or best.max_timestamp < 0:
+                return -1, -1
+            found = best.find_position(best.offset_of_max_timestamp)
+            if found is not None:
+                pos, h = found
+                if h.timestamp_type != LOG_APPEND_TIME:
+                    for rec in decode_batch(best.read_bytes(pos, h.size))[1]:
+                        if rec.timestamp == best.max_timestamp:
+                            return rec.offset, rec.timestamp
+                else:
+                    return h.base_offset, h.max_timestamp
+            return best.offset_of_max_timestamp, best.max_timestamp
+
+    # --- deletion -----------------------------------------------------------------------------
+    def delete_records_before(self, offset: int) -> int:
+        """DeleteRecords: move the log start offset up to ``offset``; returns the new one."""
+        with self._lock:
+            if offset > self.high_watermark:
+                raise OffsetOutOfRangeError(
+                    f"offset {offset} is beyond the high watermark {self.high_watermark}"
+                )
+            if offset > self.log_start_offset:
+                self._set_log_start_offset(offset)
+                self._delete_segments(self._segments_below_start())
+            return self.log_start_offset
+
+    def _set_log_start_offset(self, offset: int) -> None:
+        self.log_start_offset = offset
+        self._checkpoints.set_log_start_offset(self.topic_partition, offset)
+        self.producer_state.evict_before(offset)
+        self.epoch_cache.truncate_from_start(offset)
+
+    def _segments_below_start(self) -> list[LogSegment]:
+        out = []
+        for seg, nxt in zip(self._segments, self._segments[1:], strict=False):
+            if nxt.base_offset <= self.log_start_offset:
+                out.append(seg)
+            else:
+                break
+        return out
+
+    def _delete_segments(self, doomed: list[LogSegment]) -> int:
+        if not doomed:
+            return 0
+        if len(doomed) == len(self._segments):
+            self.roll()
+        for seg in doomed:
+            self._segments.remove(seg)
+            seg.delete()
+        self._bases = [s.base_offset for s in self._segments]
+        if self._segments[0].base_offset > self.log_start_offset:
+            self._set_log_start_offset(self._segments[0].base_offset)
+        return len(doomed)
+
+    def apply_retention(self, now_ms: int) -> int:
+        """retention.ms and retention.bytes, oldest segment first, never beyond the high watermark."""
+        if not self.config.delete:
+            return 0
+        with self._lock:
+            deleted = 0
+            if self.config.retention_ms >= 0:
+                deleted += self._delete_oldest(
+                    lambda seg: now_ms - seg.largest_timestamp() > self.config.retention_ms
+                )
+            if self.config.retention_bytes >= 0:
+                excess = self.size_bytes - self.config.retention_bytes
+
+                def over_size(seg: LogSegment) -> bool:
+                    nonlocal excess
+                    if excess - seg.size >= 0:
+                        excess -= seg.size
+                        return True
+                    return False
+
+                deleted += self._delete_oldest(over_size)
+            deleted += self._delete_segments(self._segments_below_start())
+            return deleted
+
+    def _delete_oldest(self, predicate) -> int:  # type: ignore[no-untyped-def]
+        doomed: list[LogSegment] = []
+        for i, seg in enumerate(self._segments):
+            last = i == len(self._segments) - 1
+            upper = self.log_end_offset if last else self._segments[i + 1].base_offset
+            if self.high_watermark < upper or (last and seg.size == 0) or not predicate(seg):
+                break
+            doomed.append(seg)
+        return self._delete_segments(doomed)
+
+    def compact(self, now_ms: int) -> None:
+        """cleanup.policy=compact: keep the latest record per key in the closed segments."""
+        from kcli.server.storage.cleaner import clean_log
+
+        with self._lock:
+            clean_log(self, now_ms)
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop every batch at or beyond ``offset`` (a follower catching up to a new leader)."""
+        with self._lock:
+            if offset >= self.log_end_offset:
+                return
+            if offset <= self._segments[0].base_offset:
+                self._truncate_fully(offset)
+                return
+            while self.active_segment.base_offset >= offset:
+                seg = self._segments.pop()
+                seg.delete()
+            self._bases = [s.base_offset for s in self._segments]
+            active = self.active_segment
+            active.truncate_to(offset)
+            self.log_end_offset = active.next_offset if active.size else active.base_offset
+            self._after_truncation()
+
+    def _truncate_fully(self, offset: int) -> None:
+        for seg in self._segments:
+            seg.delete()
+        self._segments = [LogSegment.create(self.directory, offset, self.config.index_interval_bytes)]
+        self._bases = [offset]
+        self.log_end_offset = offset
+        self._set_log_start_offset(offset)
+        self._after_truncation()
+
+    def _after_truncation(self) -> None:
+        self.high_watermark = min(self.high_watermark, self.log_end_offset)
+        self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.producer_state.truncate_to(self.log_end_offset)
+        self.epoch_cache.truncate_from_end(self.log_end_offset)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Record the recovery point and write this log directory's checkpoint files."""
+        self._checkpoints.recovery_points[self.topic_partition] = self.log_end_offset
+        self._checkpoints.high_watermarks[self.topic_partition] = self._high_watermark
+        self._checkpoints.write()
+
+    def flush(self) -> None:
+        with self._lock:
+            self.active_segment.flush()
+            self.checkpoint()
+
+    def close(self) -> None:
+        """Clean close: final time index entry, producer snapshot, checkpoints, files closed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.active_segment.on_become_inactive()
+            self.producer_state.save(self.directory / PRODUCER_SNAPSHOT_FILE, self.log_end_offset)
+            self.checkpoint()
+            for seg in self._segments:
+                seg.close()
+
+    def delete(self) -> None:
+        """Remove the partition's directory and its checkpoint entries."""
+        with self._lock:
+            self._closed = True
+            for seg in self._segments:
+                seg.close()
+            self._checkpoints.remove(self.topic_partition)
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionLog({self.directory.name}, start={self.log_start_offset}, "
+            f"end={self.log_end_offset}, hw={self._high_watermark}, segments={len(self._segments)})"
+        )
+
+
+def _finish_interrupted_operations(directory: Path) -> None:
+    """Complete or undo what a crash interrupted: cleaner swaps, half-deleted segments, temp files."""
+    for path in directory.iterdir():
+        name = path.name
+        if name.endswith((CLEANED_SUFFIX, DELETED_SUFFIX, ".tmp")):
+            path.unlink(missing_ok=True)
+    # A cleaned log renamed to .swap is complete and wins over the original; indexes are never
+    # trusted across a swap (the crash may have hit between the renames) and are rebuilt instead.
+    for path in directory.iterdir():
+        name = path.name
+        if name.endswith(LOG_SUFFIX + SWAP_SUFFIX):
+            stem = name[: -len(LOG_SUFFIX + SWAP_SUFFIX)]
+            os.replace(path, directory / (stem + LOG_SUFFIX))
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+                (directory / (stem + suffix)).unlink(missing_ok=True)
+    for path in directory.iterdir():
+        if path.name.endswith(SWAP_SUFFIX):
+            path.unlink(missing_ok=True)
+    # An index without its log (a segment deleted half way) is removed.
+    logs = {p.name[: -len(LOG_SUFFIX)] for p in directory.iterdir() if p.name.endswith(LOG_SUFFIX)}
+    for path in directory.iterdir():
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            if path.name.endswith(suffix) and path.name[: -len(suffix)] not in logs:
+                path.unlink(missing_ok=True)
