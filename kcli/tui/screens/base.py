@@ -47,6 +47,8 @@ class DataScreen(Screen):
         return self.kapp.source
 
     def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO (subclass first, then this one), so
+        # subclasses build their widgets in their own on_mount and must not call super().
         self.refresh_data()
 
     def refresh_data(self) -> None:

@@ -32,7 +32,6 @@ class ClusterScreen(DataScreen):
         table.add_column("Rack", key="rack")
         table.add_column("Controller", key="controller")
         self.sub_title = "Cluster"
-        super().on_mount()
 
     def fetch(self) -> ClusterInfo:
         return self.source.cluster()

@@ -40,7 +40,6 @@ class GroupsScreen(DataScreen):
             table.add_column(title, key=title.lower())
         self.sub_title = "Consumer groups"
         table.focus()
-        super().on_mount()
 
     def fetch(self) -> list[GroupSummary]:
         return self.source.groups()
@@ -119,7 +118,6 @@ class GroupScreen(DataScreen):
         for title in ("Topic", "Partition", "Committed", "Log end", "Lag"):
             offsets.add_column(title, key=title.lower())
         self.sub_title = f"Group {self.group_id}"
-        super().on_mount()
 
     def fetch(self) -> GroupDetail:
         return self.source.group_detail(self.group_id)

@@ -18,9 +18,11 @@ def _key_text(binding: Binding | tuple) -> tuple[str, str]:
 
 
 def bindings_table(title: str, bindings: list) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", expand=True, show_edge=False)
+    table = Table(
+        title=title, title_justify="left", title_style="bold", expand=False, show_edge=False, min_width=60
+    )
     table.add_column("Key", style="bold cyan", width=14)
-    table.add_column("Action")
+    table.add_column("Action", min_width=40)
     for b in bindings:
         key, text = _key_text(b)
         table.add_row(key, text)

@@ -75,7 +75,6 @@ class MessagesScreen(DataScreen):
             table.add_column(title, key=title.lower(), width=width)
         self.sub_title = f"Messages {self.topic}" + ("" if self.partition is None else f" [{self.partition}]")
         table.focus()
-        super().on_mount()
 
     # -- loading -----------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ class TopicScreen(DataScreen):
         configs.add_column("Value", key="value")
         self.sub_title = f"Topic {self.topic}"
         parts.focus()
-        super().on_mount()
+        self.query_one("#throughput", Sparkline).display = False  # shown from the first rate sample
 
     def fetch(self) -> TopicDetail:
         return self.source.topic_detail(self.topic)
@@ -77,7 +77,9 @@ class TopicScreen(DataScreen):
             rate = max(0.0, (high - self._last[1]) / (now - self._last[0]))
             self.samples.append(rate)
             self.query_one("#rate", Static).update(f"{rate:,.1f} records/s")
-            self.query_one("#throughput", Sparkline).data = list(self.samples)
+            spark = self.query_one("#throughput", Sparkline)
+            spark.data = list(self.samples)
+            spark.display = max(self.samples) > 0  # a flat zero line renders as a full bar
         self._last = (now, high)
         self.query_one("#topic-summary", Static).update(
             f"Topic [b]{data.name}[/b]   partitions [b]{len(data.partitions)}[/b]   "

@@ -64,7 +64,6 @@ class TopicsScreen(DataScreen):
             table.add_column(title, key=key)
         self.sub_title = "Topics"
         table.focus()
-        super().on_mount()
 
     def fetch(self) -> list[TopicSummary]:
         return self.source.topics()

@@ -1,0 +1,60 @@
+"""Layout snapshots of the main screens, fed by a fixed data source so that they never drift.
+
+Regenerate after an intended layout change with ``pytest tests/tui --snapshot-update`` and review
+the SVG diff. Functional behaviour is tested against the real broker in ``test_app.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from kcli.tui.app import KcliApp
+from kcli.tui.screens.base import DataScreen
+from tests.tui.fixed_source import FixedSource
+from tests.tui.helpers import wait_for
+
+SIZE = (130, 36)
+
+
+def make_app() -> KcliApp:
+    return KcliApp(FixedSource(), live_refresh=False)
+
+
+def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
+    """Press ``keys`` one by one, each time waiting until the new screen has applied its data."""
+
+    async def run_before(pilot: Pilot) -> None:
+        async def settle() -> None:
+            await wait_for(
+                pilot,
+                lambda: not isinstance(pilot.app.screen, DataScreen) or pilot.app.screen.loads > 0,
+                what="screen data",
+            )
+            await pilot.pause()
+
+        await settle()
+        for key in keys:
+            await pilot.press(key)
+            await settle()
+
+    return run_before
+
+
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [
+        ("topics", ()),
+        ("cluster", ("1",)),
+        ("topic_detail", ("down", "down", "enter")),
+        ("messages", ("down", "down", "m", "down", "down", "down")),
+        ("groups", ("3",)),
+        ("group_detail", ("3", "down", "enter")),
+        ("help", ("question_mark",)),
+        ("create_topic", ("n",)),
+    ],
+)
+def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys))
