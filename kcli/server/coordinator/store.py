@@ -121,7 +121,7 @@ class OffsetsTopicStore:
         target.append(build_batch(records, timestamp=now), now_ms=now)
 
     def read_all(self) -> Iterator[Record]:
-        from kcli.server.protocol.records import decode_records
+        from kcli.server.protocol.records import decode_records, iter_batches
 
         record = self.broker.topic(OFFSETS_TOPIC)
         if record is None:
@@ -131,19 +131,16 @@ class OffsetsTopicStore:
             if partition is None:
                 continue
             plog = partition.log
-            offset = plog.log_start_offset
-            end = plog.log_end_offset
+            offset, end = plog.log_start_offset, plog.log_end_offset
             while offset < end:
                 data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
                 if not data:
                     break
-                last = offset - 1
+                # Advance by batch, not by record: compaction may leave batches with gaps.
+                following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
                 for rec in decode_records(data):
-                    if rec.offset < offset:
-                        continue
-                    last = rec.offset
-                    if rec.key is not None:
+                    if rec.offset >= offset and rec.key is not None and not rec.is_control:
                         yield rec.key, rec.value
-                if last < offset:
+                if following <= offset:
                     break
-                offset = last + 1
+                offset = following
