@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 HEADER = struct.Struct(">qiibIhiqqqhii")
 HEADER_SIZE = HEADER.size  # 61
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
-_XERIAL_MAGIC = b"\x82SNAPPY\x00"
 
 
 class SegmentError(ValueError):
@@ -117,90 +116,19 @@ def valid_bytes(data: bytes) -> int:
     return sum(batch.size for batch in iter_batches(data))
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    shift = 0
-    result = 0
-    while True:
-        if pos >= len(buf):
-            raise SegmentError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            break
-        shift += 7
-        if shift > 63:
-            raise SegmentError("varint too long")
-    return (result >> 1) ^ -(result & 1), pos
-
-
-def _bytes(buf: bytes, pos: int) -> tuple[bytes | None, int]:
-    length, pos = _varint(buf, pos)
-    if length < 0:
-        return None, pos
-    if pos + length > len(buf):
-        raise SegmentError("truncated record field")
-    return buf[pos : pos + length], pos + length
-
-
-def decompress(codec: int, payload: bytes) -> bytes:
-    import cramjam
-
-    if codec == 0:
-        return payload
-    if codec == 1:
-        return bytes(cramjam.gzip.decompress(payload))
-    if codec == 2:
-        if payload.startswith(_XERIAL_MAGIC):
-            out = bytearray()
-            pos = 16
-            while pos + 4 <= len(payload):
-                (chunk,) = struct.unpack_from(">i", payload, pos)
-                pos += 4
-                out += bytes(cramjam.snappy.decompress_raw(payload[pos : pos + chunk]))
-                pos += chunk
-            return bytes(out)
-        return bytes(cramjam.snappy.decompress_raw(payload))
-    if codec == 3:
-        return bytes(cramjam.lz4.decompress(payload))
-    if codec == 4:
-        return bytes(cramjam.zstd.decompress(payload))
-    raise SegmentError(f"unknown compression codec {codec}")
-
-
 def decode_records(batch: Batch) -> list[Record]:
-    """The records of a batch (decompressed), with absolute offsets and timestamps."""
-    body = decompress(batch.attributes & 0x07, batch.raw[HEADER_SIZE:])
-    records: list[Record] = []
-    pos = 0
-    log_append = bool(batch.attributes & 0x08)
-    for _ in range(batch.count):
-        length, pos = _varint(body, pos)
-        end = pos + length
-        pos += 1  # record attributes
-        ts_delta, pos = _varint(body, pos)
-        offset_delta, pos = _varint(body, pos)
-        key, pos = _bytes(body, pos)
-        value, pos = _bytes(body, pos)
-        header_count, pos = _varint(body, pos)
-        headers: list[tuple[str, bytes | None]] = []
-        for _h in range(max(header_count, 0)):
-            hkey, pos = _bytes(body, pos)
-            hvalue, pos = _bytes(body, pos)
-            headers.append(((hkey or b"").decode("utf-8", errors="replace"), hvalue))
-        pos = end
-        sequence = -1 if batch.base_sequence == -1 else (batch.base_sequence + offset_delta) & 0x7FFFFFFF
-        records.append(
-            Record(
-                offset=batch.base_offset + offset_delta,
-                timestamp=batch.max_timestamp if log_append else batch.base_timestamp + ts_delta,
-                key=key,
-                value=value,
-                headers=headers,
-                sequence=sequence,
-            )
-        )
-    return records
+    """The records of a batch (decompressed), with absolute offsets and timestamps.
+
+    Decoding is the broker's own record codec (``kcli.server.protocol.records``), so dump-log shows
+    exactly what the broker would read back.
+    """
+    from kcli.server.protocol.records import RecordError, decode_batch
+
+    try:
+        _header, decoded = decode_batch(batch.raw)
+    except RecordError as exc:
+        raise SegmentError(str(exc)) from None
+    return [Record(r.offset, r.timestamp, r.key, r.value, list(r.headers), r.sequence) for r in decoded]
 
 
 def read_index(data: bytes, base_offset: int) -> list[tuple[int, int]]:
