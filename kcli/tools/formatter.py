@@ -62,6 +62,10 @@ class DefaultMessageFormatter:
         self.print_partition = _flag(props, "print.partition", False)
         self.print_offset = _flag(props, "print.offset", False)
         self.print_headers = _flag(props, "print.headers", False)
+        # Kafka's ConsoleConsumer hands the formatter records without delivery count or leader epoch,
+        # so these two always print NOT_PRESENT there; kcli keeps that output.
+        self.print_delivery = _flag(props, "print.delivery", False)
+        self.print_epoch = _flag(props, "print.epoch", False)
         self.key_separator = props.get("key.separator", "\t").encode()
         self.line_separator = props.get("line.separator", "\n").encode()
         self.headers_separator = props.get("headers.separator", ",").encode()
@@ -108,6 +112,10 @@ class DefaultMessageFormatter:
             parts.append(f"Partition:{record.partition}".encode())
         if self.print_offset:
             parts.append(f"Offset:{record.offset}".encode())
+        if self.print_delivery:
+            parts.append(b"Delivery:NOT_PRESENT")
+        if self.print_epoch:
+            parts.append(b"Epoch:NOT_PRESENT")
         if self.print_headers:
             if not record.headers:
                 parts.append(b"NO_HEADERS")

@@ -102,3 +102,8 @@ def test_null_value_prints_null_literal_even_with_deserializer() -> None:
 def test_formatter_classes() -> None:
     assert build_formatter("kafka.tools.DefaultMessageFormatter", {}).format(record()) == b"v1\n"
     assert build_formatter("org.apache.kafka.tools.consumer.NoOpMessageFormatter", {}).format(record()) == b""
+
+
+def test_epoch_and_delivery_print_not_present_as_kafka_console_consumer() -> None:
+    fmt = DefaultMessageFormatter({"print.offset": "true", "print.delivery": "true", "print.epoch": "true"})
+    assert fmt.format(record()) == b"Offset:42\tDelivery:NOT_PRESENT\tEpoch:NOT_PRESENT\tv1\n"
