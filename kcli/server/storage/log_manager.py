@@ -103,8 +103,18 @@ class LogManager:
                     deleted = plog.apply_retention(now_ms)
                     if deleted:
                         log.info("Deleted %d segment(s) of %s-%d by retention", deleted, topic, partition)
-                if plog.config.compact:
-                    plog.compact(now_ms)
+                if plog.config.compact and plog.needs_compaction(now_ms):
+                    stats = plog.compact(now_ms)
+                    if stats.records_removed:
+                        log.info(
+                            "Compacted %s-%d: %d record(s) removed, %d segment(s) rewritten, %d -> %d bytes",
+                            topic,
+                            partition,
+                            stats.records_removed,
+                            stats.segments_rewritten,
+                            stats.bytes_before,
+                            stats.bytes_after,
+                        )
             except Exception:
                 log.exception("Log maintenance failed for %s-%d", topic, partition)
         self.checkpoint_all()

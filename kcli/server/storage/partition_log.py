@@ -8,6 +8,7 @@ one segment file with ``os.pread``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import threading
@@ -26,6 +27,7 @@ from kcli.server.protocol.records import (
     validate_batches,
 )
 from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
+from kcli.server.storage.cleaner import CleanerStats, clean_log
 from kcli.server.storage.leader_epoch import LeaderEpochCache
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.producer_state import ProducerStateManager
@@ -86,6 +88,8 @@ class PartitionLog:
         self.log_start_offset = segments[0].base_offset
         self._high_watermark = self.log_end_offset
         self.truncated_on_recovery = 0  # bytes cut off the active segment when opened
+        self.cleaned_up_to = self.log_start_offset  # the cleaner's progress (compacted topics)
+        self.tombstone_expiry_ms: int | None = None  # when cleaned segments' tombstones may go
         self._closed = False
 
     # --- opening ------------------------------------------------------------------------------
@@ -367,7 +371,7 @@ class PartitionLog:
 
     def _segments_below_start(self) -> list[LogSegment]:
         out = []
-        for seg, nxt in zip(self._segments, self._segments[1:], strict=False):
+        for seg, nxt in itertools.pairwise(self._segments):
             if nxt.base_offset <= self.log_start_offset:
                 out.append(seg)
             else:
@@ -421,12 +425,23 @@ class PartitionLog:
             doomed.append(seg)
         return self._delete_segments(doomed)
 
-    def compact(self, now_ms: int) -> None:
+    def compact(self, now_ms: int) -> CleanerStats:
         """cleanup.policy=compact: keep the latest record per key in the closed segments."""
-        from kcli.server.storage.cleaner import clean_log
-
         with self._lock:
-            clean_log(self, now_ms)
+            return clean_log(self, now_ms)
+
+    def needs_compaction(self, now_ms: int) -> bool:
+        """Whether the dirty part of the closed segments reaches min.cleanable.dirty.ratio, or
+        cleaned segments may hold tombstones that delete.retention.ms now lets go."""
+        with self._lock:
+            closed = self._segments[:-1]
+            total = sum(s.size for s in closed)
+            if not total:
+                return False
+            dirty = sum(s.size for s in closed if s.base_offset >= self.cleaned_up_to)
+            if dirty / total >= self.config.min_cleanable_dirty_ratio:
+                return True
+            return self.tombstone_expiry_ms is not None and now_ms > self.tombstone_expiry_ms
 
     def truncate_to(self, offset: int) -> None:
         """Drop every batch at or beyond ``offset`` (a follower catching up to a new leader)."""

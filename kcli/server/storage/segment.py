@@ -260,7 +260,7 @@ class LogSegment:
 
     def largest_timestamp(self) -> int:
         """For retention: the max timestamp, or the file's modification time when there is none."""
-        if self.max_timestamp > 0:
+        if self.max_timestamp >= 0:
             return self.max_timestamp
         return int(os.fstat(self.fd).st_mtime * 1000)
 

@@ -1,0 +1,172 @@
+"""Retention by time and size, time-based rolling, and compaction of keyed logs."""
+
+from __future__ import annotations
+
+from kcli.server.protocol.records import build_batch, iter_batches
+from kcli.server.storage.log_config import LogConfig
+from kcli.server.storage.log_manager import LogManager
+
+from .helpers import batch, open_log, read_all
+
+DAY = 86_400_000
+
+
+def test_retention_ms_deletes_old_closed_segments_only(tmp_path):
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2, retention_ms=1000)
+    for i in range(7):
+        log.append(batch(1, size=100, ts=10_000 + 1000 * i))
+    log.high_watermark = log.log_end_offset
+    # segments: [0,1] [2,3] [4,5] [6]; max timestamps 11000, 13000, 15000, 16000
+    assert [s.base_offset for s in log.segments] == [0, 2, 4, 6]
+    now = 14_500  # segments ending at 11000 and 13000 are older than 1000 ms
+    assert log.apply_retention(now) == 2
+    assert [s.base_offset for s in log.segments] == [4, 6]
+    assert log.log_start_offset == 4
+    assert [r.offset for r in read_all(log)] == [4, 5, 6]
+    assert not (tmp_path / "topic-0" / "00000000000000000000.log").exists()
+
+
+def test_retention_never_passes_the_high_watermark(tmp_path):
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2, retention_ms=0)
+    for i in range(6):
+        log.append(batch(1, size=100, ts=i))
+    log.high_watermark = 3  # only the first segment [0,1] lies wholly below it
+    assert log.apply_retention(10**12) == 1
+    assert log.log_start_offset == 2
+
+
+def test_retention_of_everything_rolls_a_new_active_segment(tmp_path):
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2, retention_ms=1000)
+    for i in range(3):
+        log.append(batch(1, size=100, ts=i))
+    log.high_watermark = log.log_end_offset
+    assert log.apply_retention(10**9) == 2
+    assert [(s.base_offset, s.size_bytes) for s in log.segments] == [(3, 0)]
+    assert log.log_start_offset == log.log_end_offset == 3
+    assert log.append(batch(1)).base_offset == 3
+
+
+def test_retention_bytes(tmp_path):
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2, retention_ms=-1, retention_bytes=len(one) * 3)
+    for i in range(7):
+        log.append(batch(1, size=100, ts=i))
+    log.high_watermark = log.log_end_offset
+    total = log.size_bytes
+    deleted = log.apply_retention(0)
+    # delete oldest segments while what remains is still >= retention.bytes
+    assert deleted == (total - len(one) * 3) // (len(one) * 2)
+    assert log.size_bytes >= len(one) * 3
+    assert log.log_start_offset == 2 * deleted
+
+
+def test_compact_policy_disables_time_retention(tmp_path):
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2, retention_ms=0, cleanup_policy="compact")
+    for i in range(5):
+        log.append(batch(1, size=100, ts=i))
+    log.high_watermark = log.log_end_offset
+    assert log.apply_retention(10**12) == 0
+
+
+def test_time_based_roll(tmp_path):
+    log = open_log(tmp_path, segment_ms=1000)
+    log.append(batch(1, ts=5000))
+    log.append(batch(1, ts=5500))
+    assert len(log.segments) == 1
+    log.append(batch(1, ts=6001))  # more than segment.ms after the segment's first batch
+    assert [s.base_offset for s in log.segments] == [0, 2]
+    assert not log.maybe_roll_by_time(6500)
+    assert log.maybe_roll_by_time(7002)
+    assert [s.base_offset for s in log.segments] == [0, 2, 3]
+
+
+def keyed(key: bytes, value: bytes | None, ts: int) -> bytes:
+    return build_batch([(key, value, [], ts)])
+
+
+def test_compaction_keeps_latest_per_key_with_offsets(tmp_path):
+    one = keyed(b"a", b"v00", 0)
+    log = open_log(tmp_path, segment_bytes=len(one) * 3, cleanup_policy="compact", delete_retention_ms=1000)
+    writes = [(b"a", b"v00"), (b"b", b"v01"), (b"a", b"v02"), (b"c", b"v03"), (b"b", None), (b"d", b"v05"),
+              (b"a", b"v06"), (b"e", b"v07"), (b"c", b"v08"), (b"f", b"v09")]  # fmt: skip
+    for i, (k, v) in enumerate(writes):
+        log.append(keyed(k, v, 10_000 + i))
+    log.high_watermark = log.log_end_offset
+    before_end = log.log_end_offset
+    active_base = log.segments[-1].base_offset
+    stats = log.compact(now_ms=10_005)  # tombstones are recent: kept
+    latest = {}
+    for offset, (k, _) in enumerate(writes):
+        if offset < active_base:
+            latest[k] = offset
+    expected = sorted(
+        [o for o in range(active_base) if latest[writes[o][0]] == o] + list(range(active_base, len(writes)))
+    )
+    assert [r.offset for r in read_all(log)] == expected
+    assert stats.records_removed == active_base - len(latest)
+    assert log.log_end_offset == before_end
+    assert {r.offset: r.value for r in read_all(log)}[4] is None  # the tombstone of b survives for now
+    # after delete.retention.ms the tombstone goes too
+    assert log.needs_compaction(10_000 + 5 + 1001)
+    log.compact(now_ms=10_000 + 5 + 1001)
+    assert 4 not in [r.offset for r in read_all(log)]
+    # the cleaned segments are well-formed on disk and survive a reopen
+    log.close()
+    reopened = open_log(tmp_path, segment_bytes=len(one) * 3, cleanup_policy="compact")
+    assert [r.offset for r in read_all(reopened)] == [o for o in expected if o != 4]
+    assert reopened.read(1, 1000)  # offset 1 was removed: the read starts at the next record
+
+
+def test_compaction_respects_min_lag_and_rewrites_multi_record_batches(tmp_path):
+    log = open_log(tmp_path, cleanup_policy="compact", min_compaction_lag_ms=100)
+    log.append(build_batch([(b"x", b"1", [], 1), (b"y", b"1", [], 1), (b"x", b"2", [], 2)], compression=1))
+    log.roll()
+    log.append(keyed(b"y", b"2", 3))
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    assert log.compact(now_ms=50).records_removed == 0  # too young
+    stats = log.compact(now_ms=1000)
+    assert stats.records_removed == 2 and stats.segments_rewritten == 1
+    records = read_all(log)
+    assert [(r.offset, r.key, r.value) for r in records] == [(2, b"x", b"2"), (3, b"y", b"2")]
+    first = next(h for _, h in iter_batches(log.read(0, 1000)))
+    assert (first.base_offset, first.last_offset, first.compression, first.record_count) == (0, 2, 1, 1)
+
+
+def test_log_manager_load_create_delete_and_maintenance(tmp_path):
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    manager = LogManager(dirs, LogConfig(retention_ms=1000, segment_bytes=300))
+    assert manager.load() == {}
+    logs = [manager.create("t-with-dash", p, manager.default_config) for p in range(4)]
+    assert sorted(len(list(d.iterdir())) for d in dirs) == [2, 2]  # spread evenly
+    assert manager.create("t-with-dash", 0, manager.default_config) is logs[0]
+    for i in range(10):
+        logs[0].append(batch(1, size=100, ts=i))
+    logs[0].high_watermark = logs[0].log_end_offset
+    manager.run_maintenance(now_ms=10**9)
+    assert logs[0].log_start_offset > 0
+    manager.delete("t-with-dash", 1)
+    assert manager.get("t-with-dash", 1) is None
+    assert not any((d / "t-with-dash-1").exists() for d in dirs)
+    manager.close_all()
+    again = LogManager(dirs, LogConfig())
+    loaded = again.load()
+    assert sorted(loaded) == [("t-with-dash", 0), ("t-with-dash", 2), ("t-with-dash", 3)]
+    assert loaded[("t-with-dash", 0)].log_start_offset == logs[0].log_start_offset
+    assert loaded[("t-with-dash", 0)].log_end_offset == 10
+
+
+def test_log_config_from_topic_configs():
+    defaults = LogConfig(retention_ms=5)
+    cfg = LogConfig.from_topic_configs(
+        {"cleanup.policy": "[delete, compact]", "segment.bytes": "1000", "min.cleanable.dirty.ratio": "0.1",
+         "message.timestamp.type": "LogAppendTime", "unknown.key": "x"},
+        defaults,
+    )  # fmt: skip
+    assert cfg.cleanup_policy == "compact,delete" and cfg.compact and cfg.delete
+    assert cfg.segment_bytes == 1000 and cfg.retention_ms == 5 and cfg.min_cleanable_dirty_ratio == 0.1
+    assert cfg.log_append_time
