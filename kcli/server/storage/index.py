@@ -124,6 +124,11 @@ class OffsetIndex(_IndexFile):
             return self.base_offset, 0
         return self.offsets[-1], self.positions[-1]
 
+    def floor_position(self, position: int) -> int:
+        """The largest indexed batch position <= ``position`` (0 if none): a batch boundary."""
+        i = bisect_right(self.positions, position) - 1
+        return self.positions[i] if i >= 0 else 0
+
     def truncate_to_position(self, position: int) -> None:
         """Drop entries pointing at or beyond ``position`` (the log was cut there)."""
         keep = bisect_right(self.positions, position - 1)

@@ -293,12 +293,7 @@ class PartitionLog:
                 if first.size > max_bytes and not min_one_batch:
                     return b""
                 chunk = seg.read_bytes(pos, min(max(max_bytes, first.size), seg.size - pos))
-                cut = 0
-                for p, h in iter_batches(chunk):
-                    if h.base_offset >= bound:
-                        break
-                    cut = p + h.size
-                return chunk if cut == len(chunk) else chunk[:cut]
+                return _whole_batches(seg, pos, chunk, bound)
             return b""
 
     def read_batches(self, offset: int) -> list[tuple[BatchHeader, bytes]]:
@@ -513,6 +508,31 @@ class PartitionLog:
             f"PartitionLog({self.directory.name}, start={self.log_start_offset}, "
             f"end={self.log_end_offset}, hw={self._high_watermark}, segments={len(self._segments)})"
         )
+
+
+def _whole_batches(seg: LogSegment, pos: int, chunk: bytes, bound: int) -> bytes:
+    """Trim ``chunk`` (read at ``pos``) to whole batches below ``bound``.
+
+    The walk over batch headers starts at the last indexed batch boundary before the cut, so it
+    covers at most about index.interval.bytes, whatever the size of the read.
+    """
+    end = pos + len(chunk)
+    at_boundary = end == seg.size  # a segment holds only whole batches
+    if bound < seg.next_offset:
+        found = seg.find_position(bound)
+        if found is not None:
+            bpos, bh = found
+            limit = bpos if bh.base_offset >= bound else bpos + bh.size
+            if limit <= end:
+                end, at_boundary = limit, True
+    if not at_boundary:
+        cut = max(pos, seg.index.floor_position(end)) - pos
+        for p, h in iter_batches(chunk, cut):
+            if p + h.size > end - pos:
+                break
+            cut = p + h.size
+        end = pos + cut
+    return chunk if end - pos == len(chunk) else chunk[: end - pos]
 
 
 def _finish_interrupted_operations(directory: Path) -> None:

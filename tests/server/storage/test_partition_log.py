@@ -244,3 +244,29 @@ def test_high_watermark_is_checkpointed(tmp_path):
     log.close()
     assert (tmp_path / "replication-offset-checkpoint").read_text().splitlines() == ["0", "1", "topic 0 4"]
     assert open_log(tmp_path).high_watermark == 4
+
+
+def test_read_matches_a_reference_walk_of_the_segment_files(tmp_path):
+    """Every (offset, max_bytes, upper_bound) against batches computed from the files themselves."""
+    log = open_log(tmp_path, segment_bytes=3000, index_interval_bytes=150)
+    for i in range(60):
+        log.append(batch(1 + i % 4, size=10 + (i * 37) % 120, tag=f"{i}-"))
+    segments = []
+    for info in log.segments:
+        data = (tmp_path / "topic-0" / f"{info.base_offset:020d}.log").read_bytes()
+        segments.append([(h.base_offset, h.last_offset, data[p : p + h.size]) for p, h in iter_batches(data)])
+    end = log.log_end_offset
+    for bound in (end, end - 5, 17):
+        for offset in range(0, end, 3):
+            for max_bytes in (1, 200, 700, 5000):
+                seg = next(s for s in reversed(segments) if s[0][0] <= offset)
+                expected = b""
+                for base, last, raw in seg:
+                    if last < offset:
+                        continue
+                    if base >= bound or (expected and len(expected) + len(raw) > max_bytes):
+                        break
+                    expected += raw
+                if offset >= bound:
+                    expected = b""
+                assert log.read(offset, max_bytes, upper_bound=bound) == expected, (offset, max_bytes, bound)
