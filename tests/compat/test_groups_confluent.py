@@ -269,3 +269,86 @@ def test_committed_offsets_survive_restart_and_kill_9(group_broker: BrokerProces
     admin = AdminClient({"bootstrap.servers": bootstrap})
     listed = {g.group_id: g for g in admin.list_consumer_groups().result(15).valid}
     assert listed[group].state.name == "EMPTY"
+
+
+def group_consumer(bootstrap: str, group: str, topic: str, **extra: Any) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": SESSION_MS,
+            "heartbeat.interval.ms": 500,
+            **extra,
+        }
+    )
+    consumer.subscribe([topic])
+    return consumer
+
+
+def poll_until(consumers: list[Consumer], check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Drive the consumers' poll loops (rebalance callbacks run there) until ``check`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for c in consumers:
+            c.poll(0.05)
+        found = check()
+        if found:
+            return found
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("strategy", ["roundrobin", "cooperative-sticky"])
+def test_assignors_are_relayed_untouched(group_broker: BrokerProcess, strategy: str) -> None:
+    """The broker only picks the common protocol; eager and incremental assignors both work."""
+    bootstrap = group_broker.bootstrap
+    topic, group = f"assign-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 6)
+    consumers = [
+        group_consumer(bootstrap, group, topic, **{"partition.assignment.strategy": strategy})
+        for _ in range(2)
+    ]
+    try:
+        split = poll_until(
+            consumers, stable_split(bootstrap, group, 2, 6), 30, "two members sharing 6 partitions"
+        )
+        if strategy == "roundrobin":  # round robin interleaves partitions between the two members
+            assert sorted(p for _, p in next(iter(split.values()))) in ([0, 2, 4], [1, 3, 5])
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        assert admin.describe_consumer_groups([group])[group].result(10).partition_assignor == strategy
+        consumers.pop().close()
+        poll_until(consumers, stable_split(bootstrap, group, 1, 6), 30, "the survivor owning all partitions")
+        assert len(consumers[0].assignment()) == 6
+    finally:
+        for c in consumers:
+            c.close()
+
+
+def test_static_member_restart_keeps_its_partitions_without_rebalance(group_broker: BrokerProcess) -> None:
+    bootstrap = group_broker.bootstrap
+    topic, group = f"static-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 4)
+    pods = [group_consumer(bootstrap, group, topic, **{"group.instance.id": f"pod-{i}"}) for i in range(2)]
+    try:
+        before = poll_until(pods, stable_split(bootstrap, group, 2, 4), 30, "two static members")
+        mine = next(tps for member, tps in before.items() if member.startswith("pod-0-"))
+        other = next(member for member in before if member.startswith("pod-1-"))
+
+        def rebalances() -> int:
+            return sum(f"rebalance group {group} " in line for line in group_broker.output)
+
+        rebalances_before = rebalances()
+        pods[0].close()  # a static member does not send LeaveGroup: the coordinator keeps its place
+        pods[0] = group_consumer(bootstrap, group, topic, **{"group.instance.id": "pod-0"})
+
+        def restarted() -> Any:
+            now = stable_split(bootstrap, group, 2, 4)()
+            return now if now and not any(m in before for m in now if m.startswith("pod-0-")) else None
+
+        after = poll_until(pods, restarted, 30, "pod-0 back under a new member id")
+        assert other in after  # the other member was not replaced
+        assert next(tps for member, tps in after.items() if member.startswith("pod-0-")) == mine
+        assert rebalances() == rebalances_before  # same generation: no PreparingRebalance at all
+    finally:
+        for c in pods:
+            c.close()
