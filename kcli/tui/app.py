@@ -54,6 +54,7 @@ class KcliApp(App[int]):
         live_refresh: bool = True,
         refresh_scale: float = 1.0,
         tick_s: float = 0.25,
+        max_backoff_s: float = MAX_BACKOFF_S,
     ) -> None:
         super().__init__()
         self.source = source
@@ -61,6 +62,7 @@ class KcliApp(App[int]):
         self.live_refresh = live_refresh
         self.refresh_scale = refresh_scale
         self.tick_s = tick_s
+        self.max_backoff_s = max_backoff_s
         self.connected: bool | None = None
         self.failures = 0
         self.retry_at = 0.0
@@ -93,7 +95,7 @@ class KcliApp(App[int]):
     def report_failure(self, message: str) -> None:
         """A fetch failed: show it, and back off before the next automatic attempt."""
         self.failures += 1
-        backoff = min(MAX_BACKOFF_S, 2.0**self.failures)
+        backoff = min(self.max_backoff_s, 2.0**self.failures)
         self.retry_at = time.monotonic() + backoff
         self.last_error = message
         if self.connected is not False:

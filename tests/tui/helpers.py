@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable
@@ -34,3 +37,16 @@ def rows(pilot: Pilot, selector: str) -> list[list[str]]:
 
 def column(pilot: Pilot, selector: str, index: int = 0) -> list[str]:
     return [r[index] for r in rows(pilot, selector)]
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test body with asyncio.run (the suite has no asyncio pytest plugin).
+
+    ``functools.wraps`` keeps the signature, so pytest still injects the fixtures.
+    """
+
+    @functools.wraps(test)
+    def runner(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return runner

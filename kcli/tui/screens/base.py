@@ -47,9 +47,13 @@ class DataScreen(Screen):
         return self.kapp.source
 
     def on_mount(self) -> None:
-        # Textual calls on_mount of every class in the MRO (subclass first, then this one), so
-        # subclasses build their widgets in their own on_mount and must not call super().
+        # Textual dispatches on_mount to every class of the MRO, so subclasses do not define it:
+        # they prepare their widgets in setup(), which is guaranteed to run before the first fetch.
+        self.setup()
         self.refresh_data()
+
+    def setup(self) -> None:
+        """Add table columns and the like; called once on mount, before the first fetch."""
 
     def refresh_data(self) -> None:
         """Start a fetch unless one is running already."""

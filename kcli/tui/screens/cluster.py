@@ -25,7 +25,7 @@ class ClusterScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         table = self.query_one("#brokers", DataTable)
         table.add_column("Broker id", key="id")
         table.add_column("Host:port", key="address")

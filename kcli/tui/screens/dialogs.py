@@ -177,7 +177,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+p", "preview", "Preview", priority=True),
+        Binding("ctrl+r", "preview", "Preview", priority=True),
         Binding("ctrl+s", "apply", "Apply"),
     ]
 
@@ -199,7 +199,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
             yield DataTable(id="preview", cursor_type="row")
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Preview (ctrl+p)", id="do-preview")
+                yield Button("Preview (ctrl+r)", id="do-preview")
                 yield Button("Apply (ctrl+s)", variant="warning", id="do-apply", disabled=True)
                 yield Button("Cancel (esc)", id="cancel")
 

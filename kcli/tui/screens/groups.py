@@ -34,7 +34,7 @@ class GroupsScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         table = self.query_one("#groups", DataTable)
         for title in ("Group", "State", "Protocol", "Members", "Lag"):
             table.add_column(title, key=title.lower())
@@ -110,7 +110,7 @@ class GroupScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         members = self.query_one("#members", DataTable)
         for title in ("Client id", "Host", "Member id", "Assigned partitions"):
             members.add_column(title, key=title.lower())

@@ -47,6 +47,8 @@ class MessagesScreen(DataScreen):
         self.shown: list[Message] = []
         self.tailing = False
         self._tail: Worker | None = None
+        #: plain text of the detail pane, for tests and copy/paste
+        self.detail_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,7 +71,7 @@ class MessagesScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         table = self.query_one("#messages", DataTable)
         for title, width in (("P", 3), ("Offset", 8), ("Timestamp (UTC)", 23), ("Key", 14), ("Value", None)):
             table.add_column(title, key=title.lower(), width=width)
@@ -151,29 +153,28 @@ class MessagesScreen(DataScreen):
             self.show_detail(self.shown[event.cursor_row])
 
     def show_detail(self, m: Message) -> None:
-        from rich.console import Group
-        from rich.markup import escape
+        """Headers and every plausible reading of key and value, as one Rich Text (selectable, testable)."""
         from rich.text import Text
 
-        parts: list = [
-            Text.from_markup(
-                f"[b]{escape(m.topic)}[/b] partition [b]{m.partition}[/b] offset [b]{m.offset}[/b]\n"
-                f"timestamp {fmt_ts(m.timestamp_ms)} UTC ({m.timestamp_ms})"
-            ),
-            Text.from_markup("\n[b u]Headers[/b u]"),
-        ]
+        out = Text()
+        out.append(f"{m.topic}", style="bold")
+        out.append(f" partition {m.partition} offset {m.offset}\n")
+        out.append(f"timestamp {fmt_ts(m.timestamp_ms)} UTC ({m.timestamp_ms})\n")
+        out.append("\nHeaders\n", style="bold underline")
         if m.headers:
             for k, v in m.headers:
-                parts.append(Text(f"{k} = {decode.preview(v, 120)}"))
+                out.append(f"{k} = {decode.preview(v, 120)}\n")
         else:
-            parts.append(Text("(none)", style="dim"))
+            out.append("(none)\n", style="dim")
         for title, data in (("Key", m.key), ("Value", m.value)):
             size = "null" if data is None else f"{len(data)} bytes"
-            parts.append(Text.from_markup(f"\n[b u]{title}[/b u] ({size})"))
+            out.append(f"\n{title}", style="bold underline")
+            out.append(f" ({size})\n")
             for reading in decode.readings(data, self.kapp.avro_decoder):
-                parts.append(Text(f"— {reading.label}", style="bold cyan"))
-                parts.append(Text(reading.text))
-        self.query_one("#detail-text", Static).update(Group(*parts))
+                out.append(f"— {reading.label}\n", style="bold cyan")
+                out.append(reading.text + "\n")
+        self.detail_text = out.plain
+        self.query_one("#detail-text", Static).update(out)
 
     # -- form events -------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ class TopicScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         parts = self.query_one("#partitions", DataTable)
         for title in ("Partition", "Leader", "Replicas", "ISR", "Low", "High", "Records"):
             parts.add_column(title, key=title.lower())

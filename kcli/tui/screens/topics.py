@@ -58,7 +58,7 @@ class TopicsScreen(DataScreen):
         yield StatusBar(id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def setup(self) -> None:
         table = self.query_one("#topics", DataTable)
         for key, (title, _) in COLUMNS.items():
             table.add_column(title, key=key)

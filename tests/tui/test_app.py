@@ -1,0 +1,309 @@
+"""The TUI driven by Textual's Pilot against a real broker (``tests/broker_process.py``).
+
+Every wait is on what the interface shows (table rows, screen type, status text), with a
+deadline; nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from textual.widgets import DataTable, Input, Static, TextArea
+
+from kcli.tui.app import KcliApp
+from kcli.tui.kafka import KafkaSource
+from kcli.tui.screens.cluster import ClusterScreen
+from kcli.tui.screens.dialogs import ConfirmDialog, CreateTopicDialog, ProduceDialog, ResetOffsetsDialog
+from kcli.tui.screens.groups import GroupScreen, GroupsScreen
+from kcli.tui.screens.help import HelpScreen
+from kcli.tui.screens.messages import MessagesScreen
+from kcli.tui.screens.topic import TopicScreen
+from kcli.tui.screens.topics import TopicsScreen
+from kcli.tui.widgets import StatusBar
+from tests.broker_process import BrokerProcess
+from tests.tui.helpers import column, rows, sync, wait_for
+
+SIZE = (150, 45)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def make_app(bootstrap: str, **kwargs: object) -> KcliApp:
+    """An app refreshing five times faster than for people, so tests see changes quickly."""
+    kwargs.setdefault("refresh_scale", 0.2)
+    return KcliApp(KafkaSource(bootstrap, timeout_s=5.0), **kwargs)  # type: ignore[arg-type]
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for fut in admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=10).values():
+        fut.result(15)
+
+
+def produce(bootstrap: str, topic: str, count: int, prefix: str = "value") -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    for i in range(count):
+        producer.produce(topic, key=f"key-{i}".encode(), value=f"{prefix}-{i}".encode())
+    assert producer.flush(15) == 0
+
+
+@pytest.fixture
+def bootstrap(shared_broker: BrokerProcess) -> Iterator[str]:
+    yield shared_broker.bootstrap
+
+
+async def filter_topics(pilot, name: str) -> None:
+    """Type ``name`` into the topic filter and wait until it is the only row."""
+    await pilot.press("slash")
+    pilot.app.screen.query_one("#topic-filter", Input).value = name
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: column(pilot, "#topics") == [name], what=f"only {name} listed")
+
+
+@sync
+async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProcess) -> None:
+    topic = unique("nav")
+    create_topic(bootstrap, topic, partitions=3)
+    produce(bootstrap, topic, 5)
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        # Topics is the first screen; the new topic shows with its record count.
+        await wait_for(pilot, lambda: topic in column(pilot, "#topics"), what="topic row")
+        await filter_topics(pilot, topic)
+        await wait_for(pilot, lambda: rows(pilot, "#topics")[0][1:4] == ["3", "1", "5"], what="5 records")
+
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="cluster screen")
+        port = str(shared_broker.port)
+        await wait_for(pilot, lambda: rows(pilot, "#brokers")[0][1].endswith(":" + port), what="broker row")
+        assert rows(pilot, "#brokers")[0][3] == "yes"  # the only broker is the controller
+
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="topics screen")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
+        await wait_for(pilot, lambda: len(rows(pilot, "#partitions")) == 3, what="3 partitions")
+        assert sum(int(r[6]) for r in rows(pilot, "#partitions")) == 5
+        await wait_for(pilot, lambda: "retention.ms" in column(pilot, "#configs"), what="configs")
+        await wait_for(
+            pilot, lambda: "records/s" in str(app.screen.query_one("#rate", Static).content), what="rate"
+        )
+
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, MessagesScreen), what="messages screen")
+        await wait_for(pilot, lambda: len(rows(pilot, "#messages")) == 5, what="5 messages")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="back to detail")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="back to topics")
+
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupsScreen), what="groups screen")
+        await wait_for(pilot, lambda: app.screen.loads > 0, what="groups loaded")
+
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupsScreen), what="help closed")
+
+        # The command palette reaches every screen by name.
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Show cluster")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="palette -> cluster")
+        assert "connected to" in str(app.screen.query_one(StatusBar).content)
+
+
+@sync
+async def test_create_and_delete_topic(bootstrap: str) -> None:
+    topic = unique("created")
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.loads > 0, what="topics loaded")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateTopicDialog), what="create form")
+        await pilot.press(*topic)
+        form = app.screen
+        form.query_one("#partitions", Input).value = "4"
+        form.query_one("#configs", Input).value = "cleanup.policy=compact"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="form closed")
+        await wait_for(pilot, lambda: topic in column(pilot, "#topics"), what="created topic listed")
+        await filter_topics(pilot, topic)
+        assert rows(pilot, "#topics")[0][1] == "4"
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="detail")
+        await wait_for(
+            pilot,
+            lambda: ["cleanup.policy *", "compact"] in rows(pilot, "#configs"),
+            what="config set at creation",
+        )
+        await pilot.press("escape")
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="confirmation")
+        await pilot.press("n")  # cancelling deletes nothing
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="cancelled")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: column(pilot, "#topics") == [], timeout=20, what="topic gone")
+
+
+@sync
+async def test_produce_browse_and_live_tail(bootstrap: str) -> None:
+    topic = unique("produced")
+    create_topic(bootstrap, topic, partitions=2)
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_messages(topic)
+        await wait_for(pilot, lambda: isinstance(app.screen, MessagesScreen), what="messages screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loads > 0, what="empty topic loaded")
+        assert rows(pilot, "#messages") == []
+
+        # Produce from the form, with a header.
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProduceDialog), what="produce form")
+        form = app.screen
+        form.query_one("#key", Input).value = "user-1"
+        form.query_one("#headers", Input).value = "source=tui"
+        form.query_one("#value", TextArea).text = '{"clicks": 3}'
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, what="form closed")
+
+        await pilot.press("l")
+        await wait_for(pilot, lambda: len(rows(pilot, "#messages")) == 1, what="produced record browsed")
+        row = rows(pilot, "#messages")[0]
+        assert row[3] == "user-1" and row[4] == '{"clicks": 3}'
+        detail = screen.detail_text
+        assert "source = tui" in detail and '"clicks": 3' in detail and "JSON" in detail
+
+        # Live tail: records produced from elsewhere appear without reloading.
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen.tailing, what="tail on")
+        await pilot.pause(0.5)  # let the tail consumer take its position at the end
+        produce(bootstrap, topic, 3, prefix="tailed")
+        await wait_for(
+            pilot,
+            lambda: sum(r[4].startswith("tailed-") for r in rows(pilot, "#messages")) == 3,
+            what="tailed records",
+        )
+
+        # The text filter applies to the rows shown.
+        screen.query_one("#filter", Input).value = "tailed-1"
+        await wait_for(pilot, lambda: column(pilot, "#messages", 4) == ["tailed-1"], what="filtered row")
+        await pilot.press("t")
+        assert not screen.tailing
+
+        # Browse one partition from an offset.
+        screen.query_one("#filter", Input).value = ""
+        screen.query_one("#partition", Input).value = "0"
+        await pilot.press("l")
+        await wait_for(pilot, lambda: set(column(pilot, "#messages", 0)) <= {"0"}, what="partition 0 only")
+
+
+@sync
+async def test_group_lag_falls_and_offsets_reset(bootstrap: str) -> None:
+    topic, group = unique("lagged"), unique("group")
+    create_topic(bootstrap, topic)
+    produce(bootstrap, topic, 10)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+
+    def consume_and_commit(count: int) -> None:
+        got = 0
+        while got < count:
+            msg = consumer.poll(10)
+            assert msg is not None, "no record within 10 s"
+            if msg.error() is None:
+                got += 1
+        consumer.commit(asynchronous=False)
+
+    app = make_app(bootstrap)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            consume_and_commit(4)
+            await pilot.press("3")
+
+            def lag() -> str | None:
+                found = [r for r in rows(pilot, "#groups") if r[0] == group]
+                return found[0][4] if found else None
+
+            await wait_for(pilot, lambda: lag() == "6", what="lag 6 after 4 of 10 consumed")
+            consume_and_commit(6)
+            await wait_for(pilot, lambda: lag() == "0", what="lag 0 after all consumed")
+
+            # Detail: member with its assignment, per-partition offsets.
+            screen = app.screen
+            screen.query_one("#groups", DataTable).move_cursor(row=screen.group_ids.index(group))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen), what="group detail")
+            await wait_for(pilot, lambda: len(rows(pilot, "#members")) == 1, what="one member")
+            assert rows(pilot, "#members")[0][3] == f"{topic}-0"
+            await wait_for(
+                pilot, lambda: rows(pilot, "#offsets") == [[topic, "0", "10", "10", "0"]], what="offsets"
+            )
+
+            # Reset is refused while the member is active, as Kafka refuses it.
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResetOffsetsDialog), what="reset form")
+            await pilot.press("ctrl+r")
+            form = app.screen
+            await wait_for(
+                pilot,
+                lambda: "inactive" in str(form.query_one("#form-error", Static).content),
+                what="refusal",
+            )
+            await pilot.press("escape")
+
+            consumer.close()
+            await wait_for(pilot, lambda: rows(pilot, "#members") == [], what="member left")
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResetOffsetsDialog), what="reset form")
+            form = app.screen
+            await pilot.press("ctrl+r")  # preview: earliest is the default target
+            await wait_for(
+                pilot, lambda: rows(pilot, "#preview") == [[topic, "0", "10", "0"]], what="preview"
+            )
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="confirm reset")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen), what="reset done")
+            await wait_for(
+                pilot, lambda: rows(pilot, "#offsets") == [[topic, "0", "0", "10", "10"]], what="lag 10"
+            )
+    finally:
+        consumer.close()
+
+
+@sync
+async def test_broker_loss_is_shown_and_recovered(tmp_path) -> None:
+    broker = BrokerProcess(tmp_path).start()
+    try:
+        app = make_app(broker.bootstrap, max_backoff_s=1.0)
+        async with app.run_test(size=SIZE) as pilot:
+            status = lambda: str(app.screen.query_one(StatusBar).content)  # noqa: E731
+            await wait_for(pilot, lambda: status().startswith("● connected"), what="connected")
+            broker.kill()
+            await wait_for(pilot, lambda: status().startswith("✖"), timeout=30, what="disconnection shown")
+            assert app.connected is False
+            broker.start()
+            await wait_for(pilot, lambda: status().startswith("● connected"), timeout=40, what="reconnected")
+    finally:
+        broker.kill()
