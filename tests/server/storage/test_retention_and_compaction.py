@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kcli.server.protocol.records import build_batch, iter_batches
+from kcli.server.protocol.records import build_batch, decode_records, iter_batches
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
 
@@ -170,3 +170,27 @@ def test_log_config_from_topic_configs():
     assert cfg.cleanup_policy == "compact,delete" and cfg.compact and cfg.delete
     assert cfg.segment_bytes == 1000 and cfg.retention_ms == 5 and cfg.min_cleanable_dirty_ratio == 0.1
     assert cfg.log_append_time
+
+
+def test_read_skips_a_segment_emptied_by_compaction(tmp_path):
+    log = open_log(tmp_path, cleanup_policy="compact")
+    log.append(keyed(b"k", b"old", 1))
+    log.append(keyed(b"k", b"older?", 2))
+    log.roll()
+    log.append(keyed(b"k", b"new", 3))
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    assert log.compact(now_ms=10).records_removed == 2
+    assert log.segments[0].size_bytes == 0
+    data = log.read(0, 1000)
+    assert [(r.offset, r.value) for r in decode_records(data)] == [(2, b"new")]
+
+
+def test_compaction_keeps_log_append_time(tmp_path):
+    log = open_log(tmp_path, cleanup_policy="compact", message_timestamp_type="LogAppendTime")
+    log.append(build_batch([(b"a", b"1"), (b"b", b"1"), (b"a", b"2")]), now_ms=777)
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    log.compact(now_ms=1000)
+    records = read_all(log)
+    assert [(r.offset, r.timestamp, r.timestamp_type) for r in records] == [(1, 777, 1), (2, 777, 1)]
