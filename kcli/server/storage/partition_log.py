@@ -21,6 +21,7 @@ from typing import NamedTuple
 from kcli.server.protocol.records import (
     LOG_APPEND_TIME,
     BatchHeader,
+    InvalidRecordError,
     assign_offsets,
     decode_batch,
     iter_batches,
@@ -175,6 +176,8 @@ class PartitionLog:
     ) -> AppendResult:
         """Validate, deduplicate, stamp and write the batches of one produce request."""
         headers = validate_batches(records, self.config.max_message_bytes, allow_control=allow_control)
+        if self.config.compact:
+            _require_keys(records, headers, self.directory.name)
         with self._lock:
             if not headers:
                 return AppendResult(-1, -1, -1, self.log_start_offset)
@@ -508,6 +511,17 @@ class PartitionLog:
             f"PartitionLog({self.directory.name}, start={self.log_start_offset}, "
             f"end={self.log_end_offset}, hw={self._high_watermark}, segments={len(self._segments)})"
         )
+
+
+def _require_keys(records: bytes, headers: list[BatchHeader], name: str) -> None:
+    """Kafka rejects keyless records in compacted topics; only these topics pay for decoding."""
+    pos = 0
+    for h in headers:
+        if not h.is_control:
+            for rec in decode_batch(records, pos)[1]:
+                if rec.key is None:
+                    raise InvalidRecordError(f"Compacted topic cannot accept message without key in {name}")
+        pos += h.size
 
 
 def _whole_batches(seg: LogSegment, pos: int, chunk: bytes, bound: int) -> bytes:

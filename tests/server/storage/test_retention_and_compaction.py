@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kcli.server.protocol.records import build_batch, decode_records, iter_batches
+import pytest
+
+from kcli.server.protocol.records import InvalidRecordError, build_batch, decode_records, iter_batches
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
 
@@ -194,3 +196,12 @@ def test_compaction_keeps_log_append_time(tmp_path):
     log.compact(now_ms=1000)
     records = read_all(log)
     assert [(r.offset, r.timestamp, r.timestamp_type) for r in records] == [(1, 777, 1), (2, 777, 1)]
+
+
+def test_compacted_topics_reject_keyless_records(tmp_path):
+    log = open_log(tmp_path, cleanup_policy="compact")
+    with pytest.raises(InvalidRecordError) as exc:
+        log.append(build_batch([(b"k", b"v"), (None, b"v")], compression=2))
+    assert exc.value.error_code == 87
+    assert log.log_end_offset == 0
+    assert log.append(build_batch([(b"k", None)])).base_offset == 0
