@@ -19,9 +19,12 @@ _DELETE_SUFFIX = "-delete"
 
 
 class LogManager:
-    def __init__(self, log_dirs: list[Path], default_config: LogConfig):
+    def __init__(
+        self, log_dirs: list[Path], default_config: LogConfig, *, producer_id_expiration_ms: int = 86400000
+    ):
         self.log_dirs = [Path(d) for d in log_dirs]
         self.default_config = default_config
+        self.producer_id_expiration_ms = producer_id_expiration_ms  # producer.id.expiration.ms
         self.logs: dict[tuple[str, int], PartitionLog] = {}
         self._lock = threading.RLock()
 
@@ -69,8 +72,10 @@ class LogManager:
                 parent = plog.directory.parent
                 if parent in counts:
                     counts[parent] += 1
-            target = min(self.log_dirs, key=lambda d: counts[d])
-            plog = PartitionLog.open(target / f"{topic}-{partition}", config)
+            name = f"{topic}-{partition}"
+            on_disk = [d for d in self.log_dirs if (d / name).is_dir()]
+            target = on_disk[0] if on_disk else min(self.log_dirs, key=lambda d: counts[d])
+            plog = PartitionLog.open(target / name, config)
             self.logs[(topic, partition)] = plog
             return plog
 
@@ -99,6 +104,7 @@ class LogManager:
         for (topic, partition), plog in logs:
             try:
                 plog.maybe_roll_by_time(now_ms)
+                plog.expire_producers(now_ms, self.producer_id_expiration_ms)
                 if plog.config.delete:
                     deleted = plog.apply_retention(now_ms)
                     if deleted:

@@ -423,6 +423,11 @@ class PartitionLog:
             doomed.append(seg)
         return self._delete_segments(doomed)
 
+    def expire_producers(self, now_ms: int, expiration_ms: int) -> int:
+        """Forget idempotent producers silent for producer.id.expiration.ms; returns how many."""
+        with self._lock:
+            return self.producer_state.expire(now_ms - expiration_ms)
+
     def compact(self, now_ms: int) -> CleanerStats:
         """cleanup.policy=compact: keep the latest record per key in the closed segments."""
         with self._lock:

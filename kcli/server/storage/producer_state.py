@@ -153,6 +153,17 @@ class ProducerStateManager:
         for pid in [p for p, e in self.producers.items() if e.last_offset < log_start_offset]:
             del self.producers[pid]
 
+    def expire(self, older_than_ms: int) -> int:
+        """Drop producers whose last batch's timestamp is older than ``older_than_ms``."""
+        doomed = [
+            pid
+            for pid, e in self.producers.items()
+            if not e.batches or e.batches[-1].timestamp < older_than_ms
+        ]
+        for pid in doomed:
+            del self.producers[pid]
+        return len(doomed)
+
     def truncate_to(self, offset: int) -> None:
         """Drop batch metadata at or beyond ``offset`` (used when the log is truncated)."""
         for pid, entry in list(self.producers.items()):

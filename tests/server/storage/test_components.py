@@ -168,3 +168,11 @@ def test_leader_epoch_cache(tmp_path):
     assert LeaderEpochCache(tmp_path).entries == [(0, 0), (2, 10)]
     cache.truncate_from_start(12)
     assert cache.entries == [(2, 12)]
+
+
+def test_producer_expiry():
+    state = ProducerStateManager()
+    state.update(parse_header(batch(1, ts=1000, producer_id=1, producer_epoch=0, base_sequence=0)), 0)
+    state.update(parse_header(batch(1, ts=5000, producer_id=2, producer_epoch=0, base_sequence=0)), 1)
+    assert state.expire(older_than_ms=2000) == 1
+    assert set(state.producers) == {2}
