@@ -67,9 +67,14 @@ def _segment_batches(seg: LogSegment) -> list[tuple[int, BatchHeader, bytes]]:
 
 
 def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
-    """Compact ``log`` in place; the caller holds the log's lock."""
+    """Compact ``log`` in place; the caller holds the log's maintenance lock.
+
+    Closed segments do not change while the maintenance lock is held, so they are read without
+    the log's main lock, which is taken only to pick them and to swap each cleaned one in.
+    """
     stats = CleanerStats()
-    segments = cleanable_segments(log, now_ms)
+    with log._lock:
+        segments = cleanable_segments(log, now_ms)
     if not segments:
         return stats
     # Pass 1: the latest offset of every key in the cleanable range.
@@ -116,8 +121,9 @@ def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
             stats.bytes_before += seg.size
             new = _replace_segment(log, seg, kept)
             stats.bytes_after += new.size
-    log.cleaned_up_to = segments[-1].next_offset
-    log.tombstone_expiry_ms = tombstone_expiry
+    with log._lock:
+        log.cleaned_up_to = segments[-1].next_offset
+        log.tombstone_expiry_ms = tombstone_expiry
     return stats
 
 
@@ -157,11 +163,11 @@ def _replace_segment(
     swaps = [final.with_name(final.name + SWAP_SUFFIX) for final in finals]
     for src, swap in zip(sources, swaps, strict=True):
         os.replace(src, swap)
-    old.close()
-    for swap, final in zip(swaps, finals, strict=True):
-        os.replace(swap, final)
-    new, _ = LogSegment.load(directory, base, interval, active=False, clean=True)
-    new.created_ms = old.created_ms
-    i = log._segments.index(old)
-    log._segments[i] = new
+    with log._lock:  # no read may be using the old file while it is replaced
+        old.close()
+        for swap, final in zip(swaps, finals, strict=True):
+            os.replace(swap, final)
+        new, _ = LogSegment.load(directory, base, interval, active=False, clean=True)
+        new.created_ms = old.created_ms
+        log._segments[log._segments.index(old)] = new
     return new

@@ -79,7 +79,10 @@ class PartitionLog:
         self.config = config
         self._segments = segments
         self._bases = [s.base_offset for s in segments]
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the segment list, offsets and the active segment
+        # Held by whatever removes or rewrites closed segments (cleaner, retention, truncation,
+        # close), taken before _lock: the cleaner works on closed segments without _lock.
+        self._maintenance_lock = threading.RLock()
         tp = parse_partition_dir(directory.name)
         self.topic_partition = tp if tp is not None else (directory.name, -1)
         self._checkpoints = LogDirCheckpoints.for_dir(directory.parent)
@@ -351,7 +354,7 @@ class PartitionLog:
     # --- deletion -----------------------------------------------------------------------------
     def delete_records_before(self, offset: int) -> int:
         """DeleteRecords: move the log start offset up to ``offset``; returns the new one."""
-        with self._lock:
+        with self._maintenance_lock, self._lock:
             if offset > self.high_watermark:
                 raise OffsetOutOfRangeError(
                     f"offset {offset} is beyond the high watermark {self.high_watermark}"
@@ -393,7 +396,7 @@ class PartitionLog:
         """retention.ms and retention.bytes, oldest segment first, never beyond the high watermark."""
         if not self.config.delete:
             return 0
-        with self._lock:
+        with self._maintenance_lock, self._lock:
             deleted = 0
             if self.config.retention_ms >= 0:
                 deleted += self._delete_oldest(
@@ -429,8 +432,12 @@ class PartitionLog:
             return self.producer_state.expire(now_ms - expiration_ms)
 
     def compact(self, now_ms: int) -> CleanerStats:
-        """cleanup.policy=compact: keep the latest record per key in the closed segments."""
-        with self._lock:
+        """cleanup.policy=compact: keep the latest record per key in the closed segments.
+
+        Holds the log's lock only to pick segments and to swap each cleaned one in, so appends and
+        reads go on while it decodes and rewrites (when maintenance runs in its own thread).
+        """
+        with self._maintenance_lock:
             return clean_log(self, now_ms)
 
     def needs_compaction(self, now_ms: int) -> bool:
@@ -448,7 +455,7 @@ class PartitionLog:
 
     def truncate_to(self, offset: int) -> None:
         """Drop every batch at or beyond ``offset`` (a follower catching up to a new leader)."""
-        with self._lock:
+        with self._maintenance_lock, self._lock:
             if offset >= self.log_end_offset:
                 return
             if offset <= self._segments[0].base_offset:
@@ -492,7 +499,7 @@ class PartitionLog:
 
     def close(self) -> None:
         """Clean close: final time index entry, producer snapshot, checkpoints, files closed."""
-        with self._lock:
+        with self._maintenance_lock, self._lock:
             if self._closed:
                 return
             self._closed = True
@@ -504,7 +511,7 @@ class PartitionLog:
 
     def delete(self) -> None:
         """Remove the partition's directory and its checkpoint entries."""
-        with self._lock:
+        with self._maintenance_lock, self._lock:
             self._closed = True
             for seg in self._segments:
                 seg.close()

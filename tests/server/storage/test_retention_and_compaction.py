@@ -205,3 +205,37 @@ def test_compacted_topics_reject_keyless_records(tmp_path):
     assert exc.value.error_code == 87
     assert log.log_end_offset == 0
     assert log.append(build_batch([(b"k", None)])).base_offset == 0
+
+
+def test_appends_and_reads_proceed_while_the_cleaner_works(tmp_path, monkeypatch):
+    import threading
+
+    from kcli.server.storage import cleaner
+
+    log = open_log(tmp_path, cleanup_policy="compact")
+    for i in range(6):
+        log.append(keyed(b"k%d" % (i % 2), b"v%d" % i, i))
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    inside, release = threading.Event(), threading.Event()
+    real_decode = cleaner.decode_batch
+
+    def paused_decode(raw):
+        inside.set()
+        assert release.wait(30)
+        return real_decode(raw)
+
+    monkeypatch.setattr(cleaner, "decode_batch", paused_decode)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("stats", log.compact(now_ms=100)))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        # the cleaner is mid-way: the log still takes appends and serves reads
+        assert log.append(keyed(b"k0", b"during", 50)).base_offset == 6
+        assert len(decode_records(log.read(0, 1 << 20))) == 6
+    finally:
+        release.set()
+        worker.join(30)
+    assert result["stats"].records_removed == 4
+    assert [(r.offset, r.value) for r in read_all(log)] == [(4, b"v4"), (5, b"v5"), (6, b"during")]
