@@ -24,6 +24,8 @@ class IndexCorruptError(Exception):
 
 
 class _IndexFile:
+    """The file is opened on the first write only: closed segments keep no index descriptor."""
+
     entry: struct.Struct
 
     def __init__(self, path: Path, base_offset: int):
@@ -103,7 +105,6 @@ class OffsetIndex(_IndexFile):
             positions.append(pos)
             last_off, last_pos = off, pos
         self.offsets, self.positions = offsets, positions
-        self._open()
 
     def append(self, offset: int, position: int) -> None:
         if self.offsets and offset <= self.offsets[-1]:
@@ -169,7 +170,6 @@ class TimeIndex(_IndexFile):
             offsets.append(off)
             last_ts, last_off = ts, off
         self.timestamps, self.offsets = timestamps, offsets
-        self._open()
 
     def maybe_append(self, timestamp: int, offset: int) -> None:
         """Add (timestamp, offset) if the timestamp is larger than the last entry's."""

@@ -190,9 +190,12 @@ class LogSegment:
         self._bytes_since_index = self.size - self.index.last_entry()[1] if len(self.index) else self.size
 
     def on_become_inactive(self) -> None:
-        """On roll: the time index gets the segment's final max timestamp, as in Kafka."""
+        """On roll: the time index gets the segment's final max timestamp, as in Kafka; the index
+        files are then closed (reopened only if the segment is ever truncated) to spare descriptors."""
         if self.max_timestamp >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+        self.index.close()
+        self.time_index.close()
 
     def truncate_to(self, offset: int) -> int:
         """Drop every batch whose last offset is >= ``offset``; returns the bytes removed."""

@@ -270,3 +270,22 @@ def test_read_matches_a_reference_walk_of_the_segment_files(tmp_path):
                 if offset >= bound:
                     expected = b""
                 assert log.read(offset, max_bytes, upper_bound=bound) == expected, (offset, max_bytes, bound)
+
+
+def test_closed_segments_keep_one_descriptor(tmp_path):
+    import os
+
+    before = len(os.listdir("/proc/self/fd"))
+    one = batch(1, size=100)
+    log = open_log(tmp_path, segment_bytes=len(one))
+    for _ in range(30):
+        log.append(batch(1, size=100))
+    assert len(log.segments) == 30
+    # the log file of every segment, plus both index files of the active one
+    assert len(os.listdir("/proc/self/fd")) - before == 30 + 2
+    log.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+    reopened = open_log(tmp_path, segment_bytes=len(one))
+    assert len(os.listdir("/proc/self/fd")) - before <= 30 + 2  # index files open for the active one at most
+    assert reopened.append(batch(1, size=100)).base_offset == 30
+    reopened.close()
