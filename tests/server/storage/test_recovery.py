@@ -169,3 +169,19 @@ def test_kill_minus_9_loses_nothing_acknowledged(tmp_path):
     by_offset = {r.offset: r.value for r in records}
     for offset in acked:
         assert by_offset[offset].startswith(f"value-{offset}.".encode())
+
+
+def test_clean_shutdown_keeps_producer_state_in_a_snapshot(tmp_path):
+    manager = LogManager([tmp_path], LogConfig())
+    manager.load()
+    log = manager.create("idem", 0, LogConfig())
+    first = log.append(batch(3, producer_id=8, producer_epoch=2, base_sequence=0))
+    manager.close_all()
+    snapshot = tmp_path / "idem-0" / "producer-state.json"
+    assert snapshot.exists()
+    manager = LogManager([tmp_path], LogConfig())
+    log = manager.load()[("idem", 0)]
+    assert not snapshot.exists()  # consumed: a later crash must not find a stale one
+    retry = log.append(batch(3, producer_id=8, producer_epoch=2, base_sequence=0))
+    assert retry.duplicate and retry.base_offset == first.base_offset
+    assert log.append(batch(1, producer_id=8, producer_epoch=2, base_sequence=3)).base_offset == 3
