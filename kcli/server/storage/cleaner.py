@@ -6,15 +6,20 @@ and a rewritten batch keeps its base offset and offset range, so consumers and i
 state see the same numbering. Batches that lose nothing are copied byte for byte; the others are
 rebuilt with their original codec and producer fields.
 
-Each segment is replaced one for one, crash-safely: the cleaned copy is written as ``*.cleaned``,
-renamed to ``*.swap`` (the commit point for the log file), then over the original. Recovery on
-open completes a swap it finds and discards ``*.cleaned`` leftovers (see partition_log).
+Adjacent segments whose sizes add up to at most segment.bytes are cleaned into one, named after
+the first, as Kafka groups them, so a compacted log does not keep a file per old roll.
+
+Crash safety: a group is written as ``<first base>.*.cleaned``, renamed to ``*.swap`` (the log
+file last: its rename is the commit point), then the group's other segments are deleted and the
+swap file replaces the first. Recovery on open (partition_log) completes a swap it finds: the swap
+log wins, overlapped segments are removed, indexes are rebuilt; ``*.cleaned`` leftovers go.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,20 +31,18 @@ from kcli.server.protocol.records import (
     decode_batch,
     parse_header,
 )
-from kcli.server.storage.segment import (
-    CLEANED_SUFFIX,
-    SWAP_SUFFIX,
-    BatchInfo,
-    LogSegment,
-)
+from kcli.server.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, BatchInfo, LogSegment
 
 if TYPE_CHECKING:
     from kcli.server.storage.partition_log import PartitionLog
 
+_WRITE_CHUNK = 1 << 20
+_INT32_MAX = 0x7FFFFFFF
+
 
 @dataclass
 class CleanerStats:
-    segments_rewritten: int = 0
+    segments_rewritten: int = 0  # segments replaced (a merged group counts each of its members)
     records_removed: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
@@ -48,82 +51,112 @@ class CleanerStats:
 def cleanable_segments(log: PartitionLog, now_ms: int) -> list[LogSegment]:
     """Closed segments, oldest first, below the high watermark and past min.compaction.lag.ms."""
     out = []
-    segs = log._segments
-    for seg, nxt in itertools.pairwise(segs):
+    lag = log.config.min_compaction_lag_ms
+    for seg, nxt in itertools.pairwise(log._segments):
         if nxt.base_offset > log.high_watermark:
             break
-        lag = log.config.min_compaction_lag_ms
         if lag > 0 and seg.size and now_ms - seg.largest_timestamp() < lag:
             break
         out.append(seg)
     return out
 
 
-def _segment_batches(seg: LogSegment) -> list[tuple[int, BatchHeader, bytes]]:
-    out = []
+def _segment_batches(seg: LogSegment) -> Iterator[tuple[BatchHeader, bytes]]:
     for pos, h in seg.headers_from(0):
-        out.append((pos, h, seg.read_bytes(pos, h.size)))
-    return out
+        yield h, seg.read_bytes(pos, h.size)
 
 
-def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
-    """Compact ``log`` in place; the caller holds the log's maintenance lock.
-
-    Closed segments do not change while the maintenance lock is held, so they are read without
-    the log's main lock, which is taken only to pick them and to swap each cleaned one in.
-    """
-    stats = CleanerStats()
-    with log._lock:
-        segments = cleanable_segments(log, now_ms)
-    if not segments:
-        return stats
-    # Pass 1: the latest offset of every key in the cleanable range.
-    latest: dict[bytes, int] = {}
+def _group(segments: list[LogSegment], max_bytes: int) -> list[list[LogSegment]]:
+    """Runs of adjacent segments whose total size fits one segment (and int32 relative offsets)."""
+    groups: list[list[LogSegment]] = []
     for seg in segments:
-        for _, h, raw in _segment_batches(seg):
-            if h.is_control:
+        if groups:
+            group = groups[-1]
+            fits = sum(s.size for s in group) + seg.size <= max_bytes
+            if fits and seg.next_offset - 1 - group[0].base_offset <= _INT32_MAX:
+                group.append(seg)
                 continue
-            for rec in decode_batch(raw)[1]:
-                if rec.key is not None:
-                    latest[rec.key] = rec.offset
-    # Pass 2: rewrite every segment that loses a record.
-    horizon = now_ms - log.config.delete_retention_ms
-    tombstone_expiry: int | None = None
-    for seg in segments:
-        drop_tombstones = seg.largest_timestamp() < horizon
-        kept: list[tuple[BatchHeader, bytes]] = []
-        changed = False
-        for _, h, raw in _segment_batches(seg):
+        groups.append([seg])
+    return groups
+
+
+class _Filter:
+    """Decides, batch by batch, what survives; counts what goes and when tombstones may go."""
+
+    def __init__(self, latest: dict[bytes, int], delete_retention_ms: int, now_ms: int):
+        self.latest = latest
+        self.delete_retention_ms = delete_retention_ms
+        self.horizon = now_ms - delete_retention_ms
+        self.removed = 0
+        self.tombstone_expiry: int | None = None
+
+    def segment(self, seg: LogSegment) -> Iterator[tuple[BatchHeader, bytes, bool]]:
+        """(header, bytes, changed) of every batch with something left, in order."""
+        largest = seg.largest_timestamp()
+        drop_tombstones = largest < self.horizon
+        for h, raw in _segment_batches(seg):
             if h.is_control:
-                kept.append((h, raw))
+                yield h, raw, False
                 continue
             records = decode_batch(raw)[1]
             keep = [
                 r
                 for r in records
                 if r.key is not None
-                and latest.get(r.key) == r.offset
+                and self.latest.get(r.key) == r.offset
                 and not (r.value is None and drop_tombstones)
             ]
-            stats.records_removed += len(records) - len(keep)
+            self.removed += len(records) - len(keep)
             if any(r.value is None for r in keep):
-                expiry = seg.largest_timestamp() + log.config.delete_retention_ms
-                tombstone_expiry = expiry if tombstone_expiry is None else min(tombstone_expiry, expiry)
+                expiry = largest + self.delete_retention_ms
+                self.tombstone_expiry = min(expiry, self.tombstone_expiry or expiry)
             if len(keep) == len(records):
-                kept.append((h, raw))
+                yield h, raw, False
+            elif keep:
+                rebuilt = _rebuild(h, keep)
+                yield parse_header(rebuilt), rebuilt, True
             else:
-                changed = True
-                if keep:
-                    rebuilt = _rebuild(h, keep)
-                    kept.append((parse_header(rebuilt), rebuilt))
-        if changed:
-            stats.segments_rewritten += 1
-            stats.bytes_before += seg.size
-            new = _replace_segment(log, seg, kept)
-            stats.bytes_after += new.size
+                yield h, b"", True
+
+
+def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
+    """Compact ``log`` in place; the caller holds the log's maintenance lock.
+
+    Closed segments do not change while the maintenance lock is held, so they are read without
+    the log's main lock, which is taken only to pick them and to swap each cleaned group in.
+    """
+    stats = CleanerStats()
+    with log._lock:
+        segments = cleanable_segments(log, now_ms)
+        max_bytes = log.config.segment_bytes
+    if not segments:
+        return stats
+    # Pass 1: the latest offset of every key in the cleanable range.
+    latest: dict[bytes, int] = {}
+    for seg in segments:
+        for h, raw in _segment_batches(seg):
+            if not h.is_control:
+                for rec in decode_batch(raw)[1]:
+                    if rec.key is not None:
+                        latest[rec.key] = rec.offset
+    # Pass 2: rewrite every group that merges segments or loses a record.
+    filt = _Filter(latest, log.config.delete_retention_ms, now_ms)
+    for group in _group(segments, max_bytes):
+        if len(group) == 1:
+            before = filt.removed
+            changed = any(c for _, _, c in filt.segment(group[0]))
+            if not changed:
+                continue
+            filt.removed = before  # counted again while writing
+        size_before = sum(s.size for s in group)
+        new = _write_group(log, group, filt)
+        stats.segments_rewritten += len(group)
+        stats.bytes_before += size_before
+        stats.bytes_after += new.size
+    stats.records_removed = filt.removed
     with log._lock:
         log.cleaned_up_to = segments[-1].next_offset
-        log.tombstone_expiry_ms = tombstone_expiry
+        log.tombstone_expiry_ms = filt.tombstone_expiry
     return stats
 
 
@@ -144,30 +177,40 @@ def _rebuild(h: BatchHeader, keep: list[Record]) -> bytes:
     )
 
 
-def _replace_segment(
-    log: PartitionLog, old: LogSegment, batches: list[tuple[BatchHeader, bytes]]
-) -> LogSegment:
-    directory, base = old.directory, old.base_offset
+def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> LogSegment:
+    first = group[0]
+    directory, base = first.directory, first.base_offset
     interval = log.config.index_interval_bytes
     cleaned = LogSegment.create(directory, base, interval, suffix=CLEANED_SUFFIX)
-    if batches:
-        cleaned.append(
-            b"".join(raw for _, raw in batches),
-            [BatchInfo(h.last_offset, h.max_timestamp, h.size) for h, _ in batches],
-        )
+    buf = bytearray()
+    infos: list[BatchInfo] = []
+    for seg in group:
+        for h, raw, _ in filt.segment(seg):
+            if raw:
+                buf += raw
+                infos.append(BatchInfo(h.last_offset, h.max_timestamp, h.size))
+            if len(buf) >= _WRITE_CHUNK:
+                cleaned.append(buf, infos)
+                buf, infos = bytearray(), []
+    if buf:
+        cleaned.append(buf, infos)
     cleaned.on_become_inactive()
     os.fsync(cleaned.fd)
     cleaned.close()
-    finals = [old.index.path, old.time_index.path, old.log_path]  # log last: it is the commit point
+    finals = [first.index.path, first.time_index.path, first.log_path]  # log last: the commit point
     sources = [cleaned.index.path, cleaned.time_index.path, cleaned.log_path]
     swaps = [final.with_name(final.name + SWAP_SUFFIX) for final in finals]
     for src, swap in zip(sources, swaps, strict=True):
         os.replace(src, swap)
-    with log._lock:  # no read may be using the old file while it is replaced
-        old.close()
+    with log._lock:  # no read may be using the old files while they are replaced
+        for seg in group[1:]:
+            seg.delete()
+        first.close()
         for swap, final in zip(swaps, finals, strict=True):
             os.replace(swap, final)
         new, _ = LogSegment.load(directory, base, interval, active=False, clean=True)
-        new.created_ms = old.created_ms
-        log._segments[log._segments.index(old)] = new
+        new.created_ms = first.created_ms
+        i = log._segments.index(first)
+        log._segments[i : i + len(group)] = [new]
+        log._bases = [s.base_offset for s in log._segments]
     return new

@@ -9,6 +9,7 @@ one segment file with ``os.pread``.
 from __future__ import annotations
 
 import itertools
+import mmap
 import os
 import shutil
 import threading
@@ -561,21 +562,39 @@ def _whole_batches(seg: LogSegment, pos: int, chunk: bytes, bound: int) -> bytes
     return chunk if end - pos == len(chunk) else chunk[: end - pos]
 
 
+def _end_offset(path: Path, base: int) -> int:
+    """One past the last offset of the complete batches in a log file (``base`` if none)."""
+    end = base
+    if path.stat().st_size == 0:
+        return end
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for _, h in iter_batches(mm):
+            end = h.next_offset
+    return end
+
+
 def _finish_interrupted_operations(directory: Path) -> None:
     """Complete or undo what a crash interrupted: cleaner swaps, half-deleted segments, temp files."""
     for path in directory.iterdir():
         name = path.name
         if name.endswith((CLEANED_SUFFIX, DELETED_SUFFIX, ".tmp")):
             path.unlink(missing_ok=True)
-    # A cleaned log renamed to .swap is complete and wins over the original; indexes are never
-    # trusted across a swap (the crash may have hit between the renames) and are rebuilt instead.
-    for path in directory.iterdir():
+    # A cleaned log renamed to .swap is complete and wins over the original; segments it overlaps
+    # (the rest of a merged group) go. Indexes are never trusted across a swap (the crash may have
+    # hit between the renames) and are rebuilt instead.
+    for path in sorted(directory.iterdir()):
         name = path.name
         if name.endswith(LOG_SUFFIX + SWAP_SUFFIX):
             stem = name[: -len(LOG_SUFFIX + SWAP_SUFFIX)]
+            base = int(stem)
+            end = _end_offset(path, base)
             os.replace(path, directory / (stem + LOG_SUFFIX))
             for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
                 (directory / (stem + suffix)).unlink(missing_ok=True)
+            for other in directory.iterdir():
+                other_stem = other.name.split(".", 1)[0]
+                if other_stem.isdigit() and base < int(other_stem) < end:
+                    other.unlink(missing_ok=True)
     for path in directory.iterdir():
         if path.name.endswith(SWAP_SUFFIX):
             path.unlink(missing_ok=True)

@@ -132,7 +132,8 @@ def test_compaction_respects_min_lag_and_rewrites_multi_record_batches(tmp_path)
     log.high_watermark = log.log_end_offset
     assert log.compact(now_ms=50).records_removed == 0  # too young
     stats = log.compact(now_ms=1000)
-    assert stats.records_removed == 2 and stats.segments_rewritten == 1
+    assert stats.records_removed == 2 and stats.segments_rewritten == 2
+    assert [s.base_offset for s in log.segments] == [0, 4]  # both closed segments merged into one
     records = read_all(log)
     assert [(r.offset, r.key, r.value) for r in records] == [(2, b"x", b"2"), (3, b"y", b"2")]
     first = next(h for _, h in iter_batches(log.read(0, 1000)))
@@ -175,7 +176,9 @@ def test_log_config_from_topic_configs():
 
 
 def test_read_skips_a_segment_emptied_by_compaction(tmp_path):
-    log = open_log(tmp_path, cleanup_policy="compact")
+    one = keyed(b"k", b"old", 1)
+    # two batches fit a segment, three do not: the cleaner cannot merge the two segments
+    log = open_log(tmp_path, cleanup_policy="compact", segment_bytes=len(one) * 2 + 10)
     log.append(keyed(b"k", b"old", 1))
     log.append(keyed(b"k", b"older?", 2))
     log.roll()
@@ -239,3 +242,44 @@ def test_appends_and_reads_proceed_while_the_cleaner_works(tmp_path, monkeypatch
         worker.join(30)
     assert result["stats"].records_removed == 4
     assert [(r.offset, r.value) for r in read_all(log)] == [(4, b"v4"), (5, b"v5"), (6, b"during")]
+
+
+def test_cleaner_merges_small_segments_up_to_segment_bytes(tmp_path):
+    one = keyed(b"k00", b"v000", 0)
+    log = open_log(tmp_path, cleanup_policy="compact", segment_bytes=len(one) * 4)
+    for i in range(20):  # 10 distinct keys, each written twice
+        log.append(keyed(b"k%02d" % (i % 10), b"v%03d" % i, i))
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    assert len(log.segments) == 6  # 5 closed segments of 4 batches + the empty active one
+    stats = log.compact(now_ms=100)
+    assert stats.records_removed == 10
+    # groups are formed from the sizes before cleaning (as Kafka does): full segments stay apart
+    assert len(log.segments) == 6
+    # the next round merges what cleaning shrank, never beyond segment.bytes
+    again = log.compact(now_ms=100)
+    assert again.records_removed == 0 and again.segments_rewritten > 1
+    assert len(log.segments) == 1 + -(-10 // 4)  # ceil(10 survivors / 4 per segment) + active
+    assert all(s.size_bytes <= len(one) * 4 for s in log.segments)
+    assert [(r.offset, r.value) for r in read_all(log)] == [(i, b"v%03d" % i) for i in range(10, 20)]
+    files = sorted(p.name for p in (tmp_path / "topic-0").glob("*.log"))
+    assert files == [f"{s.base_offset:020d}.log" for s in log.segments]
+    log.close()
+    reopened = open_log(tmp_path, cleanup_policy="compact", segment_bytes=len(one) * 4)
+    assert [r.offset for r in read_all(reopened)] == list(range(10, 20))
+
+
+def test_crash_after_a_merged_swap_removes_the_overlapped_segments(tmp_path):
+    one = keyed(b"k0", b"v", 0)
+    log = open_log(tmp_path, segment_bytes=len(one) * 2)
+    for i in range(6):
+        log.append(keyed(b"k%d" % i, b"v", i))
+    log.close()
+    directory = tmp_path / "topic-0"
+    assert sorted(p.name for p in directory.glob("*.log")) == [f"{b:020d}.log" for b in (0, 2, 4)]
+    # a cleaner merged segments 0 and 2 into 0.log.swap, then the process died
+    merged = b"".join((directory / f"{b:020d}.log").read_bytes() for b in (0, 2))
+    (directory / f"{0:020d}.log.swap").write_bytes(merged)
+    reopened = open_log(tmp_path, segment_bytes=len(one) * 2)
+    assert [s.base_offset for s in reopened.segments] == [0, 4]
+    assert [r.offset for r in read_all(reopened)] == list(range(6))
