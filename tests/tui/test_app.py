@@ -91,13 +91,17 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         await wait_for(pilot, lambda: len(rows(pilot, "#partitions")) == 3, what="3 partitions")
         assert sum(int(r[6]) for r in rows(pilot, "#partitions")) == 5
         await wait_for(pilot, lambda: "retention.ms" in column(pilot, "#configs"), what="configs")
+        # Live throughput: records produced now show as a rate and a sparkline.
+        produce(bootstrap, topic, 200)
+        await wait_for(pilot, lambda: app.screen.query_one("#throughput").display, what="sparkline shown")
+        assert "records/s" in str(app.screen.query_one("#rate", Static).content)
         await wait_for(
-            pilot, lambda: "records/s" in str(app.screen.query_one("#rate", Static).content), what="rate"
+            pilot, lambda: sum(int(r[6]) for r in rows(pilot, "#partitions")) == 205, what="205 records"
         )
 
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, MessagesScreen), what="messages screen")
-        await wait_for(pilot, lambda: len(rows(pilot, "#messages")) == 5, what="5 messages")
+        await wait_for(pilot, lambda: len(rows(pilot, "#messages")) == 200, what="first page of messages")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="back to detail")
         await pilot.press("escape")
@@ -119,6 +123,25 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="palette -> cluster")
         assert "connected to" in str(app.screen.query_one(StatusBar).content)
+
+
+@sync
+async def test_filter_and_sort_topics(bootstrap: str) -> None:
+    prefix = unique("sorted")
+    for suffix, partitions in (("a", 1), ("b", 3), ("c", 2)):
+        create_topic(bootstrap, f"{prefix}-{suffix}", partitions)
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: f"{prefix}-c" in column(pilot, "#topics"), what="topics listed")
+        await pilot.press("slash", *prefix, "enter")
+        await wait_for(pilot, lambda: len(column(pilot, "#topics")) == 3, what="filtered to 3")
+        assert column(pilot, "#topics") == [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+        await pilot.press("s")  # next sort column: partitions, largest first
+        assert column(pilot, "#topics") == [f"{prefix}-b", f"{prefix}-c", f"{prefix}-a"]
+        await pilot.click("#topics", offset=(3, 0))  # header click on Topic: back to name order
+        assert column(pilot, "#topics") == [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+        await pilot.press("escape")  # clears the filter
+        await wait_for(pilot, lambda: len(column(pilot, "#topics")) > 3, what="filter cleared")
 
 
 @sync

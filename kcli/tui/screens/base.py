@@ -35,6 +35,8 @@ class DataScreen(Screen):
     #: How many fetches have been applied: tests wait on this rather than on time.
     loads: int = 0
     _pending: bool = False
+    #: True once setup() has built the widgets that apply() fills
+    ready: bool = False
     #: monotonic time of the last fetch start, for the app's periodic refresh
     last_started: float = 0.0
 
@@ -50,13 +52,16 @@ class DataScreen(Screen):
         # Textual dispatches on_mount to every class of the MRO, so subclasses do not define it:
         # they prepare their widgets in setup(), which is guaranteed to run before the first fetch.
         self.setup()
+        self.ready = True
         self.refresh_data()
 
     def setup(self) -> None:
         """Add table columns and the like; called once on mount, before the first fetch."""
 
     def refresh_data(self) -> None:
-        """Start a fetch unless one is running already."""
+        """Start a fetch unless one is running already (or the widgets are not built yet)."""
+        if not self.ready:
+            return  # the app's timer can see a screen before its on_mount ran
         if self.loading:
             self._pending = True  # a request made after this fetch started: fetch again after it
             return

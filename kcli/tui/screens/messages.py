@@ -49,6 +49,7 @@ class MessagesScreen(DataScreen):
         self._tail: Worker | None = None
         #: plain text of the detail pane, for tests and copy/paste
         self.detail_text = ""
+        self._start = "beginning"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,6 +99,8 @@ class MessagesScreen(DataScreen):
         return partition, start, position
 
     def refresh_data(self) -> None:
+        if not self.ready:
+            return
         try:
             self._req = self._request()
         except ValueError as exc:
@@ -188,8 +191,13 @@ class MessagesScreen(DataScreen):
         self.query_one("#messages", DataTable).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "start" and str(event.value) in ("beginning", "end"):
+        # Select posts Changed when it is first mounted too: reload only on a real change.
+        value = str(event.value)
+        if event.select.id == "start" and value != self._start and value in ("beginning", "end"):
+            self._start = value
             self.action_load()
+        elif event.select.id == "start":
+            self._start = value
 
     # -- actions -----------------------------------------------------------------------------
 
