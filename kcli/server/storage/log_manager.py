@@ -88,7 +88,9 @@ class LogManager:
                     if path.is_dir():
                         shutil.rmtree(path, ignore_errors=True)
                 return
-            # Rename first so that a crash half way through the removal finishes it on next load.
+        # Rename first so that a crash half way through the removal finishes it on next load; wait
+        # for a cleaner working on this log (maintenance may run in another thread) to finish.
+        with plog._maintenance_lock:
             doomed = plog.directory.with_name(plog.directory.name + _DELETE_SUFFIX)
             try:
                 os.replace(plog.directory, doomed)

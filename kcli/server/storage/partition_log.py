@@ -268,6 +268,8 @@ class PartitionLog:
         """Maintenance: roll a quiet active segment once segment.ms has passed since it started."""
         with self._lock:
             seg = self.active_segment
+            if self._closed:
+                return False
             if seg.size and self._segment_expired(
                 seg, now_ms if seg.first_batch_timestamp >= 0 else None, now_ms
             ):
@@ -398,6 +400,8 @@ class PartitionLog:
         if not self.config.delete:
             return 0
         with self._maintenance_lock, self._lock:
+            if self._closed:
+                return 0
             deleted = 0
             if self.config.retention_ms >= 0:
                 deleted += self._delete_oldest(
@@ -439,6 +443,8 @@ class PartitionLog:
         reads go on while it decodes and rewrites (when maintenance runs in its own thread).
         """
         with self._maintenance_lock:
+            if self._closed:
+                return CleanerStats()
             return clean_log(self, now_ms)
 
     def needs_compaction(self, now_ms: int) -> bool:

@@ -283,3 +283,17 @@ def test_crash_after_a_merged_swap_removes_the_overlapped_segments(tmp_path):
     reopened = open_log(tmp_path, segment_bytes=len(one) * 2)
     assert [s.base_offset for s in reopened.segments] == [0, 4]
     assert [r.offset for r in read_all(reopened)] == list(range(6))
+
+
+def test_maintenance_skips_a_log_deleted_meanwhile(tmp_path):
+    manager = LogManager([tmp_path], LogConfig(retention_ms=0, cleanup_policy="compact,delete"))
+    manager.load()
+    log = manager.create("gone", 0, manager.default_config)
+    log.append(keyed(b"k", b"v", 0))
+    log.roll()
+    log.high_watermark = log.log_end_offset
+    manager.delete("gone", 0)
+    assert log.apply_retention(10**12) == 0
+    assert log.compact(10**12).records_removed == 0
+    assert not log.maybe_roll_by_time(10**12)
+    assert not (tmp_path / "gone-0").exists() and not (tmp_path / "gone-0-delete").exists()
