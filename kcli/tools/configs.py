@@ -41,19 +41,38 @@ def build_parser() -> ToolParser:
         "This tool helps to manipulate and describe entity config for a topic, client, user, broker, ip, "
         "client-metrics or group",
     )
-    p.add_argument("--bootstrap-server", metavar="server to connect to", help="The Kafka servers to connect to.")
-    p.add_argument("--bootstrap-controller", metavar="controller to connect to", help="The Kafka controllers to connect to.")
-    p.add_argument("--zookeeper", metavar="urls", help="DEPRECATED: resolved to the brokers registered there.")
-    p.add_argument("--command-config", metavar="command config property file", help="Admin client properties file.")
+    p.add_argument(
+        "--bootstrap-server", metavar="server to connect to", help="The Kafka servers to connect to."
+    )
+    p.add_argument(
+        "--bootstrap-controller",
+        metavar="controller to connect to",
+        help="The Kafka controllers to connect to.",
+    )
+    p.add_argument(
+        "--zookeeper", metavar="urls", help="DEPRECATED: resolved to the brokers registered there."
+    )
+    p.add_argument(
+        "--command-config", metavar="command config property file", help="Admin client properties file."
+    )
     p.add_argument("--alter", action="store_true", help="Alter the configuration for the entity.")
     p.add_argument("--describe", action="store_true", help="List configs for the given entity.")
-    p.add_argument("--all", action="store_true", help="List all configs for the given entity, including static ones.")
-    p.add_argument("--entity-type", action="append", metavar="String", help="Type of entity (" + "/".join(ALL_TYPES) + ")")
+    p.add_argument(
+        "--all", action="store_true", help="List all configs for the given entity, including static ones."
+    )
+    p.add_argument(
+        "--entity-type",
+        action="append",
+        metavar="String",
+        help="Type of entity (" + "/".join(ALL_TYPES) + ")",
+    )
     p.add_argument("--entity-name", action="append", metavar="String", help="Name of entity.")
     p.add_argument("--entity-default", action="store_true", help="Default entity name for brokers.")
     p.add_argument("--add-config", metavar="String", help="Configs to add: 'k1=v1,k2=[v1,v2,v2],k3=v3'.")
     p.add_argument("--add-config-file", metavar="String", help="Properties file with configs to add.")
-    p.add_argument("--delete-config", action="append", metavar="String", help="Config keys to remove: 'k1,k2'.")
+    p.add_argument(
+        "--delete-config", action="append", metavar="String", help="Config keys to remove: 'k1,k2'."
+    )
     p.add_argument("--force", action="store_true", help="Suppress console prompts.")
     p.add_argument("--topic", metavar="String", help="The topic's name.")
     p.add_argument("--broker", metavar="String", help="The broker's ID.")
@@ -130,11 +149,16 @@ def entities(args: argparse.Namespace) -> tuple[str, str | None]:
     if (args.entity_name or args.entity_type or args.entity_default) and (
         any(v is not None for v, _ in shortcuts) or args.broker_defaults
     ):
-        raise ToolError("--entity-{type,name,default} should not be used in conjunction with specific entity flags")
+        raise ToolError(
+            "--entity-{type,name,default} should not be used in conjunction with specific entity flags"
+        )
     if not types:
         raise ToolError("At least one entity type must be specified")
     if len(types) != len(set(types)):
-        raise ToolError("Duplicate entity type(s) specified: " + ",".join(sorted({t for t in types if types.count(t) > 1})))
+        raise ToolError(
+            "Duplicate entity type(s) specified: "
+            + ",".join(sorted({t for t in types if types.count(t) > 1}))
+        )
     if len(types) > 1:
         raise ToolError("Only 'users' and 'clients' entity types may be specified together")
     kind = types[0]
@@ -144,20 +168,30 @@ def entities(args: argparse.Namespace) -> tuple[str, str | None]:
             "--bootstrap-server or --bootstrap-controller argument"
         )
     if kind not in SUPPORTED_TYPES:
-        raise ToolError(f"Entity type {kind} (quotas, SCRAM credentials, client metrics) is not supported by kcli")
+        raise ToolError(
+            f"Entity type {kind} (quotas, SCRAM credentials, client metrics) is not supported by kcli"
+        )
     name = names[0] if names else None
     if name and kind in ("brokers", "broker-loggers"):
         try:
             int(name)
         except ValueError:
-            raise ToolError(f"The entity name for {kind} must be a valid integer broker id, but it is: {name}") from None
+            raise ToolError(
+                f"The entity name for {kind} must be a valid integer broker id, but it is: {name}"
+            ) from None
+    if args.alter and kind == "brokers" and name == "":
+        raise ToolError(
+            "Altering the cluster-wide broker defaults (--entity-default) is not supported by kcli"
+        )
     if args.alter:
         if name is None or (name == "" and kind not in ("brokers",)):
             raise ToolError(f"An entity name must be specified with --alter of {kind}")
         if args.add_config and args.add_config_file:
             raise ToolError("Only one of --add-config or --add-config-file must be specified")
         if not (args.add_config or args.add_config_file or args.delete_config):
-            raise ToolError("At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter")
+            raise ToolError(
+                "At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter"
+            )
     if args.describe and kind == "broker-loggers" and not name:
         raise ToolError(f"An entity name must be specified with --describe of {kind}")
     return kind, name
@@ -166,7 +200,11 @@ def entities(args: argparse.Namespace) -> tuple[str, str | None]:
 def _resource(kind: str, name: str) -> Any:
     from confluent_kafka.admin import ConfigResource, ResourceType
 
-    restype = {"topics": ResourceType.TOPIC, "brokers": ResourceType.BROKER, "groups": ResourceType.GROUP}.get(kind)
+    restype = {
+        "topics": ResourceType.TOPIC,
+        "brokers": ResourceType.BROKER,
+        "groups": ResourceType.GROUP,
+    }.get(kind)
     if restype is None:
         return ConfigResource(8, name)  # BROKER_LOGGER
     return ConfigResource(restype, name)
@@ -184,7 +222,7 @@ def describe_entity(admin: Any, kind: str, name: str, describe_all: bool) -> lis
     from kcli.tools.admin import future_result
 
     resource = _resource(kind, name)
-    futures = admin.describe_configs([resource], include_synonyms=True, request_timeout=30)
+    futures = admin.describe_configs([resource], request_timeout=30)
     config = future_result(next(iter(futures.values())))
     wanted: int | None
     if describe_all or kind == "broker-loggers":
@@ -199,7 +237,8 @@ def describe_entity(admin: Any, kind: str, name: str, describe_all: bool) -> lis
 
 def entry_line(entry: Any) -> str:
     synonyms = ", ".join(
-        f"{SOURCE_NAMES.get(_source(s), 'UNKNOWN')}:{s.name}={_text(s.value)}" for s in (entry.synonyms or {}).values()
+        f"{SOURCE_NAMES.get(_source(s), 'UNKNOWN')}:{s.name}={_text(s.value)}"
+        for s in (entry.synonyms or {}).values()
     )
     sensitive = "true" if entry.is_sensitive else "false"
     return f"  {entry.name}={_text(entry.value)} sensitive={sensitive} synonyms={{{synonyms}}}"
@@ -226,7 +265,10 @@ def describe(admin: Any, kind: str, name: str | None, describe_all: bool) -> Non
         names = []
     for entity in names:
         if kind == "brokers" and entity == "":
+            # librdkafka cannot name the cluster-default broker resource (an empty name), so kcli
+            # prints the header without entries (what Kafka shows unless defaults were set dynamically)
             print(f"Default configs for {kind} in the cluster are:")
+            continue
         else:
             print(f"{'All' if describe_all else 'Dynamic'} configs for {kind[:-1]} {entity} are:")
         for entry in describe_entity(admin, kind, entity, describe_all):
@@ -254,7 +296,9 @@ def alter(admin: Any, args: argparse.Namespace, kind: str, name: str) -> None:
     for key, value in to_add.items():
         resource.add_incremental_config(ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET))
     for key in to_delete:
-        resource.add_incremental_config(ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE))
+        resource.add_incremental_config(
+            ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE)
+        )
     futures = admin.incremental_alter_configs([resource], request_timeout=30)
     future_result(next(iter(futures.values())))
     if name:
@@ -272,11 +316,17 @@ def _body(argv: list[str]) -> int:
         raise UsageError('Option "describe" can\'t be used with option "add-config"')
     connect = [x for x in (args.bootstrap_server, args.bootstrap_controller, args.zookeeper) if x]
     if not connect:
-        raise ToolError("One of the required --bootstrap-server, --boostrap-controller, or --zookeeper arguments must be specified")
+        raise ToolError(
+            "One of the required --bootstrap-server, --boostrap-controller, or --zookeeper arguments must be specified"
+        )
     if len(connect) > 1:
-        raise ToolError("Only one of --bootstrap-server, --boostrap-controller, and --zookeeper can be specified")
+        raise ToolError(
+            "Only one of --bootstrap-server, --boostrap-controller, and --zookeeper can be specified"
+        )
     kind, name = entities(args)
-    bootstrap = args.bootstrap_server or args.bootstrap_controller or cli.bootstrap_from_zookeeper(args.zookeeper)
+    bootstrap = (
+        args.bootstrap_server or args.bootstrap_controller or cli.bootstrap_from_zookeeper(args.zookeeper)
+    )
     from kcli.tools.admin import admin_client
 
     admin = admin_client(bootstrap, args.command_config)

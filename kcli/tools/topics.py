@@ -236,8 +236,10 @@ class TopicService:
                 file=sys.stderr,
             )
         if args.replica_assignment:
+            assignment = parse_replica_assignment(args.replica_assignment)
+            # librdkafka wants the partition count spelled out next to an explicit assignment
             new = NewTopic(
-                name, replica_assignment=parse_replica_assignment(args.replica_assignment), config=configs
+                name, num_partitions=len(assignment), replica_assignment=assignment, config=configs
             )
         else:
             new = NewTopic(
@@ -339,15 +341,21 @@ def overridden_configs(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def topic_id_text(uuid: Any) -> str | None:
-    """Kafka's base64 topic id, or None for the all-zero id (which TopicCommand omits)."""
+    """Kafka's ``Uuid.toString``: URL-safe base64 of the 16 bytes without padding; None for the
+    all-zero id (which TopicCommand omits). librdkafka's own text uses the standard alphabet."""
+    import base64
+
     if uuid is None:
         return None
     try:
-        if uuid.get_most_significant_bits() == 0 and uuid.get_least_significant_bits() == 0:
-            return None
+        high = uuid.get_most_significant_bits() & (2**64 - 1)
+        low = uuid.get_least_significant_bits() & (2**64 - 1)
     except AttributeError:
-        pass
-    return str(uuid)
+        return str(uuid).replace("+", "-").replace("/", "_").rstrip("=")
+    if high == 0 and low == 0:
+        return None
+    raw = high.to_bytes(8, "big") + low.to_bytes(8, "big")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _ids(nodes: Any) -> str:

@@ -223,7 +223,9 @@ def test_round_trip_keys_headers_every_print_property(shared_broker: BrokerProce
     rows = out.splitlines()
     assert [re.sub(r"^CreateTime:\d+\|", "", row) for row in rows] == [
         "Partition:0|Offset:0|h1:v1,h2:v2|k1|first",
-        "Partition:0|Offset:1|NO_HEADERS|k2|second",
+        # an empty headers part with ignore.error=true is one header with an empty key and no value,
+        # as Kafka's LineMessageReader splits "" into [""]
+        "Partition:0|Offset:1|:<null>|k2|second",
         "Partition:0|Offset:2|h3:<null>|<null>|<null>",
     ]
     assert all(re.match(r"CreateTime:\d{13}\|", row) for row in rows)
