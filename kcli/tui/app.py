@@ -216,6 +216,17 @@ def run(bootstrap: str, command_config: str | None) -> int:
     except Exception as exc:  # kcli.client raises its ToolError for bad config files
         print(f"kcli tui: {error_text(exc)}", file=sys.stderr)
         return 1
+    try:
+        _ = source.admin  # librdkafka validates the settings here: a typo fails now, not in a worker
+    except Exception as exc:
+        try:
+            from kcli.client import config_error_message
+
+            message = config_error_message(exc)
+        except ImportError:  # pragma: no cover
+            message = error_text(exc)
+        print(f"kcli tui: {message}", file=sys.stderr)
+        return 1
     decoder = registry_avro_decoder(source.extra.get("schema.registry.url"), source.extra)
     app = KcliApp(source, avro_decoder=decoder)
     try:

@@ -1,0 +1,214 @@
+"""How fast ``kcli tui`` shows a big cluster: 1,000 topics x 10 partitions.
+
+Starts a broker (``tests/broker_process.py``) in a temporary directory, creates the topics,
+writes a few records into a sample of them, then runs the app headless and prints:
+
+* time to first paint of the topic table (app start -> all 1,000 rows rendered), which includes
+  one Metadata request and two bulk ListOffsets requests for the 10,000 partitions;
+* time of a refresh (``r``) of the same table.
+
+With ``--screenshots DIR`` it also saves an SVG of each main screen, fed by a small demo data
+set on a second broker (orders with JSON records, a consumer group with lag).
+
+    python benchmarks/tui_topics.py [--topics 1000] [--partitions 10] [--screenshots docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kcli.tui.app import KcliApp
+from kcli.tui.kafka import KafkaSource
+from kcli.tui.screens.base import DataScreen
+from tests.broker_process import BrokerProcess
+
+SIZE = (140, 42)
+
+
+def create_topics(bootstrap: str, count: int, partitions: int, prefix: str = "bench") -> list[str]:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [f"{prefix}-{i:04d}" for i in range(count)]
+    for start in range(0, count, 20):
+        batch = [NewTopic(n, partitions, 1) for n in names[start : start + 20]]
+        for fut in admin.create_topics(batch, operation_timeout=60, request_timeout=60).values():
+            fut.result(120)
+    return names
+
+
+def produce(bootstrap: str, items: list[tuple[str, bytes | None, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for topic, key, value in items:
+        producer.produce(topic, key=key, value=value)
+    producer.flush(60)
+
+
+async def wait_loaded(pilot, screen: DataScreen, loads: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while screen.loads < loads:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not load")
+        await pilot.pause(0.005)
+    await pilot.pause()  # one more turn of the loop: the rows are painted
+
+
+async def measure(bootstrap: str, expected: int, refreshes: int) -> tuple[float, list[float]]:
+    t0 = time.perf_counter()
+    app = KcliApp(KafkaSource(bootstrap, timeout_s=30.0), live_refresh=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DataScreen)
+        await wait_loaded(pilot, screen, 1)
+        first = time.perf_counter() - t0
+        rows = screen.query_one("#topics").row_count
+        assert rows >= expected, f"{rows} rows, expected {expected}"
+        times: list[float] = []
+        for i in range(refreshes):
+            t1 = time.perf_counter()
+            await pilot.press("r")
+            await wait_loaded(pilot, screen, 2 + i)
+            times.append(time.perf_counter() - t1)
+    return first, times
+
+
+async def screenshots(bootstrap: str, out: Path) -> None:
+    """SVGs of the main screens over a small, readable demo cluster."""
+    app = KcliApp(KafkaSource(bootstrap), live_refresh=False)
+    async with app.run_test(size=SIZE) as pilot:
+
+        async def settle() -> None:
+            screen = app.screen
+            if isinstance(screen, DataScreen):
+                await wait_loaded(pilot, screen, 1, 30)
+            await pilot.pause(0.2)
+
+        async def shot(name: str, *keys: str) -> None:
+            for key in keys:
+                await pilot.press(key)
+                await settle()
+            app.save_screenshot(f"tui-{name}.svg", str(out))
+
+        await settle()
+        await shot("topics")
+        await shot("cluster", "1")
+        await shot("topic-detail", "2", "down", "enter")
+        await shot("messages", "m")
+        await shot("produce", "p")
+        await shot("groups", "escape", "escape", "escape", "3")
+        await shot("group-detail", "enter")
+        await shot("help", "escape", "question_mark")
+
+
+def demo_data(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = [NewTopic("clicks", 6, 1), NewTopic("orders", 3, 1), NewTopic("payments", 1, 1)]
+    for fut in admin.create_topics(topics, operation_timeout=30).values():
+        fut.result(60)
+    items: list[tuple[str, bytes | None, bytes]] = []
+    for i in range(30):
+        items.append(
+            (
+                "orders",
+                f"order-{i}".encode(),
+                f'{{"id": {i}, "amount": {10 + i}.5, "currency": "EUR"}}'.encode(),
+            )
+        )
+    for i in range(200):
+        items.append(("clicks", f"user-{i % 7}".encode(), f"/page/{i % 13}".encode()))
+    produce(bootstrap, items)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "billing",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe(["orders"])
+    got = 0
+    deadline = time.monotonic() + 30
+    while got < 18 and time.monotonic() < deadline:
+        msg = consumer.poll(1.0)
+        if msg is not None and msg.error() is None:
+            got += 1
+    consumer.commit(asynchronous=False)
+    consumer.close()
+
+
+def check_fd_limit(topics: int, partitions: int) -> None:
+    """The broker keeps about three files open per partition (.log, .index, .timeindex)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, ValueError):  # pragma: no cover - not POSIX
+        return
+    needed = topics * partitions * 3 + 500
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        print(
+            f"warning: {topics * partitions} partitions need about {needed} open files, "
+            f"but `ulimit -n` is {soft}: raise it, or lower --topics/--partitions",
+            file=sys.stderr,
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--topics", type=int, default=1000)
+    parser.add_argument("--partitions", type=int, default=10)
+    parser.add_argument("--refreshes", type=int, default=5)
+    parser.add_argument("--screenshots", type=Path, default=None, help="directory for SVG screenshots")
+    args = parser.parse_args()
+    check_fd_limit(args.topics, args.partitions)
+
+    with tempfile.TemporaryDirectory(prefix="kcli-tui-bench-") as tmp:
+        if args.screenshots is not None:
+            (Path(tmp) / "demo").mkdir()
+            demo = BrokerProcess(Path(tmp) / "demo").start()
+            try:
+                demo_data(demo.bootstrap)
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                asyncio.run(screenshots(demo.bootstrap, args.screenshots))
+                print(f"screenshots written to {args.screenshots}/tui-*.svg")
+            finally:
+                demo.stop()
+
+        (Path(tmp) / "bench").mkdir()
+        broker = BrokerProcess(Path(tmp) / "bench").start()
+        try:
+            t0 = time.perf_counter()
+            names = create_topics(broker.bootstrap, args.topics, args.partitions)
+            created = time.perf_counter() - t0
+            produce(
+                broker.bootstrap,
+                [(names[i], None, b"x" * 100) for i in range(0, len(names), 10) for _ in range(10)],
+            )
+            print(f"created {args.topics} topics x {args.partitions} partitions in {created:.1f} s")
+            first, refreshes = asyncio.run(measure(broker.bootstrap, args.topics, args.refreshes))
+            print(f"topic table, time to first paint: {first * 1000:.0f} ms ({args.topics} rows)")
+            print(
+                f"topic table, refresh: median {statistics.median(refreshes) * 1000:.0f} ms, "
+                f"min {min(refreshes) * 1000:.0f} ms, max {max(refreshes) * 1000:.0f} ms over {len(refreshes)} refreshes"
+            )
+        except Exception:
+            print("broker log tail:\n" + "".join(broker.output[-30:]), file=sys.stderr)
+            raise
+        finally:
+            broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
