@@ -160,6 +160,12 @@ def _lines_from_pipe() -> Iterator[str]:
 
 def _lines_from_terminal() -> Iterator[str]:
     """Interactive lines with Kafka's ``>`` prompt, line editing and history."""
+    import os
+
+    if os.environ.get("TERM", "dumb") in ("", "dumb", "unknown"):
+        # prompt-toolkit's dumb-terminal mode does not end on Ctrl-D; the line discipline does
+        yield from _lines_from_plain_terminal()
+        return
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import InMemoryHistory
 
@@ -168,6 +174,20 @@ def _lines_from_terminal() -> Iterator[str]:
         try:
             yield session.prompt(">")
         except EOFError:
+            return
+
+
+def _lines_from_plain_terminal() -> Iterator[str]:
+    """``>`` prompt with readline editing, for terminals prompt-toolkit cannot drive."""
+    try:
+        import readline  # noqa: F401  (gives input() line editing and history)
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input(">")
+        except EOFError:
+            print()
             return
 
 
