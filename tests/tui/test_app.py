@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from kcli.tui.app import KcliApp
@@ -119,7 +120,13 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         # The command palette reaches every screen by name.
         await pilot.press("ctrl+p")
         await pilot.press(*"Show cluster")
-        await pilot.pause(0.2)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette) and app.screen.query_one(CommandList).option_count > 0
+            ),
+            what="palette hits",
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="palette -> cluster")
         assert "connected to" in str(app.screen.query_one(StatusBar).content)
@@ -311,6 +318,15 @@ async def test_group_lag_falls_and_offsets_reset(bootstrap: str) -> None:
             await wait_for(
                 pilot, lambda: rows(pilot, "#offsets") == [[topic, "0", "0", "10", "10"]], what="lag 10"
             )
+
+            # The other targets, through the same data layer the form uses: an offset is clamped
+            # into the log, a timestamp finds the first record at or after it.
+            plan = app.source.preview_reset(group, "offset", 7)
+            assert [(r.current, r.target) for r in plan] == [(0, 7)]
+            assert [r.target for r in app.source.preview_reset(group, "offset", 99)] == [10]
+            assert [r.target for r in app.source.preview_reset(group, "timestamp", 0)] == [0]
+            far_future = 4_102_444_800_000  # 2100-01-01: no record yet, so the log end
+            assert [r.target for r in app.source.preview_reset(group, "timestamp", far_future)] == [10]
     finally:
         consumer.close()
 
