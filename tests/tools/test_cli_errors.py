@@ -110,3 +110,29 @@ def test_unreachable_broker_is_one_line_naming_the_address(tool: str, args: list
     assert len(lines) == 1, result.stderr
     assert address in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_zookeeper_option_is_accepted_and_fails_in_one_line() -> None:
+    """--zookeeper (removed in Kafka 3.0) resolves through kcli.zookeeper; nothing listens here."""
+    port = free_port()
+    result = run_tool("topics", ["--list", "--zookeeper", f"127.0.0.1:{port}"], timeout=60)
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_avro_deserializer_without_a_registry_url_is_one_line() -> None:
+    result = run_tool(
+        "console_consumer",
+        [
+            "--topic",
+            "t",
+            "--bootstrap-server",
+            f"127.0.0.1:{free_port()}",
+            "--property",
+            "value.deserializer=io.confluent.kafka.serializers.KafkaAvroDeserializer",
+        ],
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0]

@@ -614,3 +614,40 @@ def test_interactive_producer_prompt_and_ctrl_d(shared_broker: BrokerProcess, to
     assert child.exitstatus == 0
     out, _ = consume(shared_broker, topic, count=2)
     assert out == "hello\nworld\n"
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_consumer_ctrl_c_prints_total_and_exits_zero(
+    shared_broker: BrokerProcess, topic: str, sig: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    create(shared_broker, topic)
+    produce_raw(shared_broker, topic, [(None, b"only", [])])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kcli.tools.console_consumer",
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--bootstrap-server",
+            shared_broker.bootstrap,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "only\n"  # the record is out: the consumer is in its loop
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert err.strip().splitlines()[-1] == "Processed a total of 1 messages"
+    assert "Traceback" not in err
