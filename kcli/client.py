@@ -57,6 +57,12 @@ JAVA_ONLY_KEYS: frozenset[str] = frozenset(
         "schema.registry.url",
         "basic.auth.credentials.source",
         "basic.auth.user.info",
+        "max.poll.records",
+        "metadata.max.idle.ms",
+        "internal.leave.group.on.close",
+        "auto.register.schemas",
+        "use.latest.version",
+        "specific.avro.reader",
     }
 )
 
@@ -80,6 +86,13 @@ RENAMED_KEYS: dict[str, str] = {
 
 #: Keys whose value needs converting, not just renaming.
 _ACKS_VALUES = {"all": "all", "-1": "all", "0": "0", "1": "1"}
+#: Java assignor classes -> librdkafka's partition.assignment.strategy names.
+_ASSIGNORS = {
+    "org.apache.kafka.clients.consumer.RangeAssignor": "range",
+    "org.apache.kafka.clients.consumer.RoundRobinAssignor": "roundrobin",
+    "org.apache.kafka.clients.consumer.CooperativeStickyAssignor": "cooperative-sticky",
+    "org.apache.kafka.clients.consumer.StickyAssignor": "cooperative-sticky",
+}
 
 
 @dataclass
@@ -123,6 +136,11 @@ def translate(java: dict[str, str], role: Role) -> ClientConfig:
             java_only[key] = value
         elif key == "sasl.jaas.config":
             conf.update(_jaas_to_librdkafka(value))
+        elif key == "partition.assignment.strategy":
+            names = [_ASSIGNORS.get(c.strip(), c.strip()) for c in value.split(",") if c.strip()]
+            conf[key] = ",".join(dict.fromkeys(names))
+        elif key == "auto.offset.reset" and value.strip() == "none":
+            conf[key] = "error"  # Java's "none" (fail without a committed offset) is librdkafka's "error"
         elif key == "acks":
             conf["acks"] = _ACKS_VALUES.get(value.strip().lower(), value.strip())
         elif key in ("ssl.truststore.type", "ssl.keystore.type"):

@@ -91,3 +91,23 @@ def test_check_reachable_names_the_address() -> None:
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(ToolError, match=f"Could not connect to any Kafka broker at {address}"):
         client.check_reachable(address, timeout_s=2)
+
+
+def test_value_translations() -> None:
+    conf = client.client_config(
+        "h:1",
+        None,
+        [
+            "partition.assignment.strategy=org.apache.kafka.clients.consumer.RoundRobinAssignor,"
+            "org.apache.kafka.clients.consumer.RangeAssignor",
+            "auto.offset.reset=none",
+            "max.poll.records=10",
+        ],
+        "consumer",
+    )
+    assert conf["partition.assignment.strategy"] == "roundrobin,range"
+    assert conf["auto.offset.reset"] == "error"
+    assert "max.poll.records" not in conf
+    from confluent_kafka import Consumer
+
+    Consumer({**conf, "group.id": "g"}).close()  # librdkafka accepts every translated setting
