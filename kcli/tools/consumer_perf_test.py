@@ -24,19 +24,48 @@ HEADER_EXTRA = ", rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
 def build_parser() -> ToolParser:
     """The option parser (also used to generate shell completions)."""
     p = ToolParser(PROG, "This tool is used to verify the consumer performance.")
-    p.add_argument("--bootstrap-server", "--broker-list", dest="bootstrap_server", metavar="server to connect to")
+    p.add_argument(
+        "--bootstrap-server", "--broker-list", dest="bootstrap_server", metavar="server to connect to"
+    )
     p.add_argument("--topic", metavar="topic", help="REQUIRED: The topic to consume from.")
     p.add_argument("--group", metavar="gid", help="The group id to consume on.")
-    p.add_argument("--fetch-size", type=int, default=1024 * 1024, metavar="size", help="Data to fetch in one request.")
-    p.add_argument("--from-latest", action="store_true", help="Start from the latest message without a committed offset.")
-    p.add_argument("--socket-buffer-size", type=int, default=2 * 1024 * 1024, metavar="size", help="TCP receive size.")
-    p.add_argument("--consumer.config", dest="consumer_config", metavar="config file", help="Consumer properties file.")
+    p.add_argument(
+        "--fetch-size", type=int, default=1024 * 1024, metavar="size", help="Data to fetch in one request."
+    )
+    p.add_argument(
+        "--from-latest", action="store_true", help="Start from the latest message without a committed offset."
+    )
+    p.add_argument(
+        "--socket-buffer-size", type=int, default=2 * 1024 * 1024, metavar="size", help="TCP receive size."
+    )
+    p.add_argument(
+        "--consumer.config", dest="consumer_config", metavar="config file", help="Consumer properties file."
+    )
     p.add_argument("--print-metrics", action="store_true", help="Print out the metrics.")
-    p.add_argument("--show-detailed-stats", action="store_true", help="Report stats every reporting interval.")
-    p.add_argument("--timeout", type=int, nargs="?", const=10000, default=10000, metavar="milliseconds", help="Max ms between records.")
-    p.add_argument("--messages", type=int, metavar="count", help="REQUIRED: The number of messages to consume.")
-    p.add_argument("--reporting-interval", type=int, default=5000, metavar="interval_ms", help="Progress interval.")
-    p.add_argument("--date-format", default="yyyy-MM-dd HH:mm:ss:SSS", metavar="date format", help="SimpleDateFormat pattern.")
+    p.add_argument(
+        "--show-detailed-stats", action="store_true", help="Report stats every reporting interval."
+    )
+    p.add_argument(
+        "--timeout",
+        type=int,
+        nargs="?",
+        const=10000,
+        default=10000,
+        metavar="milliseconds",
+        help="Max ms between records.",
+    )
+    p.add_argument(
+        "--messages", type=int, metavar="count", help="REQUIRED: The number of messages to consume."
+    )
+    p.add_argument(
+        "--reporting-interval", type=int, default=5000, metavar="interval_ms", help="Progress interval."
+    )
+    p.add_argument(
+        "--date-format",
+        default="yyyy-MM-dd HH:mm:ss:SSS",
+        metavar="date format",
+        help="SimpleDateFormat pattern.",
+    )
     p.add_argument("--hide-header", action="store_true", help="Do not print the header.")
     return p
 
@@ -121,9 +150,13 @@ def _body(argv: list[str]) -> int:
     client.check_reachable(args.bootstrap_server)
     if not args.hide_header:
         if args.show_detailed_stats:
-            print(f"time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec{HEADER_EXTRA}")
+            print(
+                f"time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec{HEADER_EXTRA}"
+            )
         else:
-            print(f"start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec{HEADER_EXTRA}")
+            print(
+                f"start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec{HEADER_EXTRA}"
+            )
     consumer = client.build("consumer", conf)
     joined: dict[str, float] = {"start": time.time(), "total_ms": 0}
 

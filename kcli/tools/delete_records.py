@@ -20,15 +20,23 @@ PROG = "kafka-delete-records"
 
 def build_parser() -> ToolParser:
     """The option parser (also used to generate shell completions)."""
-    p = ToolParser(PROG, "This tool helps to delete records of the given partitions down to the specified offset.")
-    p.add_argument("--bootstrap-server", metavar="server(s) to use for bootstrapping", help="REQUIRED: The server to connect to.")
+    p = ToolParser(
+        PROG, "This tool helps to delete records of the given partitions down to the specified offset."
+    )
+    p.add_argument(
+        "--bootstrap-server",
+        metavar="server(s) to use for bootstrapping",
+        help="REQUIRED: The server to connect to.",
+    )
     p.add_argument(
         "--offset-json-file",
         metavar="Offset json file path",
         help='REQUIRED: JSON file with offset per partition: {"partitions": [{"topic": "foo", "partition": 1, '
         '"offset": 1}], "version": 1}',
     )
-    p.add_argument("--command-config", metavar="command config property file path", help="Admin client properties file.")
+    p.add_argument(
+        "--command-config", metavar="command config property file path", help="Admin client properties file."
+    )
     return p
 
 

@@ -27,18 +27,36 @@ def build_parser() -> ToolParser:
         "This tool helps to parse a log file and dump its contents to the console, useful for debugging a "
         "seemingly corrupt log segment.",
     )
-    p.add_argument("--files", metavar="file1, file2, ...", help="REQUIRED: Comma separated data and index files to dump.")
+    p.add_argument(
+        "--files", metavar="file1, file2, ...", help="REQUIRED: Comma separated data and index files to dump."
+    )
     p.add_argument("--print-data-log", action="store_true", help="Print the messages' content.")
     p.add_argument("--deep-iteration", action="store_true", help="Print every record, not only batches.")
-    p.add_argument("--verify-index-only", action="store_true", help="Only verify the index, print nothing else.")
+    p.add_argument(
+        "--verify-index-only", action="store_true", help="Only verify the index, print nothing else."
+    )
     p.add_argument("--index-sanity-check", action="store_true", help="Only check the index sanity.")
-    p.add_argument("--max-message-size", type=int, default=5 * 1024 * 1024, metavar="size", help="Size of largest message.")
-    p.add_argument("--max-bytes", type=int, default=2**31 - 1, metavar="size", help="Limit the bytes of batches read.")
+    p.add_argument(
+        "--max-message-size",
+        type=int,
+        default=5 * 1024 * 1024,
+        metavar="size",
+        help="Size of largest message.",
+    )
+    p.add_argument(
+        "--max-bytes", type=int, default=2**31 - 1, metavar="size", help="Limit the bytes of batches read."
+    )
     p.add_argument("--skip-record-metadata", action="store_true", help="Do not print each record's metadata.")
     p.add_argument("--key-decoder-class", nargs="?", const="kafka.serializer.StringDecoder", metavar="String")
-    p.add_argument("--value-decoder-class", nargs="?", const="kafka.serializer.StringDecoder", metavar="String")
-    p.add_argument("--offsets-decoder", action="store_true", help="Not supported by kcli: records print as text.")
-    p.add_argument("--transaction-log-decoder", action="store_true", help="Not supported by kcli: records print as text.")
+    p.add_argument(
+        "--value-decoder-class", nargs="?", const="kafka.serializer.StringDecoder", metavar="String"
+    )
+    p.add_argument(
+        "--offsets-decoder", action="store_true", help="Not supported by kcli: records print as text."
+    )
+    p.add_argument(
+        "--transaction-log-decoder", action="store_true", help="Not supported by kcli: records print as text."
+    )
     p.add_argument("--cluster-metadata-decoder", action="store_true", help="Not supported by kcli.")
     return p
 
@@ -69,7 +87,9 @@ def batch_line(batch: Batch, position: int) -> str:
     )
 
 
-def dump_log(path: str, data: bytes, print_data: bool, deep: bool, skip_metadata: bool, max_bytes: int, out: TextIO) -> None:
+def dump_log(
+    path: str, data: bytes, print_data: bool, deep: bool, skip_metadata: bool, max_bytes: int, out: TextIO
+) -> None:
     import struct
 
     if path.endswith(".log"):
@@ -104,7 +124,11 @@ def dump_log(path: str, data: bytes, print_data: bool, deep: bool, skip_metadata
                     if batch.is_control and record.key is not None and len(record.key) >= 4:
                         _version, control_type = struct.unpack_from(">hh", record.key)
                         name = _CONTROL_TYPES.get(control_type)
-                        if name in ("ABORT", "COMMIT") and record.value is not None and len(record.value) >= 6:
+                        if (
+                            name in ("ABORT", "COMMIT")
+                            and record.value is not None
+                            and len(record.value) >= 6
+                        ):
                             (epoch,) = struct.unpack_from(">i", record.value, 2)
                             line += f" endTxnMarker: {name} coordinatorEpoch: {epoch}"
                         else:
@@ -138,7 +162,10 @@ def dump_index(path: str, data: bytes, verify_only: bool, sanity_only: bool, out
         return
     if sanity_only:
         if len(data) % 8:
-            print(f"Index file {path} is corrupt, found {len(data)} bytes which is not a multiple of 8.", file=sys.stderr)
+            print(
+                f"Index file {path} is corrupt, found {len(data)} bytes which is not a multiple of 8.",
+                file=sys.stderr,
+            )
             return
         print(f"{path} passed sanity check.", file=out)
         return

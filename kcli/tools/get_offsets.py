@@ -25,9 +25,13 @@ PartitionFilter = Callable[[str, int], bool]
 def build_parser() -> ToolParser:
     """The option parser (also used to generate shell completions)."""
     p = ToolParser(PROG, "An interactive shell for getting topic-partition offsets.")
-    p.add_argument("--bootstrap-server", "--broker-list", dest="bootstrap_server", metavar="HOST1:PORT1,...,HOST3:PORT3")
+    p.add_argument(
+        "--bootstrap-server", "--broker-list", dest="bootstrap_server", metavar="HOST1:PORT1,...,HOST3:PORT3"
+    )
     p.add_argument("--topic-partitions", metavar="topic1:1,topic2:0-3,topic3,topic4:5-,topic5:-3")
-    p.add_argument("--topic", metavar="topic", help="The topic to get the offsets for (a regular expression).")
+    p.add_argument(
+        "--topic", metavar="topic", help="The topic to get the offsets for (a regular expression)."
+    )
     p.add_argument("--partitions", metavar="partition ids", help="Comma separated list of partition ids.")
     p.add_argument(
         "--time",
@@ -91,7 +95,9 @@ def build_filter(topic_partitions: str | None, topic: str | None, partitions: st
     return lambda t, p: bool(pattern.fullmatch(t)) and (not wanted or p in wanted)
 
 
-def fetch_offsets(admin: Any, accept: PartitionFilter, timestamp: int, exclude_internal: bool) -> list[tuple[str, int, int]]:
+def fetch_offsets(
+    admin: Any, accept: PartitionFilter, timestamp: int, exclude_internal: bool
+) -> list[tuple[str, int, int]]:
     from confluent_kafka import TopicPartition
     from confluent_kafka.admin import OffsetSpec
 
@@ -109,13 +115,18 @@ def fetch_offsets(admin: Any, accept: PartitionFilter, timestamp: int, exclude_i
         raise ToolError("Could not match any topic-partitions with the specified filters")
     spec = {-1: OffsetSpec.latest, -2: OffsetSpec.earliest, -3: OffsetSpec.max_timestamp}.get(timestamp)
     offset_spec = spec() if spec else OffsetSpec.for_timestamp(timestamp)
-    futures = admin.list_offsets({TopicPartition(t, p): offset_spec for t, p in partitions}, request_timeout=30)
+    futures = admin.list_offsets(
+        {TopicPartition(t, p): offset_spec for t, p in partitions}, request_timeout=30
+    )
     results: list[tuple[str, int, int]] = []
     for tp, future in futures.items():
         try:
             info = future_result(future)
         except ToolError as exc:
-            print(f"Skip getting offsets for topic-partition {tp.topic}-{tp.partition} due to error: {exc}", file=sys.stderr)
+            print(
+                f"Skip getting offsets for topic-partition {tp.topic}-{tp.partition} due to error: {exc}",
+                file=sys.stderr,
+            )
             continue
         if info.offset != -1:
             results.append((tp.topic, tp.partition, info.offset))

@@ -27,15 +27,27 @@ def build_parser() -> ToolParser:
     p.add_argument("--num-records", type=int, metavar="NUM-RECORDS", help="number of messages to produce")
     p.add_argument("--record-size", type=int, metavar="RECORD-SIZE", help="message size in bytes")
     p.add_argument("--payload-file", metavar="PAYLOAD-FILE", help="file to read the message payloads from")
-    p.add_argument("--payload-monotonic", action="store_true", help="payload is a monotonically increasing integer")
-    p.add_argument("--payload-delimiter", default="\\n", metavar="PAYLOAD-DELIMITER", help="delimiter for --payload-file")
-    p.add_argument("--throughput", type=float, metavar="THROUGHPUT", help="maximum messages/sec (-1: no throttling)")
+    p.add_argument(
+        "--payload-monotonic", action="store_true", help="payload is a monotonically increasing integer"
+    )
+    p.add_argument(
+        "--payload-delimiter", default="\\n", metavar="PAYLOAD-DELIMITER", help="delimiter for --payload-file"
+    )
+    p.add_argument(
+        "--throughput", type=float, metavar="THROUGHPUT", help="maximum messages/sec (-1: no throttling)"
+    )
     p.add_argument("--producer-props", nargs="+", metavar="PROP-NAME=PROP-VALUE", help="producer settings")
-    p.add_argument("--producer.config", dest="producer_config", metavar="CONFIG-FILE", help="producer config file")
-    p.add_argument("--bootstrap-server", metavar="BOOTSTRAP-SERVERS", help="servers to connect to (or bootstrap.servers)")
+    p.add_argument(
+        "--producer.config", dest="producer_config", metavar="CONFIG-FILE", help="producer config file"
+    )
+    p.add_argument(
+        "--bootstrap-server", metavar="BOOTSTRAP-SERVERS", help="servers to connect to (or bootstrap.servers)"
+    )
     p.add_argument("--print-metrics", action="store_true", help="print out metrics at the end of the test")
     p.add_argument("--transactional-id", metavar="TRANSACTIONAL-ID", help="the transactional id to use")
-    p.add_argument("--transaction-duration-ms", type=int, metavar="TRANSACTION-DURATION", help="max age of a transaction")
+    p.add_argument(
+        "--transaction-duration-ms", type=int, metavar="TRANSACTION-DURATION", help="max age of a transaction"
+    )
     return p
 
 
@@ -133,9 +145,13 @@ def _body(argv: list[str]) -> int:
     for dest in ("topic", "num_records", "throughput"):
         if getattr(args, dest) is None:
             raise UsageError(f"argument --{dest.replace('_', '-')} is required")
-    chosen = [x for x in (args.record_size is not None, args.payload_file is not None, args.payload_monotonic) if x]
+    chosen = [
+        x for x in (args.record_size is not None, args.payload_file is not None, args.payload_monotonic) if x
+    ]
     if len(chosen) != 1:
-        raise UsageError("Exactly one of --record-size, --payload-file or --payload-monotonic must be specified.")
+        raise UsageError(
+            "Exactly one of --record-size, --payload-file or --payload-monotonic must be specified."
+        )
     from kcli import client
 
     java: dict[str, str] = {}
@@ -162,7 +178,9 @@ def _body(argv: list[str]) -> int:
     return 0
 
 
-def run(producer: Any, args: Any, payloads: list[bytes] | None, size: int | None, transactional: bool) -> None:
+def run(
+    producer: Any, args: Any, payloads: list[bytes] | None, size: int | None, transactional: bool
+) -> None:
     rng = random.Random(0)
     stats = Stats(args.num_records)
     pool = bytes(rng.randrange(26) + 65 for _ in range(max(size or 0, 1) + 4096)) if size else b""
