@@ -33,7 +33,9 @@ def test_corrected_customer_is_valid() -> None:
 
 
 def _field_schema(type_: object, default: object) -> str:
-    return json.dumps({"type": "record", "name": "R", "fields": [{"name": "f", "type": type_, "default": default}]})
+    return json.dumps(
+        {"type": "record", "name": "R", "fields": [{"name": "f", "type": type_, "default": default}]}
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,7 @@ def test_valid_defaults(type_: object, default: object) -> None:
     ("type_", "default", "hint"),
     [
         (["null", "string"], "x", 'put "string" first'.replace('"', "")),
-        (["string", "null"], None, 'default of type string'),
+        (["string", "null"], None, "default of type string"),
         ("int", "a", "not a valid int"),
         ("int", 2**40, "not a valid int"),
         ({"type": "enum", "name": "E", "symbols": ["A"]}, "B", "not a valid E"),

@@ -157,8 +157,17 @@ def test_recursive_types_terminate() -> None:
 
 
 def test_namespaces_resolve_names() -> None:
-    writer = {"type": "record", "name": "A", "namespace": "x", "fields": [f("b", rec(f("i", "int"), name="B"))]}
-    reader = {"type": "record", "name": "x.A", "fields": [f("b", rec(f("i", "long"), name="B", namespace="x"))]}
+    writer = {
+        "type": "record",
+        "name": "A",
+        "namespace": "x",
+        "fields": [f("b", rec(f("i", "int"), name="B"))],
+    }
+    reader = {
+        "type": "record",
+        "name": "x.A",
+        "fields": [f("b", rec(f("i", "long"), name="B", namespace="x"))],
+    }
     assert can_read(reader, writer)
 
 
