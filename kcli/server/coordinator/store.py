@@ -133,12 +133,21 @@ class OffsetsTopicStore:
             plog = partition.log
             offset, end = plog.log_start_offset, plog.log_end_offset
             while offset < end:
-                data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
-                if not data:
+                try:
+                    data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
+                    # Advance by batch, not by record: compaction may leave batches with gaps.
+                    following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
+                    records = decode_records(data)
+                except Exception as exc:  # a damaged batch must not keep the broker from starting
+                    log.error(
+                        "Cannot read %s-%d at offset %d: %s; skipping the rest of it",
+                        OFFSETS_TOPIC,
+                        index,
+                        offset,
+                        exc,
+                    )
                     break
-                # Advance by batch, not by record: compaction may leave batches with gaps.
-                following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
-                for rec in decode_records(data):
+                for rec in records:
                     if rec.offset >= offset and rec.key is not None and not rec.is_control:
                         yield rec.key, rec.value
                 if following <= offset:
