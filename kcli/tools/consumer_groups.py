@@ -480,7 +480,6 @@ def print_offsets(group: str, state: str, rows: list[Row]) -> None:
             )
         )
     print("\n".join(out))
-    print()
 
 
 def assignment_string(tps: list[tuple[str, int]]) -> str:

@@ -151,7 +151,6 @@ def test_describe_shows_lag_before_and_after_consumption(
         header,
         row(widths, [group, topic, 0, 1, 3, 2, "-", "-", "-"]),
         row(widths, [group, topic, 1, 0, 5, 5, "-", "-", "-"]),
-        "",
     ]
 
     consumer = active_consumer(group, topic)
