@@ -304,15 +304,29 @@ class TopicService:
         for topic in topics:
             future_result(futures[topic])
 
+    def _by_topic_id(self, args: argparse.Namespace) -> list[str]:
+        """The topic whose id is ``--topic-id`` (Kafka's URL-safe base64 text); the id wins over --topic."""
+        from confluent_kafka import TopicCollection
+
+        from kcli.tools.admin import future_result
+
+        names = self.topics(None, args.exclude_internal)
+        if names:
+            futures = self.admin.describe_topics(TopicCollection(names), request_timeout=30)
+            for name in names:
+                if topic_id_text(getattr(future_result(futures[name]), "topic_id", None)) == args.topic_id:
+                    return [name]
+        if not args.if_exists:
+            raise ToolError(f"TopicId '{args.topic_id}' does not exist as expected")
+        return []
+
     def describe(self, args: argparse.Namespace) -> None:
         from confluent_kafka import TopicCollection
         from confluent_kafka.admin import ConfigResource, ResourceType
 
         from kcli.tools.admin import future_result
 
-        if args.topic_id:
-            raise ToolError("--topic-id is not supported by kcli yet; use --topic")
-        topics = self._existing(args)
+        topics = self._by_topic_id(args) if args.topic_id else self._existing(args)
         if not topics:
             return
         descriptions = self.admin.describe_topics(TopicCollection(topics), request_timeout=30)

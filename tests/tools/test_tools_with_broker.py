@@ -651,3 +651,20 @@ def test_consumer_ctrl_c_prints_total_and_exits_zero(
     assert proc.returncode == 0
     assert err.strip().splitlines()[-1] == "Processed a total of 1 messages"
     assert "Traceback" not in err
+
+
+def test_describe_by_topic_id(shared_broker: BrokerProcess, topic: str) -> None:
+    b = shared_broker.bootstrap
+    create(shared_broker, topic)
+    by_name = run_tool("topics", ["--describe", "--topic", topic, "--bootstrap-server", b]).stdout
+    topic_id = by_name.split("\t")[1].removeprefix("TopicId: ")
+    by_id = run_tool("topics", ["--describe", "--topic-id", topic_id, "--bootstrap-server", b])
+    assert by_id.returncode == 0, by_id.stderr
+    assert by_id.stdout == by_name
+    missing = run_tool(
+        "topics", ["--describe", "--topic-id", "AAAAAAAAAAAAAAAAAAAAAQ", "--bootstrap-server", b]
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "Error while executing topic command : TopicId 'AAAAAAAAAAAAAAAAAAAAAQ' does not exist as expected"
+    )
