@@ -52,12 +52,10 @@ def matching_topics(names: list[str], raw_filter: str | None, exclude_internal: 
 
 def list_topic_metadata(admin: Any, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
     """ClusterMetadata of all topics (internal ones included)."""
+    from confluent_kafka import KafkaException
+
     from kcli.client import kafka_error_text
 
-    try:
-        from confluent_kafka import KafkaException
-    except ImportError:  # pragma: no cover
-        raise
     try:
         return admin.list_topics(timeout=timeout_s)
     except KafkaException as exc:
