@@ -838,12 +838,16 @@ def print_plan(results: dict[str, dict[tuple[str, int], int]]) -> None:
 # --- delete ---------------------------------------------------------------------------------------
 
 
+def quoted(groups: list[str]) -> str:
+    return ", ".join("'" + g + "'" for g in groups)
+
+
 def delete_groups(svc: GroupService, groups: list[str]) -> None:
     outcome = svc.delete(groups)
     ok = [g for g in groups if outcome.get(g) is None]
     failed = {g: e for g, e in outcome.items() if e is not None}
     if not failed:
-        print(f"Deletion of requested consumer groups ({', '.join(repr(g) for g in ok)}) was successful.")
+        print(f"Deletion of requested consumer groups ({quoted(ok)}) was successful.")
         return
     error_line("Deletion of some consumer groups failed:")
     for group, err in failed.items():
@@ -851,7 +855,7 @@ def delete_groups(svc: GroupService, groups: list[str]) -> None:
         text = err.str() if hasattr(err, "str") else str(err)
         print(f"* Group '{group}' could not be deleted due to: {java_error(code, text)}")
     if ok:
-        print(f"\nThese consumer groups were deleted successfully: {', '.join(repr(g) for g in ok)}")
+        print(f"\nThese consumer groups were deleted successfully: {quoted(ok)}")
 
 
 def delete_offsets(svc: GroupService, args: argparse.Namespace, bootstrap: str, conf: dict[str, Any]) -> None:
