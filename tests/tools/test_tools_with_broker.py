@@ -668,3 +668,45 @@ def test_describe_by_topic_id(shared_broker: BrokerProcess, topic: str) -> None:
     assert missing.stderr.strip() == (
         "Error while executing topic command : TopicId 'AAAAAAAAAAAAAAAAAAAAAQ' does not exist as expected"
     )
+
+
+def test_config_files_for_producer_reader_consumer_formatter(
+    shared_broker: BrokerProcess, topic: str, tmp_path: Path
+) -> None:
+    create(shared_broker, topic)
+    (tmp_path / "producer.properties").write_text("# Java syntax\nlinger.ms : 0\nacks=all\n")
+    (tmp_path / "reader.properties").write_text("parse.key=true\nkey.separator=\\:\n")
+    (tmp_path / "consumer.properties").write_text("client.id=lab-consumer\nauto.offset.reset=earliest\n")
+    (tmp_path / "formatter.properties").write_text("print.key=true\nkey.separator=\\u0020=>\\u0020\n")
+    produced = run_tool(
+        "console_producer",
+        [
+            "--topic",
+            topic,
+            "--bootstrap-server",
+            shared_broker.bootstrap,
+            "--producer.config",
+            str(tmp_path / "producer.properties"),
+            "--reader-config",
+            str(tmp_path / "reader.properties"),
+        ],
+        stdin="k1:v1\n",
+    )
+    assert produced.returncode == 0, produced.stderr
+    consumed = run_tool(
+        "console_consumer",
+        [
+            "--topic",
+            topic,
+            "--bootstrap-server",
+            shared_broker.bootstrap,
+            "--max-messages",
+            "1",
+            "--consumer.config",
+            str(tmp_path / "consumer.properties"),
+            "--formatter-config",
+            str(tmp_path / "formatter.properties"),
+        ],
+    )
+    assert consumed.returncode == 0, consumed.stderr
+    assert consumed.stdout == "k1 => v1\n"
