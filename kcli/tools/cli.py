@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -59,6 +60,12 @@ def _java_style(message: str) -> str:
         return f"{message[len('unrecognized arguments: ') :].split()[0]} is not a recognized option"
     if message.startswith("the following arguments are required: "):
         return f'Missing required argument "{message.split(": ", 1)[1].split(",")[0].lstrip("-")}"'
+    match = re.fullmatch(r"argument (--[\w.-]+)(?:/--[\w.-]+)*: expected one argument", message)
+    if match:
+        return f"Option {match.group(1).lstrip('-')} requires an argument"
+    match = re.fullmatch(r"argument (--[\w.-]+)(?:/--[\w.-]+)*: invalid (?:int|float) value: '(.*)'", message)
+    if match:
+        return f"Cannot parse argument '{match.group(2)}' of option {match.group(1).lstrip('-')}"
     if message.startswith("ambiguous option: "):
         return message.replace("ambiguous option: ", "Option ", 1).replace(
             " could match ", " is ambiguous; could match "
