@@ -285,6 +285,8 @@ class GroupService:
         """group -> ConsumerGroupDescription, or None for a group the broker does not know."""
         from confluent_kafka import KafkaException
 
+        if not groups:  # --all-groups on a cluster without groups
+            return {}
         futures = self.admin.describe_consumer_groups(groups, request_timeout=self.timeout_s)
         described: dict[str, Any] = {}
         for group, future in futures.items():
@@ -359,6 +361,8 @@ class GroupService:
         """group -> None on success, else the error."""
         from confluent_kafka import KafkaException
 
+        if not groups:
+            return {}
         futures = self.admin.delete_consumer_groups(groups, request_timeout=self.timeout_s)
         out: dict[str, Any] = {}
         for group, future in futures.items():

@@ -217,6 +217,12 @@ def test_list_with_state_filter_and_delete(shared_broker: BrokerProcess) -> None
     deleted = tool(bootstrap, "--delete", "--group", group)
     assert deleted.stdout.strip() == f"Deletion of requested consumer groups ('{group}') was successful."
     assert group not in tool(bootstrap, "--list").stdout.splitlines()
+    again = tool(bootstrap, "--delete", "--group", group)
+    assert again.stdout.splitlines()[1:3] == [
+        "Error: Deletion of some consumer groups failed:",
+        f"* Group '{group}' could not be deleted due to: "
+        "org.apache.kafka.common.errors.GroupIdNotFoundException: The group id does not exist.",
+    ]
 
 
 def test_reset_offsets_targets_match_kafka(
