@@ -170,11 +170,24 @@ def _short(value: Any) -> str:
 
 
 def to_avro_json(schema: AvroSchema, datum: Any, node: Any = None) -> Any:
-    """The Avro-JSON value of a decoded ``datum`` (unions wrapped as ``{"type": value}``)."""
+    """The Avro-JSON value of a decoded ``datum`` (unions wrapped as ``{"type": value}``).
+
+    Read the datum with fastavro's ``return_named_type=True`` so that a union branch of a named type
+    is known exactly; other branches are recognised by the Python type (int/long: the first listed).
+    """
     node = schema.resolve(schema.tree if node is None else node)
     if isinstance(node, list):
         if datum is None and "null" in node:
             return None
+        if isinstance(datum, tuple) and len(datum) == 2:  # fastavro's return_named_type=True
+            name, inner = datum
+            for branch in node:
+                full = _branch_name(schema, branch)
+                if name in (full, full.rsplit(".", 1)[-1]):
+                    return {full: to_avro_json(schema, inner, branch)}
+        for branch in node:
+            if branch != "null" and not _is_named(schema, branch) and _fits(schema, datum, branch):
+                return {_branch_name(schema, branch): to_avro_json(schema, datum, branch)}
         for branch in node:
             if branch != "null" and _fits(schema, datum, branch):
                 return {_branch_name(schema, branch): to_avro_json(schema, datum, branch)}
@@ -191,6 +204,11 @@ def to_avro_json(schema: AvroSchema, datum: Any, node: Any = None) -> Any:
     if kind == "map":
         return {k: to_avro_json(schema, v, node["values"]) for k, v in datum.items()}
     return datum
+
+
+def _is_named(schema: AvroSchema, branch: Any) -> bool:
+    node = schema.resolve(branch)
+    return isinstance(node, dict) and "name" in node
 
 
 def _fits(schema: AvroSchema, datum: Any, branch: Any) -> bool:

@@ -63,7 +63,7 @@ class AvroDecoder:
         """(Avro-JSON text, schema id) of one wire-format key or value."""
         schema_id, body = split(data)
         schema = self.schema(schema_id)
-        datum = fastavro.schemaless_reader(io.BytesIO(body), schema.parsed)
+        datum = fastavro.schemaless_reader(io.BytesIO(body), schema.parsed, return_named_type=True)
         return orjson.dumps(to_avro_json(schema, datum)).decode(), schema_id
 
 
