@@ -73,6 +73,9 @@ def build_parser(prog: str = PROG) -> ToolParser:
         "--skip-message-on-error", action="store_true", help="Skip a message that cannot be processed."
     )
     cli.add_bootstrap(p)
+    p.add_argument(
+        "--zookeeper", metavar="urls", help="REMOVED in Kafka 2.0 (old consumer): resolved to its brokers."
+    )
     p.add_argument("--key-deserializer", metavar="deserializer for key", help="Deserializer class for keys.")
     p.add_argument(
         "--value-deserializer", metavar="deserializer for values", help="Deserializer class for values."
