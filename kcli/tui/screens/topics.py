@@ -48,6 +48,7 @@ class TopicsScreen(DataScreen):
         self.sort_column = "name"
         self.sort_reverse = False
         self.show_internal = True
+        self._names: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,6 +70,8 @@ class TopicsScreen(DataScreen):
         return self.source.topics()
 
     def apply(self, data: list[TopicSummary]) -> None:
+        if data == self.all_topics and self._names is not None:
+            return  # nothing changed: rebuilding 1,000 rows would only cost a repaint
         self.all_topics = data
         self.kapp.topic_names = [t.name for t in data]
         self.render_rows()
@@ -115,7 +118,7 @@ class TopicsScreen(DataScreen):
 
     def selected_topic(self) -> str | None:
         table = self.query_one("#topics", DataTable)
-        names = getattr(self, "_names", [])
+        names = self._names or []
         if not names or table.cursor_row is None or not 0 <= table.cursor_row < len(names):
             return None
         return names[table.cursor_row]
