@@ -356,3 +356,22 @@ def test_static_member_restart_keeps_its_partitions_without_rebalance(group_brok
     finally:
         for c in pods:
             c.close()
+
+
+def test_active_member_carries_on_across_a_broker_restart(group_broker: BrokerProcess) -> None:
+    """Group membership is in __consumer_offsets too: after a restart the member keeps its place."""
+    bootstrap = group_broker.bootstrap
+    topic, group = f"restart-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 2)
+    produced = produce(bootstrap, topic, 50)
+    consumer = ThreadConsumer(bootstrap, group, topic, "survivor")
+    try:
+        before = wait_until(stable_split(bootstrap, group, 1, 2), 30, "the member to join")
+        wait_until(lambda: produced <= set(consumer.values), 30, "the first records consumed")
+        group_broker.restart()
+        produced |= produce(bootstrap, topic, 50, start=50)
+        wait_until(lambda: produced <= set(consumer.values), 60, "records produced after the restart")
+        after = wait_until(stable_split(bootstrap, group, 1, 2), 30, "the group after the restart")
+        assert list(after) == list(before)  # the same member id: no rejoin was needed
+    finally:
+        consumer.close()
