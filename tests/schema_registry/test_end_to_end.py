@@ -427,3 +427,71 @@ def test_schema_registry_stop(registry: RegistryProcess) -> None:
         env=registry.env,
     )
     assert again.returncode == 1 and "No schema-registry to stop" in again.stderr
+
+
+def test_auto_register_false_needs_a_registered_schema(
+    shared_broker: BrokerProcess, registry: RegistryProcess
+) -> None:
+    topic = topic_name()
+    refused = avro_produce(
+        shared_broker,
+        registry,
+        topic,
+        '{"id":1,"name":"Ann"}\n',
+        f"value.schema={CUSTOMER}",
+        "auto.register.schemas=false",
+    )
+    assert refused.returncode == 1 and "40401" in refused.stderr
+    registry("POST", f"/subjects/{topic}-value/versions", {"schema": CUSTOMER})
+    accepted = avro_produce(
+        shared_broker,
+        registry,
+        topic,
+        '{"id":1,"name":"Ann"}\n',
+        f"value.schema={CUSTOMER}",
+        "auto.register.schemas=false",
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    latest = avro_produce(
+        shared_broker, registry, topic, '{"id":2,"name":"Bob"}\n', "use.latest.version=true"
+    )
+    assert latest.returncode == 0, latest.stderr
+    consumed = avro_consume(shared_broker, registry, topic, 2)
+    assert consumed.stdout.splitlines() == [
+        '{"id":1,"name":"Ann","faxNumber":null}',
+        '{"id":2,"name":"Bob","faxNumber":null}',
+    ]
+
+
+def test_daemon_start_and_stop(shared_broker: BrokerProcess, tmp_path: Path) -> None:
+    proc = RegistryProcess(tmp_path, shared_broker.bootstrap, topic=f"_schemas_{uuid.uuid4().hex[:8]}")
+    started = subprocess.run(
+        [sys.executable, "-m", "kcli.schema_registry.start", "-daemon", str(proc.properties)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=proc.env,
+    )
+    assert started.returncode == 0, started.stderr
+    log = proc.home / "logs" / "schema-registry.log"
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and "Server started" not in (
+            log.read_text() if log.exists() else ""
+        ):
+            time.sleep(0.1)  # polling the daemon's log file: there is no pipe to wait on
+        assert "Server started, listening for requests" in log.read_text()
+        assert proc("GET", "/subjects").body == []
+    finally:
+        stopped = subprocess.run(
+            [sys.executable, "-m", "kcli.schema_registry.stop"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=proc.env,
+        )
+    assert stopped.returncode == 0, stopped.stderr
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "Shutting down" not in log.read_text():
+        time.sleep(0.1)
+    assert "Shutting down" in log.read_text()
