@@ -144,10 +144,16 @@ class Broker:
             key = (record.name, index)
             if key in self.partitions:
                 continue
-            plog = self.logs.get(record.name, index) or self.logs.create(record.name, index, log_config)
-            self.partitions[key] = Partition(
+            # create() returns an already-loaded log with this topic's config applied (loading
+            # opens every log with the broker defaults).
+            plog = self.logs.create(record.name, index, log_config)
+            partition = Partition(
                 topic=record.name, index=index, topic_id=record.topic_id, log=plog,
                 leader=self.node_id, replicas=list(replicas), isr=list(replicas))
+            # A leader whose ISR is itself owns everything in its log: after a crash the
+            # checkpointed high watermark may be older than what was acknowledged.
+            partition.advance_high_watermark()
+            self.partitions[key] = partition
 
     def log_config_for(self, record: TopicRecord) -> LogConfig:
         return LogConfig.from_topic_configs(record.configs, self.default_log_config())

@@ -42,7 +42,7 @@ async def _maintenance(broker: Broker) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            broker.maintenance(int(time.time() * 1000))
+            await asyncio.to_thread(broker.maintenance, int(time.time() * 1000))
         except Exception:
             log.exception("Log maintenance failed")
 

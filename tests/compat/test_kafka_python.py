@@ -17,7 +17,7 @@ def test_admin_gzip_producer_and_consumer(shared_broker: BrokerProcess) -> None:
         admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
         assert name in admin.list_topics()
         (described,) = admin.describe_topics([name])
-        assert sorted(p["partition"] for p in described["partitions"]) == [0, 1]
+        assert sorted(p["partition_index"] for p in described["partitions"]) == [0, 1]
     finally:
         admin.close()
 

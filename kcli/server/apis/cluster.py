@@ -79,7 +79,7 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
         # TRANSACTIONAL_ID_AUTHORIZATION_FAILED would mislead; Kafka's own code for "this broker
         # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE (15).
         return {"throttle_time": 0, "error_code": 15, "producer_id": -1, "producer_epoch": -1}
-    if request.producer_id >= 0 and request.producer_epoch >= 0:
+    if getattr(request, "producer_id", -1) >= 0 and getattr(request, "producer_epoch", -1) >= 0:
         # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
         return {"throttle_time": 0, "error_code": 0, "producer_id": request.producer_id,
                 "producer_epoch": request.producer_epoch + 1}

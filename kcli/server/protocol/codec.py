@@ -62,12 +62,11 @@ def decode_request(frame: bytes | memoryview, api_key: int, api_version: int) ->
     try:
         # kio's readers return (entity, bytes consumed), not the next offset.
         header, pos = entity_reader(cls.__header_schema__)(frame, 0)
-        body, size = entity_reader(cls)(frame, pos)
-        end = pos + size
+        body, _size = entity_reader(cls)(frame, pos)
     except Exception as exc:  # kio raises several types for malformed input
         raise DecodeError(f"cannot decode {cls.__name__} v{api_version}: {exc}") from None
-    if end != len(frame):
-        raise DecodeError(f"{cls.__name__} v{api_version} has {len(frame) - end} trailing bytes")
+    # Bytes after the body are ignored, as Kafka's own request parser does: librdkafka 2.x sends
+    # three extra bytes after some Metadata v12 requests, and rejecting them would cut it off.
     return RequestHeader(api_key, api_version, header.correlation_id, header.client_id), body
 
 
