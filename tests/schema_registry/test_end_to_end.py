@@ -483,6 +483,7 @@ def test_daemon_start_and_stop(shared_broker: BrokerProcess, tmp_path: Path) -> 
         assert "Server started, listening for requests" in log.read_text()
         assert proc("GET", "/subjects").body == []
     finally:
+        pids = [int(p.read_text()) for p in (proc.home / "run").glob("schema-registry-*.pid")]
         stopped = subprocess.run(
             [sys.executable, "-m", "kcli.schema_registry.stop"],
             capture_output=True,
@@ -490,8 +491,22 @@ def test_daemon_start_and_stop(shared_broker: BrokerProcess, tmp_path: Path) -> 
             timeout=30,
             env=proc.env,
         )
-    assert stopped.returncode == 0, stopped.stderr
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and "Shutting down" not in log.read_text():
-        time.sleep(0.1)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.1)
+        for pid in pids:  # never leave the daemon behind, even when the test failed
+            if _alive(pid):
+                os.kill(pid, 9)
+    assert pids and stopped.returncode == 0, stopped.stderr
     assert "Shutting down" in log.read_text()
+
+
+def _alive(pid: int) -> bool:
+    from kcli.paths import pid_alive
+
+    if not pid_alive(pid):
+        return False
+    try:  # a zombie is as good as gone
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
