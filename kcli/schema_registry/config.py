@@ -14,7 +14,8 @@ class RegistryConfig:
     port: int = 8081
     bootstrap: str = "localhost:9092"
     topic: str = "_schemas"
-    timeout_s: float = 30.0
+    timeout_s: float = 60.0  # kafkastore.init.timeout.ms: how long start-up waits for Kafka
+    write_timeout_s: float = 10.0  # kafkastore.timeout.ms: how long one write may take
     replication_factor: int = 3
     compatibility: str | None = None
     kafka: dict[str, str] = field(default_factory=dict)
@@ -35,7 +36,7 @@ def from_properties(props: dict[str, str]) -> RegistryConfig:
         cfg.bootstrap = ",".join(s.strip().split("://", 1)[-1] for s in servers.split(",") if s.strip())
     cfg.topic = props.get("kafkastore.topic", cfg.topic)
     if "kafkastore.timeout.ms" in props:
-        cfg.timeout_s = int(props["kafkastore.timeout.ms"]) / 1000
+        cfg.write_timeout_s = int(props["kafkastore.timeout.ms"]) / 1000
     if "kafkastore.init.timeout.ms" in props:
         cfg.timeout_s = int(props["kafkastore.init.timeout.ms"]) / 1000
     if "kafkastore.topic.replication.factor" in props:

@@ -35,10 +35,12 @@ class KafkaStore:
         timeout_s: float = 30.0,
         extra: dict[str, Any] | None = None,
         replication_factor: int = 3,
+        write_timeout_s: float = 10.0,
     ):
         self.bootstrap = bootstrap
         self.topic = topic
         self.timeout_s = timeout_s
+        self.write_timeout_s = write_timeout_s
         self.extra = dict(extra or {})
         self.replication_factor = replication_factor
         self.state = RegistryState()
@@ -162,7 +164,7 @@ class KafkaStore:
         self._producer.produce(
             self.topic, key=encode(key), value=encode(value), partition=0, on_delivery=on_delivery
         )
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + self.write_timeout_s
         while not done.is_set() and time.monotonic() < deadline:
             self._producer.poll(0.1)
         if not done.is_set():

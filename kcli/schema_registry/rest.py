@@ -64,6 +64,14 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _no_references(body: dict[str, Any]) -> None:
+    if body.get("references"):
+        raise RegistryError(
+            errors.INVALID_SCHEMA,
+            "Invalid schema: schema references are not supported by kcli's registry; inline the referenced types",
+        )
+
+
 def _id(request: web.Request) -> int:
     try:
         return int(request.match_info["id"])
@@ -93,6 +101,7 @@ def build_app(registry: Registry) -> web.Application:
     @routes.post("/subjects/{subject}/versions")
     async def register(request: web.Request) -> web.Response:
         body = await _body(request)
+        _no_references(body)
         new_id = await _run(
             r.register,
             request.match_info["subject"],

@@ -3,7 +3,7 @@
 Foreground by default, logging to stdout in Confluent's style; ``-daemon`` detaches and logs to
 ``$KCLI_HOME/logs/schema-registry.log``. A pid file under ``$KCLI_HOME/run/`` lets
 ``schema-registry-stop`` find it. If the Kafka store cannot be reached within
-``kafkastore.init.timeout.ms`` (default 30 s), one clear line is printed and the exit code is 1.
+``kafkastore.init.timeout.ms`` (default 60 s), one clear line is printed and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ async def _serve(props_path: Path) -> int:
 
     cfg = from_properties(load_properties(props_path))
     log.info("Starting the kcli schema registry (Kafka store %s, topic %s)", cfg.bootstrap, cfg.topic)
-    store = KafkaStore(cfg.bootstrap, cfg.topic, cfg.timeout_s, cfg.kafka, cfg.replication_factor)
+    store = KafkaStore(
+        cfg.bootstrap, cfg.topic, cfg.timeout_s, cfg.kafka, cfg.replication_factor, cfg.write_timeout_s
+    )
     try:
         await asyncio.to_thread(store.start)
     except StoreUnavailable as exc:

@@ -510,3 +510,20 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_store_errors_when_kafka_goes_away(broker: BrokerProcess, tmp_path: Path) -> None:
+    registry = RegistryProcess(tmp_path, broker.bootstrap)
+    registry.properties.write_text(registry.properties.read_text() + "kafkastore.timeout.ms=2000\n")
+    registry.start()
+    try:
+        assert registry("POST", "/subjects/a-value/versions", {"schema": CUSTOMER}).body == {"id": 1}
+        broker.kill()
+        started = time.monotonic()
+        reply = registry("POST", "/subjects/b-value/versions", {"schema": CUSTOMER_V2})
+        assert reply.status == 500 and reply.body["error_code"] in (50001, 50002), reply.body
+        assert time.monotonic() - started < 15
+        # reads keep working from the state already loaded
+        assert registry("GET", "/subjects").body == ["a-value"]
+    finally:
+        registry.stop()

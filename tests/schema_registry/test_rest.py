@@ -305,3 +305,9 @@ def test_state_replays_from_records(api: MemoryRegistry) -> None:
     assert replayed.max_id == 2
     replayed.apply(b"not json", b"x")  # foreign records are skipped
     replayed.apply(None, None)
+
+
+def test_schema_references_are_refused_clearly(api: MemoryRegistry) -> None:
+    body = {"schema": V1, "references": [{"name": "x", "subject": "y", "version": 1}]}
+    assert "references" in error(api("POST", "/subjects/c-value/versions", body), 42201)
+    ok(api("POST", "/subjects/c-value/versions", {"schema": V1, "references": []}), {"id": 1})
