@@ -18,6 +18,14 @@ from kcli.tools.cli import ToolParser, UsageError
 
 PROG = "kafka-avro-console-consumer"
 AVRO_DESERIALIZER = "io.confluent.kafka.serializers.KafkaAvroDeserializer"
+#: Confluent's formatter class names, typed by older tutorials (``--formatter ...AvroMessageFormatter``):
+#: this tool's own formatting is exactly that, so they select the default formatter.
+AVRO_FORMATTERS = frozenset(
+    {
+        "io.confluent.kafka.formatter.AvroMessageFormatter",
+        "io.confluent.kafka.formatter.SchemaMessageFormatter",
+    }
+)
 
 
 def build_parser() -> ToolParser:
@@ -51,7 +59,7 @@ def avro_text(
 def _body(argv: list[str]) -> int:
     from kcli.serde import SerdeError
     from kcli.tools.console_consumer import consume, parse_options
-    from kcli.tools.formatter import build_formatter
+    from kcli.tools.formatter import DEFAULT_FORMATTER, build_formatter
 
     opts = parse_options(build_parser(), argv)
     props = opts.formatter_properties
@@ -61,8 +69,9 @@ def _body(argv: list[str]) -> int:
     print_ids = props.get("print.schema.ids", "false").lower() == "true"
     separator = props.get("schema.id.separator", "\t")
     plain = {k: v for k, v in props.items() if k not in ("key.deserializer", "value.deserializer")}
+    formatter_class = DEFAULT_FORMATTER if opts.formatter_class in AVRO_FORMATTERS else opts.formatter_class
     try:
-        formatter = build_formatter(opts.formatter_class, {**plain, **_explicit(props)})
+        formatter = build_formatter(formatter_class, {**plain, **_explicit(props)})
     except SerdeError as exc:
         raise UsageError(str(exc)) from None
     # Avro unless the user chose another deserializer (e.g. StringDeserializer for plain keys)

@@ -118,6 +118,14 @@ def _body(argv: list[str]) -> int:
 
     from kcli import client
 
+    if not any(
+        k in props for k in ("value.schema", "value.schema.file", "value.schema.id", "use.latest.version")
+    ):
+        raise UsageError(
+            "Must provide the Avro schema: --property value.schema='{...}', value.schema.file=FILE or value.schema.id=N"
+        )
+    if "schema.registry.url" not in props:
+        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
     client.check_reachable(bootstrap)
     value_encoder = build_encoder(props, args.topic, "value", required=True)
     key_encoder = build_encoder(props, args.topic, "key", required=False) if parse_key else None
