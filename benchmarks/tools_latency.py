@@ -25,7 +25,7 @@ from tests.broker_process import BrokerProcess
 
 
 def _command(args: list[str]) -> list[str]:
-    script = shutil.which("kafka-topics")
+    script = shutil.which("kafka-topics", path=str(Path(sys.executable).parent))
     return [script, *args] if script else [sys.executable, "-m", "kcli.tools.topics", *args]
 
 
