@@ -453,6 +453,10 @@ def test_get_offsets_and_delete_records(shared_broker: BrokerProcess, topic: str
         "get_offsets", ["--topic-partitions", f"{topic}:0", "--time", "-2", "--bootstrap-server", b]
     )
     assert earliest.stdout.splitlines() == [f"{topic}:0:0"]
+    by_time = run_tool(
+        "get_offsets", ["--topic", topic, "--partitions", "0", "--time", "0", "--bootstrap-server", b]
+    )
+    assert by_time.stdout.splitlines() == [f"{topic}:0:0"]  # first offset with a timestamp >= 0
 
     spec = tmp_path / "offsets.json"
     spec.write_text(json.dumps({"partitions": [{"topic": topic, "partition": 0, "offset": 2}], "version": 1}))
