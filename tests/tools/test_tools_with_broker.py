@@ -720,3 +720,24 @@ def test_configs_describe_lists_synonyms(shared_broker: BrokerProcess, topic: st
     assert lines[1].startswith(
         "  retention.ms=60000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=60000"
     )
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_dump_log_compressed_batches(shared_broker: BrokerProcess, topic: str, codec: str) -> None:
+    from confluent_kafka import Producer
+
+    create(shared_broker, topic)
+    producer = Producer(
+        {"bootstrap.servers": shared_broker.bootstrap, "compression.type": codec, "linger.ms": 100}
+    )
+    for i in range(3):
+        producer.produce(topic, key=f"k{i}".encode(), value=b"x" * 200, partition=0)
+    assert producer.flush(30) == 0
+    segment = shared_broker.log_dirs / f"{topic}-0" / "00000000000000000000.log"
+    result = run_tool("dump_log", ["--files", str(segment), "--print-data-log"])
+    assert result.returncode == 0, result.stderr
+    batches = [line for line in result.stdout.splitlines() if line.startswith("baseOffset:")]
+    records = [line for line in result.stdout.splitlines() if line.startswith("| offset:")]
+    assert all(f"compresscodec: {codec} " in line and line.endswith("isvalid: true") for line in batches)
+    assert [line.split(" key: ")[1].split(" ")[0] for line in records] == ["k0", "k1", "k2"]
+    assert all(line.endswith(" payload: " + "x" * 200) for line in records)
