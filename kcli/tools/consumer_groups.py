@@ -247,6 +247,7 @@ class Row:
     consumer_id: str
     host: str
     client_id: str
+    leader_epoch: int | None = None
 
     @property
     def lag(self) -> int | None:
@@ -261,6 +262,8 @@ class GroupService:
     def __init__(self, admin: Any, timeout_ms: int):
         self.admin = admin
         self.timeout_s = max(timeout_ms, 1) / 1000
+        # (group, topic, partition) -> leader epoch of the committed offset (for --verbose)
+        self.leader_epochs: dict[tuple[str, str, int], int | None] = {}
 
     def result(self, future: Any) -> Any:
         import concurrent.futures
@@ -307,11 +310,13 @@ class GroupService:
             [ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout_s
         )
         result = self.result(futures[group])
-        return {
-            (tp.topic, tp.partition): tp.offset
-            for tp in result.topic_partitions or []
-            if tp.offset >= 0 and tp.error is None
-        }
+        found = [tp for tp in result.topic_partitions or [] if tp.offset >= 0 and tp.error is None]
+        for tp in found:
+            epoch = getattr(tp, "leader_epoch", None)
+            self.leader_epochs[(group, tp.topic, tp.partition)] = (
+                epoch if epoch is not None and epoch >= 0 else None
+            )
+        return {(tp.topic, tp.partition): tp.offset for tp in found}
 
     def log_offsets(
         self, partitions: Iterable[tuple[str, int]], spec: Any
@@ -428,16 +433,22 @@ def collect_offsets(svc: GroupService, group: str, description: Any | None) -> l
             )
     for t, p in unassigned:
         rows.append(Row(group, t, p, committed.get((t, p)), ends.get((t, p)), MISSING, MISSING, MISSING))
+    for r in rows:
+        r.leader_epoch = svc.leader_epochs.get(
+            (group, r.topic or "", r.partition if r.partition is not None else -1)
+        )
     return rows
 
 
-def print_offsets(group: str, state: str, rows: list[Row]) -> None:
+def print_offsets(group: str, state: str, rows: list[Row], verbose: bool = False) -> None:
+    """Kafka's offsets table; ``--verbose`` adds the committed offset's LEADER-EPOCH column."""
     if not should_print(group, state, len(rows)):
         return
     widths = [
         max([15, *(len(r.group) for r in rows)]),
         max([15, *(len(r.topic or MISSING) for r in rows)]),
         10,
+        *([15] if verbose else []),
         15,
         15,
         15,
@@ -445,28 +456,21 @@ def print_offsets(group: str, state: str, rows: list[Row]) -> None:
         max([15, *(len(r.host) for r in rows)]),
         0,
     ]
-    out = [
-        "",
-        printf(
-            widths,
-            [
-                "GROUP",
-                "TOPIC",
-                "PARTITION",
-                "CURRENT-OFFSET",
-                "LOG-END-OFFSET",
-                "LAG",
-                "CONSUMER-ID",
-                "HOST",
-                "CLIENT-ID",
-            ],
-        ),
-    ]
+    header = ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST"]
+    header.append("CLIENT-ID")
+    if verbose:
+        header.insert(3, "LEADER-EPOCH")
+    out = ["", printf(widths, header)]
 
     def show(value: int | None) -> str:
         return MISSING if value is None else str(value)
 
     for r in rows:
+        if verbose:
+            values = [r.group, r.topic or MISSING, show(r.partition), show(r.leader_epoch), show(r.offset)]
+            values += [show(r.log_end), show(r.lag), r.consumer_id, r.host, r.client_id]
+            out.append(printf(widths, values))
+            continue
         out.append(
             printf(
                 widths,
@@ -570,7 +574,7 @@ def describe(svc: GroupService, args: argparse.Namespace, groups: list[str]) -> 
             print_state(group, description, args.verbose)
         else:
             rows = collect_offsets(svc, group, description)
-            print_offsets(group, state_name(description), rows)
+            print_offsets(group, state_name(description), rows, args.verbose)
 
 
 def list_groups(svc: GroupService, args: argparse.Namespace) -> None:

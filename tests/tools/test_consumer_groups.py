@@ -171,6 +171,12 @@ def test_describe_shows_lag_before_and_after_consumption(
         c[7] == "/127.0.0.1" and c[8] == "lab-client" and c[6].startswith("lab-client-") for c in cells
     )
     assert "has no active members" not in after.stderr
+    verbose = tool(bootstrap, "--describe", "--group", group, "--verbose").stdout.splitlines()
+    assert verbose[1].split()[:5] == ["GROUP", "TOPIC", "PARTITION", "LEADER-EPOCH", "CURRENT-OFFSET"]
+    assert [line.split()[2:5] for line in verbose[2:4]] in (
+        [["0", "0", "3"], ["1", "0", "5"]],  # the epoch the consumer saw when it committed
+        [["0", "-", "3"], ["1", "-", "5"]],
+    )
 
     members = tool(bootstrap, "--describe", "--group", group, "--members", "--verbose")
     member_lines = members.stdout.splitlines()
