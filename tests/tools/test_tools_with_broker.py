@@ -741,3 +741,49 @@ def test_dump_log_compressed_batches(shared_broker: BrokerProcess, topic: str, c
     assert all(f"compresscodec: {codec} " in line and line.endswith("isvalid: true") for line in batches)
     assert [line.split(" key: ")[1].split(" ")[0] for line in records] == ["k0", "k1", "k2"]
     assert all(line.endswith(" payload: " + "x" * 200) for line in records)
+
+
+def test_configs_group_alter_and_describe(shared_broker: BrokerProcess, topic: str) -> None:
+    """Group configs (GROUP resources, Kafka 4.0): the broker answers for type 32 as for topics."""
+    b = shared_broker.bootstrap
+    group = f"g-{topic}"
+    altered = run_tool(
+        "configs",
+        [
+            "--bootstrap-server",
+            b,
+            "--alter",
+            "--group",
+            group,
+            "--add-config",
+            "consumer.session.timeout.ms=50000",
+        ],
+    )
+    assert altered.returncode == 0, altered.stderr
+    assert altered.stdout == f"Completed updating config for group {group}.\n"
+    described = run_tool(
+        "configs", ["--bootstrap-server", b, "--describe", "--entity-type", "groups", "--entity-name", group]
+    )
+    lines = described.stdout.splitlines()
+    assert lines[0] == f"Dynamic configs for group {group} are:"
+    assert lines[1].startswith("  consumer.session.timeout.ms=50000 sensitive=false synonyms={")
+
+
+def test_configs_broker_alter_and_describe(shared_broker: BrokerProcess) -> None:
+    b = shared_broker.bootstrap
+    altered = run_tool(
+        "configs",
+        ["--bootstrap-server", b, "--alter", "--broker", "0", "--add-config", "log.cleaner.threads=2"],
+    )
+    assert altered.returncode == 0, altered.stderr
+    assert altered.stdout == "Completed updating config for broker 0.\n"
+    lines = run_tool("configs", ["--bootstrap-server", b, "--describe", "--broker", "0"]).stdout.splitlines()
+    assert lines[0] == "Dynamic configs for broker 0 are:"
+    assert "  log.cleaner.threads=2 sensitive=false synonyms={" in [
+        line[: len("  log.cleaner.threads=2 sensitive=false synonyms={")] for line in lines[1:]
+    ]
+    removed = run_tool(
+        "configs",
+        ["--bootstrap-server", b, "--alter", "--broker", "0", "--delete-config", "log.cleaner.threads"],
+    )
+    assert removed.returncode == 0, removed.stderr
