@@ -21,6 +21,16 @@ from kcli.schema_registry.state import RegistryState, encode
 log = logging.getLogger("io.confluent.kafka.schemaregistry.storage.KafkaStore")
 
 
+class _Quiet:
+    """A logger look-alike that drops librdkafka's lines (used only while waiting for the cluster)."""
+
+    def log(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+
+_QUIET = _Quiet()
+
+
 class StoreUnavailable(Exception):
     """The Kafka cluster could not be reached (or the topic not prepared) in the allowed time."""
 
@@ -59,7 +69,12 @@ class KafkaStore:
 
         deadline = time.monotonic() + self.timeout_s
         self._ensure_topic(deadline)
-        common = {"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False, **self.extra}
+        common = {
+            "bootstrap.servers": self.bootstrap,
+            "allow.auto.create.topics": False,
+            "logger": logging.getLogger("org.apache.kafka.clients.librdkafka"),  # our log format, not stderr
+            **self.extra,
+        }
         self._producer = Producer({**common, "acks": "all", "enable.idempotence": True, "linger.ms": 0})
         self._consumer = Consumer(
             {
@@ -84,8 +99,15 @@ class KafkaStore:
         from confluent_kafka.admin import AdminClient, NewTopic
 
         # no auto-creation: the topic must be created compacted, never by a metadata request
+        # quiet while waiting for the cluster: one clear line at the end beats librdkafka's retry noise
         admin = AdminClient(
-            {"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False, **self.extra}
+            {
+                "bootstrap.servers": self.bootstrap,
+                "allow.auto.create.topics": False,
+                "log_level": 0,
+                "logger": _QUIET,
+                **self.extra,
+            }
         )
         while True:
             remaining = deadline - time.monotonic()
