@@ -880,6 +880,9 @@ def delete_offsets(svc: GroupService, args: argparse.Namespace, bootstrap: str, 
     partitions.extend(parse_topic_args(svc, [t for t in args.topic if ":" in t]))
     top, per_partition = wire_delete_offsets(bootstrap, conf, group, partitions, svc.timeout_s)
     if top == 0:
+        # Kafka's admin client fails the whole call with the first partition error.
+        top = next((code for code in per_partition.values() if code), 0)
+    if top == 0:
         print(f"Request succeeded for deleting offsets from group {group}.")
     elif top in (24, 69, 30, 68):
         error_line(JAVA_ERRORS[top][1])

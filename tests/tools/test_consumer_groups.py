@@ -296,7 +296,9 @@ def test_reset_offsets_targets_match_kafka(
     assert committed(bootstrap, group) == {t0: 7, t1: 2}
 
 
-def test_delete_offsets_and_usage_errors(shared_broker: BrokerProcess) -> None:
+def test_delete_offsets_and_usage_errors(
+    shared_broker: BrokerProcess, active_consumer: Callable[[str, str], Consumer]
+) -> None:
     bootstrap = shared_broker.bootstrap
     topic, group = name("deltopic"), name("delgroup")
     create_topic(bootstrap, topic, 2)
@@ -307,6 +309,14 @@ def test_delete_offsets_and_usage_errors(shared_broker: BrokerProcess) -> None:
     assert lines[1:3] == ["", row([15, 10, 15], ["TOPIC", "PARTITION", "STATUS"])]
     assert lines[3].split() == [topic, "0", "Successful"]
     assert committed(bootstrap, group) == {(topic, 1): 0}
+
+    # A group consuming the topic keeps its offsets: partition-level errors, as Kafka reports them.
+    active_consumer(group, topic)
+    refused = tool(bootstrap, "--delete-offsets", "--group", group, "--topic", topic).stdout.splitlines()
+    assert refused[:2] == ["", "Error: Encountered some partition-level error, see the follow-up details."]
+    assert [line.split(None, 2)[2] for line in refused[4:]] == [
+        "Error: The consumer group is actively subscribed to the topic"
+    ] * 2
 
     usage = tool(bootstrap, "--describe")
     assert usage.returncode == 1
