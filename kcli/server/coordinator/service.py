@@ -276,6 +276,7 @@ class GroupCoordinator:
         for group in self.groups.values():
             for member in group.members.values():
                 self._schedule_session(group, member)
+        self.start()  # offsets of groups nobody touches after a restart still expire
 
     # --- JoinGroup ------------------------------------------------------------------------------
     async def join_group(self, req: JoinRequest) -> dict[str, Any]:
