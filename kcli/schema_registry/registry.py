@@ -120,7 +120,7 @@ class Registry:
                     if v.schema == parsed.canonical:
                         return v.schema_id
                 level = self.compatibility(subject, fallback=True)
-                previous = [avro_schema.parse(v.schema) for v in live]
+                previous = [avro_schema.parse(v.schema) for v in live if v.schema_type == "AVRO"]
                 problems = check_level(level, parsed, previous)
                 if problems:
                     raise RegistryError(
@@ -315,4 +315,6 @@ class Registry:
                 raise errors.version_not_found(number)
         if version is not None:
             level = level.removesuffix("_TRANSITIVE")  # exactly the version asked for
-        return check_level(level, parsed, [avro_schema.parse(v.schema) for v in against])
+        return check_level(
+            level, parsed, [avro_schema.parse(v.schema) for v in against if v.schema_type == "AVRO"]
+        )
