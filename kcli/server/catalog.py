@@ -60,6 +60,7 @@ class Catalog:
     path: Path
     topics: dict[str, TopicRecord] = field(default_factory=dict)
     broker_configs: dict[str, str] = field(default_factory=dict)
+    group_configs: dict[str, dict[str, str]] = field(default_factory=dict)
     next_producer_id_block: int = 0
 
     @classmethod
@@ -70,6 +71,7 @@ class Catalog:
             data = json.loads(path.read_text())
             catalog.topics = {t["name"]: TopicRecord.from_json(t) for t in data.get("topics", [])}
             catalog.broker_configs = dict(data.get("broker_configs", {}))
+            catalog.group_configs = {g: dict(c) for g, c in data.get("group_configs", {}).items()}
             catalog.next_producer_id_block = int(data.get("next_producer_id_block", 0))
         return catalog
 
@@ -77,6 +79,7 @@ class Catalog:
         data = {
             "topics": [t.to_json() for t in self.topics.values()],
             "broker_configs": self.broker_configs,
+            "group_configs": self.group_configs,
             "next_producer_id_block": self.next_producer_id_block,
         }
         tmp = self.path.with_suffix(".tmp")
@@ -85,9 +88,3 @@ class Catalog:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
-
-    def by_id(self, topic_id: uuid.UUID) -> TopicRecord | None:
-        for record in self.topics.values():
-            if record.topic_id == topic_id:
-                return record
-        return None

@@ -12,7 +12,20 @@ from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
 
-TOPIC, BROKER, BROKER_LOGGER = 2, 4, 8
+TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
+SOURCE_GROUP = 8
+# Group configs (KIP-848, Kafka 4.0) with their broker-side defaults.
+GROUP_CONFIGS = {
+    "consumer.session.timeout.ms": "45000",
+    "consumer.heartbeat.interval.ms": "5000",
+    "share.session.timeout.ms": "45000",
+    "share.heartbeat.interval.ms": "5000",
+    "share.record.lock.duration.ms": "30000",
+    "share.auto.offset.reset": "latest",
+    "streams.session.timeout.ms": "45000",
+    "streams.heartbeat.interval.ms": "5000",
+    "streams.num.standby.replicas": "0",
+}
 UNKNOWN_TOPIC_OR_PARTITION = 3
 INVALID_CONFIG = 40
 INVALID_REQUEST = 42
@@ -27,12 +40,43 @@ def _entry(name: str, value: str | None, source: int, kind: str = "string", read
             "documentation": None, "is_default": source == SOURCE_DEFAULT}
 
 
-def _topic_configs(broker: Broker, name: str) -> list[dict]:
+def _topic_configs(broker: Broker, name: str, include_synonyms: bool) -> list[dict]:
+    """Every topic config; with synonyms, the chain Kafka reports: topic override, broker setting, default."""
     record = broker.topic(name)
     assert record is not None
     sources = {"topic": SOURCE_TOPIC, "broker": SOURCE_STATIC_BROKER, "default": SOURCE_DEFAULT}
-    return [_entry(key, value, sources[source], TOPIC_CONFIGS[key].kind)
-            for key, value, source in broker.topic_config_entries(record)]
+    entries = []
+    for key, value, source in broker.topic_config_entries(record):
+        entry = _entry(key, value, sources[source], TOPIC_CONFIGS[key].kind)
+        if include_synonyms:
+            definition = TOPIC_CONFIGS[key]
+            synonyms = []
+            if key in record.configs:
+                synonyms.append({"name": key, "value": record.configs[key], "source": SOURCE_TOPIC})
+            broker_key = definition.broker_key or key
+            if broker_key in broker.config.raw:
+                synonyms.append({"name": broker_key, "value": broker.config.raw[broker_key],
+                                 "source": SOURCE_STATIC_BROKER})
+            synonyms.append({"name": broker_key, "value": definition.default, "source": SOURCE_DEFAULT})
+            entry["synonyms"] = synonyms
+        entries.append(entry)
+    return entries
+
+
+def _group_configs(broker: Broker, group: str, include_synonyms: bool) -> list[dict]:
+    overrides = broker.catalog.group_configs.get(group, {})
+    entries = []
+    for key, default in GROUP_CONFIGS.items():
+        kind = "string" if key.endswith("reset") else "int"
+        if key in overrides:
+            entry = _entry(key, overrides[key], SOURCE_GROUP, kind)
+            if include_synonyms:
+                entry["synonyms"] = [{"name": key, "value": overrides[key], "source": SOURCE_GROUP},
+                                     {"name": "group." + key, "value": default, "source": SOURCE_DEFAULT}]
+        else:
+            entry = _entry(key, default, SOURCE_DEFAULT, kind)
+        entries.append(entry)
+    return entries
 
 
 def _broker_configs(broker: Broker) -> list[dict]:
@@ -58,13 +102,15 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
                 entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
                 entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
             else:
-                entry["configs"] = _topic_configs(broker, res.resource_name)
+                entry["configs"] = _topic_configs(broker, res.resource_name, request.include_synonyms)
         elif res.resource_type in (BROKER, BROKER_LOGGER):
             if not _is_this_broker(broker, res.resource_name):
                 entry["error_code"] = INVALID_REQUEST
                 entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
             elif res.resource_type == BROKER:
                 entry["configs"] = _broker_configs(broker)
+        elif res.resource_type == GROUP:
+            entry["configs"] = _group_configs(broker, res.resource_name, getattr(request, "include_synonyms", False))
         else:
             entry["error_code"] = INVALID_REQUEST
             entry["error_message"] = f"Unsupported resource type {res.resource_type}"
@@ -100,6 +146,16 @@ def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate
             elif new_values is not None and not validate_only:
                 broker.catalog.broker_configs = new_values
                 broker.catalog.save()
+        elif res.resource_type == GROUP:
+            if new_values is not None:
+                for key, value in new_values.items():
+                    if key not in GROUP_CONFIGS:
+                        raise InvalidConfigError(f"Unknown group config name: {key}")
+                    if not key.endswith("reset"):
+                        validate_int(key, value)
+                if not validate_only:
+                    broker.catalog.group_configs[res.resource_name] = new_values
+                    broker.catalog.save()
         elif res.resource_type == BROKER_LOGGER:
             pass  # log levels are accepted and have no effect on this broker
         else:
@@ -116,7 +172,16 @@ def _current(broker: Broker, res: Any) -> dict[str, str]:
         return dict(record.configs) if record else {}
     if res.resource_type == BROKER:
         return dict(broker.catalog.broker_configs)
+    if res.resource_type == GROUP:
+        return dict(broker.catalog.group_configs.get(res.resource_name, {}))
     return {}
+
+
+def validate_int(key: str, value: str) -> None:
+    try:
+        int(value)
+    except ValueError:
+        raise InvalidConfigError(f"Invalid value {value} for configuration {key}: Not a number of type INT") from None
 
 
 @api(33, "AlterConfigs", 0, 2)
