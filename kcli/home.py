@@ -1,0 +1,207 @@
+"""``kcli env``'s ``$CONFLUENT_HOME``: a Confluent Platform-shaped directory for the lecture's paths.
+
+Slides type ``$CONFLUENT_HOME/bin/kafka-server-start $CONFLUENT_HOME/etc/kafka/server.properties``
+and the Apache quickstart types ``bin/kafka-server-start.sh config/server.properties``; both work
+when this directory exists. ``bin/`` holds one tiny shell script per tool name (with and without
+``.sh``) that runs the tool with the Python kcli is installed in, so no PATH juggling of virtual
+environments is needed. Property files are written once and then left alone (students edit them);
+the scripts are rewritten each time because the Python they point at may have changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from kcli.commands import COMMANDS
+
+# Confluent Platform 7.x's etc/kafka/server.properties: ZooKeeper mode. Comments are ours.
+ZK_SERVER_PROPERTIES = """\
+# Broker settings in ZooKeeper mode, the layout of Confluent Platform 7.x.
+# Start ZooKeeper first:  zookeeper-server-start $CONFLUENT_HOME/etc/kafka/zookeeper.properties
+# then the broker:        kafka-server-start $CONFLUENT_HOME/etc/kafka/server.properties
+
+# This broker's id; unique within the cluster.
+broker.id=0
+
+# Where clients connect. Without it the broker listens on PLAINTEXT://:9092 and advertises localhost.
+#listeners=PLAINTEXT://:9092
+#advertised.listeners=PLAINTEXT://your.host.name:9092
+
+# Thread pools of the JVM broker (kept for familiarity; kcli's broker is one asyncio loop).
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+
+# Where partition logs live: <log.dirs>/<topic>-<partition>/00000000000000000000.log
+log.dirs=/tmp/kafka-logs
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+
+# Internal topics: one replica each on a single-broker laptop cluster.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+
+# Retention: a week, or until a segment of 1 GiB rolls; checked every 5 minutes.
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+
+# The coordination service started by zookeeper-server-start.
+zookeeper.connect=localhost:2181
+zookeeper.connection.timeout.ms=18000
+
+# Consumers of a new group start at once instead of waiting for more members.
+group.initial.rebalance.delay.ms=0
+"""
+
+ZOOKEEPER_PROPERTIES = """\
+# The ZooKeeper-mode coordination service: zookeeper-server-start $CONFLUENT_HOME/etc/kafka/zookeeper.properties
+# Where it keeps its state (the cluster id).
+dataDir=/tmp/zookeeper
+# The port brokers and --zookeeper tools connect to.
+clientPort=2181
+# No limit on connections per client address.
+maxClientCnxns=0
+# The admin web server is not part of kcli.
+admin.enableServer=false
+"""
+
+KRAFT_SERVER_PROPERTIES = """\
+# Broker and controller in one process (KRaft mode, no ZooKeeper), the layout of Confluent Platform 7.x.
+# Format the storage once, then start:
+#   kafka-storage format -t $(kafka-storage random-uuid) -c $CONFLUENT_HOME/etc/kafka/kraft/server.properties
+#   kafka-server-start $CONFLUENT_HOME/etc/kafka/kraft/server.properties
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@localhost:9093
+listeners=PLAINTEXT://:9092,CONTROLLER://:9093
+inter.broker.listener.name=PLAINTEXT
+advertised.listeners=PLAINTEXT://localhost:9092
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+num.network.threads=3
+num.io.threads=8
+log.dirs=/tmp/kraft-combined-logs
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+"""
+
+# Apache Kafka 4.x's config/server.properties: KRaft only, combined broker and controller.
+APACHE_SERVER_PROPERTIES = """\
+# Apache Kafka 4.x layout (KRaft mode, broker and controller in one process), for the quickstart:
+#   KAFKA_CLUSTER_ID="$(bin/kafka-storage.sh random-uuid)"
+#   bin/kafka-storage.sh format --standalone -t $KAFKA_CLUSTER_ID -c config/server.properties
+#   bin/kafka-server-start.sh config/server.properties
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=localhost:9093
+listeners=PLAINTEXT://:9092,CONTROLLER://:9093
+inter.broker.listener.name=PLAINTEXT
+advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+log.dirs=/tmp/kraft-combined-logs
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+offsets.topic.replication.factor=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+"""
+
+SCHEMA_REGISTRY_PROPERTIES = """\
+# Schema registry: schema-registry-start $CONFLUENT_HOME/etc/schema-registry/schema-registry.properties
+listeners=http://0.0.0.0:8081
+kafkastore.bootstrap.servers=PLAINTEXT://localhost:9092
+kafkastore.topic=_schemas
+debug=false
+"""
+
+FILES: dict[str, str] = {
+    "etc/kafka/server.properties": ZK_SERVER_PROPERTIES,
+    "etc/kafka/zookeeper.properties": ZOOKEEPER_PROPERTIES,
+    "etc/kafka/kraft/server.properties": KRAFT_SERVER_PROPERTIES,
+    "etc/schema-registry/schema-registry.properties": SCHEMA_REGISTRY_PROPERTIES,
+    "config/server.properties": APACHE_SERVER_PROPERTIES,
+    "config/zookeeper.properties": ZOOKEEPER_PROPERTIES,
+}
+
+
+def default_home() -> Path:
+    """``$KCLI_CONFLUENT_HOME``, else ``<kcli home>/confluent`` (``~/.kcli/confluent``)."""
+    from kcli.paths import kcli_home
+
+    value = os.environ.get("KCLI_CONFLUENT_HOME")
+    return Path(value).expanduser() if value else kcli_home() / "confluent"
+
+
+def script(module: str, python: str | None = None) -> str:
+    """A POSIX shell script running ``module``'s ``main()`` with this Python (argv passed through)."""
+    python = python or sys.executable
+    code = f"import sys; from {module} import main; sys.exit(main())"
+    return f'#!/bin/sh\n# Written by kcli env: runs {module}.\nexec {shlex.quote(python)} -c {shlex.quote(code)} "$@"\n'
+
+
+def layout(home: Path, python: str | None = None) -> Path:
+    """Create (or refresh the scripts of) a Confluent-style home at ``home``; returns it resolved."""
+    home = home.expanduser().resolve()
+    bin_dir = home / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, module in COMMANDS.items():
+        text = script(module, python)
+        for filename in (name, f"{name}.sh"):
+            path = bin_dir / filename
+            if not path.exists() or path.read_text() != text:
+                tmp = bin_dir / f".{filename}.tmp"
+                tmp.write_text(text)
+                tmp.chmod(0o755)
+                os.replace(tmp, path)
+    for relative, text in FILES.items():
+        path = home / relative
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    return home
+
+
+def env_lines(home: Path, shell: str) -> list[str]:
+    """The lines ``eval "$(kcli env)"`` (or fish's ``| source``) runs, with an install hint as a comment."""
+    quoted = shlex.quote(str(home))
+    if shell == "fish":
+        return [
+            f"set -gx CONFLUENT_HOME {quoted}",
+            "set -gx PATH $CONFLUENT_HOME/bin $PATH",
+            "# To set this in every new shell, add to ~/.config/fish/config.fish:  kcli env --shell fish | source",
+        ]
+    rc = {"zsh": "~/.zshrc", "bash": "~/.bashrc"}.get(shell, "~/.profile")
+    return [
+        f"export CONFLUENT_HOME={quoted}",
+        'export PATH="$CONFLUENT_HOME/bin:$PATH"',
+        f'# To set this in every new shell, add to {rc}:  eval "$(kcli env)"',
+    ]
+
+
+def detect_shell() -> str:
+    """The user's login shell name from ``$SHELL`` (bash when unknown)."""
+    name = Path(os.environ.get("SHELL", "bash")).name
+    return name if name in ("bash", "zsh", "fish", "sh") else "bash"

@@ -1,0 +1,285 @@
+"""``kcli local start|status|stop|destroy``: the whole stack in the background with one command.
+
+Like ``confluent local services start``: a single-node KRaft broker (and optionally the schema
+registry) with data and logs under ``$KCLI_HOME/local``. What runs is recorded in
+``$KCLI_HOME/run/local.json`` (service -> pid, port, log), so ``status``/``stop`` need no guessing
+and a pid file left behind by a crash is recognised as stale rather than trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kcli.paths import kcli_home, pid_alive, process_cmdline, run_dir
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+class LocalError(Exception):
+    """A one-line reason why a ``kcli local`` command cannot go on (exit status 1)."""
+
+
+@dataclass
+class Service:
+    name: str
+    module: str
+    pid: int
+    port: int
+    log: str
+
+    def alive(self) -> bool:
+        """Running, and really ours (a reused pid of another program is not)."""
+        return pid_alive(self.pid) and self.module in process_cmdline(self.pid)
+
+
+def local_dir() -> Path:
+    return kcli_home() / "local"
+
+
+def state_file() -> Path:
+    return run_dir() / "local.json"
+
+
+def load_state() -> list[Service]:
+    try:
+        data = json.loads(state_file().read_text())
+        return [Service(**item) for item in data["services"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def save_state(services: list[Service]) -> None:
+    path = state_file()
+    if not services:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"services": [asdict(s) for s in services]}, indent=2))
+    os.replace(tmp, path)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``port`` (or it cannot be bound)."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        if s.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_for_port(proc: subprocess.Popen[bytes], port: int, timeout_s: float) -> bool:
+    """Wait until ``port`` accepts connections; False if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)  # polling an observable state (the port), not synchronising by sleep
+    return False
+
+
+def broker_properties(port: int, controller_port: int, data: Path) -> str:
+    """A single-node KRaft broker on ``port`` storing its logs in ``data``."""
+    return "\n".join(
+        [
+            "# Written by kcli local start: one broker+controller (KRaft mode).",
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@localhost:{controller_port}",
+            f"listeners=PLAINTEXT://localhost:{port},CONTROLLER://localhost:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://localhost:{port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={data}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "",
+        ]
+    )
+
+
+def registry_properties(port: int, bootstrap: str) -> str:
+    return "\n".join(
+        [
+            "# Written by kcli local start --schema-registry.",
+            f"listeners=http://0.0.0.0:{port}",
+            f"kafkastore.bootstrap.servers=PLAINTEXT://{bootstrap}",
+            "kafkastore.topic=_schemas",
+            "",
+        ]
+    )
+
+
+def _launch(name: str, module: str, config: Path, port: int, log: Path) -> Service:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    if not wait_for_port(proc, port, START_TIMEOUT_S):
+        if proc.poll() is None:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(STOP_TIMEOUT_S)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        tail = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:]
+        raise LocalError(
+            f"{name} did not start on port {port}" + (f": {tail[0]}" if tail else "") + f" (log: {log})"
+        )
+    return Service(name, module, proc.pid, port, str(log))
+
+
+def start(
+    brokers: int = 1, port: int = 9092, schema_registry: bool = False, registry_port: int = 8081
+) -> list[str]:
+    """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
+    if brokers != 1:
+        raise LocalError(
+            f"--brokers {brokers}: multi-broker clusters come with a later kcli release; "
+            "kcli local start runs one broker for now"
+        )
+    messages: list[str] = []
+    services = load_state()
+    running = [s for s in services if s.alive()]
+    if running:
+        desc = ", ".join(f"{s.name} (pid {s.pid}, port {s.port})" for s in running)
+        raise LocalError(f"kcli local is already running: {desc}; see kcli local status, or kcli local stop")
+    if services:
+        desc = ", ".join(f"{s.name} pid {s.pid}" for s in services)
+        messages.append(f"Removed a stale pid file ({state_file()}): {desc} no longer running")
+        save_state([])
+    wanted = [port, port + 1] + ([registry_port] if schema_registry else [])
+    for p in wanted:
+        if port_in_use(p):
+            raise LocalError(
+                f"Port {p} is already in use by another process: stop it, or choose another port "
+                "with kcli local start --port N"
+            )
+    if schema_registry and importlib.util.find_spec("kcli.schema_registry.start") is None:
+        raise LocalError("--schema-registry: the schema registry is not part of this kcli install")
+    base = local_dir()
+    logs = base / "logs"
+    config_dir = base / "etc"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    server_props = config_dir / "server.properties"
+    server_props.write_text(broker_properties(port, port + 1, base / "data" / "kafka"))
+    started: list[Service] = []
+    try:
+        messages.append("Starting Kafka (KRaft mode, 1 broker)")
+        started.append(_launch("kafka", "kcli.server.start", server_props, port, logs / "server.log"))
+        save_state(started)
+        messages.append(f"Kafka is [UP] on localhost:{port}")
+        if schema_registry:
+            sr_props = config_dir / "schema-registry.properties"
+            sr_props.write_text(registry_properties(registry_port, f"localhost:{port}"))
+            messages.append("Starting Schema Registry")
+            started.append(
+                _launch(
+                    "schema-registry",
+                    "kcli.schema_registry.start",
+                    sr_props,
+                    registry_port,
+                    logs / "schema-registry.log",
+                )
+            )
+            save_state(started)
+            messages.append(f"Schema Registry is [UP] on http://localhost:{registry_port}")
+    except LocalError:
+        _stop_services(started)
+        save_state([])
+        raise
+    messages.append(f"Bootstrap servers: localhost:{port}")
+    messages.append(f"Logs: {logs}")
+    return messages
+
+
+def status() -> list[str]:
+    services = load_state()
+    if not services:
+        return ["Nothing runs: start the stack with kcli local start"]
+    lines = [f"{'SERVICE':<16}{'STATE':<10}{'PORT':<8}{'PID':<10}LOG"]
+    for s in services:
+        state = "UP" if s.alive() else "DOWN"
+        lines.append(f"{s.name:<16}{state:<10}{s.port:<8}{s.pid:<10}{s.log}")
+    return lines
+
+
+def _stop_services(services: list[Service]) -> list[str]:
+    """SIGTERM in reverse start order, wait for each to exit (SIGKILL after STOP_TIMEOUT_S)."""
+    lines = []
+    for s in reversed(services):
+        if not s.alive():
+            lines.append(f"{s.name} was not running (stale pid {s.pid})")
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(s.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while s.alive() and time.monotonic() < deadline:
+            _reap(s.pid)
+            time.sleep(0.05)  # polling the process table for the exit
+        if s.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(s.pid, signal.SIGKILL)
+            lines.append(f"{s.name} did not stop within {STOP_TIMEOUT_S:.0f}s and was killed")
+        else:
+            lines.append(f"{s.name} is [DOWN]")
+        _reap(s.pid)
+    return lines
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status so it does not linger as a zombie (alive to kill -0)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def stop() -> list[str]:
+    services = load_state()
+    if not services:
+        raise LocalError("Nothing to stop: kcli local is not running")
+    lines = _stop_services(services)
+    save_state([])
+    return lines
+
+
+def destroy() -> list[str]:
+    lines = _stop_services(load_state())
+    save_state([])
+    base = local_dir()
+    if base.exists():
+        shutil.rmtree(base)
+        lines.append(f"Deleted {base}")
+    else:
+        lines.append(f"Nothing to delete at {base}")
+    return lines

@@ -1,0 +1,265 @@
+"""The ``kcli`` command: ``env``, ``local``, ``tui`` and ``completion``.
+
+Only typer is imported at start-up; each command imports what it needs when it runs, so
+``kcli --help`` and shell completion stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="kcli",
+    help="Apache Kafka / Confluent Platform on one laptop: a local broker, the Kafka tools, a TUI.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+local_app = typer.Typer(
+    help="Run the whole stack in the background (like confluent local services).", no_args_is_help=True
+)
+app.add_typer(local_app, name="local")
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@app.command()
+def env(
+    shell: Annotated[str | None, typer.Option(help="bash, zsh, fish or sh (default: from $SHELL).")] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to lay out CONFLUENT_HOME (default ~/.kcli/confluent, or $KCLI_CONFLUENT_HOME)."
+        ),
+    ] = None,
+) -> None:
+    """Print the shell lines setting CONFLUENT_HOME and PATH, laying out that directory first."""
+    from kcli import home as home_mod
+
+    shell = shell or home_mod.detect_shell()
+    if shell not in (*SHELLS, "sh"):
+        typer.echo(f"Unknown shell '{shell}': use bash, zsh, fish or sh", err=True)
+        raise typer.Exit(1)
+    target = home_mod.layout(home or home_mod.default_home())
+    lines = home_mod.env_lines(target, shell)
+    if home is not None:
+        lines[-1] = lines[-1].replace("kcli env", f"kcli env --home {target}")
+    typer.echo("\n".join(lines))
+
+
+@local_app.command("start")
+def local_start(
+    brokers: Annotated[int, typer.Option(help="Number of brokers (1 for now).")] = 1,
+    port: Annotated[int, typer.Option(help="The broker's port (the controller takes the next one).")] = 9092,
+    schema_registry: Annotated[
+        bool, typer.Option("--schema-registry", help="Also start the schema registry.")
+    ] = False,
+    registry_port: Annotated[int, typer.Option(help="The schema registry's port.")] = 8081,
+) -> None:
+    """Start a single-node KRaft broker (and the schema registry) in the background."""
+    from kcli import local
+
+    _run(lambda: local.start(brokers, port, schema_registry, registry_port))
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Show what runs, on which port, with which pid."""
+    from kcli import local
+
+    _run(local.status)
+
+
+@local_app.command("stop")
+def local_stop() -> None:
+    """Stop what kcli local start started (SIGTERM, then wait)."""
+    from kcli import local
+
+    _run(local.stop)
+
+
+@local_app.command("destroy")
+def local_destroy() -> None:
+    """Stop everything and delete the local stack's data and logs."""
+    from kcli import local
+
+    _run(local.destroy)
+
+
+def _run(action) -> None:  # type: ignore[no-untyped-def]
+    from kcli.local import LocalError
+
+    try:
+        lines = action()
+    except LocalError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command()
+def tui(
+    bootstrap_server: Annotated[
+        str, typer.Option("--bootstrap-server", help="The cluster to browse.")
+    ] = "localhost:9092",
+    command_config: Annotated[
+        str | None, typer.Option("--command-config", help="Client properties file.")
+    ] = None,
+) -> None:
+    """Browse topics, messages and consumer groups in the terminal."""
+    try:
+        from kcli.tui.app import run
+    except ImportError as exc:
+        typer.echo(f"kcli tui is not available in this install ({exc})", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(run(bootstrap_server, command_config))
+
+
+@app.command()
+def completion(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")] = "bash") -> None:
+    """Print the completion script for kcli and the Kafka tools (see completions/ for install lines)."""
+    if shell not in SHELLS:
+        typer.echo(f"Unknown shell '{shell}': use bash, zsh or fish", err=True)
+        raise typer.Exit(1)
+    typer.echo(render_completion(shell), nl=False)
+
+
+# --- shell completion -------------------------------------------------------------------------
+KCLI_WORDS = {
+    "": ["env", "local", "tui", "completion", "--help"],
+    "env": ["--shell", "--home", "--help"],
+    "local": ["start", "status", "stop", "destroy", "--help"],
+    "tui": ["--bootstrap-server", "--command-config", "--help"],
+    "completion": list(SHELLS),
+}
+# Tools that parse their own arguments without argparse: their options, written out.
+STATIC_OPTIONS = {
+    "kafka-server-start": ["-daemon", "--override"],
+    "kafka-server-stop": [],
+    "zookeeper-server-start": ["-daemon"],
+    "zookeeper-server-stop": [],
+    "zookeeper-shell": ["ls", "get", "help", "quit"],
+    "kafka-storage": [
+        "format",
+        "random-uuid",
+        "info",
+        "--config",
+        "--cluster-id",
+        "--standalone",
+        "--ignore-formatted",
+        "--release-version",
+    ],
+    "schema-registry-start": ["-daemon"],
+    "schema-registry-stop": [],
+}
+
+
+def tool_options() -> dict[str, list[str]]:
+    """Each drop-in command's options, from its ``build_parser()`` when it has one."""
+    import importlib
+
+    from kcli.commands import COMMANDS
+
+    result: dict[str, list[str]] = {}
+    for name, module_name in COMMANDS.items():
+        options: list[str] = list(STATIC_OPTIONS.get(name, []))
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            module = None
+        build = getattr(module, "build_parser", None)
+        if callable(build):
+            parser = build()
+            options = sorted(
+                {opt for action in parser._actions for opt in action.option_strings if opt.startswith("--")}
+            )
+        result[name] = options
+    return result
+
+
+def render_completion(shell: str, tools: dict[str, list[str]] | None = None) -> str:
+    """The completion script for ``shell`` covering kcli and every tool name (with and without .sh)."""
+    tools = tool_options() if tools is None else tools
+    if shell == "fish":
+        return _render_fish(tools)
+    bash = _render_bash(tools)
+    if shell == "zsh":
+        return (
+            "#compdef kcli\n# kcli completion for zsh (bash completion through bashcompinit).\n"
+            "autoload -U +X bashcompinit && bashcompinit\n" + bash
+        )
+    return bash
+
+
+def _render_bash(tools: dict[str, list[str]]) -> str:
+    lines = [
+        "# kcli completion for bash: kcli and the Kafka tools. Generated by completions/generate.py.",
+        "_kcli_complete() {",
+        '    local cur="${COMP_WORDS[COMP_CWORD]}" sub="${COMP_WORDS[1]}" words',
+        "    if [ \"$COMP_CWORD\" -eq 1 ]; then sub=''; fi",
+        '    case "$sub" in',
+    ]
+    for key, words in KCLI_WORDS.items():
+        pattern = key or "''"
+        lines.append(f'        {pattern}) words="{" ".join(words)}" ;;')
+    lines += [
+        '        *) words="" ;;',
+        "    esac",
+        '    if [ "$sub" = local ] && [ "$COMP_CWORD" -gt 2 ]; then',
+        '        words="--brokers --port --schema-registry --registry-port --help"',
+        "    fi",
+        '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+        "}",
+        "complete -o default -F _kcli_complete kcli",
+        "",
+        "_kcli_tool_complete() {",
+        '    local cur="${COMP_WORDS[COMP_CWORD]}" tool="${COMP_WORDS[0]##*/}" words=""',
+        '    case "${tool%.sh}" in',
+    ]
+    for name, options in tools.items():
+        lines.append(f'        {name}) words="{" ".join(options)}" ;;')
+    lines += [
+        "    esac",
+        '    if [[ "$cur" == -* || "${tool%.sh}" == zookeeper-shell || "${tool%.sh}" == kafka-storage ]]; then',
+        '        COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+        "    fi",
+        "}",
+        "complete -o default -F _kcli_tool_complete " + " ".join(f"{n} {n}.sh" for n in tools),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _render_fish(tools: dict[str, list[str]]) -> str:
+    lines = ["# kcli completion for fish: kcli and the Kafka tools. Generated by completions/generate.py."]
+    lines.append("complete -c kcli -f -n __fish_use_subcommand -a '" + " ".join(KCLI_WORDS[""][:-1]) + "'")
+    for key, words in KCLI_WORDS.items():
+        if not key:
+            continue
+        for word in words:
+            if word.startswith("--"):
+                lines.append(f"complete -c kcli -n '__fish_seen_subcommand_from {key}' -l {word[2:]}")
+            else:
+                lines.append(f"complete -c kcli -f -n '__fish_seen_subcommand_from {key}' -a {word}")
+    for name, options in tools.items():
+        for command in (name, f"{name}.sh"):
+            for option in options:
+                if option.startswith("--"):
+                    lines.append(f"complete -c {command} -l {option[2:]}")
+                elif option.startswith("-"):
+                    lines.append(f"complete -c {command} -o {option[1:]}")
+                else:
+                    lines.append(f"complete -c {command} -f -a {option}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:  # pragma: no cover - console entry for python -m
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
