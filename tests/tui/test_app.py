@@ -219,8 +219,7 @@ async def test_produce_browse_and_live_tail(bootstrap: str) -> None:
 
         # Live tail: records produced from elsewhere appear without reloading.
         await pilot.press("t")
-        await wait_for(pilot, lambda: screen.tailing, what="tail on")
-        await pilot.pause(0.5)  # let the tail consumer take its position at the end
+        await wait_for(pilot, lambda: screen.tail_ready, what="tail positioned at the end")
         produce(bootstrap, topic, 3, prefix="tailed")
         await wait_for(
             pilot,

@@ -46,6 +46,8 @@ class MessagesScreen(DataScreen):
         self.messages: list[Message] = []
         self.shown: list[Message] = []
         self.tailing = False
+        #: True once the tail consumer is positioned: records produced from then on will show
+        self.tail_ready = False
         self._tail: Worker | None = None
         #: plain text of the detail pane, for tests and copy/paste
         self.detail_text = ""
@@ -226,6 +228,7 @@ class MessagesScreen(DataScreen):
     def action_toggle_tail(self) -> None:
         if self.tailing:
             self.tailing = False
+            self.tail_ready = False
             if self._tail is not None:
                 self._tail.cancel()
                 self._tail = None
@@ -248,6 +251,7 @@ class MessagesScreen(DataScreen):
         except Exception as exc:
             self._post(self._tail_failed, error_text(exc))
             return
+        self._post(self._tail_opened)
         try:
             while not worker.is_cancelled:
                 try:
@@ -259,6 +263,9 @@ class MessagesScreen(DataScreen):
                     self._post(self._append, batch)
         finally:
             tail.close()
+
+    def _tail_opened(self) -> None:
+        self.tail_ready = self.tailing
 
     def _tail_failed(self, message: str) -> None:
         self.tailing = False
