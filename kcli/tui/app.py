@@ -67,6 +67,7 @@ class KcliApp(App[int]):
         self.failures = 0
         self.retry_at = 0.0
         self.last_error: str | None = None
+        self.last_action_error: str | None = None
         self.cluster_info: ClusterInfo | None = None
         self.topic_names: list[str] = []
         self.group_ids: list[str] = []
@@ -114,6 +115,7 @@ class KcliApp(App[int]):
 
     def report_action_error(self, message: str) -> None:
         """A user's operation (create, delete, produce, reset...) failed: say why, keep going."""
+        self.last_action_error = message
         self.notify(message, title="Error", severity="error", timeout=8)
 
     def _paint_status(self) -> None:

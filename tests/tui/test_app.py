@@ -169,6 +169,13 @@ async def test_create_and_delete_topic(bootstrap: str) -> None:
         await filter_topics(pilot, topic)
         assert rows(pilot, "#topics")[0][1] == "4"
 
+        # Creating it again is refused by the broker: the reason is shown, the app goes on.
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateTopicDialog), what="create form")
+        await pilot.press(*topic, "enter")
+        await wait_for(pilot, lambda: "already exists" in (app.last_action_error or ""), what="error shown")
+        assert isinstance(app.screen, TopicsScreen)
+
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="detail")
         await wait_for(
