@@ -1,0 +1,200 @@
+"""``kcli local start/status/stop/destroy``: the stack in the background, and its error messages.
+
+Every test runs in its own ``KCLI_HOME``; the fixture destroys whatever a test started and checks
+that no recorded process and no pid file survives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import free_port, live_pid_files
+
+
+def kcli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kcli.main", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def pair_port() -> int:
+    """A free port whose successor (the controller's) is free too."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+def recorded_pids(env: dict[str, str]) -> list[int]:
+    path = Path(env["KCLI_HOME"]) / "run" / "local.json"
+    if not path.exists():
+        return []
+    return [s["pid"] for s in json.loads(path.read_text())["services"]]
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return Path(f"/proc/{pid}/cmdline").exists() and b"kcli" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+@pytest.fixture
+def local(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    seen: list[int] = []
+    yield env
+    seen += recorded_pids(env)
+    kcli(env, "local", "destroy")
+    assert [pid for pid in seen if running(pid)] == []
+    assert live_pid_files(Path(env["KCLI_HOME"])) == []
+
+
+def test_start_status_stop(local: dict[str, str]) -> None:
+    port = pair_port()
+    started = kcli(local, "local", "start", "--port", str(port))
+    assert started.returncode == 0, started.stderr
+    home = Path(local["KCLI_HOME"])
+    assert f"Bootstrap servers: localhost:{port}" in started.stdout
+    assert f"Logs: {home / 'local' / 'logs'}" in started.stdout
+    assert (home / "local" / "data" / "kafka" / "meta.properties").exists()
+    [pid] = recorded_pids(local)
+
+    status = kcli(local, "local", "status")
+    assert status.returncode == 0
+    row = status.stdout.splitlines()[1].split()
+    assert row[:4] == ["kafka", "UP", str(port), str(pid)]
+
+    topics = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kcli.tools.topics",
+            "--create",
+            "--topic",
+            "t1",
+            "--bootstrap-server",
+            f"localhost:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        env=local,
+    )
+    assert topics.stdout.strip() == "Created topic t1."
+
+    again = kcli(local, "local", "start", "--port", str(port))
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        f"kcli local is already running: kafka (pid {pid}, port {port}); "
+        "see kcli local status, or kcli local stop"
+    )
+
+    stopped = kcli(local, "local", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == "kafka is [DOWN]"
+    assert not running(pid)
+    assert (
+        kcli(local, "local", "status").stdout.strip() == "Nothing runs: start the stack with kcli local start"
+    )
+
+    twice = kcli(local, "local", "stop")
+    assert (twice.returncode, twice.stderr.strip()) == (1, "Nothing to stop: kcli local is not running")
+
+    # Data survives stop/start; destroy deletes it.
+    restarted = kcli(local, "local", "start", "--port", str(port))
+    assert restarted.returncode == 0, restarted.stderr
+    listed = subprocess.run(
+        [sys.executable, "-m", "kcli.tools.topics", "--list", "--bootstrap-server", f"localhost:{port}"],
+        capture_output=True,
+        text=True,
+        env=local,
+    )
+    assert "t1" in listed.stdout.splitlines()
+    destroyed = kcli(local, "local", "destroy")
+    assert destroyed.returncode == 0
+    assert f"Deleted {home / 'local'}" in destroyed.stdout
+    assert not (home / "local").exists()
+
+
+def test_port_already_taken(local: dict[str, str]) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = kcli(local, "local", "start", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Port {port} is already in use by another process: stop it, or choose "
+        "another port with kcli local start --port N"
+    )
+    assert recorded_pids(local) == []
+
+
+def test_stale_pid_file(local: dict[str, str]) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    run = Path(local["KCLI_HOME"]) / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "local.json").write_text(
+        json.dumps(
+            {
+                "services": [
+                    {"name": "kafka", "module": "kcli.server.start", "pid": dead_pid, "port": 1, "log": "x"}
+                ]
+            }
+        )
+    )
+    status = kcli(local, "local", "status")
+    assert "DOWN" in status.stdout.splitlines()[1]
+    port = pair_port()
+    started = kcli(local, "local", "start", "--port", str(port))
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.splitlines()[0] == (
+        f"Removed a stale pid file ({run / 'local.json'}): kafka pid {dead_pid} no longer running"
+    )
+    assert kcli(local, "local", "stop").returncode == 0
+
+
+def test_multi_broker_not_yet(local: dict[str, str]) -> None:
+    result = kcli(local, "local", "start", "--brokers", "3")
+    assert result.returncode == 1
+    assert "multi-broker clusters come with a later kcli release" in result.stderr
+    assert recorded_pids(local) == []
+
+
+def test_with_schema_registry(local: dict[str, str]) -> None:
+    port, registry_port = pair_port(), free_port()
+    started = kcli(
+        local,
+        "local",
+        "start",
+        "--port",
+        str(port),
+        "--schema-registry",
+        "--registry-port",
+        str(registry_port),
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"Schema Registry is [UP] on http://localhost:{registry_port}" in started.stdout
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://localhost:{registry_port}/subjects", timeout=10) as response:
+        assert json.loads(response.read()) == []
+    status = kcli(local, "local", "status").stdout
+    assert "schema-registry " in status and str(registry_port) in status
+    stopped = kcli(local, "local", "stop")
+    assert stopped.stdout.splitlines() == ["schema-registry is [DOWN]", "kafka is [DOWN]"]
