@@ -58,6 +58,7 @@ class ZooKeeperRegistration:
         self._heartbeat: asyncio.Task[None] | None = None
         self._node: BrokerNode | None = None
         self._closing = False
+        self.negotiated_timeout_s = self.session_timeout_s
 
     # --- connection ---------------------------------------------------------------------------
     async def _open(self) -> None:
@@ -69,7 +70,14 @@ class ZooKeeperRegistration:
                         asyncio.open_connection(host, port, limit=MAX_LINE),
                         timeout=max(deadline - time.monotonic(), 0.1),
                     )
-                    await self._request("hello", chroot=self.connect_string.chroot)
+                    answer = await self._request(
+                        "hello",
+                        chroot=self.connect_string.chroot,
+                        timeout_ms=int(self.session_timeout_s * 1000),
+                    )
+                    self.negotiated_timeout_s = (
+                        float(answer.get("timeout_ms", 0)) / 1000 or self.session_timeout_s
+                    )
                     log.info("[ZooKeeperClient Kafka server] Connected to %s.", f"{host}:{port}")
                     return
                 except (TimeoutError, OSError, ConnectionError):
@@ -144,9 +152,8 @@ class ZooKeeperRegistration:
 
     async def _keep_alive(self) -> None:
         """Ping every third of the session timeout; after a lost connection, reconnect and re-register."""
-        interval = max(self.session_timeout_s / 3, 0.05)
         while not self._closing:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(self.negotiated_timeout_s / 3, 0.05))
             try:
                 await self._call("ping")
             except (OSError, ConnectionError, ZooKeeperUnavailable, ValueError) as exc:

@@ -35,6 +35,7 @@ class Session:
     id: int
     chroot: str = ""
     last_seen: float = field(default_factory=time.monotonic)
+    timeout_s: float = 18.0
     writer: asyncio.StreamWriter | None = None
     brokers: set[int] = field(default_factory=set)
 
@@ -70,9 +71,17 @@ class BrokerEntry:
 class CoordinationService:
     """All state of one running service; ``serve()`` binds the port, ``handle()`` one connection."""
 
-    def __init__(self, data_dir: Path, session_timeout_s: float = 18.0, topic_timeout_s: float = 5.0):
+    def __init__(
+        self,
+        data_dir: Path,
+        session_timeout_s: float = 18.0,
+        topic_timeout_s: float = 5.0,
+        min_session_timeout_s: float = 0.0,
+    ):
         self.data_dir = data_dir
+        # ZooKeeper negotiates each session's timeout into [2, 20] ticks; the maximum is the default.
         self.session_timeout_s = session_timeout_s
+        self.min_session_timeout_s = min(min_session_timeout_s, session_timeout_s)
         self.topic_timeout_s = topic_timeout_s
         self.sessions: dict[int, Session] = {}
         self.brokers: dict[str, dict[int, BrokerEntry]] = {}
@@ -116,19 +125,19 @@ class CoordinationService:
     async def reap(self) -> None:
         """Expire sessions that stopped heartbeating."""
         while True:
-            await asyncio.sleep(min(self.session_timeout_s / 4, 1.0))
+            await asyncio.sleep(min(self.min_session_timeout_s / 4 or 0.5, 1.0))
             now = time.monotonic()
             for session in list(self.sessions.values()):
-                if now - session.last_seen > self.session_timeout_s:
+                if now - session.last_seen > session.timeout_s:
                     log.info(
                         "Expiring session 0x%x, timeout of %dms exceeded",
                         session.id,
-                        int(self.session_timeout_s * 1000),
+                        int(session.timeout_s * 1000),
                     )
                     self.end_session(session)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(next(self._ids), writer=writer)
+        session = Session(next(self._ids), writer=writer, timeout_s=self.session_timeout_s)
         self.sessions[session.id] = session
         try:
             while True:
@@ -160,10 +169,13 @@ class CoordinationService:
         try:
             if op == "hello":
                 session.chroot = str(request.get("chroot") or "")
+                if request.get("timeout_ms"):
+                    wanted = float(request["timeout_ms"]) / 1000
+                    session.timeout_s = min(max(wanted, self.min_session_timeout_s), self.session_timeout_s)
                 return {
                     "ok": True,
                     "session": f"0x{session.id:x}",
-                    "timeout_ms": int(self.session_timeout_s * 1000),
+                    "timeout_ms": int(session.timeout_s * 1000),
                 }
             if op == "ping":
                 return {"ok": True}

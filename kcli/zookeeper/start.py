@@ -62,13 +62,19 @@ def main(argv: list[str] | None = None) -> int:
         "Reading configuration from: %s", path
     )
     # ZooKeeper's maximum session timeout is 20 ticks; a broker's default 18 s fits in it.
-    return run(host, port, data_dir, session_timeout_s=max(20 * tick_ms / 1000, 2.0))
+    return run(
+        host, port, data_dir, session_timeout_s=20 * tick_ms / 1000, min_session_timeout_s=2 * tick_ms / 1000
+    )
 
 
-def run(host: str, port: int, data_dir: Path, session_timeout_s: float = 60.0) -> int:
+def run(
+    host: str, port: int, data_dir: Path, session_timeout_s: float = 60.0, min_session_timeout_s: float = 6.0
+) -> int:
     from kcli.zookeeper.service import CoordinationService, serve
 
-    service = CoordinationService(data_dir, session_timeout_s=session_timeout_s)
+    service = CoordinationService(
+        data_dir, session_timeout_s=session_timeout_s, min_session_timeout_s=min_session_timeout_s
+    )
     pid = pid_file(port)
 
     async def body() -> None:
