@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
+from kcli.tui.logdirs import plaintext, topic_sizes
 from kcli.tui.model import (
     BrokerInfo,
     ClusterInfo,
@@ -151,6 +152,7 @@ class KafkaSource:
         self.extra = extra
         self._admin: Any = None
         self._producer: Any = None
+        self._sizes_retry_at = 0.0
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -255,7 +257,7 @@ class KafkaSource:
     def topics(self) -> list[TopicSummary]:
         md = self._metadata()
         offsets = self._offsets((name, p) for name, t in md.topics.items() for p in t.partitions)
-        sizes = self._log_dir_sizes()
+        sizes = self._log_dir_sizes(md)
         rows: list[TopicSummary] = []
         for name, t in md.topics.items():
             parts = t.partitions
@@ -281,23 +283,35 @@ class KafkaSource:
         rows.sort(key=lambda r: r.name)
         return rows
 
-    def _log_dir_sizes(self) -> dict[str, int]:
-        """Bytes on disk per topic, when the client library offers DescribeLogDirs (newer ones do)."""
-        describe = getattr(self.admin, "describe_log_dirs", None)
-        if describe is None:
+    def _log_dir_sizes(self, md: Any) -> dict[str, int]:
+        """Bytes on disk per topic, or {} when the cluster cannot tell us (the table shows ``-``).
+
+        Uses the client library's DescribeLogDirs when it has one, else kio-encoded requests on
+        PLAINTEXT listeners (:mod:`kcli.tui.logdirs`). A failure is not an error for the table:
+        sizes are skipped for a minute, then tried again.
+        """
+        if time.monotonic() < self._sizes_retry_at:
             return {}
         sizes: dict[str, int] = {}
-        with contextlib.suppress(Exception):
-            result = describe(request_timeout=self.timeout_s)
-            futures = result.values() if isinstance(result, dict) else [result]
-            for fut in futures:
-                for log_dir in _iter_maybe(self._wait(fut)):
-                    for topic in getattr(log_dir, "topics", []) or []:
-                        name = getattr(topic, "name", None) or getattr(topic, "topic", None)
-                        for part in getattr(topic, "partitions", []) or []:
-                            size = getattr(part, "size", 0) or 0
-                            if name:
-                                sizes[name] = sizes.get(name, 0) + int(size)
+        try:
+            describe = getattr(self.admin, "describe_log_dirs", None)
+            if describe is not None:
+                result = describe(request_timeout=self.timeout_s)
+                futures = result.values() if isinstance(result, dict) else [result]
+                for fut in futures:
+                    for log_dir in _iter_maybe(self._wait(fut)):
+                        for topic in getattr(log_dir, "topics", []) or []:
+                            name = getattr(topic, "name", None) or getattr(topic, "topic", None)
+                            for part in getattr(topic, "partitions", []) or []:
+                                if name:
+                                    sizes[name] = sizes.get(name, 0) + int(getattr(part, "size", 0) or 0)
+            elif plaintext(self.conf):
+                for broker in md.brokers.values():
+                    for name, size in topic_sizes(broker.host, broker.port, self.timeout_s).items():
+                        sizes[name] = sizes.get(name, 0) + size
+        except Exception:
+            self._sizes_retry_at = time.monotonic() + 60.0
+            return {}
         return sizes
 
     def watermarks(self, name: str) -> dict[int, tuple[int, int]]:

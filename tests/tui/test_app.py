@@ -78,6 +78,7 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         await wait_for(pilot, lambda: topic in column(pilot, "#topics"), what="topic row")
         await filter_topics(pilot, topic)
         await wait_for(pilot, lambda: rows(pilot, "#topics")[0][1:4] == ["3", "1", "5"], what="5 records")
+        assert rows(pilot, "#topics")[0][4].endswith(" B")  # size on disk, from DescribeLogDirs
 
         await pilot.press("1")
         await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="cluster screen")
