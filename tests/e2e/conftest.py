@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import Server, isolated_env, live_pid_files
+from tests.e2e.helpers import Server, isolated_env, live_pid_files, terminate_recorded
 
 
 @pytest.fixture
@@ -22,4 +22,6 @@ def servers(env: dict[str, str]) -> Iterator[list[Server]]:
     yield started
     for server in reversed(started):
         server.stop()
-    assert live_pid_files(Path(env["KCLI_HOME"])) == []
+    leftovers = live_pid_files(Path(env["KCLI_HOME"]))
+    terminate_recorded(Path(env["KCLI_HOME"]))  # daemons a failed test did not stop: never leave them behind
+    assert leftovers == []

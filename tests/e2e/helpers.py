@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ENV_PREFIX = f'eval "$({sys.executable} -m kcli.main env)"\n'
@@ -161,3 +162,36 @@ def live_pid_files(kcli_home: Path) -> list[str]:
             continue
         alive.append(f"{path.name}: {pid}")
     return alive
+
+
+def terminate_recorded(kcli_home: Path, timeout_s: float = 30.0) -> None:
+    """SIGTERM every live process with a pid file in this (test-only) ``KCLI_HOME`` and wait for it."""
+    pids = [int(entry.split(": ")[1]) for entry in live_pid_files(kcli_home)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            continue
+    deadline = time.monotonic() + timeout_s
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    """Poll an observable condition until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.e2e.helpers import Server, free_ports, set_properties, sh
+from tests.e2e.helpers import Server, free_ports, live_pid_files, set_properties, sh, wait_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = "started (kafka.server.KafkaServer)"
@@ -127,3 +127,39 @@ def test_broker_without_zookeeper_says_start_it_first(
     assert listed.returncode == 1
     assert f"Nothing listens at localhost:{zk_port}" in listed.stderr
     assert len(listed.stderr.strip().splitlines()) == 1
+
+
+def test_daemon_mode_and_stop_scripts(env: dict[str, str], servers: list[Server], tmp_path: Path) -> None:
+    """``-daemon`` starts in the background (logs under $KCLI_HOME/logs); the stop scripts end them."""
+    kafka_port, zk_port = free_ports(2)
+    prepare_home(env, tmp_path, kafka_port, zk_port)
+    kcli_home = Path(env["KCLI_HOME"])
+    assert (
+        sh(
+            "$CONFLUENT_HOME/bin/zookeeper-server-start -daemon $CONFLUENT_HOME/etc/kafka/zookeeper.properties",
+            env,
+        ).returncode
+        == 0
+    )
+    assert wait_port(zk_port)
+    assert (
+        sh(
+            "$CONFLUENT_HOME/bin/kafka-server-start -daemon $CONFLUENT_HOME/etc/kafka/server.properties", env
+        ).returncode
+        == 0
+    )
+    assert wait_port(kafka_port)
+    assert wait_until(
+        lambda: sh(f"zookeeper-shell localhost:{zk_port} ls /brokers/ids", env).stdout.endswith("[0]\n")
+    )
+    assert (kcli_home / "logs" / "zookeeper.out").exists()
+    assert (kcli_home / "logs" / "server.log").exists()
+    assert sorted(p.name for p in (kcli_home / "run").glob("*.pid")) == [
+        f"kafka-server-{kafka_port}.pid",
+        f"zookeeper-{zk_port}.pid",
+    ]
+
+    assert sh("$CONFLUENT_HOME/bin/kafka-server-stop", env).returncode == 0
+    assert wait_until(lambda: not (kcli_home / "run" / f"kafka-server-{kafka_port}.pid").exists())
+    assert sh("$CONFLUENT_HOME/bin/zookeeper-server-stop", env).returncode == 0
+    assert wait_until(lambda: live_pid_files(kcli_home) == [])
