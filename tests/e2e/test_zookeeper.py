@@ -239,3 +239,32 @@ def test_port_taken_and_stop(zk_factory, env: dict[str, str], tmp_path: Path) ->
         [sys.executable, "-m", "kcli.zookeeper.stop"], capture_output=True, text=True, env=env
     )
     assert (again.returncode, again.stderr.strip()) == (1, "No zookeeper server to stop")
+
+
+def test_broker_registers_again_after_zookeeper_restart(zk_factory, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    zk = zk_factory(tick_ms=100)
+    settings = {
+        "broker.id": "5",
+        "zookeeper.connect": zk.address,
+        "listeners": "PLAINTEXT://localhost:9999",
+        "zookeeper.session.timeout.ms": "600",
+        "zookeeper.connection.timeout.ms": "20000",
+    }
+
+    def ids() -> str:
+        result = shell(env, zk.address, "ls", "/brokers/ids")
+        return result.stdout.splitlines()[-1] if result.returncode == 0 else ""
+
+    async def scenario() -> bool:
+        registration = ZooKeeperRegistration(BrokerConfig.from_properties(settings))
+        await registration.connect()
+        await registration.register(BrokerNode(5, "localhost", 9999))
+        try:
+            assert await asyncio.to_thread(ids) == "[5]"
+            await asyncio.to_thread(zk.stop)
+            await asyncio.to_thread(zk_factory, tick_ms=100, port=zk.port)
+            return await asyncio.to_thread(wait_until, lambda: ids() == "[5]")
+        finally:
+            await registration.close()
+
+    assert asyncio.run(scenario())
