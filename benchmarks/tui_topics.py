@@ -209,7 +209,7 @@ def main() -> int:
                 f"min {min(refreshes) * 1000:.0f} ms, max {max(refreshes) * 1000:.0f} ms over {len(refreshes)} refreshes"
             )
             print(
-                f"of which the cluster requests (Metadata + 2 bulk ListOffsets): "
+                f"of which the cluster requests (Metadata, 2 bulk ListOffsets, DescribeLogDirs): "
                 f"median {statistics.median(fetches) * 1000:.0f} ms"
             )
         except Exception:
