@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = f'eval "$({sys.executable} -m kcli.main env)"\n'
 
 
@@ -50,6 +51,8 @@ def isolated_env(root: Path) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("LOG_DIR", None)
+    # The generated bin/ scripts import kcli: make this checkout importable from any directory.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     (root / "home").mkdir(parents=True, exist_ok=True)
     return env
 
