@@ -282,6 +282,11 @@ class CoordinationService:
                 return ["partitions"]
             if rest == ["partitions"]:
                 return [str(p) for p in sorted(topics[name])]
+            if len(rest) in (2, 3) and rest[1].isdigit() and int(rest[1]) in topics[name]:
+                if len(rest) == 2:
+                    return ["state"]
+                if rest[2] == "state":
+                    return []
             raise NoNode(path)
         if path in (
             "/cluster/id",
@@ -337,6 +342,18 @@ class CoordinationService:
                 {"partitions": partitions, "adding_replicas": {}, "removing_replicas": {}, "version": 2},
                 separators=(",", ":"),
             )
+        if path.startswith("/brokers/topics/") and path.endswith("/state"):
+            await self.children(chroot, path)  # raises NoNode for unknown topics and partitions
+            topics = await self._topics(chroot)
+            replicas = topics[path.split("/")[3]][int(path.split("/")[5])]
+            state = {
+                "controller_epoch": 1,
+                "leader": replicas[0] if replicas else -1,
+                "version": 1,
+                "leader_epoch": 0,
+                "isr": replicas,
+            }
+            return json.dumps(state, separators=(",", ":"))
         await self.children(chroot, path)  # raises NoNode for unknown paths
         return "null"
 

@@ -22,7 +22,12 @@ HELP = """ZooKeeper -server host:port cmd args
 
 
 def _list(client: SyncClient, path: str, recursive: bool) -> list[str]:
-    children = client.request("ls", path=path)["children"]
+    try:
+        children = client.request("ls", path=path)["children"]
+    except RequestFailed as exc:
+        if exc.code == "NoNode":
+            exc.args = (path,)  # report the path that is missing, not the one typed
+        raise
     if not recursive:
         return ["[" + ", ".join(children) + "]"]
     lines = [path]
@@ -45,7 +50,7 @@ def execute(client: SyncClient, words: list[str]) -> tuple[int, list[str]]:
             return 0, [client.request("get", path=args[0])["data"]]
     except RequestFailed as exc:
         if exc.code == "NoNode":
-            return 1, [f"Node does not exist: {args[0]}"]
+            return 1, [f"Node does not exist: {exc.args[0] if recursive else args[0]}"]
         return 1, [str(exc)]
     if command in ("ls", "get"):
         return 1, [f"{command} [-s] [-w] {'[-R] ' if command == 'ls' else ''}path"]

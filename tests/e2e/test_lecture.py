@@ -86,6 +86,16 @@ def test_lecture_commands_verbatim(env: dict[str, str], servers: list[Server], t
     assert (data["host"], data["port"], data["version"]) == ("localhost", kafka_port, 5)
     topics = sh(cmd("$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 ls /brokers/topics"), env)
     assert "json_topic" in topics.stdout.splitlines()[-1]
+    tree = sh(cmd("$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 ls -R /brokers"), env)
+    assert tree.returncode == 0, tree.stderr
+    assert "/brokers/topics/json_topic/partitions/0/state" in tree.stdout.splitlines()
+    state = sh(
+        cmd(
+            "$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 get /brokers/topics/json_topic/partitions/0/state"
+        ),
+        env,
+    )
+    assert json.loads(state.stdout.splitlines()[-1])["leader"] == 0
 
     # The Spark job of the slides, as the Python example.
     job = sh(
