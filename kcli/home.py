@@ -155,10 +155,13 @@ def default_home() -> Path:
     return Path(value).expanduser() if value else kcli_home() / "confluent"
 
 
-def script(module: str, python: str | None = None) -> str:
-    """A POSIX shell script running ``module``'s ``main()`` with this Python (argv passed through)."""
+def script(module: str, python: str | None = None, name: str = "") -> str:
+    """A POSIX shell script running ``module``'s ``main()`` with this Python (argv passed through).
+
+    ``sys.argv[0]`` is set to the command's name so messages that quote it read as the tool's.
+    """
     python = python or sys.executable
-    code = f"import sys; from {module} import main; sys.exit(main())"
+    code = f"import sys; sys.argv[0] = {name or module!r}; from {module} import main; sys.exit(main())"
     return f'#!/bin/sh\n# Written by kcli env: runs {module}.\nexec {shlex.quote(python)} -c {shlex.quote(code)} "$@"\n'
 
 
@@ -168,8 +171,8 @@ def layout(home: Path, python: str | None = None) -> Path:
     bin_dir = home / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name, module in COMMANDS.items():
-        text = script(module, python)
         for filename in (name, f"{name}.sh"):
+            text = script(module, python, filename)
             path = bin_dir / filename
             if not path.exists() or path.read_text() != text:
                 tmp = bin_dir / f".{filename}.tmp"
