@@ -162,7 +162,9 @@ def script(module: str, python: str | None = None, name: str = "") -> str:
     ``sys.argv[0]`` is set to the command's name so messages that quote it read as the tool's.
     """
     python = python or sys.executable
-    code = f"import sys; sys.argv[0] = {json.dumps(name or module)}; from {module} import main; sys.exit(main())"
+    code = (
+        f"import sys; sys.argv[0] = {json.dumps(name or module)}; from {module} import main; sys.exit(main())"
+    )
     return f'#!/bin/sh\n# Written by kcli env: runs {module}.\nexec {shlex.quote(python)} -c {shlex.quote(code)} "$@"\n'
 
 
