@@ -99,3 +99,26 @@ def test_completion_command_rejects_unknown_shell() -> None:
 
     result = CliRunner().invoke(app, ["completion", "powershell"])
     assert result.exit_code == 1
+
+
+def test_tui_passes_its_options_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from kcli.main import app
+
+    calls: list[tuple[str, str | None]] = []
+    fake = types.ModuleType("kcli.tui.app")
+    fake.run = lambda bootstrap, command_config: calls.append((bootstrap, command_config)) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kcli.tui.app", fake)
+    result = CliRunner().invoke(app, ["tui", "--bootstrap-server", "b:1", "--command-config", "c.properties"])
+    assert result.exit_code == 0
+    assert calls == [("b:1", "c.properties")]
+
+
+def test_tui_missing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kcli.main import app
+
+    monkeypatch.setitem(sys.modules, "kcli.tui.app", None)
+    result = CliRunner().invoke(app, ["tui"])
+    assert result.exit_code == 1
+    assert "kcli tui is not available in this install" in result.output
