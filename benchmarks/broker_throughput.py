@@ -85,7 +85,7 @@ def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[flo
     got = 0
     start = time.perf_counter()
     while got < count:
-        for msg in consumer.consume(10000, 10):
+        for msg in consumer.consume(min(10000, count - got), 10):
             if msg.error() is None:
                 got += 1
     elapsed = time.perf_counter() - start
@@ -244,7 +244,7 @@ def main() -> int:
         for key, value in ours.items():
             ratio = (
                 (theirs[key] / value)
-                if "ms" in key
+                if key.endswith(" ms")
                 else (value / theirs[key] if theirs[key] else float("inf"))
             )
             print(f"  {key:<22} kcli {value:>12,.2f}   {label} {theirs[key]:>12,.2f}   ratio {ratio:6.2f}")
