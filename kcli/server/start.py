@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 1
     daemon, path, overrides = parsed
+    # kio registers property-testing strategies whenever hypothesis is importable, which costs the
+    # broker about 0.3 s of start-up; the broker process never needs them.
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
     from kcli.server.config import BrokerConfig, ConfigError
 
     try:
