@@ -92,12 +92,18 @@ async def serve(config: BrokerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     maintenance = asyncio.create_task(_maintenance(broker))
-    if registration is not None:
-        await registration.register(broker.live_brokers()[0])
-    log.info("Kafka Server started with cluster id %s, listening on %s", broker.cluster_id,
-             ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in config.client_listeners))
-    log.info("%s started", tag)
+    failed = False
     try:
+        if registration is not None:
+            try:
+                await registration.register(broker.live_brokers()[0])
+            except Exception as exc:  # e.g. another broker already runs with this broker.id
+                log.error("%s", exc)
+                failed = True
+                return
+        log.info("Kafka Server started with cluster id %s, listening on %s", broker.cluster_id,
+                 ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in config.client_listeners))
+        log.info("%s started", tag)
         await stop.wait()
     finally:
         log.info("%s shutting down", tag)
@@ -111,6 +117,8 @@ async def serve(config: BrokerConfig) -> None:
         for pid_file in pid_files:
             pid_file.remove()
         log.info("%s shut down completed", tag)
+        if failed:
+            raise SystemExit(1)
 
 
 def attach_coordinator(broker: Broker) -> None:
