@@ -44,12 +44,16 @@ def topic_name_problem(name: str) -> str | None:
     if not name:
         return "Topic name is illegal, it can't be empty"
     if name in (".", ".."):
-        return "Topic name cannot be \".\" or \"..\""
+        return 'Topic name cannot be "." or ".."'
     if len(name) > MAX_TOPIC_NAME:
-        return f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, topic name: {name}"
+        return (
+            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, topic name: {name}"
+        )
     if not LEGAL_TOPIC.match(name):
-        return (f"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, "
-                "'.', '_' and '-'")
+        return (
+            f"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, "
+            "'.', '_' and '-'"
+        )
     return None
 
 
@@ -61,8 +65,13 @@ def read_meta(log_dir: Path) -> dict[str, str] | None:
 def write_meta(log_dir: Path, cluster_id: str, node_id: int, kraft: bool) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     id_key = "node.id" if kraft else "broker.id"
-    lines = ["#", f"#{time.strftime('%a %b %d %H:%M:%S %Z %Y')}", f"{id_key}={node_id}",
-             "version=1" if kraft else "version=0", f"cluster.id={cluster_id}"]
+    lines = [
+        "#",
+        f"#{time.strftime('%a %b %d %H:%M:%S %Z %Y')}",
+        f"{id_key}={node_id}",
+        "version=1" if kraft else "version=0",
+        f"cluster.id={cluster_id}",
+    ]
     if kraft:
         lines.append(f"directory.id={encode_cluster_id(uuid.uuid4())}")
     (log_dir / "meta.properties").write_text("\n".join(lines) + "\n")
@@ -114,9 +123,12 @@ class Broker:
                 break
         if found is None:
             found = cluster_id or encode_cluster_id(uuid.uuid4())
-            log.info("Formatting %s with cluster.id %s (the log directory was not formatted; "
-                     "kafka-storage format does this explicitly)",
-                     ",".join(str(d) for d in self.config.log_dirs), found)
+            log.info(
+                "Formatting %s with cluster.id %s (the log directory was not formatted; "
+                "kafka-storage format does this explicitly)",
+                ",".join(str(d) for d in self.config.log_dirs),
+                found,
+            )
         for d in self.config.log_dirs:
             if read_meta(d) is None:
                 write_meta(d, found, self.node_id, self.config.kraft)
@@ -148,8 +160,14 @@ class Broker:
             # opens every log with the broker defaults).
             plog = self.logs.create(record.name, index, log_config)
             partition = Partition(
-                topic=record.name, index=index, topic_id=record.topic_id, log=plog,
-                leader=self.node_id, replicas=list(replicas), isr=list(replicas))
+                topic=record.name,
+                index=index,
+                topic_id=record.topic_id,
+                log=plog,
+                leader=self.node_id,
+                replicas=list(replicas),
+                isr=list(replicas),
+            )
             # A leader whose ISR is itself owns everything in its log: after a crash the
             # checkpointed high watermark may be older than what was acknowledged.
             partition.advance_high_watermark()
@@ -210,7 +228,9 @@ class Broker:
             if rf <= 0:
                 raise TopicError(38, "Replication factor must be larger than 0.")
             if rf > len(brokers):
-                raise TopicError(38, f"Replication factor: {rf} larger than available brokers: {len(brokers)}.")
+                raise TopicError(
+                    38, f"Replication factor: {rf} larger than available brokers: {len(brokers)}."
+                )
             replicas = [[brokers[(p + i) % len(brokers)] for i in range(rf)] for p in range(partitions)]
         record = TopicRecord(name, uuid.uuid4(), replicas, configs, internal or name in INTERNAL_TOPICS)
         if validate_only:
@@ -250,8 +270,11 @@ class Broker:
         if record is None:
             raise TopicError(3, f"The topic '{name}' does not exist.")
         if count < record.partitions:
-            raise TopicError(37, f"Topic currently has {record.partitions} partitions, which is higher "
-                                 f"than the requested {count}.")
+            raise TopicError(
+                37,
+                f"Topic currently has {record.partitions} partitions, which is higher "
+                f"than the requested {count}.",
+            )
         if count == record.partitions:
             raise TopicError(37, f"Topic already has {record.partitions} partitions.")
         if validate_only:

@@ -66,35 +66,83 @@ def _bool(settings: dict[str, str], key: str, default: bool) -> bool:
         return default
     value = raw.strip().lower()
     if value not in ("true", "false"):
-        raise ConfigError(f"Invalid value {raw} for configuration {key}: Expected value to be either true or false")
+        raise ConfigError(
+            f"Invalid value {raw} for configuration {key}: Expected value to be either true or false"
+        )
     return value == "true"
 
 
 # Keys whose meaning this broker implements (the rest are accepted and reported once).
 KNOWN_KEYS = {
-    "broker.id", "node.id", "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
-    "controller.listener.names", "listeners", "advertised.listeners", "listener.security.protocol.map",
-    "inter.broker.listener.name", "log.dirs", "log.dir", "num.partitions", "default.replication.factor",
-    "auto.create.topics.enable", "delete.topic.enable", "log.retention.hours", "log.retention.minutes",
-    "log.retention.ms", "log.retention.bytes", "log.segment.bytes", "log.roll.hours", "log.roll.ms",
-    "log.retention.check.interval.ms", "log.index.interval.bytes", "log.cleanup.policy",
-    "log.message.timestamp.type", "message.max.bytes", "offsets.topic.replication.factor",
-    "offsets.topic.num.partitions", "offsets.retention.minutes", "offsets.retention.check.interval.ms",
-    "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
-    "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",
-    "socket.request.max.bytes", "connections.max.idle.ms", "zookeeper.connect",
-    "zookeeper.connection.timeout.ms", "min.insync.replicas", "unclean.leader.election.enable",
-    "replica.lag.time.max.ms", "broker.rack", "cluster.id", "log.cleaner.delete.retention.ms",
+    "broker.id",
+    "node.id",
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "controller.listener.names",
+    "listeners",
+    "advertised.listeners",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+    "log.dirs",
+    "log.dir",
+    "num.partitions",
+    "default.replication.factor",
+    "auto.create.topics.enable",
+    "delete.topic.enable",
+    "log.retention.hours",
+    "log.retention.minutes",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.segment.bytes",
+    "log.roll.hours",
+    "log.roll.ms",
+    "log.retention.check.interval.ms",
+    "log.index.interval.bytes",
+    "log.cleanup.policy",
+    "log.message.timestamp.type",
+    "message.max.bytes",
+    "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "socket.request.max.bytes",
+    "connections.max.idle.ms",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "replica.lag.time.max.ms",
+    "broker.rack",
+    "cluster.id",
+    "log.cleaner.delete.retention.ms",
     "log.cleaner.min.compaction.lag.ms",
     # Tuning knobs of the JVM broker that have no equivalent here but are in every shipped file.
-    "num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-    "num.recovery.threads.per.data.dir", "log.flush.interval.messages", "log.flush.interval.ms",
-    "confluent.support.metrics.enable", "confluent.support.customer.id", "confluent.metrics.reporter.bootstrap.servers",
-    "confluent.metrics.reporter.topic.replicas", "confluent.license.topic.replication.factor",
-    "confluent.balancer.topic.replication.factor", "confluent.metadata.topic.replication.factor",
-    "confluent.security.event.logger.exporter.kafka.topic.replicas", "metric.reporters",
-    "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
-    "controller.quorum.election.timeout.ms", "zookeeper.session.timeout.ms",
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "confluent.support.metrics.enable",
+    "confluent.support.customer.id",
+    "confluent.metrics.reporter.bootstrap.servers",
+    "confluent.metrics.reporter.topic.replicas",
+    "confluent.license.topic.replication.factor",
+    "confluent.balancer.topic.replication.factor",
+    "confluent.metadata.topic.replication.factor",
+    "confluent.security.event.logger.exporter.kafka.topic.replicas",
+    "metric.reporters",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+    "controller.quorum.election.timeout.ms",
+    "zookeeper.session.timeout.ms",
 }
 
 
@@ -168,14 +216,20 @@ class BrokerConfig:
         roll_ms = _int(s, "log.roll.hours", 168) * 3600 * 1000
         roll_ms = _int(s, "log.roll.ms", roll_ms)
         dirs = s.get("log.dirs") or s.get("log.dir") or "/tmp/kafka-logs"
-        listeners = parse_listeners(s["listeners"]) if s.get("listeners") else [Listener("PLAINTEXT", "", 9092)]
-        advertised = parse_listeners(s["advertised.listeners"], "advertised.listeners") if s.get(
-            "advertised.listeners") else []
+        listeners = (
+            parse_listeners(s["listeners"]) if s.get("listeners") else [Listener("PLAINTEXT", "", 9092)]
+        )
+        advertised = (
+            parse_listeners(s["advertised.listeners"], "advertised.listeners")
+            if s.get("advertised.listeners")
+            else []
+        )
         roles = tuple(r.strip() for r in s.get("process.roles", "").split(",") if r.strip())
         for role in roles:
             if role not in ("broker", "controller"):
-                raise ConfigError(f"Invalid value {s['process.roles']} for configuration process.roles: "
-                                  f"unknown role {role}")
+                raise ConfigError(
+                    f"Invalid value {s['process.roles']} for configuration process.roles: unknown role {role}"
+                )
         policy = s.get("log.cleanup.policy", "delete")
         ts_type = s.get("log.message.timestamp.type", "CreateTime")
         if ts_type not in ("CreateTime", "LogAppendTime"):
@@ -185,7 +239,8 @@ class BrokerConfig:
             process_roles=roles,
             controller_quorum_voters=s.get("controller.quorum.voters", ""),
             controller_listener_names=tuple(
-                n.strip().upper() for n in s.get("controller.listener.names", "").split(",") if n.strip()),
+                n.strip().upper() for n in s.get("controller.listener.names", "").split(",") if n.strip()
+            ),
             listeners=listeners,
             advertised_listeners=advertised,
             log_dirs=[Path(d.strip()).expanduser() for d in dirs.split(",") if d.strip()],

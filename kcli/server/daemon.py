@@ -101,8 +101,11 @@ async def serve(config: BrokerConfig) -> None:
                 log.error("%s", exc)
                 failed = True
                 return
-        log.info("Kafka Server started with cluster id %s, listening on %s", broker.cluster_id,
-                 ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in config.client_listeners))
+        log.info(
+            "Kafka Server started with cluster id %s, listening on %s",
+            broker.cluster_id,
+            ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in config.client_listeners),
+        )
         log.info("%s started", tag)
         await stop.wait()
     finally:
@@ -133,4 +136,3 @@ def attach_coordinator(broker: Broker) -> None:
 def run(config: BrokerConfig) -> int:
     asyncio.run(serve(config))
     return 0
-

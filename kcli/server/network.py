@@ -44,8 +44,12 @@ class BrokerServer:
     async def start(self) -> None:
         for listener in self.broker.config.client_listeners:
             server = await asyncio.start_server(
-                self._serve_connection, host=listener.host or None, port=listener.port,
-                reuse_address=True, limit=1 << 20)
+                self._serve_connection,
+                host=listener.host or None,
+                port=listener.port,
+                reuse_address=True,
+                limit=1 << 20,
+            )
             self.servers.append(server)
             log.info("Awaiting socket connections on %s:%d.", listener.bind_host, listener.port)
 
@@ -77,15 +81,20 @@ class BrokerServer:
             self.connections.discard(task)
             writer.close()
 
-    async def _request_loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            peer: tuple[str, int], conn_id: str) -> None:
+    async def _request_loop(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: tuple[str, int], conn_id: str
+    ) -> None:
         while True:
             async with asyncio.timeout(self.idle_timeout_s):
                 head = await reader.readexactly(4)
             (size,) = _LEN.unpack(head)
             if size < 8 or size > self.max_request_bytes:
-                log.warning("Closing connection %s: request size %d is outside 8..%d (socket.request.max.bytes)",
-                            conn_id, size, self.max_request_bytes)
+                log.warning(
+                    "Closing connection %s: request size %d is outside 8..%d (socket.request.max.bytes)",
+                    conn_id,
+                    size,
+                    self.max_request_bytes,
+                )
                 return
             async with asyncio.timeout(self.idle_timeout_s):
                 frame = await reader.readexactly(size)
@@ -117,9 +126,14 @@ class BrokerServer:
     def _api_versions_fallback(self, correlation_id: int) -> bytes:
         """An ApiVersions v0 response with UNSUPPORTED_VERSION, so the client retries lower."""
         cls = response_class(API_VERSIONS, 0)
-        body = build(cls, {
-            "error_code": UNSUPPORTED_VERSION,
-            "api_keys": [{"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
-                         for s in sorted(self.apis.values(), key=lambda s: s.key)],
-        })
+        body = build(
+            cls,
+            {
+                "error_code": UNSUPPORTED_VERSION,
+                "api_keys": [
+                    {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
+                    for s in sorted(self.apis.values(), key=lambda s: s.key)
+                ],
+            },
+        )
         return encode_response(body, correlation_id)

@@ -80,8 +80,14 @@ def _detach(path: str, overrides: list[str]) -> int:
     for item in overrides:
         args += ["--override", item]
     with open(log_file, "ab") as out:
-        subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
     return 0
 
 

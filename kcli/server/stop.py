@@ -17,8 +17,9 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pid_file.unlink(missing_ok=True)
             continue
-        if not pid_alive(pid) or ("kcli.server" not in process_cmdline(pid) and "kafka-server-start" not in \
-                process_cmdline(pid)):
+        if not pid_alive(pid) or (
+            "kcli.server" not in process_cmdline(pid) and "kafka-server-start" not in process_cmdline(pid)
+        ):
             pid_file.unlink(missing_ok=True)  # stale: the broker is gone (or the pid was reused)
             continue
         os.kill(pid, signal.SIGTERM)

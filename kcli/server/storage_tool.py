@@ -61,16 +61,22 @@ def main(argv: list[str] | None = None) -> int:
 
         base64.urlsafe_b64decode(cluster_id + "==")
     except ValueError:
-        print(f"Error: Cluster ID string {cluster_id} does not appear to be a valid UUID: "
-              "expected a 22-character base64 string, as printed by kafka-storage random-uuid", file=sys.stderr)
+        print(
+            f"Error: Cluster ID string {cluster_id} does not appear to be a valid UUID: "
+            "expected a 22-character base64 string, as printed by kafka-storage random-uuid",
+            file=sys.stderr,
+        )
         return 1
     for d in config.log_dirs:
         meta = read_meta(d)
         if meta is not None:
             if args.ignore_formatted:
                 continue
-            print(f"Log directory {d} is already formatted. Use --ignore-formatted to ignore this "
-                  "directory and format the others.", file=sys.stderr)
+            print(
+                f"Log directory {d} is already formatted. Use --ignore-formatted to ignore this "
+                "directory and format the others.",
+                file=sys.stderr,
+            )
             return 1
         write_meta(d, cluster_id, config.node_id, kraft=True)
         print(f"Formatting metadata directory {d} with metadata.version 4.0-IV3.")

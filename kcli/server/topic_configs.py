@@ -30,8 +30,18 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
     d.name: d
     for d in [
         _d("cleanup.policy", "list", "log.cleanup.policy", "delete", "delete", "compact"),
-        _d("compression.type", "string", "compression.type", "producer",
-           "uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+        _d(
+            "compression.type",
+            "string",
+            "compression.type",
+            "producer",
+            "uncompressed",
+            "zstd",
+            "lz4",
+            "snappy",
+            "gzip",
+            "producer",
+        ),
         _d("delete.retention.ms", "long", "log.cleaner.delete.retention.ms", "86400000"),
         _d("file.delete.delay.ms", "long", "log.segment.delete.delay.ms", "60000"),
         _d("flush.messages", "long", "log.flush.interval.messages", "9223372036854775807"),
@@ -39,8 +49,14 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
         _d("index.interval.bytes", "int", "log.index.interval.bytes", "4096"),
         _d("max.compaction.lag.ms", "long", "log.cleaner.max.compaction.lag.ms", "9223372036854775807"),
         _d("max.message.bytes", "int", "message.max.bytes", "1048588"),
-        _d("message.timestamp.type", "string", "log.message.timestamp.type", "CreateTime",
-           "CreateTime", "LogAppendTime"),
+        _d(
+            "message.timestamp.type",
+            "string",
+            "log.message.timestamp.type",
+            "CreateTime",
+            "CreateTime",
+            "LogAppendTime",
+        ),
         _d("min.cleanable.dirty.ratio", "double", "log.cleaner.min.cleanable.ratio", "0.5"),
         _d("min.compaction.lag.ms", "long", "log.cleaner.min.compaction.lag.ms", "0"),
         _d("min.insync.replicas", "int", "min.insync.replicas", "1"),
@@ -73,23 +89,27 @@ def validate_topic_config(name: str, value: str | None) -> None:
         except ValueError:
             raise InvalidConfigError(
                 f"Invalid value {value} for configuration {name}: Not a number of type "
-                f"{definition.kind.upper()}") from None
+                f"{definition.kind.upper()}"
+            ) from None
     elif definition.kind == "double":
         try:
             float(value)
         except ValueError:
             raise InvalidConfigError(
-                f"Invalid value {value} for configuration {name}: Not a number of type DOUBLE") from None
+                f"Invalid value {value} for configuration {name}: Not a number of type DOUBLE"
+            ) from None
     elif definition.kind == "bool" and value.lower() not in ("true", "false"):
         raise InvalidConfigError(
-            f"Invalid value {value} for configuration {name}: Expected value to be either true or false")
+            f"Invalid value {value} for configuration {name}: Expected value to be either true or false"
+        )
     if definition.choices:
         items = [v.strip() for v in value.split(",")] if definition.kind == "list" else [value]
         for item in items:
             if item not in definition.choices:
                 raise InvalidConfigError(
                     f"Invalid value {value} for configuration {name}: String must be one of: "
-                    + ", ".join(definition.choices))
+                    + ", ".join(definition.choices)
+                )
 
 
 def broker_default(definition: TopicConfigDef, config: BrokerConfig) -> tuple[str, bool]:

@@ -16,15 +16,20 @@ async def _round_trip(bootstrap: str, topic: str) -> None:
     try:
         metas = []
         for i in range(100):
-            metas.append(await producer.send_and_wait(topic, key=f"k{i}".encode(), value=f"v{i}".encode(),
-                                                      headers=[("i", str(i).encode())]))
+            metas.append(
+                await producer.send_and_wait(
+                    topic, key=f"k{i}".encode(), value=f"v{i}".encode(), headers=[("i", str(i).encode())]
+                )
+            )
         batch_futures = [await producer.send(topic, value=f"b{i}".encode()) for i in range(100, 150)]
         metas += [await f for f in batch_futures]
     finally:
         await producer.stop()
     assert [m.offset for m in metas] == list(range(150))
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)

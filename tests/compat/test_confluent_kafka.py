@@ -17,17 +17,27 @@ def _topic(prefix: str) -> str:
 
 def produce_all(bootstrap: str, topic: str, messages: list[tuple[int, bytes, bytes, list]], **extra) -> list:
     """Produce and return the delivery reports (partition, offset) in send order."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "compression.type": "lz4",
-                         "linger.ms": 5, **extra})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "linger.ms": 5,
+            **extra,
+        }
+    )
     reports: list = [None] * len(messages)
 
     def on_delivery(index: int):
         def cb(err, msg):
             reports[index] = err or (msg.partition(), msg.offset())
+
         return cb
 
     for i, (partition, key, value, headers) in enumerate(messages):
-        producer.produce(topic, value=value, key=key, partition=partition, headers=headers, on_delivery=on_delivery(i))
+        producer.produce(
+            topic, value=value, key=key, partition=partition, headers=headers, on_delivery=on_delivery(i)
+        )
     assert producer.flush(30) == 0
     return reports
 
@@ -50,8 +60,9 @@ def consume_assigned(bootstrap: str, topic: str, partitions: int, expected: int)
 def test_admin_create_describe_delete(shared_broker: BrokerProcess) -> None:
     admin = AdminClient({"bootstrap.servers": shared_broker.bootstrap})
     name = _topic("admin")
-    futures = admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1,
-                                            config={"retention.ms": "3600000"})])
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=3, replication_factor=1, config={"retention.ms": "3600000"})]
+    )
     futures[name].result(15)
 
     described = admin.describe_topics(__import__("confluent_kafka").TopicCollection([name]))[name].result(15)
@@ -80,8 +91,10 @@ def test_idempotent_lz4_round_trip_with_headers_and_dense_offsets(shared_broker:
     admin = AdminClient({"bootstrap.servers": shared_broker.bootstrap})
     name = _topic("lz4")
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(15)
-    messages = [(i % 3, f"key-{i}".encode(), f"value-{i}".encode() * (1 + i % 7), [("n", str(i).encode())])
-                for i in range(300)]
+    messages = [
+        (i % 3, f"key-{i}".encode(), f"value-{i}".encode() * (1 + i % 7), [("n", str(i).encode())])
+        for i in range(300)
+    ]
     reports = produce_all(shared_broker.bootstrap, name, messages)
 
     # Offsets are dense per partition, in send order.

@@ -328,8 +328,10 @@ def test_assignors_are_relayed_untouched(group_broker: BrokerProcess, strategy: 
             c.close()
 
 
-@pytest.mark.skip(reason="known issue: under CPU load librdkafka's Consumer.close() of the restarted static "
-                  "member can block forever (seen 2026-11-25); the coordinator's static rejoin path needs a look")
+@pytest.mark.skip(
+    reason="known issue: under CPU load librdkafka's Consumer.close() of the restarted static "
+    "member can block forever (seen 2026-11-25); the coordinator's static rejoin path needs a look"
+)
 def test_static_member_restart_keeps_its_partitions_without_rebalance(group_broker: BrokerProcess) -> None:
     bootstrap = group_broker.bootstrap
     topic, group = f"static-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"

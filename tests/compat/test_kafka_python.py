@@ -21,12 +21,18 @@ def test_admin_gzip_producer_and_consumer(shared_broker: BrokerProcess) -> None:
     finally:
         admin.close()
 
-    producer = KafkaProducer(bootstrap_servers=shared_broker.bootstrap, compression_type="gzip", acks="all",
-                             linger_ms=5)
+    producer = KafkaProducer(
+        bootstrap_servers=shared_broker.bootstrap, compression_type="gzip", acks="all", linger_ms=5
+    )
     sent = []
     for i in range(200):
-        future = producer.send(name, key=f"k{i}".encode(), value=f"v{i}".encode() * 5, partition=i % 2,
-                               headers=[("idx", str(i).encode())])
+        future = producer.send(
+            name,
+            key=f"k{i}".encode(),
+            value=f"v{i}".encode() * 5,
+            partition=i % 2,
+            headers=[("idx", str(i).encode())],
+        )
         sent.append(future)
     producer.flush()
     metas = [f.get(timeout=10) for f in sent]
@@ -35,8 +41,9 @@ def test_admin_gzip_producer_and_consumer(shared_broker: BrokerProcess) -> None:
         offsets = [m.offset for m in metas if m.partition == p]
         assert offsets == list(range(100))
 
-    consumer = KafkaConsumer(bootstrap_servers=shared_broker.bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=15000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=shared_broker.bootstrap, enable_auto_commit=False, consumer_timeout_ms=15000
+    )
     partitions = [TopicPartition(name, p) for p in range(2)]
     consumer.assign(partitions)
     consumer.seek_to_beginning()

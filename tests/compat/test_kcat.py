@@ -10,7 +10,9 @@ import pytest
 
 from tests.broker_process import BrokerProcess
 
-pytestmark = pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("kcat") is None, reason="kcat is not installed (.ci/run installs it)"
+)
 
 
 def kcat(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -20,7 +22,9 @@ def kcat(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
 def test_produce_snappy_then_consume_and_list(shared_broker: BrokerProcess) -> None:
     topic = f"kcat-{uuid.uuid4().hex[:8]}"
     lines = [f"key{i}:value {i}" for i in range(50)]
-    produced = kcat("-b", shared_broker.bootstrap, "-P", "-t", topic, "-z", "snappy", "-K:", stdin="\n".join(lines) + "\n")
+    produced = kcat(
+        "-b", shared_broker.bootstrap, "-P", "-t", topic, "-z", "snappy", "-K:", stdin="\n".join(lines) + "\n"
+    )
     assert produced.returncode == 0, produced.stderr
 
     consumed = kcat("-b", shared_broker.bootstrap, "-C", "-t", topic, "-e", "-f", "%k=%s@%o\n")

@@ -12,16 +12,25 @@ from kcli.server.config import BrokerConfig, ConfigError, Listener
 
 def test_java_properties_syntax() -> None:
     text = "a=1\nb : 2\nc 3\n# comment\n! comment\nd=multi\\\n    line\ne=\\u0041\\tq\nf=\nlisteners=PLAINTEXT://:9092\n"
-    assert parse_properties(text) == {"a": "1", "b": "2", "c": "3", "d": "multiline", "e": "A\tq", "f": "",
-                                      "listeners": "PLAINTEXT://:9092"}
+    assert parse_properties(text) == {
+        "a": "1",
+        "b": "2",
+        "c": "3",
+        "d": "multiline",
+        "e": "A\tq",
+        "f": "",
+        "listeners": "PLAINTEXT://:9092",
+    }
 
 
 def test_confluent_zookeeper_mode_file(tmp_path: Path) -> None:
     path = tmp_path / "server.properties"
-    path.write_text("broker.id=0\n#listeners=PLAINTEXT://:9092\nnum.network.threads=3\nlog.dirs=/tmp/kafka-logs\n"
-                    "num.partitions=1\noffsets.topic.replication.factor=1\nlog.retention.hours=168\n"
-                    "log.segment.bytes=1073741824\nzookeeper.connect=localhost:2181\n"
-                    "group.initial.rebalance.delay.ms=0\n")
+    path.write_text(
+        "broker.id=0\n#listeners=PLAINTEXT://:9092\nnum.network.threads=3\nlog.dirs=/tmp/kafka-logs\n"
+        "num.partitions=1\noffsets.topic.replication.factor=1\nlog.retention.hours=168\n"
+        "log.segment.bytes=1073741824\nzookeeper.connect=localhost:2181\n"
+        "group.initial.rebalance.delay.ms=0\n"
+    )
     config = BrokerConfig.load(path)
     assert config.node_id == 0 and not config.kraft
     assert config.listeners == [Listener("PLAINTEXT", "", 9092)]
@@ -36,10 +45,14 @@ def test_confluent_zookeeper_mode_file(tmp_path: Path) -> None:
 
 def test_kraft_file_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "server.properties"
-    path.write_text("process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
-                    "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
-                    "log.dirs=/tmp/kraft-combined-logs\nlog.retention.ms=1000\nmade.up.key=1\n")
-    config = BrokerConfig.load(path, ["listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://:9093", "num.partitions=4"])
+    path.write_text(
+        "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
+        "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
+        "log.dirs=/tmp/kraft-combined-logs\nlog.retention.ms=1000\nmade.up.key=1\n"
+    )
+    config = BrokerConfig.load(
+        path, ["listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://:9093", "num.partitions=4"]
+    )
     assert config.kraft and config.node_id == 1
     assert [ls.port for ls in config.client_listeners] == [19092]
     assert config.num_partitions == 4
@@ -47,12 +60,15 @@ def test_kraft_file_and_overrides(tmp_path: Path) -> None:
     assert config.unknown_keys() == ["made.up.key"]
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("num.partitions=many", "Invalid value many for configuration num.partitions"),
-    ("auto.create.topics.enable=yes", "auto.create.topics.enable"),
-    ("listeners=localhost:9092", "Invalid listeners entry"),
-    ("process.roles=broker,worker", "process.roles"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("num.partitions=many", "Invalid value many for configuration num.partitions"),
+        ("auto.create.topics.enable=yes", "auto.create.topics.enable"),
+        ("listeners=localhost:9092", "Invalid listeners entry"),
+        ("process.roles=broker,worker", "process.roles"),
+    ],
+)
 def test_bad_values_name_the_key(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "server.properties"
     path.write_text(line + "\n")

@@ -13,8 +13,16 @@ def test_sigkill_during_acks_all_stream_loses_nothing_acknowledged(tmp_path: Pat
     broker = BrokerProcess(tmp_path).start()
     try:
         acked: dict[bytes, tuple[int, int]] = {}
-        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 1,
-                             "message.timeout.ms": 3000, "retries": 0, "log_level": 0})
+        producer = Producer(
+            {
+                "bootstrap.servers": broker.bootstrap,
+                "acks": "all",
+                "linger.ms": 1,
+                "message.timeout.ms": 3000,
+                "retries": 0,
+                "log_level": 0,
+            }
+        )
 
         def on_delivery(err, msg):
             if err is None:
@@ -34,8 +42,9 @@ def test_sigkill_during_acks_all_stream_loses_nothing_acknowledged(tmp_path: Pat
         assert len(acked) >= 2000
 
         broker.start()
-        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "durability",
-                             "enable.auto.commit": False})
+        consumer = Consumer(
+            {"bootstrap.servers": broker.bootstrap, "group.id": "durability", "enable.auto.commit": False}
+        )
         consumer.assign([TopicPartition("durable", 0, 0)])
         stored: dict[int, bytes] = {}
         _, high = consumer.get_watermark_offsets(TopicPartition("durable", 0), timeout=10)

@@ -16,10 +16,16 @@ UNKNOWN_SERVER_ERROR = -1
 async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
     broker = ctx.broker
     return {
-        "throttle_time": 0, "error_code": 0, "error_message": None, "endpoint_type": 1,
-        "cluster_id": broker.cluster_id, "controller_id": broker.node_id,
-        "brokers": [{"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
-                    for b in broker.live_brokers()],
+        "throttle_time": 0,
+        "error_code": 0,
+        "error_message": None,
+        "endpoint_type": 1,
+        "cluster_id": broker.cluster_id,
+        "controller_id": broker.node_id,
+        "brokers": [
+            {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
+            for b in broker.live_brokers()
+        ],
         "cluster_authorized_operations": -2147483648,
     }
 
@@ -38,16 +44,28 @@ async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
                 continue
             if wanted is not None and (topic, index) not in wanted:
                 continue
-            by_topic.setdefault(topic, []).append({"partition_index": index, "partition_size": partition.log.size_bytes,
-                                                   "offset_lag": 0, "is_future_key": False})
+            by_topic.setdefault(topic, []).append(
+                {
+                    "partition_index": index,
+                    "partition_size": partition.log.size_bytes,
+                    "offset_lag": 0,
+                    "is_future_key": False,
+                }
+            )
         try:
             usage = shutil.disk_usage(log_dir)
             total, usable = usage.total, usage.free
         except OSError:
             total = usable = -1
-        results.append({"error_code": 0, "log_dir": str(log_dir),
-                        "topics": [{"name": n, "partitions": ps} for n, ps in by_topic.items()],
-                        "total_bytes": total, "usable_bytes": usable})
+        results.append(
+            {
+                "error_code": 0,
+                "log_dir": str(log_dir),
+                "topics": [{"name": n, "partitions": ps} for n, ps in by_topic.items()],
+                "total_bytes": total,
+                "usable_bytes": usable,
+            }
+        )
     return {"throttle_time": 0, "error_code": 0, "results": results}
 
 
@@ -81,7 +99,15 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
         return {"throttle_time": 0, "error_code": 15, "producer_id": -1, "producer_epoch": -1}
     if getattr(request, "producer_id", -1) >= 0 and getattr(request, "producer_epoch", -1) >= 0:
         # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
-        return {"throttle_time": 0, "error_code": 0, "producer_id": request.producer_id,
-                "producer_epoch": request.producer_epoch + 1}
-    return {"throttle_time": 0, "error_code": 0, "producer_id": ctx.broker.allocate_producer_id(),
-            "producer_epoch": 0}
+        return {
+            "throttle_time": 0,
+            "error_code": 0,
+            "producer_id": request.producer_id,
+            "producer_epoch": request.producer_epoch + 1,
+        }
+    return {
+        "throttle_time": 0,
+        "error_code": 0,
+        "producer_id": ctx.broker.allocate_producer_id(),
+        "producer_epoch": 0,
+    }

@@ -35,9 +35,17 @@ SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
 
 
 def _entry(name: str, value: str | None, source: int, kind: str = "string", read_only: bool = False) -> dict:
-    return {"name": name, "value": value, "read_only": read_only, "config_source": source,
-            "is_sensitive": False, "synonyms": [], "config_type": CONFIG_TYPES.get(kind, 2),
-            "documentation": None, "is_default": source == SOURCE_DEFAULT}
+    return {
+        "name": name,
+        "value": value,
+        "read_only": read_only,
+        "config_source": source,
+        "is_sensitive": False,
+        "synonyms": [],
+        "config_type": CONFIG_TYPES.get(kind, 2),
+        "documentation": None,
+        "is_default": source == SOURCE_DEFAULT,
+    }
 
 
 def _topic_configs(broker: Broker, name: str, include_synonyms: bool) -> list[dict]:
@@ -55,8 +63,13 @@ def _topic_configs(broker: Broker, name: str, include_synonyms: bool) -> list[di
                 synonyms.append({"name": key, "value": record.configs[key], "source": SOURCE_TOPIC})
             broker_key = definition.broker_key or key
             if broker_key in broker.config.raw:
-                synonyms.append({"name": broker_key, "value": broker.config.raw[broker_key],
-                                 "source": SOURCE_STATIC_BROKER})
+                synonyms.append(
+                    {
+                        "name": broker_key,
+                        "value": broker.config.raw[broker_key],
+                        "source": SOURCE_STATIC_BROKER,
+                    }
+                )
             synonyms.append({"name": broker_key, "value": definition.default, "source": SOURCE_DEFAULT})
             entry["synonyms"] = synonyms
         entries.append(entry)
@@ -71,8 +84,10 @@ def _group_configs(broker: Broker, group: str, include_synonyms: bool) -> list[d
         if key in overrides:
             entry = _entry(key, overrides[key], SOURCE_GROUP, kind)
             if include_synonyms:
-                entry["synonyms"] = [{"name": key, "value": overrides[key], "source": SOURCE_GROUP},
-                                     {"name": "group." + key, "value": default, "source": SOURCE_DEFAULT}]
+                entry["synonyms"] = [
+                    {"name": key, "value": overrides[key], "source": SOURCE_GROUP},
+                    {"name": "group." + key, "value": default, "source": SOURCE_DEFAULT},
+                ]
         else:
             entry = _entry(key, default, SOURCE_DEFAULT, kind)
         entries.append(entry)
@@ -95,8 +110,13 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
     broker = ctx.broker
     results = []
     for res in request.resources:
-        entry: dict[str, Any] = {"error_code": 0, "error_message": None, "resource_type": res.resource_type,
-                                 "resource_name": res.resource_name, "configs": []}
+        entry: dict[str, Any] = {
+            "error_code": 0,
+            "error_message": None,
+            "resource_type": res.resource_type,
+            "resource_name": res.resource_name,
+            "configs": [],
+        }
         if res.resource_type == TOPIC:
             if broker.topic(res.resource_name) is None:
                 entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
@@ -110,7 +130,9 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
             elif res.resource_type == BROKER:
                 entry["configs"] = _broker_configs(broker)
         elif res.resource_type == GROUP:
-            entry["configs"] = _group_configs(broker, res.resource_name, getattr(request, "include_synonyms", False))
+            entry["configs"] = _group_configs(
+                broker, res.resource_name, getattr(request, "include_synonyms", False)
+            )
         else:
             entry["error_code"] = INVALID_REQUEST
             entry["error_message"] = f"Unsupported resource type {res.resource_type}"
@@ -130,8 +152,12 @@ def _apply_topic(broker: Broker, name: str, new_configs: dict[str, str], validat
 
 def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate_only: bool) -> dict:
     """Apply ``new_values`` (the resource's complete new override set) or report the error."""
-    entry: dict[str, Any] = {"error_code": 0, "error_message": None, "resource_type": res.resource_type,
-                             "resource_name": res.resource_name}
+    entry: dict[str, Any] = {
+        "error_code": 0,
+        "error_message": None,
+        "resource_type": res.resource_type,
+        "resource_name": res.resource_name,
+    }
     try:
         if res.resource_type == TOPIC:
             if broker.topic(res.resource_name) is None:
@@ -181,7 +207,9 @@ def validate_int(key: str, value: str) -> None:
     try:
         int(value)
     except ValueError:
-        raise InvalidConfigError(f"Invalid value {value} for configuration {key}: Not a number of type INT") from None
+        raise InvalidConfigError(
+            f"Invalid value {value} for configuration {key}: Not a number of type INT"
+        ) from None
 
 
 @api(33, "AlterConfigs", 0, 2)
@@ -216,8 +244,14 @@ async def incremental_alter_configs(ctx: RequestContext, request: Any) -> dict:
             else:
                 error = f"Unknown config operation {c.config_operation}"
         if error:
-            responses.append({"error_code": INVALID_REQUEST, "error_message": error,
-                              "resource_type": res.resource_type, "resource_name": res.resource_name})
+            responses.append(
+                {
+                    "error_code": INVALID_REQUEST,
+                    "error_message": error,
+                    "resource_type": res.resource_type,
+                    "resource_name": res.resource_name,
+                }
+            )
             continue
         responses.append(_alter(ctx.broker, res, values, request.validate_only))
     return {"throttle_time": 0, "responses": responses}

@@ -25,8 +25,9 @@ UNKNOWN_TOPIC_ID = 100
 UNKNOWN_SERVER_ERROR = -1
 
 
-def _partition_result(index: int, code: int, partition: Partition | None, records: bytes | None,
-                      isolation: int) -> dict[str, Any]:
+def _partition_result(
+    index: int, code: int, partition: Partition | None, records: bytes | None, isolation: int
+) -> dict[str, Any]:
     hw = partition.log.high_watermark if partition else -1
     return {
         "partition_index": index,
@@ -70,8 +71,12 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
             data = b""
             if limit > 0 or total == 0:
                 try:
-                    data = plog.read(fp.fetch_offset, max(limit, 0), upper_bound=plog.high_watermark,
-                                     min_one_batch=total == 0)
+                    data = plog.read(
+                        fp.fetch_offset,
+                        max(limit, 0),
+                        upper_bound=plog.high_watermark,
+                        min_one_batch=total == 0,
+                    )
                 except Exception as exc:
                     code = getattr(exc, "error_code", None)
                     if code is None:

@@ -18,8 +18,14 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
         parts = []
         for lp in topic.partitions:
             partition = broker.partition(topic.name, lp.partition_index)
-            result = {"partition_index": lp.partition_index, "error_code": 0, "timestamp": -1, "offset": -1,
-                      "leader_epoch": -1, "old_style_offsets": []}
+            result = {
+                "partition_index": lp.partition_index,
+                "error_code": 0,
+                "timestamp": -1,
+                "offset": -1,
+                "leader_epoch": -1,
+                "old_style_offsets": [],
+            }
             if partition is None:
                 result["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
                 parts.append(result)

@@ -24,15 +24,17 @@ def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
         p = broker.partition(name, index)
         if p is None:
             continue
-        partitions.append({
-            "error_code": 0,
-            "partition_index": index,
-            "leader_id": p.leader,
-            "leader_epoch": p.leader_epoch,
-            "replica_nodes": p.replicas,
-            "isr_nodes": p.isr,
-            "offline_replicas": [],
-        })
+        partitions.append(
+            {
+                "error_code": 0,
+                "partition_index": index,
+                "leader_id": p.leader,
+                "leader_epoch": p.leader_epoch,
+                "replica_nodes": p.replicas,
+                "isr_nodes": p.isr,
+                "offline_replicas": [],
+            }
+        )
     return {
         "error_code": 0,
         "name": name,
@@ -81,8 +83,10 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
                 topics.append(_error_topic(name, UNKNOWN_TOPIC_OR_PARTITION))
     return {
         "throttle_time": 0,
-        "brokers": [{"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
-                    for b in broker.live_brokers()],
+        "brokers": [
+            {"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
+            for b in broker.live_brokers()
+        ],
         "cluster_id": broker.cluster_id,
         "controller_id": broker.node_id,
         "topics": topics,

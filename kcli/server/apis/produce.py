@@ -20,8 +20,15 @@ TRANSACTIONAL_ID_NOT_FOUND = 105
 
 
 def _partition_error(index: int, code: int, message: str | None = None) -> dict[str, Any]:
-    return {"index": index, "error_code": code, "base_offset": -1, "log_append_time": -1,
-            "log_start_offset": -1, "record_errors": [], "error_message": message}
+    return {
+        "index": index,
+        "error_code": code,
+        "base_offset": -1,
+        "log_append_time": -1,
+        "log_start_offset": -1,
+        "record_errors": [],
+        "error_message": message,
+    }
 
 
 @api(0, "Produce", 3, 12)
@@ -48,15 +55,17 @@ async def produce(ctx: RequestContext, request: Any) -> dict | None:
                     code = UNKNOWN_SERVER_ERROR
                 parts.append(_partition_error(pd.index, code, str(exc) or None))
                 continue
-            parts.append({
-                "index": pd.index,
-                "error_code": 0,
-                "base_offset": result.base_offset,
-                "log_append_time": result.log_append_time,
-                "log_start_offset": result.log_start_offset,
-                "record_errors": [],
-                "error_message": None,
-            })
+            parts.append(
+                {
+                    "index": pd.index,
+                    "error_code": 0,
+                    "base_offset": result.base_offset,
+                    "log_append_time": result.log_append_time,
+                    "log_start_offset": result.log_start_offset,
+                    "record_errors": [],
+                    "error_message": None,
+                }
+            )
         responses.append({"name": topic.name, "partition_responses": parts})
     if request.acks == 0:
         return None

@@ -18,18 +18,33 @@ async def create_topics(ctx: RequestContext, request: Any) -> dict:
     for t in request.topics:
         assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
         configs = {c.name: c.value for c in t.configs if c.value is not None}
-        entry: dict[str, Any] = {"name": t.name, "topic_id": None, "error_code": 0, "error_message": None,
-                                 "topic_config_error_code": 0, "num_partitions": -1, "replication_factor": -1,
-                                 "configs": []}
+        entry: dict[str, Any] = {
+            "name": t.name,
+            "topic_id": None,
+            "error_code": 0,
+            "error_message": None,
+            "topic_config_error_code": 0,
+            "num_partitions": -1,
+            "replication_factor": -1,
+            "configs": [],
+        }
         if assignment and (t.num_partitions != -1 or t.replication_factor != -1):
             entry["error_code"] = 42  # INVALID_REQUEST
-            entry["error_message"] = ("Both numPartitions or replicationFactor and replicasAssignments "
-                                      "were set. Both cannot be used at the same time.")
+            entry["error_message"] = (
+                "Both numPartitions or replicationFactor and replicasAssignments "
+                "were set. Both cannot be used at the same time."
+            )
             results.append(entry)
             continue
         try:
-            record = broker.create_topic(t.name, t.num_partitions, t.replication_factor, assignment, configs,
-                                         validate_only=request.validate_only)
+            record = broker.create_topic(
+                t.name,
+                t.num_partitions,
+                t.replication_factor,
+                assignment,
+                configs,
+                validate_only=request.validate_only,
+            )
         except TopicError as exc:
             entry["error_code"], entry["error_message"] = exc.error_code, exc.message
             results.append(entry)
@@ -38,8 +53,13 @@ async def create_topics(ctx: RequestContext, request: Any) -> dict:
         entry["num_partitions"] = record.partitions
         entry["replication_factor"] = len(record.replicas[0]) if record.replicas else 0
         entry["configs"] = [
-            {"name": name, "value": value, "read_only": False, "config_source": 1 if source == "topic" else 5,
-             "is_sensitive": False}
+            {
+                "name": name,
+                "value": value,
+                "read_only": False,
+                "config_source": 1 if source == "topic" else 5,
+                "is_sensitive": False,
+            }
             for name, value, source in broker.topic_config_entries(record)
         ]
         results.append(entry)
