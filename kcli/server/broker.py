@@ -236,8 +236,21 @@ class Broker:
         if validate_only:
             return record
         self.catalog.topics[name] = record
+        try:
+            self._attach(record)
+        except OSError as exc:
+            # Out of file descriptors or disk: undo what was opened and answer with an error code
+            # rather than letting the request close the client's connection.
+            log.error("Could not create topic %s: %s", name, exc)
+            del self.catalog.topics[name]
+            self.topics_by_id.pop(record.topic_id, None)
+            for index in range(record.partitions):
+                self.partitions.pop((name, index), None)
+                self.logs.delete(name, index)
+            raise TopicError(
+                -1, f"Could not create the logs of topic '{name}': {exc.strerror or exc}"
+            ) from None
         self.catalog.save()
-        self._attach(record)
         log.info("Created topic %s with %d partitions", name, record.partitions)
         return record
 
