@@ -147,7 +147,3 @@ def build(cls: type, data: dict[str, Any]) -> Any:
     """Instantiate kio dataclass ``cls`` from ``data``, dropping keys this version does not have."""
     plan = _plan(cls)
     return cls(**{name: conv(data[name]) for name, conv in plan.items() if name in data})
-
-
-def has_field(cls: type, name: str) -> bool:
-    return name in _plan(cls)
