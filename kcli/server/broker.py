@@ -11,16 +11,23 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kcli.properties import load_properties
 from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id
+from kcli.server.cluster.image import NO_LEADER, MetadataImage
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
 from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default, validate_topic_config
+
+if TYPE_CHECKING:
+    from kcli.server.cluster.link import ControllerLink
+    from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
@@ -85,6 +92,19 @@ class BrokerNode:
     rack: str | None = None
 
 
+@dataclass
+class PartitionView:
+    leader: int
+    leader_epoch: int
+    replicas: list[int]
+    isr: list[int]
+    offline: list[int]
+
+
+def name_configs(record: TopicRecord | None) -> dict[str, str] | None:
+    return None if record is None else record.configs
+
+
 class Broker:
     def __init__(self, config: BrokerConfig):
         self.config = config
@@ -97,6 +117,11 @@ class Broker:
         self._next_producer_id = 0
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
+        # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
+        self.cluster: ControllerLink | None = None
+        self.image: MetadataImage | None = None
+        self.fetchers: ReplicaFetcherManager | None = None
+        self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
 
     # --- start-up ---------------------------------------------------------------------------
     def default_log_config(self) -> LogConfig:
@@ -146,6 +171,8 @@ class Broker:
         # Partition directories whose topic is no longer in the catalog (a delete interrupted by
         # a crash) are removed, as Kafka deletes logs of topics missing from its metadata.
         for topic, index in list(existing):
+            if self.cluster is not None:
+                break  # in a cluster, the controller's image decides which logs stay
             if topic not in self.catalog.topics or index >= self.catalog.topics[topic].partitions:
                 self.logs.delete(topic, index)
 
@@ -164,9 +191,11 @@ class Broker:
                 index=index,
                 topic_id=record.topic_id,
                 log=plog,
-                leader=self.node_id,
+                leader=self.node_id if self.cluster is None else NO_LEADER,
                 replicas=list(replicas),
                 isr=list(replicas),
+                local_id=None if self.cluster is None else self.node_id,
+                min_isr=int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas)),
             )
             # A leader whose ISR is itself owns everything in its log: after a crash the
             # checkpointed high watermark may be older than what was acknowledged.
@@ -178,14 +207,218 @@ class Broker:
 
     # --- topics -------------------------------------------------------------------------------
     def live_brokers(self) -> list[BrokerNode]:
+        if self.image is not None:
+            return [BrokerNode(b.node_id, b.host, b.port, b.rack) for b in self.image.live_brokers]
+        return [self.local_node()]
+
+    def local_node(self) -> BrokerNode:
         listener = self.config.advertised()[0]
-        return [BrokerNode(self.node_id, listener.host, listener.port, self.config.broker_rack)]
+        return BrokerNode(self.node_id, listener.host, listener.port, self.config.broker_rack)
+
+    # --- cluster mode -------------------------------------------------------------------------
+    @property
+    def controller_id(self) -> int:
+        return self.node_id if self.image is None else self.image.controller_id
+
+    def broker_node(self, node_id: int) -> BrokerNode | None:
+        """A live broker's address, as clients and followers reach it."""
+        return next((b for b in self.live_brokers() if b.node_id == node_id), None)
+
+    def partition_view(self, name: str, index: int) -> PartitionView | None:
+        """Leader, epoch, replicas, ISR and offline replicas of any partition of the cluster."""
+        if self.image is None:
+            p = self.partitions.get((name, index))
+            if p is None:
+                return None
+            return PartitionView(p.leader, p.leader_epoch, p.replicas, p.isr, [])
+        topic = self.image.topics.get(name)
+        if topic is None or index >= len(topic.partitions):
+            return None
+        st = topic.partitions[index]
+        offline = [r for r in st.replicas if r not in self.image.brokers or self.image.brokers[r].fenced]
+        return PartitionView(st.leader, st.leader_epoch, st.replicas, st.isr, offline)
+
+    def cached_topics(self) -> list[dict]:
+        """What this broker remembers, offered to a controller that may have lost its metadata."""
+        return [t.to_json() for t in self.catalog.topics.values()]
+
+    def apply_image(self, image: MetadataImage) -> None:
+        """Take the controller's metadata: create, lead, follow or drop local replicas to match."""
+        if self.image is not None and image.version <= self.image.version:
+            return
+        self.image = image
+        fresh = {
+            t.name: TopicRecord(
+                t.name, t.topic_id, [p.replicas for p in t.partitions], dict(t.configs), t.internal
+            )
+            for t in image.topics.values()
+        }
+        old = self.catalog.topics
+        for name, record in list(old.items()):
+            if name not in fresh or fresh[name].topic_id != record.topic_id:
+                for index in range(record.partitions):
+                    self._drop_partition(name, index)
+        cache_changed = [t.to_json() for t in old.values()] != [t.to_json() for t in fresh.values()]
+        self.catalog.topics = fresh
+        self.topics_by_id = {r.topic_id: r for r in fresh.values()}
+        if cache_changed:
+            self.catalog.save()
+        changes: list[tuple[str, int, bool]] = []
+        for topic in image.topics.values():
+            record = fresh[topic.name]
+            configs_changed = name_configs(old.get(topic.name)) != record.configs
+            log_config = self.log_config_for(record)
+            min_isr = int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas))
+            for index, st in enumerate(topic.partitions):
+                partition = self.partitions.get((topic.name, index))
+                if self.node_id not in st.replicas:
+                    if partition is not None:
+                        self._drop_partition(topic.name, index)
+                    continue
+                if partition is None:
+                    partition = self._new_partition(record, index, log_config)
+                elif configs_changed:
+                    partition.log.update_config(log_config)
+                partition.min_isr = min_isr
+                was_leader = partition.is_leader
+                partition.apply_state(st.leader, st.leader_epoch, st.partition_epoch, st.replicas, st.isr)
+                if partition.is_leader != was_leader:
+                    changes.append((topic.name, index, partition.is_leader))
+        if self.fetchers is not None:
+            self.fetchers.update()
+        for change in changes:
+            for listener in self.leadership_listeners:
+                listener(*change)
+
+    def _new_partition(self, record: TopicRecord, index: int, log_config: LogConfig) -> Partition:
+        partition = Partition(
+            topic=record.name,
+            index=index,
+            topic_id=record.topic_id,
+            log=self.logs.create(record.name, index, log_config),
+            leader=NO_LEADER,
+            replicas=list(record.replicas[index]),
+            isr=[],
+            local_id=self.node_id,
+            propose_isr=self._propose_isr,
+        )
+        self.partitions[(record.name, index)] = partition
+        return partition
+
+    def _drop_partition(self, name: str, index: int) -> None:
+        partition = self.partitions.pop((name, index), None)
+        if partition is not None:
+            partition.leader = NO_LEADER
+            partition.wake_fetchers()
+        self.logs.delete(name, index)
+
+    def _propose_isr(self, partition: Partition, isr: list[int]) -> None:
+        """Send an ISR change to the controller without blocking the event loop."""
+        import asyncio
+
+        link = self.cluster
+        if link is None:
+            return
+
+        async def send() -> None:
+            try:
+                answer = await asyncio.to_thread(
+                    link.call,
+                    "ctl_alter_partition",
+                    apply=False,
+                    topic=partition.topic,
+                    partition=partition.index,
+                    leader=self.node_id,
+                    leader_epoch=partition.leader_epoch,
+                    partition_epoch=partition.partition_epoch,
+                    isr=isr,
+                )
+                link.apply_answer(answer)
+            except Exception as exc:  # refused (stale epochs) or unreachable: the next image decides
+                log.info(
+                    "ISR change of %s-%d to %s not applied: %s", partition.topic, partition.index, isr, exc
+                )
+            finally:
+                partition.pending_isr = None
+
+        asyncio.get_running_loop().create_task(send())
+
+    def elect_leaders(
+        self, election_type: int, partitions: list[tuple[str, int]] | None
+    ) -> list[tuple[str, int, int, str | None]]:
+        """(topic, partition, error code, message) per partition, as ElectLeaders answers."""
+        if self.cluster is not None:
+            answer = self._call(
+                "ctl_elect_leaders",
+                election_type=election_type,
+                partitions=None if partitions is None else [list(p) for p in partitions],
+            )
+            return [(str(t), int(p), int(c), m) for t, p, c, m in answer["results"]]
+        if partitions is None:
+            return []  # one broker: every leader is already the preferred (and only) replica
+        results: list[tuple[str, int, int, str | None]] = []
+        for name, index in partitions:
+            if (name, index) in self.partitions:
+                results.append((name, index, 84, "Leader election not needed for topic partition."))
+            else:
+                results.append((name, index, 3, "The partition does not exist."))
+        return results
+
+    def _call(self, op: str, **fields: object) -> dict:
+        """A controller call from an API handler; refusals become TopicError with Kafka's code."""
+        from kcli.server.cluster.link import ControllerRefused, ControllerUnavailable
+
+        assert self.cluster is not None
+        try:
+            return self.cluster.call(op, **fields)
+        except ControllerRefused as exc:
+            raise TopicError(exc.code, exc.message) from None
+        except ControllerUnavailable as exc:
+            raise TopicError(7, str(exc)) from None  # REQUEST_TIMED_OUT, as Kafka answers then
+
+    def _cluster_create_topic(
+        self,
+        name: str,
+        num_partitions: int,
+        replication_factor: int,
+        assignment: dict[int, list[int]] | None,
+        configs: dict[str, str],
+        validate_only: bool,
+        internal: bool,
+    ) -> TopicRecord:
+        from kcli.server.cluster.image import TopicState
+
+        answer = self._call(
+            "ctl_create_topic",
+            name=name,
+            partitions=self.config.num_partitions if num_partitions == -1 else num_partitions,
+            replication_factor=(
+                self.config.default_replication_factor if replication_factor == -1 else replication_factor
+            ),
+            assignment={str(k): v for k, v in (assignment or {}).items()},
+            configs=configs,
+            internal=internal or name in INTERNAL_TOPICS,
+            validate_only=validate_only,
+        )
+        t = TopicState.from_json(answer["topic"])
+        return TopicRecord(t.name, t.topic_id, [p.replicas for p in t.partitions], t.configs, t.internal)
 
     def topic(self, name: str) -> TopicRecord | None:
         return self.catalog.topics.get(name)
 
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
+
+    def leader_partition(self, topic: str | None, index: int) -> tuple[Partition | None, int]:
+        """The partition if this broker leads it, else Kafka's error: NOT_LEADER_OR_FOLLOWER (6)
+        for a partition led elsewhere (the client refreshes metadata), UNKNOWN_TOPIC_OR_PARTITION (3)."""
+        partition = self.partitions.get((topic, index)) if topic is not None else None
+        if partition is not None and partition.is_leader:
+            return partition, 0
+        record = self.catalog.topics.get(topic) if topic is not None else None
+        if record is not None and 0 <= index < record.partitions:
+            return None, 6
+        return None, 3
 
     def create_topic(
         self,
@@ -198,6 +431,16 @@ class Broker:
         internal: bool = False,
     ) -> TopicRecord:
         """Create a topic as CreateTopics does; raises TopicError with Kafka's code and message."""
+        if self.cluster is not None:
+            return self._cluster_create_topic(
+                name,
+                num_partitions,
+                replication_factor,
+                assignment,
+                dict(configs or {}),
+                validate_only,
+                internal,
+            )
         problem = topic_name_problem(name)
         if problem:
             raise TopicError(17, problem)
@@ -263,6 +506,11 @@ class Broker:
             return self.topic(name)
 
     def delete_topic(self, name: str) -> None:
+        if self.cluster is not None:
+            if not self.config.delete_topic_enable:
+                raise TopicError(73, "Topic deletion is disabled.")
+            self._call("ctl_delete_topic", name=name)
+            return
         record = self.catalog.topics.get(name)
         if record is None:
             raise TopicError(3, "This server does not host this topic-partition.")
@@ -279,6 +527,9 @@ class Broker:
         log.info("Deleted topic %s", name)
 
     def create_partitions(self, name: str, count: int, validate_only: bool = False) -> None:
+        if self.cluster is not None:
+            self._call("ctl_create_partitions", name=name, count=count, validate_only=validate_only)
+            return
         record = self.catalog.topics.get(name)
         if record is None:
             raise TopicError(3, f"The topic '{name}' does not exist.")
@@ -300,6 +551,9 @@ class Broker:
         self._attach(record)
 
     def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        if self.cluster is not None:
+            self._call("ctl_alter_configs", name=name, configs=configs)
+            return
         record = self.catalog.topics[name]
         record.configs = configs
         self.catalog.save()
@@ -323,6 +577,9 @@ class Broker:
     # --- producer ids -------------------------------------------------------------------------
     def allocate_producer_id(self) -> int:
         """Unique across restarts: ids are reserved in persisted blocks, as Kafka's controller does."""
+        if self._next_producer_id >= self._producer_id_limit and self.cluster is not None:
+            start = int(self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK)["start"])
+            self._next_producer_id, self._producer_id_limit = start, start + PRODUCER_ID_BLOCK
         if self._next_producer_id >= self._producer_id_limit:
             self._producer_id_limit = self._next_producer_id + PRODUCER_ID_BLOCK
             self.catalog.next_producer_id_block = self._producer_id_limit

@@ -16,7 +16,7 @@ import time
 
 from kcli.paths import run_dir
 from kcli.server.broker import Broker
-from kcli.server.config import BrokerConfig
+from kcli.server.config import BrokerConfig, ConfigError
 from kcli.server.network import BrokerServer
 
 log = logging.getLogger("kafka.server.KafkaServer")
@@ -47,6 +47,15 @@ async def _maintenance(broker: Broker) -> None:
             log.exception("Log maintenance failed")
 
 
+async def _isr_maintenance(broker: Broker) -> None:
+    """Leaders drop followers that lag for ``replica.lag.time.max.ms`` (Kafka's default 30 s)."""
+    lag_s = int(broker.config.raw.get("replica.lag.time.max.ms", "30000")) / 1000
+    while True:
+        await asyncio.sleep(max(lag_s / 2, 0.05))
+        for partition in list(broker.partitions.values()):
+            partition.shrink_lagging(lag_s)
+
+
 def raise_open_file_limit() -> None:
     """Each partition keeps its active segment's three files open, as Kafka's broker does; like
     Kafka's start scripts' advice, lift the soft descriptor limit to the hard one."""
@@ -60,8 +69,54 @@ def raise_open_file_limit() -> None:
         pass
 
 
+def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | None:
+    """Where this broker's controller is: ((host, port), chroot), or None when it is its own.
+
+    ZooKeeper mode: the coordination service at ``zookeeper.connect`` hosts it. KRaft: a broker-only
+    node uses the voter in ``controller.quorum.voters`` (or ``controller.quorum.bootstrap.servers``).
+    """
+    if config.zookeeper_connect and not config.kraft:
+        from kcli.zookeeper.protocol import parse_connect
+
+        connect = parse_connect(config.zookeeper_connect)
+        return connect.hosts[0], connect.chroot
+    if "broker" in config.process_roles and "controller" not in config.process_roles:
+        voters = [v.strip() for v in config.controller_quorum_voters.split(",") if v.strip()]
+        if voters:
+            _, _, address = voters[0].partition("@")
+        else:
+            address = config.raw.get("controller.quorum.bootstrap.servers", "").split(",")[0].strip()
+        host, _, port = address.rpartition(":")
+        if not port.isdigit():
+            raise ConfigError(
+                "A broker-only node (process.roles=broker) needs controller.quorum.voters "
+                "(id@host:port) or controller.quorum.bootstrap.servers (host:port)"
+            )
+        return (host.strip("[]") or "localhost", int(port)), ""
+    return None
+
+
+def check_supported_topology(config: BrokerConfig) -> None:
+    """A combined broker+controller node with other voters needs a Raft quorum: say so clearly."""
+    if "controller" in config.process_roles:
+        voters = [v.strip() for v in config.controller_quorum_voters.split(",") if v.strip()]
+        others = [v for v in voters if v.partition("@")[0].strip() != str(config.node_id)]
+        if others:
+            raise ConfigError(
+                f"controller.quorum.voters lists other controllers ({', '.join(others)}): a quorum of several "
+                "controllers is not supported yet; run one process.roles=controller node and "
+                "process.roles=broker nodes, or ZooKeeper mode"
+            )
+
+
 async def serve(config: BrokerConfig) -> None:
     raise_open_file_limit()
+    check_supported_topology(config)
+    if config.process_roles == ("controller",):
+        from kcli.server.cluster.controller_node import serve_controller
+
+        await serve_controller(config)
+        return
     tag = f"[KafkaServer id={config.node_id}]"
     log.info("%s starting", tag)
     for key in config.unknown_keys():
@@ -80,8 +135,39 @@ async def serve(config: BrokerConfig) -> None:
         except ZooKeeperUnavailable as exc:
             log.error("%s", exc)
             raise SystemExit(1) from None
+    where = controller_address(config)
+    link = None
+    if where is not None:
+        from kcli.server.cluster.image import BrokerRegistration
+        from kcli.server.cluster.link import ControllerLink, ControllerRefused, ControllerUnavailable
+        from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
+
+        node = broker.local_node()
+        link = ControllerLink(
+            where[0],
+            where[1],
+            BrokerRegistration(node.node_id, node.host, node.port, node.rack),
+            broker.cached_topics,
+            broker.apply_image,
+        )
+        broker.cluster = link
+        if cluster_id is None:
+            try:
+                cluster_id = await link.fetch_cluster_id()
+            except ControllerUnavailable as exc:
+                log.error("%s", exc)
+                raise SystemExit(1) from None
     broker.load(cluster_id)
     attach_coordinator(broker)
+    if link is not None:
+        broker.fetchers = ReplicaFetcherManager(broker)
+        try:
+            await link.start()
+        except (ControllerUnavailable, ControllerRefused) as exc:
+            log.error("%s", exc)
+            await broker.fetchers.close()
+            broker.close()
+            raise SystemExit(1) from None
     server = BrokerServer(broker)
     await server.start()
     pid_files = [PidFile(ls.port) for ls in config.client_listeners]
@@ -92,11 +178,12 @@ async def serve(config: BrokerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     maintenance = asyncio.create_task(_maintenance(broker))
+    isr_task = asyncio.create_task(_isr_maintenance(broker)) if link is not None else None
     failed = False
     try:
         if registration is not None:
             try:
-                await registration.register(broker.live_brokers()[0])
+                await registration.register(broker.local_node())
             except Exception as exc:  # e.g. another broker already runs with this broker.id
                 log.error("%s", exc)
                 failed = True
@@ -111,8 +198,14 @@ async def serve(config: BrokerConfig) -> None:
     finally:
         log.info("%s shutting down", tag)
         maintenance.cancel()
+        if isr_task is not None:
+            isr_task.cancel()
         if registration is not None:
             await registration.close()
+        if link is not None:
+            await link.close()  # fenced now: leaderships move before the sockets close
+        if broker.fetchers is not None:
+            await broker.fetchers.close()
         await server.close()
         if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
             await broker.coordinator.close()

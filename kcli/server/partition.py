@@ -1,18 +1,32 @@
 """One partition as the broker serves it: its log, its leadership and the fetchers waiting on it.
 
 Leadership (leader id, leader epoch, replicas, ISR) is a property of the partition, not of the
-process, so the multi-broker issue can move it without touching the APIs. The high watermark is
-kept apart from the log end offset for the same reason: on one broker it follows every append,
-with replication it will follow the slowest in-sync replica.
+process: the controller moves it and the broker applies it here. As leader, the partition tracks
+each follower's log end offset from the offsets its followers fetch at, advances the high
+watermark to the smallest log end offset in the ISR, and proposes ISR changes (a follower that
+caught up joins, one that lags for ``replica.lag.time.max.ms`` leaves). With a single replica the
+high watermark simply follows every append.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kcli.server.storage.partition_log import AppendResult, PartitionLog
+
+NO_LEADER = -1
+
+
+@dataclass
+class FollowerState:
+    log_end_offset: int = -1
+    caught_up_at: float = 0.0  # monotonic time the follower was last known to be caught up
+    last_fetch_leader_leo: int = -1
+    last_fetch_at: float = 0.0
 
 
 @dataclass(eq=False)
@@ -25,21 +39,128 @@ class Partition:
     replicas: list[int]
     isr: list[int]
     leader_epoch: int = 0
+    partition_epoch: int = 0
+    local_id: int | None = None  # this broker's id; None = single broker, always the leader
+    min_isr: int = 1
+    propose_isr: Callable[[Partition, list[int]], None] | None = None
+    followers: dict[int, FollowerState] = field(default_factory=dict)
+    pending_isr: list[int] | None = None
     _waiters: set[asyncio.Future[None]] = field(default_factory=set)
 
+    @property
+    def is_leader(self) -> bool:
+        return self.local_id is None or self.leader == self.local_id
+
     def append(self, records: bytes, now_ms: int | None = None) -> AppendResult:
-        """Append validated-by-storage batches; the high watermark follows on a single replica."""
+        """Append a producer's batches as leader; the high watermark follows the ISR."""
         result = self.log.append(records, leader_epoch=self.leader_epoch, now_ms=now_ms)
-        if not result.duplicate:
-            self.advance_high_watermark()
+        # Followers wait on the log end offset, not the high watermark: wake them either way.
+        if not result.duplicate and not self.advance_high_watermark():
+            self.wake_fetchers()
         return result
 
-    def advance_high_watermark(self) -> None:
-        if len(self.isr) <= 1 and self.log.high_watermark != self.log.log_end_offset:
-            self.log.high_watermark = self.log.log_end_offset
+    def advance_high_watermark(self) -> bool:
+        """Move the high watermark to the smallest log end offset in the ISR; True if it moved."""
+        if not self.is_leader:
+            return False
+        hw = self.log.log_end_offset
+        for replica in self.isr:
+            if replica != self.local_id and self.local_id is not None:
+                hw = min(hw, self.followers.get(replica, FollowerState()).log_end_offset)
+        if hw > self.log.high_watermark:
+            self.log.high_watermark = hw
             self.wake_fetchers()
+            return True
+        return False
 
+    # --- leader side of replication ---------------------------------------------------------
+    def record_follower_fetch(self, replica: int, fetch_offset: int) -> None:
+        """A follower fetched at ``fetch_offset``: everything before it is on the follower."""
+        now = time.monotonic()
+        state = self.followers.setdefault(replica, FollowerState())
+        leo = self.log.log_end_offset
+        if fetch_offset >= leo:
+            state.caught_up_at = now
+        elif fetch_offset >= state.last_fetch_leader_leo >= 0:
+            state.caught_up_at = max(state.caught_up_at, state.last_fetch_at)
+        state.log_end_offset = fetch_offset
+        state.last_fetch_leader_leo = leo
+        state.last_fetch_at = now
+        self.advance_high_watermark()
+        if (
+            replica not in self.isr
+            and replica in self.replicas
+            and fetch_offset >= self.log.high_watermark
+            and fetch_offset >= self._current_epoch_start()
+        ):
+            self._propose([*self.isr, replica])
+
+    def _current_epoch_start(self) -> int:
+        entries = self.log.epoch_cache.entries
+        return entries[-1][1] if entries and entries[-1][0] == self.leader_epoch else self.log.log_end_offset
+
+    def shrink_lagging(self, max_lag_s: float) -> None:
+        """Drop followers that have not caught up for ``replica.lag.time.max.ms``."""
+        if not self.is_leader or self.local_id is None:
+            return
+        now = time.monotonic()
+        lagging = [
+            r
+            for r in self.isr
+            if r != self.local_id
+            and now - self.followers.get(r, FollowerState(caught_up_at=now)).caught_up_at > max_lag_s
+        ]
+        if lagging:
+            self._propose([r for r in self.isr if r not in lagging])
+
+    def _propose(self, isr: list[int]) -> None:
+        if self.propose_isr is not None and self.pending_isr is None and isr != self.isr:
+            self.pending_isr = isr
+            self.propose_isr(self, isr)
+
+    # --- leadership changes from the controller ---------------------------------------------
+    def apply_state(
+        self, leader: int, leader_epoch: int, partition_epoch: int, replicas: list[int], isr: list[int]
+    ) -> bool:
+        """Take the controller's view; True when this broker has just become leader or follower
+        under a new epoch (the caller then starts or restarts fetching)."""
+        changed = leader != self.leader or leader_epoch != self.leader_epoch
+        was_leader = self.is_leader and self.leader != NO_LEADER
+        self.leader, self.leader_epoch, self.partition_epoch = leader, leader_epoch, partition_epoch
+        self.replicas, self.isr = list(replicas), list(isr)
+        self.pending_isr = None
+        if self.is_leader and (changed or not was_leader):
+            now = time.monotonic()
+            self.followers = {r: FollowerState(caught_up_at=now) for r in self.replicas if r != self.local_id}
+            self.log.epoch_cache.assign(leader_epoch, self.log.log_end_offset)
+        if self.is_leader:
+            self.advance_high_watermark()
+        self.wake_fetchers()  # waiting requests re-check leadership
+        return changed
+
+    async def wait_for_high_watermark(self, offset: int, timeout_s: float) -> bool:
+        """acks=all: wait until ``offset`` is below the high watermark; False on timeout or when
+        this broker stops leading."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.log.high_watermark <= offset:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not self.is_leader:
+                return False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self.add_waiter(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self.remove_waiter(waiter)
+        return True
+
+    # --- waiting fetches ---------------------------------------------------------------------
     def wake_fetchers(self) -> None:
+        if not self._waiters:
+            return
         waiters, self._waiters = self._waiters, set()
         for fut in waiters:
             if not fut.done():

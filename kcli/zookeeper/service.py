@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcli.server.catalog import encode_cluster_id
+from kcli.server.cluster.controller import Controller
+from kcli.server.cluster.controller_service import ControllerService
 from kcli.zookeeper.protocol import MAX_LINE, ProtocolError, decode, encode, normalize_path
 
 log = logging.getLogger("org.apache.zookeeper.server.ZooKeeperServer")
@@ -87,6 +89,7 @@ class CoordinationService:
         self.brokers: dict[str, dict[int, BrokerEntry]] = {}
         self._ids = itertools.count(int(time.time()) << 20)
         self.cluster_ids = self._load_cluster_ids()
+        self.controllers: dict[str, ControllerService] = {}
         self.created_ms = int(time.time() * 1000)
 
     # --- persistence --------------------------------------------------------------------------
@@ -109,11 +112,22 @@ class CoordinationService:
             log.info("Created cluster id %s", self.cluster_ids[chroot])
         return self.cluster_ids[chroot]
 
+    def controller(self, chroot: str) -> ControllerService:
+        """The cluster controller of ``chroot``: in ZooKeeper mode it lives with the coordination
+        service, its metadata in ``dataDir`` next to the cluster id."""
+        if chroot not in self.controllers:
+            safe = chroot.strip("/").replace("/", "_") or "root"
+            directory = self.data_dir / "kcli-controller" / safe
+            self.controllers[chroot] = ControllerService(Controller(directory, self.cluster_id(chroot)))
+        return self.controllers[chroot]
+
     # --- sessions -----------------------------------------------------------------------------
     def end_session(self, session: Session) -> None:
         """Drop the session's ephemeral broker entries, as ZooKeeper does when a session ends."""
         if self.sessions.pop(session.id, None) is None:
             return
+        for controller in self.controllers.values():
+            controller.session_ended(session.id)
         live = self.brokers.get(session.chroot, {})
         for broker_id in session.brokers:
             if live.get(broker_id) is not None and live[broker_id].session == session.id:
@@ -179,6 +193,9 @@ class CoordinationService:
                 }
             if op == "ping":
                 return {"ok": True}
+            if isinstance(op, str) and op.startswith("ctl_"):
+                chroot = str(request.get("chroot", session.chroot) or "")
+                return await self.controller(chroot).dispatch(session.id, request)
             if op == "cluster_id":
                 return {"ok": True, "id": self.cluster_id(session.chroot)}
             if op == "register":

@@ -21,7 +21,7 @@ async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
         "error_message": None,
         "endpoint_type": 1,
         "cluster_id": broker.cluster_id,
-        "controller_id": broker.node_id,
+        "controller_id": broker.controller_id,
         "brokers": [
             {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
             for b in broker.live_brokers()

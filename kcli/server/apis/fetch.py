@@ -22,6 +22,8 @@ log = logging.getLogger("kafka.server.ReplicaManager")
 OFFSET_OUT_OF_RANGE = 1
 UNKNOWN_TOPIC_OR_PARTITION = 3
 UNKNOWN_TOPIC_ID = 100
+FENCED_LEADER_EPOCH = 74
+UNKNOWN_LEADER_EPOCH = 76
 UNKNOWN_SERVER_ERROR = -1
 
 
@@ -41,6 +43,19 @@ def _partition_result(
     }
 
 
+def _replica_id(request: Any) -> int:
+    """The fetching follower's broker id (v15+ carry it in replica_state); -1 for consumers."""
+    state = getattr(request, "replica_state", None)
+    return int(state.replica_id if state is not None else getattr(request, "replica_id", -1))
+
+
+def _epoch_error(partition: Partition, current_leader_epoch: int) -> int:
+    """KIP-320: a fetcher that knows an older leader epoch is fenced; a newer one is ahead of us."""
+    if current_leader_epoch < 0 or current_leader_epoch == partition.leader_epoch:
+        return 0
+    return FENCED_LEADER_EPOCH if current_leader_epoch < partition.leader_epoch else UNKNOWN_LEADER_EPOCH
+
+
 def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str, Any]], int, list[Partition]]:
     """One pass over the requested partitions: (topic responses, bytes, partitions read)."""
     remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
@@ -48,6 +63,7 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
     total = 0
     watched: list[Partition] = []
     topics = []
+    replica_id = _replica_id(request)
     for topic in request.topics:
         if by_id:
             record = broker.topics_by_id.get(topic.topic_id)
@@ -58,12 +74,19 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
             missing = UNKNOWN_TOPIC_OR_PARTITION
         parts = []
         for fp in topic.partitions:
-            partition = broker.partition(name, fp.partition) if name is not None else None
+            partition, error = broker.leader_partition(name, fp.partition)
             if partition is None:
-                parts.append(_partition_result(fp.partition, missing, None, None, isolation))
+                code = missing if error == UNKNOWN_TOPIC_OR_PARTITION else error
+                parts.append(_partition_result(fp.partition, code, None, None, isolation))
+                continue
+            epoch_error = _epoch_error(partition, getattr(fp, "current_leader_epoch", -1))
+            if epoch_error:
+                parts.append(_partition_result(fp.partition, epoch_error, partition, None, isolation))
                 continue
             watched.append(partition)
             plog = partition.log
+            if replica_id >= 0:
+                partition.record_follower_fetch(replica_id, fp.fetch_offset)
             if fp.fetch_offset < plog.log_start_offset or fp.fetch_offset > plog.log_end_offset:
                 parts.append(_partition_result(fp.partition, OFFSET_OUT_OF_RANGE, partition, None, isolation))
                 continue
@@ -74,7 +97,7 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
                     data = plog.read(
                         fp.fetch_offset,
                         max(limit, 0),
-                        upper_bound=plog.high_watermark,
+                        upper_bound=plog.log_end_offset if replica_id >= 0 else plog.high_watermark,
                         min_one_batch=total == 0,
                     )
                 except Exception as exc:

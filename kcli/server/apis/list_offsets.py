@@ -6,7 +6,6 @@ from typing import Any
 
 from kcli.server.apis.registry import RequestContext, api
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
 
 
@@ -17,7 +16,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
     for topic in request.topics:
         parts = []
         for lp in topic.partitions:
-            partition = broker.partition(topic.name, lp.partition_index)
+            partition, error = broker.leader_partition(topic.name, lp.partition_index)
             result = {
                 "partition_index": lp.partition_index,
                 "error_code": 0,
@@ -27,7 +26,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
                 "old_style_offsets": [],
             }
             if partition is None:
-                result["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                result["error_code"] = error
                 parts.append(result)
                 continue
             plog = partition.log

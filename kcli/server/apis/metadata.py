@@ -12,6 +12,7 @@ from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker, topic_name_problem
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
+LEADER_NOT_AVAILABLE = 5
 INVALID_TOPIC = 17
 UNKNOWN_TOPIC_ID = 100
 
@@ -21,18 +22,18 @@ def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
     assert record is not None
     partitions = []
     for index in range(record.partitions):
-        p = broker.partition(name, index)
-        if p is None:
+        view = broker.partition_view(name, index)
+        if view is None:
             continue
         partitions.append(
             {
-                "error_code": 0,
+                "error_code": LEADER_NOT_AVAILABLE if view.leader < 0 else 0,
                 "partition_index": index,
-                "leader_id": p.leader,
-                "leader_epoch": p.leader_epoch,
-                "replica_nodes": p.replicas,
-                "isr_nodes": p.isr,
-                "offline_replicas": [],
+                "leader_id": view.leader,
+                "leader_epoch": view.leader_epoch,
+                "replica_nodes": view.replicas,
+                "isr_nodes": view.isr,
+                "offline_replicas": view.offline,
             }
         )
     return {
@@ -88,7 +89,7 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
             for b in broker.live_brokers()
         ],
         "cluster_id": broker.cluster_id,
-        "controller_id": broker.node_id,
+        "controller_id": broker.controller_id,
         "topics": topics,
         "cluster_authorized_operations": -2147483648,
     }

@@ -229,6 +229,37 @@ class PartitionLog:
                 max_timestamp=max_ts,
             )
 
+    def append_as_follower(self, records: bytes | memoryview) -> int:
+        """Write batches fetched from the leader exactly as they are, offsets and epochs included.
+
+        The leader assigned offsets, epochs and timestamps; a follower only checks CRCs and that
+        the batches continue its log, so the replicas stay byte-identical. Returns the new log
+        end offset.
+        """
+        headers = validate_batches(records, 0x7FFFFFFF, allow_control=True)
+        with self._lock:
+            if not headers:
+                return self.log_end_offset
+            if headers[0].base_offset != self.log_end_offset:
+                raise ValueError(
+                    f"fetched batch starts at {headers[0].base_offset}, the log ends at {self.log_end_offset}"
+                )
+            infos = [BatchInfo(h.last_offset, h.max_timestamp, h.size) for h in headers]
+            self._maybe_roll(
+                len(records), max(h.max_timestamp for h in headers), headers[-1].last_offset, None
+            )
+            self.active_segment.append(records, infos)
+            for h in headers:
+                self.producer_state.update(h, h.base_offset)
+                self.epoch_cache.assign(h.partition_leader_epoch, h.base_offset)
+            self.log_end_offset = headers[-1].last_offset + 1
+            return self.log_end_offset
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Empty the log and start it at ``offset`` (a follower behind the leader's log start)."""
+        with self._maintenance_lock, self._lock:
+            self._truncate_fully(offset)
+
     def _maybe_roll(
         self, incoming: int, max_ts_in_messages: int, last_offset: int, now_ms: int | None
     ) -> None:

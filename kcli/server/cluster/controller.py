@@ -1,0 +1,379 @@
+"""The controller: the one owner of cluster metadata, and the leader elections that follow from it.
+
+Every change goes through here: topic creation (with replica placement), deletion, new
+partitions, config changes, brokers registering and being fenced, ISR changes proposed by
+leaders, and elections (on fencing, on a broker's return, and on request). Each change is
+persisted before it is published, so a restarted controller - or any broker restarting against it -
+loses nothing. The class is synchronous and does no I/O besides its one file; the server around it
+(``controller_server``) handles connections, sessions and publication.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kcli.server.cluster.image import NO_LEADER, BrokerRegistration, MetadataImage, PartitionState, TopicState
+from kcli.server.cluster.placement import assign_replicas
+
+log = logging.getLogger("kafka.controller.QuorumController")
+
+METADATA_FILE = "__kcli_cluster_metadata.json"
+PRODUCER_ID_BLOCK = 1000
+
+# Kafka's error codes used by the controller's answers.
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_TOPIC = 17
+TOPIC_ALREADY_EXISTS = 36
+INVALID_PARTITIONS = 37
+INVALID_REPLICATION_FACTOR = 38
+INVALID_REPLICA_ASSIGNMENT = 39
+INVALID_CONFIG = 40
+TOPIC_DELETION_DISABLED = 73
+PREFERRED_LEADER_NOT_AVAILABLE = 80
+ELECTION_NOT_NEEDED = 84
+ELIGIBLE_LEADERS_NOT_AVAILABLE = 83
+FENCED_LEADER_EPOCH = 74
+INVALID_UPDATE_VERSION = 95
+INELIGIBLE_REPLICA = 107
+NOT_LEADER_OR_FOLLOWER = 6
+
+
+class ControllerError(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ElectionResult:
+    topic: str
+    partition: int
+    code: int
+    message: str | None = None
+
+
+class Controller:
+    """Cluster metadata with its rules; ``image`` is what brokers receive."""
+
+    def __init__(self, data_dir: Path, cluster_id: str):
+        self.path = Path(data_dir) / METADATA_FILE
+        self.image = MetadataImage(cluster_id=cluster_id)
+        self.next_producer_id = 0
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+            self.image = MetadataImage.from_json(data["image"])
+            self.next_producer_id = int(data.get("next_producer_id", 0))
+            # Nobody is registered with a controller that has just started.
+            for broker in self.image.brokers.values():
+                broker.fenced = True
+        self.image.cluster_id = self.image.cluster_id or cluster_id
+
+    # --- persistence -------------------------------------------------------------------------
+    def _commit(self) -> None:
+        """Persist, then publish: a change brokers may act on must never be forgotten."""
+        self.image.version += 1
+        data = {"image": self.image.to_json(), "next_producer_id": self.next_producer_id}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    # --- brokers -----------------------------------------------------------------------------
+    def register_broker(self, reg: BrokerRegistration, known_topics: Iterable[dict[str, Any]] = ()) -> None:
+        """A broker (re)joins: unfence it, adopt topics only it remembers, give it leaderships back."""
+        reg.fenced = False
+        self.image.brokers[reg.node_id] = reg
+        for data in known_topics:
+            self._adopt(data)
+        for topic in self.image.topics.values():
+            for index, state in enumerate(topic.partitions):
+                if state.leader == NO_LEADER and reg.node_id in state.isr:
+                    self._set_leader(topic.name, index, state, reg.node_id, "broker returned")
+        log.info("Registered broker %d at %s:%d", reg.node_id, reg.host, reg.port)
+        self._commit()
+
+    def _adopt(self, data: dict[str, Any]) -> None:
+        """A broker's cached topic the controller does not know (its data dir was wiped, as
+        /tmp/zookeeper is at reboot): keep the topic rather than delete the broker's logs."""
+        name = data["name"]
+        if name in self.image.topics:
+            return
+        replicas = [list(r) for r in data["replicas"]]
+        self.image.topics[name] = TopicState(
+            name,
+            uuid.UUID(data["topic_id"]),
+            [PartitionState(r, [x for x in r if self._alive(x)] or r[:1], NO_LEADER) for r in replicas],
+            dict(data.get("configs", {})),
+            bool(data.get("internal", False)),
+        )
+        for state in self.image.topics[name].partitions:
+            candidates = [r for r in state.replicas if r in state.isr and self._alive(r)]
+            if candidates:
+                state.leader = candidates[0]
+        log.info("Adopted topic %s from a registering broker's metadata cache", name)
+
+    def fence_broker(self, node_id: int) -> None:
+        """The broker's session ended: take it out of every ISR and move its leaderships."""
+        broker = self.image.brokers.get(node_id)
+        if broker is None or broker.fenced:
+            return
+        broker.fenced = True
+        log.info("Fencing broker %d: its session ended", node_id)
+        for topic in self.image.topics.values():
+            for index, state in enumerate(topic.partitions):
+                if node_id not in state.isr and state.leader != node_id:
+                    continue
+                if state.leader == node_id:
+                    self._elect_after_loss(topic, index, state, node_id)
+                elif len(state.isr) > 1:
+                    state.isr = [r for r in state.isr if r != node_id]
+                    state.partition_epoch += 1
+        self._commit()
+
+    def _elect_after_loss(self, topic: TopicState, index: int, state: PartitionState, lost: int) -> None:
+        remaining = [r for r in state.isr if r != lost]
+        candidates = [r for r in state.replicas if r in remaining and self._alive(r)]
+        if candidates:
+            state.isr = remaining
+            self._set_leader(topic.name, index, state, candidates[0], f"broker {lost} was fenced")
+            return
+        if self._unclean_allowed(topic):
+            live = [r for r in state.replicas if self._alive(r)]
+            if live:
+                state.isr = [live[0]]
+                self._set_leader(topic.name, index, state, live[0], "unclean election")
+                return
+        # No in-sync replica is left: keep the last one in the ISR, so it leads again on return
+        # (a clean election), and leave the partition offline meanwhile.
+        state.leader = NO_LEADER
+        state.leader_epoch += 1
+        state.partition_epoch += 1
+        log.warning("Partition %s-%d is offline: no in-sync replica is alive", topic.name, index)
+
+    def _set_leader(self, topic: str, index: int, state: PartitionState, leader: int, why: str) -> None:
+        state.leader = leader
+        state.leader_epoch += 1
+        state.partition_epoch += 1
+        log.info(
+            "Partition %s-%d: leader %d with epoch %d, ISR %s (%s)",
+            topic, index, leader, state.leader_epoch, state.isr, why,
+        )  # fmt: skip
+
+    def _alive(self, node_id: int) -> bool:
+        broker = self.image.brokers.get(node_id)
+        return broker is not None and not broker.fenced
+
+    def _unclean_allowed(self, topic: TopicState) -> bool:
+        return topic.configs.get("unclean.leader.election.enable", "false").strip().lower() == "true"
+
+    def live_broker_ids(self) -> list[int]:
+        return [b.node_id for b in self.image.live_brokers]
+
+    # --- topics ------------------------------------------------------------------------------
+    def create_topic(
+        self,
+        name: str,
+        partitions: int,
+        replication_factor: int,
+        assignment: dict[int, list[int]] | None,
+        configs: dict[str, str],
+        internal: bool,
+        validate_only: bool,
+    ) -> TopicState:
+        from kcli.server.broker import topic_name_problem
+        from kcli.server.topic_configs import validate_topic_config
+
+        problem = topic_name_problem(name)
+        if problem:
+            raise ControllerError(INVALID_TOPIC, problem)
+        if name in self.image.topics:
+            raise ControllerError(TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+        for key, value in configs.items():
+            try:
+                validate_topic_config(key, value)
+            except ValueError as exc:
+                raise ControllerError(INVALID_CONFIG, str(exc)) from None
+        replicas = self._replicas_for(partitions, replication_factor, assignment)
+        states = []
+        for reps in replicas:
+            isr = [r for r in reps if self._alive(r)] or reps[:1]
+            states.append(PartitionState(reps, isr, isr[0] if self._alive(isr[0]) else NO_LEADER))
+        topic = TopicState(name, uuid.uuid4(), states, dict(configs), internal)
+        if validate_only:
+            return topic
+        self.image.topics[name] = topic
+        log.info("Created topic %s with %d partitions: %s", name, len(states), replicas)
+        self._commit()
+        return topic
+
+    def _replicas_for(
+        self, partitions: int, rf: int, assignment: dict[int, list[int]] | None, first: int = 0
+    ) -> list[list[int]]:
+        live = self.live_broker_ids()
+        if assignment:
+            if sorted(assignment) != list(range(first, first + len(assignment))):
+                raise ControllerError(
+                    INVALID_REPLICA_ASSIGNMENT, "Replica assignment partitions must be consecutive"
+                )
+            replicas = [list(assignment[p]) for p in sorted(assignment)]
+            for reps in replicas:
+                unknown = [r for r in reps if r not in self.image.brokers]
+                if unknown:
+                    raise ControllerError(
+                        INVALID_REPLICA_ASSIGNMENT, f"Unknown broker(s) {unknown} in replica assignment"
+                    )
+                if len(set(reps)) != len(reps) or not reps:
+                    raise ControllerError(
+                        INVALID_REPLICA_ASSIGNMENT, f"Duplicate brokers in replica assignment {reps}"
+                    )
+            return replicas
+        if partitions <= 0:
+            raise ControllerError(INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
+        if rf <= 0:
+            raise ControllerError(INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
+        if rf > len(live):
+            raise ControllerError(
+                INVALID_REPLICATION_FACTOR,
+                f"Replication factor: {rf} larger than available brokers: {len(live)}.",
+            )
+        return assign_replicas(live, partitions, rf, first_partition=first)
+
+    def delete_topic(self, name: str) -> None:
+        if name not in self.image.topics:
+            raise ControllerError(
+                UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition."
+            )
+        del self.image.topics[name]
+        log.info("Deleted topic %s", name)
+        self._commit()
+
+    def create_partitions(
+        self, name: str, count: int, assignment: dict[int, list[int]] | None, validate_only: bool
+    ) -> None:
+        topic = self.image.topics.get(name)
+        if topic is None:
+            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+        current = len(topic.partitions)
+        if count < current:
+            raise ControllerError(
+                INVALID_PARTITIONS,
+                f"Topic currently has {current} partitions, which is higher than the requested {count}.",
+            )
+        if count == current:
+            raise ControllerError(INVALID_PARTITIONS, f"Topic already has {current} partitions.")
+        rf = len(topic.partitions[0].replicas) if topic.partitions else 1
+        replicas = self._replicas_for(count - current, rf, assignment, first=current)
+        if validate_only:
+            return
+        for reps in replicas:
+            isr = [r for r in reps if self._alive(r)] or reps[:1]
+            topic.partitions.append(PartitionState(reps, isr, isr[0] if self._alive(isr[0]) else NO_LEADER))
+        self._commit()
+
+    def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        topic = self.image.topics.get(name)
+        if topic is None:
+            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+        topic.configs = dict(configs)
+        self._commit()
+
+    # --- replication -------------------------------------------------------------------------
+    def alter_partition(
+        self, name: str, index: int, leader: int, leader_epoch: int, partition_epoch: int, isr: list[int]
+    ) -> PartitionState:
+        """A leader shrinks or expands its ISR (Kafka's AlterPartition), checked against its epochs."""
+        topic = self.image.topics.get(name)
+        if topic is None or index >= len(topic.partitions):
+            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"Unknown partition {name}-{index}")
+        state = topic.partitions[index]
+        if state.leader != leader:
+            raise ControllerError(NOT_LEADER_OR_FOLLOWER, f"Broker {leader} does not lead {name}-{index}")
+        if leader_epoch != state.leader_epoch:
+            raise ControllerError(
+                FENCED_LEADER_EPOCH, f"Leader epoch {leader_epoch} is not {state.leader_epoch}"
+            )
+        if partition_epoch != state.partition_epoch:
+            raise ControllerError(INVALID_UPDATE_VERSION, f"Partition epoch {partition_epoch} is stale")
+        if leader not in isr or any(r not in state.replicas for r in isr):
+            raise ControllerError(
+                INELIGIBLE_REPLICA, f"ISR {isr} is not a subset of replicas {state.replicas}"
+            )
+        added = [r for r in isr if r not in state.isr and not self._alive(r)]
+        if added:
+            raise ControllerError(INELIGIBLE_REPLICA, f"Broker(s) {added} are fenced")
+        if isr != state.isr:
+            log.info("Partition %s-%d: ISR %s -> %s", name, index, state.isr, isr)
+            state.isr = list(isr)
+            state.partition_epoch += 1
+            self._commit()
+        return state
+
+    def elect_leaders(
+        self, election_type: int, partitions: list[tuple[str, int]] | None
+    ) -> list[ElectionResult]:
+        """Preferred (0) or unclean (1) elections for the given partitions, or all of them."""
+        if partitions is None:
+            partitions = [(t.name, i) for t in self.image.topics.values() for i in range(len(t.partitions))]
+            only_needed = True
+        else:
+            only_needed = False
+        results = []
+        changed = False
+        for name, index in partitions:
+            topic = self.image.topics.get(name)
+            if topic is None or not 0 <= index < len(topic.partitions):
+                results.append(ElectionResult(name, index, UNKNOWN_TOPIC_OR_PARTITION,
+                                              "The partition does not exist."))  # fmt: skip
+                continue
+            state = topic.partitions[index]
+            code, message = self._elect(topic, index, state, election_type)
+            changed |= code == 0
+            if code == ELECTION_NOT_NEEDED and only_needed:
+                continue
+            results.append(ElectionResult(name, index, code, message))
+        if changed:
+            self._commit()
+        return results
+
+    def _elect(
+        self, topic: TopicState, index: int, state: PartitionState, election_type: int
+    ) -> tuple[int, str | None]:
+        if election_type == 0:
+            preferred = state.replicas[0]
+            if state.leader == preferred:
+                return ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+            if preferred in state.isr and self._alive(preferred):
+                self._set_leader(topic.name, index, state, preferred, "preferred replica election")
+                return 0, None
+            return PREFERRED_LEADER_NOT_AVAILABLE, (
+                f"Failed to elect leader for partition {topic.name}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"
+            )
+        if state.leader != NO_LEADER and self._alive(state.leader):
+            return ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+        live = [r for r in state.replicas if self._alive(r)]
+        if not live:
+            return ELIGIBLE_LEADERS_NOT_AVAILABLE, f"No live replica of {topic.name}-{index}"
+        in_sync = [r for r in live if r in state.isr]
+        chosen = in_sync[0] if in_sync else live[0]
+        state.isr = in_sync or [chosen]
+        self._set_leader(topic.name, index, state, chosen, "unclean election")
+        return 0, None
+
+    # --- producer ids ------------------------------------------------------------------------
+    def allocate_producer_ids(self, count: int = PRODUCER_ID_BLOCK) -> int:
+        """A block of producer ids unique across the cluster and its restarts; returns its start."""
+        start = self.next_producer_id
+        self.next_producer_id += count
+        self._commit()
+        return start

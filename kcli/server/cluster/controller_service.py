@@ -1,0 +1,139 @@
+"""The controller's request handling: broker sessions, metadata watches and admin operations.
+
+Spoken as JSON lines (``kcli.zookeeper.protocol``), every operation named ``ctl_*``. It is hosted
+by the ZooKeeper-mode coordination service and by a KRaft ``process.roles=controller`` node;
+clients never talk to it - brokers do, as Kafka's brokers talk to their controller. A broker's
+session is the connection it registered on: when that connection closes (a killed broker's
+sockets close at once) or stops sending watches for the session timeout, the broker is fenced and
+its leaderships move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kcli.server.cluster.controller import Controller, ControllerError
+from kcli.server.cluster.image import BrokerRegistration
+
+log = logging.getLogger("kafka.controller.QuorumController")
+
+MAX_WATCH_S = 30.0
+
+
+class ControllerService:
+    def __init__(self, controller: Controller):
+        self.controller = controller
+        self._changed = asyncio.Condition()
+        self._session_broker: dict[Any, int] = {}
+
+    # --- sessions ----------------------------------------------------------------------------
+    def session_ended(self, session: Any) -> None:
+        node_id = self._session_broker.pop(session, None)
+        if node_id is not None and node_id not in self._session_broker.values():
+            self.controller.fence_broker(node_id)
+            self._publish()
+
+    def _publish(self) -> None:
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        asyncio.get_running_loop().create_task(notify())
+
+    def _image(self) -> dict[str, Any]:
+        return self.controller.image.to_json()
+
+    # --- requests ----------------------------------------------------------------------------
+    async def dispatch(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
+        op = str(request.get("op"))
+        try:
+            if op == "ctl_watch":
+                return await self._watch(
+                    int(request.get("version", -1)), float(request.get("wait_ms", 1000)) / 1000
+                )
+            if op == "ctl_register":
+                return self._register(session, request)
+            answer = self._mutate(op, request)
+        except ControllerError as exc:
+            return {"ok": False, "error": "Controller", "code": exc.code, "message": exc.message}
+        self._publish()
+        return answer
+
+    async def _watch(self, version: int, wait_s: float) -> dict[str, Any]:
+        """Answer at once when the image is newer than ``version``, else when it changes or after
+        ``wait_s`` (the broker's heartbeat interval): each watch is also the broker's heartbeat."""
+        wait_s = min(max(wait_s, 0.0), MAX_WATCH_S)
+        if self.controller.image.version == version:
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: self.controller.image.version != version), wait_s
+                    )
+                except TimeoutError:
+                    pass
+        if self.controller.image.version == version:
+            return {"ok": True, "version": version}
+        return {"ok": True, "version": self.controller.image.version, "image": self._image()}
+
+    def _register(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
+        node_id = int(request["id"])
+        if node_id in self._session_broker.values() and self._session_broker.get(session) != node_id:
+            return {
+                "ok": False,
+                "error": "NodeExists",
+                "message": f"Another broker is registered with id {node_id} (broker.id/node.id must be unique)",
+            }
+        reg = BrokerRegistration(node_id, str(request["host"]), int(request["port"]), request.get("rack"))
+        self._session_broker[session] = node_id
+        self.controller.register_broker(reg, request.get("topics") or [])
+        self._publish()
+        return {"ok": True, "image": self._image()}
+
+    def _mutate(self, op: str, r: dict[str, Any]) -> dict[str, Any]:
+        c = self.controller
+        if op == "ctl_create_topic":
+            assignment = {int(k): [int(x) for x in v] for k, v in (r.get("assignment") or {}).items()}
+            topic = c.create_topic(
+                str(r["name"]),
+                int(r.get("partitions", -1)),
+                int(r.get("replication_factor", -1)),
+                assignment or None,
+                {str(k): str(v) for k, v in (r.get("configs") or {}).items()},
+                bool(r.get("internal", False)),
+                bool(r.get("validate_only", False)),
+            )
+            return {"ok": True, "topic": topic.to_json(), "image": self._image()}
+        if op == "ctl_delete_topic":
+            c.delete_topic(str(r["name"]))
+        elif op == "ctl_create_partitions":
+            assignment = {int(k): [int(x) for x in v] for k, v in (r.get("assignment") or {}).items()}
+            c.create_partitions(
+                str(r["name"]), int(r["count"]), assignment or None, bool(r.get("validate_only"))
+            )
+        elif op == "ctl_alter_configs":
+            c.alter_topic_configs(str(r["name"]), {str(k): str(v) for k, v in r["configs"].items()})
+        elif op == "ctl_alter_partition":
+            c.alter_partition(
+                str(r["topic"]),
+                int(r["partition"]),
+                int(r["leader"]),
+                int(r["leader_epoch"]),
+                int(r["partition_epoch"]),
+                [int(x) for x in r["isr"]],
+            )
+        elif op == "ctl_elect_leaders":
+            wanted = r.get("partitions")
+            parts = None if wanted is None else [(str(t), int(p)) for t, p in wanted]
+            results = c.elect_leaders(int(r.get("election_type", 0)), parts)
+            return {
+                "ok": True,
+                "results": [[x.topic, x.partition, x.code, x.message] for x in results],
+                "image": self._image(),
+            }
+        elif op == "ctl_producer_ids":
+            return {"ok": True, "start": c.allocate_producer_ids(int(r.get("count", 1000)))}
+        else:
+            return {"ok": False, "error": "Unimplemented", "message": f"unknown operation {op!r}"}
+        return {"ok": True, "image": self._image()}
