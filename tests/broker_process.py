@@ -29,8 +29,17 @@ def free_port() -> int:
 class BrokerProcess:
     """One broker subprocess with its own log directory and port."""
 
-    def __init__(self, workdir: Path, overrides: dict[str, str] | None = None, port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        overrides: dict[str, str | None] | None = None,
+        port: int | None = None,
+        marker: str = STARTED_MARKER,
+    ):
+        """``overrides`` replace the single-node KRaft defaults; a None value removes a key."""
         self.workdir = workdir
+        self.marker = marker
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.log_dirs = workdir / "kafka-logs"
         self.properties = workdir / "server.properties"
@@ -44,7 +53,7 @@ class BrokerProcess:
             "group.initial.rebalance.delay.ms": "0",
         }
         settings.update(overrides or {})
-        self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        self.properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items() if v is not None))
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
@@ -70,7 +79,7 @@ class BrokerProcess:
             assert proc.stdout is not None
             for line in proc.stdout:
                 self.output.append(line)
-                if STARTED_MARKER in line:
+                if self.marker in line:
                     started.set()
             started.set()  # process ended: unblock the waiter, which then reports the failure
 

@@ -1,0 +1,138 @@
+"""A real multi-broker cluster as subprocesses: ZooKeeper mode or KRaft mode, for tests.
+
+ZooKeeper mode starts ``zookeeper-server-start`` (which hosts the controller) and N brokers with
+``zookeeper.connect``; KRaft mode starts one ``process.roles=controller`` node and N
+``process.roles=broker`` nodes voting for it - the two topologies of the multi-broker lab.
+Each process waits for its own "started" log line; ``stop()`` ends every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.broker_process import BrokerProcess, free_port
+
+CONTROLLER_MARKER = "started (kafka.server.ControllerServer)"
+ZOOKEEPER_MARKER = "binding to port"
+
+
+class ZooKeeperProcess:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.properties = workdir / "zookeeper.properties"
+        self.properties.write_text(f"dataDir={workdir / 'data'}\nclientPort={self.port}\ntickTime=500\n")
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 30.0) -> ZooKeeperProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kcli.zookeeper.start", str(self.properties)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            cwd=self.workdir,
+        )
+        ready = threading.Event()
+        proc = self.proc
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.output.append(line)
+                if ZOOKEEPER_MARKER in line:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(timeout) or proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("zookeeper did not start:\n" + "".join(self.output[-40:]))
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Cluster:
+    """``brokers`` brokers with ids 0..N-1 on free ports, in ``mode`` "zookeeper" or "kraft"."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        brokers: int = 3,
+        mode: str = "zookeeper",
+        overrides: dict[str, str] | None = None,
+    ):
+        self.workdir = workdir
+        self.mode = mode
+        self.zookeeper: ZooKeeperProcess | None = None
+        self.controller: BrokerProcess | None = None
+        common: dict[str, str | None] = {
+            "offsets.topic.replication.factor": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "replica.lag.time.max.ms": "10000",
+        }
+        if mode == "zookeeper":
+            self.zookeeper = ZooKeeperProcess(workdir / "zookeeper")
+            common.update({"process.roles": None, "zookeeper.connect": f"127.0.0.1:{self.zookeeper.port}"})
+        else:
+            controller_id = 100
+            port = free_port()
+            voters = f"{controller_id}@127.0.0.1:{port}"
+            self.controller = BrokerProcess(
+                workdir / "controller",
+                {
+                    "node.id": str(controller_id),
+                    "process.roles": "controller",
+                    "listeners": f"CONTROLLER://127.0.0.1:{port}",
+                    "controller.listener.names": "CONTROLLER",
+                    "controller.quorum.voters": voters,
+                },
+                port=port,
+                marker=CONTROLLER_MARKER,
+            )
+            common.update({"process.roles": "broker", "controller.quorum.voters": voters,
+                           "controller.listener.names": "CONTROLLER"})  # fmt: skip
+        common.update(overrides or {})
+        self.brokers = [
+            BrokerProcess(workdir / f"broker-{i}", {**common, "node.id": str(i), "broker.id": str(i)})
+            for i in range(brokers)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.brokers)
+
+    def start(self) -> Cluster:
+        try:
+            if self.zookeeper is not None:
+                self.zookeeper.start()
+            if self.controller is not None:
+                self.controller.start()
+            for broker in self.brokers:
+                broker.start()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for broker in self.brokers:
+            broker.stop()
+        if self.controller is not None:
+            self.controller.stop()
+        if self.zookeeper is not None:
+            self.zookeeper.stop()
