@@ -40,6 +40,23 @@ class _Fetching:
     paused: bool = False
 
 
+def truncation_offset(
+    log_end_offset: int, high_watermark: int, latest_epoch: int, leader_end_offset: int
+) -> int:
+    """Where a follower cuts its log before fetching from a new leader.
+
+    The leader answered where the follower's latest epoch ends in *its* log: anything the follower
+    has beyond that was never committed under that epoch and must go. A log without epochs (or an
+    epoch the leader no longer knows) falls back to the high watermark, the last offset known to
+    be on every in-sync replica.
+    """
+    if latest_epoch < 0:
+        return log_end_offset  # nothing written under any epoch yet: nothing to cut
+    if leader_end_offset < 0:
+        return min(high_watermark, log_end_offset)
+    return min(leader_end_offset, log_end_offset)
+
+
 class ReplicaFetcher:
     """Fetches every partition this broker follows from one leader."""
 
@@ -162,11 +179,9 @@ class ReplicaFetcher:
 
     def _truncate_one(self, state: _Fetching, leader_epoch: int, end_offset: int) -> None:
         plog = state.partition.log
-        mine = plog.epoch_cache.latest_epoch
-        if mine < 0 or end_offset < 0:
-            target = plog.high_watermark if mine >= 0 else plog.log_end_offset
-        else:
-            target = min(end_offset, plog.log_end_offset)
+        target = truncation_offset(
+            plog.log_end_offset, plog.high_watermark, plog.epoch_cache.latest_epoch, end_offset
+        )
         if target < plog.log_end_offset:
             log.info(
                 "[ReplicaFetcher broker=%d] Truncating %s-%d to %d (leader epoch %d ends at %d; log end was %d)",
