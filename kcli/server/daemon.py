@@ -223,7 +223,8 @@ def attach_coordinator(broker: Broker) -> None:
         from kcli.server.coordinator.service import GroupCoordinator
     except ImportError:
         return
-    broker.coordinator = GroupCoordinator(broker)
+    broker.coordinator = coordinator = GroupCoordinator(broker)
+    broker.leadership_listeners.append(coordinator.on_leadership)
 
 
 def run(config: BrokerConfig) -> int:

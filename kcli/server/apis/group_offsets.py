@@ -9,10 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kcli.server.apis.groups import coordinator
+from kcli.server.apis.groups import coordinator_for
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.service import CommitEntry
+
+
+def _partition_exists(ctx: RequestContext, topic: str, partition: int) -> bool:
+    """Whether the cluster has the partition (its log may well live on other brokers)."""
+    record = ctx.broker.topic(topic)
+    return record is not None and 0 <= partition < record.partitions
 
 
 def _topic_name(ctx: RequestContext, topic: Any) -> str | None:
@@ -36,7 +42,7 @@ def _topic_key(ctx: RequestContext, name: str | None, topic_id: uuid.UUID | None
 
 @api(8, "OffsetCommit", 2, 10)
 async def offset_commit(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     entries: list[CommitEntry] = []
     unknown_ids: list[tuple[Any, list[int]]] = []
     for topic in request.topics:
@@ -56,10 +62,10 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
             )
 
     def exists(topic: str, partition: int) -> bool:
-        return ctx.broker.partition(topic, partition) is not None
+        return _partition_exists(ctx, topic, partition)
 
     if coord is None:
-        results = {(e.topic, e.partition): E.COORDINATOR_NOT_AVAILABLE for e in entries}
+        results = {(e.topic, e.partition): unavailable for e in entries}
     else:
         results = coord.commit_offsets(
             request.group_id,
@@ -90,9 +96,9 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
 
 def _fetch_group(ctx: RequestContext, group_id: str, topics: Any) -> tuple[int, list[dict[str, Any]]]:
     """One group's answer: (group error, topics) with -1 for partitions without a commit."""
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, group_id)
     if coord is None:
-        return E.COORDINATOR_NOT_AVAILABLE, []
+        return unavailable, []
     wanted: list[tuple[str, list[int]]] | None = None
     unknown_ids: list[tuple[uuid.UUID, list[int]]] = []
     if topics is not None:
@@ -162,10 +168,10 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
 
 @api(47, "OffsetDelete", 0, 0)
 async def offset_delete(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     wanted = [(t.name, [p.partition_index for p in t.partitions]) for t in request.topics]
     if coord is None:
-        top, results = E.COORDINATOR_NOT_AVAILABLE, {}
+        top, results = unavailable, {}
     else:
         top, results = coord.delete_offsets(request.group_id, wanted)
     topics = []
@@ -178,7 +184,7 @@ async def offset_delete(ctx: RequestContext, request: Any) -> dict:
                         {
                             "partition_index": p,
                             "error_code": results.get((name, p), E.NONE)
-                            if ctx.broker.partition(name, p) is not None
+                            if _partition_exists(ctx, name, p)
                             else E.UNKNOWN_TOPIC_OR_PARTITION,
                         }
                         for p in parts

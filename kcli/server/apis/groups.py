@@ -22,6 +22,18 @@ def coordinator(ctx: RequestContext) -> GroupCoordinator | None:
     return ctx.broker.coordinator  # type: ignore[return-value]
 
 
+def coordinator_for(ctx: RequestContext, group_id: str) -> tuple[GroupCoordinator | None, int]:
+    """(coordinator, 0) when this broker coordinates ``group_id``, else (None, error): in a cluster
+    the coordinator of a group is the leader of its ``__consumer_offsets`` partition, and the
+    others answer NOT_COORDINATOR so the client looks it up again."""
+    coord = coordinator(ctx)
+    if coord is None:
+        return None, E.COORDINATOR_NOT_AVAILABLE
+    if not coord.owns(group_id):
+        return None, E.NOT_COORDINATOR
+    return coord, E.NONE
+
+
 def millis(value: Any) -> int:
     """kio decodes int32 millisecond fields as timedelta; the coordinator works in ms."""
     if isinstance(value, datetime.timedelta):
@@ -38,7 +50,6 @@ def client_host(ctx: RequestContext) -> str:
 
 
 def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
-    node = ctx.broker.live_brokers()[0]
     result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
     coord = coordinator(ctx)
     if key_type != KEY_TYPE_GROUP:
@@ -51,7 +62,12 @@ def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
         result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
         result["error_message"] = "The coordinator is not available."
     else:
-        result.update(node_id=node.node_id, host=node.host, port=node.port)
+        node = coord.coordinator_node(key) if coord.clustered else ctx.broker.live_brokers()[0]
+        if node is None:
+            result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
+            result["error_message"] = "The coordinator is not available."
+        else:
+            result.update(node_id=node.node_id, host=node.host, port=node.port)
     return result
 
 
@@ -81,9 +97,9 @@ def _join_reply(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
 
 @api(11, "JoinGroup", 0, 9)
 async def join_group(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     if coord is None:
-        return _join_reply(ctx, join_error(request.member_id, E.COORDINATOR_NOT_AVAILABLE))
+        return _join_reply(ctx, join_error(request.member_id, unavailable))
     session = millis(request.session_timeout)
     rebalance = getattr(request, "rebalance_timeout", None)
     req = JoinRequest(
@@ -103,9 +119,9 @@ async def join_group(ctx: RequestContext, request: Any) -> dict:
 
 @api(14, "SyncGroup", 0, 5)
 async def sync_group(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     if coord is None:
-        return dict(sync_result(E.COORDINATOR_NOT_AVAILABLE), throttle_time=0)
+        return dict(sync_result(unavailable), throttle_time=0)
     result = await coord.sync_group(
         request.group_id,
         request.generation_id,
@@ -120,9 +136,9 @@ async def sync_group(ctx: RequestContext, request: Any) -> dict:
 
 @api(12, "Heartbeat", 0, 4)
 async def heartbeat(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     if coord is None:
-        return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE}
+        return {"throttle_time": 0, "error_code": unavailable}
     code = coord.heartbeat(
         request.group_id,
         request.generation_id,
@@ -134,23 +150,20 @@ async def heartbeat(ctx: RequestContext, request: Any) -> dict:
 
 @api(13, "LeaveGroup", 0, 5)
 async def leave_group(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
+    coord, unavailable = coordinator_for(ctx, request.group_id)
     if ctx.version >= 3:
         identities = [(m.member_id, m.group_instance_id) for m in request.members]
     else:
         identities = [(request.member_id, None)]
     if coord is None:
-        top, results = (
-            E.COORDINATOR_NOT_AVAILABLE,
-            [(m, i, E.COORDINATOR_NOT_AVAILABLE) for m, i in identities],
-        )
+        top, results = unavailable, [(m, i, unavailable) for m, i in identities]
     else:
         top, results = coord.leave_group(request.group_id, identities)
     if ctx.version < 3:
         return {"throttle_time": 0, "error_code": top or results[0][2]}
     return {
         "throttle_time": 0,
-        "error_code": top if top == E.COORDINATOR_NOT_AVAILABLE else E.NONE,
+        "error_code": top if top in (E.COORDINATOR_NOT_AVAILABLE, E.NOT_COORDINATOR) else E.NONE,
         "members": [{"member_id": m, "group_instance_id": i, "error_code": code} for m, i, code in results],
     }
 
@@ -164,14 +177,15 @@ async def list_groups(ctx: RequestContext, request: Any) -> dict:
     if coord is None:
         return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE, "groups": []}
     groups = coord.list_groups(getattr(request, "states_filter", ()), getattr(request, "types_filter", ()))
+    groups = [g for g in groups if coord.owns(g["group_id"])]  # each broker lists the groups it coordinates
     return {"throttle_time": 0, "error_code": E.NONE, "groups": groups}
 
 
-def _missing_group(ctx: RequestContext, group_id: str) -> dict[str, Any]:
+def _missing_group(ctx: RequestContext, group_id: str, code: int = E.NONE) -> dict[str, Any]:
     """Versions before 6 describe an unknown group as Dead; v6+ says GROUP_ID_NOT_FOUND (KIP-1043)."""
-    found = ctx.version >= 6
+    found = ctx.version >= 6 and not code
     return {
-        "error_code": E.GROUP_ID_NOT_FOUND if found else E.NONE,
+        "error_code": code or (E.GROUP_ID_NOT_FOUND if found else E.NONE),
         "error_message": f"Group {group_id} not found." if found else None,
         "group_id": group_id,
         "group_state": "Dead",
@@ -184,21 +198,20 @@ def _missing_group(ctx: RequestContext, group_id: str) -> dict[str, Any]:
 
 @api(15, "DescribeGroups", 0, 6)
 async def describe_groups(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
     described = []
     for group_id in request.groups:
+        coord, unavailable = coordinator_for(ctx, group_id)
         summary = coord.describe_group(group_id) if coord is not None else None
-        described.append(summary if summary is not None else _missing_group(ctx, group_id))
+        described.append(summary if summary is not None else _missing_group(ctx, group_id, unavailable))
     return {"throttle_time": 0, "groups": described}
 
 
 @api(42, "DeleteGroups", 0, 2)
 async def delete_groups(ctx: RequestContext, request: Any) -> dict:
-    coord = coordinator(ctx)
-    if coord is None:
-        results = {g: E.COORDINATOR_NOT_AVAILABLE for g in request.groups_names}
-    else:
-        results = coord.delete_groups(request.groups_names)
+    results: dict[str, int] = {}
+    for group_id in request.groups_names:
+        coord, unavailable = coordinator_for(ctx, group_id)
+        results.update({group_id: unavailable} if coord is None else coord.delete_groups([group_id]))
     return {
         "throttle_time": 0,
         "results": [{"group_id": g, "error_code": results[g]} for g in request.groups_names],

@@ -39,7 +39,7 @@ from kcli.server.coordinator.schema import (
     encode_offset_value,
     partition_for,
 )
-from kcli.server.coordinator.store import OffsetsTopicStore, Record, Store
+from kcli.server.coordinator.store import OFFSETS_TOPIC, OffsetsTopicStore, Record, Store
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -133,7 +133,46 @@ class GroupCoordinator:
         self.groups: dict[str, Group] = {}
         self._retention_timer: asyncio.TimerHandle | None = None
         self._closed = False
-        self.load()
+        if not self.clustered:
+            self.load()  # in a cluster, groups load as this broker gains offsets partitions
+
+    # --- cluster: the coordinator of a group leads its __consumer_offsets partition -----------
+    @property
+    def clustered(self) -> bool:
+        return self.broker is not None and self.broker.cluster is not None
+
+    def owns(self, group_id: str) -> bool:
+        if not self.clustered:
+            return True
+        assert self.broker is not None
+        partition, _ = self.broker.leader_partition(OFFSETS_TOPIC, self.partition_for(group_id))
+        return partition is not None
+
+    def coordinator_node(self, group_id: str) -> Any:
+        """In a cluster, the broker FindCoordinator names: the offsets partition's leader."""
+        assert self.broker is not None
+        view = self.broker.partition_view(OFFSETS_TOPIC, self.partition_for(group_id))
+        return None if view is None or view.leader < 0 else self.broker.broker_node(view.leader)
+
+    def on_leadership(self, topic: str, partition: int, is_leader: bool) -> None:
+        """Load the groups of an offsets partition this broker now leads; drop those it lost."""
+        if topic != OFFSETS_TOPIC or self._closed:
+            return
+        self._unload(partition)
+        if is_leader:
+            self.load({partition})
+
+    def _unload(self, partition: int) -> None:
+        for group_id in [g for g in self.groups if self.partition_for(g) == partition]:
+            group = self.groups.pop(group_id)
+            for timer in (group.join_timer, group.sync_timer, *group.pending_members.values()):
+                if timer is not None:
+                    timer.cancel()
+            for member in group.members.values():
+                if member.session_timer is not None:
+                    member.session_timer.cancel()
+                _resolve(member.join_future, join_error(member.member_id, E.NOT_COORDINATOR))
+                _resolve(member.sync_future, sync_result(E.NOT_COORDINATOR))
 
     # --- event loop helpers -------------------------------------------------------------------
     @staticmethod
@@ -216,12 +255,13 @@ class GroupCoordinator:
             return False
         return True
 
-    def load(self) -> None:
-        """Rebuild groups and committed offsets from ``__consumer_offsets`` (last record wins)."""
+    def load(self, partitions: set[int] | None = None) -> None:
+        """Rebuild groups and committed offsets from ``__consumer_offsets`` (last record wins),
+        from every partition or only ``partitions``."""
         group_values: dict[str, GroupValue | None] = {}
         offsets: dict[OffsetKey, OffsetValue | None] = {}
         count = 0
-        for key_bytes, value_bytes in self.store.read_all():
+        for key_bytes, value_bytes in self.store.read_all(partitions):
             try:
                 key = decode_key(key_bytes)
                 if isinstance(key, OffsetKey):

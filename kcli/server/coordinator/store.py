@@ -37,7 +37,7 @@ class Store(Protocol):
 
     def append(self, partition: int, records: list[Record]) -> None: ...
 
-    def read_all(self) -> Iterator[Record]: ...
+    def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]: ...
 
 
 class MemoryStore:
@@ -59,9 +59,10 @@ class MemoryStore:
             raise OSError("append failed (test)")
         self.logs.setdefault(partition, []).extend(records)
 
-    def read_all(self) -> Iterator[Record]:
+    def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
         for partition in sorted(self.logs):
-            yield from self.logs[partition]
+            if partitions is None or partition in partitions:
+                yield from self.logs[partition]
 
 
 class OffsetsTopicStore:
@@ -114,13 +115,13 @@ class OffsetsTopicStore:
 
         if not self.ensure():
             raise OSError(f"{OFFSETS_TOPIC} is not available")
-        target = self.broker.partition(OFFSETS_TOPIC, partition)
-        if target is None:
-            raise OSError(f"{OFFSETS_TOPIC}-{partition} is not available")
+        target, _error = self.broker.leader_partition(OFFSETS_TOPIC, partition)
+        if target is None:  # in a cluster: leadership moved away since the request was checked
+            raise OSError(f"{OFFSETS_TOPIC}-{partition} is not led by this broker")
         now = int(time.time() * 1000)
         target.append(build_batch(records, timestamp=now), now_ms=now)
 
-    def read_all(self) -> Iterator[Record]:
+    def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
         from kcli.server.protocol.records import decode_records, iter_batches
 
         record = self.broker.topic(OFFSETS_TOPIC)
@@ -128,7 +129,7 @@ class OffsetsTopicStore:
             return
         for index in range(record.partitions):
             partition = self.broker.partition(OFFSETS_TOPIC, index)
-            if partition is None:
+            if partition is None or (partitions is not None and index not in partitions):
                 continue
             plog = partition.log
             offset, end = plog.log_start_offset, plog.log_end_offset
