@@ -118,7 +118,8 @@ class CoordinationService:
         if chroot not in self.controllers:
             safe = chroot.strip("/").replace("/", "_") or "root"
             directory = self.data_dir / "kcli-controller" / safe
-            self.controllers[chroot] = ControllerService(Controller(directory, self.cluster_id(chroot)))
+            controller = Controller(directory, self.cluster_id(chroot))
+            self.controllers[chroot] = ControllerService(controller, grace_s=self.session_timeout_s)
         return self.controllers[chroot]
 
     # --- sessions -----------------------------------------------------------------------------

@@ -71,9 +71,8 @@ class Controller:
             data = json.loads(self.path.read_text())
             self.image = MetadataImage.from_json(data["image"])
             self.next_producer_id = int(data.get("next_producer_id", 0))
-            # Nobody is registered with a controller that has just started.
-            for broker in self.image.brokers.values():
-                broker.fenced = True
+            # Brokers alive before a restart stay so for a grace period (a session timeout): they
+            # reconnect and register again, and only those that do not are fenced then.
         self.image.cluster_id = self.image.cluster_id or cluster_id
 
     # --- persistence -------------------------------------------------------------------------
@@ -98,8 +97,13 @@ class Controller:
             self._adopt(data)
         for topic in self.image.topics.values():
             for index, state in enumerate(topic.partitions):
-                if state.leader == NO_LEADER and reg.node_id in state.isr:
+                if state.leader != NO_LEADER or reg.node_id not in state.replicas:
+                    continue
+                if reg.node_id in state.isr:
                     self._set_leader(topic.name, index, state, reg.node_id, "broker returned")
+                elif self._unclean_allowed(topic):
+                    state.isr = [reg.node_id]
+                    self._set_leader(topic.name, index, state, reg.node_id, "unclean election")
         log.info("Registered broker %d at %s:%d", reg.node_id, reg.host, reg.port)
         self._commit()
 
@@ -122,6 +126,12 @@ class Controller:
             if candidates:
                 state.leader = candidates[0]
         log.info("Adopted topic %s from a registering broker's metadata cache", name)
+
+    def fence_unregistered(self, registered: set[int]) -> None:
+        """After a controller restart's grace period: fence brokers that did not come back."""
+        for node_id, broker in sorted(self.image.brokers.items()):
+            if not broker.fenced and node_id not in registered:
+                self.fence_broker(node_id)
 
     def fence_broker(self, node_id: int) -> None:
         """The broker's session ended: take it out of every ISR and move its leaderships."""

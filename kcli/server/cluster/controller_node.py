@@ -51,10 +51,11 @@ def _cluster_id(config: BrokerConfig) -> str:
 class ControllerNode:
     def __init__(self, config: BrokerConfig):
         self.config = config
-        self.service = ControllerService(Controller(config.log_dirs[0], _cluster_id(config)))
         self.session_timeout_s = (
             int(config.raw.get("broker.session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS)) / 1000
         )
+        controller = Controller(config.log_dirs[0], _cluster_id(config))
+        self.service = ControllerService(controller, grace_s=self.session_timeout_s)
         self.sessions: dict[int, _Session] = {}
         self._ids = itertools.count(1)
 

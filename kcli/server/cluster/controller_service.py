@@ -23,10 +23,17 @@ MAX_WATCH_S = 30.0
 
 
 class ControllerService:
-    def __init__(self, controller: Controller):
+    def __init__(self, controller: Controller, grace_s: float = 9.0):
         self.controller = controller
         self._changed = asyncio.Condition()
         self._session_broker: dict[Any, int] = {}
+        if any(not b.fenced for b in controller.image.brokers.values()):
+            asyncio.get_running_loop().call_later(grace_s, self._end_grace)
+
+    def _end_grace(self) -> None:
+        """Brokers registered before a restart had ``grace_s`` to come back; fence the rest."""
+        self.controller.fence_unregistered(set(self._session_broker.values()))
+        self._publish()
 
     # --- sessions ----------------------------------------------------------------------------
     def session_ended(self, session: Any) -> None:
@@ -58,6 +65,8 @@ class ControllerService:
             answer = self._mutate(op, request)
         except ControllerError as exc:
             return {"ok": False, "error": "Controller", "code": exc.code, "message": exc.message}
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            return {"ok": False, "error": "BadArguments", "message": f"{op}: {exc!r}"}
         self._publish()
         return answer
 

@@ -134,15 +134,18 @@ def test_preferred_election_moves_leadership_back(tmp_path: Path) -> None:
     assert c.elect_leaders(0, None) == []  # "all partitions" reports only elections that happened
 
 
-def test_metadata_survives_a_controller_restart_with_brokers_fenced(tmp_path: Path) -> None:
+def test_metadata_survives_a_controller_restart(tmp_path: Path) -> None:
     c = controller(tmp_path)
-    c.create_topic("t", 2, 2, None, {"retention.ms": "1000"}, False, False)
+    c.create_topic("t", 2, 2, {0: [0, 1], 1: [1, 2]}, {"retention.ms": "1000"}, False, False)
     first = c.allocate_producer_ids()
     again = Controller(tmp_path, "ignored")
     assert again.image.cluster_id == "cluster-1"
     assert again.image.topics["t"].to_json() == c.image.topics["t"].to_json()
-    assert all(b.fenced for b in again.image.brokers.values())
     assert again.allocate_producer_ids() >= first + 1000  # producer ids are never handed out twice
+    # Brokers that register again within the grace period keep everything; the others are fenced.
+    again.fence_unregistered({1, 2})
+    assert [b.node_id for b in again.image.live_brokers] == [1, 2]
+    assert again.image.topics["t"].partitions[0].leader == 1
 
 
 def test_a_registering_broker_gives_back_topics_the_controller_lost(tmp_path: Path) -> None:
@@ -157,3 +160,19 @@ def test_a_registering_broker_gives_back_topics_the_controller_lost(tmp_path: Pa
     state = c.image.topics["kept"].partitions[0]
     assert str(c.image.topics["kept"].topic_id) == cached["topic_id"]
     assert (state.leader, state.isr) == (0, [0])
+
+
+def test_a_returning_replica_outside_the_isr_leads_only_when_unclean_election_is_allowed(
+    tmp_path: Path,
+) -> None:
+    c = controller(tmp_path)
+    c.create_topic("clean", 1, 2, {0: [0, 1]}, {}, False, False)
+    c.create_topic("unclean", 1, 2, {0: [0, 1]}, {"unclean.leader.election.enable": "true"}, False, False)
+    c.fence_broker(1)
+    c.fence_broker(0)
+    c.register_broker(BrokerRegistration(1, "localhost", 9093))
+    assert c.image.topics["clean"].partitions[0].leader == NO_LEADER
+    assert (c.image.topics["unclean"].partitions[0].leader, c.image.topics["unclean"].partitions[0].isr) == (
+        1,
+        [1],
+    )
