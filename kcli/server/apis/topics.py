@@ -1,4 +1,9 @@
-"""CreateTopics, DeleteTopics and CreatePartitions."""
+"""CreateTopics, DeleteTopics and CreatePartitions.
+
+Each CreateTopics request's catalog changes are written once, when the request's topics are all done and before
+it is answered (``Catalog.batched``): one fsync per request instead of one per topic. Deletes stay
+one write per topic: the catalog must forget a topic before its directories go.
+"""
 
 from __future__ import annotations
 
@@ -13,57 +18,54 @@ UNKNOWN_TOPIC_ID = 100
 
 @api(19, "CreateTopics", 2, 7)
 async def create_topics(ctx: RequestContext, request: Any) -> dict:
-    broker = ctx.broker
-    results = []
-    for t in request.topics:
-        assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
-        configs = {c.name: c.value for c in t.configs if c.value is not None}
-        entry: dict[str, Any] = {
-            "name": t.name,
-            "topic_id": None,
-            "error_code": 0,
-            "error_message": None,
-            "topic_config_error_code": 0,
-            "num_partitions": -1,
-            "replication_factor": -1,
-            "configs": [],
-        }
-        if assignment and (t.num_partitions != -1 or t.replication_factor != -1):
-            entry["error_code"] = 42  # INVALID_REQUEST
-            entry["error_message"] = (
-                "Both numPartitions or replicationFactor and replicasAssignments "
-                "were set. Both cannot be used at the same time."
-            )
-            results.append(entry)
-            continue
-        try:
-            record = broker.create_topic(
-                t.name,
-                t.num_partitions,
-                t.replication_factor,
-                assignment,
-                configs,
-                validate_only=request.validate_only,
-            )
-        except TopicError as exc:
-            entry["error_code"], entry["error_message"] = exc.error_code, exc.message
-            results.append(entry)
-            continue
-        entry["topic_id"] = record.topic_id
-        entry["num_partitions"] = record.partitions
-        entry["replication_factor"] = len(record.replicas[0]) if record.replicas else 0
-        entry["configs"] = [
-            {
-                "name": name,
-                "value": value,
-                "read_only": False,
-                "config_source": 1 if source == "topic" else 5,
-                "is_sensitive": False,
-            }
-            for name, value, source in broker.topic_config_entries(record)
-        ]
-        results.append(entry)
+    with ctx.broker.catalog.batched():
+        results = [_create_topic(ctx, t, request.validate_only) for t in request.topics]
     return {"throttle_time": 0, "topics": results}
+
+
+def _create_topic(ctx: RequestContext, t: Any, validate_only: bool) -> dict[str, Any]:
+    """One topic of a CreateTopics request: its result entry, with Kafka's error code if refused."""
+    broker = ctx.broker
+    assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
+    configs = {c.name: c.value for c in t.configs if c.value is not None}
+    entry: dict[str, Any] = {
+        "name": t.name,
+        "topic_id": None,
+        "error_code": 0,
+        "error_message": None,
+        "topic_config_error_code": 0,
+        "num_partitions": -1,
+        "replication_factor": -1,
+        "configs": [],
+    }
+    if assignment and (t.num_partitions != -1 or t.replication_factor != -1):
+        entry["error_code"] = 42  # INVALID_REQUEST
+        entry["error_message"] = (
+            "Both numPartitions or replicationFactor and replicasAssignments "
+            "were set. Both cannot be used at the same time."
+        )
+        return entry
+    try:
+        record = broker.create_topic(
+            t.name, t.num_partitions, t.replication_factor, assignment, configs, validate_only=validate_only
+        )
+    except TopicError as exc:
+        entry["error_code"], entry["error_message"] = exc.error_code, exc.message
+        return entry
+    entry["topic_id"] = record.topic_id
+    entry["num_partitions"] = record.partitions
+    entry["replication_factor"] = len(record.replicas[0]) if record.replicas else 0
+    entry["configs"] = [
+        {
+            "name": name,
+            "value": value,
+            "read_only": False,
+            "config_source": 1 if source == "topic" else 5,
+            "is_sensitive": False,
+        }
+        for name, value, source in broker.topic_config_entries(record)
+    ]
+    return entry
 
 
 @api(20, "DeleteTopics", 1, 6)

@@ -524,26 +524,30 @@ class PartitionLog:
         self.epoch_cache.truncate_from_end(self.log_end_offset)
 
     # --- lifecycle ----------------------------------------------------------------------------
-    def checkpoint(self) -> None:
-        """Record the recovery point and write this log directory's checkpoint files."""
+    def checkpoint(self, *, write: bool = True) -> None:
+        """Record the recovery point and (unless ``write`` is false) write the checkpoint files."""
         self._checkpoints.recovery_points[self.topic_partition] = self.log_end_offset
         self._checkpoints.high_watermarks[self.topic_partition] = self._high_watermark
-        self._checkpoints.write()
+        if write:
+            self._checkpoints.write()
 
     def flush(self) -> None:
         with self._lock:
             self.active_segment.flush()
             self.checkpoint()
 
-    def close(self) -> None:
-        """Clean close: final time index entry, producer snapshot, checkpoints, files closed."""
+    def close(self, *, write_checkpoints: bool = True) -> None:
+        """Clean close: final time index entry, producer snapshot, checkpoints, files closed.
+
+        ``write_checkpoints=False`` only records this log's offsets: the caller closing every log
+        writes the shared checkpoint files once."""
         with self._maintenance_lock, self._lock:
             if self._closed:
                 return
             self._closed = True
             self.active_segment.on_become_inactive()
             self.producer_state.save(self.directory / PRODUCER_SNAPSHOT_FILE, self.log_end_offset)
-            self.checkpoint()
+            self.checkpoint(write=write_checkpoints)
             for seg in self._segments:
                 seg.close()
 
