@@ -195,6 +195,7 @@ class Broker:
                 replicas=list(replicas),
                 isr=list(replicas),
                 local_id=None if self.cluster is None else self.node_id,
+                propose_isr=None if self.cluster is None else self._propose_isr,
                 min_isr=int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas)),
             )
             # A leader whose ISR is itself owns everything in its log: after a crash the
