@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(config)
     except KeyboardInterrupt:
         return 0
+    except ConfigError as exc:  # a topology this broker cannot run, found while starting
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         import logging
 

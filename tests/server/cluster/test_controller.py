@@ -176,3 +176,21 @@ def test_a_returning_replica_outside_the_isr_leads_only_when_unclean_election_is
         1,
         [1],
     )
+
+
+def test_a_combined_node_with_other_voters_says_the_topology_is_not_supported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    props = tmp_path / "server.properties"
+    props.write_text(
+        "node.id=1\nprocess.roles=broker,controller\ncontroller.quorum.voters=1@localhost:19093,2@localhost:19094\n"
+        f"listeners=PLAINTEXT://localhost:19092,CONTROLLER://localhost:19093\ncontroller.listener.names=CONTROLLER\n"
+        f"log.dirs={tmp_path / 'logs'}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kcli.server.start", str(props)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "a quorum of several controllers is not supported yet" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
