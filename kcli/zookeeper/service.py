@@ -2,8 +2,9 @@
 
 State is small: the cluster id (persisted in ``dataDir`` so a restarted ZooKeeper hands the same id
 to brokers whose logs were formatted with it) and the live brokers, each tied to the session that
-registered it. Topics are not stored here: ``/brokers/topics`` is answered by asking a registered
-broker over the Kafka protocol, so it can never disagree with what the brokers serve.
+registered it. The cluster's controller lives here too (``ctl_*`` operations, see
+:mod:`kcli.server.cluster.controller_service`), as Kafka's controller relied on ZooKeeper:
+``/brokers/topics`` and partition states are answered from its metadata.
 """
 
 from __future__ import annotations
@@ -363,7 +364,8 @@ class CoordinationService:
         if path.startswith("/brokers/topics/") and path.endswith("/state"):
             await self.children(chroot, path)  # raises NoNode for unknown topics and partitions
             topics = await self._topics(chroot)
-            replicas = topics[path.split("/")[3]][int(path.split("/")[5])]
+            name, index = path.split("/")[3], int(path.split("/")[5])
+            replicas = topics[name][index]
             state = {
                 "controller_epoch": 1,
                 "leader": replicas[0] if replicas else -1,
@@ -371,12 +373,25 @@ class CoordinationService:
                 "leader_epoch": 0,
                 "isr": replicas,
             }
+            live = self.controllers.get(chroot)
+            topic = live.controller.image.topics.get(name) if live is not None else None
+            if topic is not None and index < len(topic.partitions):
+                p = topic.partitions[index]
+                state.update(leader=p.leader, leader_epoch=p.leader_epoch, isr=p.isr)
             return json.dumps(state, separators=(",", ":"))
         await self.children(chroot, path)  # raises NoNode for unknown paths
         return "null"
 
     async def _topics(self, chroot: str) -> dict[str, dict[int, list[int]]]:
-        """Topic -> partition -> replicas, asked of a registered broker over the Kafka protocol."""
+        """Topic -> partition -> replicas: the controller's metadata, or asked of a registered
+        broker over the Kafka protocol when this service has not met a controller-aware broker."""
+        controller = self.controllers.get(chroot)
+        if controller is not None:
+            image = controller.controller.image
+            return {
+                t.name: {i: list(p.replicas) for i, p in enumerate(t.partitions)}
+                for t in image.topics.values()
+            }
         live = self._live(chroot)
         if not live:
             return {}
