@@ -1,0 +1,51 @@
+"""The schema registry on a three-broker cluster: ``_schemas`` is replicated three times, so
+registering and reading schemas keeps working after the broker leading it is killed, and a
+restarted registry rebuilds every schema from the surviving replicas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from tests.cluster_process import Cluster
+from tests.schema_registry.helpers import RegistryProcess
+
+SCHEMA = {"type": "record", "name": "User", "fields": [{"name": "name", "type": "string"}]}
+SCHEMA_V2 = {
+    "type": "record",
+    "name": "User",
+    "fields": [{"name": "name", "type": "string"}, {"name": "age", "type": ["null", "int"], "default": None}],
+}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path / "cluster", 3)
+    c.start()
+    yield c
+    c.stop()
+
+
+def test_registry_survives_the_loss_of_the_schemas_leader(cluster: Cluster, tmp_path: Path) -> None:
+    registry = RegistryProcess(tmp_path, cluster.bootstrap).start()
+    try:
+        first = registry("POST", "/subjects/users-value/versions", {"schema": json.dumps(SCHEMA)})
+        assert first.status == 200, first.body
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        partition = admin.list_topics("_schemas", timeout=10).topics["_schemas"].partitions[0]
+        assert sorted(partition.replicas) == [0, 1, 2]
+        cluster.brokers[partition.leader].kill()
+
+        second = registry("POST", "/subjects/users-value/versions", {"schema": json.dumps(SCHEMA_V2)})
+        assert second.status == 200, second.body
+        registry.stop()
+        registry.start()  # rebuilt from _schemas on the surviving replicas
+        versions = registry("GET", "/subjects/users-value/versions")
+        assert versions.body == [1, 2]
+        assert registry("GET", f"/schemas/ids/{first.body['id']}").status == 200
+    finally:
+        registry.stop()
