@@ -7,7 +7,6 @@ from typing import Any
 
 from kcli.server.apis.registry import RequestContext, api
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
 OFFSET_OUT_OF_RANGE = 1
 UNKNOWN_SERVER_ERROR = -1
 
@@ -75,10 +74,10 @@ async def delete_records(ctx: RequestContext, request: Any) -> dict:
     for t in request.topics:
         parts = []
         for p in t.partitions:
-            partition = ctx.broker.partition(t.name, p.partition_index)
+            partition, error = ctx.broker.leader_partition(t.name, p.partition_index)
             entry = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
             if partition is None:
-                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_code"] = error  # followers take the new log start from the leader
             else:
                 offset = partition.log.high_watermark if p.offset == -1 else p.offset
                 if offset < 0 or offset > partition.log.high_watermark:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,11 @@ class _Fetching:
     partition: Partition
     epoch: int
     truncated: bool = False
-    paused: bool = False
+    paused_until: float = 0.0  # after a refusal: retry then, or sooner on new metadata
+
+    @property
+    def paused(self) -> bool:
+        return time.monotonic() < self.paused_until
 
 
 def truncation_offset(
@@ -91,8 +96,13 @@ class ReplicaFetcher:
         while True:
             active = [s for s in self.states.values() if not s.paused]
             if not active:
+                # Everything is paused (or nothing to fetch): wait for new metadata, or until the
+                # first pause ends - the leader may simply not have applied the same image yet.
                 self._changed.clear()
-                await self._changed.wait()
+                wake = min((s.paused_until for s in self.states.values()), default=None)
+                timeout = None if wake is None else max(wake - time.monotonic(), 0.01)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout)
                 continue
             try:
                 conn = await self._connection()
@@ -192,12 +202,13 @@ class ReplicaFetcher:
         state.truncated = True
 
     def _pause(self, state: _Fetching, code: int) -> None:
-        """The leader refused (it lost leadership, or epochs disagree): wait for the next image."""
+        """The leader refused (it lost leadership, or epochs disagree): back off, then retry -
+        sooner if new metadata arrives."""
         log.info(
-            "[ReplicaFetcher broker=%d] %s-%d: error %d from broker %d; waiting for new metadata",
-            self.broker.node_id, state.partition.topic, state.partition.index, code, self.leader_id,
+            "[ReplicaFetcher broker=%d] %s-%d: error %d from broker %d; retrying after new metadata or %.1f s",
+            self.broker.node_id, state.partition.topic, state.partition.index, code, self.leader_id, RETRY_BACKOFF_S,
         )  # fmt: skip
-        state.paused = True
+        state.paused_until = time.monotonic() + RETRY_BACKOFF_S
 
     # --- fetching ----------------------------------------------------------------------------
     async def _fetch(self, conn: KafkaConnection, states: list[_Fetching]) -> None:
