@@ -4,6 +4,8 @@ so the replicas never disagree."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +96,25 @@ def test_a_deposed_leader_truncates_its_unreplicated_tail_on_return(cluster: Clu
     )  # preferred: broker 0 leads again
     assert leader_of(cluster, "d", 1)[0] == 0
     assert read(cluster.brokers[0].bootstrap, "d") == ["a0", "a1", "a2", "y0"]
+
+
+@pytest.fixture
+def quick_lag_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, 3, overrides={"replica.lag.time.max.ms": "2000"})
+    c.start()
+    yield c
+    for broker in c.brokers:  # never leave a stopped process behind
+        if broker.proc is not None and broker.proc.poll() is None:
+            os.kill(broker.pid, signal.SIGCONT)
+    c.stop()
+
+
+def test_a_stalled_follower_leaves_the_isr_and_rejoins_when_it_catches_up(quick_lag_cluster: Cluster) -> None:
+    cluster = quick_lag_cluster
+    create(cluster, "s", [[0, 1, 2]], {})
+    os.kill(cluster.brokers[2].pid, signal.SIGSTOP)  # alive but silent: only lag reveals it
+    assert send(cluster.brokers[0].bootstrap, "s", ["a"], "all") == [None]  # after the ISR shrank
+    assert leader_of(cluster, "s", 0) == (0, [0, 1])
+    os.kill(cluster.brokers[2].pid, signal.SIGCONT)
+    assert wait_until(lambda: leader_of(cluster, "s", 0) == (0, [0, 1, 2]), 30)
+    assert read(cluster.brokers[0].bootstrap, "s") == ["a"]
