@@ -101,11 +101,17 @@ class BrokerServer:
             response = await self._dispatch(frame, peer, conn_id)
             if response is None:
                 continue
-            writer.write(response)
+            if isinstance(response, list):
+                # Chunks from a fast encoder: record batches are written as they were read,
+                # uncopied (writelines would join them into one new buffer first).
+                for chunk in response:
+                    writer.write(chunk)
+            else:
+                writer.write(response)
             if writer.transport.get_write_buffer_size() > 1 << 20:
                 await writer.drain()
 
-    async def _dispatch(self, frame: bytes, peer: tuple[str, int], conn_id: str) -> bytes | None:
+    async def _dispatch(self, frame: bytes, peer: tuple[str, int], conn_id: str) -> bytes | list[Any] | None:
         api_key, api_version, correlation_id = peek_header(frame)
         spec = self.apis.get(api_key)
         if spec is None:
@@ -120,6 +126,10 @@ class BrokerServer:
         if result is None:
             return None
         if isinstance(result, dict):
+            if spec.encoder is not None:
+                chunks = spec.encoder(api_version, correlation_id, result)
+                if chunks is not None:
+                    return chunks
             result = build(ctx.response_cls, result)
         return encode_response(result, correlation_id)
 

@@ -16,6 +16,7 @@ from typing import Any
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.partition import Partition
+from kcli.server.protocol.fast_responses import encode_fetch_response
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -119,7 +120,7 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
     return topics, total, watched
 
 
-@api(1, "Fetch", 4, 16)
+@api(1, "Fetch", 4, 16, encoder=encode_fetch_response)
 async def fetch(ctx: RequestContext, request: Any) -> dict:
     by_id = ctx.version >= 13
     loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from typing import Any
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.partition import Partition
+from kcli.server.protocol.fast_responses import encode_produce_response
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -61,7 +62,7 @@ async def _await_replication(
         parts[slot].update(error_code=code, base_offset=-1, error_message=None)
 
 
-@api(0, "Produce", 3, 12)
+@api(0, "Produce", 3, 12, encoder=encode_produce_response)
 async def produce(ctx: RequestContext, request: Any) -> dict | None:
     broker = ctx.broker
     responses = []

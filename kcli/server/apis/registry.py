@@ -4,6 +4,9 @@ ApiVersions advertises exactly this table, so a client never sends a version we 
 Each handler is written once for its whole version range: it receives the decoded kio request
 and returns a dict (or a kio response dataclass, or None for "no response", as for acks=0
 produce) which the network layer builds into the response dataclass of the request's version.
+The hot APIs (Produce, Fetch) also register an ``encoder`` that turns their dict straight into
+the response frame (``kcli.server.protocol.fast_responses``); it may decline (None) and the
+generic path runs instead.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class RequestContext:
 
 
 Handler = Callable[[RequestContext, Any], Awaitable[Any]]
+# (version, correlation id, handler's dict) -> framed response as chunks, or None to use kio.
+Encoder = Callable[[int, int, dict[str, Any]], "list[bytes | bytearray | memoryview] | None"]
 
 
 @dataclass(frozen=True)
@@ -53,16 +58,19 @@ class ApiSpec:
     min_version: int
     max_version: int
     handler: Handler
+    encoder: Encoder | None = None
 
 
 APIS: dict[int, ApiSpec] = {}
 
 
-def api(key: int, name: str, min_version: int, max_version: int) -> Callable[[Handler], Handler]:
+def api(
+    key: int, name: str, min_version: int, max_version: int, encoder: Encoder | None = None
+) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``key`` at versions min..max (inclusive)."""
 
     def register(handler: Handler) -> Handler:
-        APIS[key] = ApiSpec(key, name, min_version, max_version, handler)
+        APIS[key] = ApiSpec(key, name, min_version, max_version, handler, encoder)
         return handler
 
     return register
