@@ -195,7 +195,7 @@ def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> L
     if buf:
         cleaned.append(buf, infos)
     cleaned.on_become_inactive()
-    os.fsync(cleaned.fd)
+    cleaned.flush()
     cleaned.close()
     finals = [first.index.path, first.time_index.path, first.log_path]  # log last: the commit point
     sources = [cleaned.index.path, cleaned.time_index.path, cleaned.log_path]

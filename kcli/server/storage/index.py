@@ -9,11 +9,12 @@ Lookups use an in-memory copy held in ``array``s and ``bisect``.
 
 from __future__ import annotations
 
-import os
 import struct
 from array import array
 from bisect import bisect_right
 from pathlib import Path
+
+from kcli.server.storage.handles import FileHandle
 
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
@@ -24,19 +25,25 @@ class IndexCorruptError(Exception):
 
 
 class _IndexFile:
-    """The file is opened on the first write only: closed segments keep no index descriptor."""
+    """Written through a cached handle (``handles.py``): opened on a write, closed when idle.
+
+    Lookups never touch the file (they use the in-memory copy), so a closed segment's indexes
+    hold no descriptor, and an active one's only until the handle cache needs the room.
+    """
 
     entry: struct.Struct
 
     def __init__(self, path: Path, base_offset: int):
-        self.path = path
         self.base_offset = base_offset
-        self._fd = -1
+        self._file = FileHandle(path, create=True, recreate=True)
 
-    def _open(self) -> int:
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        return self._fd
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    @property
+    def is_open(self) -> bool:
+        return self._file.is_open
 
     def _read_entries(self) -> list[tuple[int, int]]:
         try:
@@ -48,10 +55,10 @@ class _IndexFile:
         return list(self.entry.iter_unpack(raw))
 
     def _write(self, data: bytes) -> None:
-        os.write(self._open(), data)
+        self._file.write_all(data)
 
     def _truncate_entries(self, count: int) -> None:
-        os.ftruncate(self._open(), count * self.entry.size)
+        self._file.truncate(count * self.entry.size)
 
     def reset(self) -> None:
         """Empty the index (before a rebuild)."""
@@ -62,17 +69,13 @@ class _IndexFile:
         raise NotImplementedError
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._file.close()
 
     def flush(self) -> None:
-        if self._fd >= 0:
-            os.fsync(self._fd)
+        self._file.fsync()
 
     def rename(self, path: Path) -> None:
-        os.replace(self.path, path)
-        self.path = path
+        self._file.rename(path)
 
 
 class OffsetIndex(_IndexFile):

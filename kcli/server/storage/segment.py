@@ -1,7 +1,9 @@
 """One log segment: ``<base offset>.log`` with its ``.index`` and ``.timeindex``.
 
 The log file holds record batches exactly as they travel on the wire. Appends are one
-``os.write`` of the already offset-stamped bytes; reads are ``os.pread`` slices. The sparse
+``os.write`` of the already offset-stamped bytes; reads are ``os.pread`` slices. All three files
+are reached through cached handles (``handles.py``): opened on use, closed when the broker-wide
+cap on descriptors needs room, so idle segments hold no descriptor. The sparse
 indexes get an entry whenever more than ``index.interval.bytes`` were written since the last one,
 pointing at the start of a batch and naming that batch's last offset, as Kafka does.
 """
@@ -9,7 +11,6 @@ pointing at the start of a batch and naming that batch's last offset, as Kafka d
 from __future__ import annotations
 
 import mmap
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import NamedTuple
 
 from kcli.server.protocol.records import BATCH_HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header
 from kcli.server.protocol.records import batch_crc as _batch_crc
+from kcli.server.storage.handles import FileHandle
 from kcli.server.storage.index import IndexCorruptError, OffsetIndex, TimeIndex
 
 LOG_SUFFIX = ".log"
@@ -47,17 +49,20 @@ class LogSegment:
         self.base_offset = base_offset
         self.index_interval_bytes = index_interval_bytes
         stem = directory / segment_name(base_offset)
-        self.log_path = Path(f"{stem}{LOG_SUFFIX}{suffix}")
+        self._log = FileHandle(Path(f"{stem}{LOG_SUFFIX}{suffix}"), create=True)
         self.index = OffsetIndex(Path(f"{stem}{INDEX_SUFFIX}{suffix}"), base_offset)
         self.time_index = TimeIndex(Path(f"{stem}{TIME_INDEX_SUFFIX}{suffix}"), base_offset)
-        self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        self.size = os.fstat(self.fd).st_size
+        self.size = self._log.stat().st_size
         self.next_offset = base_offset  # one past the last offset stored (exact for the active segment)
         self.max_timestamp = -1
         self.offset_of_max_timestamp = base_offset
         self.first_batch_timestamp = -1  # what time-based rolling measures from, as in Kafka
         self.created_ms = int(time.time() * 1000)
         self._bytes_since_index = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self._log.path
 
     # --- opening ------------------------------------------------------------------------------
     @classmethod
@@ -66,7 +71,7 @@ class LogSegment:
     ) -> LogSegment:
         seg = cls(directory, base_offset, index_interval_bytes, suffix)
         if seg.size:
-            os.ftruncate(seg.fd, 0)
+            seg._log.truncate(0)
             seg.size = 0
         seg.index.reset()
         seg.time_index.reset()
@@ -123,7 +128,7 @@ class LogSegment:
         self._bytes_since_index = 0
         valid = 0
         if self.size:
-            with mmap.mmap(self.fd, self.size, access=mmap.ACCESS_READ) as mm:
+            with self._log as fd, mmap.mmap(fd, self.size, access=mmap.ACCESS_READ) as mm:
                 view = memoryview(mm)
                 try:
                     valid = self._recover_scan(view)
@@ -131,7 +136,7 @@ class LogSegment:
                     view.release()
         truncated = self.size - valid
         if truncated:
-            os.ftruncate(self.fd, valid)
+            self._log.truncate(valid)
             self.size = valid
         return truncated
 
@@ -159,14 +164,7 @@ class LogSegment:
     def append(self, data: bytes | bytearray, batches: list[BatchInfo]) -> None:
         """Write offset-stamped batches; returns after the bytes are in the file (page cache)."""
         start = self.size
-        view = memoryview(data)
-        written = 0
-        try:
-            while written < len(view):
-                written += os.write(self.fd, view[written:])
-        except OSError:
-            os.ftruncate(self.fd, start)  # never leave half a batch behind an acknowledged one
-            raise
+        self._log.write_all(data, rollback_to=start)  # never half a batch behind an acknowledged one
         pos = start
         for info in batches:
             self._index_batch(pos, info)
@@ -204,7 +202,7 @@ class LogSegment:
             return 0
         pos = found[0]
         removed = self.size - pos
-        os.ftruncate(self.fd, pos)
+        self._log.truncate(pos)
         self.size = pos
         self.index.truncate_to_position(pos)
         self.time_index.truncate_to_offset(found[1].base_offset)
@@ -222,7 +220,7 @@ class LogSegment:
 
     # --- reading ------------------------------------------------------------------------------
     def read_bytes(self, position: int, size: int) -> bytes:
-        return os.pread(self.fd, size, position)
+        return self._log.pread(size, position)
 
     def headers_from(self, pos: int, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
         """(position, header) of each complete batch from ``pos``, reading 64 KiB at a time."""
@@ -232,7 +230,7 @@ class LogSegment:
         while end - pos >= BATCH_HEADER_SIZE:
             rel = pos - buf_start
             if rel + BATCH_HEADER_SIZE > len(buf):
-                buf = os.pread(self.fd, min(_SCAN_CHUNK, end - pos), pos)
+                buf = self._log.pread(min(_SCAN_CHUNK, end - pos), pos)
                 buf_start, rel = pos, 0
                 if len(buf) < BATCH_HEADER_SIZE:
                     return
@@ -265,18 +263,22 @@ class LogSegment:
         """For retention: the max timestamp, or the file's modification time when there is none."""
         if self.max_timestamp >= 0:
             return self.max_timestamp
-        return int(os.fstat(self.fd).st_mtime * 1000)
+        return int(self._log.stat().st_mtime * 1000)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def flush(self) -> None:
-        os.fsync(self.fd)
+        """fsync what was written since the last flush (the files reopened if they were evicted)."""
+        self._log.fsync()
         self.index.flush()
         self.time_index.flush()
 
+    @property
+    def open_files(self) -> int:
+        """Descriptors this segment holds right now (0 to 3), for tests and diagnostics."""
+        return self._log.is_open + self.index.is_open + self.time_index.is_open
+
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        self._log.close()
         self.index.close()
         self.time_index.close()
 
@@ -290,14 +292,9 @@ class LogSegment:
 
     def rename_suffix(self, old: str, new: str) -> None:
         """Move the three files from ``*.<ext><old>`` to ``*.<ext><new>`` (cleaner swaps)."""
-        for path_attr in ("log_path",):
-            path: Path = getattr(self, path_attr)
-            target = Path(str(path)[: len(str(path)) - len(old)] + new) if old else Path(str(path) + new)
-            os.replace(path, target)
-            setattr(self, path_attr, target)
-        for index in (self.index, self.time_index):
-            p = str(index.path)
-            index.rename(Path((p[: len(p) - len(old)] if old else p) + new))
+        for file in (self._log, self.index, self.time_index):
+            p = str(file.path)
+            file.rename(Path((p[: len(p) - len(old)] if old else p) + new))
 
     def __repr__(self) -> str:
         return f"LogSegment(base={self.base_offset}, size={self.size}, next={self.next_offset})"
