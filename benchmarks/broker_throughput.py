@@ -79,6 +79,11 @@ def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[flo
             "enable.auto.commit": False,
             "fetch.max.bytes": 52428800,
             "max.partition.fetch.bytes": 10485760,
+            # librdkafka stops fetching for fetch.queue.backoff.ms (1 s by default) whenever its
+            # queue holds more than queued.min.messages (100,000): a broker that answers faster
+            # than this script drains 100 B records got one 1 s stall per run, which made the
+            # figure a coin toss between ~0.25 and ~1 M msgs/s for kcli and tansu alike.
+            "fetch.queue.backoff.ms": 10,
         }
     )
     consumer.assign([TopicPartition(topic, 0, 0)])
