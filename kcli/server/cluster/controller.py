@@ -380,6 +380,30 @@ class Controller:
         self._set_leader(topic.name, index, state, chosen, "unclean election")
         return 0, None
 
+    def rebalance_preferred_leaders(self, imbalance_percent: int = 10) -> int:
+        """Kafka's auto leader rebalance: a broker that leads fewer than its preferred partitions by
+        more than ``imbalance_percent`` gets back those whose replicas it is in sync with.
+        Returns how many leaderships moved."""
+        preferred: dict[int, list[tuple[TopicState, int, PartitionState]]] = {}
+        for topic in self.image.topics.values():
+            for index, state in enumerate(topic.partitions):
+                if state.replicas:
+                    preferred.setdefault(state.replicas[0], []).append((topic, index, state))
+        moved = 0
+        for broker, owned in sorted(preferred.items()):
+            if not self._alive(broker):
+                continue
+            elsewhere = [item for item in owned if item[2].leader != broker]
+            if not elsewhere or len(elsewhere) * 100 <= imbalance_percent * len(owned):
+                continue
+            for topic, index, state in elsewhere:
+                if broker in state.isr:
+                    self._set_leader(topic.name, index, state, broker, "preferred replica rebalance")
+                    moved += 1
+        if moved:
+            self._commit()
+        return moved
+
     # --- producer ids ------------------------------------------------------------------------
     def allocate_producer_ids(self, count: int = PRODUCER_ID_BLOCK) -> int:
         """A block of producer ids unique across the cluster and its restarts; returns its start."""

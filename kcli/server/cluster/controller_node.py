@@ -55,7 +55,16 @@ class ControllerNode:
             int(config.raw.get("broker.session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS)) / 1000
         )
         controller = Controller(config.log_dirs[0], _cluster_id(config))
-        self.service = ControllerService(controller, grace_s=self.session_timeout_s)
+        raw = config.raw
+        rebalance = raw.get("auto.leader.rebalance.enable", "true").strip().lower() == "true"
+        self.service = ControllerService(
+            controller,
+            grace_s=self.session_timeout_s,
+            rebalance_interval_s=float(raw.get("leader.imbalance.check.interval.seconds", "300"))
+            if rebalance
+            else None,
+            imbalance_percent=int(raw.get("leader.imbalance.per.broker.percentage", "10")),
+        )
         self.sessions: dict[int, _Session] = {}
         self._ids = itertools.count(1)
 

@@ -23,12 +23,32 @@ MAX_WATCH_S = 30.0
 
 
 class ControllerService:
-    def __init__(self, controller: Controller, grace_s: float = 9.0):
+    def __init__(
+        self,
+        controller: Controller,
+        grace_s: float = 9.0,
+        rebalance_interval_s: float | None = 300.0,
+        imbalance_percent: int = 10,
+    ):
+        """``rebalance_interval_s``: Kafka's leader.imbalance.check.interval.seconds (None turns
+        auto.leader.rebalance.enable off); ``imbalance_percent``: leader.imbalance.per.broker.percentage."""
         self.controller = controller
         self._changed = asyncio.Condition()
         self._session_broker: dict[Any, int] = {}
+        loop = asyncio.get_running_loop()
         if any(not b.fenced for b in controller.image.brokers.values()):
-            asyncio.get_running_loop().call_later(grace_s, self._end_grace)
+            loop.call_later(grace_s, self._end_grace)
+        if rebalance_interval_s is not None:
+            loop.call_later(rebalance_interval_s, self._rebalance, rebalance_interval_s, imbalance_percent)
+
+    def _rebalance(self, interval_s: float, imbalance_percent: int) -> None:
+        """Move leadership back to preferred replicas now and then, as Kafka's controller does."""
+        try:
+            if self.controller.rebalance_preferred_leaders(imbalance_percent):
+                self._publish()
+        except Exception:
+            log.exception("Preferred leader rebalance failed")
+        asyncio.get_running_loop().call_later(interval_s, self._rebalance, interval_s, imbalance_percent)
 
     def _end_grace(self) -> None:
         """Brokers registered before a restart had ``grace_s`` to come back; fence the rest."""

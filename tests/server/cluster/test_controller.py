@@ -194,3 +194,19 @@ def test_a_combined_node_with_other_voters_says_the_topology_is_not_supported(tm
     assert result.returncode == 1
     assert "a quorum of several controllers is not supported yet" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_auto_rebalance_gives_preferred_replicas_their_leadership_back(tmp_path: Path) -> None:
+    c = controller(tmp_path)
+    c.create_topic("t", 3, 2, {0: [0, 1], 1: [0, 2], 2: [1, 2]}, {}, False, False)
+    c.fence_broker(0)
+    c.register_broker(BrokerRegistration(0, "localhost", 9092))
+    for index in (0, 1):  # broker 0 caught up again
+        state = c.image.topics["t"].partitions[index]
+        c.alter_partition(
+            "t", index, state.leader, state.leader_epoch, state.partition_epoch, [*state.isr, 0]
+        )
+    assert [p.leader for p in c.image.topics["t"].partitions] == [1, 2, 1]
+    assert c.rebalance_preferred_leaders() == 2
+    assert [p.leader for p in c.image.topics["t"].partitions] == [0, 0, 1]
+    assert c.rebalance_preferred_leaders() == 0
