@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ctypes
 import itertools
 import logging
 import struct
+import sys
 from typing import Any
 
 from kcli.server.apis import ApiSpec, RequestContext, load_all
@@ -39,8 +41,34 @@ UNSUPPORTED_VERSION = 35
 _RECV_AREA = 256 * 1024  # per-connection receive area for small frames
 _COMPACT_BELOW = 16 * 1024  # move unparsed bytes to the front when less room is left
 _DIRECT_MAX = 16 << 20  # frames up to this size are received straight into their own buffer
-_PAUSE_BYTES = 1 << 20  # stop reading a connection while this much waits unprocessed
+_SPARE_MAX = 4 << 20  # a processed frame buffer up to this size is kept for the next frame
+_PAUSE_BYTES = 4 << 20  # stop reading a connection while this much waits unprocessed
 _WRITE_HIGH = 1 << 20  # wait for the client to read once this much response data is queued
+
+
+_M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
+_M_MMAP_THRESHOLD = -3
+_HEAP_KEEP = 16 << 20
+
+
+def _keep_request_buffers_in_the_heap() -> None:
+    """Let glibc reuse freed request-sized blocks instead of returning them to the OS each time.
+
+    Every produce request allocates a few buffers of its own size (its frame, the records that
+    kio copies out of it, the response) and frees them at once. With glibc's adaptive defaults
+    that either maps and unmaps them (over 128 KiB) or grows and trims the heap around them, so
+    each request paid for fresh, zero-filled pages: profiling showed ~3 brk calls per 1 MB
+    request and half the broker's CPU time in the kernel. Fixed thresholds of 16 MiB keep blocks
+    up to that size in the heap and at most that much free memory unreturned. No-op elsewhere.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_KEEP)
+        libc.mallopt(_M_TRIM_THRESHOLD, _HEAP_KEEP)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        pass
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -55,8 +83,12 @@ class _Connection(asyncio.BufferedProtocol):
         self._start = 0  # unparsed bytes are _area[_start:_end]
         self._end = 0
         self._frame: bytearray | None = None  # a large frame being received into its own buffer
+        self._direct = False  # received straight into _frame (else grown through the area)
         self._filled = 0
         self._frame_size = 0
+        # The buffer of the last large frame, once processed: reused, because allocating and
+        # freeing a fresh one per produce request made the heap grow and shrink (brk) each time.
+        self._spare: bytearray | None = None
         self._frames: collections.deque[bytes | memoryview] = collections.deque()
         self._queued = 0
         self.bad_size: int | None = None  # a frame length outside 8..max: close after earlier frames
@@ -79,8 +111,8 @@ class _Connection(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._frame is not None:
-            if len(self._frame) == self._frame_size:  # direct: the kernel fills the frame itself
-                return memoryview(self._frame)[self._filled :]
+            if self._direct:  # the kernel fills the frame itself
+                return memoryview(self._frame)[self._filled : self._frame_size]
             return self._view  # growing (a frame over _DIRECT_MAX): through the receive area
         if self._start == self._end:
             self._start = self._end = 0
@@ -93,11 +125,11 @@ class _Connection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         frame = self._frame
         if frame is not None:
-            if len(frame) == self._frame_size and self._filled < self._frame_size:
+            if self._direct:
                 self._filled += nbytes
                 if self._filled == self._frame_size:
                     self._frame = None
-                    self._push(memoryview(frame).toreadonly())
+                    self._push(memoryview(frame)[: self._frame_size].toreadonly())
                 return
             take = min(nbytes, self._frame_size - len(frame))
             frame += self._view[:take]
@@ -153,8 +185,10 @@ class _Connection(asyncio.BufferedProtocol):
             if size + 4 <= len(area):
                 return  # fits in the receive area once more bytes arrive
             have = self._end - body
-            if size <= _DIRECT_MAX:
-                frame = bytearray(size)
+            self._direct = size <= _DIRECT_MAX
+            if self._direct:
+                spare, self._spare = self._spare, None
+                frame = spare if spare is not None and len(spare) >= size else bytearray(size)
                 frame[:have] = view[body : self._end]
                 self._filled = have
             else:
@@ -204,6 +238,19 @@ class _Connection(asyncio.BufferedProtocol):
         finally:
             self._waiter = None
 
+    def recycle(self, frame: bytes | memoryview) -> None:
+        """``frame`` was decoded (requests keep no view of it): its buffer may take the next one."""
+        if isinstance(frame, memoryview):
+            base = frame.obj
+            frame.release()
+            spare = self._spare
+            if (
+                isinstance(base, bytearray)
+                and len(base) <= _SPARE_MAX
+                and (spare is None or len(base) > len(spare))
+            ):
+                self._spare = base
+
     @property
     def at_end(self) -> bool:
         return self._eof or self._lost or self.bad_size is not None
@@ -239,6 +286,7 @@ class BrokerServer:
         self.idle_timeout_s = broker.config.connections_max_idle_ms / 1000
 
     async def start(self) -> None:
+        _keep_request_buffers_in_the_heap()
         loop = asyncio.get_running_loop()
         for listener in self.broker.config.client_listeners:
             server = await loop.create_server(
@@ -295,6 +343,7 @@ class BrokerServer:
                     await conn.wait_for_data()
                 continue
             response = await self._dispatch(frame, peer, conn_id)
+            conn.recycle(frame)
             if response is None:
                 continue
             if isinstance(response, list):

@@ -44,6 +44,7 @@ def _feed(conn: _Connection, data: bytes, rng: random.Random, max_step: int) -> 
         pos += n
         while (frame := conn.next_frame()) is not None:
             frames.append(bytes(frame))
+            conn.recycle(frame)  # as the request loop does once the frame is decoded
     return frames
 
 
@@ -51,7 +52,7 @@ def _feed(conn: _Connection, data: bytes, rng: random.Random, max_step: int) -> 
 def test_frames_survive_any_split(max_step: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(network, "_DIRECT_MAX", 2 << 20)  # exercise the growing path too
     rng = random.Random(max_step)
-    sizes = [8, 9, 100, 250_000, 262_140, 262_141, 600_000, 8, 3 << 20, 1000, 2 << 20, 12]
+    sizes = [8, 9, 100, 250_000, 262_140, 262_141, 600_000, 8, 3 << 20, 1000, 2 << 20, 500_000, 12]
     if max_step < 4096:
         sizes = [8, 100, 300_000, 9]
     bodies = [rng.randbytes(size) for size in sizes]
@@ -59,6 +60,28 @@ def test_frames_survive_any_split(max_step: int, monkeypatch: pytest.MonkeyPatch
     conn = _connection()
     assert _feed(conn, stream, rng, max_step) == bodies
     assert conn.bad_size is None
+
+
+def test_a_processed_large_frame_buffer_takes_the_next_one() -> None:
+    conn = _connection()
+    first, second = b"a" * 700_000, b"b" * 500_000
+    stream = struct.pack(">i", len(first)) + first
+    assert _feed(conn, stream, random.Random(2), 1 << 20) == [first]
+    spare = conn._spare
+    assert spare is not None
+    stream = struct.pack(">i", len(second)) + second
+    frames = []
+    pos = 0
+    while pos < len(stream):
+        buf = conn.get_buffer(-1)
+        n = min(len(buf), len(stream) - pos)
+        buf[:n] = stream[pos : pos + n]
+        conn.buffer_updated(n)
+        pos += n
+    frame = conn.next_frame()
+    assert isinstance(frame, memoryview) and frame.obj is spare and frame.readonly
+    frames.append(bytes(frame))
+    assert frames == [second]
 
 
 def test_bad_length_stops_after_earlier_frames() -> None:
@@ -69,7 +92,8 @@ def test_bad_length_stops_after_earlier_frames() -> None:
     assert conn.at_end
 
 
-def test_reading_pauses_while_much_is_queued() -> None:
+def test_reading_pauses_while_much_is_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "_PAUSE_BYTES", 1 << 20)
     conn = _connection()
     body = b"y" * 600_000
     stream = (struct.pack(">i", len(body)) + body) * 3
