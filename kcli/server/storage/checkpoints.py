@@ -59,6 +59,7 @@ class LogDirCheckpoints:
     """The checkpointed offsets of one log directory, shared by its partition logs."""
 
     _instances: dict[Path, LogDirCheckpoints] = {}
+    _aliases: dict[Path, LogDirCheckpoints] = {}  # unresolved paths already looked up
     _instances_lock = threading.Lock()
 
     def __init__(self, log_dir: Path):
@@ -70,18 +71,28 @@ class LogDirCheckpoints:
 
     @classmethod
     def for_dir(cls, log_dir: Path) -> LogDirCheckpoints:
+        """The shared instance of ``log_dir``; the path as given is remembered too, since
+        ``resolve()`` costs a system call per path component on every partition opened."""
+        with cls._instances_lock:
+            inst = cls._aliases.get(log_dir)
+            if inst is not None:
+                return inst
         key = log_dir.resolve()
         with cls._instances_lock:
             inst = cls._instances.get(key)
             if inst is None:
                 inst = cls._instances[key] = cls(key)
+            cls._aliases[log_dir] = inst
             return inst
 
     @classmethod
     def forget(cls, log_dir: Path) -> None:
         """Drop the cached instance (LogManager.load re-reads the files)."""
+        key = log_dir.resolve()
         with cls._instances_lock:
-            cls._instances.pop(log_dir.resolve(), None)
+            cls._instances.pop(key, None)
+            for alias in [a for a, inst in cls._aliases.items() if inst.log_dir == key]:
+                del cls._aliases[alias]
 
     def set_log_start_offset(self, tp: TopicPartition, offset: int) -> None:
         """Persisted at once: DeleteRecords must survive a crash."""
@@ -92,13 +103,16 @@ class LogDirCheckpoints:
             write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
 
     def remove(self, tp: TopicPartition) -> None:
+        """Forget a deleted partition. Only a log start offset is written at once (a topic created
+        again under the same name must not inherit it); a stale high watermark or recovery point
+        is harmless (a new log clamps them to its end) and leaves with the next periodic write.
+        Writing all three files per partition made deleting 1,000 topics quadratic."""
         with self._lock:
             changed = self.log_start_offsets.pop(tp, None) is not None
             self.high_watermarks.pop(tp, None)
             self.recovery_points.pop(tp, None)
             if changed:
                 write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
-        self.write()
 
     def write(self) -> None:
         """Write the high watermarks and recovery points (periodically and on shutdown)."""
