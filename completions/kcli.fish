@@ -412,6 +412,24 @@ complete -c kafka-dump-log.sh -l transaction-log-decoder
 complete -c kafka-dump-log.sh -l value-decoder-class
 complete -c kafka-dump-log.sh -l verify-index-only
 complete -c kafka-dump-log.sh -l version
+complete -c kafka-leader-election -l admin.config
+complete -c kafka-leader-election -l all-topic-partitions
+complete -c kafka-leader-election -l bootstrap-server
+complete -c kafka-leader-election -l election-type
+complete -c kafka-leader-election -l help
+complete -c kafka-leader-election -l partition
+complete -c kafka-leader-election -l path-to-json-file
+complete -c kafka-leader-election -l topic
+complete -c kafka-leader-election -l version
+complete -c kafka-leader-election.sh -l admin.config
+complete -c kafka-leader-election.sh -l all-topic-partitions
+complete -c kafka-leader-election.sh -l bootstrap-server
+complete -c kafka-leader-election.sh -l election-type
+complete -c kafka-leader-election.sh -l help
+complete -c kafka-leader-election.sh -l partition
+complete -c kafka-leader-election.sh -l path-to-json-file
+complete -c kafka-leader-election.sh -l topic
+complete -c kafka-leader-election.sh -l version
 complete -c zookeeper-server-start -o daemon
 complete -c zookeeper-server-start.sh -o daemon
 complete -c zookeeper-shell -f -a ls

@@ -1,0 +1,197 @@
+"""kafka-leader-election: elect the preferred (or, when none is in sync, any live) replica leader.
+
+Options, validation messages and output lines follow Kafka's LeaderElectionCommand:
+``Successfully completed leader election (PREFERRED) for partitions t-0, t-1``, ``Valid replica
+already elected for partitions t-2``, ``Error completing leader election (PREFERRED) for partition:
+t-3: <exception>``; the exit code is 1 when any partition could not be elected. Elections go through
+the broker's ElectLeaders API (confluent-kafka's ``elect_leaders``), so the tool works against any
+Kafka cluster, not only kcli's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kcli.tools import cli
+from kcli.tools.cli import ToolError, ToolParser, UsageError
+
+PROG = "kafka-leader-election"
+ELECTION_TYPES = ("PREFERRED", "UNCLEAN")
+EXCLUSIVE = ("topic", "all-topic-partitions", "path-to-json-file")
+ELECTION_NOT_NEEDED = 84
+# The Java exception each election error code surfaces as, for Kafka's "Error completing" lines.
+EXCEPTIONS = {
+    3: "org.apache.kafka.common.errors.UnknownTopicOrPartitionException",
+    5: "org.apache.kafka.common.errors.LeaderNotAvailableException",
+    7: "org.apache.kafka.common.errors.TimeoutException",
+    29: "org.apache.kafka.common.errors.ClusterAuthorizationException",
+    80: "org.apache.kafka.common.errors.PreferredLeaderNotAvailableException",
+    83: "org.apache.kafka.common.errors.EligibleLeadersNotAvailableException",
+}
+
+
+def build_parser() -> ToolParser:
+    """The option parser (also used to generate shell completions)."""
+    p = ToolParser(
+        PROG,
+        "This tool attempts to elect a new leader for a set of topic partitions. The type of elections "
+        "supported are preferred replicas and unclean replicas.",
+    )
+    p.add_argument(
+        "--bootstrap-server",
+        metavar="host:port",
+        help="A hostname and port for the broker to connect to, in the form host:port. Multiple comma "
+        "separated URLs can be given. REQUIRED.",
+    )
+    p.add_argument(
+        "--admin.config",
+        dest="admin_config",
+        metavar="config file",
+        help="Configuration properties files to pass to the admin client",
+    )
+    p.add_argument(
+        "--path-to-json-file",
+        metavar="Path to JSON file",
+        help="The JSON file with the list of partition for which leader elections should be performed, e.g. "
+        '{"partitions": [{"topic": "foo", "partition": 1}]}. Not allowed if --all-topic-partitions or '
+        "--topic flags are specified.",
+    )
+    p.add_argument(
+        "--topic",
+        metavar="topic name",
+        help="Name of topic for which to perform an election. Not allowed if --path-to-json-file or "
+        "--all-topic-partitions is specified.",
+    )
+    p.add_argument(
+        "--partition",
+        metavar="partition id",
+        type=int,
+        help="Partition id for which to perform an election. REQUIRED if --topic is specified.",
+    )
+    p.add_argument(
+        "--all-topic-partitions",
+        action="store_true",
+        help="Perform election on all of the eligible topic partitions based on the type of election "
+        "(see the --election-type flag). Not allowed if --topic or --path-to-json-file is specified.",
+    )
+    p.add_argument(
+        "--election-type",
+        metavar="election type",
+        help='Type of election to attempt. Possible values are "preferred" for preferred leader election or '
+        '"unclean" for unclean leader election. REQUIRED.',
+    )
+    return p
+
+
+def validate(args: Any) -> str:
+    """Kafka's option checks, in its order; returns the election type in upper case."""
+    missing = [
+        n
+        for n, v in (("bootstrap-server", args.bootstrap_server), ("election-type", args.election_type))
+        if not v
+    ]
+    if missing:
+        raise ToolError(f"Missing required option(s): {', '.join(missing)}")
+    election = args.election_type.strip().upper()
+    if election not in ELECTION_TYPES:
+        raise UsageError(f"Value [{args.election_type}] is not one of [{', '.join(ELECTION_TYPES)}]")
+    given = [args.topic is not None, args.all_topic_partitions, args.path_to_json_file is not None]
+    if sum(given) != 1:
+        raise ToolError(f"One and only one of the following options is required: {', '.join(EXCLUSIVE)}")
+    if args.topic is not None and args.partition is None:
+        raise ToolError("Missing required option(s): partition")
+    if args.topic is None and args.partition is not None:
+        raise ToolError("Option partition is only allowed if topic is used")
+    return election
+
+
+def parse_election_json(text: str) -> list[tuple[str, int]]:
+    """The ``{"partitions": [{"topic": ..., "partition": ...}]}`` file, duplicates refused."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ToolError("Replica election data is empty") from None
+    if not isinstance(data, dict) or "partitions" not in data:
+        raise ToolError('Replica election data is missing "partitions" field')
+    try:
+        items = [(str(p["topic"]), int(p["partition"])) for p in data["partitions"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ToolError(f"Invalid partition entry in the replica election data: {exc}") from None
+    duplicates = sorted({f"{t}-{p}" for t, p in items if items.count((t, p)) > 1})
+    if duplicates:
+        raise ToolError(f"Replica election data contains duplicate partitions: [{', '.join(duplicates)}]")
+    return items
+
+
+def describe_error(error: Any) -> str:
+    """``<java exception class>: <message>`` as Kafka prints a failed partition's cause."""
+    code = error.code() if hasattr(error, "code") else None
+    name = EXCEPTIONS.get(code, "org.apache.kafka.common.errors.ApiException")
+    text = error.str() if hasattr(error, "str") else str(error)
+    return f"{name}: {text}"
+
+
+def report(election: str, results: dict[Any, Any]) -> int:
+    """Print Kafka's three kinds of lines; 1 when some partition could not be elected."""
+    succeeded, noop, failed = [], [], []
+    for tp, outcome in results.items():
+        name = f"{tp.topic}-{tp.partition}"
+        error = outcome.args[0] if outcome is not None and getattr(outcome, "args", None) else outcome
+        if error is None:
+            succeeded.append(name)
+        elif getattr(error, "code", lambda: None)() == ELECTION_NOT_NEEDED:
+            noop.append(name)
+        else:
+            failed.append((name, error))
+    if succeeded:
+        print(f"Successfully completed leader election ({election}) for partitions {', '.join(succeeded)}")
+    if noop:
+        print(f"Valid replica already elected for partitions {', '.join(noop)}")
+    for name, error in failed:
+        print(f"Error completing leader election ({election}) for partition: {name}: {describe_error(error)}")
+    if failed:
+        print(f"{len(failed)} replica(s) could not be elected", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _body(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    election = validate(args)
+    wanted: list[tuple[str, int]] | None = None
+    if args.path_to_json_file is not None:
+        try:
+            with open(args.path_to_json_file, encoding="utf-8") as handle:
+                wanted = parse_election_json(handle.read())
+        except OSError as exc:
+            raise ToolError(f"{args.path_to_json_file} ({exc.strerror})") from None
+    elif args.topic is not None:
+        wanted = [(args.topic, args.partition)]
+    from confluent_kafka import ElectionType, KafkaException, TopicPartition
+
+    from kcli.client import kafka_error_text
+    from kcli.tools.admin import admin_client
+
+    admin = admin_client(args.bootstrap_server, args.admin_config)
+    partitions = None if wanted is None else [TopicPartition(t, p) for t, p in wanted]
+    # (confluent-kafka 2.16 rejects a request_timeout keyword here; its default is 60 s)
+    future = admin.elect_leaders(getattr(ElectionType, election), partitions)
+    try:
+        results = future.result(timeout=60)
+    except KafkaException as exc:
+        raise ToolError(kafka_error_text(exc)) from None
+    except TimeoutError:
+        print("Timeout waiting for election results")
+        raise ToolError("Timeout waiting for election results") from None
+    return report(election, results)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run(_body, argv, build_parser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""kafka-leader-election: Kafka's option checks, and its three kinds of output lines against a real
+three-broker cluster (elected, already elected, could not be elected) and a single broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.broker_process import BrokerProcess
+from tests.cluster_process import Cluster
+from tests.e2e.helpers import wait_until
+from tests.tools.helpers import run_tool
+
+BOOT = ["--bootstrap-server", "127.0.0.1:1"]  # never contacted: validation fails first
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing required option(s): bootstrap-server, election-type"),
+        ([*BOOT, "--all-topic-partitions"], "Missing required option(s): election-type"),
+        ([*BOOT, "--election-type", "preferred"], "One and only one of the following options is required"),
+        (
+            [
+                *BOOT,
+                "--election-type",
+                "preferred",
+                "--all-topic-partitions",
+                "--topic",
+                "t",
+                "--partition",
+                "0",
+            ],
+            "One and only one of the following options is required: topic, all-topic-partitions, path-to-json-file",
+        ),
+        ([*BOOT, "--election-type", "preferred", "--topic", "t"], "Missing required option(s): partition"),
+        (
+            [*BOOT, "--election-type", "unclean", "--all-topic-partitions", "--partition", "0"],
+            "Option partition is only allowed if topic is used",
+        ),
+        (
+            [*BOOT, "--election-type", "fastest", "--all-topic-partitions"],
+            "is not one of [PREFERRED, UNCLEAN]",
+        ),
+    ],
+)
+def test_option_errors_are_one_line_and_exit_1(args: list[str], message: str) -> None:
+    result = run_tool("leader_election", args)
+    assert result.returncode == 1
+    assert message in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_partitions_in_the_json_file_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "election.json"
+    path.write_text(
+        json.dumps({"partitions": [{"topic": "t", "partition": 0}, {"topic": "t", "partition": 0}]})
+    )
+    result = run_tool(
+        "leader_election", [*BOOT, "--election-type", "preferred", "--path-to-json-file", str(path)]
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Replica election data contains duplicate partitions: [t-0]"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, 3)
+    c.start()
+    yield c
+    c.stop()
+
+
+def leaders(bootstrap: str, topic: str) -> list[int]:
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    return [p.leader for _, p in sorted(metadata.topics[topic].partitions.items())]
+
+
+def isr_sizes(bootstrap: str, topic: str) -> list[int]:
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    return [len(p.isrs) for _, p in sorted(metadata.topics[topic].partitions.items())]
+
+
+def test_preferred_election_reports_each_outcome(cluster: Cluster, tmp_path: Path) -> None:
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    assignment = [[0, 1, 2], [0, 2, 1], [2, 1, 0]]
+    admin.create_topics([NewTopic("e", len(assignment), replica_assignment=assignment)])["e"].result(30)
+    survivors = f"{cluster.brokers[1].bootstrap},{cluster.brokers[2].bootstrap}"
+    cluster.brokers[0].kill()
+    assert wait_until(lambda: leaders(survivors, "e")[:2] != [0, 0], 30)
+    path = tmp_path / "election.json"
+    path.write_text(
+        json.dumps({"partitions": [{"topic": "e", "partition": 0}, {"topic": "e", "partition": 2}]})
+    )
+    args = ["--bootstrap-server", survivors, "--election-type", "PREFERRED", "--path-to-json-file", str(path)]
+    failed = run_tool("leader_election", args)
+    assert failed.returncode == 1
+    assert failed.stdout.splitlines() == [
+        "Valid replica already elected for partitions e-2",
+        "Error completing leader election (PREFERRED) for partition: e-0: "
+        "org.apache.kafka.common.errors.PreferredLeaderNotAvailableException: "
+        "Failed to elect leader for partition e-0 under strategy PreferredReplicaPartitionLeaderElectionStrategy",
+    ]
+    assert failed.stderr.strip() == "1 replica(s) could not be elected"
+
+    cluster.brokers[0].start()
+    assert wait_until(lambda: isr_sizes(survivors, "e") == [3, 3, 3], 30)
+    elected = run_tool(
+        "leader_election",
+        ["--bootstrap-server", survivors, "--election-type", "preferred", "--all-topic-partitions"],
+    )
+    assert elected.returncode == 0, elected.stderr
+    line = elected.stdout.strip()
+    assert line.startswith("Successfully completed leader election (PREFERRED) for partitions ")
+    assert sorted(line.rsplit("partitions ", 1)[1].split(", ")) == ["e-0", "e-1"]
+    assert leaders(survivors, "e") == [0, 0, 2]
+
+
+def test_a_single_broker_has_nothing_to_elect(broker: BrokerProcess) -> None:
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})  # kept alive until its answer
+    admin.create_topics([NewTopic("one", 1, 1)])["one"].result(30)
+    args = [
+        "--bootstrap-server",
+        broker.bootstrap,
+        "--election-type",
+        "preferred",
+        "--topic",
+        "one",
+        "--partition",
+        "0",
+    ]
+    result = run_tool("leader_election", args)
+    assert (result.returncode, result.stdout) == (0, "Valid replica already elected for partitions one-0\n")
