@@ -1,7 +1,8 @@
 """``kcli local start|status|stop|destroy``: the whole stack in the background with one command.
 
 Like ``confluent local services start``: a single-node KRaft broker (and optionally the schema
-registry) with data and logs under ``$KCLI_HOME/local``. What runs is recorded in
+registry) with data and logs under ``$KCLI_HOME/local``; ``--brokers N`` starts a KRaft cluster
+instead, one controller node and N broker nodes on consecutive ports, replicating by default. What runs is recorded in
 ``$KCLI_HOME/run/local.json`` (service -> pid, port, log), so ``status``/``stop`` need no guessing
 and a pid file left behind by a crash is recognised as stale rather than trusted.
 """
@@ -122,6 +123,39 @@ def broker_properties(port: int, controller_port: int, data: Path) -> str:
     )
 
 
+CONTROLLER_ID = 100
+
+
+def cluster_properties(
+    node_id: int, roles: str, port: int, controller_port: int, data: Path, brokers: int
+) -> str:
+    """One node of a local KRaft cluster: the controller (``roles="controller"``) or broker ``node_id``."""
+    replication = min(3, brokers)
+    lines = [
+        f"# Written by kcli local start --brokers {brokers}: a KRaft cluster, this node is a {roles}.",
+        f"process.roles={roles}",
+        f"node.id={node_id}",
+        f"controller.quorum.voters={CONTROLLER_ID}@localhost:{controller_port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        f"log.dirs={data}",
+    ]
+    if roles == "controller":
+        lines.append(f"listeners=CONTROLLER://localhost:{controller_port}")
+    else:
+        lines += [
+            f"listeners=PLAINTEXT://localhost:{port}",
+            f"advertised.listeners=PLAINTEXT://localhost:{port}",
+            "num.partitions=1",
+            f"default.replication.factor={replication}",
+            f"offsets.topic.replication.factor={replication}",
+            f"transaction.state.log.replication.factor={replication}",
+            "transaction.state.log.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+        ]
+    return "\n".join([*lines, ""])
+
+
 def registry_properties(port: int, bootstrap: str) -> str:
     return "\n".join(
         [
@@ -164,11 +198,8 @@ def start(
     brokers: int = 1, port: int = 9092, schema_registry: bool = False, registry_port: int = 8081
 ) -> list[str]:
     """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
-    if brokers != 1:
-        raise LocalError(
-            f"--brokers {brokers}: multi-broker clusters come with a later kcli release; "
-            "kcli local start runs one broker for now"
-        )
+    if brokers < 1:
+        raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
     messages: list[str] = []
     services = load_state()
     running = [s for s in services if s.alive()]
@@ -179,7 +210,11 @@ def start(
         desc = ", ".join(f"{s.name} pid {s.pid}" for s in services)
         messages.append(f"Removed a stale pid file ({state_file()}): {desc} no longer running")
         save_state([])
-    wanted = [port, port + 1] + ([registry_port] if schema_registry else [])
+    # One broker: its controller listener takes port + 1. A cluster: brokers on port .. port+N-1,
+    # the controller node on port + N.
+    broker_ports = [port + i for i in range(brokers)]
+    controller_port = port + brokers
+    wanted = [*broker_ports, controller_port] + ([registry_port] if schema_registry else [])
     for p in wanted:
         if port_in_use(p):
             raise LocalError(
@@ -192,17 +227,21 @@ def start(
     logs = base / "logs"
     config_dir = base / "etc"
     config_dir.mkdir(parents=True, exist_ok=True)
-    server_props = config_dir / "server.properties"
-    server_props.write_text(broker_properties(port, port + 1, base / "data" / "kafka"))
+    bootstrap = ",".join(f"localhost:{p}" for p in broker_ports)
     started: list[Service] = []
     try:
-        messages.append("Starting Kafka (KRaft mode, 1 broker)")
-        started.append(_launch("kafka", "kcli.server.start", server_props, port, logs / "server.log"))
-        save_state(started)
-        messages.append(f"Kafka is [UP] on localhost:{port}")
+        if brokers == 1:
+            server_props = config_dir / "server.properties"
+            server_props.write_text(broker_properties(port, port + 1, base / "data" / "kafka"))
+            messages.append("Starting Kafka (KRaft mode, 1 broker)")
+            started.append(_launch("kafka", "kcli.server.start", server_props, port, logs / "server.log"))
+            save_state(started)
+            messages.append(f"Kafka is [UP] on localhost:{port}")
+        else:
+            _start_cluster(brokers, broker_ports, controller_port, base, config_dir, logs, started, messages)
         if schema_registry:
             sr_props = config_dir / "schema-registry.properties"
-            sr_props.write_text(registry_properties(registry_port, f"localhost:{port}"))
+            sr_props.write_text(registry_properties(registry_port, bootstrap))
             messages.append("Starting Schema Registry")
             started.append(
                 _launch(
@@ -219,9 +258,42 @@ def start(
         _stop_services(started)
         save_state([])
         raise
-    messages.append(f"Bootstrap servers: localhost:{port}")
+    messages.append(f"Bootstrap servers: {bootstrap}")
     messages.append(f"Logs: {logs}")
     return messages
+
+
+def _start_cluster(
+    brokers: int,
+    broker_ports: list[int],
+    controller_port: int,
+    base: Path,
+    config_dir: Path,
+    logs: Path,
+    started: list[Service],
+    messages: list[str],
+) -> None:
+    """A controller node, then the brokers 0..N-1; each recorded as soon as it is up."""
+    messages.append(f"Starting Kafka (KRaft mode, 1 controller, {brokers} brokers)")
+    props = config_dir / "controller.properties"
+    props.write_text(
+        cluster_properties(
+            CONTROLLER_ID, "controller", 0, controller_port, base / "data" / "controller", brokers
+        )
+    )
+    started.append(
+        _launch("controller", "kcli.server.start", props, controller_port, logs / "controller.log")
+    )
+    save_state(started)
+    messages.append(f"Controller is [UP] on localhost:{controller_port}")
+    for node_id, broker_port in enumerate(broker_ports):
+        props = config_dir / f"server-{node_id}.properties"
+        data = base / "data" / f"kafka-{node_id}"
+        props.write_text(cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers))
+        log = logs / f"server-{node_id}.log"
+        started.append(_launch(f"kafka-{node_id}", "kcli.server.start", props, broker_port, log))
+        save_state(started)
+        messages.append(f"Kafka broker {node_id} is [UP] on localhost:{broker_port}")
 
 
 def status() -> list[str]:

@@ -52,14 +52,22 @@ def env(
 
 @local_app.command("start")
 def local_start(
-    brokers: Annotated[int, typer.Option(help="Number of brokers (1 for now).")] = 1,
-    port: Annotated[int, typer.Option(help="The broker's port (the controller takes the next one).")] = 9092,
+    brokers: Annotated[
+        int,
+        typer.Option(help="Number of brokers: more than 1 starts a KRaft cluster with a controller node."),
+    ] = 1,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="The (first) broker's port; further brokers take the next ones, the controller the one after."
+        ),
+    ] = 9092,
     schema_registry: Annotated[
         bool, typer.Option("--schema-registry", help="Also start the schema registry.")
     ] = False,
     registry_port: Annotated[int, typer.Option(help="The schema registry's port.")] = 8081,
 ) -> None:
-    """Start a single-node KRaft broker (and the schema registry) in the background."""
+    """Start a KRaft broker, or a cluster with --brokers N (and the schema registry), in the background."""
     from kcli import local
 
     _run(lambda: local.start(brokers, port, schema_registry, registry_port))

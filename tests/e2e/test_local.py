@@ -169,10 +169,62 @@ def test_stale_pid_file(local: dict[str, str]) -> None:
     assert kcli(local, "local", "stop").returncode == 0
 
 
-def test_multi_broker_not_yet(local: dict[str, str]) -> None:
-    result = kcli(local, "local", "start", "--brokers", "3")
+def consecutive_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports."""
+    while True:
+        first = free_port()
+        sockets = []
+        try:
+            for p in range(first, first + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("0.0.0.0", p))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+
+
+def test_three_brokers(local: dict[str, str]) -> None:
+    port = consecutive_ports(4)
+    started = kcli(local, "local", "start", "--brokers", "3", "--port", str(port))
+    assert started.returncode == 0, started.stderr
+    assert f"Bootstrap servers: localhost:{port},localhost:{port + 1},localhost:{port + 2}" in started.stdout
+    status = kcli(local, "local", "status").stdout.splitlines()[1:]
+    assert [line.split()[:3] for line in status] == [
+        ["controller", "UP", str(port + 3)],
+        ["kafka-0", "UP", str(port)],
+        ["kafka-1", "UP", str(port + 1)],
+        ["kafka-2", "UP", str(port + 2)],
+    ]
+    bootstrap = f"localhost:{port + 1}"
+    created = subprocess.run(
+        [sys.executable, "-m", "kcli.tools.topics", "--create", "--topic", "r", "--bootstrap-server", bootstrap],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    described = subprocess.run(
+        [sys.executable, "-m", "kcli.tools.topics", "--describe", "--topic", "r", "--bootstrap-server", bootstrap],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "ReplicationFactor: 3" in described.stdout, described.stdout
+    stopped = kcli(local, "local", "stop")
+    assert stopped.returncode == 0
+    assert stopped.stdout.splitlines() == [
+        "kafka-2 is [DOWN]",
+        "kafka-1 is [DOWN]",
+        "kafka-0 is [DOWN]",
+        "controller is [DOWN]",
+    ]
+    assert recorded_pids(local) == []
+
+
+def test_zero_brokers_is_refused(local: dict[str, str]) -> None:
+    result = kcli(local, "local", "start", "--brokers", "0")
     assert result.returncode == 1
-    assert "multi-broker clusters come with a later kcli release" in result.stderr
+    assert "the number of brokers must be at least 1" in result.stderr
     assert recorded_pids(local) == []
 
 
