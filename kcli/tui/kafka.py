@@ -308,6 +308,8 @@ class KafkaSource:
                     records=records if known or records else None,
                     size_bytes=sizes.get(name),
                     internal=is_internal(name),
+                    under_replicated=sum(len(p.isrs) < len(p.replicas) for p in parts.values()),
+                    offline=sum(p.leader < 0 for p in parts.values()),
                 )
             )
         rows.sort(key=lambda r: r.name)
@@ -367,6 +369,7 @@ class KafkaSource:
                 isr=tuple(p.isrs),
                 low=offsets.get((name, pid), (None, None))[0],
                 high=offsets.get((name, pid), (None, None))[1],
+                offline=tuple(r for r in p.replicas if r not in md.brokers),
             )
             for pid, p in sorted(t.partitions.items())
         )

@@ -48,6 +48,8 @@ class TopicSummary:
     records: int | None
     size_bytes: int | None = None
     internal: bool = False
+    under_replicated: int = 0  # partitions whose ISR is smaller than their replica list
+    offline: int = 0  # partitions without a leader
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,16 @@ class PartitionInfo:
     isr: tuple[int, ...]
     low: int | None
     high: int | None
+    offline: tuple[int, ...] = ()  # replicas on brokers that are not alive
+
+    @property
+    def state(self) -> str:
+        """What an operator looks for first: no leader, or fewer in-sync replicas than replicas."""
+        if self.leader < 0:
+            return "offline"
+        if len(self.isr) < len(self.replicas):
+            return "URP"  # under-replicated partition, as Kafka's metric names it
+        return ""
 
     @property
     def records(self) -> int | None:

@@ -53,13 +53,18 @@ class FixedSource:
     def topics(self) -> list[TopicSummary]:
         return [
             TopicSummary("__consumer_offsets", 50, 1, 1204, None, True),
-            TopicSummary("clicks", 6, 1, 98_765, 12_582_912, False),
+            TopicSummary("clicks", 6, 2, 98_765, 12_582_912, False, under_replicated=3),
             TopicSummary("orders", 3, 1, 1500, 409_600, False),
             TopicSummary("payments", 1, 1, 0, 0, False),
         ]
 
     def topic_detail(self, name: str) -> TopicDetail:
-        parts = tuple(PartitionInfo(p, 0, (0,), (0,), 10 * p, 500 + 10 * p) for p in range(3))
+        # Broker 1 is down: partition 1 lost an in-sync replica, partition 2 its only one.
+        parts = (
+            PartitionInfo(0, 0, (0, 1), (0,), 0, 500, offline=(1,)),
+            PartitionInfo(1, 0, (1, 0), (0,), 10, 510, offline=(1,)),
+            PartitionInfo(2, -1, (1,), (1,), 20, 520, offline=(1,)),
+        )
         configs = (
             ConfigValue("cleanup.policy", "delete"),
             ConfigValue("retention.ms", "86400000", default=False),

@@ -91,14 +91,14 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
         await wait_for(pilot, lambda: len(rows(pilot, "#partitions")) == 3, what="3 partitions")
-        assert sum(int(r[6]) for r in rows(pilot, "#partitions")) == 5
+        assert sum(int(r[7]) for r in rows(pilot, "#partitions")) == 5
         await wait_for(pilot, lambda: "retention.ms" in column(pilot, "#configs"), what="configs")
         # Live throughput: records produced now show as a rate and a sparkline.
         produce(bootstrap, topic, 200)
         await wait_for(pilot, lambda: app.screen.query_one("#throughput").display, what="sparkline shown")
         assert "records/s" in str(app.screen.query_one("#rate", Static).content)
         await wait_for(
-            pilot, lambda: sum(int(r[6]) for r in rows(pilot, "#partitions")) == 205, what="205 records"
+            pilot, lambda: sum(int(r[7]) for r in rows(pilot, "#partitions")) == 205, what="205 records"
         )
 
         await pilot.press("m")
@@ -353,3 +353,36 @@ async def test_broker_loss_is_shown_and_recovered(tmp_path) -> None:
             await wait_for(pilot, lambda: status().startswith("● connected"), timeout=40, what="reconnected")
     finally:
         broker.kill()
+
+
+@sync
+async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> None:
+    from tests.cluster_process import Cluster
+
+    cluster = Cluster(tmp_path, 3).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        admin.create_topics([NewTopic("rep", 2, replica_assignment=[[0, 1, 2], [2]])])["rep"].result(30)
+        cluster.brokers[2].kill()
+        app = make_app(f"{cluster.brokers[0].bootstrap},{cluster.brokers[1].bootstrap}")
+        async with app.run_test(size=SIZE) as pilot:
+            await filter_topics(pilot, "rep")
+            # Partition 0 lost a follower, partition 1 its only replica: both are reported.
+            await wait_for(
+                pilot, lambda: rows(pilot, "#topics")[0][5] == "1 offline, 1 of 2", what="replication state"
+            )
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
+            await wait_for(
+                pilot,
+                lambda: (
+                    [(r[1], r[3], r[4], r[8]) for r in rows(pilot, "#partitions")]
+                    == [("0", "0,1", "2", "URP"), ("none", "2", "2", "offline")]
+                ),
+                what="partition states",
+            )
+            await pilot.press("1")
+            await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="cluster screen")
+            await wait_for(pilot, lambda: column(pilot, "#brokers") == ["0", "1"], what="two live brokers")
+    finally:
+        cluster.stop()

@@ -18,6 +18,14 @@ from kcli.tui.widgets import StatusBar, fmt_count
 HISTORY = 120
 
 
+def replication_summary(data: TopicDetail) -> str:
+    """``under-replicated 2   offline 1`` for the summary line; empty when all is in sync."""
+    urp = sum(p.state == "URP" for p in data.partitions)
+    offline = sum(p.state == "offline" for p in data.partitions)
+    text = f"   under-replicated [b]{urp}[/b]" if urp else ""
+    return text + (f"   offline [b]{offline}[/b]" if offline else "")
+
+
 class TopicScreen(DataScreen):
     """Refreshed every second: records/s is the growth of the summed high watermarks between samples."""
 
@@ -57,7 +65,7 @@ class TopicScreen(DataScreen):
 
     def setup(self) -> None:
         parts = self.query_one("#partitions", DataTable)
-        for title in ("Partition", "Leader", "Replicas", "ISR", "Low", "High", "Records"):
+        for title in ("Partition", "Leader", "Replicas", "ISR", "Offline", "Low", "High", "Records", "State"):
             parts.add_column(title, key=title.lower())
         configs = self.query_one("#configs", DataTable)
         configs.add_column("Name", key="name")
@@ -83,7 +91,9 @@ class TopicScreen(DataScreen):
         self._last = (now, high)
         self.query_one("#topic-summary", Static).update(
             f"Topic [b]{data.name}[/b]   partitions [b]{len(data.partitions)}[/b]   "
-            f"records [b]{fmt_count(data.records)}[/b]" + ("   [i]internal[/i]" if data.internal else "")
+            f"records [b]{fmt_count(data.records)}[/b]"
+            + replication_summary(data)
+            + ("   [i]internal[/i]" if data.internal else "")
         )
         parts = self.query_one("#partitions", DataTable)
         cursor = parts.cursor_row
@@ -91,12 +101,14 @@ class TopicScreen(DataScreen):
         for p in data.partitions:
             parts.add_row(
                 str(p.partition),
-                str(p.leader),
+                str(p.leader) if p.leader >= 0 else "none",
                 ",".join(map(str, p.replicas)),
                 ",".join(map(str, p.isr)),
+                ",".join(map(str, p.offline)),
                 fmt_count(p.low),
                 fmt_count(p.high),
                 fmt_count(p.records),
+                p.state,
             )
         if 0 <= cursor < len(data.partitions):
             parts.move_cursor(row=cursor, animate=False)

@@ -18,8 +18,19 @@ COLUMNS: dict[str, tuple[str, object]] = {
     "rf": ("RF", lambda t: t.replication_factor),
     "records": ("Records", lambda t: t.records if t.records is not None else -1),
     "size": ("Size", lambda t: t.size_bytes if t.size_bytes is not None else -1),
+    "urp": ("Under-replicated", lambda t: (t.offline, t.under_replicated)),
     "internal": ("Internal", lambda t: t.internal),
 }
+
+
+def replication_state(t: TopicSummary) -> str:
+    """Blank when every partition is fully in sync; else how many are not, offline ones first."""
+    parts = []
+    if t.offline:
+        parts.append(f"{t.offline} offline")
+    if t.under_replicated:
+        parts.append(f"{t.under_replicated} of {t.partitions}")
+    return ", ".join(parts)
 
 
 class TopicsScreen(DataScreen):
@@ -100,6 +111,7 @@ class TopicsScreen(DataScreen):
                 str(t.replication_factor),
                 fmt_count(t.records),
                 fmt_bytes(t.size_bytes),
+                replication_state(t),
                 "yes" if t.internal else "",
             )
             for t in rows
