@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kcli.properties import load_properties
-from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id
+from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id, random_uuid
 from kcli.server.cluster.image import NO_LEADER, MetadataImage
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
@@ -80,7 +80,7 @@ def write_meta(log_dir: Path, cluster_id: str, node_id: int, kraft: bool) -> Non
         f"cluster.id={cluster_id}",
     ]
     if kraft:
-        lines.append(f"directory.id={encode_cluster_id(uuid.uuid4())}")
+        lines.append(f"directory.id={encode_cluster_id(random_uuid())}")
     (log_dir / "meta.properties").write_text("\n".join(lines) + "\n")
 
 
@@ -147,7 +147,7 @@ class Broker:
                 found = meta["cluster.id"]
                 break
         if found is None:
-            found = cluster_id or encode_cluster_id(uuid.uuid4())
+            found = cluster_id or encode_cluster_id(random_uuid())
             log.info(
                 "Formatting %s with cluster.id %s (the log directory was not formatted; "
                 "kafka-storage format does this explicitly)",
@@ -476,7 +476,7 @@ class Broker:
                     38, f"Replication factor: {rf} larger than available brokers: {len(brokers)}."
                 )
             replicas = [[brokers[(p + i) % len(brokers)] for i in range(rf)] for p in range(partitions)]
-        record = TopicRecord(name, uuid.uuid4(), replicas, configs, internal or name in INTERNAL_TOPICS)
+        record = TopicRecord(name, random_uuid(), replicas, configs, internal or name in INTERNAL_TOPICS)
         if validate_only:
             return record
         self.catalog.topics[name] = record

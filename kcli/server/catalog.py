@@ -61,6 +61,15 @@ def encode_cluster_id(value: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
 
 
+def random_uuid() -> uuid.UUID:
+    """A random id as Kafka's ``Uuid.randomUuid`` makes them: never one whose text form starts
+    with ``-`` (it would read as an option in ``--topic-id ID`` or ``-t ID``)."""
+    while True:
+        value = uuid.uuid4()
+        if not encode_cluster_id(value).startswith("-"):
+            return value
+
+
 @dataclass
 class Catalog:
     path: Path

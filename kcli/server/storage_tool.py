@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,10 +31,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from kcli.server.catalog import encode_cluster_id
+    from kcli.server.catalog import encode_cluster_id, random_uuid
 
     if args.command == "random-uuid":
-        print(encode_cluster_id(uuid.uuid4()))
+        print(encode_cluster_id(random_uuid()))
         return 0
     from kcli.server.broker import read_meta, write_meta
     from kcli.server.config import BrokerConfig, ConfigError

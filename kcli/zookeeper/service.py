@@ -16,11 +16,10 @@ import json
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kcli.server.catalog import encode_cluster_id
+from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.zookeeper.protocol import MAX_LINE, ProtocolError, decode, encode, normalize_path
@@ -105,7 +104,7 @@ class CoordinationService:
     def cluster_id(self, chroot: str) -> str:
         """The cluster id under ``chroot``, created (Kafka's 22-char form) and persisted on first use."""
         if chroot not in self.cluster_ids:
-            self.cluster_ids[chroot] = encode_cluster_id(uuid.uuid4())
+            self.cluster_ids[chroot] = encode_cluster_id(random_uuid())
             self.data_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.data_dir / (CLUSTER_FILE + ".tmp")
             tmp.write_text(json.dumps(self.cluster_ids))

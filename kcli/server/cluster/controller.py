@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kcli.server.catalog import random_uuid
 from kcli.server.cluster.image import NO_LEADER, BrokerRegistration, MetadataImage, PartitionState, TopicState
 from kcli.server.cluster.placement import assign_replicas
 
@@ -219,7 +220,7 @@ class Controller:
         for reps in replicas:
             isr = [r for r in reps if self._alive(r)] or reps[:1]
             states.append(PartitionState(reps, isr, isr[0] if self._alive(isr[0]) else NO_LEADER))
-        topic = TopicState(name, uuid.uuid4(), states, dict(configs), internal)
+        topic = TopicState(name, random_uuid(), states, dict(configs), internal)
         if validate_only:
             return topic
         self.image.topics[name] = topic

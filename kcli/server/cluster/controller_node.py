@@ -14,10 +14,9 @@ import itertools
 import logging
 import signal
 import time
-import uuid
 from dataclasses import dataclass, field
 
-from kcli.server.catalog import encode_cluster_id
+from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.config import BrokerConfig
@@ -42,7 +41,7 @@ def _cluster_id(config: BrokerConfig) -> str:
     meta = read_meta(directory)
     if meta and meta.get("cluster.id"):
         return meta["cluster.id"]
-    found = encode_cluster_id(uuid.uuid4())
+    found = encode_cluster_id(random_uuid())
     log.info("Formatting %s with cluster.id %s (the metadata directory was not formatted)", directory, found)
     write_meta(directory, found, config.node_id, kraft=True)
     return found
