@@ -113,6 +113,7 @@ async def join_group(ctx: RequestContext, request: Any) -> dict:
         protocol_type=request.protocol_type,
         protocols=[(p.name, p.metadata) for p in request.protocols],
         require_known_member_id=ctx.version >= 4,
+        supports_skip_assignment=ctx.version >= 9,
     )
     return _join_reply(ctx, await coord.join_group(req))
 

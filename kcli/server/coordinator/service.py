@@ -82,6 +82,8 @@ class JoinRequest:
     protocol_type: str
     protocols: list[tuple[str, bytes]]
     require_known_member_id: bool
+    # JoinGroup v9+ (KIP-814) can tell a rejoining static leader to skip the assignment step.
+    supports_skip_assignment: bool = True
 
 
 @dataclass(frozen=True)
@@ -389,32 +391,75 @@ class GroupCoordinator:
     def _static_join(
         self, group: Group, req: JoinRequest, new_id: str, fut: asyncio.Future[dict[str, Any]]
     ) -> None:
+        """A static member joins without a member id: a newcomer, or a restart of a known instance.
+
+        A restart takes over the old incarnation's place (KIP-345). As in Kafka's coordinator, a
+        Stable group keeps its generation and assignment unless the protocol the group would pick
+        changes; a group in CompletingRebalance rebalances again (the leader may already be
+        assigning to the old member id); a PreparingRebalance group just counts the member as joined.
+        """
         instance_id = req.group_instance_id
         assert instance_id is not None
         old_id = group.static_members.get(instance_id)
         if old_id is None:
             return self._add_member_and_rebalance(group, req, new_id, fut)
+        previous_leader = group.leader_id
         member = group.members[old_id]
         # The old incarnation is fenced: its pending answers say so.
         _resolve(member.join_future, join_error(old_id, E.FENCED_INSTANCE_ID))
         _resolve(member.sync_future, sync_result(E.FENCED_INSTANCE_ID))
         member.join_future = member.sync_future = None
-        unchanged = member.matches(req.protocols)
+        saved = (member.protocols, member.session_timeout_ms, member.rebalance_timeout_ms)
         group.replace_static_member(instance_id, new_id)
         member.client_id, member.client_host = req.client_id, req.client_host
-        member.session_timeout_ms = req.session_timeout_ms
-        member.rebalance_timeout_ms = req.rebalance_timeout_ms
-        log.info("Static member %s of group %s rejoined as %s", instance_id, group.group_id, new_id)
-        if group.state is GroupState.STABLE and unchanged:
-            # Same protocols: keep the generation and the assignment, no rebalance (KIP-345).
-            self._schedule_session(group, member)
-            if not self._persist_group(group):
-                return _resolve(fut, join_error(new_id, E.COORDINATOR_NOT_AVAILABLE))
-            return _resolve(fut, self._join_response(group, member, skip_assignment=True))
         self._update_member(member, req, fut)
+        self._schedule_session(group, member)
+        log.info("Static member %s of group %s rejoined as %s", instance_id, group.group_id, new_id)
         if group.state is GroupState.PREPARING_REBALANCE:
             return self._try_complete_join(group)
-        return self._prepare_rebalance(group, f"static member {instance_id} rejoined with new protocols")
+        if group.state is GroupState.STABLE and group.select_protocol() == group.protocol_name:
+            return self._static_rejoin_stable(group, member, old_id, saved, previous_leader, req)
+        reason = f"static member {instance_id} rejoined"
+        if group.state is GroupState.STABLE:
+            reason += " with a change of protocol"
+        return self._prepare_rebalance(group, reason)
+
+    def _static_rejoin_stable(
+        self,
+        group: Group,
+        member: Member,
+        old_id: str,
+        saved: tuple[list[tuple[str, bytes]], int, int],
+        previous_leader: str | None,
+        req: JoinRequest,
+    ) -> None:
+        """Answer a restarted static member of a Stable group without a rebalance.
+
+        Kafka stores the group with the new member id first; if that fails the replacement is
+        undone. The answer must not make the member run the assignor: a Stable group ignores the
+        assignments in SyncGroup, and a leader busy assigning (fetching metadata, then syncing)
+        is one more in-flight step a closing client waits for. So before JoinGroup v9 the answer
+        names the *previous* leader id (a restarted leader does not recognise itself) and lists
+        no members; from v9 the leader gets the members with ``skip_assignment`` (KIP-814).
+        """
+        fut = member.join_future
+        member.join_future = None
+        if not self._persist_group(group):
+            member.protocols, member.session_timeout_ms, member.rebalance_timeout_ms = saved
+            assert member.group_instance_id is not None
+            group.replace_static_member(member.group_instance_id, old_id)
+            self._schedule_session(group, member)
+            return _resolve(fut, join_error("", E.COORDINATOR_NOT_AVAILABLE))
+        log.info(
+            "Static member %s of group %s rejoined a Stable group without changing its protocol: no rebalance",
+            member.member_id,
+            group.group_id,
+        )
+        if req.supports_skip_assignment:
+            return _resolve(fut, self._join_response(group, member, skip_assignment=True))
+        answer = self._join_response(group, member)
+        answer.update(leader=previous_leader or "", members=[])
+        return _resolve(fut, answer)
 
     def _add_member_and_rebalance(
         self, group: Group, req: JoinRequest, member_id: str, fut: asyncio.Future[dict[str, Any]]

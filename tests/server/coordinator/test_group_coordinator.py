@@ -7,6 +7,7 @@ state (futures, group state) with deadlines, never on fixed sleeps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -282,6 +283,98 @@ def test_static_member_restart_keeps_assignment_without_rebalance() -> None:
         assert sync["assignment"] == b"A"
         # The old incarnation is fenced.
         assert coord.heartbeat("g", 1, first["member_id"], "pod-1") == E.FENCED_INSTANCE_ID
+        await coord.close()
+
+    run(main)
+
+
+async def two_static_members(coord: GroupCoordinator) -> tuple[str, str]:
+    """pod-0 (the leader) and pod-1 in one Stable generation; returns their member ids."""
+    t0 = asyncio.ensure_future(coord.join_group(join_req(instance="pod-0")))
+    t1 = asyncio.ensure_future(coord.join_group(join_req(instance="pod-1")))
+    j0, j1 = await t0, await t1
+    assert j0["generation_id"] == j1["generation_id"]
+    leader = j0["leader"]
+    s0 = asyncio.ensure_future(
+        coord.sync_group(
+            "g",
+            j0["generation_id"],
+            j0["member_id"],
+            "pod-0",
+            None,
+            None,
+            [(j0["member_id"], b"A"), (j1["member_id"], b"B")],
+        )
+    )
+    s1 = asyncio.ensure_future(
+        coord.sync_group(
+            "g",
+            j1["generation_id"],
+            j1["member_id"],
+            "pod-1",
+            None,
+            None,
+            [(j0["member_id"], b"A"), (j1["member_id"], b"B")],
+        )
+    )
+    await s0, await s1
+    assert coord.groups["g"].state is GroupState.STABLE and leader == j0["member_id"]
+    return j0["member_id"], j1["member_id"]
+
+
+def test_restarted_static_leader_is_not_told_to_assign_before_join_v9() -> None:
+    """Kafka answers a pre-v9 rejoin with the previous leader id and no members (no assignor run)."""
+
+    async def main() -> None:
+        coord = coordinator(initial_rebalance_delay_ms=20)  # both first joins in one generation
+        old0, _ = await two_static_members(coord)
+        req = dataclasses.replace(join_req(instance="pod-0"), supports_skip_assignment=False)
+        again = await coord.join_group(req)
+        assert again["error_code"] == E.NONE and again["generation_id"] == 1
+        assert again["leader"] == old0 != again["member_id"]
+        assert again["members"] == [] and again["skip_assignment"] is False
+        assert coord.groups["g"].leader_id == again["member_id"]  # the coordinator moved leadership
+        sync = await coord.sync_group("g", 1, again["member_id"], "pod-0", None, None, [])
+        assert sync["error_code"] == E.NONE and sync["assignment"] == b"A"
+        assert coord.groups["g"].state is GroupState.STABLE
+        await coord.close()
+
+    run(main)
+
+
+def test_static_rejoin_with_new_metadata_but_same_protocol_does_not_rebalance() -> None:
+    """Only a change of the group's selected protocol rebalances a Stable group (as Kafka)."""
+
+    async def main() -> None:
+        coord = coordinator(initial_rebalance_delay_ms=20)  # both first joins in one generation
+        await two_static_members(coord)
+        again = await coord.join_group(join_req(instance="pod-1", protocols=[("range", b"owned-partitions")]))
+        assert again["error_code"] == E.NONE and again["generation_id"] == 1
+        group = coord.groups["g"]
+        assert group.state is GroupState.STABLE
+        assert group.members[again["member_id"]].protocols == [("range", b"owned-partitions")]
+        await coord.close()
+
+    run(main)
+
+
+def test_static_rejoin_while_completing_rebalance_starts_another_rebalance() -> None:
+    """The leader may be assigning to the old member id: Kafka rebalances again."""
+
+    async def main() -> None:
+        coord = coordinator(initial_rebalance_delay_ms=20)  # both first joins in one generation
+        t0 = asyncio.ensure_future(coord.join_group(join_req(instance="pod-0")))
+        t1 = asyncio.ensure_future(coord.join_group(join_req(instance="pod-1")))
+        j0, j1 = await t0, await t1
+        assert coord.groups["g"].state is GroupState.COMPLETING_REBALANCE
+        pending = asyncio.ensure_future(coord.sync_group("g", 1, j1["member_id"], "pod-1", None, None, []))
+        again = asyncio.ensure_future(coord.join_group(join_req(instance="pod-1")))
+        assert (await pending)["error_code"] == E.FENCED_INSTANCE_ID
+        assert coord.groups["g"].state is GroupState.PREPARING_REBALANCE
+        rejoin0 = asyncio.ensure_future(
+            coord.join_group(join_req(member_id=j0["member_id"], instance="pod-0"))
+        )
+        assert (await again)["generation_id"] == (await rejoin0)["generation_id"] == 2
         await coord.close()
 
     run(main)
