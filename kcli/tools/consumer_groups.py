@@ -7,8 +7,10 @@ call, so FindCoordinator and OffsetDelete are sent as plain requests encoded wit
 listeners only).
 
 Output follows Kafka's ConsumerGroupCommand: the same tables (left-aligned columns padded to the
-widest value, at least 15 wide), the same messages on the same streams, and the same exit codes
-(Kafka prints "Error: ..." for a missing group but still exits 0).
+widest value, at least 15 wide), the same messages on the same streams, and the same exit codes.
+Kafka's tool reports every failure of an action with ``printError`` (a blank line and ``Error: ...``
+on stdout, the Java stack trace on stderr) and still exits 0; see :func:`describe` and
+:func:`delete_groups` for a missing group.
 """
 
 from __future__ import annotations
@@ -67,6 +69,23 @@ JAVA_ERRORS = {
 
 class CommandFailed(Exception):
     """A failure Kafka's tool reports as "Error: Executing consumer group command failed due to ..."."""
+
+
+class GroupNotFound(CommandFailed):
+    """``--describe`` of a group the coordinator does not know, as Kafka 4.x's tool reports it.
+
+    Kafka 4.x's admin client gets GROUP_ID_NOT_FOUND with "Group <id> not found." (DescribeGroups
+    v6, KIP-1043); ``describeConsumerGroups`` rethrows it from ``KafkaFuture.get()`` wrapped in an
+    ExecutionException, which ``run`` prints with ``printError`` and then returns normally.
+    """
+
+    def __init__(self, group: str):
+        super().__init__(f"org.apache.kafka.common.errors.GroupIdNotFoundException: Group {group} not found.")
+        self.group = group
+
+    def java_trace_head(self) -> str:
+        """The first line of the stack trace Kafka prints on stderr (we have no Java frames)."""
+        return f"java.util.concurrent.ExecutionException: {self}"
 
 
 def printf(fmt_widths: Sequence[int], values: Sequence[Any]) -> str:
@@ -565,7 +584,23 @@ def print_state(group: str, description: Any | None, verbose: bool) -> None:
 
 
 def describe(svc: GroupService, args: argparse.Namespace, groups: list[str]) -> None:
+    """``--describe`` (offsets, members or state) of every requested group.
+
+    A missing group fails the whole action before anything is printed, as in Kafka 4.x, whose
+    ``describeConsumerGroups`` waits for every group's description first. Reviewed against
+    Kafka's ConsumerGroupCommand (tools/.../consumer/group/ConsumerGroupCommand.java, 4.x) and its
+    DescribeConsumerGroupTest.testDescribeNonExistingGroup: on stdout
+    "\nError: Executing consumer group command failed due to
+    org.apache.kafka.common.errors.GroupIdNotFoundException: Group <g> not found.", the stack trace
+    on stderr, exit code 0 (``run`` catches the exception and ``main`` returns normally). Kafka 3.x
+    printed "Error: Consumer group '<g>' does not exist." instead, because before DescribeGroups v6 a
+    broker describes a missing group as Dead. This broker answers v6 like Kafka 4.x, and librdkafka
+    still asks with an older version, so a Dead description means the same missing group here.
+    """
     described = svc.describe(groups)
+    for group in groups:
+        if state_name(described.get(group)) == "Dead":
+            raise GroupNotFound(group)
     for group in sorted(described):
         description = described[group]
         if args.members:
@@ -851,6 +886,13 @@ def quoted(groups: list[str]) -> str:
 
 
 def delete_groups(svc: GroupService, groups: list[str]) -> None:
+    """``--delete``: Kafka's ``deleteGroups`` output, all on stdout, exit code 0 even on failure.
+
+    A missing group is a per-group failure ("* Group '<g>' could not be deleted due to:
+    org.apache.kafka.common.errors.GroupIdNotFoundException: The group id does not exist." after
+    "Error: Deletion of some consumer groups failed:"): DeleteGroups answers carry no error message,
+    so Java prints the exception's default message, and the tool neither throws nor exits non-zero.
+    """
     outcome = svc.delete(groups)
     ok = [g for g in groups if outcome.get(g) is None]
     failed = {g: e for g, e in outcome.items() if e is not None}
@@ -1031,6 +1073,8 @@ def body(argv: list[str]) -> int:
             delete_offsets(svc, args, bootstrap, conf)
     except CommandFailed as exc:
         error_line(f"Executing consumer group command failed due to {exc}")
+        if isinstance(exc, GroupNotFound):
+            print(exc.java_trace_head(), file=sys.stderr)
     except ToolError:
         raise
     except Exception as exc:
