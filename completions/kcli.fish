@@ -415,6 +415,7 @@ complete -c kafka-dump-log.sh -l version
 complete -c kafka-leader-election -l admin.config
 complete -c kafka-leader-election -l all-topic-partitions
 complete -c kafka-leader-election -l bootstrap-server
+complete -c kafka-leader-election -l command-config
 complete -c kafka-leader-election -l election-type
 complete -c kafka-leader-election -l help
 complete -c kafka-leader-election -l partition
@@ -424,6 +425,7 @@ complete -c kafka-leader-election -l version
 complete -c kafka-leader-election.sh -l admin.config
 complete -c kafka-leader-election.sh -l all-topic-partitions
 complete -c kafka-leader-election.sh -l bootstrap-server
+complete -c kafka-leader-election.sh -l command-config
 complete -c kafka-leader-election.sh -l election-type
 complete -c kafka-leader-election.sh -l help
 complete -c kafka-leader-election.sh -l partition

@@ -36,7 +36,7 @@ _kcli_tool_complete() {
         kafka-producer-perf-test) words="--bootstrap-server --help --num-records --payload-delimiter --payload-file --payload-monotonic --print-metrics --producer-props --producer.config --record-size --throughput --topic --transaction-duration-ms --transactional-id --version" ;;
         kafka-consumer-perf-test) words="--bootstrap-server --broker-list --consumer.config --date-format --fetch-size --from-latest --group --help --hide-header --messages --print-metrics --reporting-interval --show-detailed-stats --socket-buffer-size --timeout --topic --version" ;;
         kafka-dump-log) words="--cluster-metadata-decoder --deep-iteration --files --help --index-sanity-check --key-decoder-class --max-bytes --max-message-size --offsets-decoder --print-data-log --skip-record-metadata --transaction-log-decoder --value-decoder-class --verify-index-only --version" ;;
-        kafka-leader-election) words="--admin.config --all-topic-partitions --bootstrap-server --election-type --help --partition --path-to-json-file --topic --version" ;;
+        kafka-leader-election) words="--admin.config --all-topic-partitions --bootstrap-server --command-config --election-type --help --partition --path-to-json-file --topic --version" ;;
         zookeeper-server-start) words="-daemon" ;;
         zookeeper-server-stop) words="" ;;
         zookeeper-shell) words="ls get help quit" ;;

@@ -13,23 +13,30 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
 PROG = "kafka-leader-election"
 ELECTION_TYPES = ("PREFERRED", "UNCLEAN")
+TIMEOUT_S = 30.0  # Kafka's default.api.timeout.ms for this tool
 EXCLUSIVE = ("topic", "all-topic-partitions", "path-to-json-file")
 ELECTION_NOT_NEEDED = 84
+TIMED_OUT = {-185, 7}  # librdkafka's local timeout, REQUEST_TIMED_OUT
+CLUSTER_AUTHORIZATION_FAILED = 31
 # The Java exception each election error code surfaces as, for Kafka's "Error completing" lines.
 EXCEPTIONS = {
-    3: "org.apache.kafka.common.errors.UnknownTopicOrPartitionException",
-    5: "org.apache.kafka.common.errors.LeaderNotAvailableException",
-    7: "org.apache.kafka.common.errors.TimeoutException",
-    29: "org.apache.kafka.common.errors.ClusterAuthorizationException",
-    80: "org.apache.kafka.common.errors.PreferredLeaderNotAvailableException",
-    83: "org.apache.kafka.common.errors.EligibleLeadersNotAvailableException",
+    3: "UnknownTopicOrPartitionException",
+    5: "LeaderNotAvailableException",
+    6: "NotLeaderOrFollowerException",
+    7: "TimeoutException",
+    29: "TopicAuthorizationException",
+    31: "ClusterAuthorizationException",
+    39: "InvalidReplicaAssignmentException",
+    41: "NotControllerException",
+    80: "PreferredLeaderNotAvailableException",
+    83: "EligibleLeadersNotAvailableException",
 }
 
 
@@ -50,7 +57,13 @@ def build_parser() -> ToolParser:
         "--admin.config",
         dest="admin_config",
         metavar="config file",
-        help="Configuration properties files to pass to the admin client",
+        help="(DEPRECATED) Configuration properties files to pass to the admin client. This option will be "
+        "removed in a future version. Use --command-config instead.",
+    )
+    p.add_argument(
+        "--command-config",
+        metavar="Config file",
+        help="Config properties file to pass to the admin client.",
     )
     p.add_argument(
         "--path-to-json-file",
@@ -87,7 +100,7 @@ def build_parser() -> ToolParser:
 
 
 def validate(args: Any) -> str:
-    """Kafka's option checks, in its order; returns the election type in upper case."""
+    """Kafka's option checks, in its order; returns the election type in upper case (any case accepted)."""
     missing = [
         n
         for n, v in (("bootstrap-server", args.bootstrap_server), ("election-type", args.election_type))
@@ -95,9 +108,8 @@ def validate(args: Any) -> str:
     ]
     if missing:
         raise ToolError(f"Missing required option(s): {', '.join(missing)}")
-    election = args.election_type.strip().upper()
-    if election not in ELECTION_TYPES:
-        raise UsageError(f"Value [{args.election_type}] is not one of [{', '.join(ELECTION_TYPES)}]")
+    if args.admin_config is not None and args.command_config is not None:
+        raise UsageError('Option "[admin.config]" can\'t be used with option "[command-config]"')
     given = [args.topic is not None, args.all_topic_partitions, args.path_to_json_file is not None]
     if sum(given) != 1:
         raise ToolError(f"One and only one of the following options is required: {', '.join(EXCLUSIVE)}")
@@ -105,6 +117,10 @@ def validate(args: Any) -> str:
         raise ToolError("Missing required option(s): partition")
     if args.topic is None and args.partition is not None:
         raise ToolError("Option partition is only allowed if topic is used")
+    # joptsimple converts the value only when the tool asks for it, after the checks above
+    election = args.election_type.upper()
+    if election not in ELECTION_TYPES:
+        raise ToolError(f"Cannot parse argument '{args.election_type}' of option election-type")
     return election
 
 
@@ -129,7 +145,7 @@ def parse_election_json(text: str) -> list[tuple[str, int]]:
 def describe_error(error: Any) -> str:
     """``<java exception class>: <message>`` as Kafka prints a failed partition's cause."""
     code = error.code() if hasattr(error, "code") else None
-    name = EXCEPTIONS.get(code, "org.apache.kafka.common.errors.ApiException")
+    name = "org.apache.kafka.common.errors." + EXCEPTIONS.get(code, "ApiException")
     text = error.str() if hasattr(error, "str") else str(error)
     return f"{name}: {text}"
 
@@ -146,6 +162,9 @@ def report(election: str, results: dict[Any, Any]) -> int:
             noop.append(name)
         else:
             failed.append((name, error))
+    succeeded.sort()
+    noop.sort()
+    failed.sort(key=lambda item: item[0])
     if succeeded:
         print(f"Successfully completed leader election ({election}) for partitions {', '.join(succeeded)}")
     if noop:
@@ -175,18 +194,34 @@ def _body(argv: list[str]) -> int:
     from kcli.client import kafka_error_text
     from kcli.tools.admin import admin_client
 
-    admin = admin_client(args.bootstrap_server, args.admin_config)
+    if args.admin_config is not None:
+        print(
+            "Option --admin.config has been deprecated and will be removed in a future version. "
+            "Use --command-config instead."
+        )
+    admin = admin_client(args.bootstrap_server, args.admin_config or args.command_config)
     partitions = None if wanted is None else [TopicPartition(t, p) for t, p in wanted]
-    # (confluent-kafka 2.16 rejects a request_timeout keyword here; its default is 60 s)
+    # (confluent-kafka 2.16 rejects a request_timeout keyword here, a SystemError; its default is
+    # socket.timeout.ms, 60 s. Kafka's tool gives up after 30 s.)
     future = admin.elect_leaders(getattr(ElectionType, election), partitions)
     try:
-        results = future.result(timeout=60)
+        results = future.result(timeout=TIMEOUT_S)
     except KafkaException as exc:
+        code = exc.args[0].code() if exc.args and hasattr(exc.args[0], "code") else None
+        if code in TIMED_OUT:
+            _fail_loudly("Timeout waiting for election results")
+        if code == CLUSTER_AUTHORIZATION_FAILED:
+            _fail_loudly("Not authorized to perform leader election")
         raise ToolError(kafka_error_text(exc)) from None
     except TimeoutError:
-        print("Timeout waiting for election results")
-        raise ToolError("Timeout waiting for election results") from None
+        _fail_loudly("Timeout waiting for election results")
     return report(election, results)
+
+
+def _fail_loudly(message: str) -> NoReturn:
+    """Kafka prints these on stdout, then fails with the same message (on stderr)."""
+    print(message)
+    raise ToolError(message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from tests.e2e.helpers import wait_until
 from tests.tools.helpers import run_tool
 
 BOOT = ["--bootstrap-server", "127.0.0.1:1"]  # never contacted: validation fails first
+CONFIGS = ["--admin.config", "a.properties", "--command-config", "c.properties"]
 
 
 @pytest.mark.parametrize(
@@ -44,7 +45,15 @@ BOOT = ["--bootstrap-server", "127.0.0.1:1"]  # never contacted: validation fail
         ),
         (
             [*BOOT, "--election-type", "fastest", "--all-topic-partitions"],
-            "is not one of [PREFERRED, UNCLEAN]",
+            "Cannot parse argument 'fastest' of option election-type",
+        ),
+        (  # as joptsimple, the value is converted only after the option checks
+            [*BOOT, "--election-type", "fastest"],
+            "One and only one of the following options is required",
+        ),
+        (
+            [*BOOT, "--election-type", "preferred", "--all-topic-partitions", *CONFIGS],
+            'Option "[admin.config]" can\'t be used with option "[command-config]"',
         ),
     ],
 )
@@ -120,18 +129,32 @@ def test_preferred_election_reports_each_outcome(cluster: Cluster, tmp_path: Pat
     assert leaders(survivors, "e") == [0, 0, 2]
 
 
-def test_a_single_broker_has_nothing_to_elect(broker: BrokerProcess) -> None:
+def test_a_single_broker_has_nothing_to_elect(broker: BrokerProcess, tmp_path: Path) -> None:
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})  # kept alive until its answer
     admin.create_topics([NewTopic("one", 1, 1)])["one"].result(30)
-    args = [
-        "--bootstrap-server",
-        broker.bootstrap,
-        "--election-type",
-        "preferred",
-        "--topic",
-        "one",
-        "--partition",
-        "0",
-    ]
-    result = run_tool("leader_election", args)
+    config = tmp_path / "admin.properties"
+    config.write_text("client.id=elections\n")
+    args = ["--bootstrap-server", broker.bootstrap, "--election-type", "Preferred", "--topic", "one"]
+    result = run_tool("leader_election", [*args, "--partition", "0", "--command-config", str(config)])
     assert (result.returncode, result.stdout) == (0, "Valid replica already elected for partitions one-0\n")
+    # Kafka 4.2 deprecated --admin.config: still honoured, with a notice on stdout
+    result = run_tool("leader_election", [*args, "--partition", "0", "--admin.config", str(config)])
+    assert (result.returncode, result.stdout.splitlines()) == (
+        0,
+        [
+            "Option --admin.config has been deprecated and will be removed in a future version. "
+            "Use --command-config instead.",
+            "Valid replica already elected for partitions one-0",
+        ],
+    )
+
+
+def test_an_unknown_partition_is_an_error_line(broker: BrokerProcess) -> None:
+    args = ["--bootstrap-server", broker.bootstrap, "--election-type", "unclean", "--topic", "nope"]
+    result = run_tool("leader_election", [*args, "--partition", "3"])
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith(
+        "Error completing leader election (UNCLEAN) for partition: nope-3: "
+        "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: "
+    ), result.stdout
+    assert result.stderr.strip() == "1 replica(s) could not be elected"
