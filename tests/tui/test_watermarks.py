@@ -1,4 +1,4 @@
-"""The topic table's watermarks: hand-encoded ListOffsets on PLAINTEXT, the AdminClient otherwise."""
+"""The topic table's watermarks: kio-encoded ListOffsets on PLAINTEXT, the AdminClient otherwise."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kcli.tui import kafka
-from kcli.tui.kafka import KafkaSource, decode_list_offsets, encode_list_offsets
+from kcli.tui.kafka import KafkaSource
+from kcli.tui.watermarks import decode_list_offsets, encode_list_offsets
 from tests.broker_process import BrokerProcess
 
 
-def test_request_encoding_names_every_partition() -> None:
+def test_request_round_trips_through_kafkas_schema() -> None:
+    from kio.index import load_request_schema
+    from kio.serial import entity_reader
+
     frame = encode_list_offsets(7, {"a": [0, 2], "bc": [1]}, -2)
     (size,) = struct.unpack_from(">i", frame)
     assert size == len(frame) - 4
-    key, version, cid, client_len = struct.unpack_from(">hhih", frame, 4)
-    assert (key, version, cid) == (2, 2, 7)
-    body = frame[14 + client_len :]
-    assert struct.unpack_from(">ibi", body) == (-1, 0, 2)
-    assert body[9:16] == b"\x00\x01a\x00\x00\x00\x02"  # name "a", two partitions
-    assert struct.unpack_from(">iqiq", body, 16) == (0, -2, 2, -2)
+    request_cls = load_request_schema(2, 2)
+    header, pos = entity_reader(request_cls.__header_schema__)(frame, 4)
+    assert (header.request_api_key, header.request_api_version, header.correlation_id) == (2, 2, 7)
+    body, _ = entity_reader(request_cls)(frame, 4 + pos)
+    asked = [(t.name, p.partition_index, p.timestamp) for t in body.topics for p in t.partitions]
+    assert asked == [("a", 0, -2), ("a", 2, -2), ("bc", 1, -2)]
 
 
 def test_response_decoding_skips_partitions_with_errors() -> None:
@@ -62,6 +66,6 @@ def test_an_unreachable_listener_falls_back_to_the_admin_client(
     def refused(*_args: object) -> dict:
         raise ConnectionRefusedError("connection refused")
 
-    monkeypatch.setattr(kafka, "leader_watermarks", refused)
+    monkeypatch.setattr(kafka, "leader_watermarks", refused)  # the name kafka.py imported
     rows = {r.name: r.records for r in source_with_data.topics()}
     assert rows["wm-a"] == 7 and rows["wm-b"] == 1
