@@ -76,12 +76,14 @@ def test_duplicate_partitions_in_the_json_file_are_refused(tmp_path: Path) -> No
     assert result.stderr.strip() == "Replica election data contains duplicate partitions: [t-0]"
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, 3)
-    c.start()
-    yield c
-    c.stop()
+@pytest.fixture(params=["zookeeper", "kraft"])
+def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, 3, mode=request.param)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
 
 
 def leaders(bootstrap: str, topic: str) -> list[int]:
