@@ -222,7 +222,17 @@ class KafkaSource:
         ]
         internal = sum(1 for name in md.topics if is_internal(name))
         partitions = sum(len(t.partitions) for t in md.topics.values())
-        return ClusterInfo(cluster_id, controller_id, tuple(brokers), len(md.topics), partitions, internal)
+        every = [p for t in md.topics.values() for p in t.partitions.values()]
+        return ClusterInfo(
+            cluster_id,
+            controller_id,
+            tuple(brokers),
+            len(md.topics),
+            partitions,
+            internal,
+            under_replicated_count=sum(len(p.isrs) < len(p.replicas) for p in every),
+            offline_count=sum(p.leader < 0 for p in every),
+        )
 
     def _offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
         """Low and high watermarks of many partitions: two ListOffsets calls in all, not one per partition."""

@@ -31,6 +31,8 @@ class ClusterInfo:
     topic_count: int
     partition_count: int
     internal_topic_count: int = 0
+    under_replicated_count: int = 0  # partitions whose ISR is smaller than their replica list
+    offline_count: int = 0  # partitions without a leader
 
 
 @dataclass(frozen=True)

@@ -384,5 +384,7 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
             await pilot.press("1")
             await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="cluster screen")
             await wait_for(pilot, lambda: column(pilot, "#brokers") == ["0", "1"], what="two live brokers")
+            summary = str(app.screen.query_one("#cluster-summary", Static).content)
+            assert "under-replicated [b]1[/b]   offline [b]1[/b]" in summary, summary
     finally:
         cluster.stop()

@@ -1,4 +1,5 @@
-"""The cluster overview: brokers, controller, cluster id, topic and partition counts."""
+"""The cluster overview: live brokers, controller, cluster id, topic and partition counts, and how many
+partitions are under-replicated or offline."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ class ClusterScreen(DataScreen):
             f"brokers [b]{len(data.brokers)}[/b]   topics [b]{fmt_count(data.topic_count)}[/b] "
             f"({data.internal_topic_count} internal)   partitions [b]{fmt_count(data.partition_count)}[/b]"
         )
+        # Only when something is wrong, as an operator's dashboard shows URP and offline counts.
+        if data.under_replicated_count:
+            summary += f"   under-replicated [b]{fmt_count(data.under_replicated_count)}[/b]"
+        if data.offline_count:
+            summary += f"   offline [b]{fmt_count(data.offline_count)}[/b]"
         self.query_one("#cluster-summary", Static).update(summary)
         table = self.query_one("#brokers", DataTable)
         table.clear()
