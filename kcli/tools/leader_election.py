@@ -130,16 +130,46 @@ def parse_election_json(text: str) -> list[tuple[str, int]]:
         data = json.loads(text)
     except ValueError:
         raise ToolError("Replica election data is empty") from None
-    if not isinstance(data, dict) or "partitions" not in data:
+    if not isinstance(data, dict):
+        raise ToolError(_mapping_error(f"Expected JSON object, received {_node(data)}"))
+    if "partitions" not in data:
         raise ToolError('Replica election data is missing "partitions" field')
-    try:
-        items = [(str(p["topic"]), int(p["partition"])) for p in data["partitions"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ToolError(f"Invalid partition entry in the replica election data: {exc}") from None
+    entries = data["partitions"]
+    if not isinstance(entries, list):
+        raise ToolError(_mapping_error(f"Expected JSON array, received {_node(entries)}"))
+    items = [
+        (_field(entry, "topic", str, "String"), _field(entry, "partition", int, "Integer"))
+        for entry in entries
+    ]
     duplicates = sorted({f"{t}-{p}" for t, p in items if items.count((t, p)) > 1})
     if duplicates:
         raise ToolError(f"Replica election data contains duplicate partitions: [{', '.join(duplicates)}]")
     return items
+
+
+def _mapping_error(message: str) -> str:
+    """How Kafka's tool reports a JSON file of the wrong shape (a wrapped JsonMappingException)."""
+    return f"com.fasterxml.jackson.databind.JsonMappingException: {message}"
+
+
+def _node(value: Any) -> str:
+    """A JSON value as Jackson prints it in its messages (compact)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _field(entry: Any, name: str, kind: type, java_name: str) -> Any:
+    """``entry[name]`` of type ``kind`` (strings are not numbers, booleans and floats are not ints)."""
+    if not isinstance(entry, dict):
+        raise ToolError(_mapping_error(f"Expected JSON object, received {_node(entry)}"))
+    if name not in entry:
+        raise ToolError(_mapping_error(f"No such field exists: `{name}`"))
+    value = entry[name]
+    valid = isinstance(value, kind) and not isinstance(value, bool)
+    if kind is int and valid and not -(2**31) <= value < 2**31:
+        valid = False
+    if not valid:
+        raise ToolError(_mapping_error(f"Expected `{java_name}` value, received {_node(value)}"))
+    return value
 
 
 def describe_error(error: Any) -> str:

@@ -76,6 +76,34 @@ def test_duplicate_partitions_in_the_json_file_are_refused(tmp_path: Path) -> No
     assert result.stderr.strip() == "Replica election data contains duplicate partitions: [t-0]"
 
 
+JACKSON = "com.fasterxml.jackson.databind.JsonMappingException: "
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "Replica election data is empty"),
+        ("{not json", "Replica election data is empty"),
+        ('{"topics": []}', 'Replica election data is missing "partitions" field'),
+        ("[1]", JACKSON + "Expected JSON object, received [1]"),
+        ('{"partitions": null}', JACKSON + "Expected JSON array, received null"),
+        ('{"partitions": [{"topic": "t"}]}', JACKSON + "No such field exists: `partition`"),
+        ('{"partitions": [{"topic": 1, "partition": 0}]}', JACKSON + "Expected `String` value, received 1"),
+        (
+            '{"partitions": [{"topic": "t", "partition": "0"}]}',
+            JACKSON + 'Expected `Integer` value, received "0"',
+        ),
+    ],
+)
+def test_malformed_json_files_fail_as_kafkas_tool(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "election.json"
+    path.write_text(content)
+    result = run_tool(
+        "leader_election", [*BOOT, "--election-type", "preferred", "--path-to-json-file", str(path)]
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", message + "\n")
+
+
 @pytest.fixture(params=["zookeeper", "kraft"])
 def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     c = Cluster(tmp_path, 3, mode=request.param)
