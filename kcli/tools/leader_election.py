@@ -42,11 +42,7 @@ EXCEPTIONS = {
 
 def build_parser() -> ToolParser:
     """The option parser (also used to generate shell completions)."""
-    p = ToolParser(
-        PROG,
-        "This tool attempts to elect a new leader for a set of topic partitions. The type of elections "
-        "supported are preferred replicas and unclean replicas.",
-    )
+    p = ToolParser(PROG, DESCRIPTION)
     p.add_argument(
         "--bootstrap-server",
         metavar="host:port",
@@ -207,7 +203,15 @@ def report(election: str, results: dict[Any, Any]) -> int:
     return 0
 
 
+DESCRIPTION = (
+    "This tool attempts to elect a new leader for a set of topic partitions. The type of elections "
+    "supported are preferred replicas and unclean replicas."
+)
+
+
 def _body(argv: list[str]) -> int:
+    if not argv:  # as Kafka's tools: the description and the usage, exit 1
+        raise UsageError(DESCRIPTION)
     args = build_parser().parse_args(argv)
     election = validate(args)
     wanted: list[tuple[str, int]] | None = None

@@ -22,7 +22,8 @@ CONFIGS = ["--admin.config", "a.properties", "--command-config", "c.properties"]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "Missing required option(s): bootstrap-server, election-type"),
+        ([], "This tool attempts to elect a new leader for a set of topic partitions."),
+        (["--topic", "t"], "Missing required option(s): bootstrap-server, election-type"),
         ([*BOOT, "--all-topic-partitions"], "Missing required option(s): election-type"),
         ([*BOOT, "--election-type", "preferred"], "One and only one of the following options is required"),
         (
