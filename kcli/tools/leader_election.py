@@ -11,6 +11,7 @@ Kafka cluster, not only kcli's.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -77,7 +78,6 @@ def build_parser() -> ToolParser:
     p.add_argument(
         "--partition",
         metavar="partition id",
-        type=int,
         help="Partition id for which to perform an election. REQUIRED if --topic is specified.",
     )
     p.add_argument(
@@ -93,6 +93,13 @@ def build_parser() -> ToolParser:
         '"unclean" for unclean leader election. REQUIRED.',
     )
     return p
+
+
+def java_int(text: str, option: str) -> int:
+    """``Integer.valueOf`` as joptsimple converts an option's value, when the tool reads it."""
+    if re.fullmatch(r"[+-]?[0-9]+", text) and -(2**31) <= int(text) < 2**31:
+        return int(text)
+    raise ToolError(f"Cannot parse argument '{text}' of option {option}")
 
 
 def validate(args: Any) -> str:
@@ -222,7 +229,7 @@ def _body(argv: list[str]) -> int:
         except OSError as exc:
             raise ToolError(f"{args.path_to_json_file} ({exc.strerror})") from None
     elif args.topic is not None:
-        wanted = [(args.topic, args.partition)]
+        wanted = [(args.topic, java_int(args.partition, "partition"))]
     from confluent_kafka import ElectionType, KafkaException, TopicPartition
 
     from kcli.client import kafka_error_text

@@ -48,6 +48,10 @@ CONFIGS = ["--admin.config", "a.properties", "--command-config", "c.properties"]
             [*BOOT, "--election-type", "fastest", "--all-topic-partitions"],
             "Cannot parse argument 'fastest' of option election-type",
         ),
+        (
+            [*BOOT, "--election-type", "preferred", "--topic", "t", "--partition", "one"],
+            "Cannot parse argument 'one' of option partition",
+        ),
         (  # as joptsimple, the value is converted only after the option checks
             [*BOOT, "--election-type", "fastest"],
             "One and only one of the following options is required",
