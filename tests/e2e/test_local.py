@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import free_port, live_pid_files
+from tests.e2e.helpers import free_port, live_pid_files, wait_until
 
 
 def kcli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -215,6 +215,55 @@ def test_three_brokers(local: dict[str, str]) -> None:
     assert stopped.stdout.splitlines() == [
         "kafka-2 is [DOWN]",
         "kafka-1 is [DOWN]",
+        "kafka-0 is [DOWN]",
+        "controller is [DOWN]",
+    ]
+    assert recorded_pids(local) == []
+
+
+def test_a_killed_broker_of_the_local_cluster(local: dict[str, str]) -> None:
+    """Two brokers, each with its own log dir; one killed: status shows it DOWN, kafka-topics reports
+    its partitions under-replicated, stop stops the rest."""
+    port = consecutive_ports(3)
+    started = kcli(local, "local", "start", "--brokers", "2", "--port", str(port))
+    assert started.returncode == 0, started.stderr
+    data = Path(local["KCLI_HOME"]) / "local" / "data"
+    props = Path(local["KCLI_HOME"]) / "local" / "etc" / "server-1.properties"
+    assert "default.replication.factor=2" in props.read_text().splitlines()
+    assert f"log.dirs={data / 'kafka-1'}" in props.read_text().splitlines()
+    bootstrap = f"localhost:{port}"
+    topics = [sys.executable, "-m", "kcli.tools.topics", "--bootstrap-server", bootstrap]
+    created = subprocess.run(
+        [*topics, "--create", "--topic", "r"], capture_output=True, text=True, timeout=60
+    )
+    assert created.returncode == 0, created.stderr
+    assert wait_until(lambda: (data / "kafka-0" / "r-0").is_dir() and (data / "kafka-1" / "r-0").is_dir(), 30)
+    pid = {
+        s["name"]: s["pid"]
+        for s in json.loads((Path(local["KCLI_HOME"]) / "run" / "local.json").read_text())["services"]
+    }
+    os.kill(pid["kafka-1"], 9)
+    lines = kcli(local, "local", "status").stdout.splitlines()[1:]
+    assert [line.split()[:2] for line in lines] == [
+        ["controller", "UP"],
+        ["kafka-0", "UP"],
+        ["kafka-1", "DOWN"],
+    ]
+
+    def reported() -> bool:
+        described = subprocess.run(
+            [*topics, "--describe", "--under-replicated-partitions"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return "\tTopic: r\tPartition: 0\tLeader: 0\tReplicas: " in described.stdout
+
+    assert wait_until(reported, 30)
+    stopped = kcli(local, "local", "stop")
+    assert stopped.returncode == 0
+    assert stopped.stdout.splitlines() == [
+        f"kafka-1 was not running (stale pid {pid['kafka-1']})",
         "kafka-0 is [DOWN]",
         "controller is [DOWN]",
     ]
