@@ -232,6 +232,7 @@ class KafkaSource:
             internal,
             under_replicated_count=sum(len(p.isrs) < len(p.replicas) for p in every),
             offline_count=sum(p.leader < 0 for p in every),
+            down_broker_ids=tuple(sorted({r for p in every for r in p.replicas} - set(md.brokers))),
         )
 
     def _offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:

@@ -33,6 +33,7 @@ class ClusterInfo:
     internal_topic_count: int = 0
     under_replicated_count: int = 0  # partitions whose ISR is smaller than their replica list
     offline_count: int = 0  # partitions without a leader
+    down_broker_ids: tuple[int, ...] = ()  # brokers that hold replicas but are not alive
 
 
 @dataclass(frozen=True)

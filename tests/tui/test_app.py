@@ -386,5 +386,6 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
             await wait_for(pilot, lambda: column(pilot, "#brokers") == ["0", "1"], what="two live brokers")
             summary = str(app.screen.query_one("#cluster-summary", Static).content)
             assert "under-replicated [b]1[/b]   offline [b]1[/b]" in summary, summary
+            assert "brokers [b]2[/b] (down: [b]2[/b])" in summary, summary
     finally:
         cluster.stop()

@@ -39,9 +39,12 @@ class ClusterScreen(DataScreen):
 
     def apply(self, data: ClusterInfo) -> None:
         self.kapp.cluster_info = data
+        down = ""
+        if data.down_broker_ids:  # metadata lists live brokers only; the replicas name the others
+            down = f" (down: [b]{','.join(map(str, data.down_broker_ids))}[/b])"
         summary = (
             f"Cluster id [b]{data.cluster_id or '-'}[/b]   controller [b]{data.controller_id}[/b]   "
-            f"brokers [b]{len(data.brokers)}[/b]   topics [b]{fmt_count(data.topic_count)}[/b] "
+            f"brokers [b]{len(data.brokers)}[/b]{down}   topics [b]{fmt_count(data.topic_count)}[/b] "
             f"({data.internal_topic_count} internal)   partitions [b]{fmt_count(data.partition_count)}[/b]"
         )
         # Only when something is wrong, as an operator's dashboard shows URP and offline counts.
