@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -162,6 +163,56 @@ def test_preferred_election_reports_each_outcome(cluster: Cluster, tmp_path: Pat
     assert line.startswith("Successfully completed leader election (PREFERRED) for partitions ")
     assert sorted(line.rsplit("partitions ", 1)[1].split(", ")) == ["e-0", "e-1"]
     assert leaders(survivors, "e") == [0, 0, 2]
+
+
+def test_unclean_election_picks_a_live_replica_out_of_sync(tmp_path: Path) -> None:
+    """Replicas 0,1: broker 1 dies (ISR 0), then broker 0 (no leader); broker 1 comes back out of
+    sync, so only an unclean election gives the partition a leader again."""
+    cluster = Cluster(tmp_path, 3)
+    try:
+        cluster.start()
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        admin.create_topics([NewTopic("u", 1, replica_assignment=[[0, 1]])])["u"].result(30)
+        observer = cluster.brokers[2].bootstrap
+
+        def partition() -> Any:
+            return (
+                AdminClient({"bootstrap.servers": observer})
+                .list_topics("u", timeout=10)
+                .topics["u"]
+                .partitions[0]
+            )
+
+        def brokers() -> set[int]:
+            return set(AdminClient({"bootstrap.servers": observer}).list_topics(timeout=10).brokers)
+
+        cluster.brokers[1].kill()
+        assert wait_until(lambda: partition().isrs == [0], 30)
+        cluster.brokers[0].kill()
+        assert wait_until(lambda: partition().leader == -1, 30)
+        cluster.brokers[1].start()
+        assert wait_until(lambda: 1 in brokers(), 30)
+        assert partition().leader == -1  # clean elections only: broker 1 is not in the ISR
+        args = [
+            "--bootstrap-server",
+            observer,
+            "--election-type",
+            "unclean",
+            "--topic",
+            "u",
+            "--partition",
+            "0",
+        ]
+        result = run_tool("leader_election", args)
+        assert (result.returncode, result.stdout) == (
+            0,
+            "Successfully completed leader election (UNCLEAN) for partitions u-0\n",
+        ), result.stderr
+        assert wait_until(lambda: partition().leader == 1, 30)
+        again = run_tool("leader_election", args)
+        assert (again.returncode, again.stdout) == (0, "Valid replica already elected for partitions u-0\n")
+    finally:
+        cluster.stop()
 
 
 def test_a_single_broker_has_nothing_to_elect(broker: BrokerProcess, tmp_path: Path) -> None:
