@@ -226,8 +226,12 @@ def _body(argv: list[str]) -> int:
         try:
             with open(args.path_to_json_file, encoding="utf-8") as handle:
                 wanted = parse_election_json(handle.read())
-        except OSError as exc:
-            raise ToolError(f"{args.path_to_json_file} ({exc.strerror})") from None
+        except FileNotFoundError:
+            raise ToolError(f"java.nio.file.NoSuchFileException: {args.path_to_json_file}") from None
+        except PermissionError:
+            raise ToolError(f"java.nio.file.AccessDeniedException: {args.path_to_json_file}") from None
+        except OSError as exc:  # a directory, an unreadable device...
+            raise ToolError(f"java.io.IOException: {exc.strerror}") from None
     elif args.topic is not None:
         wanted = [(args.topic, java_int(args.partition, "partition"))]
     from confluent_kafka import ElectionType, KafkaException, TopicPartition

@@ -110,6 +110,13 @@ def test_malformed_json_files_fail_as_kafkas_tool(tmp_path: Path, content: str, 
     assert (result.returncode, result.stdout, result.stderr) == (1, "", message + "\n")
 
 
+def test_a_missing_json_file_is_named_as_java_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    args = [*BOOT, "--election-type", "preferred", "--path-to-json-file", str(missing)]
+    result = run_tool("leader_election", args)
+    assert (result.returncode, result.stderr) == (1, f"java.nio.file.NoSuchFileException: {missing}\n")
+
+
 @pytest.fixture(params=["zookeeper", "kraft"])
 def cluster(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     c = Cluster(tmp_path, 3, mode=request.param)
