@@ -244,13 +244,15 @@ def _body(argv: list[str]) -> int:
             "Option --admin.config has been deprecated and will be removed in a future version. "
             "Use --command-config instead."
         )
-    admin = admin_client(args.bootstrap_server, args.admin_config or args.command_config)
+    config_file = args.admin_config or args.command_config
+    admin = admin_client(args.bootstrap_server, config_file)
+    timeout_s = api_timeout_s(config_file)
     partitions = None if wanted is None else [TopicPartition(t, p) for t, p in wanted]
     # (confluent-kafka 2.16 rejects a request_timeout keyword here, a SystemError; its default is
     # socket.timeout.ms, 60 s. Kafka's tool gives up after 30 s.)
     future = admin.elect_leaders(getattr(ElectionType, election), partitions)
     try:
-        results = future.result(timeout=TIMEOUT_S)
+        results = future.result(timeout=timeout_s)
     except KafkaException as exc:
         code = exc.args[0].code() if exc.args and hasattr(exc.args[0], "code") else None
         if code in TIMED_OUT:
@@ -261,6 +263,16 @@ def _body(argv: list[str]) -> int:
     except TimeoutError:
         _fail_loudly("Timeout waiting for election results")
     return report(election, results)
+
+
+def api_timeout_s(config_file: str | None) -> float:
+    """The config file's ``default.api.timeout.ms`` (Kafka's tool sets 30 s only when it is absent)."""
+    if config_file is None:
+        return TIMEOUT_S
+    from kcli.client import load_config_file
+
+    value = load_config_file(config_file).get("default.api.timeout.ms", "")
+    return int(value) / 1000 if value.strip().isdigit() else TIMEOUT_S
 
 
 def _fail_loudly(message: str) -> NoReturn:

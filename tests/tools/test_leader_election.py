@@ -226,7 +226,7 @@ def test_a_single_broker_has_nothing_to_elect(broker: BrokerProcess, tmp_path: P
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})  # kept alive until its answer
     admin.create_topics([NewTopic("one", 1, 1)])["one"].result(30)
     config = tmp_path / "admin.properties"
-    config.write_text("client.id=elections\n")
+    config.write_text("client.id=elections\ndefault.api.timeout.ms=20000\n")
     args = ["--bootstrap-server", broker.bootstrap, "--election-type", "Preferred", "--topic", "one"]
     result = run_tool("leader_election", [*args, "--partition", "0", "--command-config", str(config)])
     assert (result.returncode, result.stdout) == (0, "Valid replica already elected for partitions one-0\n")
