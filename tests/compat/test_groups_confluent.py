@@ -328,10 +328,45 @@ def test_assignors_are_relayed_untouched(group_broker: BrokerProcess, strategy: 
             c.close()
 
 
-@pytest.mark.skip(
-    reason="known issue: under CPU load librdkafka's Consumer.close() of the restarted static "
-    "member can block forever (seen 2026-11-25); the coordinator's static rejoin path needs a look"
-)
+def close_within(consumer: Consumer, timeout: float, broker: BrokerProcess, what: str) -> None:
+    """Close in a helper thread, so that a close that never returns fails with the coordinator's log.
+
+    librdkafka's close waits for every group request it has in flight; if the broker never
+    answered one, the test must say so instead of blocking the whole run.
+    """
+    failure: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            consumer.close()
+        except BaseException as exc:  # re-raised below
+            failure.append(exc)
+
+    thread = threading.Thread(target=close, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError(
+            f"{what}: close() still blocked after {timeout} s\n" + "".join(broker.output[-100:])
+        )
+    if failure:
+        raise failure[0]
+
+
+def taken_up(pods: list[Consumer], split: dict[str, list[tuple[str, int]]]) -> bool:
+    """Has every consumer applied (in its own poll) what the coordinator says it was assigned?
+
+    Closing a librdkafka consumer whose assignment is still waiting for the application's poll
+    makes close() deliver that rebalance event itself, and its assign() then blocks forever
+    (holding the GIL) under load. The broker answered SyncGroup already; the wait is client-side.
+    """
+    for pod in pods:
+        local = sorted((tp.topic, tp.partition) for tp in pod.assignment())
+        if local != split.get(pod.memberid() or ""):
+            return False
+    return True
+
+
 def test_static_member_restart_keeps_its_partitions_without_rebalance(group_broker: BrokerProcess) -> None:
     bootstrap = group_broker.bootstrap
     topic, group = f"static-{uuid.uuid4().hex[:6]}", f"g-{uuid.uuid4().hex[:6]}"
@@ -339,6 +374,7 @@ def test_static_member_restart_keeps_its_partitions_without_rebalance(group_brok
     pods = [group_consumer(bootstrap, group, topic, **{"group.instance.id": f"pod-{i}"}) for i in range(2)]
     try:
         before = poll_until(pods, stable_split(bootstrap, group, 2, 4), 30, "two static members")
+        poll_until(pods, lambda: taken_up(pods, before), 30, "both pods to take up their partitions")
         mine = next(tps for member, tps in before.items() if member.startswith("pod-0-"))
         other = next(member for member in before if member.startswith("pod-1-"))
 
@@ -346,7 +382,8 @@ def test_static_member_restart_keeps_its_partitions_without_rebalance(group_brok
             return sum(f"rebalance group {group} " in line for line in group_broker.output)
 
         rebalances_before = rebalances()
-        pods[0].close()  # a static member does not send LeaveGroup: the coordinator keeps its place
+        # A static member does not send LeaveGroup: the coordinator keeps its place.
+        close_within(pods[0], 30, group_broker, "the first pod-0")
         pods[0] = group_consumer(bootstrap, group, topic, **{"group.instance.id": "pod-0"})
 
         def restarted() -> Any:
@@ -354,12 +391,13 @@ def test_static_member_restart_keeps_its_partitions_without_rebalance(group_brok
             return now if now and not any(m in before for m in now if m.startswith("pod-0-")) else None
 
         after = poll_until(pods, restarted, 30, "pod-0 back under a new member id")
+        poll_until(pods, lambda: taken_up(pods, after), 30, "the restarted pod-0 to take up its partitions")
         assert other in after  # the other member was not replaced
         assert next(tps for member, tps in after.items() if member.startswith("pod-0-")) == mine
         assert rebalances() == rebalances_before  # same generation: no PreparingRebalance at all
     finally:
-        for c in pods:
-            c.close()
+        for i, c in enumerate(pods):
+            close_within(c, 30, group_broker, f"pod-{i}")
 
 
 def test_active_member_carries_on_across_a_broker_restart(group_broker: BrokerProcess) -> None:
