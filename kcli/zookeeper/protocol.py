@@ -7,7 +7,9 @@ its clients a few lines of asyncio or socket code, and lets a student watch it w
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 DEFAULT_PORT = 2181
@@ -71,3 +73,35 @@ def normalize_path(path: str) -> str:
         raise ValueError(f"Path must start with / character: {path}")
     parts = [p for p in path.split("/") if p]
     return "/" + "/".join(parts)
+
+
+async def answer_lines(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    dispatch: Callable[[dict], Awaitable[dict]],
+    on_line: Callable[[], None] = lambda: None,
+) -> None:
+    """Answer one connection's requests in order until it closes or sends something malformed.
+
+    A line that is not one JSON object gets a BadArguments answer and ends the connection, as does
+    a line over the reader's limit; ``on_line`` runs for each line received (session liveness).
+    The caller ends its session and closes the writer afterwards.
+    """
+    try:
+        while True:
+            try:
+                line = await reader.readline()
+            except (ValueError, asyncio.LimitOverrunError):
+                return
+            if not line:
+                return
+            on_line()
+            try:
+                answer = await dispatch(decode(line))
+            except ProtocolError as exc:
+                writer.write(encode({"ok": False, "error": "BadArguments", "message": str(exc)}))
+                return
+            writer.write(encode(answer))
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass

@@ -22,7 +22,7 @@ from pathlib import Path
 from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
-from kcli.zookeeper.protocol import MAX_LINE, ProtocolError, decode, encode, normalize_path
+from kcli.zookeeper.protocol import MAX_LINE, answer_lines, normalize_path
 
 log = logging.getLogger("org.apache.zookeeper.server.ZooKeeperServer")
 CLUSTER_FILE = "kcli-cluster-ids.json"
@@ -154,24 +154,12 @@ class CoordinationService:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(next(self._ids), writer=writer, timeout_s=self.session_timeout_s)
         self.sessions[session.id] = session
+
+        def seen() -> None:
+            session.last_seen = time.monotonic()
+
         try:
-            while True:
-                try:
-                    line = await reader.readline()
-                except (ValueError, asyncio.LimitOverrunError):
-                    break
-                if not line:
-                    break
-                session.last_seen = time.monotonic()
-                try:
-                    answer = await self.dispatch(session, decode(line))
-                except ProtocolError as exc:
-                    writer.write(encode({"ok": False, "error": "BadArguments", "message": str(exc)}))
-                    break
-                writer.write(encode(answer))
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
+            await answer_lines(reader, writer, lambda request: self.dispatch(session, request), seen)
         finally:
             self.end_session(session)
             writer.close()

@@ -20,7 +20,7 @@ from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import MAX_LINE, ProtocolError, decode, encode
+from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
 log = logging.getLogger("kafka.server.ControllerServer")
 
@@ -70,24 +70,12 @@ class ControllerNode:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = _Session(next(self._ids), writer=writer)
         self.sessions[session.id] = session
+
+        def seen() -> None:
+            session.last_seen = time.monotonic()
+
         try:
-            while True:
-                try:
-                    line = await reader.readline()
-                except (ValueError, asyncio.LimitOverrunError):
-                    break
-                if not line:
-                    break
-                session.last_seen = time.monotonic()
-                try:
-                    answer = await self._dispatch(session, decode(line))
-                except ProtocolError as exc:
-                    writer.write(encode({"ok": False, "error": "BadArguments", "message": str(exc)}))
-                    break
-                writer.write(encode(answer))
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
+            await answer_lines(reader, writer, lambda request: self._dispatch(session, request), seen)
         finally:
             self._end(session)
 
