@@ -26,6 +26,46 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_and_wait(
+    args: list[str],
+    cwd: Path,
+    marker: str,
+    output: list[str],
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """Start ``args`` with its output collected in ``output``; return once a line holds ``marker``.
+
+    Raises RuntimeError with the output's tail (after killing the process) if it exits first or
+    ``timeout`` passes.
+    """
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env or dict(os.environ, PYTHONUNBUFFERED="1"),
+        cwd=cwd,
+    )
+    started = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line)
+            if marker in line:
+                started.set()
+        started.set()  # process ended: unblock the waiter, which then reports the failure
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not started.wait(timeout) or proc.poll() is not None:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        raise RuntimeError(f"{args[2]} did not start:\n" + "".join(output[-40:]))
+    return proc
+
+
 class BrokerProcess:
     """One broker subprocess with its own log directory and port."""
 
@@ -63,30 +103,8 @@ class BrokerProcess:
 
     def start(self, timeout: float = 30.0, extra_args: Iterable[str] = ()) -> BrokerProcess:
         """Start the broker and return once it logged that it is serving."""
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kcli.server.start", str(self.properties), *extra_args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=self.workdir,
-        )
-        started = threading.Event()
-        proc = self.proc
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.output.append(line)
-                if self.marker in line:
-                    started.set()
-            started.set()  # process ended: unblock the waiter, which then reports the failure
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not started.wait(timeout) or proc.poll() is not None:
-            self.kill()
-            raise RuntimeError("broker did not start:\n" + "".join(self.output[-40:]))
+        args = [sys.executable, "-m", "kcli.server.start", str(self.properties), *extra_args]
+        self.proc = start_and_wait(args, self.workdir, self.marker, self.output, timeout)
         return self
 
     def stop(self, timeout: float = 20.0) -> int | None:

@@ -8,13 +8,11 @@ Each process waits for its own "started" log line; ``stop()`` ends every one of 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from tests.broker_process import BrokerProcess, free_port
+from tests.broker_process import BrokerProcess, free_port, start_and_wait
 
 CONTROLLER_MARKER = "started (kafka.server.ControllerServer)"
 ZOOKEEPER_MARKER = "binding to port"
@@ -31,29 +29,8 @@ class ZooKeeperProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 30.0) -> ZooKeeperProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kcli.zookeeper.start", str(self.properties)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-            cwd=self.workdir,
-        )
-        ready = threading.Event()
-        proc = self.proc
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.output.append(line)
-                if ZOOKEEPER_MARKER in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(timeout) or proc.poll() is not None:
-            self.stop()
-            raise RuntimeError("zookeeper did not start:\n" + "".join(self.output[-40:]))
+        args = [sys.executable, "-m", "kcli.zookeeper.start", str(self.properties)]
+        self.proc = start_and_wait(args, self.workdir, ZOOKEEPER_MARKER, self.output, timeout)
         return self
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from tests.broker_process import free_port
+from tests.broker_process import free_port, start_and_wait
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 STARTED_MARKER = "Server started, listening for requests"
@@ -113,29 +113,8 @@ class RegistryProcess:
 
     def start(self, timeout: float = 40.0) -> RegistryProcess:
         self.output = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kcli.schema_registry.start", str(self.properties)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self.env,
-            cwd=self.workdir,
-        )
-        started = threading.Event()
-        proc = self.proc
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.output.append(line)
-                if STARTED_MARKER in line:
-                    started.set()
-            started.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not started.wait(timeout) or proc.poll() is not None:
-            self.kill()
-            raise RuntimeError("registry did not start:\n" + "".join(self.output[-40:]))
+        args = [sys.executable, "-m", "kcli.schema_registry.start", str(self.properties)]
+        self.proc = start_and_wait(args, self.workdir, STARTED_MARKER, self.output, timeout, self.env)
         return self
 
     def stop(self, timeout: float = 20.0) -> int | None:
