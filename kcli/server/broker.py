@@ -101,10 +101,6 @@ class PartitionView:
     offline: list[int]
 
 
-def name_configs(record: TopicRecord | None) -> dict[str, str] | None:
-    return None if record is None else record.configs
-
-
 class Broker:
     def __init__(self, config: BrokerConfig):
         self.config = config
@@ -267,7 +263,8 @@ class Broker:
         changes: list[tuple[str, int, bool]] = []
         for topic in image.topics.values():
             record = fresh[topic.name]
-            configs_changed = name_configs(old.get(topic.name)) != record.configs
+            previous = old.get(topic.name)
+            configs_changed = previous is None or previous.configs != record.configs
             log_config = self.log_config_for(record)
             min_isr = int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas))
             for index, st in enumerate(topic.partitions):
