@@ -23,13 +23,19 @@ def logs_dir() -> Path:
 
 
 def pid_alive(pid: int) -> bool:
+    """The process exists and has not exited; a zombie (killed, not yet reaped by its parent -
+    in a container, init may never reap it) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): kill -0 is all there is
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def process_cmdline(pid: int) -> str:

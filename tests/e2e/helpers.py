@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kcli.paths import pid_alive
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = f'eval "$({sys.executable} -m kcli.main env)"\n'
 
@@ -160,10 +162,10 @@ def live_pid_files(kcli_home: Path) -> list[str]:
     for path in sorted(run.glob("*.pid")) if run.exists() else []:
         try:
             pid = int(path.read_text().strip())
-            os.kill(pid, 0)
         except (ValueError, OSError):
             continue
-        alive.append(f"{path.name}: {pid}")
+        if pid_alive(pid):  # a SIGKILLed broker leaves its pid file, and may linger as a zombie
+            alive.append(f"{path.name}: {pid}")
     return alive
 
 
