@@ -81,6 +81,8 @@ class KcliApp(App[int]):
     # -- periodic refresh and connection state ------------------------------------------------
 
     def _tick(self) -> None:
+        if not self.screen_stack:  # the app is shutting down: a late timer tick has nothing to paint
+            return
         self._paint_status()
         if not self.live_refresh:
             return
@@ -131,6 +133,8 @@ class KcliApp(App[int]):
             level = "ok"
         else:
             text, level = f"connecting to {self.source.bootstrap}…", "info"
+        if not self.screen_stack:  # shutting down; a worker's late report has nowhere to show
+            return
         if (text, level) == (self.status_text, self.status_level) and self._status_painted():
             return
         self.status_text, self.status_level = text, level

@@ -134,6 +134,20 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
 
 
 @sync
+async def test_late_timer_tick_or_report_after_quit_is_ignored(bootstrap: str) -> None:
+    """A refresh timer or a worker can fire while the app is tearing down its screens (seen on
+    CI); painting the status bar then must not raise ``ScreenStackError`` into the user's terminal."""
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.connected is True, what="connected")
+    assert not app.screen_stack
+    app._tick()
+    app.report_success()
+    app.report_failure("gone")
+    assert app.status_level == "ok"  # nothing was repainted after the last screen went away
+
+
+@sync
 async def test_filter_and_sort_topics(bootstrap: str) -> None:
     prefix = unique("sorted")
     for suffix, partitions in (("a", 1), ("b", 3), ("c", 2)):
