@@ -546,7 +546,10 @@ class PartitionLog:
                 return
             self._closed = True
             self.active_segment.on_become_inactive()
-            self.producer_state.save(self.directory / PRODUCER_SNAPSHOT_FILE, self.log_end_offset)
+            if self.producer_state.producers or self.log_end_offset > self.log_start_offset:
+                # An empty log's state rebuilds from nothing for free: skipping its snapshot
+                # keeps the shutdown of a broker with thousands of idle partitions short.
+                self.producer_state.save(self.directory / PRODUCER_SNAPSHOT_FILE, self.log_end_offset)
             self.checkpoint(write=write_checkpoints)
             for seg in self._segments:
                 seg.close()

@@ -9,7 +9,7 @@ import pytest
 
 from kcli.server.protocol.records import build_batch, decode_records, iter_batches, parse_header
 from kcli.server.storage.log_config import LogConfig
-from kcli.server.storage.partition_log import OffsetOutOfRangeError
+from kcli.server.storage.partition_log import PRODUCER_SNAPSHOT_FILE, OffsetOutOfRangeError
 from kcli.server.storage.producer_state import InvalidProducerEpochError, OutOfOrderSequenceError
 
 from .helpers import batch, open_log, read_all
@@ -188,6 +188,19 @@ def test_producer_state_survives_restart(tmp_path, request):
         assert dup.duplicate and dup.base_offset == r.base_offset
         assert log.append(batch(1, producer_id=5, producer_epoch=0, base_sequence=2)).base_offset == 2
         log.close()
+
+
+def test_clean_close_snapshots_producer_state_only_of_logs_that_hold_something(tmp_path):
+    empty = open_log(tmp_path / "empty")
+    empty.close()
+    assert not (tmp_path / "empty" / "topic-0" / PRODUCER_SNAPSHOT_FILE).exists()
+    used = open_log(tmp_path / "used")
+    used.append(batch(1, producer_id=9, producer_epoch=0, base_sequence=0))
+    used.close()
+    assert (tmp_path / "used" / "topic-0" / PRODUCER_SNAPSHOT_FILE).exists()
+    reopened = open_log(tmp_path / "empty")  # no snapshot: rebuilt from its (empty) segments
+    assert reopened.producer_state.producers == {} and reopened.log_end_offset == 0
+    reopened.close()
 
 
 def test_delete_records_before_moves_start_and_survives_restart(tmp_path):
