@@ -84,9 +84,9 @@ def build_parser() -> ToolParser:
     return p
 
 
-def split_add_config(text: str) -> dict[str, str]:
-    """``k1=v1,k2=[a,b]`` -> {k1: v1, k2: "a,b"}: commas inside brackets do not split."""
-    pairs: list[str] = []
+def _split_outside_brackets(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` where it is not inside ``[...]`` (list values such as ``[a,b]``)."""
+    pieces: list[str] = []
     depth = 0
     current = ""
     for ch in text:
@@ -94,28 +94,20 @@ def split_add_config(text: str) -> dict[str, str]:
             depth += 1
         elif ch == "]":
             depth = max(0, depth - 1)
-        if ch == "," and depth == 0:
-            pairs.append(current)
+        if ch == sep and depth == 0:
+            pieces.append(current)
             current = ""
         else:
             current += ch
-    pairs.append(current)
+    pieces.append(current)
+    return pieces
+
+
+def split_add_config(text: str) -> dict[str, str]:
+    """``k1=v1,k2=[a,b]`` -> {k1: v1, k2: "a,b"}: commas inside brackets do not split."""
     result: dict[str, str] = {}
-    for pair in pairs:
-        pieces: list[str] = []
-        depth = 0
-        current = ""
-        for ch in pair:
-            if ch == "[":
-                depth += 1
-            elif ch == "]":
-                depth = max(0, depth - 1)
-            if ch == "=" and depth == 0:
-                pieces.append(current)
-                current = ""
-            else:
-                current += ch
-        pieces.append(current)
+    for pair in _split_outside_brackets(text, ","):
+        pieces = _split_outside_brackets(pair, "=")
         if len(pieces) != 2:
             raise ToolError('Invalid entity config: all configs to be added must be in the format "key=val".')
         key = pieces[0].strip()
