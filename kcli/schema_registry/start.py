@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -37,18 +36,13 @@ def _setup_logging() -> None:
 
 
 def _daemonize(argv: list[str]) -> int:
+    from kcli.daemons import detach
     from kcli.paths import logs_dir
 
-    log_file = logs_dir() / "schema-registry.log"
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kcli.schema_registry.start", *argv],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    print(f"schema-registry started in the background (pid {proc.pid}), logging to {log_file}")
+    pid = detach("kcli.schema_registry.start", argv, "schema-registry.log")
+    print(
+        f"schema-registry started in the background (pid {pid}), logging to {logs_dir() / 'schema-registry.log'}"
+    )
     return 0
 
 

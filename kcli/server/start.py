@@ -6,8 +6,6 @@ logs to ``$KCLI_HOME/logs/server.log`` (Kafka's ``logs/server.log``).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 USAGE = "USAGE: kafka-server-start [-daemon] server.properties [--override property=value]*"
@@ -76,21 +74,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _detach(path: str, overrides: list[str]) -> int:
-    from kcli.paths import logs_dir
+    from kcli.daemons import detach
 
-    log_file = logs_dir() / "server.log"
-    args = [sys.executable, "-m", "kcli.server.start", path]
+    args = [path]
     for item in overrides:
         args += ["--override", item]
-    with open(log_file, "ab") as out:
-        subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
+    detach("kcli.server.start", args, "server.log")
     return 0
 
 

@@ -13,7 +13,6 @@ import errno
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -122,17 +121,9 @@ def run(
 
 def _detach(path: str) -> int:
     """Run in the background, logging to ``$KCLI_HOME/logs/zookeeper.out`` as ZooKeeper's script does."""
-    from kcli.paths import logs_dir
+    from kcli.daemons import detach
 
-    with open(logs_dir() / "zookeeper.out", "ab") as out:
-        subprocess.Popen(
-            [sys.executable, "-m", "kcli.zookeeper.start", path],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
+    detach("kcli.zookeeper.start", [path], "zookeeper.out")
     return 0
 
 

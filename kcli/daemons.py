@@ -1,0 +1,46 @@
+"""Background services of this install (broker, ZooKeeper, schema registry): how the ``-daemon``
+form detaches them and how the ``*-stop`` commands find and stop them again by pid file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from kcli.paths import logs_dir, pid_alive, process_cmdline, run_dir
+
+
+def detach(module: str, args: list[str], log_name: str) -> int:
+    """Start ``python -m module args`` in its own session, output appended to logs/``log_name``
+    (as Kafka's scripts do with ``-daemon``); returns its pid."""
+    with open(logs_dir() / log_name, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    return proc.pid
+
+
+def terminate_from_pid_files(pattern: str, *markers: str) -> int:
+    """SIGTERM each process named by a pid file in run/ matching ``pattern`` whose command line
+    holds one of ``markers`` (so a reused pid is never signalled); stale files are removed.
+    Returns how many processes were signalled, for the ``*-stop`` commands' "nothing to stop"."""
+    signalled = 0
+    for pid_file in sorted(run_dir().glob(pattern)):
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid_file.unlink(missing_ok=True)
+            continue
+        cmdline = process_cmdline(pid).replace("-", "_")
+        if not pid_alive(pid) or not any(m.replace("-", "_") in cmdline for m in markers):
+            pid_file.unlink(missing_ok=True)  # stale: the process is gone or the pid was reused
+            continue
+        os.kill(pid, signal.SIGTERM)
+        signalled += 1
+    return signalled
