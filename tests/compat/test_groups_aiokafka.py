@@ -22,6 +22,7 @@ from tests.compat.test_groups_confluent import (
     group_broker,
     log_end_offsets,
     produce,
+    python_client_group_settings,
     stable_split,
     wait_until,
 )
@@ -39,16 +40,7 @@ class TaskConsumer:
 
     def __init__(self, bootstrap: str, group: str, topic: str, name: str):
         self.consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=group,
-            client_id=name,
-            auto_offset_reset="earliest",
-            enable_auto_commit=True,
-            auto_commit_interval_ms=200,
-            session_timeout_ms=SESSION_MS,
-            heartbeat_interval_ms=500,
-            max_poll_interval_ms=20000,
+            topic, bootstrap_servers=bootstrap, **python_client_group_settings(group, name)
         )
         self.values: list[bytes] = []
         self.task: asyncio.Task[None] | None = None

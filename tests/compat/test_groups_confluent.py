@@ -31,6 +31,21 @@ GROUP_OVERRIDES = {
 SESSION_MS = 6000
 
 
+def python_client_group_settings(group: str, name: str) -> dict[str, Any]:
+    """The group consumer settings the kafka-python and aiokafka tests share (both clients take
+    the same keyword names): auto commit every 200 ms, a short session for the expiry checks."""
+    return {
+        "group_id": group,
+        "client_id": name,
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": True,
+        "auto_commit_interval_ms": 200,
+        "session_timeout_ms": SESSION_MS,
+        "heartbeat_interval_ms": 500,
+        "max_poll_interval_ms": 20000,
+    }
+
+
 @pytest.fixture
 def group_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
     proc = BrokerProcess(tmp_path, overrides=GROUP_OVERRIDES).start()

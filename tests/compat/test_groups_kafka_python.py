@@ -21,6 +21,7 @@ from tests.compat.test_groups_confluent import (
     group_broker,
     log_end_offsets,
     produce,
+    python_client_group_settings,
     stable_split,
     wait_until,
 )
@@ -49,16 +50,7 @@ class ThreadConsumer:
 
     def __init__(self, bootstrap: str, group: str, topic: str, name: str):
         self.consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            group_id=group,
-            client_id=name,
-            auto_offset_reset="earliest",
-            enable_auto_commit=True,
-            auto_commit_interval_ms=200,
-            session_timeout_ms=SESSION_MS,
-            heartbeat_interval_ms=500,
-            max_poll_interval_ms=20000,
+            topic, bootstrap_servers=bootstrap, **python_client_group_settings(group, name)
         )
         self.values: list[bytes] = []
         self.stop = threading.Event()
