@@ -66,7 +66,36 @@ def start_and_wait(
     return proc
 
 
-class BrokerProcess:
+class ServiceProcess:
+    """A started service subprocess (broker, ZooKeeper, registry): stopped with SIGTERM as a
+    user would, SIGKILLed as a crash would, and always reaped."""
+
+    proc: subprocess.Popen[str] | None = None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM (clean shutdown) and wait, SIGKILL after ``timeout``; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+class BrokerProcess(ServiceProcess):
     """One broker subprocess with its own log directory and port."""
 
     def __init__(
@@ -107,28 +136,6 @@ class BrokerProcess:
         self.proc = start_and_wait(args, self.workdir, self.marker, self.output, timeout)
         return self
 
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM (clean shutdown) and wait; returns the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
     def restart(self) -> BrokerProcess:
         self.stop()
         return self.start()
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid

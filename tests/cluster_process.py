@@ -12,13 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.broker_process import BrokerProcess, free_port, start_and_wait
+from tests.broker_process import BrokerProcess, ServiceProcess, free_port, start_and_wait
 
 CONTROLLER_MARKER = "started (kafka.server.ControllerServer)"
 ZOOKEEPER_MARKER = "binding to port"
 
 
-class ZooKeeperProcess:
+class ZooKeeperProcess(ServiceProcess):
     def __init__(self, workdir: Path):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -32,15 +32,6 @@ class ZooKeeperProcess:
         args = [sys.executable, "-m", "kcli.zookeeper.start", str(self.properties)]
         self.proc = start_and_wait(args, self.workdir, ZOOKEEPER_MARKER, self.output, timeout)
         return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Cluster:

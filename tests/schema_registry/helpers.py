@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tests.broker_process import free_port, start_and_wait
+from tests.broker_process import ServiceProcess, free_port, start_and_wait
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 STARTED_MARKER = "Server started, listening for requests"
@@ -89,7 +88,7 @@ class MemoryRegistry:
         return call(self.url, method, path, body)
 
 
-class RegistryProcess:
+class RegistryProcess(ServiceProcess):
     """``python -m kcli.schema_registry.start`` on a free port against a broker."""
 
     def __init__(self, workdir: Path, bootstrap: str, topic: str = "_schemas", port: int | None = None):
@@ -116,21 +115,6 @@ class RegistryProcess:
         args = [sys.executable, "-m", "kcli.schema_registry.start", str(self.properties)]
         self.proc = start_and_wait(args, self.workdir, STARTED_MARKER, self.output, timeout, self.env)
         return self
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
     def __call__(self, method: str, path: str, body: Any = None) -> Reply:
         return call(self.url, method, path, body)
