@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import multiprocessing
 import os
 import shutil
@@ -391,6 +392,8 @@ def main() -> int:
                 "broker CPU per record, less):"
             )
             for key, value in ours.items():
+                if math.isnan(theirs[key]):
+                    continue  # CPU time of a broker this script did not start is not known
                 ratio = (
                     (theirs[key] / value)
                     if key.endswith((" ms", " us"))
