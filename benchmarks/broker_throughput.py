@@ -26,6 +26,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import queue
 import shutil
 import socket
 import statistics
@@ -36,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -148,12 +150,25 @@ def in_parallel(worker, bootstrap: str, topic: str, clients: int, count: int, si
     ]
     for proc in procs:
         proc.start()
+
+    def collect(deadline_s: float) -> list[Any]:
+        """One message per client; a client that dies first ends the run with its exit code."""
+        got: list[Any] = []
+        deadline = time.monotonic() + deadline_s
+        while len(got) < len(procs):
+            try:
+                got.append(out.get(timeout=0.5))
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead or time.monotonic() > deadline:
+                    sys.exit(f"a benchmark client failed (exit codes {dead}) or timed out")
+        return got
+
     try:
-        for _ in procs:
-            assert out.get(timeout=60) == "ready"
+        collect(60)  # every client connected and ready
         cpu_before = _cpu_seconds(pid)
         go.set()
-        spans = [out.get(timeout=300) for _ in procs]
+        spans = collect(300)
         cpu_used = _cpu_seconds(pid) - cpu_before
     finally:
         for proc in procs:
