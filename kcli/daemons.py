@@ -3,12 +3,40 @@ form detaches them and how the ``*-stop`` commands find and stop them again by p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 
 from kcli.paths import logs_dir, pid_alive, process_cmdline, run_dir
+
+
+class PidFile:
+    """``$KCLI_HOME/run/<name>.pid`` holding this process's pid, so the ``*-stop`` commands and
+    ``kcli local`` find the services of this install."""
+
+    def __init__(self, name: str):
+        self.path = run_dir() / f"{name}.pid"
+
+    def write(self) -> None:
+        self.path.write_text(f"{os.getpid()}\n")
+
+    def remove(self) -> None:
+        """Remove the file if it is still ours (a newer process may have taken the name)."""
+        with contextlib.suppress(OSError):
+            if self.path.read_text().strip() == str(os.getpid()):
+                self.path.unlink()
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT, which every service awaits to shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def detach(module: str, args: list[str], log_name: str) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def _daemonize(argv: list[str]) -> int:
 async def _serve(props_path: Path) -> int:
     from aiohttp import web
 
-    from kcli.paths import run_dir
+    from kcli.daemons import PidFile, stop_on_signals
     from kcli.properties import load_properties
     from kcli.schema_registry.config import from_properties
     from kcli.schema_registry.kafka_store import KafkaStore, StoreUnavailable
@@ -80,12 +79,9 @@ async def _serve(props_path: Path) -> int:
         await runner.cleanup()
         store.close()
         return 1
-    pid_file = run_dir() / f"schema-registry-{os.getpid()}.pid"
-    pid_file.write_text(f"{os.getpid()}\n")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    pid_file = PidFile(f"schema-registry-{os.getpid()}")
+    pid_file.write()
+    stop = stop_on_signals()
     log.info("Listening on http://%s:%d", cfg.host, cfg.port)
     log.info(STARTED)
     try:
@@ -94,7 +90,7 @@ async def _serve(props_path: Path) -> int:
         log.info("Shutting down")
         await runner.cleanup()
         store.close()
-        pid_file.unlink(missing_ok=True)
+        pid_file.remove()
     return 0
 
 

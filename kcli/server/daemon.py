@@ -8,33 +8,15 @@ because every acknowledged batch was already written to its segment file.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import signal
 import time
 
-from kcli.paths import run_dir
+from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
 from kcli.server.config import BrokerConfig, ConfigError
 from kcli.server.network import BrokerServer
 
 log = logging.getLogger("kafka.server.KafkaServer")
-
-
-class PidFile:
-    """``$KCLI_HOME/run/kafka-server-<port>.pid``, so kafka-server-stop finds brokers of this install."""
-
-    def __init__(self, port: int):
-        self.path = run_dir() / f"kafka-server-{port}.pid"
-
-    def write(self) -> None:
-        self.path.write_text(f"{os.getpid()}\n")
-
-    def remove(self) -> None:
-        with contextlib.suppress(OSError):
-            if self.path.read_text().strip() == str(os.getpid()):
-                self.path.unlink()
 
 
 async def _maintenance(broker: Broker) -> None:
@@ -170,13 +152,10 @@ async def serve(config: BrokerConfig) -> None:
             raise SystemExit(1) from None
     server = BrokerServer(broker)
     await server.start()
-    pid_files = [PidFile(ls.port) for ls in config.client_listeners]
+    pid_files = [PidFile(f"kafka-server-{ls.port}") for ls in config.client_listeners]
     for pid_file in pid_files:
         pid_file.write()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     maintenance = asyncio.create_task(_maintenance(broker))
     isr_task = asyncio.create_task(_isr_maintenance(broker)) if link is not None else None
     failed = False

@@ -8,22 +8,13 @@ Kafka ships), logs in ZooKeeper's style and writes ``$KCLI_HOME/run/zookeeper-<p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
-import os
-import signal
 import sys
 from pathlib import Path
 
 USAGE = "Usage: zookeeper-server-start [-daemon] zookeeper.properties"
 log = logging.getLogger("org.apache.zookeeper.server.ServerCnxnFactory")
-
-
-def pid_file(port: int) -> Path:
-    from kcli.paths import run_dir
-
-    return run_dir() / f"zookeeper-{port}.pid"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,18 +60,16 @@ def main(argv: list[str] | None = None) -> int:
 def run(
     host: str, port: int, data_dir: Path, session_timeout_s: float = 60.0, min_session_timeout_s: float = 6.0
 ) -> int:
+    from kcli.daemons import PidFile, stop_on_signals
     from kcli.zookeeper.service import CoordinationService, serve
 
     service = CoordinationService(
         data_dir, session_timeout_s=session_timeout_s, min_session_timeout_s=min_session_timeout_s
     )
-    pid = pid_file(port)
+    pid = PidFile(f"zookeeper-{port}")
 
     async def body() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         ready = asyncio.Event()
         log.info("binding to port %s/%s:%d", host, host, port)
         task = asyncio.create_task(serve(service, host, port, ready=ready, stop=stop))
@@ -89,7 +78,7 @@ def run(
         if task.done():
             waiter.cancel()
             task.result()  # raises the bind error
-        pid.write_text(f"{os.getpid()}\n")
+        pid.write()
         logging.getLogger("org.apache.zookeeper.server.ZooKeeperServer").info(
             "ZooKeeper (kcli coordination service) started, snapshot dir %s, clientPort %d", data_dir, port
         )
@@ -113,9 +102,7 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
-        with contextlib.suppress(OSError):
-            if pid.read_text().strip() == str(os.getpid()):
-                pid.unlink()
+        pid.remove()
     return 0
 
 

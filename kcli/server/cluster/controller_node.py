@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import signal
 import time
 from dataclasses import dataclass, field
 
@@ -114,7 +113,7 @@ class ControllerNode:
 
 
 async def serve_controller(config: BrokerConfig) -> None:
-    from kcli.server.daemon import PidFile
+    from kcli.daemons import PidFile, stop_on_signals
 
     tag = f"[ControllerServer id={config.node_id}]"
     log.info("%s starting", tag)
@@ -128,13 +127,10 @@ async def serve_controller(config: BrokerConfig) -> None:
         )
         for ls in listeners
     ]
-    pid_files = [PidFile(ls.port) for ls in listeners]
+    pid_files = [PidFile(f"kafka-server-{ls.port}") for ls in listeners]
     for pid_file in pid_files:
         pid_file.write()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     reaper = asyncio.create_task(node.reap())
     log.info(
         "Kafka controller started with cluster id %s, listening on %s",

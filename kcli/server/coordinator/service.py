@@ -166,15 +166,20 @@ class GroupCoordinator:
 
     def _unload(self, partition: int) -> None:
         for group_id in [g for g in self.groups if self.partition_for(g) == partition]:
-            group = self.groups.pop(group_id)
-            for timer in (group.join_timer, group.sync_timer, *group.pending_members.values()):
-                if timer is not None:
-                    timer.cancel()
-            for member in group.members.values():
-                if member.session_timer is not None:
-                    member.session_timer.cancel()
-                _resolve(member.join_future, join_error(member.member_id, E.NOT_COORDINATOR))
-                _resolve(member.sync_future, sync_result(E.NOT_COORDINATOR))
+            self._release(self.groups.pop(group_id))
+
+    @staticmethod
+    def _release(group: Group) -> None:
+        """Stop a group's timers and answer its waiting joins/syncs NOT_COORDINATOR (the group
+        moved away, or the broker is closing), so no client request hangs."""
+        for timer in (group.join_timer, group.sync_timer, *group.pending_members.values()):
+            if timer is not None:
+                timer.cancel()
+        for member in group.members.values():
+            if member.session_timer is not None:
+                member.session_timer.cancel()
+            _resolve(member.join_future, join_error(member.member_id, E.NOT_COORDINATOR))
+            _resolve(member.sync_future, sync_result(E.NOT_COORDINATOR))
 
     # --- event loop helpers -------------------------------------------------------------------
     @staticmethod
@@ -206,14 +211,7 @@ class GroupCoordinator:
         if self._retention_timer is not None:
             self._retention_timer.cancel()
         for group in self.groups.values():
-            for timer in (group.join_timer, group.sync_timer, *group.pending_members.values()):
-                if timer is not None:
-                    timer.cancel()
-            for member in group.members.values():
-                if member.session_timer is not None:
-                    member.session_timer.cancel()
-                _resolve(member.join_future, join_error(member.member_id, E.NOT_COORDINATOR))
-                _resolve(member.sync_future, sync_result(E.NOT_COORDINATOR))
+            self._release(group)
 
     # --- persistence ------------------------------------------------------------------------------
     def partition_for(self, group_id: str) -> int:
