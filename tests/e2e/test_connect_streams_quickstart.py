@@ -38,8 +38,12 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
     shipped = worker.read_text()
     assert "key.converter=org.apache.kafka.connect.json.JsonConverter" in shipped
     assert "offset.storage.file.filename=/tmp/connect.offsets" in shipped
-    assert (home / "config/connect-file-source.properties").read_text().endswith(
-        "name=local-file-source\nconnector.class=FileStreamSource\ntasks.max=1\nfile=test.txt\ntopic=connect-test\n"
+    assert (
+        (home / "config/connect-file-source.properties")
+        .read_text()
+        .endswith(
+            "name=local-file-source\nconnector.class=FileStreamSource\ntasks.max=1\nfile=test.txt\ntopic=connect-test\n"
+        )
     )
     set_properties(
         worker,
@@ -52,7 +56,14 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
     )
 
     # Step 7: Kafka Connect
-    assert sh('echo "plugin.path=libs/connect-file-4.0.0.jar" >> config/connect-standalone.properties', env, cwd=home).returncode == 0
+    assert (
+        sh(
+            'echo "plugin.path=libs/connect-file-4.0.0.jar" >> config/connect-standalone.properties',
+            env,
+            cwd=home,
+        ).returncode
+        == 0
+    )
     assert sh('echo -e "foo\\nbar" > test.txt', env, cwd=home).returncode == 0
     connect_command = (
         "bin/connect-standalone.sh config/connect-standalone.properties "
@@ -63,10 +74,14 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
     assert connect.wait_for("Kafka Connect started"), connect.text()
     sink = home / "test.sink.txt"
     assert wait_until(lambda: sink.exists() and sink.read_text() == "foo\nbar\n"), connect.text()
-    assert sh("more test.sink.txt", env, cwd=home).stdout.endswith("\nfoo\nbar\n")  # more adds a header on a pipe
+    assert sh("more test.sink.txt", env, cwd=home).stdout.endswith(
+        "\nfoo\nbar\n"
+    )  # more adds a header on a pipe
 
     consumed = sh(
-        cmd("bin/kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic connect-test --from-beginning --max-messages 2"),
+        cmd(
+            "bin/kafka-console-consumer.sh --bootstrap-server localhost:9092 --topic connect-test --from-beginning --max-messages 2"
+        ),
         env,
         cwd=home,
     )
@@ -83,7 +98,9 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
     servers.append(connect)
     assert connect.wait_for("Kafka Connect started"), connect.text()
     assert sh('echo "A fourth line" >> test.txt', env, cwd=home).returncode == 0
-    assert wait_until(lambda: sink.read_text() == "foo\nbar\nAnother line\nA fourth line\n", 60), sink.read_text()
+    assert wait_until(lambda: sink.read_text() == "foo\nbar\nAnother line\nA fourth line\n", 60), (
+        sink.read_text()
+    )
     assert connect.stop() == 0
 
     # Step 8: Kafka Streams (the WordCount demo of the Streams quickstart)
@@ -99,10 +116,16 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
     streams_props.write_text(
         f"bootstrap.servers=localhost:{kafka_port}\nstate.dir={tmp_path / 'kafka-streams'}\ncommit.interval.ms=1000\n"
     )
-    demo = Server(f"bin/kafka-run-class.sh org.apache.kafka.streams.examples.wordcount.WordCountDemo {streams_props}", env, cwd=home)
+    demo = Server(
+        f"bin/kafka-run-class.sh org.apache.kafka.streams.examples.wordcount.WordCountDemo {streams_props}",
+        env,
+        cwd=home,
+    )
     servers.append(demo)
     produced = sh(
-        cmd("bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic streams-plaintext-input"),
+        cmd(
+            "bin/kafka-console-producer.sh --bootstrap-server localhost:9092 --topic streams-plaintext-input"
+        ),
         env,
         cwd=home,
         stdin="all streams lead to kafka\nhello kafka streams\njoin kafka summit\n",
@@ -134,9 +157,13 @@ def _run_quickstart(env: dict[str, str], servers: list[Server], tmp_path: Path, 
         "kafka\t3",
         "summit\t1",
     ]
-    topics = sh(cmd("bin/kafka-topics.sh --list --bootstrap-server localhost:9092"), env, cwd=home).stdout.split()
+    topics = sh(
+        cmd("bin/kafka-topics.sh --list --bootstrap-server localhost:9092"), env, cwd=home
+    ).stdout.split()
     assert "streams-wordcount-counts-store-changelog" in topics
     assert "streams-wordcount-counts-store-repartition" in topics
-    groups = sh(cmd("bin/kafka-consumer-groups.sh --list --bootstrap-server localhost:9092"), env, cwd=home).stdout.split()
+    groups = sh(
+        cmd("bin/kafka-consumer-groups.sh --list --bootstrap-server localhost:9092"), env, cwd=home
+    ).stdout.split()
     assert "streams-wordcount" in groups
     assert demo.stop() == 0, demo.text()
