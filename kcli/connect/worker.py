@@ -136,6 +136,11 @@ class TaskRunner:
         return f"{self.connector}-{self.task_id}"
 
     def report(self, state: str, trace: str | None = None) -> None:
+        """Write this task's status, unless it is being stopped: then the task may already run on
+        another worker, whose status must not be overwritten by this stale one (Kafka fences
+        such writes by generation)."""
+        if self.stopping.is_set():
+            return
         self.worker.on_status(self.connector, self.task_id, state, trace)
 
     def run(self) -> None:

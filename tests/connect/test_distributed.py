@@ -71,27 +71,21 @@ def test_tasks_move_to_the_surviving_worker(tmp_path: Path) -> None:
             },
         )
         assert created.status == 201, created.body
-        assert created.body == {
-            "name": "sink",
-            "config": {
-                "connector.class": "FileStreamSink",
-                "file": str(sink_file),
-                "topics": "distributed-test",
-                "tasks.max": "2",
-                "name": "sink",
-            },
-            "tasks": [{"connector": "sink", "task": 0}, {"connector": "sink", "task": 1}],
-            "type": "sink",
-        }
+        assert {k: created.body[k] for k in ("name", "type")} == {"name": "sink", "type": "sink"}
+        assert created.body["config"]["tasks.max"] == "2"  # JSON numbers become strings, as in Kafka
         # Either worker answers for the whole cluster, and the tasks run on both.
         everyone = {first.worker_id, second.worker_id}
-        assert wait_until(lambda: [s for s, _w in _owners(first.port, "sink")] == ["RUNNING", "RUNNING"], 60)
-        assert wait_until(
-            lambda: _statuses(first.port) == _statuses(second.port) and _owners(first.port, "source") != [],
-            30,
-        )
-        running_on = {w for _s, w in _owners(first.port, "sink") + _owners(first.port, "source")}
-        assert running_on == everyone
+
+        def spread() -> bool:
+            owners = _owners(first.port, "sink") + _owners(first.port, "source")
+            return (
+                len(owners) == 3
+                and {st for st, _w in owners} == {"RUNNING"}
+                and {w for _s, w in owners} == everyone
+            )
+
+        assert wait_until(spread, 60), first.text() + second.text()
+        assert wait_until(lambda: _statuses(first.port) == _statuses(second.port), 30)
         assert rest(second.port, "GET", "/connectors").body == ["sink", "source"]
         assert wait_until(lambda: sink_file.exists() and len(sink_file.read_text().splitlines()) == 100, 60)
 
