@@ -21,6 +21,7 @@ from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id, random_
 from kcli.server.cluster.image import NO_LEADER, MetadataImage
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
+from kcli.server.replica_manager import ReplicaManager
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
 from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default, validate_topic_config
@@ -113,6 +114,7 @@ class Broker:
         self._next_producer_id = 0
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
+        self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None
         self.image: MetadataImage | None = None

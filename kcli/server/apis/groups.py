@@ -212,7 +212,7 @@ async def delete_groups(ctx: RequestContext, request: Any) -> dict:
     results: dict[str, int] = {}
     for group_id in request.groups_names:
         coord, unavailable = coordinator_for(ctx, group_id)
-        results.update({group_id: unavailable} if coord is None else coord.delete_groups([group_id]))
+        results.update({group_id: unavailable} if coord is None else await coord.delete_groups([group_id]))
     return {
         "throttle_time": 0,
         "results": [{"group_id": g, "error_code": results[g]} for g in request.groups_names],
