@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from tests.cluster_process import Cluster
+from tests.e2e.helpers import wait_until
 from tests.schema_registry.helpers import RegistryProcess
 
 SCHEMA = {"type": "record", "name": "User", "fields": [{"name": "name", "type": "string"}]}
@@ -35,7 +36,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def test_registry_survives_the_loss_of_the_schemas_leader(cluster: Cluster, tmp_path: Path) -> None:
     registry = RegistryProcess(tmp_path, cluster.bootstrap)
     with registry.properties.open("a") as fh:
-        fh.write("kafkastore.timeout.ms=3000\n")
+        fh.write("kafkastore.timeout.ms=6000\n")
     registry.start()
     try:
         first = registry("POST", "/subjects/users-value/versions", {"schema": json.dumps(SCHEMA)})
@@ -55,6 +56,11 @@ def test_registry_survives_the_loss_of_the_schemas_leader(cluster: Cluster, tmp_
 
         survivors = [b for b in cluster.brokers if b.proc is not None and b.proc.poll() is None]
         survivors[0].kill()  # one in-sync replica left: below min.insync.replicas=2
+        last = AdminClient({"bootstrap.servers": survivors[1].bootstrap})
+        assert wait_until(
+            lambda: len(last.list_topics("_schemas", timeout=10).topics["_schemas"].partitions[0].isrs) == 1,
+            30,
+        )
         v3 = {
             **SCHEMA_V2,
             "fields": [*SCHEMA_V2["fields"], {"name": "city", "type": ["null", "string"], "default": None}],
