@@ -131,6 +131,6 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
     return {
         "throttle_time": 0,
         "error_code": 0,
-        "producer_id": ctx.broker.allocate_producer_id(),
+        "producer_id": await ctx.broker.allocate_producer_id(),
         "producer_epoch": 0,
     }

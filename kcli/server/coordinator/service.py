@@ -219,8 +219,8 @@ class GroupCoordinator:
     def partition_for(self, group_id: str) -> int:
         return partition_for(group_id, self.store.partition_count())
 
-    def ensure_offsets_topic(self) -> bool:
-        return self.store.ensure()
+    async def ensure_offsets_topic(self) -> bool:
+        return await self.store.ensure()
 
     def _group_value(self, group: Group, assignment: dict[str, bytes] | None = None) -> GroupValue:
         """The group's metadata record; ``assignment`` (member id -> bytes) replaces the members'

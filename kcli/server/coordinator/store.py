@@ -59,7 +59,7 @@ def _done() -> asyncio.Future[None]:
 class Store(Protocol):
     def partition_count(self) -> int: ...
 
-    def ensure(self) -> bool: ...
+    async def ensure(self) -> bool: ...
 
     def append(self, partition: int, records: list[Record]) -> asyncio.Future[None]: ...
 
@@ -79,7 +79,7 @@ class MemoryStore:
     def partition_count(self) -> int:
         return self.partitions
 
-    def ensure(self) -> bool:
+    async def ensure(self) -> bool:
         return True
 
     def append(self, partition: int, records: list[Record]) -> asyncio.Future[None]:
@@ -120,7 +120,7 @@ class OffsetsTopicStore:
             return record.partitions
         return max(1, self.broker.config.offsets_topic_num_partitions)
 
-    def ensure(self) -> bool:
+    async def ensure(self) -> bool:
         """Create ``__consumer_offsets`` if it is missing; False when that is impossible."""
         if self.broker.topic(OFFSETS_TOPIC) is not None:
             return True
@@ -140,7 +140,7 @@ class OffsetsTopicStore:
                 live,
             )
         try:
-            self.broker.create_topic(
+            await self.broker.create_topic(
                 OFFSETS_TOPIC,
                 num_partitions=max(1, config.offsets_topic_num_partitions),
                 replication_factor=rf,
@@ -160,7 +160,7 @@ class OffsetsTopicStore:
         ``offsets.commit.timeout.ms``, ...)."""
         from kcli.server.protocol.records import build_batch
 
-        if not self.ensure():
+        if self.broker.topic(OFFSETS_TOPIC) is None:  # FindCoordinator creates it first
             return _failed(ErrorCode.unknown_topic_or_partition, f"{OFFSETS_TOPIC} is not available")
         config = self.broker.config
         manager = self.broker.replica_manager
