@@ -2,8 +2,10 @@
 
 Options, checks, output and error texts follow Kafka's TopicCommand (see
 ``reference/cli-tools.md``). ``--zookeeper HOST:PORT`` (removed in Kafka 3.0, in every older
-lecture) is resolved to the brokers registered in that ZooKeeper. Imports are lazy: ``--list``
-must stay fast.
+lecture) is resolved to the brokers registered in that ZooKeeper, and with it ``--alter`` behaves
+as in Kafka 2.x, where it could still change topic configs (``--config``/``--delete-config``,
+with 2.x's deprecation warning and ``Updated config for topic T.``) and printed 2.x's lines for
+``--partitions``. Imports are lazy: ``--list`` must stay fast.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def check_args(args: argparse.Namespace) -> str:
             "Command must include exactly one action: --list, --describe, --create, --alter or --delete"
         )
     action = actions[0]
-    if args.delete_config:
+    if args.delete_config and not args.zookeeper:
         print(
             "delete-config option is no longer supported and deprecated since version 4.0. "
             "The config will be fully removed in future releases.",
@@ -155,7 +157,11 @@ def check_args(args: argparse.Namespace) -> str:
         raise UsageError("--bootstrap-server must be specified")
     if action not in ("list", "describe") and not args.topic:
         raise UsageError('Missing required argument "topic"')
-    if action == "alter":
+    if action == "alter" and args.zookeeper and not args.bootstrap_server:
+        # Kafka 2.x's ZooKeeper path: configs and partitions may be altered together
+        if args.partitions is None and not args.config and not args.delete_config:
+            raise UsageError('Missing required argument "partitions"')
+    elif action == "alter":
         if args.config:
             raise UsageError(
                 'Option combination "[bootstrap-server, config]" can\'t be used with option "alter" '
@@ -279,6 +285,54 @@ class TopicService:
         for topic in topics:
             future_result(futures[topic])
 
+    def alter_zookeeper_style(self, args: argparse.Namespace, topics: list[str]) -> None:
+        """Kafka 2.x's ``--zookeeper ... --alter``: configs, then partitions, with 2.x's lines."""
+        from confluent_kafka.admin import (
+            AlterConfigOpType,
+            ConfigEntry,
+            ConfigResource,
+            NewPartitions,
+            ResourceType,
+        )
+
+        from kcli.tools.admin import INTERNAL_TOPICS, future_result
+
+        configs = parse_topic_configs(args.config)
+        deletes = [k.strip() for item in args.delete_config or () for k in item.split(",") if k.strip()]
+        for topic in topics:
+            if configs or deletes:
+                print(
+                    "WARNING: Altering topic configuration from this script has been deprecated and may be "
+                    "removed in future releases."
+                )
+                print("         Going forward, please use kafka-configs.sh for this functionality")
+                resource = ConfigResource(ResourceType.TOPIC, topic)
+                for key, value in configs.items():
+                    resource.add_incremental_config(
+                        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                    )
+                for key in deletes:
+                    resource.add_incremental_config(
+                        ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE)
+                    )
+                futures = self.admin.incremental_alter_configs([resource], request_timeout=30)
+                future_result(next(iter(futures.values())))
+                print(f"Updated config for topic {topic}.")
+            if args.partitions is not None:
+                if topic in INTERNAL_TOPICS:
+                    raise ToolError(
+                        f"The number of partitions for the internal topic {topic} cannot be changed."
+                    )
+                print(
+                    "WARNING: If partitions are increased for a topic that has a key, the partition logic or "
+                    "ordering of the messages will be affected"
+                )
+                futures = self.admin.create_partitions(
+                    [NewPartitions(topic, args.partitions)], operation_timeout=30, request_timeout=30
+                )
+                future_result(futures[topic])
+                print("Adding partitions succeeded!")
+
     def alter(self, args: argparse.Namespace) -> None:
         from confluent_kafka.admin import NewPartitions
 
@@ -286,6 +340,9 @@ class TopicService:
 
         topics = self._existing(args)
         if not topics:
+            return
+        if args.zookeeper and not args.bootstrap_server:
+            self.alter_zookeeper_style(args, topics)
             return
         assignment = parse_replica_assignment(args.replica_assignment) if args.replica_assignment else None
         metadata = None
