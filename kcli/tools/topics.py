@@ -6,6 +6,12 @@ lecture) is resolved to the brokers registered in that ZooKeeper, and with it ``
 as in Kafka 2.x, where it could still change topic configs (``--config``/``--delete-config``,
 with 2.x's deprecation warning and ``Updated config for topic T.``) and printed 2.x's lines for
 ``--partitions``. Imports are lazy: ``--list`` must stay fast.
+
+``Elr``/``LastKnownElr`` are printed as Kafka 4.x's TopicCommand prints them: from the
+DescribeTopicPartitions API (KIP-966) when the cluster serves it (the ids, possibly none), and
+``N/A`` when it does not (Java's admin client then falls back to Metadata, which has no ELR).
+librdkafka has no such call, so kcli sends it itself, encoded by kio, on PLAINTEXT listeners; a
+secured listener prints ``N/A``.
 """
 
 from __future__ import annotations
@@ -211,11 +217,15 @@ def _given(args: argparse.Namespace, dest: str) -> bool:
     return value not in (None, False, [])
 
 
+DESCRIBE_TOPIC_PARTITIONS = 75
+
+
 class TopicService:
     """The five actions against one AdminClient."""
 
-    def __init__(self, admin: Any):
+    def __init__(self, admin: Any, plaintext: bool = True):
         self.admin = admin
+        self.plaintext = plaintext
 
     def topics(self, raw_filter: str | None, exclude_internal: bool) -> list[str]:
         from kcli.tools.admin import list_topic_metadata, matching_topics
@@ -394,10 +404,51 @@ class TopicService:
         if args.unavailable_partitions:
             cluster = future_result(self.admin.describe_cluster(request_timeout=30))
             live = {node.id for node in cluster.nodes}
+        elr = self.eligible_leader_replicas(topics)
         for topic in topics:
             desc = future_result(descriptions[topic])
             config = future_result(by_name[topic])
-            print_description(args, desc, config, live, sys.stdout)
+            print_description(args, desc, config, live, sys.stdout, elr.get(topic, {}))
+
+    def eligible_leader_replicas(self, topics: list[str]) -> dict[str, dict[int, tuple[Any, Any]]]:
+        """{topic: {partition: (elr, last known elr)}} from DescribeTopicPartitions, or {} when the
+        cluster does not serve it (or the listener is secured)."""
+        from kcli.tools.admin import list_topic_metadata
+        from kcli.tools.raw_request import call, code
+
+        if not self.plaintext:
+            return {}
+        brokers = list(list_topic_metadata(self.admin).brokers.values())
+        if not brokers:
+            return {}
+        host, port = brokers[0].host, brokers[0].port
+        try:
+            versions = call(host, port, 18, 0, {}, timeout_s=10)
+            if DESCRIBE_TOPIC_PARTITIONS not in {code(k.api_key) for k in versions.api_keys}:
+                return {}
+            found: dict[str, dict[int, tuple[Any, Any]]] = {}
+            cursor = None
+            while True:
+                body = {
+                    "topics": [{"name": t} for t in topics],
+                    "response_partition_limit": 2000,
+                    "cursor": cursor,
+                }
+                response = call(host, port, DESCRIBE_TOPIC_PARTITIONS, 0, body, timeout_s=30)
+                for topic in response.topics:
+                    for part in topic.partitions:
+                        found.setdefault(topic.name, {})[int(part.partition_index)] = (
+                            part.eligible_leader_replicas,
+                            part.last_known_elr,
+                        )
+                if response.next_cursor is None:
+                    return found
+                cursor = {
+                    "topic_name": response.next_cursor.topic_name,
+                    "partition_index": response.next_cursor.partition_index,
+                }
+        except (OSError, ConnectionError):
+            return {}
 
 
 def overridden_configs(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -433,8 +484,18 @@ def _ids(nodes: Any) -> str:
     return ",".join(str(n.id) for n in nodes)
 
 
+def _elr_text(ids: Any) -> str:
+    """Kafka 4.x: the ids joined by commas (an empty list prints nothing), N/A when unknown."""
+    return "N/A" if ids is None else ",".join(str(int(i)) for i in ids)
+
+
 def print_description(
-    args: argparse.Namespace, desc: Any, config: dict[str, Any], live: set[int] | None, out: Any
+    args: argparse.Namespace,
+    desc: Any,
+    config: dict[str, Any],
+    live: set[int] | None,
+    out: Any,
+    elr: dict[int, tuple[Any, Any]] | None = None,
 ) -> None:
     """One topic in TopicCommand's format, with the report filters applied."""
     reports = (
@@ -473,9 +534,10 @@ def print_description(
             if not show:
                 continue
         leader = "none" if part.leader is None or part.leader.id < 0 else str(part.leader.id)
+        eligible, last_known = (elr or {}).get(part.id, (None, None))
         print(
             f"\tTopic: {desc.name}\tPartition: {part.id}\tLeader: {leader}\tReplicas: {_ids(part.replicas)}"
-            f"\tIsr: {_ids(part.isr)}\tElr: N/A\tLastKnownElr: N/A",
+            f"\tIsr: {_ids(part.isr)}\tElr: {_elr_text(eligible)}\tLastKnownElr: {_elr_text(last_known)}",
             file=out,
         )
 
@@ -486,10 +548,13 @@ def _body(argv: list[str]) -> int:
     action = check_args(args)
     bootstrap = cli.resolve_bootstrap(parser, args)
     assert bootstrap is not None
-    from kcli.tools.admin import admin_client
+    from kcli import client
 
     try:
-        service = TopicService(admin_client(bootstrap, args.command_config))
+        settings = client.client_settings(bootstrap, args.command_config, [], "admin")
+        client.prepare(settings, "admin")
+        plaintext = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper() == "PLAINTEXT"
+        service = TopicService(client.build("admin", settings.conf), plaintext)
         getattr(service, action)(args)
     except UsageError:
         raise
