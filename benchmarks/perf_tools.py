@@ -56,7 +56,7 @@ def _children_cpu() -> float:
 THROTTLED = 20_000
 THROTTLED_SETTINGS: list[tuple[str, list[str]]] = [
     ("defaults (Java's)", []),
-    ("linger.ms=50", ["linger.ms=50"]),
+    ("linger.ms=50 batch.size=1000000", ["linger.ms=50", "batch.size=1000000"]),
 ]
 
 
