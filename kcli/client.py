@@ -402,7 +402,25 @@ def broker_timeout(settings: ClientConfig, role: Role) -> tuple[int, str]:
     return (_int(key, value) if value is not None else default), key
 
 
-def check_reachable(
+def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> tuple[str, int]:
+    """One pass over the bootstrap servers: the first that accepts TCP, or a one-line ToolError.
+
+    For callers that want an immediate answer (Connect, the Streams apps); the tools wait for a
+    starting broker with :func:`wait_for_broker` instead.
+    """
+    addresses = split_bootstrap(bootstrap)
+    if not addresses:
+        raise ToolError("bootstrap.servers is empty: use --bootstrap-server HOST:PORT")
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                return host, port
+        except OSError:
+            continue
+    raise ToolError(unreachable_message(bootstrap))
+
+
+def wait_for_broker(
     bootstrap: str, timeout_s: float = DEFAULT_API_TIMEOUT_MS / 1000, setting: str = "default.api.timeout.ms"
 ) -> tuple[str, int]:
     """Wait, within ``timeout_s``, until a bootstrap server accepts TCP; returns its (host, port).
@@ -463,7 +481,7 @@ def prepare(settings: ClientConfig, role: Role) -> None:
         print(note, file=sys.stderr)
     timeout_ms, setting = broker_timeout(settings, role)
     bootstrap = str(settings.conf.get("bootstrap.servers", ""))
-    host, port = check_reachable(bootstrap, timeout_ms / 1000, setting)
+    host, port = wait_for_broker(bootstrap, timeout_ms / 1000, setting)
     protocol = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper()
     if protocol != "PLAINTEXT":
         from kcli.tools.listener_probe import protocol_mismatch

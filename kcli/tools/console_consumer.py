@@ -307,7 +307,7 @@ def consume(
     if opts.settings is not None:
         client.prepare(opts.settings, "consumer")
     else:
-        client.check_reachable(opts.bootstrap)
+        client.wait_for_broker(opts.bootstrap)
     consumer = client.build("consumer", opts.conf)
     if opts.topic is not None and opts.partition is None:
         consumer = _create_on_subscribe(consumer, opts)
