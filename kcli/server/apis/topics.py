@@ -11,6 +11,7 @@ from typing import Any
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import TopicError
+from kcli.server.storage.errors import KafkaStorageError
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
 UNKNOWN_TOPIC_ID = 100
@@ -18,8 +19,14 @@ UNKNOWN_TOPIC_ID = 100
 
 @api(19, "CreateTopics", 2, 7)
 async def create_topics(ctx: RequestContext, request: Any) -> dict:
-    with ctx.broker.catalog.batched():
-        results = [_create_topic(ctx, t, request.validate_only) for t in request.topics]
+    results: list[dict[str, Any]] = []
+    try:
+        with ctx.broker.catalog.batched():
+            results = [_create_topic(ctx, t, request.validate_only) for t in request.topics]
+    except KafkaStorageError as exc:  # the catalog could not be written (a full disk): say so
+        for entry in results:
+            if not entry["error_code"]:
+                entry.update(error_code=exc.error_code, error_message=exc.message)
     return {"throttle_time": 0, "topics": results}
 
 
