@@ -82,7 +82,9 @@ def make_template(root: Path) -> Template:
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         for future in admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in TOPICS]).values():
             future.result(30)
-        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 5})
+        producer = Producer(
+            {"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 2, "batch.size": 600}
+        )
         acked: dict[tuple[str, int], dict[int, bytes]] = {}
 
         def on_delivery(err, msg):  # type: ignore[no-untyped-def]
