@@ -112,7 +112,7 @@ class PartitionLog:
         self.tombstone_expiry_ms: int | None = None  # when cleaned segments' tombstones may go
         self._closed = False
         # Everything below the recovery point is fsynced; an unclean start recovers from there.
-        self.recovery_point = 0
+        self._recovery_point = 0
         self.last_flush_ms = int(time.time() * 1000)
         self.flusher: Flusher = default_flusher()
         self._flush_lock = threading.Lock()  # one flush at a time; never held with _lock waiting
@@ -265,6 +265,16 @@ class PartitionLog:
     def high_watermark(self, value: int) -> None:
         self._high_watermark = value
         self._checkpoints.high_watermarks[self.topic_partition] = value
+
+    @property
+    def recovery_point(self) -> int:
+        """The offset below which every segment is flushed (what the checkpoint file records)."""
+        return self._recovery_point
+
+    @recovery_point.setter
+    def recovery_point(self, value: int) -> None:
+        self._recovery_point = value
+        self._checkpoints.recovery_points[self.topic_partition] = value
 
     @property
     def size_bytes(self) -> int:
