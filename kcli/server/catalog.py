@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 
+from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import KafkaStorageError, StorageStartupError
 
 CATALOG_FILE = "__kcli_catalog.json"
@@ -170,6 +171,7 @@ class Catalog:
             tmp.unlink(missing_ok=True)
             # The previous version is intact (the rename is the commit): the caller answers
             # KAFKA_STORAGE_ERROR instead of closing the client's connection.
+            dir_health().failed(self.path.parent, "writing the topic catalog", exc)
             raise KafkaStorageError(
                 f"Could not write the topic catalog {self.path}: {exc.strerror or exc}"
             ) from exc

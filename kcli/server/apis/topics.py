@@ -7,6 +7,7 @@ one write per topic: the catalog must forget a topic before its directories go.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kcli.server.apis.registry import RequestContext, api
@@ -24,10 +25,26 @@ async def create_topics(ctx: RequestContext, request: Any) -> dict:
         with ctx.broker.catalog.batched():
             results = [_create_topic(ctx, t, request.validate_only) for t in request.topics]
     except KafkaStorageError as exc:  # the catalog could not be written (a full disk): say so
-        for entry in results:
-            if not entry["error_code"]:
-                entry.update(error_code=exc.error_code, error_message=exc.message)
+        created = [e for e in results if not e["error_code"]]
+        if not request.validate_only:
+            _undo(ctx, [e["name"] for e in created])
+        for entry in created:
+            entry.update(error_code=exc.error_code, error_message=exc.message, topic_id=None)
     return {"throttle_time": 0, "topics": results}
+
+
+def _undo(ctx: RequestContext, names: list[str]) -> None:
+    """Take back topics the catalog could not record, so that neither this broker nor its next
+    start has a topic the client was told does not exist (the catalog on disk never had them)."""
+    if ctx.broker.cluster is not None:
+        return  # the controller owns the metadata there
+    try:
+        with ctx.broker.catalog.batched():
+            for name in names:
+                with contextlib.suppress(TopicError):
+                    ctx.broker.delete_topic(name)
+    except KafkaStorageError:
+        pass  # still full: the previous catalog, without these topics, stays in place
 
 
 def _create_topic(ctx: RequestContext, t: Any, validate_only: bool) -> dict[str, Any]:
