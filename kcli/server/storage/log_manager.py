@@ -9,6 +9,7 @@ shutdown flushes every log (several at a time, off the event loop) before it lea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -121,6 +122,8 @@ class LogManager:
                 self._dir_counts[plog.directory.parent] -= 1
         with plog._maintenance_lock:
             plog.close()
+            with contextlib.suppress(OSError):  # a stray has no offsets to checkpoint
+                plog._checkpoints.remove((topic, partition))
             target = plog.directory.with_name(stray_dir_name(topic, partition))
             os.replace(plog.directory, target)
         self.stray_dirs.append(target)
@@ -201,6 +204,8 @@ class LogManager:
                             stats.bytes_before,
                             stats.bytes_after,
                         )
+            except OSError as exc:  # a full disk: said once per state change of the dir
+                dir_health().failed(plog.directory.parent, f"maintaining {topic}-{partition}", exc)
             except Exception:
                 log.exception("Log maintenance failed for %s-%d", topic, partition)
         self.checkpoint_all()

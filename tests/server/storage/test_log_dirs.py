@@ -4,6 +4,8 @@ checks them) and of ``kafka-storage verify``'s checks, on files written here."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,39 @@ def test_verify_allows_gaps_in_compacted_topics(tmp_path: Path) -> None:
         '"replicas": [[0]], "configs": {"cleanup.policy": "compact"}}]}'
     )
     assert verify_log_dirs([tmp_path]).problems == []
+
+
+def _storage_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kcli.server.storage_tool", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_kafka_storage_info_reports_a_damaged_meta_properties_as_kafka_does(tmp_path: Path) -> None:
+    config = tmp_path / "server.properties"
+    config.write_text(
+        f"process.roles=broker,controller\nnode.id=0\nlog.dirs={tmp_path / 'a'},{tmp_path / 'b'}\n"
+    )
+    write_meta(tmp_path / "a", "abcdefghijklmnopqrstuv", 0, kraft=True, directory_id="DIRECTORYDIRECTORYDIRE")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "meta.properties").write_bytes(b"\xff\x00\xfe")
+    result = _storage_tool("info", "-c", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stdout.splitlines() == [
+        "Found log directories:",
+        f"  {tmp_path / 'a'}",
+        f"  {tmp_path / 'b'}",
+        "",
+        "Found metadata: {cluster.id=abcdefghijklmnopqrstuv, directory.id=DIRECTORYDIRECTORYDIRE, node.id=0, "
+        "version=1}",
+        "",
+        "Found problem:",
+        f"  Error loading {tmp_path / 'b' / 'meta.properties'}: it is not a text file",
+        "",
+    ]
+    verify = _storage_tool("verify", "-c", str(config))
+    assert verify.returncode == 1
+    assert (
+        verify.stdout.splitlines()[0]
+        == f"{tmp_path / 'b' / 'meta.properties'}: cannot be used: it is not a text file"
+    )
