@@ -6,6 +6,12 @@ are reached through cached handles (``handles.py``): opened on use, closed when 
 cap on descriptors needs room, so idle segments hold no descriptor. The sparse
 indexes get an entry whenever more than ``index.interval.bytes`` were written since the last one,
 pointing at the start of a batch and naming that batch's last offset, as Kafka does.
+
+Kafka never re-checks a flushed segment: its brokers serve what is on disk and leave the CRC to
+consumers. kcli checks a stored batch's CRC the first time a read serves it when nothing vouches
+for it yet (it was neither appended by this process nor CRC-checked by recovery), so bit rot in
+an old segment is refused with an error instead of reaching a consumer that does not check CRCs;
+a sequential reader extends the checked prefix, so each byte is checked about once.
 """
 
 from __future__ import annotations
