@@ -213,6 +213,8 @@ def _check_indexes(
         for n, (rel, pos) in enumerate(
             _OFFSET_ENTRY.iter_unpack(raw[: len(raw) - len(raw) % _OFFSET_ENTRY.size])
         ):
+            if n and rel == 0 and pos == 0:
+                break  # the zero-filled rest of a preallocated index (Kafka's active segments)
             offset = base + rel
             if offset <= last_offset or pos <= last_pos:
                 report.add(index, f"entry {n} ({offset} -> {pos}) is out of order")
@@ -230,6 +232,8 @@ def _check_indexes(
             report.add(time_index, f"ends in a partial entry ({len(raw)} bytes)")
         last_ts = -(1 << 63)
         for n, (ts, rel) in enumerate(_TIME_ENTRY.iter_unpack(raw[: len(raw) - len(raw) % _TIME_ENTRY.size])):
+            if n and ts == 0 and rel == 0:
+                break  # zero-filled preallocation
             offset = base + rel
             if ts < last_ts or not base <= offset < max(next_offset, base + 1):
                 report.add(time_index, f"entry {n} ({ts} -> offset {offset}) is out of order or range")
