@@ -16,6 +16,7 @@ lost below the high watermark is logged as an ERROR naming it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import mmap
@@ -804,8 +805,10 @@ class PartitionLog:
         with self._maintenance_lock, self._lock:
             self._closed = True
             for seg in self._segments:
+                seg.deleted = True  # a flush already under way leaves its files alone
                 seg.close()
-            self._checkpoints.remove(self.topic_partition)
+            with contextlib.suppress(OSError):  # a full disk: the entry leaves with the next write
+                self._checkpoints.remove(self.topic_partition)
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def __repr__(self) -> str:
