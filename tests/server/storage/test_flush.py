@@ -172,3 +172,22 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
     assert log.segments[-1].size_bytes == size and log.log_end_offset == 2
     assert log.append(batch(2, tag="kept-")).base_offset == 2
     assert [r.value[:5] for r in read_all(log)] == [b"0....", b"1....", b"kept-", b"kept-"]
+
+
+def test_flush_settings_take_kafkas_defaults_and_refuse_bad_values() -> None:
+    from kcli.server.storage.log_config import NEVER, flush_settings
+
+    assert flush_settings({}) == (NEVER, NEVER, NEVER)
+    # log.flush.interval.ms defaults to the flusher's period, as in Kafka
+    assert flush_settings({"log.flush.scheduler.interval.ms": "2000"}) == (NEVER, 2000, 2000)
+    assert flush_settings({"log.flush.interval.messages": "10", "log.flush.interval.ms": "500"}) == (
+        10,
+        500,
+        NEVER,
+    )
+    with pytest.raises(
+        ValueError, match=r"Invalid value abc for configuration log\.flush\.interval\.messages"
+    ):
+        flush_settings({"log.flush.interval.messages": "abc"})
+    with pytest.raises(ValueError, match="Value must be at least 1"):
+        flush_settings({"log.flush.scheduler.interval.ms": "0"})
