@@ -68,6 +68,7 @@ class Copy:
             "log.dirs": dirs,
             "log.segment.bytes": str(SEGMENT_BYTES),
             "log.index.interval.bytes": str(INDEX_INTERVAL_BYTES),
+            "offsets.topic.num.partitions": "1",  # the consumers' group topic, created at once
         }
         settings.update(overrides)
         return BrokerProcess(self.root / "run", settings)
@@ -132,7 +133,7 @@ def lines(output: list[str] | str, level: str) -> list[str]:
 
 
 def read_partition(
-    bootstrap: str, topic: str, partition: int, timeout: float = 20
+    bootstrap: str, topic: str, partition: int, timeout: float = 60
 ) -> tuple[list[tuple[int, bytes]], list[KafkaError]]:
     """Every record of a partition up to its high watermark, and the errors met on the way (a
     corrupt batch ends the read at the first error)."""
@@ -147,7 +148,7 @@ def read_partition(
         }
     )
     try:
-        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
         consumer.assign([TopicPartition(topic, partition, 0)])
         records: list[tuple[int, bytes]] = []
         errors: list[KafkaError] = []
