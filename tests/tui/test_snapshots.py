@@ -30,7 +30,11 @@ def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
         async def settle() -> None:
             await wait_for(
                 pilot,
-                lambda: not isinstance(pilot.app.screen, DataScreen) or pilot.app.screen.loads > 0,
+                lambda: (
+                    pilot.app.screen.loads > 0
+                    if isinstance(pilot.app.screen, DataScreen)
+                    else getattr(pilot.app.screen, "settled", True)
+                ),
                 what="screen data",
             )
             await pilot.pause()
