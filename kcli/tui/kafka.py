@@ -303,15 +303,16 @@ class KafkaSource:
         if name:
             address, _, broker = name.rpartition("/")
             answered = f"broker {broker} at {address}" if broker.isdigit() else name
-        down = self._connection.down
+        replicas = {r for t in md.topics.values() for p in t.partitions.values() for r in p.replicas}
         if full:
-            replicas = {r for t in md.topics.values() for p in t.partitions.values() for r in p.replicas}
-            down = tuple(sorted(replicas - set(md.brokers)))
+            down = set(replicas - set(md.brokers))
+        else:  # one topic's metadata: keep what the last full one said, less brokers back since
+            down = (set(self._connection.down) | replicas) - set(md.brokers)
         self._connection = ConnectionInfo(
             answered_by=answered,
             cluster_id=getattr(md, "cluster_id", None),
             live=tuple(sorted(md.brokers)),
-            down=down,
+            down=tuple(sorted(down)),
             bootstrap_down=self._bootstrap_down(),
         )
 
@@ -410,10 +411,10 @@ class KafkaSource:
             try:
                 low = lf.result(timeout=max(0.01, deadline - time.monotonic())).offset
                 high = hf.result(timeout=max(0.01, deadline - time.monotonic())).offset if hf else low
-            except concurrent.futures.TimeoutError as exc:
-                raise KafkaDataError("timed out reading offsets") from exc
             except Exception:
-                continue  # one partition without a leader must not hide all the others
+                # No answer in time (its leader just died) or an error: this partition stays
+                # unknown ("-"), and must not hide all the others.
+                continue
             if low >= 0 and high >= 0:
                 out[(tp.topic, tp.partition)] = (low, high)
         return out

@@ -330,7 +330,7 @@ class ConfigDialog(ClusterForm):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Save"),
-        Binding("ctrl+d", "reset_default", "Use default"),
+        Binding("ctrl+r", "reset_default", "Use default", priority=True),
     ]
 
     def __init__(self, topic: str, config: ConfigValue) -> None:
@@ -354,7 +354,7 @@ class ConfigDialog(ClusterForm):
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Use default (ctrl+d)", id="default", disabled=c.default)
+                yield Button("Use default (ctrl+r)", id="default", disabled=c.default)
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
@@ -377,7 +377,7 @@ class ConfigDialog(ClusterForm):
     def action_submit(self) -> None:
         value = self.query_one("#value", Input).value.strip()
         if not value:
-            self.query_one("#form-error", Static).update("type a value, or use the default (ctrl+d)")
+            self.query_one("#form-error", Static).update("type a value, or use the default (ctrl+r)")
             return
         source, topic, name = self.app.source, self.topic, self.config.name  # type: ignore[attr-defined]
 

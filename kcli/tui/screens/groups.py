@@ -29,6 +29,10 @@ class GroupsScreen(DataScreen):
     def __init__(self) -> None:
         super().__init__()
         self.group_ids: list[str] = []
+        #: group -> (wall time of its first failed read, the last error), while it keeps failing
+        self.failing: dict[str, tuple[float, str]] = {}
+        #: what was said when a group became readable again (newest last)
+        self.recoveries: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,6 +76,7 @@ class GroupsScreen(DataScreen):
             )
         if selected in self.group_ids:
             table.move_cursor(row=self.group_ids.index(selected), animate=False)
+        self._track_failures(data)
         unread = [g for g in groups if g.lag is None]
         total = sum(g.lag or 0 for g in groups)
         summary = f"{len(groups)} consumer groups · total lag {fmt_count(total)}"
@@ -88,6 +93,27 @@ class GroupsScreen(DataScreen):
         set_note(self.query_one("#groups-problems", Static), "\n".join(lines))
         note = FROM_START_NOTE if any(g.uncommitted for g in groups) else ""
         set_note(self.query_one("#groups-note", Static), note)
+
+    def _track_failures(self, data: GroupList) -> None:
+        """Remember since when each group fails; when it reads fine again, say what failed meanwhile."""
+        import time
+
+        from kcli.tui.screens.base import clock
+
+        now = time.time()
+        for g in data.groups:
+            if g.error:
+                since = self.failing.get(g.group_id, (now, ""))[0]
+                self.failing[g.group_id] = (since, g.error)
+            elif g.group_id in self.failing:
+                since, error = self.failing.pop(g.group_id)
+                message = f"group {g.group_id} is readable again; it failed from {clock(since)} to {clock(now)} ({error})"
+                self.recoveries.append(message)
+                if self.is_current:
+                    self.app.notify(message, title="Recovered", timeout=10)
+        gone = set(self.failing) - {g.group_id for g in data.groups}
+        for gid in gone:
+            del self.failing[gid]
 
     def selected_group(self) -> str | None:
         table = self.query_one("#groups", DataTable)

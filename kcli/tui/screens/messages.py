@@ -127,19 +127,20 @@ class MessagesScreen(DataScreen):
     def _request(self) -> tuple[int | None, str, int | None]:
         """Partition, start and position from the form; raises ValueError with a readable text.
 
-        A position typed while the start says "from beginning"/"last records" chooses by itself:
-        a plain number is an offset (epoch milliseconds from 12 digits up), anything else a time.
+        A typed position chooses the start by itself: a plain number is an offset (epoch
+        milliseconds from 12 digits up), anything else a time; the selector follows.
         """
         part_text = self.query_one("#partition", Input).value.strip()
         partition = int(part_text) if part_text else None
         select = self.query_one("#start", Select)
         start = str(select.value)
         raw = self.query_one("#position", Input).value.strip()
-        if raw and start in ("beginning", "end"):
+        if raw:
             digits = raw.lstrip("-").isdigit()
             start = "offset" if digits and len(raw.lstrip("-")) < EPOCH_MS_DIGITS else "timestamp"
-            self._start = start
-            select.value = start
+            if start != select.value:
+                self._start = start
+                select.value = start
         position: int | None = None
         if start == "offset":
             if not raw.lstrip("-").isdigit():
