@@ -544,3 +544,33 @@ async def test_internal_topics_need_their_name_typed_to_be_deleted(bootstrap: st
         await wait_for(pilot, lambda: column(pilot, "#topics") == [], timeout=20, what="deleted")
     md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
     assert "__consumer_offsets" in md.topics and system not in md.topics
+
+
+def test_secured_listener_group_reader_answers_like_the_wire_reader(bootstrap: str) -> None:
+    """The AdminClient-based reader (used when the listener is not PLAINTEXT) reads the same
+    groups, states, members' assignments and committed offsets as the kio one."""
+    from kcli.tui.group_reader import WireGroupReader
+    from kcli.tui.kafka import AdminGroupReader
+
+    topic, group = unique("readers"), unique("group")
+    create_topic(bootstrap, topic, partitions=2)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    try:
+        while not consumer.assignment():
+            consumer.poll(0.5)
+        consumer.commit(offsets=[TopicPartition(topic, 1, 0)], asynchronous=False)
+        source = KafkaSource(bootstrap)
+        md = source.admin.list_topics(timeout=10)
+        with WireGroupReader({b.id: (b.host, b.port) for b in md.brokers.values()}, 5.0) as wire:
+            expected = wire.read([group])[group]
+            assert group in wire.list_groups().groups
+        admin = AdminGroupReader(source)
+        assert group in admin.list_groups().groups
+        got = admin.read([group])[group]
+        assert (got.state, got.protocol, got.offsets, got.errors) == ("Stable", "range", {(topic, 1): 0}, [])
+        assert (expected.state, expected.protocol, expected.offsets) == (got.state, got.protocol, got.offsets)
+        assert [m.assignment for m in got.members or ()] == [((topic, 0), (topic, 1))]
+        assert [m.assignment for m in expected.members or ()] == [((topic, 0), (topic, 1))]
+    finally:
+        consumer.close()
