@@ -46,6 +46,7 @@ from kcli.tui.model import (
     TopicSummary,
 )
 from kcli.tui.watermarks import leader_watermarks
+from kcli.tui.wire import WireError
 
 StartFrom = Literal["beginning", "end", "offset", "timestamp"]
 ResetTo = Literal["earliest", "latest", "offset", "timestamp"]
@@ -441,7 +442,7 @@ class KafkaSource:
                 b = md.brokers[leader]
                 try:
                     out.update(leader_watermarks(b.host, b.port, topics, self.timeout_s))
-                except (OSError, ValueError, struct.error, EOFError):
+                except (WireError, OSError, ValueError, struct.error, EOFError):
                     continue  # this leader's partitions fall back to the AdminClient below
         missing = [tp for tp in wanted if tp not in out]
         if missing:
