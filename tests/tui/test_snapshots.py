@@ -37,6 +37,10 @@ def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
                 ),
                 what="screen data",
             )
+            # Let the data's repaint and any relayout it causes (a wrapped note grows a dialog)
+            # finish before the next key or the screenshot, even on a busy machine.
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
             await pilot.pause()
 
         await settle()
