@@ -23,8 +23,9 @@ def make_app() -> KcliApp:
     return KcliApp(FixedSource(), live_refresh=False)
 
 
-def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
-    """Press ``keys`` one by one, each time waiting until the new screen has applied its data."""
+def loaded(*keys: str, final: type | None = None) -> Callable[[Pilot], Awaitable[None]]:
+    """Press ``keys`` one by one, each time waiting until the new screen has applied its data;
+    ``final``: the screen type the last key opens (a modal's push is not done when press returns)."""
 
     async def run_before(pilot: Pilot) -> None:
         async def settle() -> None:
@@ -47,6 +48,9 @@ def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
         for key in keys:
             await pilot.press(key)
             await settle()
+        if final is not None:
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, final), what=final.__name__)
+            await settle()
 
     return run_before
 
@@ -65,4 +69,8 @@ def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
     ],
 )
 def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys))
+    from kcli.tui.screens.dialogs import CreateTopicDialog
+    from kcli.tui.screens.help import HelpScreen
+
+    final = {"help": HelpScreen, "create_topic": CreateTopicDialog}.get(name)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys, final=final))
