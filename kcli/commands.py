@@ -24,6 +24,10 @@ COMMANDS: dict[str, str] = {
     "zookeeper-shell": "kcli.zookeeper.shell",
     "kafka-avro-console-producer": "kcli.tools.avro_console_producer",
     "kafka-avro-console-consumer": "kcli.tools.avro_console_consumer",
+    "kafka-json-schema-console-producer": "kcli.tools.json_schema_console_producer",
+    "kafka-json-schema-console-consumer": "kcli.tools.json_schema_console_consumer",
+    "kafka-protobuf-console-producer": "kcli.tools.protobuf_console_producer",
+    "kafka-protobuf-console-consumer": "kcli.tools.protobuf_console_consumer",
     "schema-registry-start": "kcli.schema_registry.start",
     "schema-registry-stop": "kcli.schema_registry.stop",
 }

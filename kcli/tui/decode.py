@@ -26,6 +26,7 @@ class AvroResult:
     subject: str | None
     version: int | None
     value: Any
+    kind: str = "Avro"  # or "JSON Schema", "Protobuf": the registry says which
 
 
 #: schema id + payload (after the 5-byte header) -> decoded value, or None when unavailable.
@@ -111,7 +112,7 @@ def readings(data: bytes | None, avro: AvroDecoder | None = None) -> list[Readin
             except Exception as exc:  # a broken registry must not break the pane
                 out.append(Reading(f"Avro (schema id {schema_id})", f"cannot decode: {exc}"))
         if result is not None:
-            label = f"Avro (schema id {schema_id}"
+            label = f"{result.kind} (schema id {schema_id}"
             if result.subject:
                 label += f", subject {result.subject}"
             if result.version is not None:
@@ -174,31 +175,13 @@ def registry_avro_decoder(url: str | None, extra: dict[str, str] | None = None) 
     if not url:
         return None
     try:
-        from kcli.schema_registry import client as registry_client  # type: ignore[attr-defined]
+        from kcli.schema_registry.decoding import registry_decoder  # Avro, JSON Schema, Protobuf
     except ImportError:
         return None
-    factory = getattr(registry_client, "SchemaRegistryClient", None) or getattr(
-        registry_client, "RegistryClient", None
-    )
-    if factory is None:
-        return None
-    client = factory(url)
-    cache: dict[int, tuple[Any, str | None, int | None]] = {}
+    registry_decode = registry_decoder(url)
 
     def decode(schema_id: int, body: bytes) -> AvroResult | None:
-        import io
-
-        import fastavro
-
-        if schema_id not in cache:
-            found = client.get_schema_by_id(schema_id)
-            schema_text = getattr(found, "schema", found)
-            parsed = fastavro.parse_schema(
-                orjson.loads(schema_text) if isinstance(schema_text, str | bytes) else schema_text
-            )
-            cache[schema_id] = (parsed, getattr(found, "subject", None), getattr(found, "version", None))
-        parsed, subject, version = cache[schema_id]
-        value = fastavro.schemaless_reader(io.BytesIO(body), parsed)
-        return AvroResult(schema_id, subject, version, value)
+        found = registry_decode(schema_id, body)
+        return AvroResult(schema_id, found.subject, found.version, found.value, found.label)
 
     return decode
