@@ -30,4 +30,6 @@ COMMANDS: dict[str, str] = {
     "kafka-protobuf-console-consumer": "kcli.tools.protobuf_console_consumer",
     "schema-registry-start": "kcli.schema_registry.start",
     "schema-registry-stop": "kcli.schema_registry.stop",
+    "kafka-rest-start": "kcli.rest_proxy.start",
+    "kafka-rest-stop": "kcli.rest_proxy.stop",
 }

@@ -145,6 +145,10 @@ FILES: dict[str, str] = {
     "etc/schema-registry/schema-registry.properties": SCHEMA_REGISTRY_PROPERTIES,
     "config/server.properties": APACHE_SERVER_PROPERTIES,
     "config/zookeeper.properties": ZOOKEEPER_PROPERTIES,
+    # The REST Proxy's shipped settings (kafka-rest-start etc/kafka-rest/kafka-rest.properties).
+    "etc/kafka-rest/kafka-rest.properties": (
+        Path(__file__).parent / "rest_proxy" / "kafka-rest.properties"
+    ).read_text(),
 }
 
 
