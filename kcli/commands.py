@@ -32,4 +32,5 @@ COMMANDS: dict[str, str] = {
     "schema-registry-stop": "kcli.schema_registry.stop",
     "kafka-rest-start": "kcli.rest_proxy.start",
     "kafka-rest-stop": "kcli.rest_proxy.stop",
+    "confluent": "kcli.confluent.main",
 }

@@ -1,0 +1,86 @@
+"""``confluent kafka ...``: topics and consumer groups of any cluster.
+
+The cluster is ``--bootstrap`` (with ``--config-file`` for a secured cluster), else the current
+context, else the local stack. Confluent's on-premises CLI reaches topics through a REST Proxy
+(``--url``); kcli talks the Kafka protocol instead, so the same commands also work where no REST
+Proxy runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcli.confluent import context, groups, topic_commands, topics
+from kcli.confluent.framework import Args, CobraGroup, Flag, command, group
+from kcli.confluent.topic_commands import OUTPUT, output_format
+
+CONNECTION = [
+    Flag("bootstrap", 'Comma-separated list of broker hosts, each formatted as "host" or "host:port".'),
+    Flag("config-file", "The path to a client properties file (security settings for a secured cluster)."),
+]
+
+
+def connect(values: dict[str, Any], role: str) -> tuple[str, dict[str, Any]]:
+    bootstrap = context.bootstrap(values.get("bootstrap"))
+    configs = values.get("config") if role in ("producer", "consumer") else None
+    return bootstrap, context.client_settings(bootstrap, values.get("config_file"), configs, role)
+
+
+def build(root: CobraGroup) -> None:
+    kafka = group(root, "kafka", "Manage Apache Kafka.")
+    topic_commands.build(kafka, CONNECTION, connect, "confluent kafka")
+    consumer = group(kafka, "consumer", "Manage Kafka consumers.")
+    consumer_group = group(consumer, "group", "Manage Kafka consumer groups.")
+
+    def admin(values: dict[str, Any]) -> Any:
+        bootstrap, conf = connect(values, "admin")
+        context.check_reachable(bootstrap)
+        return topics.admin(conf)
+
+    command(
+        consumer_group,
+        "list",
+        "List Kafka consumer groups.",
+        lambda **v: groups.list_groups(admin(v), output_format(v["output"])),
+        [*CONNECTION, OUTPUT],
+    )
+    command(
+        consumer_group,
+        "describe",
+        "Describe a Kafka consumer group.",
+        lambda **v: groups.describe(admin(v), v["args"][0], output_format(v["output"])),
+        [*CONNECTION, OUTPUT],
+        args=Args(1, 1, "<group>"),
+    )
+    lag = group(consumer_group, "lag", "View consumer lag.")
+    command(
+        lag,
+        "list",
+        "List consumer lags for a Kafka consumer group.",
+        lambda **v: groups.lag_list(admin(v), v["args"][0], output_format(v["output"])),
+        [*CONNECTION, OUTPUT],
+        args=Args(1, 1, "<group>"),
+    )
+    command(
+        lag,
+        "describe",
+        "Describe consumer lag for a Kafka topic partition consumed by a consumer group.",
+        lambda **v: groups.lag_describe(
+            admin(v), v["args"][0], v["topic"], v["partition"], output_format(v["output"])
+        ),
+        [
+            *CONNECTION,
+            Flag("topic", "Topic name.", required=True),
+            Flag("partition", "Partition ID.", "int", required=True, default=None),
+            OUTPUT,
+        ],
+        args=Args(1, 1, "<group>"),
+    )
+    command(
+        lag,
+        "summarize",
+        "Summarize consumer lag for a Kafka consumer group.",
+        lambda **v: groups.lag_summarize(admin(v), v["args"][0], output_format(v["output"])),
+        [*CONNECTION, OUTPUT],
+        args=Args(1, 1, "<group>"),
+    )
