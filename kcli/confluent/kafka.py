@@ -33,6 +33,7 @@ def build(root: CobraGroup) -> None:
     consumer_group = group(consumer, "group", "Manage Kafka consumer groups.")
 
     def admin(values: dict[str, Any]) -> Any:
+        output_format(values.get("output"))  # a bad -o is reported before any connection
         bootstrap, conf = connect(values, "admin")
         context.check_reachable(bootstrap)
         return topics.admin(conf)

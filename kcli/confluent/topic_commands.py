@@ -39,10 +39,12 @@ def build(
         return topics.admin(conf)
 
     def list_topics(**values: Any) -> None:
-        topics.list_topics(admin(values), output_format(values.get("output")))
+        fmt = output_format(values.get("output"))
+        topics.list_topics(admin(values), fmt)
 
     def describe(**values: Any) -> None:
-        topics.describe(admin(values), values["args"][0], output_format(values.get("output")))
+        fmt = output_format(values.get("output"))
+        topics.describe(admin(values), values["args"][0], fmt)
 
     def create(**values: Any) -> None:
         changed = values["changed"]
