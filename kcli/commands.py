@@ -33,4 +33,7 @@ COMMANDS: dict[str, str] = {
     "kafka-rest-start": "kcli.rest_proxy.start",
     "kafka-rest-stop": "kcli.rest_proxy.stop",
     "confluent": "kcli.confluent.main",
+    "connect-standalone": "kcli.connect.standalone",
+    "connect-distributed": "kcli.connect.distributed",
+    "kafka-run-class": "kcli.tools.run_class",
 }

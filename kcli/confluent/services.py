@@ -214,6 +214,8 @@ def injected(name: str) -> dict[str, str]:
         return {"log.dirs": str(data)}
     if name == "kafka-rest":
         return {"schema.registry.url": f"http://localhost:{port('schema-registry')}"}
+    if name == "connect":
+        return {"bootstrap.servers": f"localhost:{port('kafka')}"}
     return {}
 
 
