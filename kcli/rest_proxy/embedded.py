@@ -101,7 +101,7 @@ class Schemas:
                 self._decoder = SchemaDecoder(self.client())
             decoder = self._decoder
         try:
-            return decoder.decode(data).value
+            return decoder.decode(data).json_value
         except DecodeError as exc:
             raise RestError(errors.KAFKA_ERROR, f"Kafka error: {exc}") from None
 

@@ -34,9 +34,15 @@ class Decoded:
     schema_id: int
     subject: str | None
     version: int | None
-    value: Any  # plain Python (dicts, lists, str, numbers)
-    text: str  # compact JSON as Confluent's formatters print it
+    json_value: Any  # the format's JSON mapping (Avro: unions wrapped as {"string": "x"})
+    text: str  # that JSON, compact, as Confluent's formatters print it
     message: str | None = None  # Protobuf: the message's full name
+    plain: Callable[[], Any] | None = None  # Avro: the datum without union wrappers, read on demand
+
+    @property
+    def value(self) -> Any:
+        """Plain Python (dicts, lists, str, numbers): what the TUI shows."""
+        return self.plain() if self.plain is not None else self.json_value
 
     @property
     def label(self) -> str:
@@ -75,6 +81,7 @@ class SchemaDecoder:
         found, parsed = self.schema(schema_id)
         kind = found.schema_type
         message = None
+        plain = None
         try:
             if kind == "AVRO":
                 import fastavro
@@ -86,6 +93,10 @@ class SchemaDecoder:
                 )
                 value = to_avro_json(parsed.schema, datum)
                 text = orjson.dumps(value).decode()
+
+                def plain() -> Any:
+                    return fastavro.schemaless_reader(io.BytesIO(body), parsed.schema.parsed)
+
             elif kind == "JSON":
                 value = orjson.loads(body)
                 text = orjson.dumps(value).decode()
@@ -103,7 +114,7 @@ class SchemaDecoder:
             raise DecodeError(
                 f"cannot decode the {LABELS.get(kind, kind)} record (schema id {schema_id}): {exc}"
             ) from None
-        return Decoded(kind, schema_id, found.subject, found.version, value, text, message)
+        return Decoded(kind, schema_id, found.subject, found.version, value, text, message, plain)
 
 
 def registry_decoder(url: str) -> Callable[[int, bytes], Decoded]:

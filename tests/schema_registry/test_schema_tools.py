@@ -22,7 +22,7 @@ PERSON = json.dumps(
         "required": ["id", "name"],
     }
 )
-ORDER = 'syntax = "proto3";\npackage shop;\nmessage Order {\n  int32 id = 1;\n  string item = 2;\n  double price = 3;\n}\n'
+ORDER = 'syntax = "proto3";\npackage shoptools;\nmessage Order {\n  int32 id = 1;\n  string item = 2;\n  double price = 3;\n}\n'
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_protobuf_tools_round_trip(
     shared_broker: BrokerProcess, registry: RegistryProcess, tmp_path: Path
 ) -> None:
     topic = f"orders_{uuid.uuid4().hex[:8]}"
-    schema_file = tmp_path / "order.proto"
+    schema_file = tmp_path / "shop_order.proto"
     schema_file.write_text(ORDER)
     bad = produce(
         "protobuf",
@@ -166,7 +166,7 @@ def test_confluent_protobuf_serializer_to_console_consumer(
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     topic = f"orders_{uuid.uuid4().hex[:8]}"
-    schema_file = tmp_path / "order.proto"
+    schema_file = tmp_path / "shop_order.proto"
     schema_file.write_text(ORDER)
     order_pb2 = _generated(tmp_path, schema_file)
     serializer = ProtobufSerializer(
@@ -191,7 +191,9 @@ def _generated(tmp_path: Path, schema_file: Path):
     out = tmp_path / "gen"
     out.mkdir(exist_ok=True)
     assert protoc.main(["protoc", f"-I{schema_file.parent}", f"--python_out={out}", schema_file.name]) == 0
-    spec = importlib.util.spec_from_file_location(f"order_pb2_{uuid.uuid4().hex[:6]}", out / "order_pb2.py")
+    spec = importlib.util.spec_from_file_location(
+        f"order_pb2_{uuid.uuid4().hex[:6]}", out / f"{schema_file.stem}_pb2.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
