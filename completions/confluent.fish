@@ -36,6 +36,7 @@ complete -c confluent -n '__fish_seen_subcommand_from describe' -l output
 complete -c confluent -n '__fish_seen_subcommand_from describe' -l help
 complete -c confluent -n '__fish_seen_subcommand_from list' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from list' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from list' -l url
 complete -c confluent -n '__fish_seen_subcommand_from list' -l output
 complete -c confluent -n '__fish_seen_subcommand_from list' -l help
 complete -c confluent -n '__fish_seen_subcommand_from summarize' -l bootstrap
@@ -48,6 +49,7 @@ complete -c confluent -f -n '__fish_seen_subcommand_from lag' -a summarize
 complete -c confluent -n '__fish_seen_subcommand_from lag' -l help
 complete -c confluent -n '__fish_seen_subcommand_from list' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from list' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from list' -l url
 complete -c confluent -n '__fish_seen_subcommand_from list' -l output
 complete -c confluent -n '__fish_seen_subcommand_from list' -l help
 complete -c confluent -f -n '__fish_seen_subcommand_from group' -a describe
@@ -58,6 +60,7 @@ complete -c confluent -f -n '__fish_seen_subcommand_from consumer' -a group
 complete -c confluent -n '__fish_seen_subcommand_from consumer' -l help
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from consume' -l url
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l group
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l from-beginning
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l offset
@@ -72,6 +75,7 @@ complete -c confluent -n '__fish_seen_subcommand_from consume' -l config
 complete -c confluent -n '__fish_seen_subcommand_from consume' -l help
 complete -c confluent -n '__fish_seen_subcommand_from create' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from create' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from create' -l url
 complete -c confluent -n '__fish_seen_subcommand_from create' -l partitions
 complete -c confluent -n '__fish_seen_subcommand_from create' -l replication-factor
 complete -c confluent -n '__fish_seen_subcommand_from create' -l config
@@ -79,18 +83,22 @@ complete -c confluent -n '__fish_seen_subcommand_from create' -l if-not-exists
 complete -c confluent -n '__fish_seen_subcommand_from create' -l help
 complete -c confluent -n '__fish_seen_subcommand_from delete' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from delete' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from delete' -l url
 complete -c confluent -n '__fish_seen_subcommand_from delete' -l force
 complete -c confluent -n '__fish_seen_subcommand_from delete' -l help
 complete -c confluent -n '__fish_seen_subcommand_from describe' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from describe' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from describe' -l url
 complete -c confluent -n '__fish_seen_subcommand_from describe' -l output
 complete -c confluent -n '__fish_seen_subcommand_from describe' -l help
 complete -c confluent -n '__fish_seen_subcommand_from list' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from list' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from list' -l url
 complete -c confluent -n '__fish_seen_subcommand_from list' -l output
 complete -c confluent -n '__fish_seen_subcommand_from list' -l help
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from produce' -l url
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l parse-key
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l delimiter
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l value-format
@@ -104,6 +112,7 @@ complete -c confluent -n '__fish_seen_subcommand_from produce' -l config
 complete -c confluent -n '__fish_seen_subcommand_from produce' -l help
 complete -c confluent -n '__fish_seen_subcommand_from update' -l bootstrap
 complete -c confluent -n '__fish_seen_subcommand_from update' -l config-file
+complete -c confluent -n '__fish_seen_subcommand_from update' -l url
 complete -c confluent -n '__fish_seen_subcommand_from update' -l config
 complete -c confluent -n '__fish_seen_subcommand_from update' -l output
 complete -c confluent -n '__fish_seen_subcommand_from update' -l help

@@ -27,6 +27,15 @@ def output_format(value: str | None) -> str:
 Connect = Callable[[dict[str, Any], str], tuple[str, dict[str, Any]]]
 
 
+def rest_url(values: dict[str, Any]) -> str | None:
+    """``--url`` (or ``CONFLUENT_REST_URL``) on commands that have the flag: use a REST Proxy."""
+    import os
+
+    if "url" not in values:
+        return None
+    return values.get("url") or os.environ.get("CONFLUENT_REST_URL") or None
+
+
 def build(
     parent: CobraGroup, connection_flags: list[Flag], connect: Connect, example_prefix: str
 ) -> CobraGroup:
@@ -38,18 +47,30 @@ def build(
         context.check_reachable(bootstrap)
         return topics.admin(conf)
 
+    def backend(values: dict[str, Any]) -> tuple[Any, Any]:
+        """(operations module, its client): a REST Proxy with --url, else the Kafka protocol."""
+        rest = rest_url(values)
+        if rest:
+            from kcli.confluent import rest_admin
+
+            return rest_admin, rest_admin.Rest(rest)
+        return topics, admin(values)
+
     def list_topics(**values: Any) -> None:
         fmt = output_format(values.get("output"))
-        topics.list_topics(admin(values), fmt)
+        ops, client = backend(values)
+        ops.list_topics(client, fmt)
 
     def describe(**values: Any) -> None:
         fmt = output_format(values.get("output"))
-        topics.describe(admin(values), values["args"][0], fmt)
+        ops, client = backend(values)
+        ops.describe(client, values["args"][0], fmt)
 
     def create(**values: Any) -> None:
         changed = values["changed"]
-        topics.create(
-            admin(values),
+        ops, client = backend(values)
+        ops.create(
+            client,
             values["args"][0],
             values["partitions"] if "partitions" in changed else None,
             values["replication_factor"] if "replication_factor" in changed else None,

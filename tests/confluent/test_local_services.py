@@ -235,6 +235,47 @@ def test_consumer_groups(stack: Stack) -> None:
     assert missing.returncode == 1 and 'consumer group "nobody" not found' in missing.stderr
 
 
+def test_topic_and_group_commands_through_the_rest_proxy(stack: Stack) -> None:
+    url = ["--url", f"http://localhost:{stack.rest}"]
+    assert (
+        stack.ok("kafka", "topic", "create", "viarest", "--partitions", "2", *url).stdout
+        == 'Created topic "viarest".\n'
+    )
+    again = stack.run("kafka", "topic", "create", "viarest", *url)
+    assert again.returncode == 1 and again.stderr.startswith(
+        'Error: topic "viarest" already exists for the Kafka cluster'
+    )
+    assert "  viarest" in [
+        line.rstrip() for line in stack.ok("kafka", "topic", "list", *url).stdout.splitlines()
+    ]
+    over_rest = stack.ok("kafka", "topic", "describe", "viarest", *url).stdout
+    assert (
+        over_rest == stack.ok("kafka", "topic", "describe", "viarest", "--bootstrap", stack.bootstrap).stdout
+    )
+    assert (
+        "Updated the following"
+        in stack.ok("kafka", "topic", "update", "viarest", "--config", "retention.ms=1000", *url).stdout
+    )
+    readers = [
+        g
+        for g in json.loads(stack.ok("kafka", "consumer", "group", "list", "-o", "json", *url).stdout)
+        if g["consumer_group"] == "readers"
+    ]
+    assert readers and readers[0]["state"] == "EMPTY"
+    lags = json.loads(
+        stack.ok("kafka", "consumer", "group", "lag", "list", "readers", "-o", "json", *url).stdout
+    )
+    assert [(lag["topic"], lag["lag"]) for lag in lags] == [("lagging", 2)]
+    assert (
+        stack.ok("kafka", "topic", "delete", "viarest", "--force", *url).stdout
+        == 'Deleted topic "viarest".\n'
+    )
+    missing = stack.run("kafka", "topic", "describe", "viarest", *url)
+    assert missing.returncode == 1 and missing.stderr.startswith(
+        "Error: This server does not host this topic-partition."
+    )
+
+
 def test_schema_registry_commands(stack: Stack, tmp_path: Path) -> None:
     sr = ["--schema-registry-endpoint", stack.registry_url]
     schema = tmp_path / "employee.avsc"
