@@ -101,6 +101,35 @@ async def consumer(request: web.Request) -> web.Response:
     raise RestError(404, f"Consumer {request.match_info['consumer']} could not be found.")
 
 
+async def assignments(request: web.Request) -> web.Response:
+    url, metadata = await cluster_metadata(request)
+    found = await _describe(request, request.match_info["group"])
+    cid, group_id, consumer_id = metadata.cluster_id, found.group_id, request.match_info["consumer"]
+    member = next((m for m in found.members if m.member_id == consumer_id), None)
+    if member is None:
+        raise RestError(404, f"Consumer {consumer_id} could not be found.")
+    base = f"{url}/consumer-groups/{group_id}/consumers/{consumer_id}/assignments"
+    data = [
+        {
+            "kind": "KafkaConsumerAssignment",
+            "metadata": meta(
+                f"{base}/{tp.topic}/partitions/{tp.partition}",
+                f"crn:///kafka={cid}/consumer-group={group_id}/consumer={consumer_id}"
+                f"/assignment={tp.topic}/partition={tp.partition}",
+            ),
+            "cluster_id": cid,
+            "consumer_group_id": group_id,
+            "consumer_id": consumer_id,
+            "topic_name": tp.topic,
+            "partition_id": tp.partition,
+            "partition": related(f"{url}/topics/{tp.topic}/partitions/{tp.partition}"),
+            "lag": related(f"{url}/consumer-groups/{group_id}/lags/{tp.topic}/partitions/{tp.partition}"),
+        }
+        for tp in (member.assignment.topic_partitions if member.assignment else [])
+    ]
+    return reply(listing("KafkaConsumerAssignmentList", base, data))
+
+
 async def group_lags(request: web.Request, group_id: str) -> list[dict[str, Any]]:
     """Per partition: committed offset, log end offset, lag, and the member that owns it."""
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -202,5 +231,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(base + "/{group}", group)
     app.router.add_get(base + "/{group}/consumers", consumers)
     app.router.add_get(base + "/{group}/consumers/{consumer}", consumer)
+    app.router.add_get(base + "/{group}/consumers/{consumer}/assignments", assignments)
     app.router.add_get(base + "/{group}/lags", lags)
     app.router.add_get(base + "/{group}/lag-summary", lag_summary)

@@ -15,15 +15,20 @@ from tests.e2e.helpers import free_port, isolated_env, live_pid_files, terminate
 
 
 def two_free_ports() -> int:
-    """A free port whose successor (the controller's) is free too."""
+    """A free port whose two successors are free too (a second broker's, the controller's)."""
     while True:
         port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port + 1))
-            except OSError:
-                continue
-        return port
+        if all(_bindable(port + i) for i in (1, 2)):
+            return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture
@@ -100,3 +105,21 @@ def test_a_taken_plaintext_port_is_named(cli: Stack) -> None:
         )
     assert refused.returncode == 1
     assert f"Error: port {cli.kafka} is already in use by process {os.getpid()} (" in refused.stderr
+
+
+def test_two_brokers_replicate_by_default(cli: Stack) -> None:
+    started = cli.ok(
+        "local",
+        "kafka",
+        "start",
+        "--brokers",
+        "2",
+        "--plaintext-ports",
+        f"{cli.kafka},{cli.kafka + 1}",
+        "--kafka-rest-ports",
+        str(cli.rest),
+    )
+    assert f"| Plaintext Ports | {cli.kafka}, {cli.kafka + 1} |" in started.stdout
+    cli.ok("local", "kafka", "topic", "create", "replicated")
+    described = json.loads(cli.ok("local", "kafka", "topic", "describe", "replicated", "-o", "json").stdout)
+    assert described["replication_factor"] == 2 and sorted(described["partitions"][0]["isr"]) == [0, 1]

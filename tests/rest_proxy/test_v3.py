@@ -211,6 +211,8 @@ def test_consumer_groups_and_lags(http: Any, stack: Stack) -> None:
         assert found and found[0]["state"] == "STABLE" and found[0]["is_simple"] is False
         members = http.get(f"/v3/clusters/{cid}/consumer-groups/{group}/consumers").json()["data"]
         assert len(members) == 1 and members[0]["kind"] == "KafkaConsumer"
+        assigned = http.get(members[0]["assignments"]["related"].replace(stack.url, "")).json()["data"]
+        assert [(a["topic_name"], a["partition_id"]) for a in assigned] == [(name, 0)]
         lags = http.get(f"/v3/clusters/{cid}/consumer-groups/{group}/lags").json()["data"]
         assert [(lag["current_offset"], lag["log_end_offset"], lag["lag"]) for lag in lags] == [(2, 5, 3)]
         assert lags[0]["consumer_id"] == members[0]["consumer_id"]
