@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,15 @@ def test_start_again_and_status(stack: Stack) -> None:
         "Server started, listening for requests"
         in stack.ok("local", "services", "schema-registry", "log").stdout
     )
+    # Confluent Platform 5.x: `confluent local start <service>` starts what it needs (already up here)
+    assert (
+        stack.ok("local", "start", "schema-registry").stdout
+        == "ZooKeeper is [UP]\nKafka is [UP]\nSchema Registry is [UP]\n"
+    )
+    assert stack.ok("local", "services", "kafka", "version").stdout.strip()
+    if shutil.which("top"):
+        pid = (Path(stack.ok("local", "current").stdout.strip()) / "kafka" / "kafka.pid").read_text().strip()
+        assert pid in stack.ok("local", "services", "kafka", "top").stdout
 
 
 def test_a_taken_port_names_the_port_and_the_process(stack: Stack) -> None:
