@@ -32,6 +32,7 @@ from kcli.rest_proxy.v3_topics import TOPIC_NOT_FOUND
 
 TYPES = {"BINARY": "binary", "JSON": "json", "STRING": "string"}
 SCHEMA_TYPES = {"AVRO": "AVRO", "JSONSCHEMA": "JSON", "PROTOBUF": "PROTOBUF"}
+MAX_RECORD_CHARS = 64 * 1024 * 1024
 _REGISTRY_TO_TYPE = {"AVRO": "AVRO", "JSON": "JSONSCHEMA", "PROTOBUF": "PROTOBUF"}
 
 
@@ -149,6 +150,8 @@ async def _records(content: Any) -> Any:
         chunk = await content.readany()
         if chunk:
             buffer += chunk.decode("utf-8", errors="replace")
+            if len(buffer) > MAX_RECORD_CHARS:  # one record may not grow without bound
+                raise RestError(400, f"A record in the stream is larger than {MAX_RECORD_CHARS} characters")
         while True:
             stripped = buffer.lstrip()
             if not stripped:
