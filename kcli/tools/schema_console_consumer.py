@@ -5,7 +5,7 @@ Options, print properties and the consumer loop are the plain console consumer's
 (:mod:`kcli.tools.console_consumer`); a tool module names its :class:`ConsumerFormat` and calls
 :func:`run`. Records are decoded by :class:`kcli.schema_registry.decoding.SchemaDecoder` and
 printed as Confluent's formatters print them: Avro-JSON (``{"faxNumber":{"string":"x"}}``), the
-JSON itself, protobuf's JSON mapping. Extra properties: ``schema.registry.url`` (required),
+JSON itself, protobuf's JSON mapping. Extra properties: ``schema.registry.url`` (``http://localhost:8081`` unless given),
 ``print.schema.ids`` (false) and ``schema.id.separator`` (tab). A key that is not in the wire
 format (a plain string key) is printed as text rather than failing.
 """
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from kcli.tools import cli
 from kcli.tools.cli import ToolParser, UsageError
 
+#: Confluent's tools use the local registry when ``schema.registry.url`` is not given.
+DEFAULT_REGISTRY_URL = "http://localhost:8081"
 #: Confluent's generic formatter, accepted by every schema-aware consumer.
 SCHEMA_FORMATTER = "io.confluent.kafka.formatter.SchemaMessageFormatter"
 
@@ -66,9 +68,7 @@ def _body(fmt: ConsumerFormat, argv: list[str]) -> int:
 
     opts = parse_options(build_parser(fmt), argv)
     props = opts.formatter_properties
-    url = props.get("schema.registry.url")
-    if not url:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
+    url = props.get("schema.registry.url") or DEFAULT_REGISTRY_URL
     print_ids = props.get("print.schema.ids", "false").lower() == "true"
     separator = props.get("schema.id.separator", "\t")
     plain = {k: v for k, v in props.items() if k not in ("key.deserializer", "value.deserializer")}

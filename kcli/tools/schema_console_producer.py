@@ -25,6 +25,9 @@ from typing import Any
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
+#: Confluent's tools use the local registry when ``schema.registry.url`` is not given.
+DEFAULT_REGISTRY_URL = "http://localhost:8081"
+
 
 @dataclass(frozen=True)
 class SchemaFormat:
@@ -92,10 +95,7 @@ def build_encoder(props: dict[str, str], topic: str, prefix: str, required: bool
                 f"{prefix}.schema.file=FILE or {prefix}.schema.id=N"
             )
         return None
-    url = props.get("schema.registry.url")
-    if not url:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
-    client = SchemaRegistryClient(url)
+    client = SchemaRegistryClient(props.get("schema.registry.url") or DEFAULT_REGISTRY_URL)
     refs = _references(props, prefix)
     try:
         if text is not None:
@@ -140,7 +140,8 @@ def _body(fmt: SchemaFormat, argv: list[str]) -> int:
     props.update(cli.parse_key_values(args.property))
     parse_key = props.get("parse.key", "false").lower() == "true"
     separator = props.get("key.separator", "\t")
-    conf, _max_block_ms = producer_settings(args, bootstrap)
+    props.setdefault("schema.registry.url", DEFAULT_REGISTRY_URL)
+    settings, _max_block_ms = producer_settings(args, bootstrap)
 
     from kcli import client
 
@@ -151,9 +152,7 @@ def _body(fmt: SchemaFormat, argv: list[str]) -> int:
             f"Must provide the {fmt.name} schema: --property value.schema='...', "
             "value.schema.file=FILE or value.schema.id=N"
         )
-    if "schema.registry.url" not in props:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
-    client.check_reachable(bootstrap)
+    client.prepare(settings, "producer")
     value_encoder = build_encoder(props, args.topic, "value", True, fmt)
     key_encoder = build_encoder(props, args.topic, "key", False, fmt) if parse_key else None
 
@@ -176,7 +175,7 @@ def _body(fmt: SchemaFormat, argv: list[str]) -> int:
 
     cli.terminate_like_ctrl_c()
     interactive = sys.stdin.isatty()
-    producer = client.build("producer", conf)
+    producer = client.build("producer", settings.conf)
     delivery = Delivery(args.topic)
     exit_code = 0
     try:
