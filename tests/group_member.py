@@ -6,8 +6,8 @@ or kill them with SIGKILL, and for the rebalance benchmark.
 ``cooperative-sticky``...). It prints one line per event on stdout, flushed at once:
 
 * ``ASSIGNED p1,p2,...`` whenever its assignment changes (partitions of TOPIC);
-* ``RECORD partition offset value`` for each record, after its offset is committed
-  synchronously (so every printed record is at least once and never lost by a commit);
+* ``RECORD partition offset value`` for each record received, then its offset is committed
+  synchronously (``COMMIT-FAILED partition offset error`` when that is refused);
 * ``CLOSED`` after a clean ``close()`` on SIGTERM (a LeaveGroup / leave heartbeat).
 """
 
@@ -57,11 +57,11 @@ def main(argv: list[str]) -> int:
             print("ASSIGNED " + ",".join(map(str, current)), flush=True)
         if msg is None or msg.error() is not None:
             continue
+        print(f"RECORD {msg.partition()} {msg.offset()} {msg.value().decode()}", flush=True)
         try:
             consumer.commit(message=msg, asynchronous=False)
-        except KafkaException:
-            continue  # not committed (e.g. fenced): the record comes again to whoever owns it
-        print(f"RECORD {msg.partition()} {msg.offset()} {msg.value().decode()}", flush=True)
+        except KafkaException as exc:  # e.g. fenced: the record comes again to whoever owns it
+            print(f"COMMIT-FAILED {msg.partition()} {msg.offset()} {exc}", flush=True)
     consumer.close()
     print("CLOSED", flush=True)
     time.sleep(0.05)
@@ -71,13 +71,17 @@ def main(argv: list[str]) -> int:
 class MemberProcess:
     """The test side: starts a member, collects its lines, stops it by SIGTERM or SIGKILL."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str, protocol: str, *extra: str):
+    def __init__(
+        self, bootstrap: str, group: str, topic: str, protocol: str, *extra: str, command: list[str] | None = None
+    ):
+        """``command`` runs another program speaking the same lines (e.g. the Java client's)."""
         self.lines: list[str] = []
         self.assigned: list[int] = []
         self.values: list[int] = []
         self.changes = threading.Condition()
+        prefix = command or [sys.executable, "-m", "tests.group_member"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.group_member", bootstrap, group, topic, protocol, *extra],
+            [*prefix, bootstrap, group, topic, protocol, *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
