@@ -72,7 +72,13 @@ class MemberProcess:
     """The test side: starts a member, collects its lines, stops it by SIGTERM or SIGKILL."""
 
     def __init__(
-        self, bootstrap: str, group: str, topic: str, protocol: str, *extra: str, command: list[str] | None = None
+        self,
+        bootstrap: str,
+        group: str,
+        topic: str,
+        protocol: str,
+        *extra: str,
+        command: list[str] | None = None,
     ):
         """``command`` runs another program speaking the same lines (e.g. the Java client's)."""
         self.lines: list[str] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
@@ -50,7 +49,7 @@ def produce(bootstrap: str, topic: str, values: range, partitions: int) -> None:
     assert producer.flush(30) == 0
 
 
-def wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN201
+def wait_for(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -61,7 +60,7 @@ def wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN201
         time.sleep(0.1)
 
 
-def described(bootstrap: str, group: str):  # noqa: ANN201
+def described(bootstrap: str, group: str):
     admin = AdminClient({"bootstrap.servers": bootstrap})
     result = admin.describe_consumer_groups([group])[group].result(15)
     del admin
@@ -128,7 +127,9 @@ def test_three_members_join_leave_and_crash_with_every_record_delivered(kip848_b
             m.kill()
     admin = AdminClient({"bootstrap.servers": bootstrap})
     committed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(15)
-    assert sorted((tp.partition, tp.offset) for tp in committed.topic_partitions) == [(p, 300) for p in range(6)]
+    assert sorted((tp.partition, tp.offset) for tp in committed.topic_partitions) == [
+        (p, 300) for p in range(6)
+    ]
 
 
 def test_regex_subscription_follows_new_topics(kip848_broker: BrokerProcess) -> None:
@@ -160,7 +161,7 @@ def find_coordinator(conn: Connection, group: str) -> None:
     assert code(answer.coordinators[0].error_code) == 0
 
 
-def heartbeat(conn: Connection, group: str, member: str, epoch: int, **fields: object):  # noqa: ANN201
+def heartbeat(conn: Connection, group: str, member: str, epoch: int, **fields: object):
     body = {
         "group_id": group,
         "member_id": member,
@@ -177,8 +178,11 @@ def heartbeat(conn: Connection, group: str, member: str, epoch: int, **fields: o
     return conn.request(68, 1, body)
 
 
-def owned(response) -> list[dict]:  # noqa: ANN001
-    return [{"topic_id": tp.topic_id, "partitions": list(tp.partitions)} for tp in response.assignment.topic_partitions]
+def owned(response) -> list[dict]:
+    return [
+        {"topic_id": tp.topic_id, "partitions": list(tp.partitions)}
+        for tp in response.assignment.topic_partitions
+    ]
 
 
 def commit(conn: Connection, group: str, member: str, epoch: int, topic: str, version: int = 9) -> int:
@@ -213,7 +217,10 @@ def fetch_error(conn: Connection, group: str, member: str, epoch: int) -> int:
     response = conn.request(
         9,
         9,
-        {"groups": [{"group_id": group, "member_id": member, "member_epoch": epoch, "topics": None}], "require_stable": False},
+        {
+            "groups": [{"group_id": group, "member_id": member, "member_epoch": epoch, "topics": None}],
+            "require_stable": False,
+        },
     )
     return code(response.groups[0].error_code)
 
@@ -233,7 +240,9 @@ def test_offset_commits_are_fenced_by_member_epoch(kip848_broker: BrokerProcess)
         assert commit(conn, group, a, 2, topic) == ErrorCode.stale_member_epoch
         assert commit(conn, group, "nobody", 1, topic) == ErrorCode.unknown_member_id
         assert commit(conn, group, a, 1, topic, version=8) == ErrorCode.unsupported_version
-        assert commit(conn, group, "", -1, topic) == ErrorCode.unknown_member_id  # not empty: no admin commits
+        assert (
+            commit(conn, group, "", -1, topic) == ErrorCode.unknown_member_id
+        )  # not empty: no admin commits
         assert fetch_error(conn, group, a, 0) == ErrorCode.stale_member_epoch
         assert fetch_error(conn, group, a, 1) == ErrorCode.none
 
@@ -255,7 +264,9 @@ def test_offset_commits_are_fenced_by_member_epoch(kip848_broker: BrokerProcess)
         bad_regex = heartbeat(conn, group, uuid.uuid4().hex, 0, subscribed_topic_regex="(unclosed")
         assert code(bad_regex.error_code) == ErrorCode.invalid_regular_expression
         assert "not a valid regular expression" in bad_regex.error_message
-        bad_assignor = heartbeat(conn, group, uuid.uuid4().hex, 0, subscribed_topic_names=[topic], server_assignor="x")
+        bad_assignor = heartbeat(
+            conn, group, uuid.uuid4().hex, 0, subscribed_topic_names=[topic], server_assignor="x"
+        )
         assert code(bad_assignor.error_code) == ErrorCode.unsupported_assignor
         assert code(heartbeat(conn, group, a, 2).error_code) == ErrorCode.none
         describe = conn.request(69, 1, {"group_ids": [group], "include_authorized_operations": False})
@@ -297,7 +308,9 @@ def test_heartbeat_for_a_classic_group_that_cannot_migrate(kip848_broker: Broker
         assert code(refused.error_code) == ErrorCode.group_id_not_found
         assert refused.error_message == f"Group {group} is not a consumer group."
         listed = conn.request(16, 5, {"states_filter": [], "types_filter": []})
-        assert [(g.group_type, g.protocol_type) for g in listed.groups if g.group_id == group] == [("classic", "connect")]
+        assert [(g.group_type, g.protocol_type) for g in listed.groups if g.group_id == group] == [
+            ("classic", "connect")
+        ]
 
 
 class WireMember:
@@ -310,14 +323,24 @@ class WireMember:
         self.epoch = 0
         self.owned: list[dict] = []
 
-    def beat(self):  # noqa: ANN201
+    def beat(self):
         if self.epoch == 0:
             answer = heartbeat(
-                self.conn, self.group, self.member_id, 0, subscribed_topic_names=[self.topic], instance_id=self.instance
+                self.conn,
+                self.group,
+                self.member_id,
+                0,
+                subscribed_topic_names=[self.topic],
+                instance_id=self.instance,
             )
         else:
             answer = heartbeat(
-                self.conn, self.group, self.member_id, self.epoch, topic_partitions=self.owned, instance_id=self.instance
+                self.conn,
+                self.group,
+                self.member_id,
+                self.epoch,
+                topic_partitions=self.owned,
+                instance_id=self.instance,
             )
         if code(answer.error_code) == 0:
             self.epoch = answer.member_epoch
@@ -367,7 +390,9 @@ def test_offsets_survive_the_group_and_commit_by_admin_when_empty(kip848_broker:
         assert code(heartbeat(conn, group, member, -1).error_code) == 0
         assert commit(conn, group, "", -1, topic) == 0  # an empty group takes the admin's commits
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    committed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])])
+    committed = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])]
+    )
     assert committed[group].result(15).topic_partitions[0].offset == 1
     from confluent_kafka import ConsumerGroupState
 

@@ -16,7 +16,13 @@ from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient
 
 from tests.broker_process import BrokerProcess
-from tests.compat.test_kip848_confluent import KIP848_SETTINGS, create_topic, produce, uniform_and_stable, wait_for
+from tests.compat.test_kip848_confluent import (
+    KIP848_SETTINGS,
+    create_topic,
+    produce,
+    uniform_and_stable,
+    wait_for,
+)
 from tests.group_member import MemberProcess
 from tests.java_client import java_command, needs_java
 
@@ -135,7 +141,9 @@ def test_java_members_join_leave_and_crash_with_every_record_delivered(kip848_br
         except AssertionError:
             missing = sorted(set(range(900)) - seen())
             failed = [line for m in members for line in m.lines if line.startswith("COMMIT-FAILED")]
-            raise AssertionError(f"missing {missing[:20]} ({len(missing)}); failed commits {failed[:10]}") from None
+            raise AssertionError(
+                f"missing {missing[:20]} ({len(missing)}); failed commits {failed[:10]}"
+            ) from None
         assert seen() == set(range(900))
         c.close()
     finally:
@@ -143,4 +151,6 @@ def test_java_members_join_leave_and_crash_with_every_record_delivered(kip848_br
             m.kill()
     admin = AdminClient({"bootstrap.servers": bootstrap})
     committed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(15)
-    assert sorted((tp.partition, tp.offset) for tp in committed.topic_partitions) == [(p, 150) for p in range(6)]
+    assert sorted((tp.partition, tp.offset) for tp in committed.topic_partitions) == [
+        (p, 150) for p in range(6)
+    ]

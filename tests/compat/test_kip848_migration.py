@@ -34,7 +34,9 @@ def kip848_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerPr
 
 
 @pytest.mark.parametrize("classic", ["cooperative-sticky", "range"])
-def test_rolling_upgrade_from_classic_to_consumer_loses_no_record(kip848_broker: BrokerProcess, classic: str) -> None:
+def test_rolling_upgrade_from_classic_to_consumer_loses_no_record(
+    kip848_broker: BrokerProcess, classic: str
+) -> None:
     bootstrap = kip848_broker.bootstrap
     topic, group = f"mig-{uuid.uuid4().hex[:6]}", f"gm-{uuid.uuid4().hex[:6]}"
     create_topic(bootstrap, topic, 6)
@@ -63,13 +65,20 @@ def test_rolling_upgrade_from_classic_to_consumer_loses_no_record(kip848_broker:
             next_value += 150
             if step == 0:
                 wait_for(
-                    lambda: described(bootstrap, group).type == ConsumerGroupType.CONSUMER, 30, "the group converted"
+                    lambda: described(bootstrap, group).type == ConsumerGroupType.CONSUMER,
+                    30,
+                    "the group converted",
                 )
             live = [m for m in members if m.proc.poll() is None]
             for m in live:
-                m.wait(lambda m: len(m.assigned) == 2, 60, f"two partitions each after upgrade step {step + 1}")
-            live[-1].wait(lambda _: seen() >= set(range(next_value)), 60, "every record so far delivered")
-        wait_for(lambda: uniform_and_stable(bootstrap, group, 3, 6), 30, "a stable consumer group of new members")
+                m.wait(
+                    lambda m: len(m.assigned) == 2, 60, f"two partitions each after upgrade step {step + 1}"
+                )
+            so_far = set(range(next_value))
+            live[-1].wait(lambda _, so_far=so_far: seen() >= so_far, 60, "every record so far delivered")
+        wait_for(
+            lambda: uniform_and_stable(bootstrap, group, 3, 6), 30, "a stable consumer group of new members"
+        )
         produce(bootstrap, topic, range(next_value, next_value + 150), 6)
         next_value += 150
         new[-1].wait(lambda _: seen() >= set(range(next_value)), 60, "every record delivered")

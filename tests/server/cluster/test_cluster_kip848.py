@@ -26,7 +26,11 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     c = Cluster(
         tmp_path,
         3,
-        overrides={"offsets.topic.replication.factor": "3", "offsets.topic.num.partitions": "3", **KIP848_SETTINGS},
+        overrides={
+            "offsets.topic.replication.factor": "3",
+            "offsets.topic.num.partitions": "3",
+            **KIP848_SETTINGS,
+        },
     )
     c.start()
     yield c
@@ -50,7 +54,9 @@ def test_group_recovers_on_the_new_coordinator_after_kill_9_mid_rebalance(cluste
         for m in members:
             m.wait(lambda m: len(m.assigned) == 3, 60, "three partitions each")
         wait_for(lambda: uniform_and_stable(bootstrap, group, 2, 6), 30, "a stable group")
-        members[0].wait(lambda _: set(members[0].values) | set(members[1].values) >= set(range(600)), 60, "all read")
+        members[0].wait(
+            lambda _: set(members[0].values) | set(members[1].values) >= set(range(600)), 60, "all read"
+        )
         before = committed(bootstrap, group)
         assert before == {p: 100 for p in range(6)}
         coordinator = admin.describe_consumer_groups([group])[group].result(30).coordinator.id
@@ -60,7 +66,9 @@ def test_group_recovers_on_the_new_coordinator_after_kill_9_mid_rebalance(cluste
 
         def rebalancing() -> str | None:
             with Connection(cluster.brokers[coordinator].bootstrap) as conn:
-                d = conn.request(69, 1, {"group_ids": [group], "include_authorized_operations": False}).groups[0]
+                d = conn.request(
+                    69, 1, {"group_ids": [group], "include_authorized_operations": False}
+                ).groups[0]
             return d.group_state if len(d.members) == 3 else None
 
         state = wait_for(rebalancing, 60, "the joiner in the group")
@@ -71,7 +79,9 @@ def test_group_recovers_on_the_new_coordinator_after_kill_9_mid_rebalance(cluste
 
         for m in members:
             m.wait(lambda m: len(m.assigned) == 2, 90, "two partitions each on the new coordinator")
-        wait_for(lambda: uniform_and_stable(survivors, group, 3, 6), 60, "a stable group on the new coordinator")
+        wait_for(
+            lambda: uniform_and_stable(survivors, group, 3, 6), 60, "a stable group on the new coordinator"
+        )
         moved = AdminClient({"bootstrap.servers": survivors})
         assert moved.describe_consumer_groups([group])[group].result(30).coordinator.id != coordinator
         # The commits survived: nothing below them is read again.
@@ -79,12 +89,16 @@ def test_group_recovers_on_the_new_coordinator_after_kill_9_mid_rebalance(cluste
             (int(p), int(o))
             for m, mark in zip(members, marks, strict=True)
             for line in m.lines[mark:]
-            if (found := re.match(r"RECORD (\d+) (\d+) ", line)) and (p := found.group(1)) and (o := found.group(2))
+            if (found := re.match(r"RECORD (\d+) (\d+) ", line))
+            and (p := found.group(1))
+            and (o := found.group(2))
         ]
         assert [(p, o) for p, o in again if o < before[p]] == []
         produce(survivors, topic, range(600, 900), 6)
         members[2].wait(
-            lambda _: set().union(*(m.values for m in members)) >= set(range(900)), 60, "records after the failover"
+            lambda _: set().union(*(m.values for m in members)) >= set(range(900)),
+            60,
+            "records after the failover",
         )
         for m in members:
             m.close()
