@@ -22,6 +22,7 @@ from tests.compat.test_kip848_confluent import (
     wait_for,
 )
 from tests.group_member import MemberProcess
+from tests.tools.helpers import run_tool
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,22 @@ def test_rolling_upgrade_from_classic_to_consumer_loses_no_record(
                 m.wait(
                     lambda m: len(m.assigned) == 2, 60, f"two partitions each after upgrade step {step + 1}"
                 )
+            if step == 0:  # one member on each protocol: the tool shows which is which
+                shown = run_tool(
+                    "consumer_groups",
+                    [
+                        "--bootstrap-server",
+                        bootstrap,
+                        "--describe",
+                        "--group",
+                        group,
+                        "--members",
+                        "--verbose",
+                    ],
+                )
+                lines = [line.split() for line in shown.stdout.splitlines() if line.strip()]
+                assert lines[0][-1] == "UPGRADED"
+                assert sorted(line[-1] for line in lines[1:]) == ["false", "false", "true"]
             so_far = set(range(next_value))
             live[-1].wait(lambda _, so_far=so_far: seen() >= so_far, 60, "every record so far delivered")
         wait_for(
