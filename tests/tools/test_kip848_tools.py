@@ -48,9 +48,13 @@ def consumer_groups(bootstrap: str, *args: str) -> list[list[str]]:
     return [line.split() for line in result.stdout.splitlines() if line.strip()]
 
 
-def test_members_verbose_shows_member_and_target_epochs(kip848_broker: BrokerProcess, groups: tuple[str, str, str]) -> None:
+def test_members_verbose_shows_member_and_target_epochs(
+    kip848_broker: BrokerProcess, groups: tuple[str, str, str]
+) -> None:
     topic, consumer_group, classic_group = groups
-    rows = consumer_groups(kip848_broker.bootstrap, "--describe", "--group", consumer_group, "--members", "--verbose")
+    rows = consumer_groups(
+        kip848_broker.bootstrap, "--describe", "--group", consumer_group, "--members", "--verbose"
+    )
     header, members = rows[0], rows[1:]
     assert header == [
         "GROUP",
@@ -68,13 +72,19 @@ def test_members_verbose_shows_member_and_target_epochs(kip848_broker: BrokerPro
         partitions, epoch, current, target_epoch, target = row[4:9]
         assert partitions == "2" and current == target and current.startswith(f"{topic}:")
         assert int(epoch) == int(target_epoch) >= 2
-    classic = consumer_groups(kip848_broker.bootstrap, "--describe", "--group", classic_group, "--members", "--verbose")
+    classic = consumer_groups(
+        kip848_broker.bootstrap, "--describe", "--group", classic_group, "--members", "--verbose"
+    )
     assert classic[1][5] == "-" and classic[1][7] == "-"  # a classic group has no epochs
 
 
-def test_state_verbose_shows_group_and_assignment_epochs(kip848_broker: BrokerProcess, groups: tuple[str, str, str]) -> None:
+def test_state_verbose_shows_group_and_assignment_epochs(
+    kip848_broker: BrokerProcess, groups: tuple[str, str, str]
+) -> None:
     _, consumer_group, classic_group = groups
-    rows = consumer_groups(kip848_broker.bootstrap, "--describe", "--group", consumer_group, "--state", "--verbose")
+    rows = consumer_groups(
+        kip848_broker.bootstrap, "--describe", "--group", consumer_group, "--state", "--verbose"
+    )
     assert rows[0] == [
         "GROUP",
         "COORDINATOR",
@@ -88,7 +98,9 @@ def test_state_verbose_shows_group_and_assignment_epochs(kip848_broker: BrokerPr
     group, _host, _id, strategy, state, group_epoch, assignment_epoch, members = rows[1]
     assert (group, strategy, state, members) == (consumer_group, "uniform", "Stable", "2")
     assert int(group_epoch) == int(assignment_epoch) >= 2
-    classic = consumer_groups(kip848_broker.bootstrap, "--describe", "--group", classic_group, "--state", "--verbose")
+    classic = consumer_groups(
+        kip848_broker.bootstrap, "--describe", "--group", classic_group, "--state", "--verbose"
+    )
     assert classic[1][3:] == ["range", "Stable", "-", "-", "1"]
 
 
@@ -101,9 +113,15 @@ def test_kafka_groups_lists_every_type(kip848_broker: BrokerProcess, groups: tup
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
     assert rows[consumer_group] == ["Consumer", "consumer"]
     assert rows[classic_group] == ["Classic", "consumer"]
-    only = run_tool("groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--group-type", "CONSUMER"])
+    only = run_tool(
+        "groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--group-type", "CONSUMER"]
+    )
     assert consumer_group in only.stdout and classic_group not in only.stdout
-    bad = run_tool("groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--group-type", "nope"])
+    bad = run_tool(
+        "groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--group-type", "nope"]
+    )
     assert bad.returncode == 1 and bad.stderr.strip() == "--group-type must be a valid group type."
-    both = run_tool("groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--consumer", "--share"])
+    both = run_tool(
+        "groups", ["--bootstrap-server", kip848_broker.bootstrap, "--list", "--consumer", "--share"]
+    )
     assert both.returncode == 1 and 'Option "[consumer]" can\'t be used with option "[share]"' in both.stderr

@@ -366,7 +366,11 @@ class ConsumerGroupCoordinator:
         def expired() -> None:
             group = self.groups.get(group_id)
             current = group.members.get(member_id) if group is not None else None
-            if current is not None and current.epoch == epoch and current.state is MemberState.UNREVOKED_PARTITIONS:
+            if (
+                current is not None
+                and current.epoch == epoch
+                and current.state is MemberState.UNREVOKED_PARTITIONS
+            ):
                 log.info(
                     "[GroupId %s] Member %s fenced from the group because it failed to transition "
                     "from epoch %d within %dms.",
