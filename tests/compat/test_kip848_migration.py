@@ -111,3 +111,31 @@ def test_rolling_upgrade_from_classic_to_consumer_loses_no_record(
     assert sorted((tp.partition, tp.offset) for tp in committed.topic_partitions) == [
         (p, per_partition) for p in range(6)
     ]
+
+
+def test_group_turns_classic_again_when_its_last_new_member_leaves(kip848_broker: BrokerProcess) -> None:
+    """A rollback: the consumer-protocol member leaves a group whose other member is classic; the
+    group becomes a classic group again (Kafka 4.0's downgrade) and the classic member takes
+    every partition."""
+    bootstrap = kip848_broker.bootstrap
+    topic, group = f"down-{uuid.uuid4().hex[:6]}", f"gd-{uuid.uuid4().hex[:6]}"
+    create_topic(bootstrap, topic, 4)
+    produce(bootstrap, topic, range(0, 100), 4)
+    classic = MemberProcess(bootstrap, group, topic, "cooperative-sticky")
+    members = [classic]
+    try:
+        classic.wait(lambda m: len(m.assigned) == 4, 60, "the classic member alone")
+        members.append(MemberProcess(bootstrap, group, topic, "consumer"))
+        wait_for(lambda: described(bootstrap, group).type == ConsumerGroupType.CONSUMER, 30, "the upgrade")
+        for m in members:
+            m.wait(lambda m: len(m.assigned) == 2, 60, "two partitions each in the mixed group")
+        members[1].close()
+        wait_for(lambda: described(bootstrap, group).type == ConsumerGroupType.CLASSIC, 30, "the downgrade")
+        classic.wait(lambda m: len(m.assigned) == 4, 60, "the classic member owning everything again")
+        produce(bootstrap, topic, range(100, 200), 4)
+        classic.wait(
+            lambda m: set(m.values) | set(members[1].values) >= set(range(200)), 60, "every record delivered"
+        )
+    finally:
+        for m in members:
+            m.kill()
