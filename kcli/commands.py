@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "kafka-console-producer": "kcli.tools.console_producer",
     "kafka-console-consumer": "kcli.tools.console_consumer",
     "kafka-consumer-groups": "kcli.tools.consumer_groups",
+    "kafka-groups": "kcli.tools.groups",
     "kafka-configs": "kcli.tools.configs",
     "kafka-get-offsets": "kcli.tools.get_offsets",
     "kafka-delete-records": "kcli.tools.delete_records",
