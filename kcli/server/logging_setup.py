@@ -10,7 +10,6 @@ import logging
 import sys
 import time
 
-
 #: log4j's level names where Python's differ (Kafka logs ``WARN``, never ``WARNING``).
 LOG4J_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 
