@@ -188,6 +188,9 @@ async def serve(config: BrokerConfig) -> None:
         await server.close()
         if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
             await broker.coordinator.close()
+        if broker.transaction_coordinator is not None:
+            await broker.transaction_coordinator.close()
+            await broker.transaction_verifier.close()
         broker.close()
         for pid_file in pid_files:
             pid_file.remove()
@@ -204,6 +207,18 @@ def attach_coordinator(broker: Broker) -> None:
         return
     broker.coordinator = coordinator = GroupCoordinator(broker)
     broker.leadership_listeners.append(coordinator.on_leadership)
+    attach_transaction_coordinator(broker)
+
+
+def attach_transaction_coordinator(broker: Broker) -> None:
+    """The transaction coordinator of the ``__transaction_state`` partitions this broker leads."""
+    from kcli.server.transaction.coordinator import TransactionCoordinator
+    from kcli.server.transaction.verification import TransactionVerifier
+
+    broker.transaction_coordinator = txn = TransactionCoordinator(broker)
+    broker.transaction_verifier = TransactionVerifier(broker, txn)
+    broker.leadership_listeners.append(txn.on_leadership)
+    txn.start()
 
 
 def run(config: BrokerConfig) -> int:

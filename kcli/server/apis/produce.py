@@ -68,6 +68,15 @@ async def produce(ctx: RequestContext, request: Any) -> dict | None:
     responses = []
     valid_acks = request.acks in (-1, 0, 1)
     pending: list[tuple[list[dict[str, Any]], list[tuple[Partition, int, int]]]] = []
+    # Transactions (KIP-890): a transaction's first write to a partition is checked with its coordinator.
+    txn = broker.transaction_coordinator
+    verify = txn is not None and txn.config.partition_verification
+    guards: dict[tuple[str, int], Any] = {}
+    refused: dict[tuple[str, int], tuple[int, str]] = {}
+    if verify and valid_acks and request.transactional_id is not None:
+        from kcli.server.apis.transactions import verify_produce
+
+        guards, refused = await verify_produce(ctx, request)
     for topic in request.topic_data:
         parts: list[dict[str, Any]] = []
         waits: list[tuple[Partition, int, int]] = []
@@ -82,8 +91,16 @@ async def produce(ctx: RequestContext, request: Any) -> dict | None:
             if request.acks == -1 and len(partition.isr) < partition.min_isr:
                 parts.append(_partition_error(pd.index, NOT_ENOUGH_REPLICAS, _not_enough(partition)))
                 continue
+            if (topic.name, pd.index) in refused:
+                parts.append(_partition_error(pd.index, *refused[(topic.name, pd.index)]))
+                continue
             try:
-                result = partition.append(pd.records or b"", now_ms=ctx.received_ms)
+                result = partition.append(
+                    pd.records or b"",
+                    now_ms=ctx.received_ms,
+                    txn_guard=guards.get((topic.name, pd.index)),
+                    verify_txn=verify,
+                )
             except Exception as exc:
                 code = getattr(exc, "error_code", None)
                 if code is None:

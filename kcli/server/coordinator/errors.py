@@ -1,5 +1,7 @@
 """Protocol error codes the group coordinator answers with (a subset of Kafka's ``Errors``)."""
 
+from kio.schema.errors import ErrorCode
+
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
 OFFSET_METADATA_TOO_LARGE = 12
@@ -18,4 +20,5 @@ GROUP_ID_NOT_FOUND = 69
 MEMBER_ID_REQUIRED = 79
 FENCED_INSTANCE_ID = 82
 GROUP_SUBSCRIBED_TO_TOPIC = 86
+UNSTABLE_OFFSET_COMMIT = ErrorCode.unstable_offset_commit.value  # KIP-447
 UNKNOWN_TOPIC_ID = 100

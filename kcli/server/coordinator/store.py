@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -39,6 +39,15 @@ class Store(Protocol):
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]: ...
 
+    # Transactional offset commits (TxnOffsetCommit): written as the producer's transactional
+    # batch; read_all yields them once their COMMIT marker is read and leaves those still waiting
+    # for a marker in ``pending_transactions`` (producer id -> records).
+    pending_transactions: dict[int, list[Record]]
+
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> None: ...
+
 
 class MemoryStore:
     """An in-memory stand-in with the same semantics (ordered, per partition)."""
@@ -47,6 +56,15 @@ class MemoryStore:
         self.partitions = partitions
         self.logs: dict[int, list[Record]] = {}
         self.fail = False
+        self.pending_transactions: dict[int, list[Record]] = {}
+        self.transactional: list[tuple[int, int, list[Record]]] = []
+
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> None:
+        if self.fail:
+            raise OSError("append failed (test)")
+        self.transactional.append((partition, producer_id, records))
 
     def partition_count(self) -> int:
         return self.partitions
@@ -70,6 +88,7 @@ class OffsetsTopicStore:
 
     def __init__(self, broker: Broker):
         self.broker = broker
+        self.pending_transactions: dict[int, list[Record]] = {}
 
     def partition_count(self) -> int:
         record = self.broker.topic(OFFSETS_TOPIC)
@@ -121,8 +140,31 @@ class OffsetsTopicStore:
         now = int(time.time() * 1000)
         target.append(build_batch(records, timestamp=now), now_ms=now)
 
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> None:
+        """A transactional batch of the producer (sequence 0, as Kafka's coordinator writes it);
+        the log checks its epoch and that the partition is in the producer's transaction."""
+        from kcli.server.protocol.records import build_batch
+
+        target, _error = self.broker.leader_partition(OFFSETS_TOPIC, partition)
+        if target is None:
+            raise OSError(f"{OFFSETS_TOPIC}-{partition} is not led by this broker")
+        now = int(time.time() * 1000)
+        batch = build_batch(
+            records,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            base_sequence=0,
+            is_transactional=True,
+            timestamp=now,
+        )
+        target.append(
+            batch, now_ms=now, origin_coordinator=True, txn_guard=guard, verify_txn=guard is not None
+        )
+
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
-        from kcli.server.protocol.records import decode_records, iter_batches
+        from kcli.server.coordinator.transactional_offsets import replay
 
         record = self.broker.topic(OFFSETS_TOPIC)
         if record is None:
@@ -131,26 +173,38 @@ class OffsetsTopicStore:
             partition = self.broker.partition(OFFSETS_TOPIC, index)
             if partition is None or (partitions is not None and index not in partitions):
                 continue
-            plog = partition.log
-            offset, end = plog.log_start_offset, plog.log_end_offset
-            while offset < end:
-                try:
-                    data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
-                    # Advance by batch, not by record: compaction may leave batches with gaps.
-                    following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
-                    records = decode_records(data)
-                except Exception as exc:  # a damaged batch must not keep the broker from starting
-                    log.error(
-                        "Cannot read %s-%d at offset %d: %s; skipping the rest of it",
-                        OFFSETS_TOPIC,
-                        index,
-                        offset,
-                        exc,
-                    )
-                    break
-                for rec in records:
-                    if rec.offset >= offset and rec.key is not None and not rec.is_control:
-                        yield rec.key, rec.value
-                if following <= offset:
-                    break
-                offset = following
+            effective, pending = replay(self._records(index))
+            for producer_id, waiting in pending.items():
+                self.pending_transactions.setdefault(producer_id, []).extend(waiting)
+            yield from effective
+
+    def _records(self, index: int) -> Iterator[Any]:
+        """Every record of partition ``index`` (markers included), oldest first."""
+        from kcli.server.protocol.records import decode_records, iter_batches
+
+        partition = self.broker.partition(OFFSETS_TOPIC, index)
+        if partition is None:
+            return
+        plog = partition.log
+        offset, end = plog.log_start_offset, plog.log_end_offset
+        while offset < end:
+            try:
+                data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
+                # Advance by batch, not by record: compaction may leave batches with gaps.
+                following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
+                records = decode_records(data)
+            except Exception as exc:  # a damaged batch must not keep the broker from starting
+                log.error(
+                    "Cannot read %s-%d at offset %d: %s; skipping the rest of it",
+                    OFFSETS_TOPIC,
+                    index,
+                    offset,
+                    exc,
+                )
+                break
+            for rec in records:
+                if rec.offset >= offset:
+                    yield rec
+            if following <= offset:
+                break
+            offset = following
