@@ -683,7 +683,7 @@ def _finish_interrupted_operations(directory: Path) -> None:
             base = int(stem)
             end = _end_offset(path, base)
             os.replace(path, directory / (stem + LOG_SUFFIX))
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
                 (directory / (stem + suffix)).unlink(missing_ok=True)
             for other in directory.iterdir():
                 other_stem = other.name.split(".", 1)[0]
