@@ -14,6 +14,7 @@ are left out, as a Kafka broker without those features leaves them to its client
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -314,6 +315,12 @@ async def write_txn_markers(ctx: RequestContext, request: Any) -> dict:
 # --- DescribeTransactions / ListTransactions --------------------------------------------------------
 
 
+def _start_time(ms: int) -> datetime.datetime:
+    """TransactionStartTimeMs is a plain int64 that is -1 when there is none; kio's field is a
+    datetime, so -1 goes as the instant one millisecond before the epoch (the same bytes)."""
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+
+
 @api(65, "DescribeTransactions", 0, 0)
 async def describe_transactions(ctx: RequestContext, request: Any) -> dict:
     coordinator = txn_coordinator(ctx.broker)
@@ -334,6 +341,8 @@ async def describe_transactions(ctx: RequestContext, request: Any) -> dict:
             )
         else:
             states.append(coordinator.describe(transactional_id))
+    for state in states:
+        state["transaction_start_time"] = _start_time(state["transaction_start_time"])
     return {"throttle_time": 0, "transaction_states": states}
 
 
