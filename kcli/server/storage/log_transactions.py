@@ -75,8 +75,9 @@ def apply_appended(
     return completed
 
 
-def rebuild(state: ProducerStateManager, segments: Sequence[LogSegment]) -> None:
-    """Producer state and every ``.txnindex`` from the batches in the log, oldest first."""
+def rebuild(state: ProducerStateManager, segments: Sequence[LogSegment], high_watermark: int) -> None:
+    """Producer state and every ``.txnindex`` from the batches in the log, oldest first; markers
+    below ``high_watermark`` are replicated, so their transactions are decided."""
     state.producers.clear()
     state.unreplicated.clear()
     state.ongoing.clear()
@@ -106,6 +107,7 @@ def rebuild(state: ProducerStateManager, segments: Sequence[LogSegment]) -> None
                 )
             else:
                 state.update(h, h.base_offset)
+    state.on_high_watermark(high_watermark)
 
 
 def collect_aborted(

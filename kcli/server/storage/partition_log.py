@@ -137,7 +137,7 @@ class PartitionLog:
         )
         snapshot = directory / PRODUCER_SNAPSHOT_FILE
         if not (clean_shutdown and log.producer_state.load(snapshot, log.log_end_offset)):
-            log_transactions.rebuild(log.producer_state, segments)  # with every .txnindex
+            log_transactions.rebuild(log.producer_state, segments, log.high_watermark)  # and .txnindex
         try:
             snapshot.unlink()  # any later append makes it stale; a crash must not find it
         except FileNotFoundError:
@@ -568,7 +568,7 @@ class PartitionLog:
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         if self.producer_state.has_transactions:
             # A cut may reopen a transaction whose marker went: rebuild from what is left.
-            log_transactions.rebuild(self.producer_state, self._segments)
+            log_transactions.rebuild(self.producer_state, self._segments, self._high_watermark)
         else:
             self.producer_state.truncate_to(self.log_end_offset)
         self.epoch_cache.truncate_from_end(self.log_end_offset)

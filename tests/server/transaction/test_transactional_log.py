@@ -127,6 +127,15 @@ def test_unclean_reopen_rebuilds_open_transactions_and_the_index(tmp_path):
     assert index_before == [AbortedTxn(1, 0, 4, 2)]
 
 
+def test_a_decided_transaction_stays_decided_after_an_unclean_reopen(tmp_path):
+    log = open_log(tmp_path)
+    log.append(txn(2, pid=1, seq=0))
+    write_marker(log, 1, commit=True)
+    replicated(log)
+    reopened = PartitionLog.open(log.directory, log.config)  # no close(): unclean
+    assert reopened.high_watermark == 3 and reopened.last_stable_offset == 3
+
+
 def test_clean_close_keeps_open_transactions_in_the_snapshot(tmp_path):
     log = open_log(tmp_path)
     log.append(txn(2, pid=1, seq=0))
