@@ -1,8 +1,10 @@
 """kafka-dump-log: print the batches and records of segment files, as Kafka's DumpLogSegments.
 
-Reads the files directly (no broker): ``.log`` segments, ``.index`` and ``.timeindex``. With
-``--print-data-log`` (which implies ``--deep-iteration``) every record is printed after its batch,
-key and payload as UTF-8 text.
+Reads the files directly (no broker): ``.log`` segments, ``.index``, ``.timeindex`` and the
+aborted-transaction ``.txnindex``. With ``--print-data-log`` (which implies ``--deep-iteration``)
+every record is printed after its batch, key and payload as UTF-8 text; transaction markers as
+``endTxnMarker: COMMIT coordinatorEpoch: N``; ``--transaction-log-decoder`` decodes
+``__transaction_state`` records as Kafka's TransactionLog does.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def build_parser() -> ToolParser:
         "--offsets-decoder", action="store_true", help="Not supported by kcli: records print as text."
     )
     p.add_argument(
-        "--transaction-log-decoder", action="store_true", help="Not supported by kcli: records print as text."
+        "--transaction-log-decoder",
+        action="store_true",
+        help="If set, log data will be parsed as transaction metadata from the __transaction_state topic.",
     )
     p.add_argument("--cluster-metadata-decoder", action="store_true", help="Not supported by kcli.")
     return p
@@ -88,7 +92,14 @@ def batch_line(batch: Batch, position: int) -> str:
 
 
 def dump_log(
-    path: str, data: bytes, print_data: bool, deep: bool, skip_metadata: bool, max_bytes: int, out: TextIO
+    path: str,
+    data: bytes,
+    print_data: bool,
+    deep: bool,
+    skip_metadata: bool,
+    max_bytes: int,
+    out: TextIO,
+    transaction_log: bool = False,
 ) -> None:
     import struct
 
@@ -133,7 +144,15 @@ def dump_log(
                             line += f" endTxnMarker: {name} coordinatorEpoch: {epoch}"
                         else:
                             line += f" controlType: {name or 'UNKNOWN'}({control_type})"
-                if print_data and not batch.is_control:
+                if print_data and not batch.is_control and transaction_log:
+                    from kcli.server.transaction.log_format import describe
+
+                    try:
+                        key_text, payload = describe(record.key, record.value)
+                    except ValueError as exc:
+                        key_text, payload = "unknown", f"<unreadable: {exc}>"
+                    line += f"{prefix}key: {key_text}" + (f" payload: {payload}" if payload else "")
+                elif print_data and not batch.is_control:
                     if record.key is not None:
                         line += f"{prefix}key: {_text(record.key)}"
                         prefix = " "
@@ -198,6 +217,19 @@ def dump_time_index(path: str, data: bytes, verify_only: bool, sanity_only: bool
             print(f"timestamp: {timestamp} offset: {offset}", file=out)
 
 
+def dump_txn_index(path: str, data: bytes, out: TextIO) -> None:
+    """Kafka's dumpTxnIndex: one line per aborted transaction (34-byte entries)."""
+    import struct
+
+    for pos in range(0, len(data) - len(data) % 34, 34):
+        version, producer_id, first, last, lso = struct.unpack_from(">hqqqq", data, pos)
+        print(
+            f"version: {version} producerId: {producer_id} firstOffset: {first} lastOffset: {last} "
+            f"lastStableOffset: {lso}",
+            file=out,
+        )
+
+
 def _body(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if not args.files:
@@ -215,7 +247,7 @@ def _body(argv: list[str]) -> int:
     for path in args.files.split(","):
         print(f"Dumping {path}", file=out)
         suffix = os.path.splitext(path)[1]
-        if suffix not in (".log", ".index", ".timeindex", ".checkpoint"):
+        if suffix not in (".log", ".index", ".timeindex", ".txnindex", ".checkpoint"):
             print(f"Ignoring unknown file {path}", file=sys.stderr)
             continue
         try:
@@ -225,11 +257,22 @@ def _body(argv: list[str]) -> int:
             print(f"{path} ({exc.strerror})", file=sys.stderr)
             return 1
         if suffix == ".log":
-            dump_log(path, data, print_data, deep, args.skip_record_metadata, args.max_bytes, out)
+            dump_log(
+                path,
+                data,
+                print_data,
+                deep,
+                args.skip_record_metadata,
+                args.max_bytes,
+                out,
+                args.transaction_log_decoder,
+            )
         elif suffix == ".index":
             dump_index(path, data, args.verify_index_only, args.index_sanity_check, out)
         elif suffix == ".timeindex":
             dump_time_index(path, data, args.verify_index_only, args.index_sanity_check, out)
+        elif suffix == ".txnindex":
+            dump_txn_index(path, data, out)
         else:
             print(f"Ignoring unknown file {path}", file=sys.stderr)
     return 0
