@@ -9,13 +9,13 @@ batched form brokers use to verify transactions (KIP-890); versions 0-3 come fro
 
 Versions advertised are those of transaction version 1: EndTxn v5 and TxnOffsetCommit v5 (the
 per-transaction epoch bump of KIP-890 part 2) and InitProducerId v6 (two-phase commit, KIP-939)
-are left out, as a Kafka broker without those features leaves them to its clients' discretion.
+are left out, as a Kafka broker without those features leaves them to its clients' discretion;
+so is ListTransactions v2 (a regular-expression filter, see :func:`list_transactions`).
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from typing import TYPE_CHECKING, Any
 
 from kcli.server.apis.groups import coordinator_for, millis
@@ -346,8 +346,10 @@ async def describe_transactions(ctx: RequestContext, request: Any) -> dict:
     return {"throttle_time": 0, "transaction_states": states}
 
 
-@api(66, "ListTransactions", 0, 2)
+@api(66, "ListTransactions", 0, 1)
 async def list_transactions(ctx: RequestContext, request: Any) -> dict:
+    """Version 2's TransactionalIdPattern (a Java regular expression) is not served: matched with
+    a backtracking engine on the event loop, a hostile pattern could stall the broker."""
     coordinator = txn_coordinator(ctx.broker)
     if coordinator is None:
         return {
@@ -356,23 +358,11 @@ async def list_transactions(ctx: RequestContext, request: Any) -> dict:
             "unknown_state_filters": [],
             "transaction_states": [],
         }
-    pattern = getattr(request, "transactional_id_pattern", None)
-    try:
-        matcher = re.compile(pattern) if pattern else None
-    except re.error:
-        return {
-            "throttle_time": 0,
-            "error_code": E.INVALID_REQUEST,
-            "unknown_state_filters": [],
-            "transaction_states": [],
-        }
     code, found, unknown = coordinator.list_transactions(
         {int(p) for p in request.producer_id_filters},
         set(request.state_filters),
         int(getattr(request, "duration_filter", -1)),
     )
-    if matcher is not None:
-        found = [t for t in found if matcher.fullmatch(t["transactional_id"])]
     return {
         "throttle_time": 0,
         "error_code": code,
@@ -386,13 +376,16 @@ async def list_transactions(ctx: RequestContext, request: Any) -> dict:
 
 @api(61, "DescribeProducers", 0, 0)
 async def describe_producers(ctx: RequestContext, request: Any) -> dict:
-    """The active producers of partitions this broker leads (what ``kafka-transactions
-    describe-producers`` and ``find-hanging`` read)."""
+    """The active producers of partitions this broker has a replica of, leader or follower (what
+    ``kafka-transactions describe-producers [--broker-id]`` and ``find-hanging`` read)."""
     topics = []
     for topic in request.topics:
         parts = []
         for index in topic.partition_indexes:
-            partition, code = ctx.broker.leader_partition(topic.name, index)
+            partition = ctx.broker.partition(topic.name, index)
+            code = E.NONE
+            if partition is None:
+                _, code = ctx.broker.leader_partition(topic.name, index)
             entry: dict[str, Any] = {"partition_index": index, "error_code": code, "error_message": None}
             if partition is None:
                 entry["active_producers"] = []

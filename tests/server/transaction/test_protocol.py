@@ -303,3 +303,69 @@ def test_idle_transactional_ids_expire(tmp_path: Path):
     finally:
         wire.close()
         proc.stop()
+
+
+def test_pending_transactional_offsets_are_unstable_until_the_commit(broker: BrokerProcess, wire: Wire):
+    """KIP-447: OffsetFetch with require_stable waits (UNSTABLE_OFFSET_COMMIT) while offsets are
+    committed in an open transaction; without it the last committed offset shows."""
+    topic, tid, group = new_topic(broker), txn_id(), f"g-{uuid.uuid4().hex[:6]}"
+    find(wire, tid)
+    assert wire(10, 3, {"key": group, "key_type": 0}).error_code == 0
+    pid = wire.init(tid).producer_id
+    assert (
+        wire(
+            25, 3, {"transactional_id": tid, "producer_id": pid, "producer_epoch": 0, "group_id": group}
+        ).error_code
+        == 0
+    )
+    body = {
+        "transactional_id": tid,
+        "group_id": group,
+        "producer_id": pid,
+        "producer_epoch": 0,
+        "generation_id": -1,
+        "member_id": "",
+        "group_instance_id": None,
+        "topics": [
+            {
+                "name": topic,
+                "partitions": [
+                    {
+                        "partition_index": 0,
+                        "committed_offset": 42,
+                        "committed_leader_epoch": -1,
+                        "committed_metadata": "",
+                    }
+                ],
+            }
+        ],
+    }
+    assert wire(28, 3, body).topics[0].partitions[0].error_code == E.NONE
+
+    def fetch(stable: bool) -> tuple[int, int]:
+        r = wire(
+            9,
+            7,
+            {
+                "group_id": group,
+                "topics": [{"name": topic, "partition_indexes": [0]}],
+                "require_stable": stable,
+            },
+        )
+        part = r.topics[0].partitions[0]
+        return part.error_code, part.committed_offset
+
+    assert fetch(True) == (E.UNSTABLE_OFFSET_COMMIT, -1)
+    assert fetch(False) == (E.NONE, -1)  # not visible before the commit
+    assert wire.end(tid, pid, 0, commit=True) == E.NONE
+    deadline = time.monotonic() + 10
+    while fetch(True) != (E.NONE, 42):
+        assert time.monotonic() < deadline, fetch(True)
+        time.sleep(0.05)
+
+
+def test_a_long_transactional_id_works(wire: Wire):
+    tid = "t" * 30_000  # Kafka's only limit is the protocol's string length
+    find(wire, tid)
+    assert wire.init(tid).error_code == E.NONE
+    assert wire.describe(tid).transaction_state == "Empty"
