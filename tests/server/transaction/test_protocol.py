@@ -369,3 +369,22 @@ def test_a_long_transactional_id_works(wire: Wire):
     find(wire, tid)
     assert wire.init(tid).error_code == E.NONE
     assert wire.describe(tid).transaction_state == "Empty"
+
+
+def test_a_topic_deleted_mid_transaction_does_not_block_its_end(broker: BrokerProcess, wire: Wire):
+    """Markers owed to a partition that no longer exists are skipped, as Kafka skips them."""
+    kept, doomed, tid = new_topic(broker, 1), new_topic(broker, 1), txn_id()
+    find(wire, tid)
+    pid = wire.init(tid).producer_id
+    assert wire.add_partitions(tid, pid, 0, kept, [0]) == {(kept, 0): E.NONE}
+    assert wire.add_partitions(tid, pid, 0, doomed, [0]) == {(doomed, 0): E.NONE}
+    for topic in (kept, doomed):
+        assert wire.produce(topic, 0, txn_batch(pid, 0, 0), tid).error_code == E.NONE
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.delete_topics([doomed])[doomed].result(30)
+    assert wire.end(tid, pid, 0, commit=True) == E.NONE
+    deadline = time.monotonic() + 20
+    while wire.describe(tid).transaction_state != "CompleteCommit":
+        assert time.monotonic() < deadline, wire.describe(tid)
+        time.sleep(0.05)
+    assert wire.list_offsets(kept, 0, isolation=1) == 2
