@@ -62,11 +62,13 @@ def _partition_exists(broker: Broker, topic: str, partition: int) -> bool:
 # --- FindCoordinator (key type 1), called by the FindCoordinator handler ---------------------------
 
 
-def find_transaction_coordinator(broker: Broker, transactional_id: str) -> tuple[int, BrokerNode | None]:
+async def find_transaction_coordinator(
+    broker: Broker, transactional_id: str
+) -> tuple[int, BrokerNode | None]:
     """(error, node) for FindCoordinator with key type TRANSACTION: the leader of the id's
     ``__transaction_state`` partition, creating the topic on first use as Kafka does."""
     coordinator = txn_coordinator(broker)
-    if coordinator is None or not coordinator.ensure_topic():
+    if coordinator is None or not await coordinator.ensure_topic():
         return E.COORDINATOR_NOT_AVAILABLE, None
     node = coordinator.coordinator_node(transactional_id)
     if node is None:
@@ -94,11 +96,9 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
     if (pid == NO_PRODUCER_ID) != (epoch == NO_PRODUCER_EPOCH):
         return answer(E.INVALID_REQUEST)
     expected = None if pid == NO_PRODUCER_ID else (int(pid), int(epoch))
-    if request.transactional_id is None:
-        if expected is not None:
-            # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
-            return answer(E.NONE, expected[0], expected[1] + 1)
-        return answer(E.NONE, ctx.broker.allocate_producer_id(), 0)
+    if request.transactional_id is None and expected is not None:
+        # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
+        return answer(E.NONE, expected[0], expected[1] + 1)
     coordinator = txn_coordinator(ctx.broker)
     if coordinator is None:
         return answer(E.COORDINATOR_NOT_AVAILABLE)
@@ -179,7 +179,7 @@ async def add_offsets_to_txn(ctx: RequestContext, request: Any) -> dict:
     """The group's ``__consumer_offsets`` partition joins the transaction (KIP-98)."""
     coordinator = txn_coordinator(ctx.broker)
     groups = ctx.broker.coordinator
-    if coordinator is None or groups is None or not groups.ensure_offsets_topic():
+    if coordinator is None or groups is None or not await groups.ensure_offsets_topic():
         return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE}
     partition = groups.partition_for(request.group_id)
     code = await coordinator.add_partitions(
@@ -247,7 +247,7 @@ async def _commit_txn_offsets(
             if code:
                 # TxnOffsetCommit v4 knows TRANSACTION_ABORTABLE; older versions get INVALID_TXN_STATE.
                 return dict.fromkeys(keys, for_producer(code, 11 if ctx.version >= 4 else 10))
-    return groups.commit_transactional_offsets(
+    return await groups.commit_transactional_offsets(
         request.group_id,
         request.producer_id,
         request.producer_epoch,

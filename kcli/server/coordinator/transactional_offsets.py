@@ -4,8 +4,9 @@ A transactional producer commits its input offsets with TxnOffsetCommit: the coo
 them to ``__consumer_offsets`` as a transactional batch of the producer, and keeps them here,
 invisible to OffsetFetch, until the transaction's COMMIT marker reaches that partition (then they
 become the group's committed offsets) or its ABORT marker (then they are dropped), as Kafka's
-GroupMetadata pending transactional offsets. A plain OffsetCommit of the same partition made
-after the transactional one wins over it, as in Kafka (the later record in the log is newer).
+GroupMetadata pending transactional offsets. A plain OffsetCommit of the same partition appended
+after the transactional one wins over it, as in Kafka (the later record in the log is newer): each
+pending offset keeps its append's sequence number for that comparison.
 
 :func:`replay` does the same while a coordinator loads ``__consumer_offsets``: transactional
 records count only from their COMMIT marker on; those whose marker has not come yet are handed
@@ -27,11 +28,13 @@ KeyValue = tuple[bytes, bytes | None]
 
 @dataclass
 class PendingTransactionalOffsets:
-    # group id -> producer id -> (topic, partition) -> offset waiting for the marker
-    by_group: dict[str, dict[int, dict[Key, OffsetValue]]] = field(default_factory=dict)
+    # group id -> producer id -> (topic, partition) -> (offset waiting for the marker, append sequence)
+    by_group: dict[str, dict[int, dict[Key, tuple[OffsetValue, int]]]] = field(default_factory=dict)
 
-    def add(self, group_id: str, producer_id: int, offsets: dict[Key, OffsetValue]) -> None:
-        self.by_group.setdefault(group_id, {}).setdefault(producer_id, {}).update(offsets)
+    def add(self, group_id: str, producer_id: int, offsets: dict[Key, OffsetValue], sequence: int) -> None:
+        pending = self.by_group.setdefault(group_id, {}).setdefault(producer_id, {})
+        for key, value in offsets.items():
+            pending[key] = (value, sequence)
 
     def has_pending(self, group_id: str, topic: str, partition: int) -> bool:
         """KIP-447: OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT meanwhile."""
@@ -40,18 +43,9 @@ class PendingTransactionalOffsets:
     def producers(self, group_id: str) -> list[int]:
         return sorted(self.by_group.get(group_id, {}))
 
-    def supersede(self, group_id: str, keys: Iterable[Key]) -> None:
-        """A plain commit of these partitions came after the transactional ones: it wins."""
-        pending = self.by_group.get(group_id)
-        if not pending:
-            return
-        for offsets in pending.values():
-            for key in keys:
-                offsets.pop(key, None)
-
     def complete(
         self, producer_id: int, offsets_partitions: set[int], partition_for: Callable[[str], int]
-    ) -> Iterator[tuple[str, dict[Key, OffsetValue]]]:
+    ) -> Iterator[tuple[str, dict[Key, tuple[OffsetValue, int]]]]:
         """Take (group, offsets) of ``producer_id`` for groups in the given ``__consumer_offsets``
         partitions: a marker of the producer reached them."""
         for group_id in [g for g in self.by_group if partition_for(g) in offsets_partitions]:

@@ -137,9 +137,9 @@ class TransactionCoordinator:
             self._load(partition)
 
     # --- finding the coordinator ------------------------------------------------------------------
-    def ensure_topic(self) -> bool:
+    async def ensure_topic(self) -> bool:
         existed = self.broker.topic(TRANSACTION_STATE_TOPIC) is not None
-        if not self.state.ensure_topic():
+        if not await self.state.ensure_topic():
             return False
         if not existed and not self.clustered:
             self._load_all()
@@ -157,7 +157,10 @@ class TransactionCoordinator:
         self, transactional_id: str | None, timeout_ms: int, expected: tuple[int, int] | None
     ) -> InitResult:
         if transactional_id is None:
-            return InitResult(E.NONE, self.broker.allocate_producer_id(), 0)
+            new_id = await self._new_producer_id()
+            return (
+                InitResult(E.NONE, new_id, 0) if new_id >= 0 else InitResult(E.COORDINATOR_LOAD_IN_PROGRESS)
+            )
         if not transactional_id:
             return InitResult(E.INVALID_REQUEST)
         if not self.state.validate_timeout(timeout_ms):
@@ -166,19 +169,24 @@ class TransactionCoordinator:
         if found.error:
             return InitResult(found.error)
         if found.metadata is None:
+            new_id = await self._new_producer_id()
+            if new_id < 0:
+                return InitResult(E.COORDINATOR_LOAD_IN_PROGRESS)
             created = TransactionMetadata(
-                transactional_id,
-                self.broker.allocate_producer_id(),
-                NO_PRODUCER_EPOCH,
-                timeout_ms,
-                txn_last_update_ms=now_ms(),
+                transactional_id, new_id, NO_PRODUCER_EPOCH, timeout_ms, txn_last_update_ms=now_ms()
             )
             found = self.state.put_if_absent(created)
             if found.error:
                 return InitResult(found.error)
         metadata = found.metadata
         assert metadata is not None
-        prepared = self._prepare_init(metadata, timeout_ms, expected)
+        rotated = -1
+        if metadata.epoch_exhausted:  # a fresh producer id may be needed: fetched before deciding
+            rotated = await self._new_producer_id()
+            found = self.state.get(transactional_id)
+            if found.error or found.metadata is not metadata:
+                return InitResult(found.error or E.CONCURRENT_TRANSACTIONS)
+        prepared = self._prepare_init(metadata, timeout_ms, expected, rotated)
         if isinstance(prepared, int):
             return InitResult(prepared)
         if prepared.state is S.PREPARE_EPOCH_FENCE:
@@ -187,6 +195,8 @@ class TransactionCoordinator:
             error = await self._end(
                 transactional_id, prepared.producer_id, prepared.producer_epoch, False, from_client=False
             )
+            if error and metadata.pending_state is S.PREPARE_EPOCH_FENCE:
+                metadata.pending_state = None  # refused before anything was written
             return InitResult(error or E.CONCURRENT_TRANSACTIONS)
         error = await self.state.append(transactional_id, found.coordinator_epoch, prepared)
         if error:
@@ -202,8 +212,18 @@ class TransactionCoordinator:
         )
         return InitResult(E.NONE, prepared.producer_id, prepared.producer_epoch)
 
+    async def _new_producer_id(self) -> int:
+        """A new producer id, -1 when none can be had now (a cluster's controller unreachable)."""
+        from kcli.server.broker import TopicError
+
+        try:
+            return await self.broker.allocate_producer_id()
+        except TopicError as exc:
+            log.warning("Cannot allocate a producer id: %s", exc.message)
+            return -1
+
     def _prepare_init(
-        self, m: TransactionMetadata, timeout_ms: int, expected: tuple[int, int] | None
+        self, m: TransactionMetadata, timeout_ms: int, expected: tuple[int, int] | None, rotated: int = -1
     ) -> TxnTransit | int:
         if m.pending:
             return E.CONCURRENT_TRANSACTIONS
@@ -220,9 +240,9 @@ class TransactionCoordinator:
             return E.CONCURRENT_TRANSACTIONS
         if m.state in (S.COMPLETE_ABORT, S.COMPLETE_COMMIT, S.EMPTY):
             if m.epoch_exhausted and (expected is None or expected[1] == m.producer_epoch):
-                return m.prepare_producer_id_rotation(
-                    self.broker.allocate_producer_id(), timeout_ms, now_ms(), expected is not None
-                )
+                if rotated < 0:
+                    return E.COORDINATOR_LOAD_IN_PROGRESS
+                return m.prepare_producer_id_rotation(rotated, timeout_ms, now_ms(), expected is not None)
             return m.prepare_increment_producer_epoch(
                 timeout_ms, None if expected is None else expected[1], now_ms()
             )

@@ -9,9 +9,8 @@ visible (commit) or are dropped (abort), as Kafka's KafkaApis.handleWriteTxnMark
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kcli.server.protocol.control_records import end_txn_marker
 from kcli.server.transaction import errors as E
@@ -32,40 +31,28 @@ DEFAULT_TIMEOUT_S = 30.0
 async def write_markers(
     broker: Broker, markers: list[Marker], timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> dict[int, dict[TopicPartition, int]]:
-    """Append every marker to the partitions this broker leads: {producer id: {partition: error}}."""
+    """Append every marker to the partitions this broker leads, through the broker's one append
+    path with acks=all: {producer id: {partition: error}}."""
+    manager = broker.replica_manager
     results: dict[int, dict[TopicPartition, int]] = {}
-    waits: list[tuple[int, TopicPartition, Partition, int]] = []
+    waits: list[tuple[Any, Partition, int]] = []
+    outcomes: list[tuple[int, TopicPartition, Any]] = []
     for marker in markers:
-        errors = results.setdefault(marker.producer_id, {})
+        results.setdefault(marker.producer_id, {})
         for tp in sorted(marker.partitions):
-            partition, code = broker.leader_partition(*tp)
-            if partition is None:
-                errors[tp] = code
-                continue
-            if len(partition.isr) < partition.min_isr:
-                errors[tp] = E.NOT_ENOUGH_REPLICAS
-                continue
             now = now_ms()
             batch = end_txn_marker(
                 marker.producer_id, marker.producer_epoch, marker.commit, marker.coordinator_epoch, now
             )
-            try:
-                result = partition.append(batch, now_ms=now, allow_control=True, origin_coordinator=True)
-            except Exception as exc:
-                code = getattr(exc, "error_code", None)
-                if code is None:
-                    log.exception("Error writing a transaction marker to %s-%d", *tp)
-                    code = E.UNKNOWN_SERVER_ERROR
-                errors[tp] = code
-                continue
-            errors[tp] = E.NONE
-            if partition.log.high_watermark <= result.last_offset:
-                waits.append((marker.producer_id, tp, partition, result.last_offset))
-    if waits:
-        done = await asyncio.gather(*(p.wait_for_high_watermark(last, timeout_s) for _, _, p, last in waits))
-        for ok, (pid, tp, partition, _) in zip(done, waits, strict=True):
-            if not ok:
-                results[pid][tp] = E.REQUEST_TIMED_OUT if partition.is_leader else E.NOT_LEADER_OR_FOLLOWER
+            outcome, wait = manager.append_local(
+                tp[0], tp[1], batch, -1, now, allow_control=True, origin_coordinator=True
+            )
+            outcomes.append((marker.producer_id, tp, outcome))
+            if wait is not None:
+                waits.append((outcome, *wait))
+    await manager.await_acks(waits, timeout_s)
+    for pid, tp, outcome in outcomes:
+        results[pid][tp] = int(outcome.error)
     _complete_offsets(broker, markers, results)
     return results
 

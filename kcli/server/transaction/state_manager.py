@@ -79,7 +79,7 @@ class TransactionStateManager:
     def partition_for(self, transactional_id: str) -> int:
         return partition_for(transactional_id, self.partition_count())
 
-    def ensure_topic(self) -> bool:
+    async def ensure_topic(self) -> bool:
         """Create ``__transaction_state`` on first use, as Kafka does; False when impossible.
 
         With fewer live brokers than transaction.state.log.replication.factor the topic is created
@@ -106,7 +106,7 @@ class TransactionStateManager:
             )
         configs["min.insync.replicas"] = str(min(self.config.min_isr, rf))
         try:
-            self.broker.create_topic(
+            await self.broker.create_topic(
                 TRANSACTION_STATE_TOPIC,
                 num_partitions=self.config.num_partitions,
                 replication_factor=rf,
@@ -232,30 +232,36 @@ class TransactionStateManager:
         return error
 
     async def _write(self, index: int, records: list[tuple[bytes, bytes | None]]) -> int:
-        """Append to ``__transaction_state``-``index`` and wait for the in-sync replicas, mapping
-        the log's errors to the coordinator's as Kafka's appendTransactionToLog does."""
-        partition = self.leader_partition(index)
-        if partition is None:
-            return E.NOT_COORDINATOR
-        if len(partition.isr) < partition.min_isr:
-            return E.COORDINATOR_NOT_AVAILABLE
+        """Append to ``__transaction_state``-``index`` through the broker's one append path with
+        acks=all, mapping the log's errors to the coordinator's as Kafka's appendTransactionToLog
+        does."""
+        manager = self.broker.replica_manager
         now = now_ms()
-        try:
-            result = partition.append(build_batch(records, timestamp=now), now_ms=now)
-        except Exception as exc:
-            code = getattr(exc, "error_code", None)
-            log.error("Cannot append to %s-%d: %s", TRANSACTION_STATE_TOPIC, index, exc)
-            if code in (E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE) or code is None:
-                return E.UNKNOWN_SERVER_ERROR
-            return E.NOT_COORDINATOR if code == E.NOT_LEADER_OR_FOLLOWER else E.COORDINATOR_NOT_AVAILABLE
-        if partition.log.high_watermark > result.last_offset:
-            return E.NONE
-        ok = await partition.wait_for_high_watermark(
-            result.last_offset, self.config.request_timeout_ms / 1000
+        outcome, wait = manager.append_local(
+            TRANSACTION_STATE_TOPIC, index, build_batch(records, timestamp=now), -1, now
         )
-        if ok:
-            return E.NONE
-        return E.COORDINATOR_NOT_AVAILABLE if partition.is_leader else E.NOT_COORDINATOR
+        if wait is not None:
+            await manager.await_acks([(outcome, *wait)], self.config.request_timeout_ms / 1000)
+        code = int(outcome.error)
+        if code:
+            log.info(
+                "Appending to %s-%d failed: %s",
+                TRANSACTION_STATE_TOPIC,
+                index,
+                outcome.message or E.name(code),
+            )
+        if code in (
+            E.UNKNOWN_TOPIC_OR_PARTITION,
+            E.NOT_ENOUGH_REPLICAS,
+            E.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            E.REQUEST_TIMED_OUT,
+        ):
+            return E.COORDINATOR_NOT_AVAILABLE
+        if code in (E.NOT_LEADER_OR_FOLLOWER, E.KAFKA_STORAGE_ERROR):
+            return E.NOT_COORDINATOR
+        if code in (E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE):
+            return E.UNKNOWN_SERVER_ERROR
+        return code
 
     # --- housekeeping -----------------------------------------------------------------------------
     def timed_out(self, now: int) -> list[tuple[str, int, int]]:

@@ -52,11 +52,11 @@ def test_a_later_plain_commit_wins_over_an_earlier_transactional_one():
 def test_pending_offsets_complete_per_producer_and_partition():
     pending = PendingTransactionalOffsets()
     value = OffsetValue(5, -1, "", 0)
-    pending.add("g1", 7, {("t", 0): value})
-    pending.add("g2", 7, {("t", 0): value})
+    pending.add("g1", 7, {("t", 0): value}, sequence=10)
+    pending.add("g2", 7, {("t", 0): value}, sequence=11)
     assert pending.has_pending("g1", "t", 0) and not pending.has_pending("g1", "t", 1)
     partition_of = {"g1": 3, "g2": 4}.__getitem__
-    assert list(pending.complete(7, {3}, partition_of)) == [("g1", {("t", 0): value})]
+    assert list(pending.complete(7, {3}, partition_of)) == [("g1", {("t", 0): (value, 10)})]
     assert not pending.has_pending("g1", "t", 0) and pending.has_pending("g2", "t", 0)
-    pending.supersede("g2", [("t", 0)])
+    pending.drop_group("g2")
     assert not pending.has_pending("g2", "t", 0)
