@@ -1,16 +1,17 @@
-"""A blocking Kafka protocol client for the admin requests confluent-kafka has no call for.
+"""A blocking Kafka protocol connection for the admin requests confluent-kafka has no call for.
 
 librdkafka has no ListTransactions, DescribeTransactions, DescribeProducers or WriteTxnMarkers
 (the Java AdminClient's listTransactions, describeTransactions, describeProducers and
 abortTransaction), so ``kafka-transactions`` sends them itself, encoded and decoded with kio
 (Kafka's own message schemas), on PLAINTEXT listeners, as ``kafka-consumer-groups
 --delete-offsets`` does. Requests go to the broker that must answer them: the coordinator of a
-transactional id, the leader of a partition, every broker for a listing.
+transactional id, the leader of a partition, every broker for a listing. Frames are built by
+:mod:`kcli.tools.raw_request`; a connection here is kept for several requests, and a response can
+be read raw (:class:`Reader`) where kio's reader is stricter than Kafka's data.
 """
 
 from __future__ import annotations
 
-import io
 import socket
 import struct
 from dataclasses import dataclass
@@ -31,9 +32,8 @@ class Node:
 class Connection:
     """One socket to one broker; one request in flight at a time."""
 
-    def __init__(self, host: str, port: int, client_id: str, timeout_s: float = 30.0):
+    def __init__(self, host: str, port: int, timeout_s: float = 30.0):
         self.host, self.port = host, port
-        self.client_id = client_id
         self.timeout_s = timeout_s
         self._sock: socket.socket | None = None
         self._correlation = 0
@@ -61,31 +61,17 @@ class Connection:
 
     def raw(self, api_key: int, version: int, body: dict[str, Any]) -> tuple[bytes, int]:
         """Send one request; returns the response frame and where its body starts."""
-        from kio.index import load_request_schema, load_response_schema
-        from kio.serial import entity_reader, entity_writer
+        from kio.index import load_response_schema
+        from kio.serial import entity_reader
 
-        from kcli.server.protocol.codec import build
+        from kcli.tools.raw_request import encode, recv_exactly
 
-        request_cls = load_request_schema(api_key, version)
-        header_cls = request_cls.__header_schema__
         self._correlation += 1
-        buf = io.BytesIO()
-        entity_writer(header_cls)(
-            buf,
-            header_cls(
-                request_api_key=api_key,
-                request_api_version=version,
-                correlation_id=self._correlation,
-                client_id=self.client_id,
-            ),
-        )
-        entity_writer(request_cls)(buf, build(request_cls, body))
-        payload = buf.getvalue()
         sock = self._socket()
         try:
-            sock.sendall(_LEN.pack(len(payload)) + payload)
-            (size,) = _LEN.unpack(self._read(4))
-            frame = self._read(size)
+            sock.sendall(encode(api_key, version, self._correlation, body))
+            (size,) = _LEN.unpack(recv_exactly(sock, 4))
+            frame = recv_exactly(sock, size)
         except OSError as exc:
             self.close()
             raise ToolError(f"Request to {self.host}:{self.port} failed: {exc.strerror or exc}") from None
@@ -103,17 +89,6 @@ class Connection:
         frame, used = self.raw(api_key, version, body)
         response, _ = entity_reader(load_response_schema(api_key, version))(frame, used)
         return response
-
-    def _read(self, n: int) -> bytes:
-        sock = self._socket()
-        chunks = []
-        while n:
-            chunk = sock.recv(n)
-            if not chunk:
-                raise ConnectionError("the broker closed the connection")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
 
 
 def check_plaintext(conf: dict[str, str]) -> None:

@@ -24,7 +24,6 @@ from kcli.tools.admin_wire import Connection, Node, Reader, check_plaintext
 from kcli.tools.cli import ToolError, ToolParser
 
 PROG = "kafka-transactions"
-CLIENT_ID = "kafka-transactions"
 DESCRIPTION = (
     "This tool is used to analyze the transactional state of producers in the cluster. It can be used to "
     "detect and recover from hanging transactions."
@@ -99,7 +98,7 @@ class Cluster:
     def connection(self, host: str, port: int) -> Connection:
         key = (host, port)
         if key not in self._conns:
-            self._conns[key] = Connection(host, port, CLIENT_ID, TIMEOUT_S)
+            self._conns[key] = Connection(host, port, TIMEOUT_S)
         return self._conns[key]
 
     def to_node(self, node_id: int) -> Connection:

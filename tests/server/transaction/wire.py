@@ -111,7 +111,7 @@ class Wire:
         from kcli.tools.admin_wire import Connection
         from kcli.tools.transactions import decode_describe_transactions
 
-        with Connection(self.conn.host, self.conn.port, "txn-wire-test") as conn:
+        with Connection(self.conn.host, self.conn.port) as conn:
             frame, pos = conn.raw(65, 0, {"transactional_ids": [txn_id]})
         return SimpleNamespace(**decode_describe_transactions(frame, pos)[0])
 
