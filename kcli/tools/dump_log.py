@@ -2,9 +2,14 @@
 
 Reads the files directly (no broker): ``.log`` segments, ``.index``, ``.timeindex`` and the
 aborted-transaction ``.txnindex``. With ``--print-data-log`` (which implies ``--deep-iteration``)
-every record is printed after its batch, key and payload as UTF-8 text; transaction markers as
-``endTxnMarker: COMMIT coordinatorEpoch: N``; ``--transaction-log-decoder`` decodes
-``__transaction_state`` records as Kafka's TransactionLog does.
+every record is printed after its batch, key and payload as UTF-8 text, transaction markers as
+``endTxnMarker: COMMIT coordinatorEpoch: N``; ``--offsets-decoder`` prints ``__consumer_offsets``
+records as the JSON Kafka's offsets decoder prints (see ``offsets_decoder.py``), and
+``--transaction-log-decoder`` ``__transaction_state`` records as Kafka's TransactionLog does.
+
+A batch whose CRC does not match shows ``isvalid: false`` on its line, as in Kafka; with
+``--deep-iteration`` its records are printed as far as they decode, and the file's corrupt batches
+are summed up on stderr (positions and offsets), so a damaged batch is never passed over.
 """
 
 from __future__ import annotations
@@ -54,7 +59,9 @@ def build_parser() -> ToolParser:
         "--value-decoder-class", nargs="?", const="kafka.serializer.StringDecoder", metavar="String"
     )
     p.add_argument(
-        "--offsets-decoder", action="store_true", help="Not supported by kcli: records print as text."
+        "--offsets-decoder",
+        action="store_true",
+        help="If set, log data will be parsed as offset data from the __consumer_offsets topic.",
     )
     p.add_argument(
         "--transaction-log-decoder",
@@ -91,6 +98,10 @@ def batch_line(batch: Batch, position: int) -> str:
     )
 
 
+class DecodeFailure(Exception):
+    """A record the chosen decoder cannot print (Kafka's tool stops there too)."""
+
+
 def dump_log(
     path: str,
     data: bytes,
@@ -99,6 +110,7 @@ def dump_log(
     skip_metadata: bool,
     max_bytes: int,
     out: TextIO,
+    offsets_decoder: bool = False,
     transaction_log: bool = False,
 ) -> None:
     import struct
@@ -108,8 +120,11 @@ def dump_log(
     valid = 0
     last_offset = -1
     non_consecutive: list[tuple[int, int]] = []
+    corrupt: list[tuple[int, int, int]] = []  # (position, base offset, last offset)
     for batch in iter_batches(data, max_bytes):
         print(batch_line(batch, valid), file=out)
+        if not batch.is_valid():
+            corrupt.append((valid, batch.base_offset, batch.last_offset))
         if deep:
             try:
                 records = batch.records()
@@ -144,29 +159,52 @@ def dump_log(
                             line += f" endTxnMarker: {name} coordinatorEpoch: {epoch}"
                         else:
                             line += f" controlType: {name or 'UNKNOWN'}({control_type})"
-                if print_data and not batch.is_control and transaction_log:
-                    from kcli.server.transaction.log_format import describe
-
-                    try:
-                        key_text, payload = describe(record.key, record.value)
-                    except ValueError as exc:
-                        key_text, payload = "unknown", f"<unreadable: {exc}>"
-                    line += f"{prefix}key: {key_text}" + (f" payload: {payload}" if payload else "")
-                elif print_data and not batch.is_control:
-                    if record.key is not None:
-                        line += f"{prefix}key: {_text(record.key)}"
+                if print_data and not batch.is_control:
+                    key, payload = _texts(record, offsets_decoder, transaction_log)
+                    if key is not None:
+                        line += f"{prefix}key: {key}"
                         prefix = " "
-                    if record.value is not None:
-                        line += f" payload: {_text(record.value)}"
+                    if payload is not None:
+                        line += f" payload: {payload}"
                 print(line, file=out)
         valid += batch.size
     trailing = len(data) - valid
     if trailing > 0 and max_bytes == 2**31 - 1:
         print(f"Found {trailing} invalid bytes at the end of {os.path.basename(path)}", file=out)
+    if corrupt and deep:
+        print(
+            f"Found {len(corrupt)} corrupt batch(es) (CRC mismatch) in {os.path.abspath(path)}",
+            file=sys.stderr,
+        )
+        for position, base, last in corrupt:
+            print(f"  position {position}: offsets {base} to {last}", file=sys.stderr)
     if non_consecutive:
         print(f"Non-consecutive offsets in {os.path.abspath(path)}", file=sys.stderr)
         for first, second in non_consecutive:
             print(f"  {first} is followed by {second}", file=sys.stderr)
+
+
+def _texts(record, offsets_decoder: bool, transaction_log: bool = False) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+    """What to print after ``key:`` and ``payload:`` for one record."""
+    if offsets_decoder:
+        from kcli.tools.offsets_decoder import decode
+
+        try:
+            return decode(record.offset, record.key, record.value)
+        except ValueError as exc:
+            raise DecodeFailure(str(exc)) from None
+    if transaction_log:
+        from kcli.server.transaction.log_format import describe
+
+        try:
+            key, payload = describe(record.key, record.value)
+        except ValueError as exc:
+            raise DecodeFailure(str(exc)) from None
+        return key, payload or None
+    return (
+        None if record.key is None else _text(record.key),
+        None if record.value is None else _text(record.value),
+    )
 
 
 def _sibling(path: str, suffix: str) -> str:
@@ -257,16 +295,22 @@ def _body(argv: list[str]) -> int:
             print(f"{path} ({exc.strerror})", file=sys.stderr)
             return 1
         if suffix == ".log":
-            dump_log(
-                path,
-                data,
-                print_data,
-                deep,
-                args.skip_record_metadata,
-                args.max_bytes,
-                out,
-                args.transaction_log_decoder,
-            )
+            try:
+                dump_log(
+                    path,
+                    data,
+                    print_data,
+                    deep,
+                    args.skip_record_metadata,
+                    args.max_bytes,
+                    out,
+                    offsets_decoder=args.offsets_decoder,
+                    transaction_log=args.transaction_log_decoder,
+                )
+            except DecodeFailure as exc:
+                out.flush()
+                print(f"Error: {exc}", file=sys.stderr)
+                return 1
         elif suffix == ".index":
             dump_index(path, data, args.verify_index_only, args.index_sanity_check, out)
         elif suffix == ".timeindex":
