@@ -15,6 +15,7 @@ from pathlib import Path
 from kcli.properties import load_properties, parse_assignment
 
 MIB = 1024 * 1024
+INT_MAX = 2**31 - 1
 
 
 class ConfigError(ValueError):
@@ -135,6 +136,41 @@ def _bool(settings: dict[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
+def _at_least(settings: dict[str, str], key: str, default: int, minimum: int) -> int:
+    value = _int(settings, key, default)
+    if value < minimum:
+        raise ConfigError(f"Invalid value {value} for configuration {key}: Value must be at least {minimum}")
+    return value
+
+
+def _per_ip_overrides(settings: dict[str, str]) -> dict[str, int]:
+    """``max.connections.per.ip.overrides`` (``host:count,...``), hosts resolved to addresses as
+    Kafka resolves them; ``max.connections.per.ip=0`` is only valid with overrides (Kafka's rule)."""
+    import socket
+
+    key = "max.connections.per.ip.overrides"
+    result: dict[str, int] = {}
+    for item in (v.strip() for v in settings.get(key, "").split(",")):
+        if not item:
+            continue
+        host, sep, count = item.rpartition(":")
+        if not sep or not count.strip().isdigit():
+            raise ConfigError(f"Invalid value {settings[key]} for configuration {key}: expected host:count")
+        try:
+            address = socket.gethostbyname(host.strip().strip("[]"))
+        except OSError:
+            raise ConfigError(
+                f"Invalid value {settings[key]} for configuration {key}: unknown host {host}"
+            ) from None
+        result[address] = int(count)
+    if settings.get("max.connections.per.ip", "").strip() == "0" and not result:
+        raise ConfigError(
+            "Invalid value 0 for configuration max.connections.per.ip: max.connections.per.ip can be set "
+            "to zero only if max.connections.per.ip.overrides property is set."
+        )
+    return result
+
+
 # Keys whose meaning this broker implements (the rest are accepted and reported once).
 KNOWN_KEYS = {
     "broker.id",
@@ -177,6 +213,12 @@ KNOWN_KEYS = {
     "group.max.session.timeout.ms",
     "socket.request.max.bytes",
     "connections.max.idle.ms",
+    "fetch.max.bytes",
+    "queued.max.request.bytes",
+    "max.connections",
+    "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
+    "socket.listen.backlog.size",
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
     "min.insync.replicas",
@@ -244,6 +286,12 @@ class BrokerConfig:
     group_max_session_timeout_ms: int = 1_800_000
     socket_request_max_bytes: int = 100 * MIB
     connections_max_idle_ms: int = 600_000
+    fetch_max_bytes: int = 55 * MIB
+    queued_max_request_bytes: int = -1
+    max_connections: int = INT_MAX
+    max_connections_per_ip: int = INT_MAX
+    max_connections_per_ip_overrides: dict[str, int] = field(default_factory=dict)
+    socket_listen_backlog_size: int = 50
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
@@ -335,6 +383,12 @@ class BrokerConfig:
             group_max_session_timeout_ms=_int(s, "group.max.session.timeout.ms", 1_800_000),
             socket_request_max_bytes=_int(s, "socket.request.max.bytes", 100 * MIB),
             connections_max_idle_ms=_int(s, "connections.max.idle.ms", 600_000),
+            fetch_max_bytes=_at_least(s, "fetch.max.bytes", 55 * MIB, 1024),
+            queued_max_request_bytes=_int(s, "queued.max.request.bytes", -1),
+            max_connections=_at_least(s, "max.connections", INT_MAX, 0),
+            max_connections_per_ip=_at_least(s, "max.connections.per.ip", INT_MAX, 0),
+            max_connections_per_ip_overrides=_per_ip_overrides(s),
+            socket_listen_backlog_size=_at_least(s, "socket.listen.backlog.size", 50, 1),
             zookeeper_connect=s.get("zookeeper.connect", ""),
             min_insync_replicas=_int(s, "min.insync.replicas", 1),
             broker_rack=s.get("broker.rack") or None,
