@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kcli.properties import load_properties, parse_assignment
 
@@ -298,6 +299,8 @@ class BrokerConfig:
     #: listener name -> security protocol, for every listener name the settings use
     listener_security: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
+    #: the resolved security (kcli.server.security.setup.BrokerSecurity), set by kafka-server-start
+    security: Any = None
 
     @property
     def kraft(self) -> bool:
@@ -312,6 +315,18 @@ class BrokerConfig:
         """What Metadata tells clients: advertised.listeners, else listeners with a usable host."""
         chosen = self.advertised_listeners or self.client_listeners
         return [Listener(ls.name, ls.host or "localhost", ls.port) for ls in chosen]
+
+    def advertised_endpoint(self, listener: str | None = None) -> Listener:
+        """Where clients of ``listener`` reach this broker: its advertised entry, else the listener's
+        own address, else the first advertised listener."""
+        advertised = self.advertised()
+        for ls in advertised:
+            if ls.name == listener:
+                return ls
+        for ls in self.client_listeners:
+            if ls.name == listener:
+                return Listener(ls.name, ls.host or "localhost", ls.port)
+        return advertised[0]
 
     def unknown_keys(self) -> list[str]:
         return sorted(k for k in self.raw if k not in KNOWN_KEYS)

@@ -140,6 +140,7 @@ async def serve(config: BrokerConfig) -> None:
                 log.error("%s", exc)
                 raise SystemExit(1) from None
     broker.load(cluster_id)
+    attach_security(broker, cluster=where is not None)
     attach_coordinator(broker)
     if link is not None:
         broker.fetchers = ReplicaFetcherManager(broker)
@@ -194,6 +195,16 @@ async def serve(config: BrokerConfig) -> None:
         log.info("%s shut down completed", tag)
         if failed:
             raise SystemExit(1)
+
+
+def attach_security(broker: Broker, cluster: bool) -> None:
+    """Listeners' TLS and SASL, the authorizer with its ACLs, and the SCRAM credentials."""
+    from kcli.server.security.manager import SecurityManager
+    from kcli.server.security.setup import resolve
+    from kcli.server.security.store import SecurityStore
+
+    settings = broker.config.security or resolve(broker.config, cluster=cluster)
+    broker.security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
 
 
 def attach_coordinator(broker: Broker) -> None:

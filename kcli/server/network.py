@@ -36,9 +36,15 @@ from kcli.server.protocol.codec import (
     peek_header,
     response_class,
 )
+from kcli.server.security.api_authorization import CloseConnection, RequestAuthorization
+from kcli.server.security.authenticator import AuthenticationFailed, IllegalState, SaslSession
+from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal, NoMatchingRule, rfc2253_name
+from kcli.server.security.scram import ScramCredential
+from kcli.server.security.setup import ListenerSecurity
 
 log = logging.getLogger("kafka.network.SocketServer")
 API_VERSIONS = 18
+DESCRIBE_CONFIGS = 32
 UNSUPPORTED_VERSION = 35
 
 
@@ -68,20 +74,31 @@ def _keep_request_buffers_in_the_heap() -> None:
 
 
 class _Connection(FrameConnection):
-    """A client connection: its frames, the listener it came in on and its request loop."""
+    """A client connection: its frames, the listener it came in on, who it is, its request loop."""
 
-    __slots__ = ("ip", "listener", "task")
+    __slots__ = ("ip", "listener", "principal", "session", "task")
 
     def __init__(self, server: BrokerServer, listener: Listener, ip: str):
         super().__init__(server)
         self.listener = listener
         self.ip = ip  # as counted by the connection quotas
+        self.principal: KafkaPrincipal = ANONYMOUS
+        self.session: SaslSession | None = None
         self.task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         server = self.server
         assert isinstance(server, BrokerServer)
+        security = server.listener_security.get(self.listener.name)
+        if security is not None and security.sasl:
+            self.session = SaslSession(security, server.scram_credential)
+        elif security is not None and security.ssl_context is not None:
+            principal = _certificate_principal(transport, security)
+            if principal is None:
+                transport.close()
+                return
+            self.principal = principal
         self.task = asyncio.get_running_loop().create_task(server._serve_connection(self))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -113,6 +130,16 @@ class BrokerServer:
         )
         self._sockets: list[socket.socket] = []
         self._setting_up: set[asyncio.Task[None]] = set()
+        security = broker.security
+        self.listener_security: dict[str, ListenerSecurity] = security.settings.listeners if security else {}
+        self.failed_auth_delay_s = (
+            security.settings.failed_authentication_delay_ms if security else 100
+        ) / 1000
+        self.checks = RequestAuthorization(security.authorizer if security else None)
+
+    def scram_credential(self, user: str, mechanism: str) -> ScramCredential | None:
+        security = self.broker.security
+        return security.credential(user, mechanism) if security is not None else None
 
     async def start(self) -> None:
         _keep_request_buffers_in_the_heap()
@@ -167,10 +194,28 @@ class BrokerServer:
         loop.add_reader(sock.fileno(), self._accept, sock, listener)
 
     async def _set_up(self, client: socket.socket, listener: Listener, ip: str) -> None:
+        """Make the connection's transport: plain, or TLS once the handshake succeeded (a client
+        speaking plaintext to a TLS port fails the handshake and is closed, not left hanging)."""
         loop = asyncio.get_running_loop()
+        security = self.listener_security.get(listener.name)
+        context = security.ssl_context if security is not None else None
         try:
-            await loop.connect_accepted_socket(functools.partial(_Connection, self, listener, ip), client)
-        except OSError:  # reset before it was set up
+            if context is None:
+                await loop.connect_accepted_socket(functools.partial(_Connection, self, listener, ip), client)
+            else:
+                await loop.connect_accepted_socket(
+                    functools.partial(_Connection, self, listener, ip),
+                    client,
+                    ssl=context,
+                    ssl_handshake_timeout=min(self.idle_timeout_s, 60.0),
+                )
+        except (OSError, TimeoutError) as exc:  # reset, or a failed TLS handshake
+            if context is not None:
+                log.info(
+                    "Failed authentication with /%s (SSL handshake failed: %s)",
+                    ip,
+                    getattr(exc, "reason", None) or exc,
+                )
             self.quotas.dec(listener.name, ip)
             client.close()
 
@@ -186,7 +231,7 @@ class BrokerServer:
             pass
         except asyncio.CancelledError:
             pass
-        except DecodeError as exc:
+        except (DecodeError, CloseConnection) as exc:
             log.info("Closing connection %s: %s", conn_id, exc)
         except Exception:  # a bug in a handler must not take the broker down
             log.exception("Closing connection %s after an unexpected error", conn_id)
@@ -195,6 +240,7 @@ class BrokerServer:
             conn.close()
 
     async def _request_loop(self, conn: _Connection, peer: tuple[str, int], conn_id: str) -> None:
+        session = conn.session
         while True:
             frame = conn.next_frame()
             if frame is None:
@@ -210,7 +256,20 @@ class BrokerServer:
                 async with asyncio.timeout(self.idle_timeout_s):
                     await conn.wait_for_data()
                 continue
-            response = await self._dispatch(frame, peer, conn_id)
+            if session is not None:
+                if session.intercepts(frame):
+                    keep = await self._authenticate(conn, session, frame, peer, conn_id)
+                    conn.recycle(frame)
+                    if not keep:
+                        return
+                    continue
+                if session.expired:  # KIP-368: the client did not re-authenticate in time
+                    log.info(
+                        "Closing connection %s: its SASL session expired (connections.max.reauth.ms)", conn_id
+                    )
+                    return
+                conn.principal = session.principal
+            response = await self._dispatch(frame, peer, conn_id, conn)
             conn.recycle(frame)
             if response is None:
                 continue
@@ -227,8 +286,43 @@ class BrokerServer:
                 conn.write(response)
             await conn.drain()
 
+    async def _authenticate(
+        self,
+        conn: _Connection,
+        session: SaslSession,
+        frame: bytes | memoryview,
+        peer: tuple[str, int],
+        conn_id: str,
+    ) -> bool:
+        """One frame of a SASL exchange; False when the connection must close."""
+        try:
+            api_key, _correlation, response = session.handle(frame)
+        except IllegalState as exc:
+            log.info("Closing connection %s: %s", conn_id, exc)
+            return False
+        except AuthenticationFailed as exc:
+            # Once per connection, never the password (Kafka's Selector line); the answer goes
+            # out, then the close waits connection.failed.authentication.delay.ms, so a flood of
+            # bad logins costs its senders time without holding up anyone else.
+            log.info("Failed authentication with /%s (channelId=%s) (%s)", conn.ip, conn_id, exc.message)
+            if exc.detail != exc.message:
+                log.debug("Authentication failure detail for %s: %s", conn_id, exc.detail)
+            if exc.response is not None:
+                conn.write(exc.response)
+            await asyncio.sleep(self.failed_auth_delay_s)
+            return False
+        if response is None and api_key == API_VERSIONS:
+            response = await self._dispatch(frame, peer, conn_id, conn)
+        if response is not None:
+            assert isinstance(response, bytes)
+            conn.write(response)
+            await conn.drain()
+        if session.authenticated:
+            conn.principal = session.principal
+        return True
+
     async def _dispatch(
-        self, frame: bytes | memoryview, peer: tuple[str, int], conn_id: str
+        self, frame: bytes | memoryview, peer: tuple[str, int], conn_id: str, conn: _Connection
     ) -> bytes | list[Any] | None:
         api_key, api_version, correlation_id = peek_header(frame)
         spec = self.apis.get(api_key)
@@ -239,8 +333,19 @@ class BrokerServer:
                 return self._api_versions_fallback(correlation_id)
             raise DecodeError(f"unsupported version {api_version} of {spec.name}")
         header, body = decode_request(frame, api_key, api_version)
-        ctx = RequestContext(self.broker, header, peer[0], peer[1], conn_id)
-        result = await spec.handler(ctx, body)
+        ctx = RequestContext(
+            self.broker,
+            header,
+            peer[0],
+            peer[1],
+            conn_id,
+            listener=conn.listener.name,
+            principal=conn.principal,
+        )
+        if self.checks.authorizer is None and api_key != DESCRIBE_CONFIGS:
+            result = await spec.handler(ctx, body)
+        else:
+            result = await self.checks.run(ctx, body, spec)
         if result is None:
             return None
         if isinstance(result, dict):
@@ -282,3 +387,23 @@ def _listening_socket(listener: Listener, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _certificate_principal(
+    transport: asyncio.BaseTransport, security: ListenerSecurity
+) -> KafkaPrincipal | None:
+    """SSL: ``User:`` + the client certificate's subject mapped by ssl.principal.mapping.rules,
+    ``User:ANONYMOUS`` without a certificate (Kafka's DefaultKafkaPrincipalBuilder)."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        return ANONYMOUS
+    dn = rfc2253_name(der)
+    try:
+        return KafkaPrincipal("User", security.principal_mapper.name(dn))
+    except NoMatchingRule:
+        log.info(
+            "Failed authentication with a client certificate: no ssl.principal.mapping.rules rule applies to %s",
+            dn,
+        )
+        return None
