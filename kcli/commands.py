@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "kafka-console-consumer": "kcli.tools.console_consumer",
     "kafka-consumer-groups": "kcli.tools.consumer_groups",
     "kafka-configs": "kcli.tools.configs",
+    "kafka-acls": "kcli.tools.acls",
     "kafka-get-offsets": "kcli.tools.get_offsets",
     "kafka-delete-records": "kcli.tools.delete_records",
     "kafka-producer-perf-test": "kcli.tools.producer_perf_test",

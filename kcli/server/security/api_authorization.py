@@ -265,14 +265,14 @@ class RequestAuthorization:
             request, topics=tuple(t for t in request.topics if allowed_topic(name_of(t)))
         )
         data = _as_dict(await handler(ctx, kept))
-        entries = []
+        entries = []  # empty records, never null: Kafka sends MemoryRecords.EMPTY and librdkafka needs it
         for t in denied:
             entry: dict[str, Any] = {
                 "partitions": [
                     {"partition_index": p.partition, "error_code": TOPIC_DENIED, "high_watermark": -1,
                      "last_stable_offset": -1, "log_start_offset": -1,
                      "aborted_transactions": [] if getattr(request, "isolation_level", 0) == 1 else None,
-                     "preferred_read_replica": -1, "records": None}
+                     "preferred_read_replica": -1, "records": b""}
                     for p in t.partitions
                 ]
             }  # fmt: skip
