@@ -112,7 +112,9 @@ def test_acl_lab(lab: SecureBroker) -> None:
     assert produce_error(lab, "bob", "orders").code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
     # a topic bob may describe but not read, by assignment (no group needed): the Fetch is refused
-    describe = acls(lab, "--add", "--allow-principal", "User:bob", "--operation", "Describe", "--topic", "payments")
+    describe = acls(
+        lab, "--add", "--allow-principal", "User:bob", "--operation", "Describe", "--topic", "payments"
+    )
     assert describe.returncode == 0, describe.stderr
     reader = Consumer({**conf(lab, "bob"), "group.id": "billing", "enable.auto.commit": False})
     reader.assign([TopicPartition("payments", 0, 0)])
@@ -142,7 +144,9 @@ def test_acl_lab(lab: SecureBroker) -> None:
             ConfigResource(ResourceType.BROKER, "0")
         ].result(30)
     assert exc.value.args[0].code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED
-    denied = acls(lab, "--add", "--allow-principal", "User:alice", "--operation", "All", "--topic", "*", user="alice")
+    denied = acls(
+        lab, "--add", "--allow-principal", "User:alice", "--operation", "All", "--topic", "*", user="alice"
+    )
     assert denied.returncode == 1 and "Cluster authorization failed" in denied.stderr
     # (librdkafka drops DescribeAcls' top-level error, so alice's --list prints nothing: no ACL leaks)
     assert acls(lab, "--list", user="alice").stdout == ""
