@@ -7,8 +7,8 @@ cluster later (the controller will own the catalog; partitions already carry the
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -16,14 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kio.schema.errors import ErrorCode
+
 from kcli.properties import load_properties
 from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id, random_uuid
+from kcli.server.cluster.controller import NewPartitions, NewTopic
 from kcli.server.cluster.image import NO_LEADER, MetadataImage
+from kcli.server.cluster.link import CALL_TIMEOUT_S
+from kcli.server.cluster.topic_rules import (
+    MAX_RECORDS_PER_USER_OP,
+    CollisionIndex,
+    TopicError,
+    check_new_topic,
+    excessive_batch,
+    manual_assignment,
+    topic_name_problem,
+    topic_records,
+)
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
+from kcli.server.replica_manager import ReplicaManager
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
-from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default, validate_topic_config
+from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 
 if TYPE_CHECKING:
     from kcli.server.cluster.link import ControllerLink
@@ -32,37 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
-LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]+$")
-MAX_TOPIC_NAME = 249
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
-
-
-class TopicError(Exception):
-    """A topic operation Kafka would refuse; carries the protocol error code and Kafka's message."""
-
-    def __init__(self, error_code: int, message: str):
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-
-
-def topic_name_problem(name: str) -> str | None:
-    """Kafka's topic name rules; None when the name is legal."""
-    if not name:
-        return "Topic name is illegal, it can't be empty"
-    if name in (".", ".."):
-        return 'Topic name cannot be "." or ".."'
-    if len(name) > MAX_TOPIC_NAME:
-        return (
-            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME} characters, topic name: {name}"
-        )
-    if not LEGAL_TOPIC.match(name):
-        return (
-            f"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, "
-            "'.', '_' and '-'"
-        )
-    return None
 
 
 def read_meta(log_dir: Path) -> dict[str, str] | None:
@@ -102,6 +88,16 @@ class PartitionView:
     offline: list[int]
 
 
+def _topic_result(data: dict) -> TopicRecord | TopicError:
+    """One topic of the controller's CreateTopics answer."""
+    from kcli.server.cluster.image import TopicState
+
+    if "topic" not in data:
+        return TopicError(int(data["code"]), str(data["message"]))
+    t = TopicState.from_json(data["topic"])
+    return TopicRecord(t.name, t.topic_id, [p.replicas for p in t.partitions], t.configs, t.internal)
+
+
 class Broker:
     def __init__(self, config: BrokerConfig):
         self.config = config
@@ -115,6 +111,7 @@ class Broker:
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
         self.security: SecurityManager | None = None  # listeners' security and ACLs, attached by the daemon
+        self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None
         self.image: MetadataImage | None = None
@@ -316,18 +313,14 @@ class Broker:
 
     def _propose_isr(self, partition: Partition, isr: list[int]) -> None:
         """Send an ISR change to the controller without blocking the event loop."""
-        import asyncio
-
         link = self.cluster
         if link is None:
             return
 
         async def send() -> None:
             try:
-                answer = await asyncio.to_thread(
-                    link.call,
+                await link.call(
                     "ctl_alter_partition",
-                    apply=False,
                     topic=partition.topic,
                     partition=partition.index,
                     leader=self.node_id,
@@ -335,7 +328,6 @@ class Broker:
                     partition_epoch=partition.partition_epoch,
                     isr=isr,
                 )
-                link.apply_answer(answer)
             except Exception as exc:  # refused (stale epochs) or unreachable: the next image decides
                 log.info(
                     "ISR change of %s-%d to %s not applied: %s", partition.topic, partition.index, isr, exc
@@ -345,13 +337,14 @@ class Broker:
 
         asyncio.get_running_loop().create_task(send())
 
-    def elect_leaders(
-        self, election_type: int, partitions: list[tuple[str, int]] | None
+    async def elect_leaders(
+        self, election_type: int, partitions: list[tuple[str, int]] | None, timeout_s: float = CALL_TIMEOUT_S
     ) -> list[tuple[str, int, int, str | None]]:
         """(topic, partition, error code, message) per partition, as ElectLeaders answers."""
         if self.cluster is not None:
-            answer = self._call(
+            answer = await self._call(
                 "ctl_elect_leaders",
+                timeout_s,
                 election_type=election_type,
                 partitions=None if partitions is None else [list(p) for p in partitions],
             )
@@ -361,49 +354,33 @@ class Broker:
         results: list[tuple[str, int, int, str | None]] = []
         for name, index in partitions:
             if (name, index) in self.partitions:
-                results.append((name, index, 84, "Leader election not needed for topic partition."))
+                results.append(
+                    (
+                        name,
+                        index,
+                        ErrorCode.election_not_needed,
+                        "Leader election not needed for topic partition.",
+                    )
+                )
             else:
-                results.append((name, index, 3, "The partition does not exist."))
+                results.append(
+                    (name, index, ErrorCode.unknown_topic_or_partition, "The partition does not exist.")
+                )
         return results
 
-    def _call(self, op: str, **fields: object) -> dict:
-        """A controller call from an API handler; refusals become TopicError with Kafka's code."""
+    async def _call(self, op: str, timeout_s: float = CALL_TIMEOUT_S, **fields: object) -> dict:
+        """A controller call from an API handler, answered within ``timeout_s`` (the request's
+        timeout); refusals become TopicError with Kafka's code, an unreachable controller
+        REQUEST_TIMED_OUT, as Kafka answers a forwarded request that timed out."""
         from kcli.server.cluster.link import ControllerRefused, ControllerUnavailable
 
         assert self.cluster is not None
         try:
-            return self.cluster.call(op, **fields)
+            return await self.cluster.call(op, timeout_s, **fields)
         except ControllerRefused as exc:
             raise TopicError(exc.code, exc.message) from None
         except ControllerUnavailable as exc:
-            raise TopicError(7, str(exc)) from None  # REQUEST_TIMED_OUT, as Kafka answers then
-
-    def _cluster_create_topic(
-        self,
-        name: str,
-        num_partitions: int,
-        replication_factor: int,
-        assignment: dict[int, list[int]] | None,
-        configs: dict[str, str],
-        validate_only: bool,
-        internal: bool,
-    ) -> TopicRecord:
-        from kcli.server.cluster.image import TopicState
-
-        answer = self._call(
-            "ctl_create_topic",
-            name=name,
-            partitions=self.config.num_partitions if num_partitions == -1 else num_partitions,
-            replication_factor=(
-                self.config.default_replication_factor if replication_factor == -1 else replication_factor
-            ),
-            assignment={str(k): v for k, v in (assignment or {}).items()},
-            configs=configs,
-            internal=internal or name in INTERNAL_TOPICS,
-            validate_only=validate_only,
-        )
-        t = TopicState.from_json(answer["topic"])
-        return TopicRecord(t.name, t.topic_id, [p.replicas for p in t.partitions], t.configs, t.internal)
+            raise TopicError(ErrorCode.request_timed_out, str(exc)) from None
 
     def topic(self, name: str) -> TopicRecord | None:
         return self.catalog.topics.get(name)
@@ -422,64 +399,102 @@ class Broker:
             return None, 6
         return None, 3
 
-    def create_topic(
-        self,
-        name: str,
-        num_partitions: int = -1,
-        replication_factor: int = -1,
-        assignment: dict[int, list[int]] | None = None,
-        configs: dict[str, str] | None = None,
-        validate_only: bool = False,
-        internal: bool = False,
-    ) -> TopicRecord:
-        """Create a topic as CreateTopics does; raises TopicError with Kafka's code and message."""
-        if self.cluster is not None:
-            return self._cluster_create_topic(
-                name,
-                num_partitions,
-                replication_factor,
-                assignment,
-                dict(configs or {}),
-                validate_only,
-                internal,
+    async def create_topics(
+        self, requests: list[NewTopic], validate_only: bool = False, timeout_s: float = CALL_TIMEOUT_S
+    ) -> list[TopicRecord | TopicError]:
+        """CreateTopics: one result per request, the topic or Kafka's error for it. Defaults
+        (num.partitions, default.replication.factor) are filled in here, as Kafka's broker does
+        before forwarding; the rules are the controller's (:mod:`kcli.server.cluster.topic_rules`)."""
+        filled = [
+            NewTopic(
+                r.name,
+                self.config.num_partitions if r.partitions == -1 and not r.assignment else r.partitions,
+                self.config.default_replication_factor
+                if r.replication_factor == -1 and not r.assignment
+                else r.replication_factor,
+                r.assignment,
+                dict(r.configs),
+                r.internal or r.name in INTERNAL_TOPICS,
             )
-        problem = topic_name_problem(name)
-        if problem:
-            raise TopicError(17, problem)
-        if name in self.catalog.topics:
-            raise TopicError(36, f"Topic '{name}' already exists.")
-        configs = dict(configs or {})
-        for key, value in configs.items():
+            for r in requests
+        ]
+        if self.cluster is not None:
+            answer = await self._call(
+                "ctl_create_topics",
+                timeout_s,
+                topics=[
+                    {
+                        "name": r.name,
+                        "partitions": r.partitions,
+                        "replication_factor": r.replication_factor,
+                        "assignment": {str(k): v for k, v in (r.assignment or {}).items()},
+                        "configs": r.configs,
+                        "internal": r.internal,
+                    }
+                    for r in filled
+                ],
+                validate_only=validate_only,
+            )
+            return [_topic_result(x) for x in answer["results"]]
+        return self._create_topics_locally(filled, validate_only)
+
+    def _create_topics_locally(
+        self, requests: list[NewTopic], validate_only: bool
+    ) -> list[TopicRecord | TopicError]:
+        """The lone broker is its own controller: the same rules, its own catalog."""
+        collisions = CollisionIndex(self.catalog.topics)
+        results: list[TopicRecord | TopicError] = []
+        records = 0
+        for r in requests:
             try:
-                validate_topic_config(key, value)
-            except ValueError as exc:
-                raise TopicError(40, str(exc)) from None
-        brokers = [b.node_id for b in self.live_brokers()]
-        if assignment:
-            replicas = [assignment[p] for p in sorted(assignment)]
-            if sorted(assignment) != list(range(len(assignment))):
-                raise TopicError(39, "Replica assignment partitions must be consecutive from 0")
-            for reps in replicas:
-                unknown = [r for r in reps if r not in brokers]
-                if unknown:
-                    raise TopicError(39, f"Unknown broker(s) {unknown} in replica assignment")
-                if len(set(reps)) != len(reps):
-                    raise TopicError(39, f"Duplicate brokers in replica assignment {reps}")
-        else:
-            partitions = self.config.num_partitions if num_partitions == -1 else num_partitions
-            rf = self.config.default_replication_factor if replication_factor == -1 else replication_factor
-            if partitions <= 0:
-                raise TopicError(37, "Number of partitions must be larger than 0.")
-            if rf <= 0:
-                raise TopicError(38, "Replication factor must be larger than 0.")
-            if rf > len(brokers):
-                raise TopicError(
-                    38, f"Replication factor: {rf} larger than available brokers: {len(brokers)}."
-                )
-            replicas = [[brokers[(p + i) % len(brokers)] for i in range(rf)] for p in range(partitions)]
-        record = TopicRecord(name, random_uuid(), replicas, configs, internal or name in INTERNAL_TOPICS)
+                check_new_topic(r.name, r.name in self.catalog.topics, collisions, r.configs)
+                replicas = self._local_replicas(r)
+            except TopicError as exc:
+                results.append(exc)
+                continue
+            records += topic_records(len(replicas), r.configs)
+            results.append(TopicRecord(r.name, random_uuid(), replicas, dict(r.configs), r.internal))
+        if records > MAX_RECORDS_PER_USER_OP:
+            return [excessive_batch() for _ in requests]
         if validate_only:
-            return record
+            return results
+        for i, record in enumerate(results):
+            if isinstance(record, TopicRecord):
+                results[i] = self._add_topic_locally(record)
+        self.catalog.save()
+        return results
+
+    def _local_replicas(self, r: NewTopic) -> list[list[int]]:
+        brokers = [b.node_id for b in self.live_brokers()]
+        if r.assignment:
+            rf: int | None = None
+            for reps in r.assignment.values():
+                manual_assignment(reps, lambda b: b in brokers, rf)
+                rf = len(reps)
+            if sorted(r.assignment) != list(range(len(r.assignment))):
+                raise TopicError(
+                    ErrorCode.invalid_replica_assignment,
+                    "partitions should be a consecutive 0-based integer sequence",
+                )
+            return [list(r.assignment[p]) for p in range(len(r.assignment))]
+        if r.partitions <= 0:
+            raise TopicError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
+        if r.replication_factor <= 0:
+            raise TopicError(
+                ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0."
+            )
+        if r.replication_factor > len(brokers):
+            raise TopicError(
+                ErrorCode.invalid_replication_factor,
+                f"Replication factor: {r.replication_factor} larger than available brokers: {len(brokers)}.",
+            )
+        return [
+            [brokers[(p + i) % len(brokers)] for i in range(r.replication_factor)]
+            for p in range(r.partitions)
+        ]
+
+    def _add_topic_locally(self, record: TopicRecord) -> TopicRecord | TopicError:
+        name = record.name
         self.catalog.topics[name] = record
         try:
             self._attach(record)
@@ -492,26 +507,46 @@ class Broker:
             for index in range(record.partitions):
                 self.partitions.pop((name, index), None)
                 self.logs.delete(name, index)
-            raise TopicError(
-                -1, f"Could not create the logs of topic '{name}': {exc.strerror or exc}"
-            ) from None
-        self.catalog.save()
+            return TopicError(
+                ErrorCode.unknown_server_error,
+                f"Could not create the logs of topic '{name}': {exc.strerror or exc}",
+            )
         log.info("Created topic %s with %d partitions", name, record.partitions)
         return record
 
-    def auto_create(self, name: str) -> TopicRecord | None:
+    async def create_topic(
+        self,
+        name: str,
+        num_partitions: int = -1,
+        replication_factor: int = -1,
+        assignment: dict[int, list[int]] | None = None,
+        configs: dict[str, str] | None = None,
+        validate_only: bool = False,
+        internal: bool = False,
+        timeout_s: float = CALL_TIMEOUT_S,
+    ) -> TopicRecord:
+        """One topic (auto-creation, internal topics); raises its TopicError."""
+        request = NewTopic(
+            name, num_partitions, replication_factor, assignment, dict(configs or {}), internal
+        )
+        (result,) = await self.create_topics([request], validate_only, timeout_s)
+        if isinstance(result, TopicError):
+            raise result
+        return result
+
+    async def auto_create(self, name: str) -> TopicRecord | None:
         if not self.config.auto_create_topics_enable or topic_name_problem(name):
             return None
         try:
-            return self.create_topic(name)
+            return await self.create_topic(name)
         except TopicError:
             return self.topic(name)
 
-    def delete_topic(self, name: str) -> None:
+    async def delete_topic(self, name: str, timeout_s: float = CALL_TIMEOUT_S) -> None:
         if self.cluster is not None:
             if not self.config.delete_topic_enable:
-                raise TopicError(73, "Topic deletion is disabled.")
-            self._call("ctl_delete_topic", name=name)
+                raise TopicError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
+            await self._call("ctl_delete_topic", timeout_s, name=name)
             return
         record = self.catalog.topics.get(name)
         if record is None:
@@ -528,33 +563,76 @@ class Broker:
             self.logs.delete(name, index)
         log.info("Deleted topic %s", name)
 
-    def create_partitions(self, name: str, count: int, validate_only: bool = False) -> None:
+    async def create_partitions(
+        self, requests: list[NewPartitions], validate_only: bool = False, timeout_s: float = CALL_TIMEOUT_S
+    ) -> list[TopicError | None]:
+        """CreatePartitions: None or Kafka's error per topic; an explicit assignment is honoured
+        or refused with Kafka's error, never ignored."""
         if self.cluster is not None:
-            self._call("ctl_create_partitions", name=name, count=count, validate_only=validate_only)
-            return
-        record = self.catalog.topics.get(name)
-        if record is None:
-            raise TopicError(3, f"The topic '{name}' does not exist.")
-        if count < record.partitions:
-            raise TopicError(
-                37,
-                f"Topic currently has {record.partitions} partitions, which is higher "
-                f"than the requested {count}.",
+            answer = await self._call(
+                "ctl_create_partitions",
+                timeout_s,
+                topics=[{"name": r.name, "count": r.count, "assignment": r.assignment} for r in requests],
+                validate_only=validate_only,
             )
-        if count == record.partitions:
-            raise TopicError(37, f"Topic already has {record.partitions} partitions.")
-        if validate_only:
-            return
+            return [None if x is None else TopicError(int(x[0]), str(x[1])) for x in answer["results"]]
+        results: list[TopicError | None] = []
+        additions: list[tuple[TopicRecord, list[list[int]]]] = []
+        records = 0
+        for r in requests:
+            try:
+                record, replicas = self._local_new_partitions(r)
+            except TopicError as exc:
+                results.append(exc)
+                continue
+            if records + len(replicas) > MAX_RECORDS_PER_USER_OP:
+                results.append(excessive_batch())
+                continue
+            records += len(replicas)
+            additions.append((record, replicas))
+            results.append(None)
+        if validate_only or not additions:
+            return results
+        for record, replicas in additions:
+            record.replicas.extend(replicas)
+            self._attach(record)
+        self.catalog.save()
+        return results
+
+    def _local_new_partitions(self, r: NewPartitions) -> tuple[TopicRecord, list[list[int]]]:
+        record = self.catalog.topics.get(r.name)
+        if record is None:
+            raise TopicError(
+                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."
+            )
+        current = record.partitions
+        if r.count == current:
+            raise TopicError(ErrorCode.invalid_partitions, f"Topic already has {current} partition(s).")
+        if r.count < current:
+            raise TopicError(
+                ErrorCode.invalid_partitions,
+                f"The topic {r.name} currently has {current} partition(s); {r.count} would not be an increase.",
+            )
+        additional = r.count - current
         rf = len(record.replicas[0]) if record.replicas else 1
         brokers = [b.node_id for b in self.live_brokers()]
-        for p in range(record.partitions, count):
-            record.replicas.append([brokers[(p + i) % len(brokers)] for i in range(rf)])
-        self.catalog.save()
-        self._attach(record)
+        if r.assignment is None:
+            return record, [
+                [brokers[(p + i) % len(brokers)] for i in range(rf)] for p in range(current, r.count)
+            ]
+        if len(r.assignment) != additional:
+            raise TopicError(
+                ErrorCode.invalid_replica_assignment,
+                f"Attempted to add {additional} additional partition(s), but only {len(r.assignment)} "
+                "assignment(s) were specified.",
+            )
+        for reps in r.assignment:
+            manual_assignment(reps, lambda b: b in brokers, rf)
+        return record, [list(reps) for reps in r.assignment]
 
-    def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+    async def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         if self.cluster is not None:
-            self._call("ctl_alter_configs", name=name, configs=configs)
+            await self._call("ctl_alter_configs", name=name, configs=configs)
             return
         record = self.catalog.topics[name]
         record.configs = configs
@@ -577,10 +655,10 @@ class Broker:
         return entries
 
     # --- producer ids -------------------------------------------------------------------------
-    def allocate_producer_id(self) -> int:
+    async def allocate_producer_id(self) -> int:
         """Unique across restarts: ids are reserved in persisted blocks, as Kafka's controller does."""
         if self._next_producer_id >= self._producer_id_limit and self.cluster is not None:
-            start = int(self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK)["start"])
+            start = int((await self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK))["start"])
             self._next_producer_id, self._producer_id_limit = start, start + PRODUCER_ID_BLOCK
         if self._next_producer_id >= self._producer_id_limit:
             self._producer_id_limit = self._next_producer_id + PRODUCER_ID_BLOCK

@@ -207,6 +207,8 @@ KNOWN_KEYS = {
     "offsets.topic.num.partitions",
     "offsets.retention.minutes",
     "offsets.retention.check.interval.ms",
+    "offsets.commit.required.acks",
+    "offsets.commit.timeout.ms",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
     "group.initial.rebalance.delay.ms",
@@ -282,6 +284,8 @@ class BrokerConfig:
     offsets_topic_num_partitions: int = 50
     offsets_retention_minutes: int = 10080
     offsets_retention_check_interval_ms: int = 600_000
+    offsets_commit_required_acks: int = -1
+    offsets_commit_timeout_ms: int = 5000
     group_initial_rebalance_delay_ms: int = 3000
     group_min_session_timeout_ms: int = 6000
     group_max_session_timeout_ms: int = 1_800_000
@@ -393,6 +397,8 @@ class BrokerConfig:
             offsets_topic_num_partitions=_int(s, "offsets.topic.num.partitions", 50),
             offsets_retention_minutes=_int(s, "offsets.retention.minutes", 10080),
             offsets_retention_check_interval_ms=_int(s, "offsets.retention.check.interval.ms", 600_000),
+            offsets_commit_required_acks=_int(s, "offsets.commit.required.acks", -1),
+            offsets_commit_timeout_ms=_int(s, "offsets.commit.timeout.ms", 5000),
             group_initial_rebalance_delay_ms=_int(s, "group.initial.rebalance.delay.ms", 3000),
             group_min_session_timeout_ms=_int(s, "group.min.session.timeout.ms", 6000),
             group_max_session_timeout_ms=_int(s, "group.max.session.timeout.ms", 1_800_000),
@@ -412,6 +418,13 @@ class BrokerConfig:
         )
         if config.num_partitions < 1:
             raise ConfigError("Invalid value for configuration num.partitions: must be at least 1")
+        if config.offsets_commit_required_acks not in (-1, 0, 1):
+            # Kafka accepts -1..offsets.topic.replication.factor, but any value other than -1, 0
+            # or 1 makes every commit fail with INVALID_REQUIRED_ACKS: refuse it up front.
+            raise ConfigError(
+                f"Invalid value {config.offsets_commit_required_acks} for configuration "
+                "offsets.commit.required.acks: must be -1 (all in-sync replicas), 0 or 1"
+            )
         return config
 
     @classmethod

@@ -18,6 +18,7 @@ import ctypes
 import functools
 import itertools
 import logging
+import os
 import socket
 import sys
 from typing import Any
@@ -145,7 +146,15 @@ class BrokerServer:
         _keep_request_buffers_in_the_heap()
         backlog = self.broker.config.socket_listen_backlog_size
         for listener in self.broker.config.client_listeners:
-            sock = _listening_socket(listener, backlog)
+            try:
+                sock = _listening_socket(listener, backlog)
+            except OSError as exc:  # Kafka's SocketServer wording, e.g. "...: Address already in use."
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                for opened in self._sockets:
+                    opened.close()
+                raise OSError(
+                    f"Socket server failed to bind to {listener.bind_host}:{listener.port}: {reason}."
+                ) from None
             self._sockets.append(sock)
             self.quotas.listeners.add(listener.name)
             log.info("Awaiting socket connections on %s:%d.", listener.bind_host, listener.port)

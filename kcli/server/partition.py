@@ -27,6 +27,7 @@ class FollowerState:
     caught_up_at: float = 0.0  # monotonic time the follower was last known to be caught up
     last_fetch_leader_leo: int = -1
     last_fetch_at: float = 0.0
+    log_start_offset: int = -1  # as the follower last reported it (-1: not yet known)
 
 
 @dataclass(eq=False)
@@ -74,10 +75,14 @@ class Partition:
         return False
 
     # --- leader side of replication ---------------------------------------------------------
-    def record_follower_fetch(self, replica: int, fetch_offset: int) -> None:
-        """A follower fetched at ``fetch_offset``: everything before it is on the follower."""
+    def record_follower_fetch(self, replica: int, fetch_offset: int, log_start_offset: int = -1) -> None:
+        """A follower fetched at ``fetch_offset``: everything before it is on the follower, whose
+        log now starts at ``log_start_offset`` (DeleteRecords waits for every replica's)."""
         now = time.monotonic()
         state = self.followers.setdefault(replica, FollowerState())
+        if log_start_offset > state.log_start_offset:
+            state.log_start_offset = log_start_offset
+            self.wake_fetchers()  # a DeleteRecords may be waiting for this replica
         leo = self.log.log_end_offset
         if fetch_offset >= leo:
             state.caught_up_at = now
@@ -144,6 +149,36 @@ class Partition:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while self.log.high_watermark <= offset:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not self.is_leader:
+                return False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self.add_waiter(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self.remove_waiter(waiter)
+        return True
+
+    def low_watermark(self, alive: Callable[[int], bool]) -> int:
+        """The smallest log start offset among this leader and its live followers (Kafka's
+        Partition.lowWatermarkIfLeader): below it, records are gone from every live replica."""
+        low = self.log.log_start_offset
+        for replica in self.replicas:
+            if replica != self.local_id and self.local_id is not None and alive(replica):
+                low = min(low, self.followers.get(replica, FollowerState()).log_start_offset)
+        return low
+
+    async def wait_for_low_watermark(
+        self, offset: int, alive: Callable[[int], bool], timeout_s: float
+    ) -> bool:
+        """DeleteRecords: wait until every live replica's log starts at ``offset`` or later; False
+        on timeout or when this broker stops leading."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.low_watermark(alive) < offset:
             remaining = deadline - loop.time()
             if remaining <= 0 or not self.is_leader:
                 return False

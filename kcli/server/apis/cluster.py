@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from typing import Any
 
-from kcli.server.apis.registry import RequestContext, api
+from kio.schema.errors import ErrorCode
 
-OFFSET_OUT_OF_RANGE = 1
-UNKNOWN_SERVER_ERROR = -1
+from kcli.server.apis.registry import RequestContext, api
 
 
 @api(60, "DescribeCluster", 0, 1)
@@ -70,22 +70,46 @@ async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
 
 @api(21, "DeleteRecords", 0, 2)
 async def delete_records(ctx: RequestContext, request: Any) -> dict:
+    """Move each partition's log start offset; answered, as Kafka's DelayedDeleteRecords, once
+    every live replica has applied it (the low watermark reached the offset), so a failover
+    cannot bring deleted records back. REQUEST_TIMED_OUT after the request's timeout."""
+    broker = ctx.broker
+
+    def alive(node_id: int) -> bool:
+        return broker.broker_node(node_id) is not None
+
     topics = []
+    waits: list[tuple[dict[str, Any], Any, int]] = []
     for t in request.topics:
         parts = []
         for p in t.partitions:
-            partition, error = ctx.broker.leader_partition(t.name, p.partition_index)
-            entry = {"partition_index": p.partition_index, "low_watermark": -1, "error_code": 0}
+            partition, error = broker.leader_partition(t.name, p.partition_index)
+            entry: dict[str, Any] = {
+                "partition_index": p.partition_index,
+                "low_watermark": -1,
+                "error_code": 0,
+            }
             if partition is None:
                 entry["error_code"] = error  # followers take the new log start from the leader
             else:
                 offset = partition.log.high_watermark if p.offset == -1 else p.offset
                 if offset < 0 or offset > partition.log.high_watermark:
-                    entry["error_code"] = OFFSET_OUT_OF_RANGE
+                    entry["error_code"] = ErrorCode.offset_out_of_range
                 else:
-                    entry["low_watermark"] = partition.log.delete_records_before(offset)
+                    partition.log.delete_records_before(offset)
+                    partition.wake_fetchers()  # followers long-polling learn the new start sooner
+                    waits.append((entry, partition, offset))
             parts.append(entry)
         topics.append({"name": t.name, "partitions": parts})
+    timeout_s = max(request.timeout.total_seconds(), 0.0)
+    done = await asyncio.gather(*(p.wait_for_low_watermark(o, alive, timeout_s) for _, p, o in waits))
+    for ok, (entry, partition, _offset) in zip(done, waits, strict=True):
+        if ok:
+            entry["low_watermark"] = partition.low_watermark(alive)
+        else:
+            entry["error_code"] = (
+                ErrorCode.request_timed_out if partition.is_leader else ErrorCode.not_leader_or_follower
+            )
     return {"throttle_time": 0, "topics": topics}
 
 
@@ -107,6 +131,6 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
     return {
         "throttle_time": 0,
         "error_code": 0,
-        "producer_id": ctx.broker.allocate_producer_id(),
+        "producer_id": await ctx.broker.allocate_producer_id(),
         "producer_epoch": 0,
     }

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker
+from kcli.server.broker import Broker, TopicError
 from kcli.server.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
 
 TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
@@ -26,9 +28,9 @@ GROUP_CONFIGS = {
     "streams.heartbeat.interval.ms": "5000",
     "streams.num.standby.replicas": "0",
 }
-UNKNOWN_TOPIC_OR_PARTITION = 3
-INVALID_CONFIG = 40
-INVALID_REQUEST = 42
+UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
+INVALID_CONFIG = ErrorCode.invalid_config
+INVALID_REQUEST = ErrorCode.invalid_request
 SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
 CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8}
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -143,14 +145,14 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
     return {"throttle_time": 0, "results": results}
 
 
-def _apply_topic(broker: Broker, name: str, new_configs: dict[str, str], validate_only: bool) -> None:
+async def _apply_topic(broker: Broker, name: str, new_configs: dict[str, str], validate_only: bool) -> None:
     for key, value in new_configs.items():
         validate_topic_config(key, value)
     if not validate_only:
-        broker.alter_topic_configs(name, new_configs)
+        await broker.alter_topic_configs(name, new_configs)
 
 
-def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate_only: bool) -> dict:
+async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate_only: bool) -> dict:
     """Apply ``new_values`` (the resource's complete new override set) or report the error."""
     entry: dict[str, Any] = {
         "error_code": 0,
@@ -164,7 +166,7 @@ def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate
                 entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
                 entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
             elif new_values is not None:
-                _apply_topic(broker, res.resource_name, new_values, validate_only)
+                await _apply_topic(broker, res.resource_name, new_values, validate_only)
         elif res.resource_type == BROKER:
             if not _is_this_broker(broker, res.resource_name):
                 entry["error_code"] = INVALID_REQUEST
@@ -189,6 +191,8 @@ def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate
             entry["error_message"] = f"Unsupported resource type {res.resource_type}"
     except InvalidConfigError as exc:
         entry["error_code"], entry["error_message"] = INVALID_CONFIG, str(exc)
+    except TopicError as exc:  # the controller refused or could not be reached
+        entry["error_code"], entry["error_message"] = exc.error_code, exc.message
     return entry
 
 
@@ -218,7 +222,7 @@ async def alter_configs(ctx: RequestContext, request: Any) -> dict:
     responses = []
     for res in request.resources:
         values = {c.name: c.value for c in res.configs if c.value is not None}
-        responses.append(_alter(ctx.broker, res, values, request.validate_only))
+        responses.append(await _alter(ctx.broker, res, values, request.validate_only))
     return {"throttle_time": 0, "responses": responses}
 
 
@@ -253,5 +257,5 @@ async def incremental_alter_configs(ctx: RequestContext, request: Any) -> dict:
                 }
             )
             continue
-        responses.append(_alter(ctx.broker, res, values, request.validate_only))
+        responses.append(await _alter(ctx.broker, res, values, request.validate_only))
     return {"throttle_time": 0, "responses": responses}

@@ -104,7 +104,9 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
             watched.append(partition)
             plog = partition.log
             if replica_id >= 0:
-                partition.record_follower_fetch(replica_id, fp.fetch_offset)
+                partition.record_follower_fetch(
+                    replica_id, fp.fetch_offset, getattr(fp, "log_start_offset", -1)
+                )
             if fp.fetch_offset < plog.log_start_offset or fp.fetch_offset > plog.log_end_offset:
                 parts.append(_partition_result(fp.partition, OFFSET_OUT_OF_RANGE, partition, None, isolation))
                 continue

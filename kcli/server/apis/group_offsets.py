@@ -67,7 +67,7 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
     if coord is None:
         results = {(e.topic, e.partition): unavailable for e in entries}
     else:
-        results = coord.commit_offsets(
+        results = await coord.commit_offsets(
             request.group_id,
             getattr(request, "generation_id_or_member_epoch", -1),
             getattr(request, "member_id", ""),
@@ -173,7 +173,7 @@ async def offset_delete(ctx: RequestContext, request: Any) -> dict:
     if coord is None:
         top, results = unavailable, {}
     else:
-        top, results = coord.delete_offsets(request.group_id, wanted)
+        top, results = await coord.delete_offsets(request.group_id, wanted)
     topics = []
     if not top:
         for name, parts in wanted:

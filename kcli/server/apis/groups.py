@@ -49,7 +49,7 @@ def client_host(ctx: RequestContext) -> str:
 # --- FindCoordinator ------------------------------------------------------------------------------
 
 
-def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
+async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
     coord = coordinator(ctx)
     if key_type != KEY_TYPE_GROUP:
@@ -58,7 +58,7 @@ def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     elif key_type == KEY_TYPE_GROUP and not key:
         result["error_code"] = E.INVALID_REQUEST
         result["error_message"] = "Group id must not be empty."
-    elif coord is None or not coord.ensure_offsets_topic():
+    elif coord is None or not await coord.ensure_offsets_topic():
         result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
         result["error_message"] = "The coordinator is not available."
     else:
@@ -77,9 +77,9 @@ async def find_coordinator(ctx: RequestContext, request: Any) -> dict:
     if ctx.version >= 4:
         return {
             "throttle_time": 0,
-            "coordinators": [_find(ctx, k, key_type) for k in request.coordinator_keys],
+            "coordinators": [await _find(ctx, k, key_type) for k in request.coordinator_keys],
         }
-    single = _find(ctx, request.key, key_type)
+    single = await _find(ctx, request.key, key_type)
     single.pop("key")
     single["throttle_time"] = 0
     return single
@@ -212,7 +212,7 @@ async def delete_groups(ctx: RequestContext, request: Any) -> dict:
     results: dict[str, int] = {}
     for group_id in request.groups_names:
         coord, unavailable = coordinator_for(ctx, group_id)
-        results.update({group_id: unavailable} if coord is None else coord.delete_groups([group_id]))
+        results.update({group_id: unavailable} if coord is None else await coord.delete_groups([group_id]))
     return {
         "throttle_time": 0,
         "results": [{"group_id": g, "error_code": results[g]} for g in request.groups_names],

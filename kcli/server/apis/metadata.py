@@ -76,7 +76,7 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
                 topics.append(topic_metadata(broker, name))
             elif topic_name_problem(name):
                 topics.append(_error_topic(name, INVALID_TOPIC))
-            elif allow_auto and broker.auto_create(name) is not None:
+            elif allow_auto and await broker.auto_create(name) is not None:
                 # Creation here is synchronous, so the new topic's leader is known at once and the
                 # client need not retry after LEADER_NOT_AVAILABLE as it would with Kafka.
                 topics.append(topic_metadata(broker, name))

@@ -47,7 +47,7 @@ async def elect_leaders(ctx: RequestContext, request: Any) -> dict:
     from kcli.server.broker import TopicError
 
     try:
-        results = ctx.broker.elect_leaders(election_type, wanted)
+        results = await ctx.broker.elect_leaders(election_type, wanted, request.timeout.total_seconds())
     except TopicError as exc:
         return {"throttle_time": 0, "error_code": exc.error_code, "replica_election_results": []}
     by_topic: dict[str, list[dict[str, Any]]] = {}

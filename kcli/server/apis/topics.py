@@ -1,35 +1,65 @@
 """CreateTopics, DeleteTopics and CreatePartitions.
 
-Each CreateTopics request's catalog changes are written once, when the request's topics are all done and before
-it is answered (``Catalog.batched``): one fsync per request instead of one per topic. Deletes stay
-one write per topic: the catalog must forget a topic before its directories go.
+Each request goes to the controller whole - its topics are checked one by one and committed
+together - and is answered within the request's own timeout, however the controller is doing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import TopicError
+from kio.schema.errors import ErrorCode
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
-UNKNOWN_TOPIC_ID = 100
+from kcli.server.apis.registry import RequestContext, api
+from kcli.server.broker import Broker
+from kcli.server.catalog import TopicRecord
+from kcli.server.cluster.controller import NewPartitions, NewTopic
+from kcli.server.cluster.topic_rules import TopicError
+
+UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
+UNKNOWN_TOPIC_ID = ErrorCode.unknown_topic_id
 
 
 @api(19, "CreateTopics", 2, 7)
 async def create_topics(ctx: RequestContext, request: Any) -> dict:
-    with ctx.broker.catalog.batched():
-        results = [_create_topic(ctx, t, request.validate_only) for t in request.topics]
-    return {"throttle_time": 0, "topics": results}
-
-
-def _create_topic(ctx: RequestContext, t: Any, validate_only: bool) -> dict[str, Any]:
-    """One topic of a CreateTopics request: its result entry, with Kafka's error code if refused."""
+    """The request's topics go to the controller together (one commit, one bound on the records
+    one request may create), answered within the request's timeout."""
     broker = ctx.broker
-    assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
-    configs = {c.name: c.value for c in t.configs if c.value is not None}
-    entry: dict[str, Any] = {
-        "name": t.name,
+    entries: list[dict[str, Any]] = []
+    wanted: list[tuple[dict[str, Any], NewTopic]] = []
+    names = [t.name for t in request.topics]
+    for t in request.topics:
+        entry = _entry(t.name)
+        entries.append(entry)
+        assignment = {a.partition_index: list(a.broker_ids) for a in t.assignments} or None
+        if names.count(t.name) > 1:
+            entry.update(error_code=ErrorCode.invalid_request, error_message="Duplicate topic name.")
+        elif assignment and (t.num_partitions != -1 or t.replication_factor != -1):
+            entry.update(
+                error_code=ErrorCode.invalid_request,
+                error_message="Both numPartitions or replicationFactor and replicasAssignments "
+                "were set. Both cannot be used at the same time.",
+            )
+        else:
+            configs = {c.name: c.value for c in t.configs if c.value is not None}
+            wanted.append(
+                (entry, NewTopic(t.name, t.num_partitions, t.replication_factor, assignment, configs))
+            )
+    if wanted:
+        try:
+            results = await broker.create_topics(
+                [r for _, r in wanted], request.validate_only, request.timeout.total_seconds()
+            )
+        except TopicError as exc:  # the controller could not be reached in time
+            results = [exc] * len(wanted)
+        for (entry, _), result in zip(wanted, results, strict=True):
+            _fill(broker, entry, result)
+    return {"throttle_time": 0, "topics": entries}
+
+
+def _entry(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
         "topic_id": None,
         "error_code": 0,
         "error_message": None,
@@ -38,23 +68,16 @@ def _create_topic(ctx: RequestContext, t: Any, validate_only: bool) -> dict[str,
         "replication_factor": -1,
         "configs": [],
     }
-    if assignment and (t.num_partitions != -1 or t.replication_factor != -1):
-        entry["error_code"] = 42  # INVALID_REQUEST
-        entry["error_message"] = (
-            "Both numPartitions or replicationFactor and replicasAssignments "
-            "were set. Both cannot be used at the same time."
-        )
-        return entry
-    try:
-        record = broker.create_topic(
-            t.name, t.num_partitions, t.replication_factor, assignment, configs, validate_only=validate_only
-        )
-    except TopicError as exc:
-        entry["error_code"], entry["error_message"] = exc.error_code, exc.message
-        return entry
-    entry["topic_id"] = record.topic_id
-    entry["num_partitions"] = record.partitions
-    entry["replication_factor"] = len(record.replicas[0]) if record.replicas else 0
+
+
+def _fill(broker: Broker, entry: dict[str, Any], result: TopicRecord | TopicError) -> None:
+    """One topic's result entry: Kafka's error, or the topic with its effective configs."""
+    if isinstance(result, TopicError):
+        entry["error_code"], entry["error_message"] = result.error_code, result.message
+        return
+    entry["topic_id"] = result.topic_id
+    entry["num_partitions"] = result.partitions
+    entry["replication_factor"] = len(result.replicas[0]) if result.replicas else 0
     entry["configs"] = [
         {
             "name": name,
@@ -63,9 +86,8 @@ def _create_topic(ctx: RequestContext, t: Any, validate_only: bool) -> dict[str,
             "config_source": 1 if source == "topic" else 5,
             "is_sensitive": False,
         }
-        for name, value, source in broker.topic_config_entries(record)
+        for name, value, source in broker.topic_config_entries(result)
     ]
-    return entry
 
 
 @api(20, "DeleteTopics", 1, 6)
@@ -92,7 +114,7 @@ async def delete_topics(ctx: RequestContext, request: Any) -> dict:
             continue
         entry["topic_id"] = record.topic_id
         try:
-            broker.delete_topic(name)
+            await broker.delete_topic(name, request.timeout.total_seconds())
         except TopicError as exc:
             entry["error_code"], entry["error_message"] = exc.error_code, exc.message
         responses.append(entry)
@@ -101,12 +123,31 @@ async def delete_topics(ctx: RequestContext, request: Any) -> dict:
 
 @api(37, "CreatePartitions", 0, 3)
 async def create_partitions(ctx: RequestContext, request: Any) -> dict:
-    results = []
-    for t in request.topics:
-        entry: dict[str, Any] = {"name": t.name, "error_code": 0, "error_message": None}
-        try:
-            ctx.broker.create_partitions(t.name, t.count, validate_only=request.validate_only)
-        except TopicError as exc:
-            entry["error_code"], entry["error_message"] = exc.error_code, exc.message
-        results.append(entry)
-    return {"throttle_time": 0, "results": results}
+    """New partitions, with the replicas an explicit assignment names (``kafka-topics --alter
+    --replica-assignment``) or placed as for a new topic; all of the request's topics in one
+    controller call."""
+    wanted = [
+        NewPartitions(
+            t.name,
+            t.count,
+            None if t.assignments is None else [list(a.broker_ids) for a in t.assignments],
+        )
+        for t in request.topics
+    ]
+    try:
+        errors = await ctx.broker.create_partitions(
+            wanted, request.validate_only, request.timeout.total_seconds()
+        )
+    except TopicError as exc:  # the controller could not be reached in time
+        errors = [exc] * len(wanted)
+    return {
+        "throttle_time": 0,
+        "results": [
+            {
+                "name": t.name,
+                "error_code": 0 if e is None else e.error_code,
+                "error_message": None if e is None else e.message,
+            }
+            for t, e in zip(request.topics, errors, strict=True)
+        ],
+    }

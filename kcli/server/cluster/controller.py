@@ -15,42 +15,53 @@ import logging
 import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kio.schema.errors import ErrorCode
 
 from kcli.server.catalog import random_uuid
 from kcli.server.cluster.image import NO_LEADER, BrokerRegistration, MetadataImage, PartitionState, TopicState
 from kcli.server.cluster.placement import assign_replicas
+from kcli.server.cluster.topic_rules import (
+    MAX_RECORDS_PER_USER_OP,
+    CollisionIndex,
+    TopicError,
+    check_new_topic,
+    excessive_batch,
+    manual_assignment,
+    topic_records,
+)
 
 log = logging.getLogger("kafka.controller.QuorumController")
 
 METADATA_FILE = "__kcli_cluster_metadata.json"
 PRODUCER_ID_BLOCK = 1000
 
-# Kafka's error codes used by the controller's answers.
-UNKNOWN_TOPIC_OR_PARTITION = 3
-INVALID_TOPIC = 17
-TOPIC_ALREADY_EXISTS = 36
-INVALID_PARTITIONS = 37
-INVALID_REPLICATION_FACTOR = 38
-INVALID_REPLICA_ASSIGNMENT = 39
-INVALID_CONFIG = 40
-TOPIC_DELETION_DISABLED = 73
-PREFERRED_LEADER_NOT_AVAILABLE = 80
-ELECTION_NOT_NEEDED = 84
-ELIGIBLE_LEADERS_NOT_AVAILABLE = 83
-FENCED_LEADER_EPOCH = 74
-INVALID_UPDATE_VERSION = 95
-INELIGIBLE_REPLICA = 107
-NOT_LEADER_OR_FOLLOWER = 6
+ControllerError = TopicError  # the controller's refusals: Kafka's error code and message
 
 
-class ControllerError(Exception):
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+@dataclass
+class NewTopic:
+    """One topic of a CreateTopics request."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    assignment: dict[int, list[int]] | None = None
+    configs: dict[str, str] = field(default_factory=dict)
+    internal: bool = False
+
+
+@dataclass
+class NewPartitions:
+    """One topic of a CreatePartitions request: the new total, and optionally the replicas of
+    each new partition."""
+
+    name: str
+    count: int
+    assignment: list[list[int]] | None = None
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Controller:
             # Brokers alive before a restart stay so for a grace period (a session timeout): they
             # reconnect and register again, and only those that do not are fenced then.
         self.image.cluster_id = self.image.cluster_id or cluster_id
+        self._collisions = CollisionIndex(self.image.topics)
 
     # --- persistence -------------------------------------------------------------------------
     def _commit(self) -> None:
@@ -122,6 +134,7 @@ class Controller:
             dict(data.get("configs", {})),
             bool(data.get("internal", False)),
         )
+        self._collisions.add(name)
         for state in self.image.topics[name].partitions:
             candidates = [r for r in state.replicas if r in state.isr and self._alive(r)]
             if candidates:
@@ -192,6 +205,37 @@ class Controller:
         return [b.node_id for b in self.image.live_brokers]
 
     # --- topics ------------------------------------------------------------------------------
+    def create_topics(self, requests: list[NewTopic], validate_only: bool) -> list[TopicState | TopicError]:
+        """CreateTopics as Kafka's ReplicationControlManager.createTopics: each topic checked on
+        its own (its result is its TopicState or its TopicError), all created with one commit;
+        a request that would write more than MAX_RECORDS_PER_USER_OP metadata records is refused
+        whole with POLICY_VIOLATION, validate-only or not."""
+        results: list[TopicState | TopicError] = []
+        records = 0
+        for request in requests:
+            try:
+                topic = self._new_topic(request)
+            except TopicError as exc:
+                results.append(exc)
+                continue
+            records += topic_records(len(topic.partitions), request.configs)
+            results.append(topic)
+        if records > MAX_RECORDS_PER_USER_OP:
+            log.info("CreateTopics of %d topic(s) refused: %d records", len(requests), records)
+            return [excessive_batch() for _ in requests]
+        created = [t for t in results if isinstance(t, TopicState)]
+        if validate_only or not created:
+            return results
+        for topic in created:
+            self.image.topics[topic.name] = topic
+            self._collisions.add(topic.name)
+            log.info(
+                "Created topic %s with %d partitions: %s",
+                topic.name, len(topic.partitions), [p.replicas for p in topic.partitions],
+            )  # fmt: skip
+        self._commit()
+        return results
+
     def create_topic(
         self,
         name: str,
@@ -202,100 +246,151 @@ class Controller:
         internal: bool,
         validate_only: bool,
     ) -> TopicState:
-        from kcli.server.broker import topic_name_problem
-        from kcli.server.topic_configs import validate_topic_config
+        """One topic: its TopicState, or raises its TopicError."""
+        request = NewTopic(name, partitions, replication_factor, assignment, configs, internal)
+        (result,) = self.create_topics([request], validate_only)
+        if isinstance(result, TopicError):
+            raise result
+        return result
 
-        problem = topic_name_problem(name)
-        if problem:
-            raise ControllerError(INVALID_TOPIC, problem)
-        if name in self.image.topics:
-            raise ControllerError(TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
-        for key, value in configs.items():
-            try:
-                validate_topic_config(key, value)
-            except ValueError as exc:
-                raise ControllerError(INVALID_CONFIG, str(exc)) from None
-        replicas = self._replicas_for(partitions, replication_factor, assignment)
+    def _new_topic(self, request: NewTopic) -> TopicState:
+        check_new_topic(request.name, request.name in self.image.topics, self._collisions, request.configs)
+        if request.assignment:
+            replicas = self._manual_replicas(request.assignment)
+        else:
+            replicas = self._placed_replicas(request.partitions, request.replication_factor)
         states = []
-        for reps in replicas:
-            isr = [r for r in reps if self._alive(r)] or reps[:1]
-            states.append(PartitionState(reps, isr, isr[0] if self._alive(isr[0]) else NO_LEADER))
-        topic = TopicState(name, random_uuid(), states, dict(configs), internal)
-        if validate_only:
-            return topic
-        self.image.topics[name] = topic
-        log.info("Created topic %s with %d partitions: %s", name, len(states), replicas)
-        self._commit()
-        return topic
-
-    def _replicas_for(
-        self, partitions: int, rf: int, assignment: dict[int, list[int]] | None, first: int = 0
-    ) -> list[list[int]]:
-        live = self.live_broker_ids()
-        if assignment:
-            if sorted(assignment) != list(range(first, first + len(assignment))):
-                raise ControllerError(
-                    INVALID_REPLICA_ASSIGNMENT, "Replica assignment partitions must be consecutive"
+        for index, reps in enumerate(replicas):
+            isr = [r for r in reps if self._alive(r)]
+            if not isr:
+                raise TopicError(
+                    ErrorCode.invalid_replica_assignment,
+                    f"All brokers specified in the manual partition assignment for partition {index} "
+                    "are fenced or in controlled shutdown.",
                 )
-            replicas = [list(assignment[p]) for p in sorted(assignment)]
-            for reps in replicas:
-                unknown = [r for r in reps if r not in self.image.brokers]
-                if unknown:
-                    raise ControllerError(
-                        INVALID_REPLICA_ASSIGNMENT, f"Unknown broker(s) {unknown} in replica assignment"
-                    )
-                if len(set(reps)) != len(reps) or not reps:
-                    raise ControllerError(
-                        INVALID_REPLICA_ASSIGNMENT, f"Duplicate brokers in replica assignment {reps}"
-                    )
-            return replicas
+            states.append(PartitionState(reps, isr, isr[0]))
+        return TopicState(request.name, random_uuid(), states, dict(request.configs), request.internal)
+
+    def _manual_replicas(self, assignment: dict[int, list[int]]) -> list[list[int]]:
+        """An explicit assignment (partition -> replicas), checked as Kafka checks it."""
+        rf: int | None = None
+        for replicas in assignment.values():
+            manual_assignment(replicas, self._registered, rf)
+            rf = len(replicas)
+        if sorted(assignment) != list(range(len(assignment))):
+            raise TopicError(
+                ErrorCode.invalid_replica_assignment,
+                "partitions should be a consecutive 0-based integer sequence",
+            )
+        return [list(assignment[p]) for p in range(len(assignment))]
+
+    def _placed_replicas(self, partitions: int, rf: int, first: int = 0) -> list[list[int]]:
+        live = self.live_broker_ids()
         if partitions <= 0:
-            raise ControllerError(INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
+            raise TopicError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
         if rf <= 0:
-            raise ControllerError(INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
+            raise TopicError(
+                ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0."
+            )
         if rf > len(live):
-            raise ControllerError(
-                INVALID_REPLICATION_FACTOR,
+            raise TopicError(
+                ErrorCode.invalid_replication_factor,
                 f"Replication factor: {rf} larger than available brokers: {len(live)}.",
             )
         return assign_replicas(live, partitions, rf, first_partition=first)
 
+    def _registered(self, node_id: int) -> bool:
+        return node_id in self.image.brokers
+
     def delete_topic(self, name: str) -> None:
         if name not in self.image.topics:
-            raise ControllerError(
-                UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition."
+            raise TopicError(
+                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."
             )
         del self.image.topics[name]
+        self._collisions.remove(name)
         log.info("Deleted topic %s", name)
         self._commit()
 
     def create_partitions(
-        self, name: str, count: int, assignment: dict[int, list[int]] | None, validate_only: bool
-    ) -> None:
-        topic = self.image.topics.get(name)
-        if topic is None:
-            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
-        current = len(topic.partitions)
-        if count < current:
-            raise ControllerError(
-                INVALID_PARTITIONS,
-                f"Topic currently has {current} partitions, which is higher than the requested {count}.",
-            )
-        if count == current:
-            raise ControllerError(INVALID_PARTITIONS, f"Topic already has {current} partitions.")
-        rf = len(topic.partitions[0].replicas) if topic.partitions else 1
-        replicas = self._replicas_for(count - current, rf, assignment, first=current)
-        if validate_only:
-            return
-        for reps in replicas:
-            isr = [r for r in reps if self._alive(r)] or reps[:1]
-            topic.partitions.append(PartitionState(reps, isr, isr[0] if self._alive(isr[0]) else NO_LEADER))
+        self, requests: list[NewPartitions], validate_only: bool
+    ) -> list[TopicError | None]:
+        """CreatePartitions as Kafka's ReplicationControlManager.createPartitions: an explicit
+        assignment (one replica list per new partition) is honoured or refused, never ignored;
+        all changes are committed together. A request beyond MAX_RECORDS_PER_USER_OP new
+        partitions fails for the topics past the bound (Kafka fails them with an unexpected
+        error; the excessive-batch POLICY_VIOLATION says why)."""
+        results: list[TopicError | None] = []
+        additions: list[tuple[TopicState, list[list[int]]]] = []
+        records = 0
+        for request in requests:
+            try:
+                topic, replicas = self._new_partitions(request)
+            except TopicError as exc:
+                results.append(exc)
+                continue
+            if records + len(replicas) > MAX_RECORDS_PER_USER_OP:
+                results.append(excessive_batch())
+                continue
+            records += len(replicas)
+            additions.append((topic, replicas))
+            results.append(None)
+        if validate_only or not additions:
+            return results
+        for topic, replicas in additions:
+            for reps in replicas:
+                isr = [r for r in reps if self._alive(r)]
+                topic.partitions.append(PartitionState(reps, isr, isr[0]))
+            log.info("Added %d partition(s) to %s: %s", len(replicas), topic.name, replicas)
         self._commit()
+        return results
+
+    def _new_partitions(self, request: NewPartitions) -> tuple[TopicState, list[list[int]]]:
+        topic = self.image.topics.get(request.name)
+        if topic is None:
+            raise TopicError(
+                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."
+            )
+        current = len(topic.partitions)
+        if request.count == current:
+            raise TopicError(ErrorCode.invalid_partitions, f"Topic already has {current} partition(s).")
+        if request.count < current:
+            raise TopicError(
+                ErrorCode.invalid_partitions,
+                f"The topic {request.name} currently has {current} partition(s); {request.count} would not be "
+                "an increase.",
+            )
+        additional = request.count - current
+        rf = len(topic.partitions[0].replicas) if topic.partitions else 1
+        if request.assignment is None:
+            replicas = self._placed_replicas(additional, rf, first=current)
+            if any(not any(self._alive(r) for r in reps) for reps in replicas):
+                raise TopicError(
+                    ErrorCode.invalid_replication_factor,
+                    f"Unable to replicate the partition {rf} time(s): All brokers are currently fenced or in "
+                    "controlled shutdown.",
+                )
+            return topic, replicas
+        if len(request.assignment) != additional:
+            raise TopicError(
+                ErrorCode.invalid_replica_assignment,
+                f"Attempted to add {additional} additional partition(s), but only {len(request.assignment)} "
+                "assignment(s) were specified.",
+            )
+        for i, reps in enumerate(request.assignment):
+            manual_assignment(reps, self._registered, rf)
+            if not any(self._alive(r) for r in reps):
+                raise TopicError(
+                    ErrorCode.invalid_replica_assignment,
+                    f"All brokers specified in the manual partition assignment for partition {current + i} "
+                    "are fenced or in controlled shutdown.",
+                )
+        return topic, [list(reps) for reps in request.assignment]
 
     def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         topic = self.image.topics.get(name)
         if topic is None:
-            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+            raise TopicError(ErrorCode.unknown_topic_or_partition, f"The topic '{name}' does not exist.")
         topic.configs = dict(configs)
         self._commit()
 
@@ -306,23 +401,27 @@ class Controller:
         """A leader shrinks or expands its ISR (Kafka's AlterPartition), checked against its epochs."""
         topic = self.image.topics.get(name)
         if topic is None or index >= len(topic.partitions):
-            raise ControllerError(UNKNOWN_TOPIC_OR_PARTITION, f"Unknown partition {name}-{index}")
+            raise ControllerError(ErrorCode.unknown_topic_or_partition, f"Unknown partition {name}-{index}")
         state = topic.partitions[index]
         if state.leader != leader:
-            raise ControllerError(NOT_LEADER_OR_FOLLOWER, f"Broker {leader} does not lead {name}-{index}")
+            raise ControllerError(
+                ErrorCode.not_leader_or_follower, f"Broker {leader} does not lead {name}-{index}"
+            )
         if leader_epoch != state.leader_epoch:
             raise ControllerError(
-                FENCED_LEADER_EPOCH, f"Leader epoch {leader_epoch} is not {state.leader_epoch}"
+                ErrorCode.fenced_leader_epoch, f"Leader epoch {leader_epoch} is not {state.leader_epoch}"
             )
         if partition_epoch != state.partition_epoch:
-            raise ControllerError(INVALID_UPDATE_VERSION, f"Partition epoch {partition_epoch} is stale")
+            raise ControllerError(
+                ErrorCode.invalid_update_version, f"Partition epoch {partition_epoch} is stale"
+            )
         if leader not in isr or any(r not in state.replicas for r in isr):
             raise ControllerError(
-                INELIGIBLE_REPLICA, f"ISR {isr} is not a subset of replicas {state.replicas}"
+                ErrorCode.ineligible_replica, f"ISR {isr} is not a subset of replicas {state.replicas}"
             )
         added = [r for r in isr if r not in state.isr and not self._alive(r)]
         if added:
-            raise ControllerError(INELIGIBLE_REPLICA, f"Broker(s) {added} are fenced")
+            raise ControllerError(ErrorCode.ineligible_replica, f"Broker(s) {added} are fenced")
         if isr != state.isr:
             log.info("Partition %s-%d: ISR %s -> %s", name, index, state.isr, isr)
             state.isr = list(isr)
@@ -344,13 +443,13 @@ class Controller:
         for name, index in partitions:
             topic = self.image.topics.get(name)
             if topic is None or not 0 <= index < len(topic.partitions):
-                results.append(ElectionResult(name, index, UNKNOWN_TOPIC_OR_PARTITION,
+                results.append(ElectionResult(name, index, ErrorCode.unknown_topic_or_partition,
                                               "The partition does not exist."))  # fmt: skip
                 continue
             state = topic.partitions[index]
             code, message = self._elect(topic, index, state, election_type)
             changed |= code == 0
-            if code == ELECTION_NOT_NEEDED and only_needed:
+            if code == ErrorCode.election_not_needed and only_needed:
                 continue
             results.append(ElectionResult(name, index, code, message))
         if changed:
@@ -363,18 +462,18 @@ class Controller:
         if election_type == 0:
             preferred = state.replicas[0]
             if state.leader == preferred:
-                return ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+                return ErrorCode.election_not_needed, "Leader election not needed for topic partition."
             if preferred in state.isr and self._alive(preferred):
                 self._set_leader(topic.name, index, state, preferred, "preferred replica election")
                 return 0, None
-            return PREFERRED_LEADER_NOT_AVAILABLE, (
+            return ErrorCode.preferred_leader_not_available, (
                 f"Failed to elect leader for partition {topic.name}-{index} under strategy PreferredReplicaPartitionLeaderElectionStrategy"
             )
         if state.leader != NO_LEADER and self._alive(state.leader):
-            return ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+            return ErrorCode.election_not_needed, "Leader election not needed for topic partition."
         live = [r for r in state.replicas if self._alive(r)]
         if not live:
-            return ELIGIBLE_LEADERS_NOT_AVAILABLE, f"No live replica of {topic.name}-{index}"
+            return ErrorCode.eligible_leaders_not_available, f"No live replica of {topic.name}-{index}"
         in_sync = [r for r in live if r in state.isr]
         chosen = in_sync[0] if in_sync else live[0]
         state.isr = in_sync or [chosen]

@@ -14,12 +14,19 @@ import asyncio
 import logging
 from typing import Any
 
-from kcli.server.cluster.controller import Controller, ControllerError
-from kcli.server.cluster.image import BrokerRegistration
+from kcli.server.cluster.controller import Controller, ControllerError, NewPartitions, NewTopic
+from kcli.server.cluster.image import BrokerRegistration, TopicState
 
 log = logging.getLogger("kafka.controller.QuorumController")
 
 MAX_WATCH_S = 30.0
+
+
+def _result(result: TopicState | ControllerError) -> dict[str, Any]:
+    """One topic's CreateTopics result on the wire: the topic, or its error code and message."""
+    if isinstance(result, TopicState):
+        return {"topic": result.to_json()}
+    return {"code": int(result.code), "message": result.message}
 
 
 class ControllerService:
@@ -122,25 +129,39 @@ class ControllerService:
 
     def _mutate(self, op: str, r: dict[str, Any]) -> dict[str, Any]:
         c = self.controller
-        if op == "ctl_create_topic":
-            assignment = {int(k): [int(x) for x in v] for k, v in (r.get("assignment") or {}).items()}
-            topic = c.create_topic(
-                str(r["name"]),
-                int(r.get("partitions", -1)),
-                int(r.get("replication_factor", -1)),
-                assignment or None,
-                {str(k): str(v) for k, v in (r.get("configs") or {}).items()},
-                bool(r.get("internal", False)),
-                bool(r.get("validate_only", False)),
-            )
-            return {"ok": True, "topic": topic.to_json(), "image": self._image()}
+        if op == "ctl_create_topics":
+            requests = [
+                NewTopic(
+                    str(t["name"]),
+                    int(t.get("partitions", -1)),
+                    int(t.get("replication_factor", -1)),
+                    {int(k): [int(x) for x in v] for k, v in (t.get("assignment") or {}).items()} or None,
+                    {str(k): str(v) for k, v in (t.get("configs") or {}).items()},
+                    bool(t.get("internal", False)),
+                )
+                for t in r["topics"]
+            ]
+            results = c.create_topics(requests, bool(r.get("validate_only", False)))
+            return {"ok": True, "results": [_result(x) for x in results], "image": self._image()}
         if op == "ctl_delete_topic":
             c.delete_topic(str(r["name"]))
         elif op == "ctl_create_partitions":
-            assignment = {int(k): [int(x) for x in v] for k, v in (r.get("assignment") or {}).items()}
-            c.create_partitions(
-                str(r["name"]), int(r["count"]), assignment or None, bool(r.get("validate_only"))
-            )
+            wanted = [
+                NewPartitions(
+                    str(t["name"]),
+                    int(t["count"]),
+                    None
+                    if t.get("assignment") is None
+                    else [[int(x) for x in reps] for reps in t["assignment"]],
+                )
+                for t in r["topics"]
+            ]
+            errors = c.create_partitions(wanted, bool(r.get("validate_only")))
+            return {
+                "ok": True,
+                "results": [None if e is None else [e.code, e.message] for e in errors],
+                "image": self._image(),
+            }
         elif op == "ctl_alter_configs":
             c.alter_topic_configs(str(r["name"]), {str(k): str(v) for k, v in r["configs"].items()})
         elif op == "ctl_alter_partition":

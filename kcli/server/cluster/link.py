@@ -2,10 +2,11 @@
 
 The session connection registers the broker and then long-polls ``ctl_watch``; each poll is the
 broker's heartbeat and each answer with a newer image is applied at once. Admin calls (create a
-topic, change an ISR, ...) go over a short-lived blocking connection instead: they are rare, the
-controller runs on the same machine and answers in a millisecond or two, and a synchronous call
-keeps every caller - API handlers, the group coordinator creating ``__consumer_offsets`` - the
-same for one broker and for a cluster. Callers on the hot path run it in a thread.
+topic, change an ISR, ...) each go over a short-lived asyncio connection of their own, with a
+deadline (the client request's timeout): nothing here ever blocks the broker's event loop, so a
+stopped or unreachable controller delays only the admin requests that need it - other clients
+keep being served. As Kafka's forwarding to the controller, a controller that cannot be reached
+is retried until the deadline, and a request that was sent is never sent twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +24,7 @@ log = logging.getLogger("kafka.server.BrokerLifecycleManager")
 
 HEARTBEAT_INTERVAL_MS = 1000
 CALL_TIMEOUT_S = 15.0
+CONNECT_RETRY_S = 0.2
 
 
 class ControllerUnavailable(Exception):
@@ -163,25 +164,43 @@ class ControllerLink:
         await self._drop()
 
     # --- admin calls -------------------------------------------------------------------------
-    def apply_answer(self, answer: dict[str, Any]) -> None:
-        """Apply the image in an answer obtained by ``call(..., apply=False)`` in another thread."""
-        self._apply(answer)
-
-    def call(self, op: str, apply: bool = True, **fields: Any) -> dict[str, Any]:
-        """One blocking request; raises ControllerRefused on errors. The image it returns is
-        applied at once unless ``apply`` is False (calls made from a worker thread)."""
+    async def call(self, op: str, timeout_s: float = CALL_TIMEOUT_S, **fields: Any) -> dict[str, Any]:
+        """One request on its own connection, answered within ``timeout_s``; the image in the
+        answer is applied at once. Raises ControllerRefused on the controller's errors and
+        ControllerUnavailable when it cannot be reached or does not answer in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout_s, 0.0)
+        message = encode({"op": op, "chroot": self.chroot, **fields})
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(*self.address, limit=64 * MAX_LINE), max(remaining, 0.001)
+                )
+                break
+            except (OSError, TimeoutError) as exc:
+                # Not sent: safe to try again until the deadline (the controller may be starting).
+                if loop.time() + CONNECT_RETRY_S >= deadline:
+                    raise ControllerUnavailable(
+                        f"The controller at {self.display} is unavailable: {exc or 'timed out'}"
+                    ) from None
+                await asyncio.sleep(CONNECT_RETRY_S)
         try:
-            with socket.create_connection(self.address, timeout=CALL_TIMEOUT_S) as sock:
-                sock.sendall(encode({"op": op, "chroot": self.chroot, **fields}))
-                with sock.makefile("rb") as fh:
-                    line = fh.readline()
-        except OSError as exc:
+            writer.write(message)
+            await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), max(deadline - loop.time(), 0.001))
+        except TimeoutError:
+            raise ControllerUnavailable(
+                f"The controller at {self.display} did not answer within {timeout_s:g} s"
+            ) from None
+        except (OSError, ConnectionError, ValueError, asyncio.LimitOverrunError) as exc:
             raise ControllerUnavailable(f"The controller at {self.display} is unavailable: {exc}") from None
+        finally:
+            writer.close()
         if not line:
             raise ControllerUnavailable(f"The controller at {self.display} closed the connection")
         answer = decode(line)
         if not answer.get("ok"):
             raise ControllerRefused(int(answer.get("code", -1)), str(answer.get("message")))
-        if apply:
-            self._apply(answer)
+        self._apply(answer)
         return answer

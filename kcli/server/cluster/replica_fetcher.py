@@ -3,8 +3,16 @@
 Before fetching a partition under a new leader epoch, the follower asks the leader where its own
 latest epoch ends (OffsetForLeaderEpoch) and truncates there, so a tail written by a deposed
 leader that never reached the ISR cannot survive. Then it fetches from its log end offset with
-its replica id, which tells the leader how far it has got; the leader's high watermark comes back
-with each response.
+its replica id, which tells the leader how far it has got; the leader's high watermark and log
+start offset (moved by DeleteRecords or retention) come back with each response and are applied
+as Kafka's follower applies them: high watermark first, then the log start offset, bounded by the
+follower's own log.
+
+As Kafka's AbstractFetcherThread, errors are handled per partition: an error code backs that
+partition off, and an unexpected failure applying one partition's data marks that partition
+failed (logged once, with the traceback) until its leadership changes - it never aborts the
+response for the other partitions of the same leader. Repeating errors are logged when they
+start and then summarised periodically, never retried silently.
 """
 
 from __future__ import annotations
@@ -16,8 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.cluster.kafka_connection import KafkaConnection
 from kcli.server.partition import NO_LEADER, Partition
+from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -26,8 +37,8 @@ log = logging.getLogger("kafka.server.ReplicaFetcherThread")
 
 FETCH_VERSION = 12
 EPOCH_VERSION = 4
-OFFSET_OUT_OF_RANGE = 1
 RETRY_BACKOFF_S = 0.5
+REPEAT_LOG_INTERVAL_S = 30.0
 FETCH_MAX_WAIT_MS = 500
 PARTITION_MAX_BYTES = 1024 * 1024
 FETCH_MAX_BYTES = 10 * 1024 * 1024
@@ -39,10 +50,41 @@ class _Fetching:
     epoch: int
     truncated: bool = False
     paused_until: float = 0.0  # after a refusal: retry then, or sooner on new metadata
+    last_error: int = 0  # the error code the leader last answered (0 once it answers data)
+    error_since: float = 0.0
+    error_repeats: int = 0
 
     @property
     def paused(self) -> bool:
         return time.monotonic() < self.paused_until
+
+
+class RepeatingLog:
+    """Logs an error when it starts (or changes), then once per ``REPEAT_LOG_INTERVAL_S`` with how
+    often it recurred meanwhile: a fault that persists stays visible without flooding the log."""
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+        self.logged_at = 0.0
+        self.repeats = 0
+
+    def report(self, message: str, exc_info: bool = False) -> None:
+        now = time.monotonic()
+        if message != self.last:
+            self.last, self.logged_at, self.repeats = message, now, 0
+            log.warning("%s", message, exc_info=exc_info)
+        elif now - self.logged_at >= REPEAT_LOG_INTERVAL_S:
+            log.warning(
+                "%s (%d more time(s) in the last %.0f s)", message, self.repeats + 1, now - self.logged_at
+            )
+            self.logged_at, self.repeats = now, 0
+        else:
+            self.repeats += 1
+
+    def clear(self) -> None:
+        if self.last is not None:
+            log.info("Recovered from: %s", self.last)
+        self.last = None
 
 
 def truncation_offset(
@@ -69,6 +111,10 @@ class ReplicaFetcher:
         self.broker = broker
         self.leader_id = leader_id
         self.states: dict[tuple[str, int], _Fetching] = {}
+        # Partitions whose data could not be applied, with the leader epoch they failed under:
+        # not fetched again until their leadership changes (Kafka's failedPartitions).
+        self.failed: dict[tuple[str, int], int] = {}
+        self._errors = RepeatingLog()
         self._changed = asyncio.Event()
         self._conn: KafkaConnection | None = None
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -78,7 +124,12 @@ class ReplicaFetcher:
         for key in list(self.states):
             if key not in wanted:
                 del self.states[key]
+        for key in list(self.failed):
+            if key not in wanted or wanted[key].leader_epoch != self.failed[key]:
+                del self.failed[key]  # a new leadership gets a fresh start
         for key, p in wanted.items():
+            if key in self.failed:
+                continue
             current = self.states.get(key)
             if current is None or current.epoch != p.leader_epoch or current.partition is not p:
                 self.states[key] = _Fetching(p, p.leader_epoch)
@@ -115,18 +166,22 @@ class ReplicaFetcher:
             except asyncio.CancelledError:
                 raise
             except (OSError, ConnectionError, TimeoutError, EOFError, asyncio.IncompleteReadError) as exc:
-                log.info(
-                    "[ReplicaFetcher broker=%d] Error fetching from broker %d: %s",
-                    self.broker.node_id,
-                    self.leader_id,
-                    exc,
+                self._errors.report(
+                    f"[ReplicaFetcher broker={self.broker.node_id}] Error fetching from broker "
+                    f"{self.leader_id}: {exc or type(exc).__name__}"
                 )
                 await self._reset()
                 await self._pause_briefly()
-            except Exception:
-                log.exception("[ReplicaFetcher broker=%d] Unexpected error", self.broker.node_id)
+            except Exception as exc:
+                self._errors.report(
+                    f"[ReplicaFetcher broker={self.broker.node_id}] Unexpected error in a request to broker "
+                    f"{self.leader_id}: {exc!r}",
+                    exc_info=True,
+                )
                 await self._reset()
                 await self._pause_briefly()
+            else:
+                self._errors.clear()
 
     async def _pause_briefly(self) -> None:
         self._changed.clear()
@@ -185,7 +240,10 @@ class ReplicaFetcher:
                 if answer.error_code:
                     self._pause(state, answer.error_code)
                     continue
-                self._truncate_one(state, int(answer.leader_epoch), int(answer.end_offset))
+                try:
+                    self._truncate_one(state, int(answer.leader_epoch), int(answer.end_offset))
+                except Exception:
+                    self._fail(state, "truncating")
 
     def _truncate_one(self, state: _Fetching, leader_epoch: int, end_offset: int) -> None:
         plog = state.partition.log
@@ -203,12 +261,39 @@ class ReplicaFetcher:
 
     def _pause(self, state: _Fetching, code: int) -> None:
         """The leader refused (it lost leadership, or epochs disagree): back off, then retry -
-        sooner if new metadata arrives."""
-        log.info(
-            "[ReplicaFetcher broker=%d] %s-%d: error %d from broker %d; retrying after new metadata or %.1f s",
-            self.broker.node_id, state.partition.topic, state.partition.index, code, self.leader_id, RETRY_BACKOFF_S,
+        sooner if new metadata arrives. Logged when the error starts, then summarised."""
+        now = time.monotonic()
+        p = state.partition
+        name = ErrorCode(code).name.upper() if code in ErrorCode._value2member_map_ else str(code)
+        if code != state.last_error:
+            state.last_error, state.error_since, state.error_repeats = code, now, 0
+            log.warning(
+                "[ReplicaFetcher broker=%d] %s-%d: error %s from broker %d; retrying after new metadata or %.1f s",
+                self.broker.node_id, p.topic, p.index, name, self.leader_id, RETRY_BACKOFF_S,
+            )  # fmt: skip
+        else:
+            state.error_repeats += 1
+            if now - state.error_since >= REPEAT_LOG_INTERVAL_S:
+                log.warning(
+                    "[ReplicaFetcher broker=%d] %s-%d: still error %s from broker %d (%d retries in %.0f s)",
+                    self.broker.node_id, p.topic, p.index, name, self.leader_id,
+                    state.error_repeats, now - state.error_since,
+                )  # fmt: skip
+                state.error_since, state.error_repeats = now, 0
+        state.paused_until = now + RETRY_BACKOFF_S
+
+    def _fail(self, state: _Fetching, doing: str) -> None:
+        """An unexpected error applying one partition: stop fetching it until its leadership
+        changes (Kafka marks it failed), logged once with the traceback; the others go on."""
+        p = state.partition
+        log.error(
+            "[ReplicaFetcher broker=%d] Unexpected error %s %s-%d from broker %d at offset %d; "
+            "partition marked as failed until its leadership changes",
+            self.broker.node_id, doing, p.topic, p.index, self.leader_id, p.log.log_end_offset,
+            exc_info=True,
         )  # fmt: skip
-        state.paused_until = time.monotonic() + RETRY_BACKOFF_S
+        self.failed[(p.topic, p.index)] = state.epoch
+        self.states.pop((p.topic, p.index), None)
 
     # --- fetching ----------------------------------------------------------------------------
     async def _fetch(self, conn: KafkaConnection, states: list[_Fetching]) -> None:
@@ -247,12 +332,23 @@ class ReplicaFetcher:
                 state = self.states.get((topic.topic, answer.partition_index))
                 if state is None or state.paused or state.epoch != state.partition.leader_epoch:
                     continue
-                self._apply_fetched(state, answer)
+                try:
+                    self._apply_fetched(state, answer)
+                except (CorruptRecordError, InvalidRecordError) as exc:
+                    # Kafka logs and retries these: a partial or corrupt read may be transient.
+                    log.error(
+                        "[ReplicaFetcher broker=%d] Found invalid records fetching %s-%d at offset %d: %s",
+                        self.broker.node_id, topic.topic, answer.partition_index,
+                        state.partition.log.log_end_offset, exc,
+                    )  # fmt: skip
+                    self._pause(state, getattr(exc, "error_code", ErrorCode.corrupt_message))
+                except Exception:
+                    self._fail(state, "applying the data of")
 
     def _apply_fetched(self, state: _Fetching, answer: Any) -> None:
         plog = state.partition.log
         code = answer.error_code
-        if code == OFFSET_OUT_OF_RANGE:
+        if code == ErrorCode.offset_out_of_range:
             if plog.log_end_offset < answer.log_start_offset:
                 plog.truncate_fully_and_start_at(answer.log_start_offset)
             else:
@@ -261,14 +357,19 @@ class ReplicaFetcher:
         if code:
             self._pause(state, code)
             return
+        state.last_error = 0
         records = answer.records
         if records:
             plog.append_as_follower(records)
-        if answer.log_start_offset > plog.log_start_offset:
-            plog.delete_records_before(min(answer.log_start_offset, plog.log_end_offset))
+        # As Kafka's ReplicaFetcherThread.processPartitionData: the high watermark first (the
+        # leader's, bounded by this log's end), then the leader's log start offset, which never
+        # exceeds the leader's high watermark and so never this replica's new one.
         hw = min(int(answer.high_watermark), plog.log_end_offset)
         if hw > plog.high_watermark:
             plog.high_watermark = hw
+        start = min(int(answer.log_start_offset), plog.high_watermark)
+        if start > plog.log_start_offset:
+            plog.delete_records_before(start)
 
 
 class ReplicaFetcherManager:

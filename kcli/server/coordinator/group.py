@@ -90,6 +90,9 @@ class Group:
     pending_members: dict[str, asyncio.TimerHandle | None] = field(default_factory=dict)
     pending_sync: set[str] = field(default_factory=set)
     offsets: dict[tuple[str, int], OffsetValue] = field(default_factory=dict)
+    # The append sequence of each cached offset: a commit acknowledged late never replaces one
+    # appended after it.
+    offset_sequences: dict[tuple[str, int], int] = field(default_factory=dict)
     state_timestamp: int = field(default_factory=now_ms)
     new_member_added: bool = False
     join_timer: asyncio.TimerHandle | None = None

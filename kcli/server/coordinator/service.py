@@ -16,6 +16,7 @@ relays the leader's bytes, which is why every client-side assignor works.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -39,7 +40,7 @@ from kcli.server.coordinator.schema import (
     encode_offset_value,
     partition_for,
 )
-from kcli.server.coordinator.store import OFFSETS_TOPIC, OffsetsTopicStore, Record, Store
+from kcli.server.coordinator.store import OFFSETS_TOPIC, AppendError, OffsetsTopicStore, Record, Store
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -133,6 +134,7 @@ class GroupCoordinator:
         self.store = store
         self.settings = settings or Settings.from_config(broker.config)  # type: ignore[union-attr]
         self.groups: dict[str, Group] = {}
+        self._append_sequence = itertools.count()
         self._retention_timer: asyncio.TimerHandle | None = None
         self._closed = False
         if not self.clustered:
@@ -217,10 +219,12 @@ class GroupCoordinator:
     def partition_for(self, group_id: str) -> int:
         return partition_for(group_id, self.store.partition_count())
 
-    def ensure_offsets_topic(self) -> bool:
-        return self.store.ensure()
+    async def ensure_offsets_topic(self) -> bool:
+        return await self.store.ensure()
 
-    def _group_value(self, group: Group) -> GroupValue:
+    def _group_value(self, group: Group, assignment: dict[str, bytes] | None = None) -> GroupValue:
+        """The group's metadata record; ``assignment`` (member id -> bytes) replaces the members'
+        current assignments (SyncGroup stores the leader's before it takes effect)."""
         members = [
             MemberRecord(
                 m.member_id,
@@ -230,7 +234,7 @@ class GroupCoordinator:
                 m.rebalance_timeout_ms,
                 m.session_timeout_ms,
                 m.metadata(group.protocol_name),
-                m.assignment,
+                m.assignment if assignment is None else assignment.get(m.member_id, b""),
             )
             for m in group.members.values()
         ]
@@ -243,17 +247,67 @@ class GroupCoordinator:
             members,
         )
 
-    def _append(self, group_id: str, records: list[Record]) -> None:
-        self.store.append(self.partition_for(group_id), records)
-
-    def _persist_group(self, group: Group) -> bool:
+    def _append(self, group_id: str, records: list[Record]) -> asyncio.Future[None]:
+        """Append to the group's ``__consumer_offsets`` partition now; the future completes when
+        the write is acknowledged and fails with :class:`AppendError` otherwise."""
         try:
-            value = encode_group_value(self._group_value(group))
-            self._append(group.group_id, [(encode_group_key(GroupKey(group.group_id)), value)])
+            return self.store.append(self.partition_for(group_id), records)
+        except Exception as exc:  # a bug or a broken store: answer an error, never hang
+            log.exception("Failed to append to %s for group %s", OFFSETS_TOPIC, group_id)
+            fut: asyncio.Future[None] = self._loop().create_future()
+            fut.set_exception(AppendError(E.UNKNOWN_SERVER_ERROR, str(exc)))
+            return fut
+
+    async def _acknowledged(
+        self, group_id: str, records: list[Record], what: str, commit: bool = False
+    ) -> int:
+        """Append and wait for the acknowledgement: NONE, or the coordinator's answer for the
+        failure (Kafka's mapping of append errors)."""
+        try:
+            await self._append(group_id, records)
+        except AppendError as exc:
+            log.warning("Failed to write %s of group %s: %s", what, group_id, exc)
+            return E.from_append_error(exc.code, offset_commit=commit)
+        return E.NONE
+
+    def _store_group(
+        self,
+        group: Group,
+        then: Callable[[int], None] | None = None,
+        assignment: dict[str, bytes] | None = None,
+    ) -> None:
+        """Append the group's metadata record now; ``then(error)`` runs once it is acknowledged
+        (NONE) or has failed (the coordinator's answer for it). An append already settled - one
+        broker, or acks=1 - calls ``then`` at once, so a lone broker answers in the same turn."""
+        generation = group.generation
+        try:
+            value = encode_group_value(self._group_value(group, assignment))
         except Exception:
-            log.exception("Failed to write the metadata of group %s", group.group_id)
-            return False
-        return True
+            log.exception("Failed to encode the metadata of group %s", group.group_id)
+            if then is not None:
+                then(E.UNKNOWN_SERVER_ERROR)
+            return
+        pending = self._append(group.group_id, [(encode_group_key(GroupKey(group.group_id)), value)])
+
+        def settled(fut: asyncio.Future[None]) -> None:
+            exc = fut.exception()
+            code = E.NONE
+            if exc is not None:
+                raw = exc.code if isinstance(exc, AppendError) else E.UNKNOWN_SERVER_ERROR
+                code = E.from_append_error(raw)
+                log.warning(
+                    "Failed to write the metadata of group %s generation %d: %s",
+                    group.group_id,
+                    generation,
+                    exc,
+                )
+            if then is not None and not self._closed:
+                self._guard(then, (code,))
+
+        if pending.done():
+            settled(pending)
+        else:
+            pending.add_done_callback(settled)
 
     def load(self, partitions: set[int] | None = None) -> None:
         """Rebuild groups and committed offsets from ``__consumer_offsets`` (last record wins),
@@ -442,22 +496,31 @@ class GroupCoordinator:
         """
         fut = member.join_future
         member.join_future = None
-        if not self._persist_group(group):
-            member.protocols, member.session_timeout_ms, member.rebalance_timeout_ms = saved
-            assert member.group_instance_id is not None
-            group.replace_static_member(member.group_instance_id, old_id)
-            self._schedule_session(group, member)
-            return _resolve(fut, join_error("", E.COORDINATOR_NOT_AVAILABLE))
-        log.info(
-            "Static member %s of group %s rejoined a Stable group without changing its protocol: no rebalance",
-            member.member_id,
-            group.group_id,
-        )
-        if req.supports_skip_assignment:
-            return _resolve(fut, self._join_response(group, member, skip_assignment=True))
-        answer = self._join_response(group, member)
-        answer.update(leader=previous_leader or "", members=[])
-        return _resolve(fut, answer)
+        new_id = member.member_id
+
+        def stored(code: int) -> None:
+            if fut is None or fut.done():
+                return
+            if code:
+                # Undo the replacement, unless the group has moved on since (then the member's
+                # fate is already decided elsewhere).
+                if group.members.get(new_id) is member and member.group_instance_id is not None:
+                    member.protocols, member.session_timeout_ms, member.rebalance_timeout_ms = saved
+                    group.replace_static_member(member.group_instance_id, old_id)
+                    self._schedule_session(group, member)
+                return _resolve(fut, join_error("", code))
+            log.info(
+                "Static member %s of group %s rejoined a Stable group without changing its protocol: no rebalance",
+                member.member_id,
+                group.group_id,
+            )
+            if req.supports_skip_assignment:
+                return _resolve(fut, self._join_response(group, member, skip_assignment=True))
+            answer = self._join_response(group, member)
+            answer.update(leader=previous_leader or "", members=[])
+            return _resolve(fut, answer)
+
+        self._store_group(group, stored)
 
     def _add_member_and_rebalance(
         self, group: Group, req: JoinRequest, member_id: str, fut: asyncio.Future[dict[str, Any]]
@@ -604,7 +667,7 @@ class GroupCoordinator:
             group.leader_id = None
             group.transition(GroupState.EMPTY)
             log.info("Group %s with generation %d is now empty", group.group_id, group.generation)
-            self._persist_group(group)
+            self._store_group(group)  # a failure is logged; the next change stores the group again
             return
         if not group.elect_joined_leader():
             # Only static members that have not rejoined remain: wait for them (or their expiry).
@@ -734,15 +797,26 @@ class GroupCoordinator:
         member.sync_future = fut
         if member_id == group.leader_id:
             given = dict(assignments)
-            for m in group.members.values():
-                m.assignment = given.get(m.member_id, b"")
-            if not self._persist_group(group):
+            generation = group.generation
+
+            def stored(code: int) -> None:
+                # As Kafka's coordinator: the assignment takes effect only once the group record
+                # holding it is acknowledged, and only if the group is still in that rebalance.
+                if (
+                    self.groups.get(group.group_id) is not group
+                    or group.generation != generation
+                    or group.state is not GroupState.COMPLETING_REBALANCE
+                ):
+                    return
+                if code:
+                    for m in group.members.values():
+                        m.assignment = b""
+                        _resolve(m.sync_future, sync_result(code))
+                        m.sync_future = None
+                    self._prepare_rebalance(group, f"error storing the assignment of member {member_id}")
+                    return
                 for m in group.members.values():
-                    m.assignment = b""
-                    _resolve(m.sync_future, sync_result(E.COORDINATOR_NOT_AVAILABLE))
-                    m.sync_future = None
-                self._prepare_rebalance(group, "failed to store the group metadata")
-            else:
+                    m.assignment = given.get(m.member_id, b"")
                 group.transition(GroupState.STABLE)
                 log.info(
                     "Assignment received from leader %s for group %s for generation %d",
@@ -753,6 +827,8 @@ class GroupCoordinator:
                 for m in group.members.values():
                     _resolve(m.sync_future, sync_result(E.NONE, group, m.assignment))
                     m.sync_future = None
+
+            self._store_group(group, stored, assignment=given)
         return await fut
 
     # --- Heartbeat and LeaveGroup ---------------------------------------------------------------
@@ -834,7 +910,7 @@ class GroupCoordinator:
             return E.REBALANCE_IN_PROGRESS
         return E.NONE
 
-    def commit_offsets(
+    async def commit_offsets(
         self,
         group_id: str,
         generation: int,
@@ -843,18 +919,22 @@ class GroupCoordinator:
         entries: list[CommitEntry],
         partition_exists: Callable[[str, int], bool],
     ) -> dict[tuple[str, int], int]:
-        """Validate, append to ``__consumer_offsets``, then update the cache: returns errors by partition."""
+        """Validate, append to ``__consumer_offsets``, wait until the append is acknowledged
+        (``offsets.commit.required.acks``), then update the cache: errors by partition.
+
+        A commit that could not be secured answers Kafka's mapped error (COORDINATOR_NOT_AVAILABLE
+        when the in-sync replicas are too few or did not confirm within
+        ``offsets.commit.timeout.ms``, NOT_COORDINATOR when leadership moved) and leaves the
+        cached offsets as they were."""
         self.start()
         keys = [(e.topic, e.partition) for e in entries]
         if not group_id:
             return dict.fromkeys(keys, E.INVALID_GROUP_ID)
         group = self.groups.get(group_id)
-        created = False
         if group is None:
             if generation >= 0:
                 return dict.fromkeys(keys, E.ILLEGAL_GENERATION)
             group = Group(group_id)
-            created = True
         code = self._validate_commit(group, generation, member_id, instance_id)
         if code:
             return dict.fromkeys(keys, code)
@@ -876,20 +956,27 @@ class GroupCoordinator:
             )
             accepted[key] = value
             results[key] = E.NONE
-        if records:
-            try:
-                self._append(group_id, records)
-            except Exception:
-                log.exception("Failed to write offsets of group %s", group_id)
-                for key in accepted:
-                    results[key] = E.COORDINATOR_NOT_AVAILABLE
-                return results
-        if created:
-            self.groups[group_id] = group
-        group.offsets.update(accepted)
-        member = group.members.get(member_id)
-        if member is not None and group.state is not GroupState.EMPTY:
-            self._schedule_session(group, member)  # a commit proves the member is alive
+        if not records:
+            return results
+        # Appends are in call order, acknowledgements may interleave: each commit carries its
+        # append's sequence number and the cache keeps the latest appended value per partition.
+        sequence = next(self._append_sequence)
+        code = await self._acknowledged(group_id, records, "offsets", commit=True)
+        if code:
+            results.update(dict.fromkeys(accepted, code))
+            return results
+        current = self.groups.get(group_id)
+        if current is None:
+            if group.state is GroupState.DEAD:
+                return results  # deleted meanwhile: the commit landed before the tombstones
+            current = self.groups[group_id] = group
+        for key, value in accepted.items():
+            if current.offset_sequences.get(key, -1) < sequence:
+                current.offsets[key] = value
+                current.offset_sequences[key] = sequence
+        member = current.members.get(member_id)
+        if member is not None and current.state is not GroupState.EMPTY:
+            self._schedule_session(current, member)  # a commit proves the member is alive
         return results
 
     def fetch_offsets(
@@ -910,7 +997,7 @@ class GroupCoordinator:
     def _tombstones(self, group_id: str, keys: Iterable[tuple[str, int]]) -> list[Record]:
         return [(encode_offset_key(OffsetKey(group_id, t, p)), None) for t, p in keys]
 
-    def delete_offsets(
+    async def delete_offsets(
         self, group_id: str, topics: list[tuple[str, list[int]]]
     ) -> tuple[int, dict[tuple[str, int], int]]:
         """OffsetDelete: only for empty groups, or for topics a consumer group does not subscribe to."""
@@ -934,13 +1021,16 @@ class GroupCoordinator:
                     if (topic, p) in group.offsets:
                         doomed.append((topic, p))
         if doomed:
-            try:
-                self._append(group_id, self._tombstones(group_id, doomed))
-            except Exception:
-                log.exception("Failed to delete offsets of group %s", group_id)
-                return E.COORDINATOR_NOT_AVAILABLE, {}
+            pending = self._append(group_id, self._tombstones(group_id, doomed))
+            # The cache follows the log at once (the tombstones are written); the answer waits
+            # for them to be acknowledged, as Kafka's coordinator runtime answers.
             for key in doomed:
                 group.offsets.pop(key, None)
+            try:
+                await pending
+            except AppendError as exc:
+                log.warning("Failed to delete offsets of group %s: %s", group_id, exc)
+                return E.from_append_error(exc.code), {}
         return E.NONE, results
 
     # --- list, describe, delete -------------------------------------------------------------------
@@ -991,8 +1081,9 @@ class GroupCoordinator:
             "authorized_operations": -2147483648,
         }
 
-    def delete_groups(self, group_ids: Iterable[str]) -> dict[str, int]:
-        results = {}
+    async def delete_groups(self, group_ids: Iterable[str]) -> dict[str, int]:
+        results: dict[str, int] = {}
+        pending: dict[str, asyncio.Future[None]] = {}
         for group_id in group_ids:
             group = self.groups.get(group_id)
             if not group_id:
@@ -1002,23 +1093,28 @@ class GroupCoordinator:
             elif group.state is not GroupState.EMPTY or group.pending_members:
                 results[group_id] = E.NON_EMPTY_GROUP
             else:
-                results[group_id] = self._delete_group(group)
+                pending[group_id] = self._delete_group(group)
+                results[group_id] = E.NONE
+        for group_id, fut in pending.items():
+            try:
+                await fut
+            except AppendError as exc:
+                log.warning("Failed to delete group %s: %s", group_id, exc)
+                results[group_id] = E.from_append_error(exc.code)
         return results
 
-    def _delete_group(self, group: Group) -> int:
+    def _delete_group(self, group: Group) -> asyncio.Future[None]:
+        """Write the group's tombstones and forget it now; the future says whether the tombstones
+        were acknowledged (the answer to DeleteGroups waits for it)."""
         records = self._tombstones(group.group_id, list(group.offsets))
         records.append((encode_group_key(GroupKey(group.group_id)), None))
-        try:
-            self._append(group.group_id, records)
-        except Exception:
-            log.exception("Failed to delete group %s", group.group_id)
-            return E.COORDINATOR_NOT_AVAILABLE
+        pending = self._append(group.group_id, records)
         group.transition(GroupState.DEAD)
         self._cancel(group.join_timer)
         self._cancel(group.sync_timer)
         del self.groups[group.group_id]
         log.info("Group %s deleted", group.group_id)
-        return E.NONE
+        return pending
 
     # --- offset retention ---------------------------------------------------------------------
     def _retention_tick(self) -> None:
@@ -1045,11 +1141,11 @@ class GroupCoordinator:
             else:
                 expired = []
             if expired:
-                try:
-                    self._append(group.group_id, self._tombstones(group.group_id, expired))
-                except Exception:
-                    log.exception("Failed to expire offsets of group %s", group.group_id)
-                    continue
+                # Not waited for, as Kafka's expiry: tombstones that are lost are written again by
+                # the next expiry pass of whichever broker then coordinates the group.
+                self._append(group.group_id, self._tombstones(group.group_id, expired)).add_done_callback(
+                    self._log_expiry_failure
+                )
                 for key in expired:
                     group.offsets.pop(key, None)
                 expired_total += len(expired)
@@ -1060,5 +1156,11 @@ class GroupCoordinator:
                 and not group.members
                 and not group.pending_members
             ):
-                self._delete_group(group)
+                self._delete_group(group).add_done_callback(self._log_expiry_failure)
         return expired_total
+
+    @staticmethod
+    def _log_expiry_failure(fut: asyncio.Future[None]) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            log.warning("Expired offsets or groups were not acknowledged: %s", exc)

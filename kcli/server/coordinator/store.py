@@ -3,16 +3,22 @@
 The coordinator only needs three operations (append records to one partition, read every record
 back at start-up, know the partition count), so they form a small interface: the broker-backed
 :class:`OffsetsTopicStore` for real use and :class:`MemoryStore` for unit tests of the state
-machine. Appends are synchronous file writes, so a commit is acknowledged only after its record
-is in the segment file and survives ``kill -9``.
+machine. An append is written to the local log at once, in call order, and returns a future that
+completes when the write is as safe as ``offsets.commit.required.acks`` asks (with the default -1:
+on every in-sync replica, with at least ``min.insync.replicas`` of them) or fails with
+:class:`AppendError` carrying the append's Kafka error; the coordinator answers only then, as
+Kafka's coordinator appends through the same path as Produce with acks=all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
+
+from kio.schema.errors import ErrorCode
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -30,12 +36,32 @@ OFFSETS_TOPIC_CONFIGS = {
 Record = tuple[bytes, bytes | None]
 
 
+class AppendError(Exception):
+    """An append to ``__consumer_offsets`` that was not acknowledged: the append's Kafka error."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None):
+        super().__init__(message or code.name)
+        self.code = code
+
+
+def _failed(code: ErrorCode, message: str | None = None) -> asyncio.Future[None]:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    fut.set_exception(AppendError(code, message))
+    return fut
+
+
+def _done() -> asyncio.Future[None]:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    fut.set_result(None)
+    return fut
+
+
 class Store(Protocol):
     def partition_count(self) -> int: ...
 
-    def ensure(self) -> bool: ...
+    async def ensure(self) -> bool: ...
 
-    def append(self, partition: int, records: list[Record]) -> None: ...
+    def append(self, partition: int, records: list[Record]) -> asyncio.Future[None]: ...
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]: ...
 
@@ -46,18 +72,35 @@ class MemoryStore:
     def __init__(self, partitions: int = 50):
         self.partitions = partitions
         self.logs: dict[int, list[Record]] = {}
-        self.fail = False
+        self.fail: ErrorCode | None = None  # appends fail with this error (tests)
+        self.hold = False  # appends stay unacknowledged until release() (tests)
+        self.pending: list[asyncio.Future[None]] = []
 
     def partition_count(self) -> int:
         return self.partitions
 
-    def ensure(self) -> bool:
+    async def ensure(self) -> bool:
         return True
 
-    def append(self, partition: int, records: list[Record]) -> None:
-        if self.fail:
-            raise OSError("append failed (test)")
+    def append(self, partition: int, records: list[Record]) -> asyncio.Future[None]:
+        if self.fail is not None:
+            return _failed(self.fail)
         self.logs.setdefault(partition, []).extend(records)
+        if not self.hold:
+            return _done()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append(fut)
+        return fut
+
+    def release(self, error: ErrorCode | None = None) -> None:
+        """Acknowledge (or fail with ``error``) every append held so far."""
+        pending, self.pending = self.pending, []
+        for fut in pending:
+            if not fut.done():
+                if error is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(AppendError(error))
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
         for partition in sorted(self.logs):
@@ -77,7 +120,7 @@ class OffsetsTopicStore:
             return record.partitions
         return max(1, self.broker.config.offsets_topic_num_partitions)
 
-    def ensure(self) -> bool:
+    async def ensure(self) -> bool:
         """Create ``__consumer_offsets`` if it is missing; False when that is impossible."""
         if self.broker.topic(OFFSETS_TOPIC) is not None:
             return True
@@ -97,7 +140,7 @@ class OffsetsTopicStore:
                 live,
             )
         try:
-            self.broker.create_topic(
+            await self.broker.create_topic(
                 OFFSETS_TOPIC,
                 num_partitions=max(1, config.offsets_topic_num_partitions),
                 replication_factor=rf,
@@ -110,16 +153,33 @@ class OffsetsTopicStore:
                 return False
         return True
 
-    def append(self, partition: int, records: list[Record]) -> None:
+    def append(self, partition: int, records: list[Record]) -> asyncio.Future[None]:
+        """Append through the broker's one append path with ``offsets.commit.required.acks``;
+        the future fails with the append's error (NOT_LEADER_OR_FOLLOWER when leadership moved
+        since the request was checked, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT after
+        ``offsets.commit.timeout.ms``, ...)."""
         from kcli.server.protocol.records import build_batch
 
-        if not self.ensure():
-            raise OSError(f"{OFFSETS_TOPIC} is not available")
-        target, _error = self.broker.leader_partition(OFFSETS_TOPIC, partition)
-        if target is None:  # in a cluster: leadership moved away since the request was checked
-            raise OSError(f"{OFFSETS_TOPIC}-{partition} is not led by this broker")
+        if self.broker.topic(OFFSETS_TOPIC) is None:  # FindCoordinator creates it first
+            return _failed(ErrorCode.unknown_topic_or_partition, f"{OFFSETS_TOPIC} is not available")
+        config = self.broker.config
+        manager = self.broker.replica_manager
         now = int(time.time() * 1000)
-        target.append(build_batch(records, timestamp=now), now_ms=now)
+        batch = build_batch(records, timestamp=now)
+        outcome, wait = manager.append_local(
+            OFFSETS_TOPIC, partition, batch, config.offsets_commit_required_acks, now
+        )
+        if outcome.error:
+            return _failed(outcome.error, outcome.message)
+        if wait is None:
+            return _done()
+
+        async def acknowledged() -> None:
+            await manager.await_acks([(outcome, *wait)], config.offsets_commit_timeout_ms / 1000)
+            if outcome.error:
+                raise AppendError(outcome.error, outcome.message)
+
+        return asyncio.ensure_future(acknowledged())
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
         from kcli.server.protocol.records import decode_records, iter_batches

@@ -7,18 +7,9 @@ import random
 from pathlib import Path
 
 import pytest
+from kio.schema.errors import ErrorCode
 
-from kcli.server.cluster.controller import (
-    ELECTION_NOT_NEEDED,
-    FENCED_LEADER_EPOCH,
-    INELIGIBLE_REPLICA,
-    INVALID_REPLICATION_FACTOR,
-    INVALID_UPDATE_VERSION,
-    PREFERRED_LEADER_NOT_AVAILABLE,
-    TOPIC_ALREADY_EXISTS,
-    Controller,
-    ControllerError,
-)
+from kcli.server.cluster.controller import Controller, ControllerError
 from kcli.server.cluster.image import NO_LEADER, BrokerRegistration
 from kcli.server.cluster.placement import assign_replicas
 
@@ -54,10 +45,10 @@ def test_create_topic_leads_with_the_first_replica_and_refuses_duplicates(tmp_pa
         assert state.leader == state.replicas[0] and state.isr == state.replicas
     with pytest.raises(ControllerError) as exc:
         c.create_topic("t", 1, 1, None, {}, False, False)
-    assert exc.value.code == TOPIC_ALREADY_EXISTS
+    assert exc.value.code == ErrorCode.topic_already_exists
     with pytest.raises(ControllerError) as exc:
         c.create_topic("u", 1, 4, None, {}, False, False)
-    assert exc.value.code == INVALID_REPLICATION_FACTOR
+    assert exc.value.code == ErrorCode.invalid_replication_factor
 
 
 def test_fencing_the_leader_elects_the_next_in_sync_replica(tmp_path: Path) -> None:
@@ -107,15 +98,15 @@ def test_alter_partition_is_checked_against_leader_and_epochs(tmp_path: Path) ->
     state = c.image.topics["t"].partitions[0]
     with pytest.raises(ControllerError) as exc:
         c.alter_partition("t", 0, 0, state.leader_epoch - 1, state.partition_epoch, [0, 1])
-    assert exc.value.code == FENCED_LEADER_EPOCH
+    assert exc.value.code == ErrorCode.fenced_leader_epoch
     c.alter_partition("t", 0, 0, state.leader_epoch, state.partition_epoch, [0, 1])
     with pytest.raises(ControllerError) as exc:  # the same proposal again carries a stale partition epoch
         c.alter_partition("t", 0, 0, state.leader_epoch, state.partition_epoch - 1, [0, 1, 2])
-    assert exc.value.code == INVALID_UPDATE_VERSION
+    assert exc.value.code == ErrorCode.invalid_update_version
     c.fence_broker(2)
     with pytest.raises(ControllerError) as exc:
         c.alter_partition("t", 0, 0, state.leader_epoch, state.partition_epoch, [0, 1, 2])
-    assert exc.value.code == INELIGIBLE_REPLICA
+    assert exc.value.code == ErrorCode.ineligible_replica
 
 
 def test_preferred_election_moves_leadership_back(tmp_path: Path) -> None:
@@ -123,14 +114,14 @@ def test_preferred_election_moves_leadership_back(tmp_path: Path) -> None:
     c.create_topic("t", 1, 3, {0: [0, 1, 2]}, {}, False, False)
     c.fence_broker(0)
     [result] = c.elect_leaders(0, [("t", 0)])
-    assert result.code == PREFERRED_LEADER_NOT_AVAILABLE
+    assert result.code == ErrorCode.preferred_leader_not_available
     c.register_broker(BrokerRegistration(0, "localhost", 9092))
     state = c.image.topics["t"].partitions[0]
     c.alter_partition("t", 0, state.leader, state.leader_epoch, state.partition_epoch, [1, 2, 0])
     [result] = c.elect_leaders(0, [("t", 0)])
     assert result.code == 0 and c.image.topics["t"].partitions[0].leader == 0
     [result] = c.elect_leaders(0, [("t", 0)])
-    assert result.code == ELECTION_NOT_NEEDED
+    assert result.code == ErrorCode.election_not_needed
     assert c.elect_leaders(0, None) == []  # "all partitions" reports only elections that happened
 
 

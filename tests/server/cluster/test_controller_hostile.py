@@ -43,7 +43,8 @@ def exchange(port: int, payload: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("payload", "error"),
     [
-        (b'{"op": "ctl_create_topic"}\n', "BadArguments"),
+        (b'{"op": "ctl_create_topics"}\n', "BadArguments"),
+        (b'{"op": "ctl_create_topics", "topics": [{"partitions": 1}]}\n', "BadArguments"),
         (b'{"op": "ctl_alter_configs", "name": "t", "configs": [1, 2]}\n', "BadArguments"),
         (b'{"op": "ctl_alter_partition", "topic": "t", "partition": "zero"}\n', "BadArguments"),
         (b'{"op": "ctl_register", "id": "x"}\n', "BadArguments"),

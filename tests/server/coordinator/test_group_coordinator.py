@@ -218,7 +218,8 @@ def test_leave_moves_partitions_and_last_leave_empties_the_group() -> None:
 def test_silent_member_expires_after_its_session_timeout() -> None:
     async def main() -> None:
         coord = coordinator()
-        alive, silent = await stable_group_of(coord, 2, session=150)
+        # 600 ms: long enough that a loaded CI machine never starves the alive member's beats.
+        alive, silent = await stable_group_of(coord, 2, session=600)
 
         async def keep_alive() -> None:
             while True:
@@ -229,7 +230,7 @@ def test_silent_member_expires_after_its_session_timeout() -> None:
         try:
             await wait_for(lambda: silent["member_id"] not in coord.groups["g"].members)
             assert coord.groups["g"].state is GroupState.PREPARING_REBALANCE
-            rejoin = await coord.join_group(join_req(member_id=alive["member_id"], session=150))
+            rejoin = await coord.join_group(join_req(member_id=alive["member_id"], session=600))
             assert rejoin["error_code"] == E.NONE and len(rejoin["members"]) == 1
         finally:
             beating.cancel()
@@ -385,22 +386,21 @@ def test_commit_validation_follows_kafka() -> None:
         coord = coordinator()
         exists = lambda topic, partition: topic == "t"  # noqa: E731
 
-        def commit(gen: int, member: str, group: str = "g", topic: str = "t") -> int:
-            return coord.commit_offsets(group, gen, member, None, [CommitEntry(topic, 0, 5)], exists)[
-                (topic, 0)
-            ]
+        async def commit(gen: int, member: str, group: str = "g", topic: str = "t") -> int:
+            found = await coord.commit_offsets(group, gen, member, None, [CommitEntry(topic, 0, 5)], exists)
+            return found[(topic, 0)]
 
-        assert commit(-1, "", group="simple") == E.NONE  # assign() consumer, no group yet
-        assert commit(-1, "", group="simple", topic="nope") == E.UNKNOWN_TOPIC_OR_PARTITION
-        assert commit(3, "m", group="unknown") == E.ILLEGAL_GENERATION
+        assert await commit(-1, "", group="simple") == E.NONE  # assign() consumer, no group yet
+        assert await commit(-1, "", group="simple", topic="nope") == E.UNKNOWN_TOPIC_OR_PARTITION
+        assert await commit(3, "m", group="unknown") == E.ILLEGAL_GENERATION
         a = await join_new(coord, client_id="a")
         b = await join_new(coord, client_id="b")
         ja, _ = await asyncio.gather(a, b)
         assert coord.groups["g"].state is GroupState.COMPLETING_REBALANCE
-        assert commit(ja["generation_id"], ja["member_id"]) == E.REBALANCE_IN_PROGRESS
-        assert commit(-1, "") == E.UNKNOWN_MEMBER_ID
-        assert commit(ja["generation_id"], "stranger") == E.UNKNOWN_MEMBER_ID
-        assert commit(ja["generation_id"] - 1, ja["member_id"]) == E.ILLEGAL_GENERATION
+        assert await commit(ja["generation_id"], ja["member_id"]) == E.REBALANCE_IN_PROGRESS
+        assert await commit(-1, "") == E.UNKNOWN_MEMBER_ID
+        assert await commit(ja["generation_id"], "stranger") == E.UNKNOWN_MEMBER_ID
+        assert await commit(ja["generation_id"] - 1, ja["member_id"]) == E.ILLEGAL_GENERATION
         await coord.close()
 
     run(main)
@@ -411,7 +411,7 @@ def test_offsets_and_groups_are_written_in_kafka_format_and_reloaded() -> None:
         store = MemoryStore(partitions=50)
         coord = coordinator(store)
         (leader,) = await stable_group_of(coord, 1)
-        errors = coord.commit_offsets(
+        errors = await coord.commit_offsets(
             "g",
             1,
             leader["member_id"],
@@ -447,9 +447,9 @@ def test_delete_group_writes_tombstones_and_refuses_active_groups() -> None:
     async def main() -> None:
         store = MemoryStore()
         coord = coordinator(store)
-        coord.commit_offsets("idle", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
+        await coord.commit_offsets("idle", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
         await stable_group_of(coord, 1)
-        assert coord.delete_groups(["idle", "g", "missing"]) == {
+        assert await coord.delete_groups(["idle", "g", "missing"]) == {
             "idle": E.NONE,
             "g": E.NON_EMPTY_GROUP,
             "missing": E.GROUP_ID_NOT_FOUND,
@@ -467,7 +467,7 @@ def test_offset_delete_refuses_subscribed_topics_of_active_consumer_groups() -> 
         coord = coordinator()
         subscription = b"\x00\x00" + b"\x00\x00\x00\x01" + b"\x00\x01t"  # v0: topics ["t"]
         (leader,) = await stable_group_of(coord, 1, protocols=[("range", subscription)])
-        coord.commit_offsets(
+        await coord.commit_offsets(
             "g",
             1,
             leader["member_id"],
@@ -475,11 +475,11 @@ def test_offset_delete_refuses_subscribed_topics_of_active_consumer_groups() -> 
             [CommitEntry("t", 0, 1), CommitEntry("u", 0, 1)],
             lambda t, p: True,
         )
-        top, results = coord.delete_offsets("g", [("t", [0]), ("u", [0])])
+        top, results = await coord.delete_offsets("g", [("t", [0]), ("u", [0])])
         assert top == E.NONE
         assert results == {("t", 0): E.GROUP_SUBSCRIBED_TO_TOPIC, ("u", 0): E.NONE}
         assert ("u", 0) not in coord.groups["g"].offsets
-        assert coord.delete_offsets("missing", [("t", [0])])[0] == E.GROUP_ID_NOT_FOUND
+        assert (await coord.delete_offsets("missing", [("t", [0])]))[0] == E.GROUP_ID_NOT_FOUND
         await coord.close()
 
     run(main)
@@ -489,7 +489,7 @@ def test_list_and_describe_report_state_members_and_filters() -> None:
     async def main() -> None:
         coord = coordinator()
         (leader,) = await stable_group_of(coord, 1)
-        coord.commit_offsets("simple", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
+        await coord.commit_offsets("simple", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
         listed = {g["group_id"]: g for g in coord.list_groups()}
         assert listed["g"]["group_state"] == "Stable" and listed["g"]["protocol_type"] == "consumer"
         assert listed["simple"]["group_state"] == "Empty" and listed["simple"]["protocol_type"] == ""
@@ -511,7 +511,7 @@ def test_offsets_of_empty_groups_expire_with_tombstones() -> None:
     async def main() -> None:
         store = MemoryStore()
         coord = coordinator(store, offsets_retention_ms=1000)
-        coord.commit_offsets("simple", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
+        await coord.commit_offsets("simple", -1, "", None, [CommitEntry("t", 0, 1)], lambda t, p: True)
         commit_ts = coord.groups["simple"].offsets[("t", 0)].commit_timestamp
         assert coord.expire_offsets(commit_ts + 500) == 0
         assert coord.expire_offsets(commit_ts + 1000) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +27,7 @@ class RecordingBroker:
     def topic(self, name: str) -> Any:
         return self.topics.get(name)
 
-    def create_topic(self, name: str, **kwargs: Any) -> Any:
+    async def create_topic(self, name: str, **kwargs: Any) -> Any:
         self.created.append({"name": name, **kwargs})
         record = SimpleNamespace(name=name, partitions=kwargs["num_partitions"])
         self.topics[name] = record
@@ -37,7 +38,7 @@ def test_created_once_compacted_internal_with_configured_partitions() -> None:
     broker = RecordingBroker(replication_factor=1, partitions=50)
     store = OffsetsTopicStore(broker)  # type: ignore[arg-type]
     assert store.partition_count() == 50
-    assert store.ensure() and store.ensure()
+    assert asyncio.run(store.ensure()) and asyncio.run(store.ensure())
     (created,) = broker.created
     assert created["name"] == OFFSETS_TOPIC
     assert created["num_partitions"] == 50
@@ -51,6 +52,6 @@ def test_replication_factor_is_reduced_to_live_brokers_with_a_warning(
 ) -> None:
     broker = RecordingBroker(replication_factor=3, partitions=5, live=1)
     with caplog.at_level(logging.WARNING):
-        assert OffsetsTopicStore(broker).ensure()  # type: ignore[arg-type]
+        assert asyncio.run(OffsetsTopicStore(broker).ensure())  # type: ignore[arg-type]
     assert broker.created[0]["replication_factor"] == 1
     assert any("offsets.topic.replication.factor=3" in r.getMessage() for r in caplog.records)
