@@ -6,6 +6,7 @@ stores them, never as passwords."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,19 @@ def client(port: int, user: str, password: str, mechanism: str = "SCRAM-SHA-256"
 
 
 def can_log_in(port: int, user: str, password: str, mechanism: str = "SCRAM-SHA-256") -> bool:
-    try:
-        AdminClient(client(port, user, password, mechanism)).list_topics(timeout=5)
-        return True
-    except KafkaException:
-        return False
+    """True once metadata arrives, False as soon as the broker refuses the login."""
+    refused: list = []
+    admin = AdminClient({**client(port, user, password, mechanism), "error_cb": refused.append})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            admin.list_topics(timeout=0.5)
+            return True
+        except KafkaException:
+            admin.poll(0)
+            if any("Authentication failed" in str(e) for e in refused):
+                return False
+    raise AssertionError(f"neither metadata nor a refusal for {user} within 15 s: {refused}")
 
 
 def test_scram_users_from_format_to_kafka_configs(tmp_path: Path) -> None:
