@@ -9,6 +9,7 @@ exit, exactly one output line naming the key, and nothing listening on the confi
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -124,12 +125,14 @@ def _nothing_listens(port: int) -> bool:
 
 
 def _run(module: str, properties: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_OPTS", "SCHEMA_REGISTRY_OPTS")}
     return subprocess.run(
         [sys.executable, "-m", module, str(properties)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=properties.parent,
+        env=env,
     )
 
 
@@ -158,15 +161,26 @@ def test_broker_refuses_bad_or_unsupported_security(
 
 
 REGISTRY_CASES = [
-    ("basic-auth", {"authentication.method": "BASIC", "authentication.roles": "admin"}, "authentication."),
-    ("https-listener", {"listeners": "https://127.0.0.1:{port}"}, "listeners"),
+    (
+        "basic-auth-without-jaas",
+        {"authentication.method": "BASIC", "authentication.realm": "SchemaRegistry-Props"},
+        "authentication.method",
+    ),
+    ("basic-auth-without-realm", {"authentication.method": "BASIC"}, "authentication.realm"),
+    ("bearer-auth", {"authentication.method": "BEARER"}, "authentication.method"),
+    ("https-without-keystore", {"listeners": "https://127.0.0.1:{port}"}, "ssl.keystore.location"),
     (
         "https-second-listener",
         {"listeners": "http://127.0.0.1:{port},https://127.0.0.1:{port2}"},
         "listeners",
     ),
-    ("ssl-keystore", {"ssl.keystore.location": "/nonexistent/ks.p12"}, "ssl.keystore.location"),
-    ("inter-instance-https", {"inter.instance.protocol": "https"}, "inter.instance.protocol"),
+    (
+        "authorizer",
+        {
+            "confluent.schema.registry.authorizer.class": "io.confluent.kafka.schemaregistry.security.authorizer.X"
+        },
+        "confluent.schema.registry.authorizer.class",
+    ),
 ]
 
 
