@@ -468,6 +468,14 @@ def _refuse_unhonoured_security(s: dict[str, str], protocols: dict[str, str]) ->
                 f"{'' if name == protocol else ' (listener.security.protocol.map)'}, which this broker "
                 "does not support yet (only PLAINTEXT): it refuses to start rather than serve it unsecured"
             )
+    controllers = [n.strip().upper() for n in s.get("controller.listener.names", "").split(",") if n.strip()]
+    for name in controllers:
+        if protocols.get(name, "PLAINTEXT") != "PLAINTEXT":
+            raise ConfigError(
+                f"listener.security.protocol.map: the controller listener {name} uses {protocols[name]}, "
+                "but kcli's controller link is PLAINTEXT only: it refuses to start rather than serve it "
+                f"unsecured ({name}:PLAINTEXT, on a private address)"
+            )
     problem = unhonoured_setting(s)
     if problem is not None:
         raise ConfigError(problem)

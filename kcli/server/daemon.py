@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -204,7 +205,20 @@ def attach_security(broker: Broker, cluster: bool) -> None:
     from kcli.server.security.store import SecurityStore
 
     settings = broker.config.security or resolve(broker.config, cluster=cluster)
-    broker.security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
+    broker.security = security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
+    link = broker.cluster
+    if link is not None:  # ACLs and SCRAM users are cluster metadata: the controller keeps them
+        apply_image = link.on_image
+
+        def on_image(image: Any) -> None:
+            apply_image(image)
+            security.apply_image(image)
+
+        async def forward(op: str, fields: dict[str, Any]) -> Any:
+            return await link.call(op, **fields)
+
+        link.on_image = on_image
+        security.forward = forward
 
 
 def attach_coordinator(broker: Broker) -> None:

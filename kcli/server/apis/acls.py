@@ -121,7 +121,7 @@ async def create_acls(ctx: RequestContext, request: Any) -> dict:
         for c in request.creations
     ]
     assert ctx.broker.security is not None
-    results = ctx.broker.security.create_acls(bindings)
+    results = await ctx.broker.security.create_acls(bindings)
     return {"throttle_time": 0, "results": [{"error_code": c, "error_message": m} for c, m in results]}
 
 
@@ -138,7 +138,7 @@ async def delete_acls(ctx: RequestContext, request: Any) -> dict:
             "filter_results": each(ErrorCode.security_disabled.value, "No Authorizer is configured."),
         }
     assert ctx.broker.security is not None
-    outcome = ctx.broker.security.delete_acls([_filter(f) for f in request.filters])
+    outcome = await ctx.broker.security.delete_acls([_filter(f) for f in request.filters])
     results = []
     for (code, message), matched in outcome:
         results.append(

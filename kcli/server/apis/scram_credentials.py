@@ -39,5 +39,5 @@ async def alter_user_scram_credentials(ctx: RequestContext, request: Any) -> dic
         return {"throttle_time": 0, "results": []}
     return {
         "throttle_time": 0,
-        "results": security.alter_scram(list(request.deletions), list(request.upsertions)),
+        "results": await security.alter_scram(list(request.deletions), list(request.upsertions)),
     }

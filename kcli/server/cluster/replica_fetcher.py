@@ -198,8 +198,12 @@ class ReplicaFetcher:
             node = self.broker.broker_node(self.leader_id)
             if node is None:
                 raise ConnectionError(f"broker {self.leader_id} is not registered")
+            security = self.broker.security
             conn = KafkaConnection(
-                node.host, node.port, f"broker-{self.broker.node_id}-fetcher-{self.leader_id}"
+                node.host,
+                node.port,
+                f"broker-{self.broker.node_id}-fetcher-{self.leader_id}",
+                security.settings.inter_broker if security is not None else None,
             )
             await conn.open()
             self._conn = conn

@@ -10,7 +10,7 @@ cluster hands them to the controller, and every broker applies what the controll
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -41,8 +41,8 @@ class SecurityManager:
         self.authorizer: Authorizer | None = settings.authorizer
         if self.authorizer is not None:
             self.authorizer.set_acls(store.acls)
-        #: set in a cluster: sends a change to the controller and returns once it is applied
-        self.forward: Callable[[str, dict[str, Any]], Any] | None = None
+        #: set in a cluster: sends a change to the controller; returns once the new image is applied
+        self.forward: Callable[[str, dict[str, Any]], Awaitable[Any]] | None = None
 
     # --- SCRAM -------------------------------------------------------------------------------
     def credential(self, user: str, mechanism: str) -> ScramCredential | None:
@@ -82,7 +82,7 @@ class SecurityManager:
             results.append(result)
         return results
 
-    def alter_scram(self, deletions: list[Any], upsertions: list[Any]) -> list[dict[str, Any]]:
+    async def alter_scram(self, deletions: list[Any], upsertions: list[Any]) -> list[dict[str, Any]]:
         """AlterUserScramCredentials with Kafka's checks and messages (ScramControlManager).
 
         A duplicate is the same user AND mechanism twice, as the ZooKeeper-era broker counted it:
@@ -128,7 +128,12 @@ class SecurityManager:
             upserts.append((item.name, mechanism, credential))
         removals = [(d.name, MECHANISM_NAMES[d.mechanism]) for d in deletions if d.name not in errors]
         if upserts or removals:
-            self._apply_scram(upserts, removals)
+            try:
+                await self._apply_scram(upserts, removals)
+            except Exception as exc:  # the controller refused or could not be reached
+                code, message = _forward_failure(exc)
+                for user, *_ in [*upserts, *removals]:
+                    errors[user] = (code, message)
         users = dict.fromkeys(item.name for item in [*deletions, *upsertions])
         return [
             {"user": u, "error_code": errors[u][0], "error_message": errors[u][1]}
@@ -137,11 +142,11 @@ class SecurityManager:
             for u in users
         ]
 
-    def _apply_scram(
+    async def _apply_scram(
         self, upserts: list[tuple[str, str, ScramCredential]], removals: list[tuple[str, str]]
     ) -> None:
         if self.forward is not None:
-            self.forward(
+            await self.forward(
                 "ctl_alter_scram",
                 {
                     "upserts": [[u, m, c.to_string()] for u, m, c in upserts],
@@ -154,7 +159,7 @@ class SecurityManager:
             log.info("Stored SCRAM credential for user %s with mechanism %s", user, mechanism)
 
     # --- ACLs --------------------------------------------------------------------------------
-    def create_acls(self, bindings: list[AclBinding]) -> list[Result]:
+    async def create_acls(self, bindings: list[AclBinding]) -> list[Result]:
         results: list[Result] = []
         valid = []
         for binding in bindings:
@@ -166,13 +171,17 @@ class SecurityManager:
                 valid.append(binding)
         new = [b for b in valid if b not in self.store.acls]
         if new:
-            self._apply_acls(new, [])
+            try:
+                await self._apply_acls(new, [])
+            except Exception as exc:  # the controller refused or could not be reached
+                failed = _forward_failure(exc)
+                return [failed if r == (0, None) else r for r in results]
         return results
 
     def describe_acls(self, acl_filter: AclBindingFilter) -> list[AclBinding]:
         return [b for b in self.store.acls if acl_filter.matches(b)]
 
-    def delete_acls(self, filters: list[AclBindingFilter]) -> list[tuple[Result, list[AclBinding]]]:
+    async def delete_acls(self, filters: list[AclBindingFilter]) -> list[tuple[Result, list[AclBinding]]]:
         results: list[tuple[Result, list[AclBinding]]] = []
         doomed: set[AclBinding] = set()
         for acl_filter in filters:
@@ -184,12 +193,16 @@ class SecurityManager:
             doomed.update(matched)
             results.append(((0, None), matched))
         if doomed:
-            self._apply_acls([], list(doomed))
+            try:
+                await self._apply_acls([], list(doomed))
+            except Exception as exc:  # the controller refused or could not be reached
+                failed = _forward_failure(exc)
+                return [(failed, []) if r == (0, None) else (r, m) for r, m in results]
         return results
 
-    def _apply_acls(self, added: list[AclBinding], removed: list[AclBinding]) -> None:
+    async def _apply_acls(self, added: list[AclBinding], removed: list[AclBinding]) -> None:
         if self.forward is not None:
-            self.forward(
+            await self.forward(
                 "ctl_alter_acls",
                 {"add": [b.to_json() for b in added], "remove": [b.to_json() for b in removed]},
             )
@@ -209,14 +222,28 @@ class SecurityManager:
             log.info("Removed ACL %s", _describe(binding))
 
     # --- cluster -----------------------------------------------------------------------------
+    def apply_image(self, image: Any) -> None:
+        """A new metadata image from the controller: take its ACLs and credentials, if it has them."""
+        if image.acls is not None and image.scram is not None:
+            self.apply_metadata(image.acls, image.scram)
+
     def apply_metadata(self, acls: list[list[Any]], scram: dict[str, dict[str, str]]) -> None:
         """The controller's ACLs and credentials (every broker keeps a copy for restarts)."""
         store = self.store
+        if [list(a) for a in sorted(b.to_json() for b in store.acls)] == sorted(list(a) for a in acls) and (
+            store.to_json()["scram"] == scram
+        ):
+            return
         store.acls = {AclBinding.from_json(a) for a in acls}
         store.scram = {u: {m: ScramCredential.from_string(t) for m, t in c.items()} for u, c in scram.items()}
         store.save()
         if self.authorizer is not None:
             self.authorizer.set_acls(store.acls)
+
+
+def _forward_failure(exc: Exception) -> Result:
+    log.warning("Could not record a security change with the controller: %s", exc)
+    return (ErrorCode.unknown_server_error.value, f"The controller did not record the change: {exc}")
 
 
 def _name_and_mechanism(name: str, mechanism: int) -> Result | None:

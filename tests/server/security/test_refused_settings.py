@@ -84,6 +84,14 @@ BROKER_CASES = [
         {"authorizer.class.name": "com.example.OurAuthorizer"},
         "authorizer.class.name",
     ),
+    (
+        "secured-controller-listener",
+        {
+            "listeners": "PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:1",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL",
+        },
+        "listener.security.protocol.map",
+    ),
     ("super-users-without-authorizer", {"super.users": "User:admin"}, "super.users"),
     (
         "allow-everyone-without-authorizer",
