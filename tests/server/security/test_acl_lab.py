@@ -16,6 +16,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
+from tests.server.security.raw_client import RawClient, plain_login
 from tests.server.security.secure_broker import SecureBroker, start_secure_broker
 
 AUTHORIZER = {
@@ -188,3 +189,60 @@ def test_acls_survive_a_restart(lab: SecureBroker) -> None:
     lab.process.start()
     listing = acls(lab, "--list", "--topic", "audit-", "--resource-pattern-type", "prefixed")
     assert "(principal=User:bob, host=*, operation=READ, permissionType=ALLOW)" in listing.stdout
+
+
+def test_nothing_stored_is_readable_through_an_unauthorised_path(lab: SecureBroker) -> None:
+    """ListOffsets, OffsetFetch, DescribeConfigs and the TUI's data source: bob (no ACL on
+    ``payroll``, no group ``payroll-readers``) learns nothing about what admin stored there."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    from kcli.tui.kafka import KafkaDataError, KafkaSource
+
+    admin = AdminClient(conf(lab, "admin"))
+    admin.create_topics([NewTopic("payroll", 1, 1)])["payroll"].result(30)
+    producer = Producer(conf(lab, "admin"))
+    producer.produce("payroll", b"salary: 1,000,000")
+    assert producer.flush(30) == 0
+    committer = Consumer({**conf(lab, "admin"), "group.id": "payroll-readers"})
+    committer.commit(offsets=[TopicPartition("payroll", 0, 1)], asynchronous=False)
+    committer.close()
+
+    bob_admin = AdminClient(conf(lab, "bob"))
+    # ListOffsets: refused with Kafka's error (asked on the wire; librdkafka stops earlier, at the
+    # Metadata that hides the topic)
+    with RawClient(lab.sasl_port) as raw:
+        assert plain_login(raw, "bob", "bob-secret").error_code == 0
+        offsets = raw.request(
+            2, 7, {"replica_id": -1, "isolation_level": 0,
+                   "topics": [{"name": "payroll", "partitions": [{"partition_index": 0, "current_leader_epoch": -1, "timestamp": -1}]}]},
+        )  # fmt: skip
+        partition = offsets.topics[0].partitions[0]
+        assert (partition.error_code, partition.offset) == (KafkaError.TOPIC_AUTHORIZATION_FAILED, -1)
+    # OffsetFetch: the group's committed offsets are refused
+    futures = bob_admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("payroll-readers")])
+    with pytest.raises(KafkaException) as exc:
+        futures["payroll-readers"].result(30)
+    assert exc.value.args[0].code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    # the TUI's data source, with bob's settings: no topic, and no records if asked by name
+    bob_file = lab.java_properties("SASL_PLAINTEXT", "SCRAM-SHA-256", "bob")
+    source = KafkaSource(lab.bootstrap("SASL_PLAINTEXT"), bob_file)
+    try:
+        assert "payroll" not in [t.name for t in source.topics()]
+        try:
+            records = source.browse("payroll")
+        except KafkaDataError:
+            records = []
+        assert records == []
+    finally:
+        source.close()
+
+
+def test_broker_passwords_are_never_described(lab: SecureBroker) -> None:
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    resource = ConfigResource(ResourceType.BROKER, "0")
+    admin = AdminClient(conf(lab, "admin"))
+    configs = admin.describe_configs([resource])[resource].result(30)
+    for name in ("ssl.key.password", "listener.name.sasl_ssl.plain.sasl.jaas.config"):
+        assert configs[name].is_sensitive and configs[name].value is None, name
+    assert configs["ssl.keystore.type"].value == "PEM"

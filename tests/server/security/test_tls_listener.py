@@ -1,0 +1,53 @@
+"""A TLS listener faced with clients that do not speak TLS: a plaintext Kafka request, a client
+that connects and sends nothing, a certificate the broker's CA did not sign."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import time
+
+from kcli.server.security.certificates import issue, make_ca
+from tests.server.security.secure_broker import SecureBroker
+
+API_VERSIONS_V0 = struct.pack(">ihhih", 10, 18, 0, 1, 0)
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_plaintext_client_on_a_tls_port_is_closed_not_left_hanging(secure_broker: SecureBroker) -> None:
+    for port in (secure_broker.sasl_ssl_port, secure_broker.ssl_port):
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            start = time.monotonic()
+            sock.sendall(API_VERSIONS_V0)
+            assert closed_within(sock, 10)
+            assert time.monotonic() - start < 5
+    assert any("SSL handshake failed" in line for line in secure_broker.process.output)
+
+
+def test_a_client_certificate_from_another_ca_is_refused(secure_broker: SecureBroker, tmp_path) -> None:
+    stranger_ca = make_ca("CN=stranger CA")
+    stranger = issue(stranger_ca, "CN=mallory", hosts=())
+    (tmp_path / "mallory.pem").write_bytes(stranger.certificate_pem())
+    (tmp_path / "mallory.key").write_bytes(stranger.key_pem())
+    context = ssl.create_default_context(cafile=secure_broker.ca)
+    context.load_cert_chain(tmp_path / "mallory.pem", tmp_path / "mallory.key")
+    with socket.create_connection(("127.0.0.1", secure_broker.ssl_port)) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(API_VERSIONS_V0)
+                refused = closed_within(tls, 10)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            refused = True
+    assert refused
