@@ -39,6 +39,7 @@ class SecureBroker:
     sasl_ssl_port: int
     ssl_port: int
     certs: Path
+    plain_port: int | None = None  # a PLAINTEXT listener too, when asked for (benchmarks)
 
     @property
     def ca(self) -> str:
@@ -107,15 +108,21 @@ def make_certificates(d: Path) -> None:
         write_pem_keystore(d / f"{user}.keystore.pem", cert, ca)
 
 
-def start_secure_broker(workdir: Path, extra: dict[str, str] | None = None) -> SecureBroker:
+def start_secure_broker(
+    workdir: Path, extra: dict[str, str] | None = None, plaintext: bool = False
+) -> SecureBroker:
     certs = workdir / "certs"
     certs.mkdir(parents=True, exist_ok=True)
     make_certificates(certs)
     sasl, sasl_ssl, ssl_port = free_port(), free_port(), free_port()
     jaas = plain_jaas()
     scram = f'{SCRAM_MODULE} required username="admin" password="admin-secret";'
+    plain_port = free_port() if plaintext else None
+    listeners = (
+        f"SASL_PLAINTEXT://127.0.0.1:{sasl},SASL_SSL://127.0.0.1:{sasl_ssl},SSL://127.0.0.1:{ssl_port}"
+    )
     settings: dict[str, str | None] = {
-        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{sasl},SASL_SSL://127.0.0.1:{sasl_ssl},SSL://127.0.0.1:{ssl_port}",
+        "listeners": listeners + (f",PLAINTEXT://127.0.0.1:{plain_port}" if plain_port else ""),
         "sasl.enabled.mechanisms": ",".join(MECHANISMS),
         "ssl.keystore.type": "PEM",
         "ssl.keystore.location": str(certs / "broker.keystore.pem"),
@@ -131,7 +138,7 @@ def start_secure_broker(workdir: Path, extra: dict[str, str] | None = None) -> S
             settings[f"listener.name.{listener}.{mech}.sasl.jaas.config"] = scram
     settings.update(extra or {})
     process = BrokerProcess(workdir, port=sasl, overrides=settings).start()
-    broker = SecureBroker(process, sasl, sasl_ssl, ssl_port, certs)
+    broker = SecureBroker(process, sasl, sasl_ssl, ssl_port, certs, plain_port)
     admin_config = broker.java_properties("SASL_PLAINTEXT", "PLAIN", "admin")
     for user, password in USERS.items():
         add = f"SCRAM-SHA-256=[password={password}],SCRAM-SHA-512=[password={password}]"

@@ -51,3 +51,27 @@ def test_a_client_certificate_from_another_ca_is_refused(secure_broker: SecureBr
         except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
             refused = True
     assert refused
+
+
+def test_idle_tls_connections_stay_small(secure_broker: SecureBroker) -> None:
+    """asyncio keeps a 256 KiB read buffer per TLS connection; the broker asks for 32 KiB, so 200
+    idle TLS clients (handshake and one ApiVersions each) cost it well under 20 MB."""
+    from benchmarks.idle_connections import _read, rss_kib
+
+    context = ssl.create_default_context(cafile=secure_broker.ca)
+    pid = secure_broker.process.pid
+    socks = []
+    try:
+        base = rss_kib(pid)
+        for _ in range(200):
+            raw = socket.create_connection(("127.0.0.1", secure_broker.sasl_ssl_port), timeout=10)
+            tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+            socks.append(tls)
+            tls.sendall(API_VERSIONS_V0)
+            (size,) = struct.unpack(">i", _read(tls, 4))
+            _read(tls, size)
+        grown_mib = (rss_kib(pid) - base) / 1024
+        assert grown_mib < 20, f"200 idle TLS connections took {grown_mib:.1f} MiB"
+    finally:
+        for s in socks:
+            s.close()
