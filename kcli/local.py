@@ -263,10 +263,7 @@ def start(
     """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
     if brokers < 1:
         raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
-    if secure and brokers > 1:
-        raise LocalError(
-            "--secure starts one broker: a secured local cluster (--brokers N) is not supported yet"
-        )
+
     messages: list[str] = []
     services = load_state()
     running = [(s, pid) for s in services if (pid := s.live_pid()) is not None]
@@ -318,7 +315,13 @@ def start(
             save_state(started)
             messages.append(f"Kafka is [UP] on localhost:{port}")
         else:
-            _start_cluster(brokers, broker_ports, controller_port, base, config_dir, logs, started, messages)
+            if secure:  # the controller keeps the SCRAM users: seed them in its data directory
+                from kcli import local_secure
+
+                secure_dir = local_secure.prepare(base, [base / "data" / "controller"])
+            _start_cluster(
+                brokers, broker_ports, controller_port, base, config_dir, logs, started, messages, secure_dir
+            )
         if schema_registry:
             sr_props = config_dir / "schema-registry.properties"
             sr_text, sr_env = registry_properties(registry_port, bootstrap), {}
@@ -363,6 +366,7 @@ def _start_cluster(
     logs: Path,
     started: list[Service],
     messages: list[str],
+    secure_dir: Path | None = None,
 ) -> None:
     """A controller node, then the brokers 0..N-1; each recorded as soon as it is up."""
     messages.append(f"Starting Kafka (KRaft mode, 1 controller, {brokers} brokers)")
@@ -380,7 +384,12 @@ def _start_cluster(
     for node_id, broker_port in enumerate(broker_ports):
         props = config_dir / f"server-{node_id}.properties"
         data = base / "data" / f"kafka-{node_id}"
-        props.write_text(cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers))
+        text = cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers)
+        if secure_dir is not None:
+            from kcli import local_secure
+
+            text = local_secure.secure_broker_properties(text, secure_dir, broker_port)
+        props.write_text(text)
         log = logs / f"server-{node_id}.log"
         started.append(_launch(f"kafka-{node_id}", "kcli.server.start", props, broker_port, log, node_id))
         save_state(started)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,45 @@ def test_secure_lab_with_tools_tui_and_registry(lab: tuple[dict[str, str], int, 
     schema_id = registry.register_schema("orders-value", Schema('{"type": "string"}', "AVRO"))
     assert registry.get_schema(schema_id).schema_str.replace(" ", "") in ('"string"', '{"type":"string"}')
     assert registry.get_subjects() == ["orders-value"]
+
+
+def test_secure_local_cluster(tmp_path: Path) -> None:
+    """--secure --brokers 3: three SASL_SSL brokers that replicate over SASL_SSL; a SCRAM user of
+    the lab logs in to each of them (the controller holds the users)."""
+    env = isolated_env(tmp_path)
+    port = free_port()
+    while any(_taken(p) for p in range(port, port + 4)):
+        port = free_port()
+    started = kcli(env, "local", "start", "--secure", "--brokers", "3", "--port", str(port))
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        admin = str(Path(env["KCLI_HOME"]) / "local" / "secure" / "admin.properties")
+        created = tool(env, "kafka-topics", "--bootstrap-server", f"localhost:{port}", "--command-config", admin,
+                       "--create", "--topic", "replicated", "--partitions", "1", "--replication-factor", "3")  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        produced = tool(env, "kafka-console-producer", "--bootstrap-server", f"localhost:{port}",
+                        "--producer.config", admin, "--topic", "replicated", "--producer-property", "acks=all",
+                        stdin="replicated over SASL_SSL\n")  # fmt: skip
+        assert produced.returncode == 0, produced.stderr
+        for broker_port in (port, port + 1, port + 2):  # every broker answers, and all three are in sync
+            deadline = time.monotonic() + 30
+            while True:
+                described = tool(env, "kafka-topics", "--bootstrap-server", f"localhost:{broker_port}",
+                                 "--command-config", admin, "--describe", "--topic", "replicated")  # fmt: skip
+                assert described.returncode == 0, described.stderr
+                isr = described.stdout.split("Isr: ")[1].split()[0].split(",")
+                if len(isr) == 3:
+                    break
+                assert time.monotonic() < deadline, described.stdout
+                time.sleep(0.5)
+    finally:
+        kcli(env, "local", "destroy")
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+            return False
+        except OSError:
+            return True
