@@ -246,3 +246,22 @@ def test_broker_passwords_are_never_described(lab: SecureBroker) -> None:
     for name in ("ssl.key.password", "listener.name.sasl_ssl.plain.sasl.jaas.config"):
         assert configs[name].is_sensitive and configs[name].value is None, name
     assert configs["ssl.keystore.type"].value == "PEM"
+
+
+def test_mutual_tls_principal_is_the_mapped_certificate_name(lab: SecureBroker) -> None:
+    """On the SSL listener the principal is the client certificate's DN mapped by
+    ssl.principal.mapping.rules (CN=alice,OU=lab,O=kcli -> User:alice), so ACLs name it plainly."""
+    granted = acls(
+        lab, "--add", "--allow-principal", "User:alice", "--operation", "Write", "--topic", "mtls-orders"
+    )
+    assert granted.returncode == 0, granted.stderr
+    admin = AdminClient(conf(lab, "admin"))
+    admin.create_topics([NewTopic("mtls-orders", 1, 1)])["mtls-orders"].result(30)
+    outcomes = {}
+    for user in ("alice", "bob"):
+        reports: list = []
+        producer = Producer({**lab.librdkafka("SSL", user=user), "message.timeout.ms": 10000})
+        producer.produce("mtls-orders", b"x", on_delivery=lambda err, msg, seen=reports: seen.append(err))
+        producer.flush(30)
+        outcomes[user] = reports[0].code() if reports[0] else 0
+    assert outcomes == {"alice": 0, "bob": KafkaError.TOPIC_AUTHORIZATION_FAILED}

@@ -52,6 +52,16 @@ BROKER_CASES = [
         "ssl.key.password",
     ),
     (
+        "wrong-pkcs12-password",
+        {
+            "listeners": "SSL://127.0.0.1:{port}",
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": "{dir}/broker.p12",
+            "ssl.keystore.password": "not-the-password",
+        },
+        "ssl.keystore.password",
+    ),
+    (
         "jks-keystore",
         {
             "listeners": "SSL://127.0.0.1:{port}",
@@ -118,11 +128,12 @@ BROKER_CASES = [
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A PEM keystore whose key needs a password, and a file in Java's JKS format (its magic)."""
-    from kcli.server.security.certificates import issue, make_ca, write_pem_keystore
+    from kcli.server.security.certificates import issue, make_ca, write_pem_keystore, write_pkcs12_keystore
 
     d = tmp_path_factory.mktemp("stores")
     ca = make_ca()
     write_pem_keystore(d / "broker.keystore.pem", issue(ca, "CN=broker"), ca, key_password="key-secret")
+    write_pkcs12_keystore(d / "broker.p12", issue(ca, "CN=broker"), ca, "store-secret")
     (d / "broker.keystore.jks").write_bytes(b"\xfe\xed\xfe\xed" + bytes(60))
     return d
 

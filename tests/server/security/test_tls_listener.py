@@ -75,3 +75,43 @@ def test_idle_tls_connections_stay_small(secure_broker: SecureBroker) -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_pkcs12_keystore_and_truststore(tmp_path) -> None:
+    """Stores in PKCS12 (read with the cryptography library), with client authentication."""
+    from confluent_kafka import Producer
+
+    from kcli.server.security.certificates import write_pem_truststore, write_pkcs12_keystore
+    from tests.broker_process import BrokerProcess, free_port
+
+    ca = make_ca()
+    write_pkcs12_keystore(tmp_path / "broker.p12", issue(ca, "CN=broker"), ca, "store-secret")
+    write_pkcs12_keystore(tmp_path / "trust.p12", issue(ca, "CN=unused"), ca, "trust-secret")
+    client = issue(ca, "CN=client", hosts=())
+    (tmp_path / "client.pem").write_bytes(client.certificate_pem())
+    (tmp_path / "client.key").write_bytes(client.key_pem())
+    write_pem_truststore(tmp_path / "ca.pem", ca)
+    port = free_port()
+    broker = BrokerProcess(
+        tmp_path / "broker",
+        port=port,
+        overrides={
+            "listeners": f"SSL://127.0.0.1:{port}",
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(tmp_path / "broker.p12"),
+            "ssl.keystore.password": "store-secret",
+            "ssl.truststore.type": "PKCS12",
+            "ssl.truststore.location": str(tmp_path / "trust.p12"),
+            "ssl.truststore.password": "trust-secret",
+            "ssl.client.auth": "required",
+        },
+    ).start()
+    try:
+        producer = Producer(
+            {"bootstrap.servers": broker.bootstrap, "security.protocol": "SSL", "ssl.ca.location": str(tmp_path / "ca.pem"),
+             "ssl.certificate.location": str(tmp_path / "client.pem"), "ssl.key.location": str(tmp_path / "client.key")}
+        )  # fmt: skip
+        producer.produce("pkcs12", b"over TLS")
+        assert producer.flush(30) == 0
+    finally:
+        broker.kill()
