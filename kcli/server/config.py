@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kcli.properties import load_properties, parse_assignment
+from kcli.server.coordinator.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
+from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
 
 MIB = 1024 * 1024
 INT_MAX = 2**31 - 1
@@ -253,6 +255,7 @@ KNOWN_KEYS = {
     "share.coordinator.state.topic.min.isr",
     "controller.quorum.election.timeout.ms",
     "zookeeper.session.timeout.ms",
+    *CONSUMER_GROUP_KEYS,  # group.coordinator.rebalance.protocols, group.consumer.* (KIP-848)
 }
 
 
@@ -417,6 +420,10 @@ class BrokerConfig:
             listener_security=protocols,
             raw=dict(s),
         )
+        try:
+            ConsumerGroupConfig.from_settings(s)
+        except SettingError as exc:
+            raise ConfigError(str(exc)) from None
         if config.num_partitions < 1:
             raise ConfigError("Invalid value for configuration num.partitions: must be at least 1")
         if config.offsets_commit_required_acks not in (-1, 0, 1):

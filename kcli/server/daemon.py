@@ -197,6 +197,8 @@ async def serve(config: BrokerConfig) -> None:
                 await broker.fetchers.close()
             await server.close()
             if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
+                if getattr(broker.coordinator, "consumer", None) is not None:
+                    await broker.coordinator.consumer.close()
                 await broker.coordinator.close()
             # Flushing every log can take a while: off the event loop, as any file work.
             await asyncio.to_thread(broker.close)
@@ -241,6 +243,10 @@ def attach_coordinator(broker: Broker) -> None:
         return
     broker.coordinator = coordinator = GroupCoordinator(broker)
     broker.leadership_listeners.append(coordinator.on_leadership)
+    from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
+
+    coordinator.consumer = consumer = ConsumerGroupCoordinator(coordinator)  # KIP-848 groups
+    broker.leadership_listeners.append(consumer.on_leadership)
 
 
 def run(config: BrokerConfig) -> int:

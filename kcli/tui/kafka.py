@@ -860,6 +860,9 @@ class KafkaSource:
             read.members or (),
             tuple(_offset_rows(read, marks)),
             tuple(read.errors),
+            read.group_type,
+            read.group_epoch,
+            read.assignment_epoch,
         )
 
     def _topic_groups(

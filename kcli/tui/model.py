@@ -196,6 +196,11 @@ class GroupMemberInfo:
     client_id: str
     host: str
     assignment: tuple[tuple[str, int], ...] = ()
+    # KIP-848 consumer groups only (ConsumerGroupDescribe): the member's epoch, the partitions the
+    # broker's target assignment gives it, and whether it speaks the new protocol (False: classic).
+    epoch: int | None = None
+    target: tuple[tuple[str, int], ...] | None = None
+    upgraded: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,10 @@ class GroupDetail:
     members: tuple[GroupMemberInfo, ...]
     offsets: tuple[GroupOffset, ...]
     errors: tuple[str, ...] = ()
+    # "consumer" for a KIP-848 group (then ``protocol`` is its server assignor), else "classic"
+    group_type: str = "classic"
+    group_epoch: int | None = None
+    assignment_epoch: int | None = None
 
     @property
     def lag(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kcli.server.apis import consumer_groups as kip848
 from kcli.server.apis.groups import coordinator_for
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
@@ -64,13 +65,18 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
     def exists(topic: str, partition: int) -> bool:
         return _partition_exists(ctx, topic, partition)
 
-    if coord is None:
-        results = {(e.topic, e.partition): unavailable for e in entries}
+    generation = getattr(request, "generation_id_or_member_epoch", -1)
+    member_id = getattr(request, "member_id", "")
+    fenced = None if coord is None else kip848.validate_commit(ctx, request.group_id, member_id, generation)
+    if coord is None or fenced:
+        results = {(e.topic, e.partition): fenced or unavailable for e in entries}
+    elif fenced is not None:  # a consumer group accepted the member's epoch: commit as its holder
+        results = await coord.commit_offsets(request.group_id, -1, "", None, entries, exists)
     else:
         results = await coord.commit_offsets(
             request.group_id,
-            getattr(request, "generation_id_or_member_epoch", -1),
-            getattr(request, "member_id", ""),
+            generation,
+            member_id,
             getattr(request, "group_instance_id", None),
             entries,
             exists,
@@ -151,7 +157,8 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
     if ctx.version >= 8:
         groups = []
         for g in request.groups:
-            code, topics = _fetch_group(ctx, g.group_id, g.topics)
+            fenced = kip848.validate_fetch(ctx, g)  # v9+: the member epoch of a consumer group
+            code, topics = (fenced, []) if fenced else _fetch_group(ctx, g.group_id, g.topics)
             groups.append({"group_id": g.group_id, "topics": topics, "error_code": code})
         return {"throttle_time": 0, "groups": groups}
     code, topics = _fetch_group(ctx, request.group_id, request.topics)
@@ -170,8 +177,17 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
 async def offset_delete(ctx: RequestContext, request: Any) -> dict:
     coord, unavailable = coordinator_for(ctx, request.group_id)
     wanted = [(t.name, [p.partition_index for p in t.partitions]) for t in request.topics]
+    subscribed = kip848.subscribed_topics(ctx, request.group_id) if coord is not None else None
     if coord is None:
         top, results = unavailable, {}
+    elif subscribed:  # a consumer group keeps the offsets of the topics it subscribes to
+        kept = [(t, ps) for t, ps in wanted if t not in subscribed]
+        top, results = await coord.delete_offsets(request.group_id, kept) if kept else (E.NONE, {})
+        if top == E.GROUP_ID_NOT_FOUND:
+            top, results = E.NONE, {}
+        for t, ps in wanted:
+            if t in subscribed:
+                results.update({(t, p): E.GROUP_SUBSCRIBED_TO_TOPIC for p in ps})
     else:
         top, results = await coord.delete_offsets(request.group_id, wanted)
     topics = []

@@ -137,6 +137,9 @@ class GroupCoordinator:
         self._append_sequence = itertools.count()
         self._retention_timer: asyncio.TimerHandle | None = None
         self._closed = False
+        # KIP-848 consumer groups (consumer_coordinator.py), attached by the daemon; a consumer
+        # group's committed offsets stay in this coordinator's (member-less) group of the same id.
+        self.consumer: Any = None
         if not self.clustered:
             self.load()  # in a cluster, groups load as this broker gains offsets partitions
 
@@ -1134,6 +1137,8 @@ class GroupCoordinator:
         retention = self.settings.offsets_retention_ms
         expired_total = 0
         for group in list(self.groups.values()):
+            if self.consumer is not None and self.consumer.has_members(group.group_id):
+                continue  # a live consumer group keeps its offsets
             if group.state is GroupState.EMPTY and group.protocol_type is not None:
                 expired = list(group.offsets) if group.state_timestamp + retention <= now else []
             elif group.protocol_type is None and not group.members:
