@@ -172,6 +172,8 @@ class RequestAuthorization:
             50: self._open,
             51: self._open,
             60: self._describe_cluster,
+            68: self._consumer_group_heartbeat,
+            69: self._consumer_group_describe,
         }
 
     async def run(self, ctx: RequestContext, request: Any, spec: ApiSpec) -> Any:
@@ -524,6 +526,28 @@ class RequestAuthorization:
             {"key": k, "node_id": -1, "host": "", "port": -1, "error_code": code, "error_message": None}
             for k in denied
         ]
+        return data
+
+    async def _consumer_group_heartbeat(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
+        """KIP-848's heartbeat: READ on the group (GROUP_AUTHORIZATION_FAILED in the answer)."""
+        if ctx.authorize(Op.READ, Res.GROUP, request.group_id):
+            return await handler(ctx, request)
+        return error_response(ctx, GROUP_DENIED, member_epoch=-1, heartbeat_interval=0, assignment=None)
+
+    async def _consumer_group_describe(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
+        allowed = self._allowed(ctx, Op.DESCRIBE, Res.GROUP, list(request.group_ids))
+        denied = [g for g in request.group_ids if g not in allowed]
+        kept = dataclasses.replace(request, group_ids=tuple(g for g in request.group_ids if g in allowed))
+        data = _as_dict(await handler(ctx, kept)) if kept.group_ids else {"throttle_time": 0, "groups": []}
+        if getattr(request, "include_authorized_operations", False):
+            for g in data["groups"]:
+                if isinstance(g, dict) and g.get("error_code", 0) == 0:
+                    g["authorized_operations"] = self._operations(ctx, Res.GROUP, g["group_id"])
+        data["groups"] = list(data["groups"]) + [
+            {"error_code": GROUP_DENIED, "error_message": None, "group_id": g, "group_state": "", "group_epoch": 0,
+             "assignment_epoch": 0, "assignor_name": "", "members": [], "authorized_operations": _NOT_REQUESTED}
+            for g in denied
+        ]  # fmt: skip
         return data
 
     async def _describe_groups(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:

@@ -265,3 +265,47 @@ def test_mutual_tls_principal_is_the_mapped_certificate_name(lab: SecureBroker) 
         producer.flush(30)
         outcomes[user] = reports[0].code() if reports[0] else 0
     assert outcomes == {"alice": 0, "bob": KafkaError.TOPIC_AUTHORIZATION_FAILED}
+
+
+def test_kip848_consumer_groups_are_authorised_too(lab: SecureBroker) -> None:
+    """The new consumer group protocol (ConsumerGroupHeartbeat/Describe) needs READ on the group."""
+    granted = acls(
+        lab,
+        "--add",
+        "--allow-principal",
+        "User:bob",
+        "--consumer",
+        "--topic",
+        "kip848",
+        "--group",
+        "new-protocol",
+    )
+    assert granted.returncode == 0, granted.stderr
+    admin = AdminClient(conf(lab, "admin"))
+    admin.create_topics([NewTopic("kip848", 1, 1)])["kip848"].result(30)
+    producer = Producer(conf(lab, "admin"))
+    producer.produce("kip848", b"next generation")
+    assert producer.flush(30) == 0
+    outcomes = {}
+    for group in ("new-protocol", "someone-elses"):
+        consumer = Consumer(
+            {
+                **conf(lab, "bob"),
+                "group.id": group,
+                "group.protocol": "consumer",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe(["kip848"])
+        outcome = None
+        deadline = time.monotonic() + 20
+        while outcome is None and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None:
+                outcome = message.error().code() if message.error() else message.value()
+        consumer.close()
+        outcomes[group] = outcome
+    assert outcomes == {
+        "new-protocol": b"next generation",
+        "someone-elses": KafkaError.GROUP_AUTHORIZATION_FAILED,
+    }
