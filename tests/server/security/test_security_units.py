@@ -160,3 +160,14 @@ def test_authorizer_decisions() -> None:
     assert Authorizer(allow_everyone_if_no_acl_found=True).authorize(ALICE, "h", Op.READ, T, "no-acls-at-all")
     assert authorizer.authorize_any(ALICE, "127.0.0.1", Op.WRITE, T)  # KIP-679 idempotence
     assert not authorizer.authorize_any(BOB, "127.0.0.1", Op.WRITE, T)
+
+
+def test_every_served_api_has_an_authorization_rule() -> None:
+    """With an authorizer, an API without a rule is refused to all but super users: a new API must
+    come with its checks (kcli/server/security/api_authorization.py), as Kafka's KafkaApis has them."""
+    from kcli.server.apis import load_all
+    from kcli.server.security.api_authorization import RequestAuthorization
+
+    rules = RequestAuthorization(None).rules
+    missing = [f"{key} {spec.name}" for key, spec in sorted(load_all().items()) if key not in rules]
+    assert missing == []
