@@ -301,6 +301,8 @@ class BrokerConfig:
     max_connections_per_ip: int = INT_MAX
     max_connections_per_ip_overrides: dict[str, int] = field(default_factory=dict)
     socket_listen_backlog_size: int = 50
+    #: listener name -> its own connection limit (``listener.name.<listener>.max.connections``)
+    listener_max_connections: dict[str, int] = field(default_factory=dict)
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
@@ -414,6 +416,11 @@ class BrokerConfig:
             max_connections_per_ip=_at_least(s, "max.connections.per.ip", INT_MAX, 0),
             max_connections_per_ip_overrides=_per_ip_overrides(s),
             socket_listen_backlog_size=_at_least(s, "socket.listen.backlog.size", 50, 1),
+            listener_max_connections={
+                ls.name: _at_least(s, f"listener.name.{ls.name.lower()}.max.connections", INT_MAX, 0)
+                for ls in listeners
+                if s.get(f"listener.name.{ls.name.lower()}.max.connections")
+            },
             zookeeper_connect=s.get("zookeeper.connect", ""),
             min_insync_replicas=_int(s, "min.insync.replicas", 1),
             broker_rack=s.get("broker.rack") or None,

@@ -144,6 +144,7 @@ class BrokerServer:
             max_connections=config.max_connections,
             max_per_ip=config.max_connections_per_ip,
             per_ip_overrides=config.max_connections_per_ip_overrides,
+            per_listener=config.listener_max_connections,
             inter_broker_listener=inter_broker or "PLAINTEXT",
         )
         self._sockets: list[socket.socket] = []
