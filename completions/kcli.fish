@@ -523,6 +523,14 @@ complete -c kafka-leader-election.sh -l partition
 complete -c kafka-leader-election.sh -l path-to-json-file
 complete -c kafka-leader-election.sh -l topic
 complete -c kafka-leader-election.sh -l version
+complete -c kafka-transactions -l bootstrap-server
+complete -c kafka-transactions -l command-config
+complete -c kafka-transactions -l help
+complete -c kafka-transactions -l version
+complete -c kafka-transactions.sh -l bootstrap-server
+complete -c kafka-transactions.sh -l command-config
+complete -c kafka-transactions.sh -l help
+complete -c kafka-transactions.sh -l version
 complete -c zookeeper-server-start -o daemon
 complete -c zookeeper-server-start.sh -o daemon
 complete -c zookeeper-shell -f -a ls

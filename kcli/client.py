@@ -402,6 +402,24 @@ def broker_timeout(settings: ClientConfig, role: Role) -> tuple[int, str]:
     return (_int(key, value) if value is not None else default), key
 
 
+def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> tuple[str, int]:
+    """One pass over the bootstrap servers: the first that accepts TCP, or a one-line ToolError.
+
+    For the ``confluent`` command, which answers at once as Confluent's CLI does; Kafka's tools,
+    Connect and the Streams apps wait for a starting broker with :func:`wait_for_broker` instead.
+    """
+    addresses = split_bootstrap(bootstrap)
+    if not addresses:
+        raise ToolError("bootstrap.servers is empty: use --bootstrap-server HOST:PORT")
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                return host, port
+        except OSError:
+            continue
+    raise ToolError(unreachable_message(bootstrap))
+
+
 def wait_for_broker(
     bootstrap: str, timeout_s: float = DEFAULT_API_TIMEOUT_MS / 1000, setting: str = "default.api.timeout.ms"
 ) -> tuple[str, int]:

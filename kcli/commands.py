@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "kafka-consumer-perf-test": "kcli.tools.consumer_perf_test",
     "kafka-dump-log": "kcli.tools.dump_log",
     "kafka-leader-election": "kcli.tools.leader_election",
+    "kafka-transactions": "kcli.tools.transactions",
     "zookeeper-server-start": "kcli.zookeeper.start",
     "zookeeper-server-stop": "kcli.zookeeper.stop",
     "zookeeper-shell": "kcli.zookeeper.shell",

@@ -140,9 +140,10 @@ def body(argv: list[str]) -> int:
     bootstrap = resolve_bootstrap(parser, args)
     assert bootstrap is not None
     check_args(parser, args)
-    conf = client.client_config(bootstrap, args.command_config, None, "admin")
+    settings = client.client_settings(bootstrap, args.command_config, None, "admin")
+    conf = settings.conf
     try:
-        client.check_reachable(bootstrap)
+        client.prepare(settings, "admin")  # waits for a starting broker, as every tool does
         groups = fetch(bootstrap, conf, 30.0)
     except (KafkaException, ToolError) as exc:
         text = client.kafka_error_text(exc) if isinstance(exc, KafkaException) else str(exc)

@@ -66,14 +66,23 @@ class PartitionInfo:
     low: int | None
     high: int | None
     offline: tuple[int, ...] = ()  # replicas on brokers that are not alive
+    stable: int | None = None  # the last stable offset (read_committed's end); None when unknown
+
+    @property
+    def open_transaction(self) -> bool:
+        """A transaction is undecided here: read_committed consumers stop at ``stable``."""
+        return self.stable is not None and self.high is not None and self.stable < self.high
 
     @property
     def state(self) -> str:
-        """What an operator looks for first: no leader, or fewer in-sync replicas than replicas."""
+        """What an operator looks for first: no leader, or fewer in-sync replicas than replicas;
+        then an open transaction holding back read_committed consumers."""
         if self.leader < 0:
             return "offline"
         if len(self.isr) < len(self.replicas):
             return "URP"  # under-replicated partition, as Kafka's metric names it
+        if self.open_transaction:
+            return "open txn"
         return ""
 
     @property

@@ -100,8 +100,17 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
 # --- OffsetFetch ----------------------------------------------------------------------------------
 
 
-def _fetch_group(ctx: RequestContext, group_id: str, topics: Any) -> tuple[int, list[dict[str, Any]]]:
-    """One group's answer: (group error, topics) with -1 for partitions without a commit."""
+def _unstable(coord: Any, group_id: str, topic: str, partition: int) -> bool:
+    """KIP-447: a partition with offsets committed in a still open transaction."""
+    pending = getattr(coord, "txn_offsets", None)
+    return pending is not None and pending.has_pending(group_id, topic, partition)
+
+
+def _fetch_group(
+    ctx: RequestContext, group_id: str, topics: Any, require_stable: bool = False
+) -> tuple[int, list[dict[str, Any]]]:
+    """One group's answer: (group error, topics) with -1 for partitions without a commit; with
+    ``require_stable`` a partition whose offset waits for a transaction is UNSTABLE_OFFSET_COMMIT."""
     coord, unavailable = coordinator_for(ctx, group_id)
     if coord is None:
         return unavailable, []
@@ -128,6 +137,14 @@ def _fetch_group(ctx: RequestContext, group_id: str, topics: Any) -> tuple[int, 
                         "committed_leader_epoch": v.leader_epoch if v is not None else -1,
                         "metadata": v.metadata if v is not None else "",
                         "error_code": E.NONE,
+                    }
+                    if not (require_stable and _unstable(coord, group_id, name, p))
+                    else {
+                        "partition_index": p,
+                        "committed_offset": -1,
+                        "committed_leader_epoch": -1,
+                        "metadata": "",
+                        "error_code": E.UNSTABLE_OFFSET_COMMIT,
                     }
                     for p, v in parts
                 ],
@@ -158,10 +175,16 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
         groups = []
         for g in request.groups:
             fenced = kip848.validate_fetch(ctx, g)  # v9+: the member epoch of a consumer group
-            code, topics = (fenced, []) if fenced else _fetch_group(ctx, g.group_id, g.topics)
+            code, topics = (
+                (fenced, [])
+                if fenced
+                else _fetch_group(ctx, g.group_id, g.topics, bool(getattr(request, "require_stable", False)))
+            )
             groups.append({"group_id": g.group_id, "topics": topics, "error_code": code})
         return {"throttle_time": 0, "groups": groups}
-    code, topics = _fetch_group(ctx, request.group_id, request.topics)
+    code, topics = _fetch_group(
+        ctx, request.group_id, request.topics, bool(getattr(request, "require_stable", False))
+    )
     if ctx.version < 2:
         # Version 1 has no group-level error: report it on every partition.
         for topic in topics:

@@ -2,8 +2,8 @@
 ListGroups, DescribeGroups, DeleteGroups.
 
 The handlers only translate between the wire versions and :mod:`kcli.server.coordinator`: the
-state machine is there. This broker is the coordinator of every group; transactions have no
-coordinator yet, so FindCoordinator answers COORDINATOR_NOT_AVAILABLE for them.
+state machine is there. FindCoordinator for transactional ids (key type 1) is answered by
+:mod:`kcli.server.apis.transactions`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.service import GroupCoordinator, JoinRequest, join_error, sync_result
 
 KEY_TYPE_GROUP = 0
+KEY_TYPE_TRANSACTION = 1
 
 
 def coordinator(ctx: RequestContext) -> GroupCoordinator | None:
@@ -53,7 +54,15 @@ def client_host(ctx: RequestContext) -> str:
 async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
     coord = coordinator(ctx)
-    if key_type != KEY_TYPE_GROUP:
+    if key_type == KEY_TYPE_TRANSACTION:
+        from kcli.server.apis.transactions import find_transaction_coordinator
+
+        code, node = await find_transaction_coordinator(ctx.broker, key)
+        if node is None:
+            result.update(error_code=code, error_message="The coordinator is not available.")
+        else:
+            result.update(node_id=node.node_id, host=node.host, port=node.port)
+    elif key_type != KEY_TYPE_GROUP:
         result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
         result["error_message"] = "The coordinator is not available."
     elif key_type == KEY_TYPE_GROUP and not key:
