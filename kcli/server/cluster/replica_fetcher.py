@@ -29,6 +29,7 @@ from kio.schema.errors import ErrorCode
 from kcli.server.cluster.kafka_connection import KafkaConnection
 from kcli.server.partition import NO_LEADER, Partition
 from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
+from kcli.server.security import inter_broker_client
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -198,12 +199,11 @@ class ReplicaFetcher:
             node = self.broker.broker_node(self.leader_id)
             if node is None:
                 raise ConnectionError(f"broker {self.leader_id} is not registered")
-            security = self.broker.security
             conn = KafkaConnection(
                 node.host,
                 node.port,
                 f"broker-{self.broker.node_id}-fetcher-{self.leader_id}",
-                security.settings.inter_broker if security is not None else None,
+                inter_broker_client(self.broker),
             )
             await conn.open()
             self._conn = conn

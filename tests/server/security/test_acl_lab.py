@@ -309,3 +309,54 @@ def test_kip848_consumer_groups_are_authorised_too(lab: SecureBroker) -> None:
         "new-protocol": b"next generation",
         "someone-elses": KafkaError.GROUP_AUTHORIZATION_FAILED,
     }
+
+
+def test_transactions_need_their_transactional_id(lab: SecureBroker) -> None:
+    """A transactional producer needs WRITE on its transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    without it); with ``kafka-acls --producer --transactional-id`` it commits, and a read_committed
+    consumer allowed to read sees the records."""
+    admin = AdminClient(conf(lab, "admin"))
+    admin.create_topics([NewTopic("ledger", 1, 1)])["ledger"].result(30)
+    topic_only = acls(
+        lab, "--add", "--allow-principal", "User:alice", "--operation", "Write", "--topic", "ledger"
+    )
+    assert topic_only.returncode == 0, topic_only.stderr
+    producer = Producer(
+        {**conf(lab, "alice"), "transactional.id": "tx-alice", "transaction.timeout.ms": 10000}
+    )
+    with pytest.raises(KafkaException) as exc:
+        producer.init_transactions(20)
+    assert exc.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    granted = acls(lab, "--add", "--allow-principal", "User:alice", "--producer", "--topic", "ledger",
+                   "--transactional-id", "tx-alice")  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    producer = Producer(
+        {**conf(lab, "alice"), "transactional.id": "tx-alice", "transaction.timeout.ms": 10000}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    producer.produce("ledger", b"credit 10")
+    producer.commit_transaction(30)
+    reader = acls(
+        lab,
+        "--add",
+        "--allow-principal",
+        "User:bob",
+        "--consumer",
+        "--topic",
+        "ledger",
+        "--group",
+        "auditors",
+    )
+    assert reader.returncode == 0, reader.stderr
+    values, errors = [], []
+    consumer = Consumer({**conf(lab, "bob"), "group.id": "auditors", "isolation.level": "read_committed",
+                         "auto.offset.reset": "earliest"})  # fmt: skip
+    consumer.subscribe(["ledger"])
+    deadline = time.monotonic() + 20
+    while not values and not errors and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None:
+            (errors if message.error() else values).append(message.error() or message.value())
+    consumer.close()
+    assert values == [b"credit 10"], errors

@@ -178,3 +178,27 @@ def test_acls_and_scram_users_are_cluster_metadata(cluster: SecureCluster, tmp_p
         assert errors == [0, KafkaError.TOPIC_AUTHORIZATION_FAILED], errors
     with pytest.raises(KafkaException):
         AdminClient(cluster.conf(2, "carol", "SCRAM-SHA-512", "wrong")).list_topics(timeout=5)
+
+
+def test_transactions_across_sasl_ssl_brokers(cluster: SecureCluster) -> None:
+    """A transaction over partitions led by different brokers: the coordinator's markers and the
+    partition leaders' verification travel between brokers over SASL_SSL."""
+    admin = AdminClient(cluster.conf(0, "admin"))
+    admin.create_topics([NewTopic("ledger", 3, 3)])["ledger"].result(30)
+    producer = Producer(
+        {**cluster.conf(1, "admin"), "transactional.id": "cluster-tx", "transaction.timeout.ms": 15000}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for partition in range(3):
+        producer.produce("ledger", f"p{partition}".encode(), partition=partition)
+    producer.commit_transaction(30)
+    consumer = Consumer({**cluster.conf(2, "admin"), "group.id": "ledger-readers", "isolation.level": "read_committed",
+                         "auto.offset.reset": "earliest"})  # fmt: skip
+    consumer.subscribe(["ledger"])
+    values: set[bytes] = set()
+    deadline = time.monotonic() + 30
+    while len(values) < 3 and time.monotonic() < deadline:
+        values |= {m.value() for m in consumer.consume(10, 0.5) if m.error() is None}
+    consumer.close()
+    assert values == {b"p0", b"p1", b"p2"}
