@@ -65,10 +65,13 @@ class KcliApp(App[int]):
         tick_s: float = 0.25,
         max_backoff_s: float = MAX_BACKOFF_S,
         probe_every_s: float = PROBE_EVERY_S,
+        registry_url: str | None = None,
     ) -> None:
         super().__init__()
         self.source = source
         self.avro_decoder = avro_decoder
+        #: the schema registry the X-ray asks for the schema of Confluent-framed records
+        self.registry_url = registry_url
         self.live_refresh = live_refresh
         self.refresh_scale = refresh_scale
         self.tick_s = tick_s
@@ -282,7 +285,7 @@ class KcliApp(App[int]):
         self.push_screen(ResetOffsetsDialog(group_id), closed)
 
 
-def run(bootstrap: str, command_config: str | None) -> int:
+def run(bootstrap: str, command_config: str | None, registry_url: str | None = None) -> int:
     """Entry point of ``kcli tui``: build the Kafka source and run the app until the user quits."""
     try:
         source = KafkaSource(bootstrap, command_config)
@@ -303,8 +306,11 @@ def run(bootstrap: str, command_config: str | None) -> int:
             message = error_text(exc)
         print(f"kcli tui: {message}", file=sys.stderr)
         return 1
-    decoder = registry_avro_decoder(source.extra.get("schema.registry.url"), source.extra)
-    app = KcliApp(source, avro_decoder=decoder)
+    from kcli.logview.cli import local_registry_url
+
+    url = registry_url or source.extra.get("schema.registry.url") or local_registry_url(bootstrap)
+    decoder = registry_avro_decoder(url, source.extra)
+    app = KcliApp(source, avro_decoder=decoder, registry_url=url)
     try:
         result: Any = app.run()
     finally:
