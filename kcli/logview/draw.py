@@ -198,10 +198,17 @@ def _row(
     out: list[Text] = []
     if log.segments is not None:
         seg = Text()
+        if start not in seg_starts:
+            # the row begins inside a segment: name it, so every row says where its cells live
+            owner = max((b for b in seg_starts if b < start), default=None)
+            if owner is not None:
+                seg.append(f"(seg {owner:,})", style="dim")
         for o in range(start, stop):
             if o in seg_starts:
                 col = (o - start) * cw
                 label = f"┃seg {o:,}"
+                if len(seg.plain) > col:  # the continuation label would overlap: drop it
+                    seg = Text()
                 seg.append(" " * max(0, col - len(seg.plain)))
                 seg.append(label, style=STYLE["segment"])
         if seg.plain.strip():

@@ -449,10 +449,14 @@ def render(x: XRay, width: int = 100) -> list[Text]:
         for f in section.fields:
             t = Text()
             t.append(f"  {f.start:04x} ", style="dim")
-            hexes = f.raw[:12].hex(" ") + (" …" if len(f.raw) > 12 else "")
-            t.append(f"{hexes:<38}", style="yellow")
+            hexes = f.raw[:8].hex(" ") + (" …" if len(f.raw) > 8 else "")
+            t.append(f"{hexes:<26}", style="yellow")
             t.append(f"{f.name:<22}", style="bold")
-            t.append(f"{f.value:<24} ")
+            value = f.value if len(f.value) <= 26 else f.value[:25] + "…"
+            t.append(f"{value:<27}")
+            if f.meaning and len(t.plain) + len(f.meaning) > width:
+                lines.append(t)
+                t = Text(" " * 33)  # under the field's name
             t.append(f.meaning, style="dim")
             lines.append(t)
         for note in section.notes:

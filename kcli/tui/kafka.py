@@ -902,6 +902,8 @@ class KafkaSource:
                     len(rows),
                     sum(o.from_start for o in rows),
                     read.error,
+                    tuple(sorted(m.member_id for m in read.members or ())),
+                    tuple((o.partition, o.lag) for o in rows if o.lag is not None),
                 )
             )
         return tuple(out)

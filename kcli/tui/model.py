@@ -267,6 +267,10 @@ class TopicGroupLag:
     partitions: int  # partitions of the topic the group consumes or committed
     uncommitted: int = 0
     error: str | None = None
+    #: the members owning partitions of the topic (to tell joins, leaves and rebalances apart)
+    member_ids: tuple[str, ...] = ()
+    #: partition -> lag of the group there (for the per-partition lag sparklines)
+    lag_by_partition: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

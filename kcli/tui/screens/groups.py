@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
+from kcli.tui.events import EventLog, GroupLook, group_events, look_from_detail
 from kcli.tui.model import GroupDetail, GroupList
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
@@ -153,6 +154,9 @@ class GroupScreen(DataScreen):
         super().__init__()
         self.group_id = group_id
         self.detail: GroupDetail | None = None
+        #: joins, leaves, rebalances and commits seen between refreshes (newest last)
+        self.events = EventLog()
+        self._look: GroupLook | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,6 +168,8 @@ class GroupScreen(DataScreen):
             yield Static("Offsets", classes="section-title")
             yield DataTable(id="offsets", cursor_type="row", zebra_stripes=True)
             yield Static("", id="group-note", classes="note")
+            yield Static("Timeline (newest first): members, rebalances, commits", classes="section-title")
+            yield DataTable(id="group-timeline", cursor_type="row")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -174,6 +180,9 @@ class GroupScreen(DataScreen):
         offsets = self.query_one("#offsets", DataTable)
         for title in ("Topic", "Partition", "Committed", "Log end", "Lag", "Member id", "Host", "Client id"):
             offsets.add_column(title, key=title.lower())
+        timeline = self.query_one("#group-timeline", DataTable)
+        timeline.add_column("Time", key="time", width=8)
+        timeline.add_column("Event", key="event")
         self.sub_title = f"Group {self.group_id}"
         for note in ("#group-problems", "#group-note"):
             self.query_one(note).display = False
@@ -212,6 +221,22 @@ class GroupScreen(DataScreen):
         if 0 <= cursor < len(data.offsets):
             offsets.move_cursor(row=cursor, animate=False)
         set_note(self.query_one("#group-note", Static), FROM_START_NOTE if data.uncommitted else "")
+        self._timeline(data)
+
+    def _timeline(self, data: GroupDetail) -> None:
+        if not data.errors:  # a refresh that could not read the group says nothing about changes
+            look = look_from_detail(data)
+            self.events.extend(group_events(self.group_id, self._look, look))
+            self._look = look
+        table = self.query_one("#group-timeline", DataTable)
+        table.clear()
+        for e in list(self.events.events)[::-1][:100]:
+            table.add_row(self.kapp.clock_text(e.at), e.text)
+
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import group_lines
+
+        return group_lines(self.detail) if self.detail is not None else None
 
     def action_reset_offsets(self) -> None:
         self.kapp.reset_offsets(self.group_id, self.refresh_data)
