@@ -148,7 +148,9 @@ def draw(
     marks = markers(log)
     next_offset = end - 1 if hw is not None and log.stop >= hw and end > first else None
     if first >= end:
-        lines.append(Text("  (no offsets in this window: the partition is empty)", style="dim"))
+        lines.append(Text("  (no offsets in this window)", style="dim"))
+    elif hw is not None and hw == log.log_start:
+        lines.append(Text(f"  (the partition is empty: the next record gets offset {hw:,})", style="dim"))
     for row_start in range(first, end, per_row):
         row_end = min(end, row_start + per_row)
         lines += _row(

@@ -23,7 +23,7 @@ from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set
 #: Samples kept for the sparkline: two minutes at one sample a second.
 HISTORY = 120
 #: Samples shown in a partition row's sparklines.
-ROW_SPARK = 16
+ROW_SPARK = 10
 #: The groups of the topic cost a coordinator round trip per group: read them every Nth refresh.
 GROUPS_EVERY = 3
 
@@ -92,7 +92,7 @@ class TopicScreen(DataScreen):
         for title in ("Partition", "Leader", "Replicas", "ISR", "Offline", "Low", "High", "Records", "State"):
             parts.add_column(title, key=title.lower())
         parts.add_column("Records/s", key="rate-spark", width=ROW_SPARK)
-        parts.add_column("Lag", key="lag-spark", width=ROW_SPARK + 8)
+        parts.add_column("Lag", key="lag-spark", width=ROW_SPARK + 7)
         groups = self.query_one("#topic-groups", DataTable)
         for title in ("Group", "State", "Members", "Partitions", "Lag", "Problem"):
             groups.add_column(title, key=title.lower())
@@ -221,7 +221,7 @@ class TopicScreen(DataScreen):
 
     @staticmethod
     def _peak(series: dict[int, deque[float]]) -> float:
-        return max((max(v[-ROW_SPARK:], default=0.0) for v in series.values()), default=0.0)
+        return max((max(list(v)[-ROW_SPARK:], default=0.0) for v in series.values()), default=0.0)
 
     def _lag_cell(self, partition: int) -> str:
         values = self.part_lags.get(partition)
