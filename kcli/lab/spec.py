@@ -17,7 +17,7 @@
     field = "age"
     hint = "run the streaming job: python examples/avg_age_stream.py"
 
-Every check has a ``kind`` (see :data:`KINDS`), the keys its kind needs, and optionally ``name``
+Every check has a ``kind`` (see :data:`KINDS`), the keys its kind needs, and optionally ``label``
 (what the report calls it) and ``hint`` (what to tell a student when it fails; each kind has a
 default). Unknown kinds and keys are errors naming the check, so a typo never passes silently.
 """
@@ -41,7 +41,7 @@ KINDS: dict[str, tuple[set[str], set[str]]] = {
     "schema": ({"subject"}, {"fields", "schema_type", "registry"}),
     "avro_records": ({"topic"}, {"at_least", "subject", "registry"}),
 }
-COMMON = {"kind", "name", "hint"}
+COMMON = {"kind", "label", "hint"}
 
 
 class SpecError(Exception):
@@ -132,4 +132,4 @@ def _check(path: Path, index: int, raw: Any) -> Check:
     if kind == "config" and ("topic" in raw) == ("broker" in raw):
         raise SpecError(f"{where} (config): name either a topic or a broker")
     args = {k: v for k, v in raw.items() if k not in COMMON}
-    return Check(kind, args, raw.get("name"), raw.get("hint"), index)
+    return Check(kind, args, raw.get("label"), raw.get("hint"), index)
