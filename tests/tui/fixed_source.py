@@ -53,8 +53,23 @@ class FixedTail:
 
         def batch(base: int, last: int, offsets: tuple[int, ...], compression: str = "none") -> BatchInfo:
             return BatchInfo(
-                base, last, last - base + 1, 120, 3, 0x1234ABCD, True, compression, "CreateTime",
-                False, False, 4000, 0, base, BASE_TS, BASE_TS + 10, offsets,
+                base,
+                last,
+                last - base + 1,
+                120,
+                3,
+                0x1234ABCD,
+                True,
+                compression,
+                "CreateTime",
+                False,
+                False,
+                4000,
+                0,
+                base,
+                BASE_TS,
+                BASE_TS + 10,
+                offsets,
             )
 
         present = [o for o in range(10, 30) if o != 14]
@@ -276,8 +291,23 @@ class FixedSource:
 
         def batch(base: int, last: int, offsets: tuple[int, ...], compression: str = "none") -> BatchInfo:
             return BatchInfo(
-                base, last, last - base + 1, 120, 3, 0x1234ABCD, True, compression, "CreateTime",
-                False, False, 4000, 0, base, BASE_TS, BASE_TS + 10, offsets,
+                base,
+                last,
+                last - base + 1,
+                120,
+                3,
+                0x1234ABCD,
+                True,
+                compression,
+                "CreateTime",
+                False,
+                False,
+                4000,
+                0,
+                base,
+                BASE_TS,
+                BASE_TS + 10,
+                offsets,
             )
 
         present = [o for o in range(10, 30) if o != 14]
