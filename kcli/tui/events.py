@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from kcli.tui.model import GroupDetail, ReplicationState, TopicGroupLag
 
-#: Above this many partitions changing the same way in one refresh, one summary line is written.
+#: Above this many partitions of an internal topic changing the same way in one refresh, one
+#: summary line is written; the user's own topics get a line per partition up to USER_LIMIT.
 DETAIL_LIMIT = 6
+USER_LIMIT = 20
 REBALANCE_STATES = frozenset({"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"})
 
 
@@ -89,10 +91,10 @@ def replication_events(prev: ReplicationState | None, cur: ReplicationState) -> 
         out.append(("broker-up", f"broker {b} up (registered with the controller again)"))
     if cur.controller != prev.controller and cur.controller is not None:
         out.append(("controller", f"controller is now broker {cur.controller}"))
-    elections: list[str] = []
-    shrunk: list[str] = []
+    elections: list[tuple[str, str]] = []
+    shrunk: list[tuple[str, str]] = []
     grown: dict[int, list[str]] = {}
-    offline: list[str] = []
+    offline: list[tuple[str, str]] = []
     for tp, p in sorted(cur.partitions.items()):
         before = prev.partitions.get(tp)
         if before is None:
@@ -100,21 +102,26 @@ def replication_events(prev: ReplicationState | None, cur: ReplicationState) -> 
         name = f"{tp[0]}-{tp[1]}"
         if p.leader != before.leader:
             if p.leader < 0:
-                offline.append(name)
+                offline.append((tp[0], name))
             else:
                 was = before.leader if before.leader >= 0 else "none"
-                elections.append(f"{name} leader {was} → {p.leader}")
+                elections.append((tp[0], f"{name} leader {was} → {p.leader}"))
         lost = [r for r in before.isr if r not in p.isr]
         if lost:
-            shrunk.append(f"{name} ISR {_ids(before.isr)} → {_ids(p.isr)}")
+            shrunk.append((tp[0], f"{name} ISR {_ids(before.isr)} → {_ids(p.isr)}"))
         for r in p.isr:
             if r not in before.isr:
                 grown.setdefault(r, []).append(name)
     out += _grouped("election", "election", elections, "leaders moved")
     out += _grouped("isr-shrink", "ISR shrank", shrunk, "ISRs shrank")
     for broker, names in sorted(grown.items()):
-        if len(names) <= DETAIL_LIMIT:
-            out.append(("isr-expand", f"broker {broker} caught up on {', '.join(names)} (back in the ISR)"))
+        mine = [n for n in names if not n.startswith("_")]
+        internal = len(names) - len(mine)
+        if mine and len(mine) <= USER_LIMIT:
+            text = f"broker {broker} caught up on {', '.join(mine)}"
+            if internal:
+                text += f" and {internal:,} internal partition(s)"
+            out.append(("isr-expand", text + " (back in the ISR)"))
         else:
             out.append(
                 ("isr-expand", f"broker {broker} caught up on {len(names):,} partitions (back in their ISR)")
@@ -127,12 +134,25 @@ def replication_events(prev: ReplicationState | None, cur: ReplicationState) -> 
     return out
 
 
-def _grouped(kind: str, label: str, items: list[str], summary: str) -> list[tuple[str, str]]:
-    if not items:
-        return []
-    if len(items) <= DETAIL_LIMIT:
-        return [(kind, f"{label}: {item}") for item in items]
-    return [(kind, f"{summary} for {len(items):,} partitions, e.g. {'; '.join(items[:3])}")]
+def _grouped(kind: str, label: str, items: list[tuple[str, str]], summary: str) -> list[tuple[str, str]]:
+    """One event per partition of the user's topics (up to :data:`USER_LIMIT`), and one line per
+    internal topic (``__consumer_offsets`` has 50 partitions that all move when a broker dies)."""
+    out: list[tuple[str, str]] = []
+    mine = [text for topic, text in items if not topic.startswith("_")]
+    if len(mine) <= USER_LIMIT:
+        out += [(kind, f"{label}: {text}") for text in mine]
+    else:
+        out.append((kind, f"{summary} for {len(mine):,} partitions, e.g. {'; '.join(mine[:3])}"))
+    internal: dict[str, list[str]] = {}
+    for topic, text in items:
+        if topic.startswith("_"):
+            internal.setdefault(topic, []).append(text)
+    for topic, texts in internal.items():
+        if len(texts) <= DETAIL_LIMIT:
+            out += [(kind, f"{label}: {text}") for text in texts]
+        else:
+            out.append((kind, f"{summary} for {len(texts):,} partitions of {topic}"))
+    return out
 
 
 @dataclass(frozen=True)

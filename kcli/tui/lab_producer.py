@@ -61,7 +61,10 @@ class LabProducer:
         if len(live) < 2:
             raise ValueError("the acks=all lab needs two live brokers")
         replicas = sorted(live)[:2]
-        new = NewTopic(topic, replica_assignment=[replicas], config={"min.insync.replicas": "2"})
+        # librdkafka wants the partition count spelled out next to an explicit assignment
+        new = NewTopic(
+            topic, num_partitions=1, replica_assignment=[replicas], config={"min.insync.replicas": "2"}
+        )
         for fut in admin.create_topics(
             [new], request_timeout=timeout_s, operation_timeout=timeout_s
         ).values():

@@ -167,7 +167,9 @@ hint = "set it with kafka-configs"
     result = kcli("lab", "check", str(bad), "--bootstrap-server", bootstrap, "--json")
     assert result.returncode == 1, result.stdout + result.stderr
     doc = json.loads(result.stdout)
-    assert (doc["passed"], doc["failed"], doc["ok"]) == (0, 6, False), [c for c in doc["checks"] if c["passed"]]
+    assert (doc["passed"], doc["failed"], doc["ok"]) == (0, 6, False), [
+        c for c in doc["checks"] if c["passed"]
+    ]
     details = [c["detail"] for c in doc["checks"]]
     hints = [c["hint"] for c in doc["checks"]]
     assert details[0] == "it has 3 partition(s)"
