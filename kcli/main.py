@@ -211,7 +211,9 @@ def tui(
     except ImportError as exc:
         typer.echo(f"kcli tui is not available in this install ({exc})", err=True)
         raise typer.Exit(1) from None
-    raise typer.Exit(run(bootstrap_server, command_config, schema_registry_url))
+    if schema_registry_url:
+        raise typer.Exit(run(bootstrap_server, command_config, schema_registry_url))
+    raise typer.Exit(run(bootstrap_server, command_config))
 
 
 BOOTSTRAP_OPTION = typer.Option("--bootstrap-server", help="The cluster to read.")
