@@ -266,6 +266,12 @@ class PartitionLogReader:
                     notes.append(w.note)
                 if w.last_stable is not None:
                     last_stable = w.last_stable
+                # the Fetch answer tells the offsets at the moment it read the records: newer than
+                # the ListOffsets before it, and consistent with its last stable offset
+                if w.high_watermark is not None:
+                    high = max(high or 0, w.high_watermark)
+                if w.log_start is not None:
+                    low = w.log_start
                 for b in w.batches:
                     if b.last_offset >= start and b.base_offset < stop:
                         seen_b[b.base_offset] = b

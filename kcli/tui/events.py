@@ -10,6 +10,7 @@ screens keep an :class:`EventLog` and draw it as a timeline and as marks under t
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -178,6 +179,14 @@ def look_from_topic(g: TopicGroupLag) -> GroupLook:
     return GroupLook(g.state, frozenset(g.member_ids), {}, {})
 
 
+_UUID_TAIL = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def client_of(member_id: str) -> str:
+    """The client id inside a member id: clients name members ``<client.id>-<uuid>``."""
+    return _UUID_TAIL.sub("", member_id) or member_id
+
+
 def group_events(
     group: str, prev: GroupLook | None, cur: GroupLook, commits: bool = True
 ) -> list[tuple[str, str]]:
@@ -189,11 +198,9 @@ def group_events(
     joined = sorted(cur.members - prev.members)
     left = sorted(prev.members - cur.members)
     for m in joined:
-        who = cur.clients.get(m)
-        out.append(("member-joined", f"{group}: member joined ({who or m})"))
+        out.append(("member-joined", f"{group}: member joined ({cur.clients.get(m) or client_of(m)})"))
     for m in left:
-        who = prev.clients.get(m)
-        out.append(("member-left", f"{group}: member left ({who or m})"))
+        out.append(("member-left", f"{group}: member left ({prev.clients.get(m) or client_of(m)})"))
     if cur.state != prev.state:
         if cur.state in REBALANCE_STATES:
             out.append(("rebalance", f"{group}: rebalance ({prev.state} → {cur.state})"))
