@@ -279,15 +279,17 @@ def _row(
 
 
 def _bracket(base: int, last: int, span: int, open_left: bool, open_right: bool) -> str:
-    """``╭─b 3-5──╮`` over ``span`` columns; a batch cut by the row edge has an open end."""
-    label = f"b {base:,}" if base == last else f"b {base:,}-{last:,}"
+    """``╭─b 3-5──╮`` over ``span`` columns; a batch cut by the row edge has an open end. The label
+    shrinks to what fits (``b 3-5``, ``3-5``, ``b3``, ``b``)."""
     left = "─" if open_left else "╭"
     right = "─" if open_right else "╮"
     if span <= 2:
         return (left + right)[:span]
     inner = span - 2
-    if len(label) + 1 > inner:
-        label = label[: max(0, inner - 1)]
+    whole = f"b {base:,}" if base == last else f"b {base:,}-{last:,}"
+    for label in (whole, f"{base:,}-{last:,}", f"b{base:,}", "b", ""):
+        if len(label) + 1 <= inner or not label:
+            break
     body = ("─" + label).ljust(inner, "─") if label else "─" * inner
     return left + body[:inner] + right
 
