@@ -78,18 +78,25 @@ async def measure(bootstrap: str) -> dict[str, float]:
         screen = app.screen
         assert isinstance(screen, PartitionScreen)
         out["bytes read for the window"] = float(screen.plog.fetched_bytes if screen.plog else 0)
-        for key, name in (
-            ("pageup", "page back"),
-            ("home", "jump to the log start"),
-            ("end", "back to the end"),
-        ):
+        for key, name in (("home", "jump to the log start"), ("end", "back to the end")):
             loads = screen.loads
             started = time.perf_counter()
             await pilot.press(key)
-            while screen.loads == loads:
+            while screen.loads == loads or screen.loading:
                 await pilot.pause(0.005)
             out[f"{name} (ms)"] = (time.perf_counter() - started) * 1000
             out[f"bytes read after {key}"] = float(screen.plog.fetched_bytes if screen.plog else 0)
+
+        def shown() -> bool:
+            log = screen.plog
+            return log is not None and screen.cursor is not None and log.first <= screen.cursor < log.stop
+
+        started = time.perf_counter()
+        for _ in range(20):  # twenty pages back, each drawn before the next key
+            await pilot.press("pageup")
+            while screen.loading or not shown():
+                await pilot.pause(0.005)
+        out["20 pages back, per page (ms)"] = (time.perf_counter() - started) * 1000 / 20
     return out
 
 
