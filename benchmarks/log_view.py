@@ -77,6 +77,9 @@ async def measure(bootstrap: str) -> dict[str, float]:
         out["first paint of big-0 (ms)"] = (time.perf_counter() - started) * 1000
         screen = app.screen
         assert isinstance(screen, PartitionScreen)
+        out["records in big-0 (high watermark)"] = float(
+            screen.plog.high_watermark or 0 if screen.plog else 0
+        )
         out["bytes read for the window"] = float(screen.plog.fetched_bytes if screen.plog else 0)
         for key, name in (("home", "jump to the log start"), ("end", "back to the end")):
             loads = screen.loads

@@ -383,9 +383,15 @@ def header_lines(log: PartitionLog) -> list[Text]:
         if r.leo is None and r.source:
             reps.append(f" [{r.source.removeprefix('n/a: ')}]", style="dim")
     if log.replica_ends:
-        sources = sorted({r.source for r in log.replica_ends if r.leo is not None})
-        if sources:
-            reps.append(f"   (LEO from {'; '.join(sources)})", style="dim")
+        kinds = sorted(
+            {
+                "the replica's log dir on this machine" if r.source.startswith("its log dir") else r.source
+                for r in log.replica_ends
+                if r.leo is not None
+            }
+        )
+        if kinds:
+            reps.append(f"   (LEO read from {'; '.join(kinds)})", style="dim")
         lines.append(reps)
     if log.groups is not None or log.groups_error:
         g = Text("groups: ")
