@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -294,3 +295,44 @@ def test_a_window_of_a_big_partition_reads_only_the_window(shared_broker: Broker
         assert tail.segments and tail.segments[0].base_offset == 0
     finally:
         source.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kcli broker bug, reported to the lead: after the cleaner merges segments, a Fetch of the "
+    "merged segment answers CORRUPT_MESSAGE ('the batches after it do not frame up'), so the "
+    "compacted records cannot be read (the view says so in its notes)",
+)
+def test_compaction_removes_cells_as_it_runs(tmp_path) -> None:
+    """A compacted topic with tiny segments, cleaned every half second: the drawn window loses the
+    older records of each key (crossed out), the newest of each key stays."""
+    from kcli.logview.draw import GONE, draw
+
+    broker = BrokerProcess(tmp_path, {"log.retention.check.interval.ms": "500"}).start()
+    try:
+        topic = unique("compacted")
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        config = {"cleanup.policy": "compact", "segment.bytes": "1024", "min.cleanable.dirty.ratio": "0.01"}
+        admin.create_topics([NewTopic(topic, 1, 1, config=config)])[topic].result(15)
+        p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0})
+        for i in range(60):
+            p.produce(topic, key=f"k{i % 4}".encode(), value=b"v" * 40 + b"%d" % i)
+            p.flush(10)  # one batch per record: segments roll every few records
+        source = KafkaSource(broker.bootstrap)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                after = source.partition_log(topic, 0, first=0, count=60, with_groups=False)
+                if len(after.records) < 60 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)  # polling the cleaner's observable result, with a deadline
+            assert len(after.records) < 60, "the cleaner never ran"
+            kept = {r.offset for r in after.records}
+            assert {56, 57, 58, 59} <= kept  # the newest record of every key survives
+            assert after.high_watermark == 60  # offsets never change: compaction leaves holes
+            cells = "\n".join(line.plain for line in draw(after, 400, header=False, legend=False))
+            assert GONE in cells
+        finally:
+            source.close()
+    finally:
+        broker.kill()
