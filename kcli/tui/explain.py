@@ -203,3 +203,22 @@ def cluster_lines(info: ClusterInfo | None, state: ReplicationState | None, loca
             "Stopping brokers is offered only for the kcli local stack; any cluster's events show here."
         )
     return out
+
+
+def topics_lines(count: int) -> list[str]:
+    return [
+        f"{count:,} topics. A topic is a named stream of records, split into partitions; each partition "
+        "is an ordered, append-only log stored on its leader and copied to its followers.",
+        "Records = high watermark - log start, summed over the partitions: what a consumer reading "
+        "from the beginning gets. Under-replicated: some replica fell out of the ISR.",
+        "enter opens a topic; there, l draws a partition's log.",
+    ]
+
+
+def groups_lines(count: int) -> list[str]:
+    return [
+        f"{count:,} consumer groups. The members of a group share the partitions of the topics they "
+        "subscribe to: each partition is read by one member, so a group reads a topic once, in parallel.",
+        "Lag: records written but not yet committed by the group (log end - committed offset).",
+        "enter opens a group: its members, offsets and a timeline of joins, rebalances and commits.",
+    ]

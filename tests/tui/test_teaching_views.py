@@ -12,9 +12,11 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcli.tools.explain import key_partition
 from kcli.tui.app import KcliApp
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.groups import GroupScreen
+from kcli.tui.screens.messages import MessagesScreen
 from kcli.tui.screens.partition import PartitionScreen
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.widgets import ExplainPane
@@ -146,8 +148,24 @@ async def test_explain_pane_follows_the_view(bootstrap: str) -> None:
         await wait_for(pilot, lambda: bool(app.screen.query(ExplainPane)), what="explain pane")
         lines = "\n".join(app.screen.query_one(ExplainPane).lines)
         assert "High watermark 30" in lines and f"Group {group} committed 10" in lines
-        await pilot.press("escape")  # back to the topics: the pane stays on, explaining that view
+        await pilot.press("escape")  # back: the pane stays on, explaining that view
         await wait_for(pilot, lambda: not isinstance(app.screen, PartitionScreen))
+        await wait_for(
+            pilot,
+            lambda: "A topic is a named stream" in "\n".join(app.screen.query_one(ExplainPane).lines),
+            what="the topics explained",
+        )
+        # a record: why it is in its partition (these were written to partition 1 explicitly)
+        app.open_messages(topic, None)
+        await wait_for(pilot, lambda: isinstance(app.screen, MessagesScreen) and len(app.screen.shown) == 30)
+        await wait_for(pilot, lambda: "murmur2" in "\n".join(app.screen.query_one(ExplainPane).lines))
+        lines = "\n".join(app.screen.query_one(ExplainPane).lines)
+        first = app.screen.shown[0].message
+        expected = key_partition(first.key, 2)
+        if expected == 1:
+            assert "mod 2 partitions = 1." in lines, lines
+        else:
+            assert "yet it is in partition 1 (an explicit partition, or the count changed)" in lines, lines
         await pilot.press("E")
         await wait_for(pilot, lambda: not app.screen.query(ExplainPane), what="pane closed")
 

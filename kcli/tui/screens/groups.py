@@ -130,6 +130,11 @@ class GroupsScreen(DataScreen):
         if gid:
             self.kapp.open_group(gid)
 
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import groups_lines
+
+        return groups_lines(len(self.group_ids))
+
     def action_reset_offsets(self) -> None:
         gid = self.selected_group()
         if gid:
