@@ -273,7 +273,7 @@ async def shots(env: dict[str, str], bootstrap: str, registry: str, out: Path) -
                 pilot,
                 GroupScreen,
                 lambda s: (
-                    any(e.kind == "rebalance" for e in s.events.events)
+                    any(e.text.startswith("moved ") for e in s.timeline.events)
                     and any(e.kind == "commit" for e in s.events.events)
                     and s.detail is not None
                     and s.detail.state == "Stable"

@@ -397,21 +397,36 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
     cluster = Cluster(tmp_path, 3).start()
     try:
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
-        # Every partition has the same replication factor (Kafka refuses a mixed assignment).
-        admin.create_topics([NewTopic("rep", 2, replica_assignment=[[0, 2], [2, 1]])])["rep"].result(30)
+        # Every partition of a topic has the same replication factor (Kafka refuses a mixed manual
+        # assignment), so the lost follower and the lost only replica are in two topics.
+        futures = admin.create_topics(
+            [
+                NewTopic("rep", 2, replica_assignment=[[0, 1, 2], [1, 0, 2]]),
+                NewTopic("rep-solo", 1, replica_assignment=[[2]]),
+            ]
+        )
+        for future in futures.values():
+            future.result(30)
         cluster.brokers[2].kill()
         app = make_app(f"{cluster.brokers[0].bootstrap},{cluster.brokers[1].bootstrap}")
         async with app.run_test(size=SIZE) as pilot:
-            await filter_topics(pilot, "rep")
-            # Both partitions lost a replica: partition 0 a follower, partition 1 its leader.
-            await wait_for(pilot, lambda: rows(pilot, "#topics")[0][5] == "2 of 2", what="replication state")
+            await pilot.press("slash")
+            app.screen.query_one("#topic-filter", Input).value = "rep"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: column(pilot, "#topics") == ["rep", "rep-solo"], what="rep topics")
+            # rep's partitions lost a follower, rep-solo its only replica: both are reported.
+            await wait_for(
+                pilot,
+                lambda: [r[5] for r in rows(pilot, "#topics")] == ["2 of 2", "1 offline"],
+                what="replication state",
+            )
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
             await wait_for(
                 pilot,
                 lambda: (
                     [(r[1], r[3], r[4], r[8]) for r in rows(pilot, "#partitions")]
-                    == [("0", "0", "2", "URP"), ("1", "1", "2", "URP")]
+                    == [("0", "0,1", "2", "URP"), ("1", "1,0", "2", "URP")]
                 ),
                 what="partition states",
             )
@@ -427,7 +442,7 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
                 what="two live brokers, one down",
             )
             summary = str(app.screen.query_one("#cluster-summary", Static).content)
-            assert "under-replicated [b]2[/b]" in summary, summary
+            assert "under-replicated [b]2[/b]   offline [b]1[/b]" in summary, summary
             assert "brokers [b]2[/b] (down: [b]2[/b])" in summary, summary
     finally:
         cluster.stop()

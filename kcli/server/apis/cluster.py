@@ -1,4 +1,4 @@
-"""DescribeCluster, DescribeLogDirs, DeleteRecords and InitProducerId."""
+"""DescribeCluster, DescribeLogDirs and DeleteRecords (InitProducerId is in ``transactions``)."""
 
 from __future__ import annotations
 
@@ -111,26 +111,3 @@ async def delete_records(ctx: RequestContext, request: Any) -> dict:
                 ErrorCode.request_timed_out if partition.is_leader else ErrorCode.not_leader_or_follower
             )
     return {"throttle_time": 0, "topics": topics}
-
-
-@api(22, "InitProducerId", 0, 5)
-async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
-    """Idempotent producers get a fresh id; transactions are not served yet (a later issue)."""
-    if request.transactional_id is not None:
-        # TRANSACTIONAL_ID_AUTHORIZATION_FAILED would mislead; Kafka's own code for "this broker
-        # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE (15).
-        return {"throttle_time": 0, "error_code": 15, "producer_id": -1, "producer_epoch": -1}
-    if getattr(request, "producer_id", -1) >= 0 and getattr(request, "producer_epoch", -1) >= 0:
-        # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
-        return {
-            "throttle_time": 0,
-            "error_code": 0,
-            "producer_id": request.producer_id,
-            "producer_epoch": request.producer_epoch + 1,
-        }
-    return {
-        "throttle_time": 0,
-        "error_code": 0,
-        "producer_id": await ctx.broker.allocate_producer_id(),
-        "producer_epoch": 0,
-    }

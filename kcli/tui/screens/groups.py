@@ -12,7 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kcli.tui.events import EventLog, GroupLook, group_events, look_from_detail
-from kcli.tui.model import GroupDetail, GroupList
+from kcli.tui.model import GroupDetail, GroupList, GroupMemberInfo
+from kcli.tui.rebalance_timeline import Timeline
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
@@ -159,7 +160,8 @@ class GroupScreen(DataScreen):
         super().__init__()
         self.group_id = group_id
         self.detail: GroupDetail | None = None
-        #: joins, leaves, rebalances and commits seen between refreshes (newest last)
+        self.timeline = Timeline()  # the group's rebalances, from one refresh to the next
+        #: committed offsets moving, seen between refreshes (newest last; the "Commits" table)
         self.events = EventLog()
         self._look: GroupLook | None = None
 
@@ -173,8 +175,9 @@ class GroupScreen(DataScreen):
             yield Static("Offsets", classes="section-title")
             yield DataTable(id="offsets", cursor_type="row", zebra_stripes=True)
             yield Static("", id="group-note", classes="note")
-            yield Static("Timeline (newest first): members, rebalances, commits", classes="section-title")
-            yield DataTable(id="group-timeline", cursor_type="row")
+            yield Static("", id="group-timeline", classes="note")
+            yield Static("Commits (newest first): the committed offsets moving", classes="section-title")
+            yield DataTable(id="group-commits", cursor_type="row")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -185,11 +188,11 @@ class GroupScreen(DataScreen):
         offsets = self.query_one("#offsets", DataTable)
         for title in ("Topic", "Partition", "Committed", "Log end", "Lag", "Member id", "Host", "Client id"):
             offsets.add_column(title, key=title.lower())
-        timeline = self.query_one("#group-timeline", DataTable)
-        timeline.add_column("Time", key="time", width=8)
-        timeline.add_column("Event", key="event")
+        commits = self.query_one("#group-commits", DataTable)
+        commits.add_column("Time", key="time", width=8)
+        commits.add_column("Commit", key="commit")
         self.sub_title = f"Group {self.group_id}"
-        for note in ("#group-problems", "#group-note"):
+        for note in ("#group-problems", "#group-note", "#group-timeline"):
             self.query_one(note).display = False
 
     def fetch(self) -> GroupDetail:
@@ -198,17 +201,27 @@ class GroupScreen(DataScreen):
     def apply(self, data: GroupDetail) -> None:
         self.detail = data
         lag = fmt_lag(data.lag, data.uncommitted, sum(o.lag is None for o in data.offsets))
+        kip848 = ""
+        if data.group_type == "consumer":  # the broker assigns: show its epochs
+            kip848 = (
+                f"   type [b]consumer (KIP-848)[/b]   group epoch [b]{data.group_epoch}[/b]"
+                f"   target epoch [b]{data.assignment_epoch}[/b]"
+            )
         self.query_one("#group-summary", Static).update(
             f"Group [b]{data.group_id}[/b]   state [b]{data.state}[/b]   protocol [b]{data.protocol or '-'}[/b]   "
             f"coordinator [b]{data.coordinator if data.coordinator is not None else '-'}[/b]   "
-            f"members [b]{len(data.members)}[/b]   lag [b]{lag}[/b]"
+            f"members [b]{len(data.members)}[/b]   lag [b]{lag}[/b]{kip848}"
+        )
+        self.timeline.observe(data)
+        events = self.timeline.lines()
+        set_note(
+            self.query_one("#group-timeline", Static), "Rebalances\n" + "\n".join(events) if events else ""
         )
         set_note(self.query_one("#group-problems", Static), "\n".join(f"⚠ {e}" for e in data.errors))
         members = self.query_one("#members", DataTable)
         members.clear()
         for m in data.members:
-            assigned = ", ".join(f"{t}-{p}" for t, p in m.assignment) or "-"
-            members.add_row(m.client_id, m.host, m.member_id, assigned)
+            members.add_row(m.client_id, m.host, m.member_id, assignment_text(m))
         offsets = self.query_one("#offsets", DataTable)
         cursor = offsets.cursor_row
         offsets.clear()
@@ -226,14 +239,17 @@ class GroupScreen(DataScreen):
         if 0 <= cursor < len(data.offsets):
             offsets.move_cursor(row=cursor, animate=False)
         set_note(self.query_one("#group-note", Static), FROM_START_NOTE if data.uncommitted else "")
-        self._timeline(data)
+        self._commits(data)
 
-    def _timeline(self, data: GroupDetail) -> None:
+    def _commits(self, data: GroupDetail) -> None:
+        """Committed offsets that moved since the last refresh (joins, leaves and moves are the
+        rebalance timeline's, above)."""
         if not data.errors:  # a refresh that could not read the group says nothing about changes
             look = look_from_detail(data)
-            self.events.extend(group_events(self.group_id, self._look, look))
+            found = group_events(self.group_id, self._look, look)
+            self.events.extend((kind, text) for kind, text in found if kind == "commit")
             self._look = look
-        table = self.query_one("#group-timeline", DataTable)
+        table = self.query_one("#group-commits", DataTable)
         table.clear()
         for e in list(self.events.events)[::-1][:100]:
             table.add_row(self.kapp.clock_text(e.at), e.text)
@@ -248,3 +264,17 @@ class GroupScreen(DataScreen):
 
     def action_refresh(self) -> None:
         self.refresh_data()
+
+
+def assignment_text(member: GroupMemberInfo) -> str:
+    """A member's partitions; for a KIP-848 member also its epoch, its protocol when it is still
+    a classic one, and its target while it is still reconciling towards it."""
+    current = ", ".join(f"{t}-{p}" for t, p in member.assignment) or "-"
+    if member.epoch is None:
+        return current
+    notes = [f"epoch {member.epoch}"]
+    if member.upgraded is False:
+        notes.append("classic protocol")
+    if member.target is not None and member.target != member.assignment:
+        notes.append("target " + (", ".join(f"{t}-{p}" for t, p in member.target) or "-"))
+    return f"{current}  ({'; '.join(notes)})"
