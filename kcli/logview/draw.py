@@ -433,6 +433,10 @@ def legend_line(log: PartitionLog, removed: dict[int, str] | None = None) -> Tex
     t.append(f"  {GONE} removed by compaction", style=STYLE["compacted"])
     t.append("  · on the leader, not replicated to the whole ISR yet", style=STYLE["unreplicated"])
     t.append("  + next offset", style=STYLE["next"])
+    if any(b.transactional and not b.control for b in log.batches):
+        t.append("  italic: in a transaction", style=STYLE["transactional"])
+    if any(b.control for b in log.batches):
+        t.append("  magenta: a transaction marker (commit/abort)", style=STYLE["control"])
     if any(g.committed is not None for g in log.groups or ()):
         t.append("  shaded: lag", style=STYLE["lag"])
     if removed:

@@ -336,3 +336,34 @@ def test_compaction_removes_cells_as_it_runs(tmp_path) -> None:
             source.close()
     finally:
         broker.kill()
+
+
+def test_an_open_transaction_holds_the_last_stable_offset(shared_broker: BrokerProcess) -> None:
+    """LSO below the HW while a transaction is open; its commit marker is a control batch."""
+    from kcli.logview.draw import draw
+
+    topic = unique("txn")
+    create(shared_broker.bootstrap, topic, 1)
+    plain = Producer({"bootstrap.servers": shared_broker.bootstrap})
+    plain.produce(topic, b"before")
+    assert plain.flush(10) == 0
+    tx = Producer({"bootstrap.servers": shared_broker.bootstrap, "transactional.id": unique("tx")})
+    tx.init_transactions(15)
+    tx.begin_transaction()
+    for _ in range(3):
+        tx.produce(topic, key=b"k", value=b"in a transaction")
+    assert tx.flush(10) == 0
+    source = KafkaSource(shared_broker.bootstrap)
+    try:
+        open_ = source.partition_log(topic, 0, with_groups=False)
+        assert (open_.last_stable, open_.high_watermark) == (1, 4)
+        text = "\n".join(line.plain for line in draw(open_, 120))
+        assert "▲LSO 1" in text and "italic: in a transaction" in text
+        tx.commit_transaction(15)
+        done = source.partition_log(topic, 0, with_groups=False)
+        assert done.last_stable == done.high_watermark == 5
+        marker = done.batch_of(4)
+        assert marker is not None and marker.control and marker.transactional
+        assert "magenta: a transaction marker" in "\n".join(line.plain for line in draw(done, 120))
+    finally:
+        source.close()
