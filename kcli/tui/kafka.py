@@ -802,6 +802,7 @@ class KafkaSource:
         if self._producer is None:
             conf = self._base_conf()
             conf.setdefault("linger.ms", 0)
+            conf.setdefault("partitioner", "murmur2_random")  # keys where Java's producer puts them
             self._producer = Producer(conf)
         result: dict[str, Any] = {}
 
