@@ -431,7 +431,7 @@ def legend_line(log: PartitionLog, removed: dict[int, str] | None = None) -> Tex
     if log.segments is not None:
         t.append("  ┃ segment start", style=STYLE["segment"])
     t.append(f"  {GONE} removed by compaction", style=STYLE["compacted"])
-    t.append("  · on the leader, not replicated to the whole ISR yet", style=STYLE["unreplicated"])
+    t.append("  · past the high watermark: written, not committed yet", style=STYLE["unreplicated"])
     t.append("  + next offset", style=STYLE["next"])
     if any(b.transactional and not b.control for b in log.batches):
         t.append("  italic: in a transaction", style=STYLE["transactional"])
