@@ -44,6 +44,7 @@ from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 if TYPE_CHECKING:
     from kcli.server.cluster.link import ControllerLink
     from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
+    from kcli.server.security.manager import SecurityManager
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
@@ -93,6 +94,7 @@ class Broker:
         self._next_producer_id = 0
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
+        self.security: SecurityManager | None = None  # listeners' security and ACLs, attached by the daemon
         self.transaction_coordinator = None  # and the transaction coordinator with its verifier
         self.transaction_verifier = None
         self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
@@ -213,14 +215,16 @@ class Broker:
         return LogConfig.from_topic_configs(record.configs, self.default_log_config())
 
     # --- topics -------------------------------------------------------------------------------
-    def live_brokers(self) -> list[BrokerNode]:
+    def live_brokers(self, listener: str | None = None) -> list[BrokerNode]:
+        """Live brokers, addressed for clients of ``listener`` (the one a request came in on)."""
         if self.image is not None:
             return [BrokerNode(b.node_id, b.host, b.port, b.rack) for b in self.image.live_brokers]
-        return [self.local_node()]
+        return [self.local_node(listener)]
 
-    def local_node(self) -> BrokerNode:
-        listener = self.config.advertised()[0]
-        return BrokerNode(self.node_id, listener.host, listener.port, self.config.broker_rack)
+    def local_node(self, listener: str | None = None) -> BrokerNode:
+        """This broker's advertised endpoint on ``listener`` (default: the first advertised)."""
+        endpoint = self.config.advertised_endpoint(listener)
+        return BrokerNode(self.node_id, endpoint.host, endpoint.port, self.config.broker_rack)
 
     # --- cluster mode -------------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -147,6 +148,7 @@ async def serve(config: BrokerConfig) -> None:
     except StorageStartupError as exc:  # damaged or inconsistent log dirs: one line, no traceback
         log.error("%s", exc)
         raise SystemExit(1) from None
+    attach_security(broker, cluster=where is not None)
     attach_coordinator(broker)
     if link is not None:
         broker.fetchers = ReplicaFetcherManager(broker)
@@ -211,6 +213,29 @@ async def serve(config: BrokerConfig) -> None:
         log.info("%s shut down completed", tag)
         if failed:
             raise SystemExit(1)
+
+
+def attach_security(broker: Broker, cluster: bool) -> None:
+    """Listeners' TLS and SASL, the authorizer with its ACLs, and the SCRAM credentials."""
+    from kcli.server.security.manager import SecurityManager
+    from kcli.server.security.setup import resolve
+    from kcli.server.security.store import SecurityStore
+
+    settings = broker.config.security or resolve(broker.config, cluster=cluster)
+    broker.security = security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
+    link = broker.cluster
+    if link is not None:  # ACLs and SCRAM users are cluster metadata: the controller keeps them
+        apply_image = link.on_image
+
+        def on_image(image: Any) -> None:
+            apply_image(image)
+            security.apply_image(image)
+
+        async def forward(op: str, fields: dict[str, Any]) -> Any:
+            return await link.call(op, **fields)
+
+        link.on_image = on_image
+        security.forward = forward
 
 
 def attach_coordinator(broker: Broker) -> None:

@@ -87,6 +87,12 @@ class Controller:
             # reconnect and register again, and only those that do not are fenced then.
         self.image.cluster_id = self.image.cluster_id or cluster_id
         self._collisions = CollisionIndex(self.image.topics)
+        if self.image.scram is None:  # SCRAM users given to kafka-storage format --add-scram
+            from kcli.server.security.store import SecurityStore
+
+            store = SecurityStore.load(Path(data_dir))
+            self.image.scram = store.to_json()["scram"]
+            self.image.acls = self.image.acls or []
 
     # --- persistence -------------------------------------------------------------------------
     def _commit(self) -> None:
@@ -505,6 +511,26 @@ class Controller:
         return moved
 
     # --- producer ids ------------------------------------------------------------------------
+    # --- security metadata (ACLs and SCRAM credentials, replicated to every broker) ---------
+    def alter_acls(self, add: list[list[Any]], remove: list[list[Any]]) -> None:
+        doomed = {tuple(a) for a in remove}
+        kept = [a for a in self.image.acls or [] if tuple(a) not in doomed]
+        known = {tuple(a) for a in kept}
+        kept += [a for a in add if tuple(a) not in known]
+        self.image.acls = kept
+        self._commit()
+
+    def alter_scram(self, upserts: list[list[str]], deletions: list[list[str]]) -> None:
+        scram = {u: dict(c) for u, c in (self.image.scram or {}).items()}
+        for user, mechanism in deletions:
+            scram.get(user, {}).pop(mechanism, None)
+            if not scram.get(user):
+                scram.pop(user, None)
+        for user, mechanism, credential in upserts:
+            scram.setdefault(user, {})[mechanism] = credential
+        self.image.scram = scram
+        self._commit()
+
     def allocate_producer_ids(self, count: int = PRODUCER_ID_BLOCK) -> int:
         """A block of producer ids unique across the cluster and its restarts; returns its start."""
         start = self.next_producer_id

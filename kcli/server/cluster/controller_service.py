@@ -182,6 +182,10 @@ class ControllerService:
                 "results": [[x.topic, x.partition, x.code, x.message] for x in results],
                 "image": self._image(),
             }
+        elif op == "ctl_alter_acls":
+            c.alter_acls(list(r.get("add") or []), list(r.get("remove") or []))
+        elif op == "ctl_alter_scram":
+            c.alter_scram(list(r.get("upserts") or []), list(r.get("deletions") or []))
         elif op == "ctl_producer_ids":
             return {"ok": True, "start": c.allocate_producer_ids(int(r.get("count", 1000)))}
         else:

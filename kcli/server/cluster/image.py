@@ -89,6 +89,11 @@ class MetadataImage:
     cluster_id: str = ""
     brokers: dict[int, BrokerRegistration] = field(default_factory=dict)
     topics: dict[str, TopicState] = field(default_factory=dict)
+    #: ACL bindings as kcli.server.security.acls.AclBinding.to_json lists, and SCRAM credentials
+    #: (user -> mechanism -> Kafka's credential string): Kafka's AccessControlEntryRecord and
+    #: UserScramCredentialRecord. None in an image from a controller that does not keep them.
+    acls: list[list[Any]] | None = None
+    scram: dict[str, dict[str, str]] | None = None
 
     @property
     def live_brokers(self) -> list[BrokerRegistration]:
@@ -107,6 +112,8 @@ class MetadataImage:
             "cluster_id": self.cluster_id,
             "brokers": [b.to_json() for _, b in sorted(self.brokers.items())],
             "topics": [t.to_json() for t in self.topics.values()],
+            "acls": self.acls or [],
+            "scram": self.scram or {},
         }
 
     @classmethod
@@ -116,4 +123,6 @@ class MetadataImage:
             str(data.get("cluster_id", "")),
             {b["id"]: BrokerRegistration.from_json(b) for b in data.get("brokers", [])},
             {t["name"]: TopicState.from_json(t) for t in data.get("topics", [])},
+            data.get("acls"),
+            data.get("scram"),
         )
