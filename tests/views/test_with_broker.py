@@ -297,12 +297,6 @@ def test_a_window_of_a_big_partition_reads_only_the_window(shared_broker: Broker
         source.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kcli broker bug, reported to the lead: after the cleaner merges segments, a Fetch of the "
-    "merged segment answers CORRUPT_MESSAGE ('the batches after it do not frame up'), so the "
-    "compacted records cannot be read (the view says so in its notes)",
-)
 def test_compaction_removes_cells_as_it_runs(tmp_path) -> None:
     """A compacted topic with tiny segments, cleaned every half second: the drawn window loses the
     older records of each key (crossed out), the newest of each key stays."""
