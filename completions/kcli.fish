@@ -30,22 +30,36 @@ complete -c kafka-server-start -o daemon
 complete -c kafka-server-start -l override
 complete -c kafka-server-start.sh -o daemon
 complete -c kafka-server-start.sh -l override
-complete -c kafka-storage -f -a format
 complete -c kafka-storage -f -a random-uuid
+complete -c kafka-storage -f -a format
 complete -c kafka-storage -f -a info
-complete -c kafka-storage -l config
+complete -c kafka-storage -f -a verify
+complete -c kafka-storage -l add-scram
 complete -c kafka-storage -l cluster-id
-complete -c kafka-storage -l standalone
+complete -c kafka-storage -l config
+complete -c kafka-storage -l help
 complete -c kafka-storage -l ignore-formatted
+complete -c kafka-storage -l initial-controllers
+complete -c kafka-storage -l log-dir
+complete -c kafka-storage -l no-initial-controllers
 complete -c kafka-storage -l release-version
-complete -c kafka-storage.sh -f -a format
+complete -c kafka-storage -l standalone
+complete -c kafka-storage -l version
 complete -c kafka-storage.sh -f -a random-uuid
+complete -c kafka-storage.sh -f -a format
 complete -c kafka-storage.sh -f -a info
-complete -c kafka-storage.sh -l config
+complete -c kafka-storage.sh -f -a verify
+complete -c kafka-storage.sh -l add-scram
 complete -c kafka-storage.sh -l cluster-id
-complete -c kafka-storage.sh -l standalone
+complete -c kafka-storage.sh -l config
+complete -c kafka-storage.sh -l help
 complete -c kafka-storage.sh -l ignore-formatted
+complete -c kafka-storage.sh -l initial-controllers
+complete -c kafka-storage.sh -l log-dir
+complete -c kafka-storage.sh -l no-initial-controllers
 complete -c kafka-storage.sh -l release-version
+complete -c kafka-storage.sh -l standalone
+complete -c kafka-storage.sh -l version
 complete -c kafka-topics -l alter
 complete -c kafka-topics -l at-min-isr-partitions
 complete -c kafka-topics -l bootstrap-server
@@ -542,13 +556,43 @@ complete -c kafka-leader-election.sh -l partition
 complete -c kafka-leader-election.sh -l path-to-json-file
 complete -c kafka-leader-election.sh -l topic
 complete -c kafka-leader-election.sh -l version
+complete -c kafka-transactions -f -a list
+complete -c kafka-transactions -f -a describe
+complete -c kafka-transactions -f -a describe-producers
+complete -c kafka-transactions -f -a abort
+complete -c kafka-transactions -f -a find-hanging
 complete -c kafka-transactions -l bootstrap-server
+complete -c kafka-transactions -l broker-id
 complete -c kafka-transactions -l command-config
+complete -c kafka-transactions -l coordinator-epoch
+complete -c kafka-transactions -l duration-filter
 complete -c kafka-transactions -l help
+complete -c kafka-transactions -l max-transaction-timeout
+complete -c kafka-transactions -l partition
+complete -c kafka-transactions -l producer-epoch
+complete -c kafka-transactions -l producer-id
+complete -c kafka-transactions -l start-offset
+complete -c kafka-transactions -l topic
+complete -c kafka-transactions -l transactional-id
 complete -c kafka-transactions -l version
+complete -c kafka-transactions.sh -f -a list
+complete -c kafka-transactions.sh -f -a describe
+complete -c kafka-transactions.sh -f -a describe-producers
+complete -c kafka-transactions.sh -f -a abort
+complete -c kafka-transactions.sh -f -a find-hanging
 complete -c kafka-transactions.sh -l bootstrap-server
+complete -c kafka-transactions.sh -l broker-id
 complete -c kafka-transactions.sh -l command-config
+complete -c kafka-transactions.sh -l coordinator-epoch
+complete -c kafka-transactions.sh -l duration-filter
 complete -c kafka-transactions.sh -l help
+complete -c kafka-transactions.sh -l max-transaction-timeout
+complete -c kafka-transactions.sh -l partition
+complete -c kafka-transactions.sh -l producer-epoch
+complete -c kafka-transactions.sh -l producer-id
+complete -c kafka-transactions.sh -l start-offset
+complete -c kafka-transactions.sh -l topic
+complete -c kafka-transactions.sh -l transactional-id
 complete -c kafka-transactions.sh -l version
 complete -c zookeeper-server-start -o daemon
 complete -c zookeeper-server-start.sh -o daemon

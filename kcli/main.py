@@ -6,6 +6,7 @@ Only typer is imported at start-up; each command imports what it needs when it r
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -334,16 +335,6 @@ STATIC_OPTIONS = {
     "zookeeper-server-start": ["-daemon"],
     "zookeeper-server-stop": [],
     "zookeeper-shell": ["ls", "get", "help", "quit"],
-    "kafka-storage": [
-        "format",
-        "random-uuid",
-        "info",
-        "--config",
-        "--cluster-id",
-        "--standalone",
-        "--ignore-formatted",
-        "--release-version",
-    ],
     "schema-registry-start": ["-daemon"],
     "schema-registry-stop": [],
 }
@@ -364,12 +355,23 @@ def tool_options() -> dict[str, list[str]]:
             module = None
         build = getattr(module, "build_parser", None)
         if callable(build):
-            parser = build()
-            options = sorted(
-                {opt for action in parser._actions for opt in action.option_strings if opt.startswith("--")}
-            )
+            options = _parser_words(build())
         result[name] = options
     return result
+
+
+def _parser_words(parser: argparse.ArgumentParser) -> list[str]:
+    """A parser's long options; for a parser with sub-commands (kafka-storage), the
+    sub-commands first, then every sub-command's long options."""
+    words: set[str] = set()
+    commands: list[str] = []
+    for action in parser._actions:
+        words.update(opt for opt in action.option_strings if opt.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                commands.append(name)
+                words.update(_parser_words(sub))
+    return commands + sorted(words - set(commands))
 
 
 def render_completion(shell: str, tools: dict[str, list[str]] | None = None) -> str:
@@ -422,8 +424,14 @@ def _render_bash(tools: dict[str, list[str]]) -> str:
         lines.append(f'        {name}) words="{" ".join(options)}" ;;')
     lines += [
         "    esac",
-        '    if [[ "$cur" == -* || "${tool%.sh}" == zookeeper-shell || "${tool%.sh}" == kafka-storage ]]; then',
+        "    # options anywhere; sub-commands (kafka-storage verify) as the first word; otherwise",
+        "    # -o default completes file names (kafka-server-start server.properties)",
+        '    if [[ "$cur" == -* ]]; then',
         '        COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+        '    elif [[ $COMP_CWORD -eq 1 || "${tool%.sh}" == zookeeper-shell ]]; then',
+        '        local w subs=""',
+        '        for w in $words; do [[ "$w" == -* ]] || subs+=" $w"; done',
+        '        [[ -n "$subs" ]] && COMPREPLY=($(compgen -W "$subs" -- "$cur"))',
         "    fi",
         "}",
         "complete -o default -F _kcli_tool_complete " + " ".join(f"{n} {n}.sh" for n in tools),
