@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.storage.partition_log import AppendResult, PartitionLog
 
 NO_LEADER = -1
@@ -51,6 +53,16 @@ class Partition:
     @property
     def is_leader(self) -> bool:
         return self.local_id is None or self.leader == self.local_id
+
+    def epoch_error(self, current_leader_epoch: int) -> ErrorCode:
+        """KIP-320, as Kafka's Partition.checkCurrentLeaderEpoch: a client that knows an older
+        leader epoch is fenced (it refreshes its metadata), one that knows a newer epoch is ahead
+        of this broker; -1 means the client does not say."""
+        if current_leader_epoch < 0 or current_leader_epoch == self.leader_epoch:
+            return ErrorCode.none
+        if current_leader_epoch < self.leader_epoch:
+            return ErrorCode.fenced_leader_epoch
+        return ErrorCode.unknown_leader_epoch
 
     def append(self, records: bytes, now_ms: int | None = None) -> AppendResult:
         """Append a producer's batches as leader; the high watermark follows the ISR."""

@@ -9,6 +9,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
+from kcli.server.cluster.topic_rules import TopicError
 
 
 @api(60, "DescribeCluster", 0, 1)
@@ -115,22 +116,21 @@ async def delete_records(ctx: RequestContext, request: Any) -> dict:
 
 @api(22, "InitProducerId", 0, 5)
 async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
-    """Idempotent producers get a fresh id; transactions are not served yet (a later issue)."""
+    """Idempotent producers get a fresh id with epoch 0, whatever id and epoch they send: Kafka's
+    coordinator "blindly accepts" a request without a transactional id and never bumps an epoch
+    for it (only a transaction coordinator, which knows the id, may). Transactions are not
+    served yet (a later issue)."""
     if request.transactional_id is not None:
         # TRANSACTIONAL_ID_AUTHORIZATION_FAILED would mislead; Kafka's own code for "this broker
-        # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE (15).
-        return {"throttle_time": 0, "error_code": 15, "producer_id": -1, "producer_epoch": -1}
-    if getattr(request, "producer_id", -1) >= 0 and getattr(request, "producer_epoch", -1) >= 0:
-        # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
+        # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE.
         return {
             "throttle_time": 0,
-            "error_code": 0,
-            "producer_id": request.producer_id,
-            "producer_epoch": request.producer_epoch + 1,
+            "error_code": ErrorCode.coordinator_not_available,
+            "producer_id": -1,
+            "producer_epoch": -1,
         }
-    return {
-        "throttle_time": 0,
-        "error_code": 0,
-        "producer_id": await ctx.broker.allocate_producer_id(),
-        "producer_epoch": 0,
-    }
+    try:
+        producer_id = await ctx.broker.allocate_producer_id()
+    except TopicError as exc:  # the controller could not hand out a block in time
+        return {"throttle_time": 0, "error_code": exc.error_code, "producer_id": -1, "producer_epoch": -1}
+    return {"throttle_time": 0, "error_code": ErrorCode.none, "producer_id": producer_id, "producer_epoch": 0}
