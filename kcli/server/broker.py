@@ -384,16 +384,16 @@ class Broker:
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
-    def leader_partition(self, topic: str | None, index: int) -> tuple[Partition | None, int]:
-        """The partition if this broker leads it, else Kafka's error: NOT_LEADER_OR_FOLLOWER (6)
-        for a partition led elsewhere (the client refreshes metadata), UNKNOWN_TOPIC_OR_PARTITION (3)."""
+    def leader_partition(self, topic: str | None, index: int) -> tuple[Partition | None, ErrorCode]:
+        """The partition if this broker leads it, else Kafka's error: NOT_LEADER_OR_FOLLOWER for a
+        partition led elsewhere (the client refreshes metadata), else UNKNOWN_TOPIC_OR_PARTITION."""
         partition = self.partitions.get((topic, index)) if topic is not None else None
         if partition is not None and partition.is_leader:
-            return partition, 0
+            return partition, ErrorCode.none
         record = self.catalog.topics.get(topic) if topic is not None else None
         if record is not None and 0 <= index < record.partitions:
-            return None, 6
-        return None, 3
+            return None, ErrorCode.not_leader_or_follower
+        return None, ErrorCode.unknown_topic_or_partition
 
     async def create_topics(
         self, requests: list[NewTopic], validate_only: bool = False, timeout_s: float = CALL_TIMEOUT_S
@@ -546,9 +546,11 @@ class Broker:
             return
         record = self.catalog.topics.get(name)
         if record is None:
-            raise TopicError(3, "This server does not host this topic-partition.")
+            raise TopicError(
+                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."
+            )
         if not self.config.delete_topic_enable:
-            raise TopicError(73, "Topic deletion is disabled.")
+            raise TopicError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
         del self.catalog.topics[name]
         self.catalog.save()
         self.topics_by_id.pop(record.topic_id, None)

@@ -26,7 +26,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
             partition, error = broker.leader_partition(topic.name, lp.partition_index)
             result = {
                 "partition_index": lp.partition_index,
-                "error_code": 0,
+                "error_code": ErrorCode.none,
                 "timestamp": -1,
                 "offset": -1,
                 "leader_epoch": -1,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis.registry import RequestContext, api
 
 
 def _end_offset(ctx: RequestContext, topic: str, item: Any) -> dict[str, Any]:
-    result = {"partition": item.partition, "error_code": 0, "leader_epoch": -1, "end_offset": -1}
+    result = {"partition": item.partition, "error_code": ErrorCode.none, "leader_epoch": -1, "end_offset": -1}
     partition, error = ctx.broker.leader_partition(topic, item.partition)
     if partition is None:
         result["error_code"] = error
@@ -52,6 +54,6 @@ async def elect_leaders(ctx: RequestContext, request: Any) -> dict:
         )
     return {
         "throttle_time": 0,
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "replica_election_results": [{"topic": t, "partition_result": r} for t, r in by_topic.items()],
     }
