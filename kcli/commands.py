@@ -26,4 +26,7 @@ COMMANDS: dict[str, str] = {
     "kafka-avro-console-consumer": "kcli.tools.avro_console_consumer",
     "schema-registry-start": "kcli.schema_registry.start",
     "schema-registry-stop": "kcli.schema_registry.stop",
+    "connect-standalone": "kcli.connect.standalone",
+    "connect-distributed": "kcli.connect.distributed",
+    "kafka-run-class": "kcli.tools.run_class",
 }

@@ -138,6 +138,167 @@ kafkastore.topic=_schemas
 debug=false
 """
 
+# Client, Connect and KRaft node files as Apache Kafka's config/ ships them (keys and values are
+# Kafka's; the comments are ours). Confluent Platform's etc/kafka/ copies differ only where noted.
+PRODUCER_PROPERTIES = """\
+# Producer settings for --producer.config (see Kafka's ProducerConfig for every key).
+bootstrap.servers=localhost:9092
+# none, gzip, snappy, lz4 or zstd
+compression.type=none
+#partitioner.class=
+#request.timeout.ms=
+#max.block.ms=
+#linger.ms=
+#max.request.size=
+#batch.size=
+#buffer.memory=
+"""
+
+CONSUMER_PROPERTIES = """\
+# Consumer settings for --consumer.config (see Kafka's ConsumerConfig for every key).
+bootstrap.servers=localhost:9092
+group.id=test-consumer-group
+# latest, earliest or none
+#auto.offset.reset=
+"""
+
+
+def _connect_standalone(plugin_path: str) -> str:
+    return f"""\
+# A standalone Connect worker: connect-standalone connect-standalone.properties connector.properties...
+bootstrap.servers=localhost:9092
+
+# How records are written to and read from Kafka; *.schemas.enable wraps JSON in Kafka's
+# {{"schema": ..., "payload": ...}} envelope.
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+
+# Where source connectors' offsets are kept between runs; flushed every 10 s.
+offset.storage.file.filename=/tmp/connect.offsets
+offset.flush.interval.ms=10000
+
+# Directories of connector plug-ins (kcli: directories of Python modules; jars are skipped).
+{plugin_path}
+"""
+
+
+def _connect_distributed(plugin_path: str) -> str:
+    return f"""\
+# A distributed Connect worker: connect-distributed connect-distributed.properties
+bootstrap.servers=localhost:9092
+
+# Workers with the same group.id form one Connect cluster (not to be shared with a consumer group).
+group.id=connect-cluster
+
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=true
+value.converter.schemas.enable=true
+
+# Internal topics, created when missing; one replica each so that one broker is enough.
+offset.storage.topic=connect-offsets
+offset.storage.replication.factor=1
+#offset.storage.partitions=25
+config.storage.topic=connect-configs
+config.storage.replication.factor=1
+status.storage.topic=connect-status
+status.storage.replication.factor=1
+#status.storage.partitions=5
+
+offset.flush.interval.ms=10000
+
+# The REST API (default HTTP://:8083) and the address other workers use to reach it.
+#listeners=HTTP://:8083
+#rest.advertised.host.name=
+#rest.advertised.port=
+#rest.advertised.listener=
+
+{plugin_path}
+"""
+
+
+CONNECT_FILE_SOURCE_PROPERTIES = """\
+name=local-file-source
+connector.class=FileStreamSource
+tasks.max=1
+file=test.txt
+topic=connect-test
+"""
+
+CONNECT_FILE_SINK_PROPERTIES = """\
+name=local-file-sink
+connector.class=FileStreamSink
+tasks.max=1
+file=test.sink.txt
+topics=connect-test
+"""
+
+CONNECT_LOG4J_PROPERTIES = """\
+# Kafka Connect's log4j settings. kcli's workers log in this layout to stdout; the file is kept
+# because Kafka's scripts and labs refer to it.
+log4j.rootLogger=INFO, stdout, connectAppender
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.connectAppender=org.apache.log4j.DailyRollingFileAppender
+log4j.appender.connectAppender.DatePattern='.'yyyy-MM-dd-HH
+log4j.appender.connectAppender.File=${kafka.logs.dir}/connect.log
+log4j.appender.connectAppender.layout=org.apache.log4j.PatternLayout
+connect.log.pattern=[%d] %p %X{connector.context}%m (%c:%L)%n
+log4j.appender.stdout.layout.ConversionPattern=${connect.log.pattern}
+log4j.appender.connectAppender.layout.ConversionPattern=${connect.log.pattern}
+"""
+
+_NODE_COMMON = """\
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+log.dirs={log_dirs}
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+"""
+
+
+def _kraft_broker(quorum: str) -> str:
+    return (
+        "# A broker-only KRaft node; start the controller (controller.properties) first.\n"
+        "process.roles=broker\n"
+        "node.id=2\n"
+        f"{quorum}\n"
+        "listeners=PLAINTEXT://localhost:9092\n"
+        "inter.broker.listener.name=PLAINTEXT\n"
+        "advertised.listeners=PLAINTEXT://localhost:9092\n"
+        "controller.listener.names=CONTROLLER\n"
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL\n"
+        + _NODE_COMMON.format(log_dirs="/tmp/kraft-broker-logs")
+    )
+
+
+def _kraft_controller(quorum: str, advertised: bool) -> str:
+    return (
+        "# A controller-only KRaft node: it keeps the cluster metadata; brokers name it in their quorum setting.\n"
+        "process.roles=controller\n"
+        "node.id=1\n"
+        f"{quorum}\n"
+        "listeners=CONTROLLER://:9093\n"
+        + ("advertised.listeners=CONTROLLER://localhost:9093\n" if advertised else "")
+        + "controller.listener.names=CONTROLLER\n"
+        + _NODE_COMMON.format(log_dirs="/tmp/kraft-controller-logs")
+    )
+
+
+APACHE_QUORUM = "controller.quorum.bootstrap.servers=localhost:9093"
+CP_QUORUM = "controller.quorum.voters=1@localhost:9093"
+
 FILES: dict[str, str] = {
     "etc/kafka/server.properties": ZK_SERVER_PROPERTIES,
     "etc/kafka/zookeeper.properties": ZOOKEEPER_PROPERTIES,
@@ -145,6 +306,28 @@ FILES: dict[str, str] = {
     "etc/schema-registry/schema-registry.properties": SCHEMA_REGISTRY_PROPERTIES,
     "config/server.properties": APACHE_SERVER_PROPERTIES,
     "config/zookeeper.properties": ZOOKEEPER_PROPERTIES,
+    # Clients, Connect and KRaft nodes: Apache Kafka's config/ (3.x kraft/ and 4.x top-level names)
+    "config/producer.properties": PRODUCER_PROPERTIES,
+    "config/consumer.properties": CONSUMER_PROPERTIES,
+    "config/connect-standalone.properties": _connect_standalone("#plugin.path="),
+    "config/connect-distributed.properties": _connect_distributed("#plugin.path="),
+    "config/connect-file-source.properties": CONNECT_FILE_SOURCE_PROPERTIES,
+    "config/connect-file-sink.properties": CONNECT_FILE_SINK_PROPERTIES,
+    "config/connect-log4j.properties": CONNECT_LOG4J_PROPERTIES,
+    "config/kraft/broker.properties": _kraft_broker(APACHE_QUORUM),
+    "config/kraft/controller.properties": _kraft_controller(APACHE_QUORUM, advertised=True),
+    "config/broker.properties": _kraft_broker(APACHE_QUORUM),
+    "config/controller.properties": _kraft_controller(APACHE_QUORUM, advertised=True),
+    # ... and Confluent Platform 7.x's etc/kafka/ (plugin.path and the static quorum differ)
+    "etc/kafka/producer.properties": PRODUCER_PROPERTIES,
+    "etc/kafka/consumer.properties": CONSUMER_PROPERTIES,
+    "etc/kafka/connect-standalone.properties": _connect_standalone("plugin.path=/usr/share/java"),
+    "etc/kafka/connect-distributed.properties": _connect_distributed("plugin.path=/usr/share/java"),
+    "etc/kafka/connect-file-source.properties": CONNECT_FILE_SOURCE_PROPERTIES,
+    "etc/kafka/connect-file-sink.properties": CONNECT_FILE_SINK_PROPERTIES,
+    "etc/kafka/connect-log4j.properties": CONNECT_LOG4J_PROPERTIES,
+    "etc/kafka/kraft/broker.properties": _kraft_broker(CP_QUORUM),
+    "etc/kafka/kraft/controller.properties": _kraft_controller(CP_QUORUM, advertised=False),
 }
 
 

@@ -42,7 +42,18 @@ def from_properties(props: dict[str, str]) -> RegistryConfig:
     if "kafkastore.topic.replication.factor" in props:
         cfg.replication_factor = int(props["kafkastore.topic.replication.factor"])
     cfg.compatibility = props.get("schema.compatibility.level") or props.get("avro.compatibility.level")
-    for key in ("security.protocol", "sasl.mechanism", "sasl.username", "sasl.password"):
-        if f"kafkastore.{key}" in props:
-            cfg.kafka[key] = props[f"kafkastore.{key}"]
+    cfg.kafka = kafka_client_settings(props)
     return cfg
+
+
+def kafka_client_settings(props: dict[str, str]) -> dict[str, str]:
+    """The store's Kafka client security, from ``kafkastore.``-prefixed Java client keys, as
+    Confluent's registry passes them on (``kafkastore.sasl.jaas.config``, ``kafkastore.ssl.*``...)."""
+    from kcli.client import translate
+
+    java = {
+        key.removeprefix("kafkastore."): value
+        for key, value in props.items()
+        if key.startswith(("kafkastore.security.", "kafkastore.sasl.", "kafkastore.ssl."))
+    }
+    return translate(java, "admin").conf

@@ -54,8 +54,19 @@ async def _serve(props_path: Path) -> int:
     from kcli.schema_registry.kafka_store import KafkaStore, StoreUnavailable
     from kcli.schema_registry.registry import Registry
     from kcli.schema_registry.rest import build_app
+    from kcli.schema_registry.security import unhonoured_setting
+    from kcli.tools.cli import ToolError
 
-    cfg = from_properties(load_properties(props_path))
+    props = load_properties(props_path)
+    problem = unhonoured_setting(props)
+    if problem is not None:
+        print(f"ERROR: {problem}", file=sys.stderr, flush=True)
+        return 1
+    try:
+        cfg = from_properties(props)
+    except (ToolError, ValueError) as exc:  # e.g. kafkastore.ssl.keystore.type=JKS, a non-number
+        print(f"ERROR: {exc}", file=sys.stderr, flush=True)
+        return 1
     log.info("Starting the kcli schema registry (Kafka store %s, topic %s)", cfg.bootstrap, cfg.topic)
     store = KafkaStore(
         cfg.bootstrap, cfg.topic, cfg.timeout_s, cfg.kafka, cfg.replication_factor, cfg.write_timeout_s

@@ -50,6 +50,69 @@ def parse_listeners(value: str, key: str = "listeners") -> list[Listener]:
     return result
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
+def parse_protocol_map(value: str) -> dict[str, str]:
+    """``listener.security.protocol.map``: ``NAME:PROTOCOL,...`` with Kafka's checks."""
+    key = "listener.security.protocol.map"
+    result: dict[str, str] = {}
+    for item in (v.strip() for v in value.split(",")):
+        if not item:
+            continue
+        name, sep, protocol = item.partition(":")
+        if not sep or not name.strip() or not protocol.strip():
+            raise ConfigError(
+                f"Invalid value {value} for configuration {key}: Map entry should be of form <key>:<value>"
+            )
+        protocol = protocol.strip().upper()
+        if protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(
+                f"Invalid value {value} for configuration {key}: unknown security protocol {protocol} "
+                f"(one of {', '.join(SECURITY_PROTOCOLS)})"
+            )
+        result[name.strip().upper()] = protocol
+    return result
+
+
+def listener_protocols(
+    s: dict[str, str], listeners: list[Listener], advertised: list[Listener]
+) -> dict[str, str]:
+    """The security protocol of every listener name in use, resolved as Kafka's KafkaConfig does.
+
+    An explicit ``listener.security.protocol.map`` names every listener; without one, a listener
+    named after a protocol uses it and (KRaft) the controller listeners are PLAINTEXT. A name with
+    no protocol is Kafka's "No security protocol defined for listener" error.
+    """
+    explicit = bool(s.get("listener.security.protocol.map"))
+    mapping = (
+        parse_protocol_map(s["listener.security.protocol.map"])
+        if explicit
+        else {p: p for p in SECURITY_PROTOCOLS}
+    )
+    if not explicit:
+        for name in s.get("controller.listener.names", "").split(","):
+            if name.strip():
+                mapping.setdefault(name.strip().upper(), "PLAINTEXT")
+    names = [ls.name for ls in listeners + advertised]
+    inter = s.get("inter.broker.listener.name", "").strip().upper()
+    if inter:
+        if s.get("security.inter.broker.protocol"):
+            raise ConfigError(
+                "Only one of inter.broker.listener.name and security.inter.broker.protocol should be set."
+            )
+        names.append(inter)
+    result: dict[str, str] = {}
+    for name in names:
+        if name not in mapping:
+            raise ConfigError(
+                f"No security protocol defined for listener {name} "
+                f"(add it to listener.security.protocol.map, e.g. {name}:PLAINTEXT)"
+            )
+        result[name] = mapping[name]
+    return result
+
+
 def _int(settings: dict[str, str], key: str, default: int) -> int:
     raw = settings.get(key)
     if raw is None or raw.strip() == "":
@@ -84,6 +147,7 @@ KNOWN_KEYS = {
     "advertised.listeners",
     "listener.security.protocol.map",
     "inter.broker.listener.name",
+    "security.inter.broker.protocol",
     "log.dirs",
     "log.dir",
     "num.partitions",
@@ -187,6 +251,8 @@ class BrokerConfig:
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
+    #: listener name -> security protocol, for every listener name the settings use
+    listener_security: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -228,6 +294,8 @@ class BrokerConfig:
             if s.get("advertised.listeners")
             else []
         )
+        protocols = listener_protocols(s, listeners, advertised)
+        _refuse_unhonoured_security(s, protocols)
         roles = tuple(r.strip() for r in s.get("process.roles", "").split(",") if r.strip())
         for role in roles:
             if role not in ("broker", "controller"):
@@ -276,6 +344,7 @@ class BrokerConfig:
             zookeeper_connect=s.get("zookeeper.connect", ""),
             min_insync_replicas=_int(s, "min.insync.replicas", 1),
             broker_rack=s.get("broker.rack") or None,
+            listener_security=protocols,
             raw=dict(s),
         )
         if config.num_partitions < 1:
@@ -306,3 +375,38 @@ class BrokerConfig:
 
     def replace(self, **changes: object) -> BrokerConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _refuse_unhonoured_security(s: dict[str, str], protocols: dict[str, str]) -> None:
+    """Stop the start on any security setting not honoured yet (never run less secured than asked)."""
+    from kcli.server.security.unhonoured import SERVED_PROTOCOLS, unhonoured_setting
+
+    inter_protocol = s.get("security.inter.broker.protocol", "").strip().upper()
+    if inter_protocol and inter_protocol not in SERVED_PROTOCOLS:
+        if inter_protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(
+                f"Invalid value {inter_protocol} for configuration security.inter.broker.protocol: "
+                f"unknown security protocol (one of {', '.join(SECURITY_PROTOCOLS)})"
+            )
+        raise ConfigError(
+            f"security.inter.broker.protocol={inter_protocol} is not supported by this broker yet "
+            "(only PLAINTEXT): it refuses to start rather than run unsecured"
+        )
+    for name, protocol in protocols.items():
+        if protocol not in SERVED_PROTOCOLS:
+            raise ConfigError(
+                f"{_listener_key(s, name)}: listener {name} uses security protocol {protocol}"
+                f"{'' if name == protocol else ' (listener.security.protocol.map)'}, which this broker "
+                "does not support yet (only PLAINTEXT): it refuses to start rather than serve it unsecured"
+            )
+    problem = unhonoured_setting(s)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def _listener_key(s: dict[str, str], name: str) -> str:
+    """The setting that brought listener ``name`` into use, for error messages."""
+    for key in ("listeners", "advertised.listeners"):
+        if any(ls.name == name for ls in parse_listeners(s.get(key, ""), key)):
+            return key
+    return "inter.broker.listener.name"

@@ -1,0 +1,1 @@
+"""Broker security: listeners' protocols, SASL, TLS, principals and the authorizer (one job per file)."""
