@@ -8,6 +8,7 @@ cluster later (the controller will own the catalog; partitions already carry the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -21,8 +22,9 @@ from kio.schema.errors import ErrorCode
 from kcli.properties import load_properties
 from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import NewPartitions, NewTopic
-from kcli.server.cluster.image import NO_LEADER, MetadataImage
+from kcli.server.cluster.image import NO_LEADER, MetadataDelta, MetadataImage, PartitionState, TopicState
 from kcli.server.cluster.link import CALL_TIMEOUT_S
+from kcli.server.cluster.metadata_records import MetadataRecord
 from kcli.server.cluster.topic_rules import (
     MAX_RECORDS_PER_USER_OP,
     CollisionIndex,
@@ -38,6 +40,7 @@ from kcli.server.partition import Partition
 from kcli.server.replica_manager import ReplicaManager
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
+from kcli.server.storage.partition_log import PartitionLog
 from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 
 if TYPE_CHECKING:
@@ -48,6 +51,7 @@ log = logging.getLogger("kafka.server.KafkaServer")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
+CATALOG_SAVE_DELAY_S = 1.0
 
 
 def read_meta(log_dir: Path) -> dict[str, str] | None:
@@ -87,6 +91,12 @@ class PartitionView:
     offline: list[int]
 
 
+def _state_of(record: TopicRecord) -> TopicState:
+    return TopicState(
+        record.name, record.topic_id, [PartitionState(r, [], NO_LEADER) for r in record.replicas]
+    )
+
+
 def _topic_result(data: dict) -> TopicRecord | TopicError:
     """One topic of the controller's CreateTopics answer."""
     from kcli.server.cluster.image import TopicState
@@ -113,6 +123,8 @@ class Broker:
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None
         self.image: MetadataImage | None = None
+        self._catalog_save: asyncio.Task[None] | None = None
+        self._catalog_dirty = False
         self.fetchers: ReplicaFetcherManager | None = None
         self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
 
@@ -232,80 +244,182 @@ class Broker:
         offline = [r for r in st.replicas if r not in self.image.brokers or self.image.brokers[r].fenced]
         return PartitionView(st.leader, st.leader_epoch, st.replicas, st.isr, offline)
 
-    def cached_topics(self) -> list[dict]:
+    # --- cluster mode: following the metadata log ----------------------------------------------
+    def known_topics(self) -> list[dict]:
         """What this broker remembers, offered to a controller that may have lost its metadata."""
         return [t.to_json() for t in self.catalog.topics.values()]
 
-    def apply_image(self, image: MetadataImage) -> None:
-        """Take the controller's metadata: create, lead, follow or drop local replicas to match."""
-        if self.image is not None and image.version <= self.image.version:
-            return
+    async def on_records(self, records: list[tuple[int, MetadataRecord]]) -> None:
+        """Replay the controller's new records and reconcile only what they changed."""
+        if self.image is None:
+            self.image = MetadataImage()
+        delta = MetadataDelta()
+        for offset, rec in records:
+            self.image.replay(rec, delta)
+            self.image.version = offset
+        if not delta.empty:
+            await self._reconcile(delta)
+
+    async def on_snapshot(self, image: MetadataImage) -> None:
+        """A whole image replaces ours (we were behind the controller's snapshot)."""
         self.image = image
-        fresh = {
-            t.name: TopicRecord(
-                t.name, t.topic_id, [p.replicas for p in t.partitions], dict(t.configs), t.internal
+        await self.reconcile_all()
+
+    async def on_caught_up(self) -> None:
+        """Registered and caught up: local replicas of topics the metadata no longer has go."""
+        if self.image is None:
+            self.image = MetadataImage()
+        await self.reconcile_all()
+
+    async def reconcile_all(self) -> None:
+        """Make every local replica match the whole image (after a snapshot, or start-up)."""
+        assert self.image is not None
+        delta = MetadataDelta(configs=set(self.image.topics))
+        for name, record in list(self.catalog.topics.items()):
+            topic = self.image.topics.get(name)
+            if topic is None or topic.topic_id != record.topic_id:
+                delta.removed.append(_state_of(record))
+        delta.partitions = {(t.name, i) for t in self.image.topics.values() for i in range(len(t.partitions))}
+        await self._reconcile(delta)
+
+    async def _reconcile(self, delta: MetadataDelta) -> None:
+        """Create, lead, follow or drop the local replicas ``delta`` touches. Log files are
+        created and deleted in a worker thread: thousands of partitions never stall clients."""
+        assert self.image is not None
+        for gone in delta.removed:
+            record = self.catalog.topics.get(gone.name)
+            if record is not None and record.topic_id == gone.topic_id:
+                del self.catalog.topics[gone.name]
+                self.topics_by_id.pop(record.topic_id, None)
+                await self._drop_partitions([(gone.name, i) for i in range(record.partitions)])
+        touched = {name for name, _ in delta.partitions} | delta.configs
+        configs_changed: set[str] = set()
+        for name in touched:
+            topic = self.image.topics.get(name)
+            if topic is None:
+                continue
+            previous = self.catalog.topics.get(name)
+            if previous is not None and previous.topic_id != topic.topic_id:
+                # The same name, another topic: the old one's replicas go first.
+                self.topics_by_id.pop(previous.topic_id, None)
+                await self._drop_partitions([(name, i) for i in range(previous.partitions)])
+                previous = None
+            record = TopicRecord(
+                name,
+                topic.topic_id,
+                [p.replicas for p in topic.partitions],
+                dict(topic.configs),
+                topic.internal,
             )
-            for t in image.topics.values()
+            if previous is None or previous.configs != record.configs:
+                configs_changed.add(name)
+            self.catalog.topics[name] = record
+            self.topics_by_id[record.topic_id] = record
+        keys = set(delta.partitions) | {
+            (name, i) for name in configs_changed for i in range(len(self.image.topics[name].partitions))
         }
-        old = self.catalog.topics
-        for name, record in list(old.items()):
-            if name not in fresh or fresh[name].topic_id != record.topic_id:
-                for index in range(record.partitions):
-                    self._drop_partition(name, index)
-        cache_changed = [t.to_json() for t in old.values()] != [t.to_json() for t in fresh.values()]
-        self.catalog.topics = fresh
-        self.topics_by_id = {r.topic_id: r for r in fresh.values()}
-        if cache_changed:
-            self.catalog.save()
+        stale = [k for k in keys if k in self.partitions and not self._hosts(k)]
+        await self._drop_partitions(stale)
+        missing = sorted(k for k in keys if k not in self.partitions and self._hosts(k))
+        if missing:
+            await self._open_partitions(missing)
         changes: list[tuple[str, int, bool]] = []
-        for topic in image.topics.values():
-            record = fresh[topic.name]
-            previous = old.get(topic.name)
-            configs_changed = previous is None or previous.configs != record.configs
-            log_config = self.log_config_for(record)
-            min_isr = int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas))
-            for index, st in enumerate(topic.partitions):
-                partition = self.partitions.get((topic.name, index))
-                if self.node_id not in st.replicas:
-                    if partition is not None:
-                        self._drop_partition(topic.name, index)
-                    continue
-                if partition is None:
-                    partition = self._new_partition(record, index, log_config)
-                elif configs_changed:
-                    partition.log.update_config(log_config)
-                partition.min_isr = min_isr
-                was_leader = partition.is_leader
-                partition.apply_state(st.leader, st.leader_epoch, st.partition_epoch, st.replicas, st.isr)
-                if partition.is_leader != was_leader:
-                    changes.append((topic.name, index, partition.is_leader))
-        if self.fetchers is not None:
+        followers_changed = bool(stale or missing)
+        for key in keys:
+            partition = self.partitions.get(key)
+            if partition is None:
+                continue
+            name, index = key
+            record = self.catalog.topics[name]
+            if name in configs_changed:
+                partition.log.update_config(self.log_config_for(record))
+                partition.min_isr = int(
+                    record.configs.get("min.insync.replicas", self.config.min_insync_replicas)
+                )
+            st = self.image.topics[name].partitions[index]
+            was_leader, old_leader = partition.is_leader, partition.leader
+            partition.apply_state(st.leader, st.leader_epoch, st.partition_epoch, st.replicas, st.isr)
+            followers_changed |= partition.leader != old_leader
+            if partition.is_leader != was_leader:
+                changes.append((name, index, partition.is_leader))
+        if self.fetchers is not None and (followers_changed or changes):
             self.fetchers.update()
         for change in changes:
             for listener in self.leadership_listeners:
                 listener(*change)
+        self._save_catalog_soon()
 
-    def _new_partition(self, record: TopicRecord, index: int, log_config: LogConfig) -> Partition:
-        partition = Partition(
-            topic=record.name,
-            index=index,
-            topic_id=record.topic_id,
-            log=self.logs.create(record.name, index, log_config),
-            leader=NO_LEADER,
-            replicas=list(record.replicas[index]),
-            isr=[],
-            local_id=self.node_id,
-            propose_isr=self._propose_isr,
+    def _hosts(self, key: tuple[str, int]) -> bool:
+        assert self.image is not None
+        topic = self.image.topics.get(key[0])
+        return (
+            topic is not None
+            and key[1] < len(topic.partitions)
+            and self.node_id in topic.partitions[key[1]].replicas
         )
-        self.partitions[(record.name, index)] = partition
-        return partition
 
-    def _drop_partition(self, name: str, index: int) -> None:
-        partition = self.partitions.pop((name, index), None)
-        if partition is not None:
-            partition.leader = NO_LEADER
-            partition.wake_fetchers()
-        self.logs.delete(name, index)
+    async def _open_partitions(self, keys: list[tuple[str, int]]) -> None:
+        """Open (or create) the logs of ``keys`` in a worker thread, then attach them here."""
+        wanted = [(self.catalog.topics[name], index) for name, index in keys]
+        configs = {record.name: self.log_config_for(record) for record, _ in wanted}
+
+        def open_all() -> list[PartitionLog]:
+            return [self.logs.create(record.name, index, configs[record.name]) for record, index in wanted]
+
+        logs = await asyncio.to_thread(open_all)
+        for (record, index), plog in zip(wanted, logs, strict=True):
+            if (record.name, index) in self.partitions:
+                continue
+            self.partitions[(record.name, index)] = Partition(
+                topic=record.name,
+                index=index,
+                topic_id=record.topic_id,
+                log=plog,
+                leader=NO_LEADER,
+                replicas=list(record.replicas[index]),
+                isr=[],
+                local_id=self.node_id,
+                propose_isr=self._propose_isr,
+                min_isr=int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas)),
+            )
+
+    async def _drop_partitions(self, keys: list[tuple[str, int]]) -> None:
+        """Stop serving ``keys`` now; delete their logs in a worker thread (a big topic's files
+        take a while to remove)."""
+        if not keys:
+            return
+        for key in keys:
+            partition = self.partitions.pop(key, None)
+            if partition is not None:
+                partition.leader = NO_LEADER
+                partition.wake_fetchers()
+
+        def delete_all() -> None:
+            for name, index in keys:
+                self.logs.delete(name, index)
+
+        await asyncio.to_thread(delete_all)
+
+    def _save_catalog_soon(self) -> None:
+        """The cluster-mode catalog is only this broker's cache of the metadata (offered for
+        adoption): written at most once a second, off the event loop, never once per change."""
+        if self._catalog_save is not None and not self._catalog_save.done():
+            self._catalog_dirty = True
+            return
+        self._catalog_dirty = False
+
+        async def save() -> None:
+            await asyncio.sleep(CATALOG_SAVE_DELAY_S)
+            snapshot = dataclasses.replace(self.catalog, topics=dict(self.catalog.topics))
+            try:
+                await asyncio.to_thread(snapshot.save)
+            except Exception as exc:
+                log.warning("Could not write the metadata cache %s: %s", self.catalog.path, exc)
+            if self._catalog_dirty:
+                self._catalog_save = None
+                self._save_catalog_soon()
+
+        self._catalog_save = asyncio.get_running_loop().create_task(save())
 
     def _propose_isr(self, partition: Partition, isr: list[int]) -> None:
         """Send an ISR change to the controller without blocking the event loop."""
@@ -656,7 +770,9 @@ class Broker:
     async def allocate_producer_id(self) -> int:
         """Unique across restarts: ids are reserved in persisted blocks, as Kafka's controller does."""
         if self._next_producer_id >= self._producer_id_limit and self.cluster is not None:
-            start = int((await self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK))["start"])
+            start = int(
+                (await self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK, broker=self.node_id))["start"]
+            )
             self._next_producer_id, self._producer_id_limit = start, start + PRODUCER_ID_BLOCK
         if self._next_producer_id >= self._producer_id_limit:
             self._producer_id_limit = self._next_producer_id + PRODUCER_ID_BLOCK

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -128,9 +129,8 @@ async def serve(config: BrokerConfig) -> None:
         link = ControllerLink(
             where[0],
             where[1],
-            BrokerRegistration(node.node_id, node.host, node.port, node.rack),
-            broker.cached_topics,
-            broker.apply_image,
+            BrokerRegistration(node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4()),
+            broker,
         )
         broker.cluster = link
         if cluster_id is None:

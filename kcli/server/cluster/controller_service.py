@@ -1,17 +1,24 @@
-"""The controller's request handling: broker sessions, metadata watches and admin operations.
+"""The controller's request handling: broker sessions, metadata fetches and admin operations.
 
 Spoken as JSON lines (``kcli.zookeeper.protocol``), every operation named ``ctl_*``. It is hosted
 by the ZooKeeper-mode coordination service and by a KRaft ``process.roles=controller`` node;
 clients never talk to it - brokers do, as Kafka's brokers talk to their controller. A broker's
 session is the connection it registered on: when that connection closes (a killed broker's
-sockets close at once) or stops sending watches for the session timeout, the broker is fenced and
-its leaderships move.
+sockets close at once) or stops fetching for the session timeout, the broker is fenced and its
+leaderships move.
+
+Brokers follow the metadata log as KRaft brokers fetch ``__cluster_metadata``: ``ctl_watch``
+names the last offset the broker applied and is answered with the records after it (a bounded
+page, at once when there are any, else when a change is committed or the heartbeat interval
+passes); a broker too far behind (the records are in a snapshot now) reads the snapshot in pages
+(``ctl_snapshot``) first. Every answer is one bounded line whatever the cluster's size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
 from kcli.server.cluster.controller import Controller, ControllerError, NewPartitions, NewTopic
@@ -20,6 +27,8 @@ from kcli.server.cluster.image import BrokerRegistration, TopicState
 log = logging.getLogger("kafka.controller.QuorumController")
 
 MAX_WATCH_S = 30.0
+PAGE_RECORDS = 2000  # records per answer: each answer line stays well under a few MiB
+ADOPT_MAX_TOPICS = 500
 
 
 def _result(result: TopicState | ControllerError) -> dict[str, Any]:
@@ -76,8 +85,10 @@ class ControllerService:
 
         asyncio.get_running_loop().create_task(notify())
 
-    def _image(self) -> dict[str, Any]:
-        return self.controller.image.to_json()
+    def _end(self) -> dict[str, Any]:
+        """Part of every successful mutation's answer: the offset its records end at, so the
+        broker answers its client once it has applied them."""
+        return {"ok": True, "end": self.controller.image.version}
 
     # --- requests ----------------------------------------------------------------------------
     async def dispatch(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +96,15 @@ class ControllerService:
         try:
             if op == "ctl_watch":
                 return await self._watch(
-                    int(request.get("version", -1)), float(request.get("wait_ms", 1000)) / 1000
+                    int(request.get("offset", -1)),
+                    float(request.get("wait_ms", 1000)) / 1000,
+                    int(request.get("max_records", PAGE_RECORDS)),
+                )
+            if op == "ctl_snapshot":
+                return self._snapshot_page(
+                    int(request["end"]),
+                    int(request.get("position", 0)),
+                    int(request.get("max_records", PAGE_RECORDS)),
                 )
             if op == "ctl_register":
                 return self._register(session, request)
@@ -97,21 +116,35 @@ class ControllerService:
         self._publish()
         return answer
 
-    async def _watch(self, version: int, wait_s: float) -> dict[str, Any]:
-        """Answer at once when the image is newer than ``version``, else when it changes or after
-        ``wait_s`` (the broker's heartbeat interval): each watch is also the broker's heartbeat."""
+    async def _watch(self, offset: int, wait_s: float, max_records: int) -> dict[str, Any]:
+        """The committed records after ``offset``: at once when there are any, else when a change
+        is committed or after ``wait_s`` (the broker's heartbeat interval; each watch is also the
+        broker's heartbeat). A broker behind the log's start is told to read the snapshot."""
         wait_s = min(max(wait_s, 0.0), MAX_WATCH_S)
-        if self.controller.image.version == version:
+        c = self.controller
+        if c.image.version <= offset:
             async with self._changed:
                 try:
-                    await asyncio.wait_for(
-                        self._changed.wait_for(lambda: self.controller.image.version != version), wait_s
-                    )
+                    await asyncio.wait_for(self._changed.wait_for(lambda: c.image.version > offset), wait_s)
                 except TimeoutError:
                     pass
-        if self.controller.image.version == version:
-            return {"ok": True, "version": version}
-        return {"ok": True, "version": self.controller.image.version, "image": self._image()}
+        records = c.records_after(offset, max(1, min(max_records, PAGE_RECORDS)))
+        if records is None:
+            assert c.snapshot is not None
+            return {"ok": True, "snapshot": c.snapshot[0], "end": c.image.version}
+        return {"ok": True, "records": [[o, r.to_wire()] for o, r in records], "end": c.image.version}
+
+    def _snapshot_page(self, end: int, position: int, max_records: int) -> dict[str, Any]:
+        """Records ``position``.. of the snapshot ending at ``end`` (Kafka's FetchSnapshot)."""
+        snapshot = self.controller.snapshot
+        if snapshot is None or snapshot[0] != end:
+            return {"ok": False, "error": "SnapshotNotFound", "message": f"no snapshot ending at {end}"}
+        records = snapshot[1][position : position + max(1, min(max_records, PAGE_RECORDS))]
+        return {
+            "ok": True,
+            "records": [r.to_wire() for r in records],
+            "done": position + len(records) >= len(snapshot[1]),
+        }
 
     def _register(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
         node_id = int(request["id"])
@@ -121,11 +154,18 @@ class ControllerService:
                 "error": "NodeExists",
                 "message": f"Another broker is registered with id {node_id} (broker.id/node.id must be unique)",
             }
-        reg = BrokerRegistration(node_id, str(request["host"]), int(request["port"]), request.get("rack"))
+        incarnation = uuid.UUID(str(request["incarnation"])) if request.get("incarnation") else uuid.uuid4()
+        reg = BrokerRegistration(
+            node_id,
+            str(request["host"]),
+            int(request["port"]),
+            request.get("rack"),
+            incarnation_id=incarnation,
+        )
         self._session_broker[session] = node_id
-        self.controller.register_broker(reg, request.get("topics") or [])
+        epoch = self.controller.register_broker(reg)
         self._publish()
-        return {"ok": True, "image": self._image()}
+        return {"ok": True, "epoch": epoch, "end": self.controller.image.version}
 
     def _mutate(self, op: str, r: dict[str, Any]) -> dict[str, Any]:
         c = self.controller
@@ -142,7 +182,7 @@ class ControllerService:
                 for t in r["topics"]
             ]
             results = c.create_topics(requests, bool(r.get("validate_only", False)))
-            return {"ok": True, "results": [_result(x) for x in results], "image": self._image()}
+            return {**self._end(), "results": [_result(x) for x in results]}
         if op == "ctl_delete_topic":
             c.delete_topic(str(r["name"]))
         elif op == "ctl_create_partitions":
@@ -157,11 +197,7 @@ class ControllerService:
                 for t in r["topics"]
             ]
             errors = c.create_partitions(wanted, bool(r.get("validate_only")))
-            return {
-                "ok": True,
-                "results": [None if e is None else [e.code, e.message] for e in errors],
-                "image": self._image(),
-            }
+            return {**self._end(), "results": [None if e is None else [e.code, e.message] for e in errors]}
         elif op == "ctl_alter_configs":
             c.alter_topic_configs(str(r["name"]), {str(k): str(v) for k, v in r["configs"].items()})
         elif op == "ctl_alter_partition":
@@ -177,13 +213,15 @@ class ControllerService:
             wanted = r.get("partitions")
             parts = None if wanted is None else [(str(t), int(p)) for t, p in wanted]
             results = c.elect_leaders(int(r.get("election_type", 0)), parts)
-            return {
-                "ok": True,
-                "results": [[x.topic, x.partition, x.code, x.message] for x in results],
-                "image": self._image(),
-            }
+            return {**self._end(), "results": [[x.topic, x.partition, x.code, x.message] for x in results]}
         elif op == "ctl_producer_ids":
-            return {"ok": True, "start": c.allocate_producer_ids(int(r.get("count", 1000)))}
+            start = c.allocate_producer_ids(int(r.get("count", 1000)), int(r.get("broker", -1)))
+            return {**self._end(), "start": start}
+        elif op == "ctl_adopt":
+            topics = list(r["topics"])
+            if len(topics) > ADOPT_MAX_TOPICS:
+                raise ValueError(f"at most {ADOPT_MAX_TOPICS} topics per ctl_adopt")
+            return {**self._end(), "adopted": c.adopt_topics(topics)}
         else:
             return {"ok": False, "error": "Unimplemented", "message": f"unknown operation {op!r}"}
-        return {"ok": True, "image": self._image()}
+        return self._end()
