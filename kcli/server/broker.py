@@ -323,6 +323,7 @@ class Broker:
         missing = sorted(k for k in keys if k not in self.partitions and self._hosts(k))
         if missing:
             await self._open_partitions(missing)
+        await self._start_leader_epochs(keys)
         changes: list[tuple[str, int, bool]] = []
         followers_changed = bool(stale or missing)
         for key in keys:
@@ -348,6 +349,28 @@ class Broker:
             for listener in self.leadership_listeners:
                 listener(*change)
         self._save_catalog_soon()
+
+    async def _start_leader_epochs(self, keys: set[tuple[str, int]]) -> None:
+        """A replica about to lead under a new epoch records where the epoch starts in its
+        leader-epoch-checkpoint file: for the partitions not leading yet (nothing is appended to
+        them meanwhile) the files are written in a worker thread, so a restart that gives this
+        broker thousands of leaderships back does not stall the event loop."""
+        assert self.image is not None
+        starting = []
+        for name, index in keys:
+            partition = self.partitions.get((name, index))
+            if partition is None or partition.is_leader:
+                continue
+            st = self.image.topics[name].partitions[index]
+            if st.leader == self.node_id and partition.log.epoch_cache.latest_epoch < st.leader_epoch:
+                starting.append((partition.log, st.leader_epoch))
+        if starting:
+
+            def assign_all() -> None:
+                for plog, epoch in starting:
+                    plog.epoch_cache.assign(epoch, plog.log_end_offset)
+
+            await asyncio.to_thread(assign_all)
 
     def _hosts(self, key: tuple[str, int]) -> bool:
         assert self.image is not None
