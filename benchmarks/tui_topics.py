@@ -1,4 +1,4 @@
-"""How fast ``kcli tui`` shows a big cluster: 1,000 topics x 10 partitions.
+"""How fast ``kcli tui`` shows a big cluster: 1,000 topics x 10 partitions, side by side with kaskade.
 
 Starts a broker (``tests/broker_process.py``) in a temporary directory, creates the topics,
 writes a few records into a sample of them, then runs the app headless and prints:
@@ -10,10 +10,16 @@ writes a few records into a sample of them, then runs the app headless and print
 * how long the topics took to create and how many descriptors the broker holds (bounded by its
   handle cache, whatever the partition count).
 
+When kaskade (``pip install kaskade``, a Textual Kafka TUI too) is importable it is run the same
+way - headless, ``App.run_test``, same terminal size, same broker, alternating which app goes
+first over ``--rounds`` - and timed to the same point: every topic row painted with its record
+count. kaskade paints in stages (names after its Metadata request, then record counts, then
+consumer groups), so its names-only paint is printed too.
+
 With ``--screenshots DIR`` it also saves an SVG of each main screen, fed by a small demo data
 set on a second broker (orders with JSON records, a consumer group with lag).
 
-    python benchmarks/tui_topics.py [--topics 1000] [--partitions 10] [--screenshots docs/screenshots]
+    python benchmarks/tui_topics.py [--topics 1000] [--partitions 10] [--rounds 3] [--screenshots docs/screenshots]
 """
 
 from __future__ import annotations
@@ -84,6 +90,54 @@ async def measure(bootstrap: str, expected: int, refreshes: int) -> tuple[float,
             await wait_loaded(pilot, screen, 2 + i)
             times.append(time.perf_counter() - t1)
     return first, times
+
+
+async def measure_kaskade(bootstrap: str, expected: int) -> tuple[float, float, float]:
+    """kaskade's admin app, headless: (names painted, records painted, refresh complete) in seconds.
+
+    "Records painted" is when its own refresh says the record counts are in (the offsets stage
+    done), the point kcli's first paint corresponds to; "complete" adds its consumer-group stage.
+    """
+    from kaskade.admin import KaskadeAdmin, ListTopics
+
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+    app = KaskadeAdmin({"bootstrap.servers": bootstrap}, refresh_interval=0)
+    app.admin_refresh_completed = lambda: marks.setdefault("complete", time.perf_counter() - t0)  # type: ignore[attr-defined]
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 300
+        listing = app.query_one(ListTopics)
+        while "complete" not in marks:
+            if time.monotonic() > deadline:
+                raise TimeoutError("kaskade did not finish its refresh")
+            table = app.query_one("#topics-table")
+            if "names" not in marks and table.row_count >= expected:
+                marks["names"] = time.perf_counter() - t0
+            if (
+                "records" not in marks
+                and listing.topics
+                and all(
+                    getattr(t, "records_state", None) is not None and t.records_state.name == "READY"
+                    for t in listing.topics.values()
+                )
+            ):
+                marks["records"] = time.perf_counter() - t0
+            await pilot.pause(0.005)
+        await pilot.pause()
+    names = marks.get("names", marks["complete"])
+    return names, marks.get("records", marks["complete"]), marks["complete"]
+
+
+def kaskade_available() -> str | None:
+    """kaskade's version, or None when it is not installed (the comparison is then skipped)."""
+    try:
+        from importlib.metadata import version
+
+        import kaskade.admin  # noqa: F401
+
+        return version("kaskade")
+    except Exception:
+        return None
 
 
 async def screenshots(bootstrap: str, out: Path) -> None:
@@ -177,6 +231,9 @@ def main() -> int:
     parser.add_argument("--topics", type=int, default=1000)
     parser.add_argument("--partitions", type=int, default=10)
     parser.add_argument("--refreshes", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each app, alternating which goes first"
+    )
     parser.add_argument("--screenshots", type=Path, default=None, help="directory for SVG screenshots")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}")
@@ -208,22 +265,50 @@ def main() -> int:
                 f"created {args.topics} topics x {args.partitions} partitions in {created:.1f} s "
                 f"({total / created:.0f} partitions/s); broker holds {broker_fds(broker.pid)} descriptors"
             )
-            first, refreshes = asyncio.run(measure(broker.bootstrap, args.topics, args.refreshes))
+            kaskade = kaskade_available()
+            if kaskade is None:
+                print("kaskade is not installed (pip install kaskade): kcli alone")
+            firsts: list[float] = []
+            refreshes: list[float] = []
+            kaskade_runs: list[tuple[float, float, float]] = []
+            for round_ in range(args.rounds):
+                order = ["kcli", "kaskade"] if round_ % 2 == 0 else ["kaskade", "kcli"]
+                for app_name in order:
+                    if app_name == "kcli":
+                        first, times = asyncio.run(measure(broker.bootstrap, args.topics, args.refreshes))
+                        firsts.append(first)
+                        refreshes.extend(times)
+                        print(f"round {round_ + 1}: kcli tui first paint {first * 1000:.0f} ms")
+                    elif kaskade is not None:
+                        run = asyncio.run(measure_kaskade(broker.bootstrap, args.topics))
+                        kaskade_runs.append(run)
+                        print(
+                            f"round {round_ + 1}: kaskade {kaskade} names {run[0] * 1000:.0f} ms, "
+                            f"record counts {run[1] * 1000:.0f} ms, refresh complete {run[2] * 1000:.0f} ms"
+                        )
             source = KafkaSource(broker.bootstrap, timeout_s=30.0)
             fetches = []
             for _ in range(args.refreshes):
                 t1 = time.perf_counter()
                 source.topics()
                 fetches.append(time.perf_counter() - t1)
-            print(f"topic table, time to first paint: {first * 1000:.0f} ms ({args.topics} rows)")
+
+            def span(values: list[float]) -> str:
+                return f"median {statistics.median(values) * 1000:.0f} ms ({min(values) * 1000:.0f}-{max(values) * 1000:.0f})"
+
             print(
-                f"topic table, refresh: median {statistics.median(refreshes) * 1000:.0f} ms, "
-                f"min {min(refreshes) * 1000:.0f} ms, max {max(refreshes) * 1000:.0f} ms over {len(refreshes)} refreshes"
+                f"kcli tui, topic table first paint (names, records, sizes): {span(firsts)} over {len(firsts)} runs"
             )
-            print(
-                f"of which the cluster requests (Metadata, ListOffsets, DescribeLogDirs): "
-                f"median {statistics.median(fetches) * 1000:.0f} ms"
-            )
+            print(f"kcli tui, topic table refresh: {span(refreshes)} over {len(refreshes)} refreshes")
+            print(f"of which the cluster requests (Metadata, ListOffsets, DescribeLogDirs): {span(fetches)}")
+            if kaskade_runs:
+                print(f"kaskade {kaskade}, topic names painted: {span([r[0] for r in kaskade_runs])}")
+                print(f"kaskade {kaskade}, record counts painted: {span([r[1] for r in kaskade_runs])}")
+                print(
+                    f"kaskade {kaskade}, refresh complete (with groups): {span([r[2] for r in kaskade_runs])}"
+                )
+                ratio = statistics.median([r[1] for r in kaskade_runs]) / statistics.median(firsts)
+                print(f"kaskade / kcli, record counts painted: {ratio:.2f}")
         except Exception:
             print("broker log tail:\n" + "".join(broker.output[-30:]), file=sys.stderr)
             raise

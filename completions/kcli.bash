@@ -3,15 +3,15 @@ _kcli_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" sub="${COMP_WORDS[1]}" words
     if [ "$COMP_CWORD" -eq 1 ]; then sub=''; fi
     case "$sub" in
-        '') words="env local tui completion --help" ;;
+        '') words="env local tui completion --version --help" ;;
         env) words="--shell --home --help" ;;
-        local) words="start status stop destroy --help" ;;
+        local) words="start status stop restart destroy --help" ;;
         tui) words="--bootstrap-server --command-config --help" ;;
         completion) words="bash zsh fish" ;;
         *) words="" ;;
     esac
     if [ "$sub" = local ] && [ "$COMP_CWORD" -gt 2 ]; then
-        words="--brokers --port --schema-registry --registry-port --help"
+        words="--brokers --broker --port --schema-registry --registry-port --help"
     fi
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
@@ -24,21 +24,21 @@ _kcli_tool_complete() {
         kafka-server-stop) words="" ;;
         kafka-storage) words="format random-uuid info --config --cluster-id --standalone --ignore-formatted --release-version" ;;
         kafka-topics) words="--alter --at-min-isr-partitions --bootstrap-server --command-config --config --create --delete --delete-config --describe --exclude-internal --help --if-exists --if-not-exists --list --partition-size-limit-per-response --partitions --replica-assignment --replication-factor --topic --topic-id --topics-with-overrides --unavailable-partitions --under-min-isr-partitions --under-replicated-partitions --version --zookeeper" ;;
-        kafka-console-producer) words="--batch-size --bootstrap-server --broker-list --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-console-consumer) words="--bootstrap-server --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
         kafka-consumer-groups) words="--all-groups --all-topics --bootstrap-server --by-duration --command-config --delete --delete-offsets --describe --dry-run --execute --export --from-file --group --help --list --members --offsets --reset-offsets --shift-by --state --timeout --to-current --to-datetime --to-earliest --to-latest --to-offset --topic --type --validate-regex --verbose --version" ;;
         kafka-configs) words="--add-config --add-config-file --all --alter --bootstrap-controller --bootstrap-server --broker --broker-defaults --broker-logger --client --command-config --delete-config --describe --entity-default --entity-name --entity-type --force --group --help --topic --user --version --zookeeper" ;;
         kafka-get-offsets) words="--bootstrap-server --broker-list --command-config --exclude-internal-topics --help --partitions --time --topic --topic-partitions --version" ;;
         kafka-delete-records) words="--bootstrap-server --command-config --help --offset-json-file --version" ;;
-        kafka-producer-perf-test) words="--bootstrap-server --help --num-records --payload-delimiter --payload-file --payload-monotonic --print-metrics --producer-props --producer.config --record-size --throughput --topic --transaction-duration-ms --transactional-id --version" ;;
-        kafka-consumer-perf-test) words="--bootstrap-server --broker-list --consumer.config --date-format --fetch-size --from-latest --group --help --hide-header --messages --print-metrics --reporting-interval --show-detailed-stats --socket-buffer-size --timeout --topic --version" ;;
+        kafka-producer-perf-test) words="--bootstrap-server --command-config --command-property --help --num-records --payload-delimiter --payload-file --payload-monotonic --print-metrics --producer-props --producer.config --record-size --throughput --topic --transaction-duration-ms --transactional-id --version" ;;
+        kafka-consumer-perf-test) words="--bootstrap-server --broker-list --command-config --command-property --consumer.config --date-format --fetch-size --from-latest --group --help --hide-header --messages --print-metrics --reporting-interval --show-detailed-stats --socket-buffer-size --timeout --topic --version" ;;
         kafka-dump-log) words="--cluster-metadata-decoder --deep-iteration --files --help --index-sanity-check --key-decoder-class --max-bytes --max-message-size --offsets-decoder --print-data-log --skip-record-metadata --transaction-log-decoder --value-decoder-class --verify-index-only --version" ;;
         kafka-leader-election) words="--admin.config --all-topic-partitions --bootstrap-server --command-config --election-type --help --partition --path-to-json-file --topic --version" ;;
         zookeeper-server-start) words="-daemon" ;;
         zookeeper-server-stop) words="" ;;
         zookeeper-shell) words="ls get help quit" ;;
-        kafka-avro-console-producer) words="--batch-size --bootstrap-server --broker-list --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-avro-console-consumer) words="--bootstrap-server --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-avro-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-avro-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
         schema-registry-start) words="-daemon" ;;
         schema-registry-stop) words="" ;;
         connect-standalone) words="" ;;

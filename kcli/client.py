@@ -7,9 +7,17 @@ tools are librdkafka clients, so every key goes through ONE table here:
 * keys librdkafka spells the same way pass through unchanged (librdkafka validates them itself
   when the client is built, and :func:`build` turns its complaint into one line naming the key);
 * keys librdkafka spells differently are translated (``sasl.mechanism`` -> ``sasl.mechanisms``...);
-* Java-only keys are consumed: serializer class names are returned to the tool (the console
-  consumer turns ``key.deserializer`` into a formatter setting), others with no librdkafka meaning
-  (``buffer.memory``-style memory tuning the JVM needs) are dropped.
+* Java-only keys are consumed: serializer class names and timeouts are returned to the tool (the
+  console consumer turns ``key.deserializer`` into a formatter setting), others with no librdkafka
+  meaning (``metric.reporters``, ``client.dns.lookup``...) are dropped, and the tool says so once on
+  stderr, as Java's clients warn about supplied settings they do not use;
+* values Java accepts and librdkafka refuses are adjusted, with a note saying how
+  (``max.poll.interval.ms`` below ``session.timeout.ms``).
+
+Before building its client every tool calls :func:`prepare`: it prints those notes, waits for a
+broker to accept connections within Kafka's own timeout (``default.api.timeout.ms``, or
+``max.block.ms`` for producers) so that a lab script may start the broker and a tool in one breath,
+and, when the configuration asks for TLS or SASL, checks that the listener speaks it.
 
 Nothing here imports confluent_kafka at module level, so that option parsing stays fast.
 """
@@ -63,8 +71,56 @@ JAVA_ONLY_KEYS: frozenset[str] = frozenset(
         "auto.register.schemas",
         "use.latest.version",
         "specific.avro.reader",
+        "sasl.login.callback.handler.class",
+        "sasl.login.refresh.buffer.seconds",
+        "sasl.login.refresh.min.period.seconds",
+        "sasl.login.refresh.window.factor",
+        "sasl.login.refresh.window.jitter",
+        "sasl.login.connect.timeout.ms",
+        "sasl.login.read.timeout.ms",
+        "sasl.login.retry.backoff.ms",
+        "sasl.login.retry.backoff.max.ms",
+        "sasl.oauthbearer.scope.claim.name",
+        "sasl.oauthbearer.sub.claim.name",
+        "sasl.oauthbearer.jwks.endpoint.url",
+        "sasl.oauthbearer.expected.audience",
+        "sasl.oauthbearer.expected.issuer",
     }
 )
+
+#: Java-only keys a tool acts on itself (the rest of :data:`JAVA_ONLY_KEYS` is ignored, and said so).
+TOOL_KEYS: frozenset[str] = frozenset(
+    {
+        "key.serializer",
+        "value.serializer",
+        "key.deserializer",
+        "value.deserializer",
+        "max.block.ms",
+        "default.api.timeout.ms",
+        "schema.registry.url",
+        "basic.auth.credentials.source",
+        "basic.auth.user.info",
+        "auto.register.schemas",
+        "use.latest.version",
+        "specific.avro.reader",
+        "sasl.login.callback.handler.class",
+    }
+)
+
+#: Java's login callback handler for OAuth 2 client credentials (KIP-768); librdkafka's equivalent
+#: is its built-in ``sasl.oauthbearer.method=oidc``.
+OIDC_HANDLERS = frozenset(
+    {
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+        "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+    }
+)
+
+_OIDC_KEYS = ("sasl.oauthbearer.client.id", "sasl.oauthbearer.client.secret", "sasl.oauthbearer.scope")
+
+#: The Java clients' defaults for the timeouts the tools wait for a broker within.
+DEFAULT_API_TIMEOUT_MS = 60000
+DEFAULT_MAX_BLOCK_MS = 60000
 
 #: Java key -> librdkafka key, where the spelling differs.
 RENAMED_KEYS: dict[str, str] = {
@@ -101,6 +157,8 @@ class ClientConfig:
 
     conf: dict[str, Any]
     java_only: dict[str, str] = field(default_factory=dict)
+    #: One line each: settings ignored or adjusted, for the tool to print once (see :func:`prepare`).
+    notes: list[str] = field(default_factory=list)
 
 
 def load_config_file(path: str) -> dict[str, str]:
@@ -123,19 +181,37 @@ def _jaas_to_librdkafka(value: str) -> dict[str, str]:
         out["sasl.password"] = fields["password"]
     if "OAuthBearerLoginModule" in value:
         out["sasl.oauthbearer.config"] = " ".join(f"{k}={v}" for k, v in fields.items())
+        # KIP-768's client credentials, for librdkafka's built-in OIDC token retrieval
+        for java_name, rd_name in (
+            ("clientId", "sasl.oauthbearer.client.id"),
+            ("clientSecret", "sasl.oauthbearer.client.secret"),
+            ("scope", "sasl.oauthbearer.scope"),
+        ):
+            if java_name in fields:
+                out[rd_name] = fields[java_name]
     return out
+
+
+def _int(key: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ToolError(f"Invalid value {value} for configuration {key}: Not a number of type INT") from None
 
 
 def translate(java: dict[str, str], role: Role) -> ClientConfig:
     """Translate Java client settings to librdkafka's; Java-only keys are returned separately."""
     conf: dict[str, Any] = {}
     java_only: dict[str, str] = {}
+    oidc: dict[str, str] = {}
     for key, value in java.items():
         key = key.strip()
         if key in JAVA_ONLY_KEYS:
             java_only[key] = value
         elif key == "sasl.jaas.config":
-            conf.update(_jaas_to_librdkafka(value))
+            login = _jaas_to_librdkafka(value)
+            oidc = {k: login.pop(k) for k in list(login) if k in _OIDC_KEYS}
+            conf.update(login)
         elif key == "partition.assignment.strategy":
             names = [_ASSIGNORS.get(c.strip(), c.strip()) for c in value.split(",") if c.strip()]
             conf[key] = ",".join(dict.fromkeys(names))
@@ -157,7 +233,40 @@ def translate(java: dict[str, str], role: Role) -> ClientConfig:
             conf["compression.type"] = "none"
         else:
             conf[RENAMED_KEYS.get(key, key)] = value
-    return ClientConfig(conf, java_only)
+    notes: list[str] = []
+    used = set(TOOL_KEYS)
+    if role == "producer" and "buffer.memory" in java_only:
+        # Java's total send buffer is librdkafka's queue size
+        memory = _int("buffer.memory", java_only["buffer.memory"])
+        conf.setdefault("queue.buffering.max.kbytes", str(max(1, memory // 1024)))
+        used.add("buffer.memory")
+    handler = java_only.get("sasl.login.callback.handler.class", "").strip()
+    if handler in OIDC_HANDLERS and conf.get("sasl.oauthbearer.token.endpoint.url"):
+        conf["sasl.oauthbearer.method"] = "oidc"
+        conf.pop("sasl.oauthbearer.config", None)
+        conf.update(oidc)
+    elif handler:
+        notes.append(
+            f"WARN sasl.login.callback.handler.class={handler} is a Java class: ignored "
+            "(librdkafka logs in with sasl.username/sasl.password, or OIDC with sasl.oauthbearer.token.endpoint.url)"
+        )
+    if role == "consumer" and "max.poll.interval.ms" in conf:
+        poll = _int("max.poll.interval.ms", str(conf["max.poll.interval.ms"]))
+        session = _int("session.timeout.ms", str(conf.get("session.timeout.ms", 45000)))
+        if poll < session:
+            # Java accepts it (a slow poll then ends the membership); librdkafka refuses to start
+            conf["max.poll.interval.ms"] = str(session)
+            notes.append(
+                f"WARN max.poll.interval.ms={poll} is below session.timeout.ms={session}, which librdkafka "
+                f"does not accept: using max.poll.interval.ms={session}"
+            )
+    ignored = sorted(k for k in java_only if k not in used)
+    if ignored:
+        notes.append(
+            f"WARN These configurations '[{', '.join(ignored)}]' were supplied but are ignored: "
+            "the librdkafka client kcli's tools are built on has no such setting."
+        )
+    return ClientConfig(conf, java_only, notes)
 
 
 def client_config(
@@ -270,11 +379,34 @@ def unreachable_message(bootstrap: str) -> str:
     )
 
 
-def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> None:
-    """Fail fast, with one line naming the address, when no bootstrap server accepts TCP.
+#: Java's ``reconnect.backoff.ms`` and ``reconnect.backoff.max.ms``: the retry pace while waiting.
+RECONNECT_BACKOFF_S = 0.05
+RECONNECT_BACKOFF_MAX_S = 1.0
 
-    This is only a TCP connect to the same address the client will use, so it works for every
-    security protocol; it turns librdkafka's endless retry loop into an immediate answer.
+
+def broker_timeout(settings: ClientConfig, role: Role) -> tuple[int, str]:
+    """(milliseconds, setting name): how long a Java client of ``role`` waits for a broker.
+
+    A producer blocks in ``send()`` for its first metadata up to ``max.block.ms``; consumers and the
+    admin client give each call ``default.api.timeout.ms``. Both default to 60 s.
+    """
+    key, default = (
+        ("max.block.ms", DEFAULT_MAX_BLOCK_MS)
+        if role == "producer"
+        else (
+            "default.api.timeout.ms",
+            DEFAULT_API_TIMEOUT_MS,
+        )
+    )
+    value = settings.java_only.get(key)
+    return (_int(key, value) if value is not None else default), key
+
+
+def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> tuple[str, int]:
+    """One pass over the bootstrap servers: the first that accepts TCP, or a one-line ToolError.
+
+    For callers that want an immediate answer (Connect, the Streams apps); the tools wait for a
+    starting broker with :func:`wait_for_broker` instead.
     """
     addresses = split_bootstrap(bootstrap)
     if not addresses:
@@ -282,10 +414,83 @@ def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> None:
     for host, port in addresses:
         try:
             with socket.create_connection((host, port), timeout=timeout_s):
-                return
+                return host, port
         except OSError:
             continue
     raise ToolError(unreachable_message(bootstrap))
+
+
+def wait_for_broker(
+    bootstrap: str, timeout_s: float = DEFAULT_API_TIMEOUT_MS / 1000, setting: str = "default.api.timeout.ms"
+) -> tuple[str, int]:
+    """Wait, within ``timeout_s``, until a bootstrap server accepts TCP; returns its (host, port).
+
+    Java's clients keep retrying an unreachable bootstrap server until their timeout, so a lab
+    script may run ``kafka-server-start -daemon ...; kafka-topics --create ...`` and the tool simply
+    waits for the broker; kcli does the same, saying so once on stderr, with Java's backoff (50 ms
+    doubling to 1 s). When the time is up the failure is one line naming the address. An address
+    that does not resolve fails at once, as Java's ``ClientUtils`` does. This is only a TCP connect
+    to the address the client will use, so it works for every security protocol.
+    """
+    import sys
+    import time
+
+    addresses = split_bootstrap(bootstrap)
+    if not addresses:
+        raise ToolError("bootstrap.servers is empty: use --bootstrap-server HOST:PORT")
+    resolvable = []
+    for host, port in addresses:
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            resolvable.append((host, port))
+        except (OSError, UnicodeError):
+            continue
+    if not resolvable:
+        raise ToolError(f"No resolvable bootstrap urls given in bootstrap.servers: {bootstrap}")
+    deadline = time.monotonic() + timeout_s
+    backoff = RECONNECT_BACKOFF_S
+    said = False
+    while True:
+        for host, port in resolvable:
+            remaining = deadline - time.monotonic()
+            try:
+                with socket.create_connection((host, port), timeout=max(0.1, min(remaining, 10.0))):
+                    return host, port
+            except OSError:
+                continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ToolError(unreachable_message(bootstrap))
+        if not said:
+            said = True
+            print(
+                f"WARN Connection to {bootstrap} could not be established. Broker may not be available: "
+                f"retrying for up to {round(timeout_s * 1000)} ms ({setting}).",
+                file=sys.stderr,
+                flush=True,
+            )
+        time.sleep(min(backoff, remaining))  # the reconnect backoff, as Java's NetworkClient
+        backoff = min(backoff * 2, RECONNECT_BACKOFF_MAX_S)
+
+
+def prepare(settings: ClientConfig, role: Role) -> None:
+    """What every tool does before it builds its client (see the module docstring)."""
+    import sys
+
+    for note in settings.notes:
+        print(note, file=sys.stderr)
+    timeout_ms, setting = broker_timeout(settings, role)
+    bootstrap = str(settings.conf.get("bootstrap.servers", ""))
+    host, port = wait_for_broker(bootstrap, timeout_ms / 1000, setting)
+    protocol = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper()
+    if protocol != "PLAINTEXT":
+        from kcli.tools.listener_probe import protocol_mismatch
+
+        mismatch = protocol_mismatch(
+            host, port, protocol, str(settings.conf.get("sasl.mechanisms", "GSSAPI"))
+        )
+        if mismatch:
+            raise ToolError(mismatch)
 
 
 def build(kind: Literal["producer", "consumer", "admin"], conf: dict[str, Any]) -> Any:

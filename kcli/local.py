@@ -1,10 +1,17 @@
-"""``kcli local start|status|stop|destroy``: the whole stack in the background with one command.
+"""``kcli local start|status|stop|restart|destroy``: the whole stack in the background with one command.
 
 Like ``confluent local services start``: a single-node KRaft broker (and optionally the schema
 registry) with data and logs under ``$KCLI_HOME/local``; ``--brokers N`` starts a KRaft cluster
 instead, one controller node and N broker nodes on consecutive ports, replicating by default. What runs is recorded in
-``$KCLI_HOME/run/local.json`` (service -> pid, port, log), so ``status``/``stop`` need no guessing
-and a pid file left behind by a crash is recognised as stale rather than trusted.
+``$KCLI_HOME/run/local.json`` (service -> pid, port, config, log), so ``status``/``stop`` need no
+guessing and a pid file left behind by a crash is recognised as stale rather than trusted.
+
+``start|stop|restart --broker N`` acts on broker N alone (its ``node.id``), for the replication lab:
+``kill -9`` the leader, watch the ISR shrink, then ``kcli local start --broker 2`` brings it back
+with the same configuration and data. Status stays true to the processes: a broker restarted by
+hand (``kafka-server-start $KCLI_HOME/local/etc/server-2.properties``) is found through the pid
+file every broker writes for its port, shown UP with its new pid, and stopped by ``kcli local
+stop`` like the others, so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -32,6 +39,14 @@ class LocalError(Exception):
     """A one-line reason why a ``kcli local`` command cannot go on (exit status 1)."""
 
 
+#: What a kcli service's command line holds, however it was started (``python -m``, a console
+#: script, a ``$CONFLUENT_HOME/bin`` script): a reused pid of another program holds none of these.
+_MARKERS = {
+    "kcli.server.start": ("kcli.server", "kafka-server-start"),
+    "kcli.schema_registry.start": ("kcli.schema_registry", "schema-registry-start"),
+}
+
+
 @dataclass
 class Service:
     name: str
@@ -39,10 +54,46 @@ class Service:
     pid: int
     port: int
     log: str
+    #: The properties file it runs with (older state files lack it: see :meth:`config_path`).
+    config: str = ""
+    #: The broker's node.id (None for the controller node and the schema registry).
+    node_id: int | None = None
 
     def alive(self) -> bool:
         """Running, and really ours (a reused pid of another program is not)."""
-        return pid_alive(self.pid) and self.module in process_cmdline(self.pid)
+        return _is_ours(self.pid, self.module)
+
+    def live_pid(self) -> int | None:
+        """The pid serving this service now: the recorded one, or the one in the pid file the broker
+        writes for its port when it was started again by hand."""
+        if self.alive():
+            return self.pid
+        if self.module != "kcli.server.start":
+            return None
+        try:
+            pid = int((run_dir() / f"kafka-server-{self.port}.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _is_ours(pid, self.module) else None
+
+    def config_path(self) -> Path:
+        if self.config:
+            return Path(self.config)
+        etc = local_dir() / "etc"
+        if self.name == "kafka":
+            return etc / "server.properties"
+        if self.name == "schema-registry":
+            return etc / "schema-registry.properties"
+        if self.name == "controller":
+            return etc / "controller.properties"
+        return etc / f"server-{self.name.removeprefix('kafka-')}.properties"
+
+
+def _is_ours(pid: int, module: str) -> bool:
+    if not pid_alive(pid):
+        return False
+    cmdline = process_cmdline(pid).replace("-", "_")
+    return any(m.replace("-", "_") in cmdline for m in _MARKERS.get(module, (module,)))
 
 
 def local_dir() -> Path:
@@ -168,7 +219,9 @@ def registry_properties(port: int, bootstrap: str) -> str:
     )
 
 
-def _launch(name: str, module: str, config: Path, port: int, log: Path) -> Service:
+def _launch(
+    name: str, module: str, config: Path, port: int, log: Path, node_id: int | None = None
+) -> Service:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -191,7 +244,7 @@ def _launch(name: str, module: str, config: Path, port: int, log: Path) -> Servi
         raise LocalError(
             f"{name} did not start on port {port}" + (f": {tail[0]}" if tail else "") + f" (log: {log})"
         )
-    return Service(name, module, proc.pid, port, str(log))
+    return Service(name, module, proc.pid, port, str(log), str(config), node_id)
 
 
 def start(
@@ -202,10 +255,14 @@ def start(
         raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
     messages: list[str] = []
     services = load_state()
-    running = [s for s in services if s.alive()]
+    running = [(s, pid) for s in services if (pid := s.live_pid()) is not None]
     if running:
-        desc = ", ".join(f"{s.name} (pid {s.pid}, port {s.port})" for s in running)
-        raise LocalError(f"kcli local is already running: {desc}; see kcli local status, or kcli local stop")
+        desc = ", ".join(f"{s.name} (pid {pid}, port {s.port})" for s, pid in running)
+        down = [s for s in services if s.live_pid() is None and s.node_id is not None]
+        hint = "".join(f"; kcli local start --broker {s.node_id} starts {s.name} again" for s in down)
+        raise LocalError(
+            f"kcli local is already running: {desc}{hint}; see kcli local status, or kcli local stop"
+        )
     if services:
         desc = ", ".join(f"{s.name} pid {s.pid}" for s in services)
         messages.append(f"Removed a stale pid file ({state_file()}): {desc} no longer running")
@@ -234,7 +291,9 @@ def start(
             server_props = config_dir / "server.properties"
             server_props.write_text(broker_properties(port, port + 1, base / "data" / "kafka"))
             messages.append("Starting Kafka (KRaft mode, 1 broker)")
-            started.append(_launch("kafka", "kcli.server.start", server_props, port, logs / "server.log"))
+            started.append(
+                _launch("kafka", "kcli.server.start", server_props, port, logs / "server.log", node_id=1)
+            )
             save_state(started)
             messages.append(f"Kafka is [UP] on localhost:{port}")
         else:
@@ -291,13 +350,13 @@ def _start_cluster(
         data = base / "data" / f"kafka-{node_id}"
         props.write_text(cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers))
         log = logs / f"server-{node_id}.log"
-        started.append(_launch(f"kafka-{node_id}", "kcli.server.start", props, broker_port, log))
+        started.append(_launch(f"kafka-{node_id}", "kcli.server.start", props, broker_port, log, node_id))
         save_state(started)
         messages.append(f"Kafka broker {node_id} is [UP] on localhost:{broker_port}")
 
 
 def status() -> list[str]:
-    services = load_state()
+    services = _adopt(load_state())
     if not services:
         return ["Nothing runs: start the stack with kcli local start"]
     lines = [f"{'SERVICE':<16}{'STATE':<10}{'PORT':<8}{'PID':<10}LOG"]
@@ -307,10 +366,81 @@ def status() -> list[str]:
     return lines
 
 
+def _adopt(services: list[Service], save: bool = True) -> list[Service]:
+    """Record the pid of a service started again by hand (found by its port's pid file)."""
+    changed = False
+    for s in services:
+        pid = s.live_pid()
+        if pid is not None and pid != s.pid:
+            s.pid = pid
+            changed = True
+    if changed and save:
+        save_state(services)
+    return services
+
+
+def _broker(services: list[Service], node_id: int) -> Service:
+    for s in services:
+        if s.node_id == node_id or (s.node_id is None and s.name == f"kafka-{node_id}"):
+            return s
+    if not services:
+        raise LocalError("kcli local is not running: start the stack first with kcli local start")
+    known = ", ".join(str(s.node_id) for s in services if s.node_id is not None)
+    raise LocalError(f"--broker {node_id}: kcli local has no broker {node_id} (its brokers: {known})")
+
+
+def start_broker(node_id: int) -> list[str]:
+    """Start broker ``node_id`` of the recorded stack again, with its configuration and data."""
+    services = _adopt(load_state())
+    svc = _broker(services, node_id)
+    if svc.alive():
+        raise LocalError(f"{svc.name} is already running (pid {svc.pid}, port {svc.port})")
+    if port_in_use(svc.port):
+        raise LocalError(f"Port {svc.port} of {svc.name} is already in use by another process: stop it first")
+    config = svc.config_path()
+    if not config.exists():
+        raise LocalError(f"{config} is missing: start the whole stack again with kcli local start")
+    fresh = _launch(svc.name, svc.module, config, svc.port, Path(svc.log), node_id)
+    save_state([fresh if s is svc else s for s in services])
+    return [f"Kafka broker {node_id} is [UP] on localhost:{svc.port}"]
+
+
+def stop_broker(node_id: int) -> list[str]:
+    """Stop broker ``node_id`` alone; it stays recorded (DOWN) for ``start --broker``."""
+    services = _adopt(load_state())
+    svc = _broker(services, node_id)
+    if not svc.alive():
+        raise LocalError(f"{svc.name} is not running: kcli local start --broker {node_id} starts it")
+    return _stop_services([svc])
+
+
+def restart(node_id: int | None = None) -> list[str]:
+    """Stop and start broker ``node_id``, or every recorded service (same configs, ports, data)."""
+    if node_id is not None:
+        svc = _broker(_adopt(load_state()), node_id)
+        lines = _stop_services([svc]) if svc.alive() else []
+        return lines + start_broker(node_id)
+    services = _adopt(load_state())
+    if not services:
+        raise LocalError("Nothing to restart: kcli local is not running")
+    lines = _stop_services(services)
+    fresh: list[Service] = []
+    try:
+        for s in services:
+            fresh.append(_launch(s.name, s.module, s.config_path(), s.port, Path(s.log), s.node_id))
+            save_state(fresh + services[len(fresh) :])
+            lines.append(f"{s.name} is [UP] on localhost:{s.port}")
+    except LocalError:
+        _stop_services(fresh)
+        save_state([])
+        raise
+    return lines
+
+
 def _stop_services(services: list[Service]) -> list[str]:
     """SIGTERM in reverse start order, wait for each to exit (SIGKILL after STOP_TIMEOUT_S)."""
     lines = []
-    for s in reversed(services):
+    for s in reversed(_adopt(services, save=False)):
         if not s.alive():
             lines.append(f"{s.name} was not running (stale pid {s.pid})")
             continue

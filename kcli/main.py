@@ -23,6 +23,30 @@ local_app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from kcli import __version__
+
+        typer.echo(f"kcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print kcli's own version (the Kafka tools' --version prints the Kafka version they match).",
+        ),
+    ] = False,
+) -> None:
+    """Apache Kafka / Confluent Platform on one laptop: a local broker, the Kafka tools, a TUI."""
+
+
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -66,10 +90,17 @@ def local_start(
         bool, typer.Option("--schema-registry", help="Also start the schema registry.")
     ] = False,
     registry_port: Annotated[int, typer.Option(help="The schema registry's port.")] = 8081,
+    broker: Annotated[
+        int | None,
+        typer.Option("--broker", help="Start only this broker (its node.id) of the running stack again."),
+    ] = None,
 ) -> None:
     """Start a KRaft broker, or a cluster with --brokers N (and the schema registry), in the background."""
     from kcli import local
 
+    if broker is not None:
+        _run(lambda: local.start_broker(broker))
+        return
     _run(lambda: local.start(brokers, port, schema_registry, registry_port))
 
 
@@ -81,12 +112,23 @@ def local_status() -> None:
     _run(local.status)
 
 
+BROKER_OPTION = typer.Option("--broker", help="Only this broker (its node.id).")
+
+
 @local_app.command("stop")
-def local_stop() -> None:
-    """Stop what kcli local start started (SIGTERM, then wait)."""
+def local_stop(broker: Annotated[int | None, BROKER_OPTION] = None) -> None:
+    """Stop what kcli local start started (SIGTERM, then wait), or one broker with --broker N."""
     from kcli import local
 
-    _run(local.stop)
+    _run(local.stop if broker is None else lambda: local.stop_broker(broker))
+
+
+@local_app.command("restart")
+def local_restart(broker: Annotated[int | None, BROKER_OPTION] = None) -> None:
+    """Stop and start the stack (same ports, configs and data), or one broker with --broker N."""
+    from kcli import local
+
+    _run(lambda: local.restart(broker))
 
 
 @local_app.command("destroy")
@@ -138,9 +180,9 @@ def completion(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")] 
 
 # --- shell completion -------------------------------------------------------------------------
 KCLI_WORDS = {
-    "": ["env", "local", "tui", "completion", "--help"],
+    "": ["env", "local", "tui", "completion", "--version", "--help"],
     "env": ["--shell", "--home", "--help"],
-    "local": ["start", "status", "stop", "destroy", "--help"],
+    "local": ["start", "status", "stop", "restart", "destroy", "--help"],
     "tui": ["--bootstrap-server", "--command-config", "--help"],
     "completion": list(SHELLS),
 }
@@ -218,7 +260,7 @@ def _render_bash(tools: dict[str, list[str]]) -> str:
         '        *) words="" ;;',
         "    esac",
         '    if [ "$sub" = local ] && [ "$COMP_CWORD" -gt 2 ]; then',
-        '        words="--brokers --port --schema-registry --registry-port --help"',
+        '        words="--brokers --broker --port --schema-registry --registry-port --help"',
         "    fi",
         '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
         "}",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
-from kcli.properties import load_properties
-from kcli.server.catalog import Catalog, TopicRecord, encode_cluster_id, random_uuid
+from kcli.server.catalog import Catalog, TopicRecord, random_uuid
 from kcli.server.cluster.controller import NewPartitions, NewTopic
 from kcli.server.cluster.image import NO_LEADER, MetadataDelta, MetadataImage, PartitionState, TopicState
 from kcli.server.cluster.link import CALL_TIMEOUT_S
@@ -38,7 +36,10 @@ from kcli.server.cluster.topic_rules import (
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
 from kcli.server.replica_manager import ReplicaManager
-from kcli.server.storage.log_config import LogConfig
+from kcli.server.storage import log_dirs
+from kcli.server.storage.errors import KafkaStorageError
+from kcli.server.storage.log_config import LogConfig, flush_settings
+from kcli.server.storage.log_dirs import read_meta, write_meta  # noqa: F401 - re-exported for the tools
 from kcli.server.storage.log_manager import LogManager
 from kcli.server.storage.partition_log import PartitionLog
 from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
@@ -52,26 +53,6 @@ log = logging.getLogger("kafka.server.KafkaServer")
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
 CATALOG_SAVE_DELAY_S = 1.0
-
-
-def read_meta(log_dir: Path) -> dict[str, str] | None:
-    meta = log_dir / "meta.properties"
-    return load_properties(meta) if meta.exists() else None
-
-
-def write_meta(log_dir: Path, cluster_id: str, node_id: int, kraft: bool) -> None:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    id_key = "node.id" if kraft else "broker.id"
-    lines = [
-        "#",
-        f"#{time.strftime('%a %b %d %H:%M:%S %Z %Y')}",
-        f"{id_key}={node_id}",
-        "version=1" if kraft else "version=0",
-        f"cluster.id={cluster_id}",
-    ]
-    if kraft:
-        lines.append(f"directory.id={encode_cluster_id(random_uuid())}")
-    (log_dir / "meta.properties").write_text("\n".join(lines) + "\n")
 
 
 @dataclass
@@ -113,7 +94,10 @@ class Broker:
         self.node_id = config.node_id
         self.cluster_id = ""
         self.catalog: Catalog
-        self.logs = LogManager(list(config.log_dirs), self.default_log_config())
+        self.logs = LogManager(
+            list(config.log_dirs), self.default_log_config(), flush_check_ms=self._flush_settings()[2]
+        )
+        self.directory_ids: dict[Path, str] = {}
         self.partitions: dict[tuple[str, int], Partition] = {}
         self.topics_by_id: dict[uuid.UUID, TopicRecord] = {}
         self._next_producer_id = 0
@@ -129,8 +113,17 @@ class Broker:
         self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
 
     # --- start-up ---------------------------------------------------------------------------
+    def _flush_settings(self) -> tuple[int, int, int]:
+        from kcli.server.config import ConfigError
+
+        try:
+            return flush_settings(self.config.raw)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
     def default_log_config(self) -> LogConfig:
         c = self.config
+        flush_messages, flush_ms, _ = self._flush_settings()
         return LogConfig(
             segment_bytes=c.log_segment_bytes,
             segment_ms=c.log_roll_ms,
@@ -141,45 +134,63 @@ class Broker:
             index_interval_bytes=c.log_index_interval_bytes,
             message_timestamp_type=c.log_message_timestamp_type,
             delete_retention_ms=c.log_cleaner_delete_retention_ms,
+            flush_messages=flush_messages,
+            flush_ms=flush_ms,
         )
 
     def ensure_formatted(self, cluster_id: str | None = None) -> None:
-        """Read the cluster id from meta.properties, formatting unformatted log dirs first."""
-        found = None
-        for d in self.config.log_dirs:
-            meta = read_meta(d)
-            if meta and meta.get("cluster.id"):
-                found = meta["cluster.id"]
-                break
-        if found is None:
-            found = cluster_id or encode_cluster_id(random_uuid())
-            log.info(
-                "Formatting %s with cluster.id %s (the log directory was not formatted; "
-                "kafka-storage format does this explicitly)",
-                ",".join(str(d) for d in self.config.log_dirs),
-                found,
-            )
-        for d in self.config.log_dirs:
-            if read_meta(d) is None:
-                write_meta(d, found, self.node_id, self.config.kraft)
-        self.cluster_id = found
+        """Check every log dir's meta.properties (formatting blank ones) and take the cluster id.
+
+        StorageStartupError (one line: the file and what to do) when they cannot be used."""
+        dirs = self.config.log_dirs
+        hint = cluster_id or next(filter(None, (Catalog.peek_cluster_id(d) for d in dirs)), None)
+        identity = log_dirs.ensure_formatted(dirs, self.node_id, self.config.kraft, hint)
+        self.cluster_id = identity.cluster_id
+        self.directory_ids = identity.directory_ids
 
     def load(self, cluster_id: str | None = None) -> None:
-        """Open the catalog and every partition log; ``cluster_id`` comes from ZooKeeper mode."""
+        """Open the catalog and every partition log; ``cluster_id`` comes from ZooKeeper mode.
+
+        Nothing on disk is deleted for want of metadata: a missing or damaged catalog with data
+        present refuses the start, and logs of topics the catalog does not know are renamed
+        ``-stray`` and kept, as Kafka does with stray replicas."""
         self.ensure_formatted(cluster_id)
-        self.catalog = Catalog.load(self.config.log_dirs[0])
+        dirs = self.config.log_dirs
+        catalog_dir = log_dirs.find_catalog_dir(dirs)
+        self.catalog = Catalog.load(catalog_dir or dirs[0])
+        missing: list[tuple[str, int]] = []
+        if self.cluster is None:  # in a cluster, the controller's image decides which logs stay
+            missing = log_dirs.check_catalog_against_disk(
+                None if catalog_dir is None else self.catalog.path,
+                [(t.name, i) for t in self.catalog.topics.values() for i in range(t.partitions)],
+                log_dirs.partitions_on_disk(dirs),
+                dirs,
+                self.catalog.log_dirs,
+                self.directory_ids,
+            )
         self._producer_id_limit = self.catalog.next_producer_id_block
         self._next_producer_id = self._producer_id_limit
         existing = self.logs.load()
+        log_dirs.report_missing_partitions(missing, dirs)
         for record in self.catalog.topics.values():
             self._attach(record)
-        # Partition directories whose topic is no longer in the catalog (a delete interrupted by
-        # a crash) are removed, as Kafka deletes logs of topics missing from its metadata.
         for topic, index in list(existing):
             if self.cluster is not None:
-                break  # in a cluster, the controller's image decides which logs stay
+                break
             if topic not in self.catalog.topics or index >= self.catalog.topics[topic].partitions:
-                self.logs.delete(topic, index)
+                self.logs.mark_stray(topic, index)
+        self._remember_log_dirs()
+
+    def _remember_log_dirs(self) -> None:
+        """Keep the cluster id and the log dirs in use in the catalog, for the start-up checks."""
+        known = {i: str(p) for p, i in self.directory_ids.items()}
+        if self.catalog.cluster_id == self.cluster_id and self.catalog.log_dirs == known:
+            return
+        self.catalog.cluster_id, self.catalog.log_dirs = self.cluster_id, known
+        try:
+            self.catalog.save()
+        except OSError as exc:
+            log.warning("%s", exc)
 
     def _attach(self, record: TopicRecord) -> None:
         self.topics_by_id[record.topic_id] = record
@@ -594,8 +605,24 @@ class Broker:
         for i, record in enumerate(results):
             if isinstance(record, TopicRecord):
                 results[i] = self._add_topic_locally(record)
-        self.catalog.save()
+        try:
+            self.catalog.save()
+        except KafkaStorageError as exc:
+            # The catalog could not be written (a full disk): take the topics back, so that
+            # neither this broker nor its next start has a topic the client is told failed.
+            for i, record in enumerate(results):
+                if isinstance(record, TopicRecord):
+                    self._forget_topic_locally(record)
+                    results[i] = TopicError(exc.error_code, exc.message)
         return results
+
+    def _forget_topic_locally(self, record: TopicRecord) -> None:
+        """Undo :meth:`_add_topic_locally`: the catalog entry, the partitions and their logs."""
+        self.catalog.topics.pop(record.name, None)
+        self.topics_by_id.pop(record.topic_id, None)
+        for index in range(record.partitions):
+            self.partitions.pop((record.name, index), None)
+            self.logs.delete(record.name, index)
 
     def _local_replicas(self, r: NewTopic) -> list[list[int]]:
         brokers = [b.node_id for b in self.live_brokers()]
@@ -635,13 +662,9 @@ class Broker:
             # Out of file descriptors or disk: undo what was opened and answer with an error code
             # rather than letting the request close the client's connection.
             log.error("Could not create topic %s: %s", name, exc)
-            del self.catalog.topics[name]
-            self.topics_by_id.pop(record.topic_id, None)
-            for index in range(record.partitions):
-                self.partitions.pop((name, index), None)
-                self.logs.delete(name, index)
+            self._forget_topic_locally(record)
             return TopicError(
-                ErrorCode.unknown_server_error,
+                getattr(exc, "error_code", ErrorCode.unknown_server_error),
                 f"Could not create the logs of topic '{name}': {exc.strerror or exc}",
             )
         log.info("Created topic %s with %d partitions", name, record.partitions)

@@ -1,8 +1,8 @@
 """The cluster's topic catalog: names, topic ids, partition assignment and config overrides.
 
 In Kafka this lives in the KRaft metadata log (or ZooKeeper). Here it is one small JSON document
-per broker in the first log directory, rewritten atomically (temp file, fsync, rename, directory
-fsync) on every change. Changes are rare (create/delete/alter), so simplicity wins over a log of
+per broker in one of its log directories (found wherever it is, see ``storage/log_dirs.py``),
+rewritten atomically (temp file, fsync, rename, directory fsync) on every change. Changes are rare (create/delete/alter), so simplicity wins over a log of
 deltas; the topic *data* stays in Kafka's own per-partition layout next to it. A request that makes
 many changes (CreateTopics with 1,000 topics) wraps them in :meth:`Catalog.batched` so the document
 is written and fsynced once per request, before the answer, instead of once per topic.
@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+
+from kcli.server.storage.dir_health import dir_health
+from kcli.server.storage.errors import KafkaStorageError, StorageStartupError
 
 CATALOG_FILE = "__kcli_catalog.json"
 
@@ -77,20 +80,52 @@ class Catalog:
     broker_configs: dict[str, str] = field(default_factory=dict)
     group_configs: dict[str, dict[str, str]] = field(default_factory=dict)
     next_producer_id_block: int = 0
+    cluster_id: str | None = None  # kept so a lost meta.properties can be written again
+    # directory.id -> path of every log directory in use: a partition missing at start-up can then
+    # be told apart from a log directory missing from log.dirs.
+    log_dirs: dict[str, str] = field(default_factory=dict)
     _batch_depth: int = field(default=0, repr=False, compare=False)
     _pending: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, log_dir: Path) -> Catalog:
+        """The catalog in ``log_dir`` (empty when there is none); StorageStartupError, naming the
+        file, when it cannot be read: reading it as empty would orphan every topic's data."""
         path = log_dir / CATALOG_FILE
         catalog = cls(path)
         if path.exists():
-            data = json.loads(path.read_text())
-            catalog.topics = {t["name"]: TopicRecord.from_json(t) for t in data.get("topics", [])}
-            catalog.broker_configs = dict(data.get("broker_configs", {}))
-            catalog.group_configs = {g: dict(c) for g, c in data.get("group_configs", {}).items()}
-            catalog.next_producer_id_block = int(data.get("next_producer_id_block", 0))
+            try:
+                data = json.loads(path.read_bytes())
+                catalog.topics = {t["name"]: TopicRecord.from_json(t) for t in data.get("topics", [])}
+                catalog.broker_configs = dict(data.get("broker_configs", {}))
+                catalog.group_configs = {g: dict(c) for g, c in data.get("group_configs", {}).items()}
+                catalog.next_producer_id_block = int(data.get("next_producer_id_block", 0))
+                catalog.cluster_id = data.get("cluster_id") or None
+                catalog.log_dirs = {str(k): str(v) for k, v in data.get("log_dirs", {}).items()}
+            except OSError as exc:
+                raise StorageStartupError(
+                    f"Error while reading the topic catalog {path}: {exc.strerror or exc}",
+                    f"cannot be read ({exc.strerror or exc})",
+                ) from None
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                what = (
+                    "it is not valid JSON" if isinstance(exc, ValueError) else f"unexpected content ({exc!r})"
+                )
+                raise StorageStartupError(
+                    f"The topic catalog {path} is damaged ({what}): restore it from a backup, or move the "
+                    "partition directories out of log.dirs and the file away to start without topics",
+                    f"is damaged ({what})",
+                ) from None
         return catalog
+
+    @staticmethod
+    def peek_cluster_id(log_dir: Path) -> str | None:
+        """The cluster id recorded in the catalog of ``log_dir``, None when it cannot be told."""
+        try:
+            value = json.loads((log_dir / CATALOG_FILE).read_bytes()).get("cluster_id")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) and value else None
 
     @contextmanager
     def batched(self) -> Iterator[None]:
@@ -121,14 +156,25 @@ class Catalog:
             "broker_configs": self.broker_configs,
             "group_configs": self.group_configs,
             "next_producer_id_block": self.next_producer_id_block,
+            "cluster_id": self.cluster_id,
+            "log_dirs": self.log_dirs,
         }
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        fsync_directory(self.path.parent)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            fsync_directory(self.path.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            # The previous version is intact (the rename is the commit): the caller answers
+            # KAFKA_STORAGE_ERROR instead of closing the client's connection.
+            dir_health().failed(self.path.parent, "writing the topic catalog", exc)
+            raise KafkaStorageError(
+                f"Could not write the topic catalog {self.path}: {exc.strerror or exc}"
+            ) from exc
 
 
 def fsync_directory(path: Path) -> None:

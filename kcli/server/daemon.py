@@ -1,8 +1,10 @@
 """Wiring of one broker process: config -> state -> socket server, signals and maintenance.
 
-SIGTERM and SIGINT shut down cleanly: stop accepting, close logs (which writes the clean-shutdown
-marker so the next start skips the recovery scan). A SIGKILL loses nothing acknowledged either,
-because every acknowledged batch was already written to its segment file.
+SIGTERM and SIGINT shut down cleanly: stop accepting, flush and close logs (which writes the
+clean-shutdown marker so the next start skips the recovery scan). A SIGKILL loses nothing
+acknowledged either, because every acknowledged batch was already written to its segment file.
+Log directories the broker cannot use refuse the start with one ERROR line (no traceback), and a
+failure while shutting down is reported as the shutdown's, never as a start-up error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
 from kcli.server.config import BrokerConfig, ConfigError
 from kcli.server.network import BrokerServer
+from kcli.server.storage.errors import StorageStartupError
 
 log = logging.getLogger("kafka.server.KafkaServer")
 
@@ -139,7 +142,11 @@ async def serve(config: BrokerConfig) -> None:
             except ControllerUnavailable as exc:
                 log.error("%s", exc)
                 raise SystemExit(1) from None
-    broker.load(cluster_id)
+    try:
+        broker.load(cluster_id)
+    except StorageStartupError as exc:  # damaged or inconsistent log dirs: one line, no traceback
+        log.error("%s", exc)
+        raise SystemExit(1) from None
     attach_coordinator(broker)
     if link is not None:
         broker.fetchers = ReplicaFetcherManager(broker)
@@ -179,16 +186,21 @@ async def serve(config: BrokerConfig) -> None:
         maintenance.cancel()
         if isr_task is not None:
             isr_task.cancel()
-        if registration is not None:
-            await registration.close()
-        if link is not None:
-            await link.close()  # fenced now: leaderships move before the sockets close
-        if broker.fetchers is not None:
-            await broker.fetchers.close()
-        await server.close()
-        if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
-            await broker.coordinator.close()
-        broker.close()
+        try:
+            if registration is not None:
+                await registration.close()
+            if link is not None:
+                await link.close()  # fenced now: leaderships move before the sockets close
+            if broker.fetchers is not None:
+                await broker.fetchers.close()
+            await server.close()
+            if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
+                await broker.coordinator.close()
+            # Flushing every log can take a while: off the event loop, as any file work.
+            await asyncio.to_thread(broker.close)
+        except Exception as exc:  # e.g. a full disk: said in one line, and it is the shutdown's
+            log.error("%s Fatal error during KafkaServer shutdown: %s", tag, exc)
+            failed = True
         for pid_file in pid_files:
             pid_file.remove()
         log.info("%s shut down completed", tag)

@@ -18,6 +18,7 @@ import collections
 import ctypes
 import itertools
 import logging
+import os
 import struct
 import sys
 from typing import Any
@@ -289,12 +290,18 @@ class BrokerServer:
         _keep_request_buffers_in_the_heap()
         loop = asyncio.get_running_loop()
         for listener in self.broker.config.client_listeners:
-            server = await loop.create_server(
-                lambda: _Connection(self),
-                host=listener.host or None,
-                port=listener.port,
-                reuse_address=True,
-            )
+            try:
+                server = await loop.create_server(
+                    lambda: _Connection(self),
+                    host=listener.host or None,
+                    port=listener.port,
+                    reuse_address=True,
+                )
+            except OSError as exc:  # Kafka's SocketServer wording, e.g. "...: Address already in use."
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise OSError(
+                    f"Socket server failed to bind to {listener.bind_host}:{listener.port}: {reason}."
+                ) from None
             self.servers.append(server)
             log.info("Awaiting socket connections on %s:%d.", listener.bind_host, listener.port)
 

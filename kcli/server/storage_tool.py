@@ -1,14 +1,22 @@
-"""``kafka-storage``: ``random-uuid``, ``format -t ID -c FILE [--standalone] [--ignore-formatted]``, ``info -c FILE``.
+"""``kafka-storage``: ``random-uuid``, ``format -t ID -c FILE [--standalone] [--ignore-formatted]``,
+``info -c FILE`` and kcli's ``verify (-c FILE | --log-dir DIR...)``.
 
 As in the Apache Kafka quickstart: format writes ``meta.properties`` with the cluster id into every
 log directory. (The broker also formats an unformatted directory on first start, saying so, so
 that students who skip this step are not stopped by it.)
+
+``verify`` is kcli's addition: it reads every batch, offset and index of a stopped broker's log
+directories and prints each problem with a non-zero exit. It lives here rather than under ``kcli``
+because it works on what ``info`` and ``format`` work on (the log directories of a
+``server.properties``, given the same way) and on any Kafka log directory, kcli's or Apache
+Kafka's; Kafka's own tool has no such subcommand, so nothing a Kafka user types changes meaning.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--no-initial-controllers", "-N", action="store_true")
     info = sub.add_parser("info", help="Get information about the Kafka log directories on this node.")
     info.add_argument("--config", "-c", required=True)
+    verify = sub.add_parser(
+        "verify",
+        help="Check every batch CRC, offset and index of the log directories (kcli; run it with the broker "
+        "stopped). Exits 1 when a problem is found.",
+    )
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", "-c", help="The server.properties whose log.dirs to check.")
+    source.add_argument(
+        "--log-dir", action="append", metavar="DIR", help="A log directory to check (repeatable)."
+    )
     return parser
 
 
@@ -36,22 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "random-uuid":
         print(encode_cluster_id(random_uuid()))
         return 0
-    from kcli.server.broker import read_meta, write_meta
     from kcli.server.config import BrokerConfig, ConfigError
+    from kcli.server.storage.log_dirs import MetaPropertiesError, read_meta, write_meta
 
+    if args.command == "verify" and args.log_dir:
+        return _verify([Path(d).expanduser() for d in args.log_dir])
     try:
         config = BrokerConfig.load(args.config)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    if args.command == "verify":
+        return _verify(list(config.log_dirs))
     if args.command == "info":
-        for d in config.log_dirs:
-            meta = read_meta(d)
-            state = f"Found log directory:\n  {d}" if meta else f"Found problem:\n  {d} is not formatted."
-            print(state)
-            if meta:
-                print("Found metadata: {" + ", ".join(f"{k}={v}" for k, v in meta.items()) + "}")
-        return 0
+        return _info(list(config.log_dirs), config.kraft)
     cluster_id = args.cluster_id
     try:
         if len(cluster_id) != 22:
@@ -67,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     for d in config.log_dirs:
-        meta = read_meta(d)
+        try:
+            meta = read_meta(d)
+        except MetaPropertiesError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return 1
         if meta is not None:
             if args.ignore_formatted:
                 continue
@@ -80,6 +100,72 @@ def main(argv: list[str] | None = None) -> int:
         write_meta(d, cluster_id, config.node_id, kraft=True)
         print(f"Formatting metadata directory {d} with metadata.version 4.0-IV3.")
     return 0
+
+
+def _info(directories: list[Path], kraft: bool) -> int:
+    """Kafka's ``StorageTool.infoCommand`` output: the directories, the metadata, the problems."""
+    from kcli.server.storage.log_dirs import META_PROPERTIES, MetaPropertiesError, read_meta_properties
+
+    problems: list[str] = []
+    found: list[str] = []
+    first = None
+    for d in sorted(directories, key=str):
+        if not d.is_dir():
+            problems.append(f"{d} does not exist" if not d.exists() else f"{d} is not a directory")
+            continue
+        found.append(str(d))
+        try:
+            meta = read_meta_properties(d)
+        except MetaPropertiesError as exc:
+            problems.append(f"Error loading {d / META_PROPERTIES}: {exc.what}")
+            continue
+        if meta is None:
+            problems.append(f"{d} is not formatted.")
+        elif first is None:
+            first = meta
+        elif first.cluster_id != meta.cluster_id:
+            problems.append("Mismatched cluster IDs between storage directories.")
+        elif first.node_id != meta.node_id:
+            problems.append("Mismatched node IDs between storage directories.")
+    if first is not None:
+        if kraft and first.version == 0:
+            problems.append(
+                "The kafka configuration file appears to be for a cluster in KRaft mode, but the directories "
+                "are formatted for legacy mode."
+            )
+        elif not kraft and first.version == 1:
+            problems.append(
+                "The kafka configuration file appears to be for a legacy cluster, but the directories are "
+                "formatted for a cluster in KRaft mode."
+            )
+    if not directories:
+        print("No directories specified.")
+        return 0
+    if found:
+        print("Found log directory:" if len(found) == 1 else "Found log directories:")
+        for d in found:
+            print(f"  {d}")
+        print()
+    if first is not None:
+        print("Found metadata: {" + ", ".join(f"{k}={v}" for k, v in sorted(first.props.items())) + "}")
+        print()
+    if problems:
+        print("Found problem:" if len(problems) == 1 else "Found problems:")
+        for problem in problems:
+            print(f"  {problem}")
+        print()
+        return 1
+    return 0
+
+
+def _verify(directories: list[Path]) -> int:
+    from kcli.server.storage.verify import verify_log_dirs
+
+    report = verify_log_dirs(directories)
+    for problem in report.problems:
+        print(problem)
+    print(report.summary())
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ DEFAULT_TIMEOUT_S = 30.0
 
 
 def admin_client(bootstrap: str, command_config: str | None, properties: list[str] | None = None) -> Any:
-    """An AdminClient for ``--bootstrap-server``/``--command-config``; fails fast if nothing listens."""
+    """An AdminClient for ``--bootstrap-server``/``--command-config``, once a broker accepts
+    connections (within ``default.api.timeout.ms``, as Java's admin client waits)."""
     from kcli import client
 
-    conf = client.client_config(bootstrap, command_config, properties or [], "admin")
-    client.check_reachable(bootstrap)
-    return client.build("admin", conf)
+    settings = client.client_settings(bootstrap, command_config, properties or [], "admin")
+    client.prepare(settings, "admin")
+    return client.build("admin", settings.conf)
 
 
 def topic_filter(raw: str) -> re.Pattern[str]:

@@ -3,7 +3,8 @@
 Options, print properties and the consumer loop are the plain console consumer's
 (:mod:`kcli.tools.console_consumer`); this tool only sets the value (and key) deserializer to the
 Avro one, like Confluent's AvroMessageFormatter: ``{"id":1,"name":"Ann","faxNumber":{"string":"x"}}``.
-Extra properties: ``schema.registry.url`` (required), ``print.schema.ids`` (false) and
+Extra properties: ``schema.registry.url`` (``http://localhost:8081`` unless given, as in
+Confluent's scripts), ``print.schema.ids`` (false) and
 ``schema.id.separator`` (tab) to print each key's/value's schema id after it. A key that is not in
 the wire format (a plain string key) is printed as text rather than failing.
 """
@@ -18,6 +19,8 @@ from kcli.tools.cli import ToolParser, UsageError
 
 PROG = "kafka-avro-console-consumer"
 AVRO_DESERIALIZER = "io.confluent.kafka.serializers.KafkaAvroDeserializer"
+#: Confluent's tools use the local registry when ``schema.registry.url`` is not given.
+DEFAULT_REGISTRY_URL = "http://localhost:8081"
 #: Confluent's formatter class names, typed by older tutorials (``--formatter ...AvroMessageFormatter``):
 #: this tool's own formatting is exactly that, so they select the default formatter.
 AVRO_FORMATTERS = frozenset(
@@ -63,9 +66,7 @@ def _body(argv: list[str]) -> int:
 
     opts = parse_options(build_parser(), argv)
     props = opts.formatter_properties
-    url = props.get("schema.registry.url")
-    if not url:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
+    url = props.get("schema.registry.url") or DEFAULT_REGISTRY_URL
     print_ids = props.get("print.schema.ids", "false").lower() == "true"
     separator = props.get("schema.id.separator", "\t")
     plain = {k: v for k, v in props.items() if k not in ("key.deserializer", "value.deserializer")}

@@ -1,7 +1,7 @@
 """kafka-avro-console-producer: Avro-JSON lines in, Confluent wire-format records out.
 
 The console producer's options plus the schema properties of Confluent's tool (``--property``):
-``schema.registry.url``, ``value.schema`` / ``value.schema.file`` / ``value.schema.id``, the same
+``schema.registry.url`` (``http://localhost:8081`` unless given, as in Confluent's scripts), ``value.schema`` / ``value.schema.file`` / ``value.schema.id``, the same
 for ``key.``, ``parse.key``, ``key.separator``, ``auto.register.schemas`` (true),
 ``use.latest.version``. Schemas are registered under ``<topic>-value`` / ``<topic>-key``
 (TopicNameStrategy). Each line is Avro's JSON encoding (unions as ``{"string": "x"}``).
@@ -21,6 +21,8 @@ from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
 PROG = "kafka-avro-console-producer"
+#: Confluent's tools use the local registry when ``schema.registry.url`` is not given.
+DEFAULT_REGISTRY_URL = "http://localhost:8081"
 SCHEMA_PROPERTIES = (
     "schema.registry.url",
     "value.schema",
@@ -74,10 +76,7 @@ def build_encoder(props: dict[str, str], topic: str, prefix: str, required: bool
                 f"{prefix}.schema.file=FILE or {prefix}.schema.id=N"
             )
         return None
-    url = props.get("schema.registry.url")
-    if not url:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
-    client = SchemaRegistryClient(url)
+    client = SchemaRegistryClient(props.get("schema.registry.url") or DEFAULT_REGISTRY_URL)
     try:
         if text is not None:
             try:
@@ -114,7 +113,8 @@ def _body(argv: list[str]) -> int:
     props.update(cli.parse_key_values(args.property))
     parse_key = props.get("parse.key", "false").lower() == "true"
     separator = props.get("key.separator", "\t")
-    conf, _max_block_ms = producer_settings(args, bootstrap)
+    props.setdefault("schema.registry.url", DEFAULT_REGISTRY_URL)
+    settings, _max_block_ms = producer_settings(args, bootstrap)
 
     from kcli import client
 
@@ -124,9 +124,7 @@ def _body(argv: list[str]) -> int:
         raise UsageError(
             "Must provide the Avro schema: --property value.schema='{...}', value.schema.file=FILE or value.schema.id=N"
         )
-    if "schema.registry.url" not in props:
-        raise UsageError("Missing --property schema.registry.url=http://HOST:8081")
-    client.check_reachable(bootstrap)
+    client.prepare(settings, "producer")
     value_encoder = build_encoder(props, args.topic, "value", required=True)
     key_encoder = build_encoder(props, args.topic, "key", required=False) if parse_key else None
 
@@ -149,7 +147,7 @@ def _body(argv: list[str]) -> int:
 
     cli.terminate_like_ctrl_c()
     interactive = sys.stdin.isatty()
-    producer = client.build("producer", conf)
+    producer = client.build("producer", settings.conf)
     delivery = Delivery(args.topic)
     exit_code = 0
     try:

@@ -5,6 +5,13 @@ Kafka's ConfigCommand with ``--bootstrap-server``: ``--describe [--all]`` prints
 sorted by name; ``--alter --add-config k=v,k2=[a,b] --delete-config k`` prints
 ``Completed updating config for topic T.``. Entities: ``--entity-type/--entity-name`` or the
 ``--topic``/``--broker``/``--group``/``--broker-defaults`` shortcuts.
+
+``broker-loggers`` (Kafka's BROKER_LOGGER config resource, a broker's log4j levels) has no API in
+librdkafka, so kcli sends those DescribeConfigs/IncrementalAlterConfigs requests itself, encoded by
+kio, to the broker named (PLAINTEXT listeners only; a secured one gets one line saying so). As in
+ConfigCommand, an alter naming a logger the broker does not list is refused with
+``Invalid broker logger(s): ...``. An ``--add-config-file`` with nothing in it is an alter of
+nothing, which Kafka completes (``Completed updating config for topic T.``).
 """
 
 from __future__ import annotations
@@ -184,8 +191,6 @@ def entities(args: argparse.Namespace) -> tuple[str, str | None]:
             raise ToolError(
                 "At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter"
             )
-    if args.describe and kind == "broker-loggers" and not name:
-        raise ToolError(f"An entity name must be specified with --describe of {kind}")
     return kind, name
 
 
@@ -207,6 +212,81 @@ def _source(entry: Any) -> int:
 
 
 DYNAMIC_SOURCE = {"topics": 1, "brokers": 2, "groups": 8}
+
+
+BROKER_LOGGER = 8  # ConfigResource.Type.BROKER_LOGGER
+DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS = 32, 44
+
+
+class LoggerEntry:
+    """A broker logger's level, shaped like confluent-kafka's ConfigEntry for :func:`entry_line`."""
+
+    def __init__(self, raw: Any):
+        self.name = raw.name
+        self.value = raw.value
+        self.is_sensitive = bool(raw.is_sensitive)
+        self.source = int(raw.config_source)
+        self.synonyms = {s.name: _LoggerSynonym(s) for s in raw.synonyms}
+
+
+class _LoggerSynonym:
+    def __init__(self, raw: Any):
+        self.name, self.value, self.source = raw.name, raw.value, int(raw.source)
+
+
+class BrokerLoggers:
+    """DescribeConfigs / IncrementalAlterConfigs of BROKER_LOGGER resources, sent by kcli itself."""
+
+    def __init__(self, admin: Any, conf: dict[str, Any]):
+        from kcli.tools.admin import list_topic_metadata
+
+        if str(conf.get("security.protocol", "PLAINTEXT")).upper() != "PLAINTEXT":
+            raise ToolError(
+                "--entity-type broker-loggers needs a PLAINTEXT listener: librdkafka, kcli's client, has no "
+                "BROKER_LOGGER config resource and kcli sends those requests itself, without TLS or SASL"
+            )
+        metadata = list_topic_metadata(admin)
+        self.brokers = {b.id: (b.host, b.port) for b in metadata.brokers.values()}
+        self.any = next(iter(self.brokers.values()), None)
+
+    def _address(self, name: str) -> tuple[str, int]:
+        address = self.brokers.get(int(name)) if name else self.any
+        if address is None:
+            raise ToolError(f"Broker {name} is not part of the cluster")
+        return address
+
+    def describe(self, name: str) -> list[LoggerEntry]:
+        from kcli.tools.raw_request import call, code
+
+        body = {
+            "resources": [
+                {"resource_type": BROKER_LOGGER, "resource_name": name, "configuration_keys": None}
+            ],
+            "include_synonyms": True,
+        }
+        response = call(*self._address(name), DESCRIBE_CONFIGS, 1, body)
+        result = response.results[0]
+        if code(result.error_code):
+            raise ToolError(result.error_message or f"Error code {code(result.error_code)}")
+        return sorted((LoggerEntry(c) for c in result.configs), key=lambda e: e.name)
+
+    def alter(self, name: str, to_add: dict[str, str], to_delete: list[str]) -> None:
+        from kcli.tools.raw_request import call, code
+
+        valid = {e.name for e in self.describe(name)}
+        invalid = [k for k in to_delete if k not in valid] + [k for k in to_add if k not in valid]
+        if invalid:
+            raise ToolError(f"Invalid broker logger(s): {','.join(invalid)}")
+        ops = [{"name": k, "config_operation": 0, "value": v} for k, v in to_add.items()]
+        ops += [{"name": k, "config_operation": 1, "value": ""} for k in to_delete]
+        body = {
+            "resources": [{"resource_type": BROKER_LOGGER, "resource_name": name, "configs": ops}],
+            "validate_only": False,
+        }
+        response = call(*self._address(name), INCREMENTAL_ALTER_CONFIGS, 0, body)
+        result = response.responses[0]
+        if code(result.error_code):
+            raise ToolError(result.error_message or f"Error code {code(result.error_code)}")
 
 
 def describe_entity(admin: Any, kind: str, name: str, describe_all: bool) -> list[Any]:
@@ -240,14 +320,16 @@ def _text(value: str | None) -> str:
     return "null" if value is None else value
 
 
-def describe(admin: Any, kind: str, name: str | None, describe_all: bool) -> None:
+def describe(
+    admin: Any, kind: str, name: str | None, describe_all: bool, loggers: BrokerLoggers | None = None
+) -> None:
     from kcli.tools.admin import future_result, list_topic_metadata
 
     if name is not None:
         names = [name]
     elif kind == "topics":
         names = list(list_topic_metadata(admin).topics)
-    elif kind == "brokers":
+    elif kind in ("brokers", "broker-loggers"):
         cluster = future_result(admin.describe_cluster(request_timeout=30))
         names = [str(n.id) for n in cluster.nodes] + [""]
     elif kind == "groups":
@@ -256,6 +338,14 @@ def describe(admin: Any, kind: str, name: str | None, describe_all: bool) -> Non
     else:
         names = []
     for entity in names:
+        if loggers is not None:
+            if entity == "":
+                print(f"Default configs for {kind} in the cluster are:")
+            else:
+                print(f"{'All' if describe_all else 'Dynamic'} configs for {kind[:-1]} {entity} are:")
+            for entry in loggers.describe(entity):
+                print(entry_line(entry))
+            continue
         if kind == "brokers" and entity == "":
             # librdkafka cannot name the cluster-default broker resource (an empty name), so kcli
             # prints the header without entries (what Kafka shows unless defaults were set dynamically)
@@ -267,7 +357,9 @@ def describe(admin: Any, kind: str, name: str | None, describe_all: bool) -> Non
             print(entry_line(entry))
 
 
-def alter(admin: Any, args: argparse.Namespace, kind: str, name: str) -> None:
+def alter(
+    admin: Any, args: argparse.Namespace, kind: str, name: str, loggers: BrokerLoggers | None = None
+) -> None:
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
 
     from kcli.client import load_config_file
@@ -276,10 +368,23 @@ def alter(admin: Any, args: argparse.Namespace, kind: str, name: str) -> None:
     to_add: dict[str, str] = {}
     if args.add_config_file:
         to_add.update(load_config_file(args.add_config_file))
+        for key in to_add:
+            if not all(c.isalnum() or c in "._-" for c in key):
+                raise ToolError(f"Invalid character found for config key: {key}")
     if args.add_config:
         to_add.update(split_add_config(args.add_config))
     to_delete = [k.strip() for item in args.delete_config or () for k in item.split(",") if k.strip()]
-    if to_delete and kind != "broker-loggers":
+    if loggers is not None:
+        loggers.alter(name, to_add, to_delete)
+        print(f"Completed updating config for {kind[:-1]} {name}.")
+        return
+    if not to_add and not to_delete:
+        # an empty --add-config-file: Kafka sends an alter of nothing and completes it; librdkafka
+        # refuses an empty request, so only the entity is checked (a missing topic still fails)
+        describe_entity(admin, kind, name, False)
+        _completed(kind, name)
+        return
+    if to_delete:
         current = {e.name for e in describe_entity(admin, kind, name, False)}
         missing = [k for k in to_delete if k not in current]
         if missing:
@@ -293,6 +398,10 @@ def alter(admin: Any, args: argparse.Namespace, kind: str, name: str) -> None:
         )
     futures = admin.incremental_alter_configs([resource], request_timeout=30)
     future_result(next(iter(futures.values())))
+    _completed(kind, name)
+
+
+def _completed(kind: str, name: str) -> None:
     if name:
         print(f"Completed updating config for {kind[:-1]} {name}.")
     else:
@@ -319,14 +428,17 @@ def _body(argv: list[str]) -> int:
     bootstrap = (
         args.bootstrap_server or args.bootstrap_controller or cli.bootstrap_from_zookeeper(args.zookeeper)
     )
-    from kcli.tools.admin import admin_client
+    from kcli import client
 
-    admin = admin_client(bootstrap, args.command_config)
+    settings = client.client_settings(bootstrap, args.command_config, [], "admin")
+    client.prepare(settings, "admin")
+    admin = client.build("admin", settings.conf)
+    loggers = BrokerLoggers(admin, settings.conf) if kind == "broker-loggers" else None
     if args.describe:
-        describe(admin, kind, name, args.all)
+        describe(admin, kind, name, args.all, loggers)
     else:
         assert name is not None
-        alter(admin, args, kind, name)
+        alter(admin, args, kind, name, loggers)
     return 0
 
 

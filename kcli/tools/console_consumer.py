@@ -1,8 +1,18 @@
 """kafka-console-consumer: print records of a topic, Kafka's way.
 
-Options and checks follow Kafka's ConsoleConsumerOptions; printing is
+Options and checks follow Kafka's ConsoleConsumerOptions (with KIP-1147's names of Kafka 4.2,
+``--command-property``, ``--command-config`` and ``--formatter-property``, next to the older
+``--consumer-property``, ``--consumer.config`` and ``--property`` the lectures type); printing is
 :class:`kcli.tools.formatter.DefaultMessageFormatter`. ``Processed a total of N messages`` goes to
 stderr at exit, Ctrl-C included (exit 0).
+
+A ``--topic`` that does not exist yet is created as Java's consumer creates it: its metadata
+request for the subscribed topic allows auto-creation (``allow.auto.create.topics``, true by
+default in Java). librdkafka leaves that flag out of a subscription's metadata requests
+(librdkafka issue 3395), so the tool asks for the topic's metadata itself before subscribing. All
+of such a topic's records are then newer than the consumer, so it is read from its start: with
+``latest``, what was produced while the group formed (``group.initial.rebalance.delay.ms``, 3 s
+by default) would be lost, and the two-terminal demo would miss its first lines.
 
 Reusable pieces (the Avro console consumer builds on them): :func:`build_parser`,
 :func:`parse_options` (-> :class:`ConsumerOptions`) and :func:`consume`.
@@ -16,11 +26,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 from kcli.tools.formatter import DEFAULT_FORMATTER, DefaultMessageFormatter, FormatError, FormattedRecord
+
+if TYPE_CHECKING:
+    from kcli.client import ClientConfig
 
 PROG = "kafka-console-consumer"
 
@@ -43,14 +56,25 @@ def build_parser(prog: str = PROG) -> ToolParser:
         help="The offset to consume from: a non-negative number, 'earliest' or 'latest'.",
     )
     p.add_argument(
-        "--consumer-property", action="append", metavar="consumer_prop", help="Consumer setting key=value."
+        "--command-property",
+        "--consumer-property",
+        dest="consumer_property",
+        action="append",
+        metavar="consumer_prop",
+        help="Consumer setting key=value.",
     )
     p.add_argument(
-        "--consumer.config", dest="consumer_config", metavar="config file", help="Consumer properties file."
+        "--command-config",
+        "--consumer.config",
+        dest="consumer_config",
+        metavar="config file",
+        help="Consumer properties file.",
     )
     p.add_argument("--formatter", default=DEFAULT_FORMATTER, metavar="class", help="Message formatter class.")
     p.add_argument(
+        "--formatter-property",
         "--property",
+        dest="property",
         action="append",
         metavar="prop",
         help="Formatter properties: print.timestamp, print.key, print.offset, print.partition, print.headers, "
@@ -107,6 +131,10 @@ class ConsumerOptions:
     skip_message_on_error: bool
     formatter_properties: dict[str, str]
     formatter_class: str
+    #: The client settings behind ``conf`` (Java-only keys, notes) for :func:`kcli.client.prepare`.
+    settings: ClientConfig | None = None
+    #: True when nothing chose where to start (no --from-beginning, no auto.offset.reset).
+    default_reset: bool = False
 
 
 def formatter_properties(args: argparse.Namespace) -> dict[str, str]:
@@ -152,6 +180,7 @@ def parse_options(parser: ToolParser, argv: Sequence[str]) -> ConsumerOptions:
     if groups and args.partition is not None:
         raise UsageError("Options group and partition cannot be specified together.")
     java = {**from_file, **extra}
+    default_reset = "auto.offset.reset" not in java and not args.from_beginning
     if "auto.offset.reset" in java:
         if args.from_beginning and java["auto.offset.reset"] != "earliest":
             raise ToolError(
@@ -204,6 +233,8 @@ def parse_options(parser: ToolParser, argv: Sequence[str]) -> ConsumerOptions:
         skip_message_on_error=args.skip_message_on_error,
         formatter_properties=formatter_properties(args),
         formatter_class=args.formatter,
+        settings=settings,
+        default_reset=default_reset,
     )
 
 
@@ -230,6 +261,34 @@ def to_formatted(msg: Any) -> FormattedRecord:
     )
 
 
+def _create_on_subscribe(consumer: Any, opts: ConsumerOptions) -> Any:
+    """Create a missing ``--topic`` as Java's consumer does on subscribe; returns the consumer to use.
+
+    One metadata request for all topics tells whether it exists (that request creates nothing);
+    if not, one for the topic itself, with auto-creation allowed as Java's consumer asks, creates
+    it (when the broker's ``auto.create.topics.enable`` allows). A topic that did not exist when the
+    consumer started holds only newer records, so unless the user chose where to start, the
+    consumer is rebuilt to read it from the beginning (see the module docstring).
+    """
+    from confluent_kafka import KafkaException
+
+    from kcli import client
+
+    assert opts.topic is not None
+    timeout_s = 10.0
+    try:
+        if opts.topic in consumer.list_topics(timeout=timeout_s).topics:
+            return consumer
+        if str(opts.conf.get("allow.auto.create.topics", "false")).lower() == "true":
+            consumer.list_topics(opts.topic, timeout=timeout_s)
+    except KafkaException:
+        return consumer  # the subscription reports what is wrong, as before
+    if not opts.default_reset:
+        return consumer
+    consumer.close()
+    return client.build("consumer", {**opts.conf, "auto.offset.reset": "earliest"})
+
+
 class _Stop(Exception):
     pass
 
@@ -245,8 +304,13 @@ def consume(
 
     from kcli import client
 
-    client.check_reachable(opts.bootstrap)
+    if opts.settings is not None:
+        client.prepare(opts.settings, "consumer")
+    else:
+        client.wait_for_broker(opts.bootstrap)
     consumer = client.build("consumer", opts.conf)
+    if opts.topic is not None and opts.partition is None:
+        consumer = _create_on_subscribe(consumer, opts)
     count = 0
     warned: set[int] = set()
     try:

@@ -1,9 +1,14 @@
 """kafka-console-producer: one record per line of standard input.
 
-Same options as Kafka's ConsoleProducer (plus the pre-3.x ``--broker-list``). On a terminal it
-shows Kafka's ``>`` prompt with line editing and history (prompt-toolkit); from a pipe it prints
-nothing on stdout. Every record is delivered or its error reported before the tool exits, and the
-exit code is 1 if any record was not delivered.
+Same options as Kafka's ConsoleProducer (plus the pre-3.x ``--broker-list``, and KIP-1147's
+names of Kafka 4.2: ``--command-property``, ``--command-config`` and ``--reader-property``, which
+mean ``--producer-property``, ``--producer.config`` and ``--property``; both spellings are accepted
+without a deprecation warning, since lectures type the old ones). On a terminal it shows Kafka's
+``>`` prompt with line editing and history (prompt-toolkit); from a pipe it prints nothing on
+stdout. Every record is delivered or its error reported before the tool exits, and the exit code
+is 1 if any record was not delivered, except a record larger than ``max.request.size``
+(1048576 as in Java): as Kafka's tool, that one is reported with Java's wording and the tool keeps
+reading, exit code 0.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
+
+if TYPE_CHECKING:
+    from kcli.client import ClientConfig
 
 PROG = "kafka-console-producer"
 
@@ -86,7 +94,9 @@ def build_parser() -> ToolParser:
         "--line-reader", metavar="reader_class", default="kafka.tools.LineMessageReader", help="Reader class."
     )
     p.add_argument(
+        "--reader-property",
         "--property",
+        dest="property",
         action="append",
         metavar="prop",
         help="Reader properties: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, "
@@ -94,16 +104,29 @@ def build_parser() -> ToolParser:
     )
     p.add_argument("--reader-config", metavar="config file", help="Reader properties file (--property wins).")
     p.add_argument(
-        "--producer-property", action="append", metavar="producer_prop", help="Producer setting key=value."
+        "--command-property",
+        "--producer-property",
+        dest="producer_property",
+        action="append",
+        metavar="producer_prop",
+        help="Producer setting key=value.",
     )
     p.add_argument(
-        "--producer.config", dest="producer_config", metavar="config file", help="Producer properties file."
+        "--command-config",
+        "--producer.config",
+        dest="producer_config",
+        metavar="config file",
+        help="Producer properties file.",
     )
     return p
 
 
-def producer_settings(args: argparse.Namespace, bootstrap: str) -> tuple[dict[str, Any], int]:
-    """The librdkafka configuration and the max-block time (ms) for the parsed options."""
+#: Java's ``max.request.size`` default; librdkafka's ``message.max.bytes`` (1000000) is smaller.
+MAX_REQUEST_SIZE = 1048576
+
+
+def producer_settings(args: argparse.Namespace, bootstrap: str) -> tuple[ClientConfig, int]:
+    """The client settings and the max-block time (ms) for the parsed options."""
     from kcli.client import client_settings, load_config_file
 
     java: dict[str, str] = {}
@@ -125,8 +148,12 @@ def producer_settings(args: argparse.Namespace, bootstrap: str) -> tuple[dict[st
         memory = int(args.max_memory_bytes if args.max_memory_bytes is not None else java["buffer.memory"])
         java["queue.buffering.max.kbytes"] = str(max(1, memory // 1024))
     java.setdefault("delivery.timeout.ms", "120000")
-    max_block = args.max_block_ms if args.max_block_ms is not None else int(java.get("max.block.ms", "60000"))
-    return client_settings(None, None, java, "producer").conf, max_block
+    java.setdefault("max.request.size", str(MAX_REQUEST_SIZE))
+    if args.max_block_ms is not None:
+        java["max.block.ms"] = str(args.max_block_ms)
+    settings = client_settings(None, None, java, "producer")
+    max_block = int(settings.java_only.get("max.block.ms", "60000"))
+    return settings, max_block
 
 
 def reader_properties(args: argparse.Namespace) -> dict[str, str]:
@@ -198,27 +225,89 @@ class Delivery:
         self.topic = topic
         self.failed = 0
         self.delivered = 0
+        self.max_request_size = MAX_REQUEST_SIZE
 
     def __call__(self, err: Any, msg: Any) -> None:
         if err is None:
             self.delivered += 1
             return
+        from confluent_kafka import KafkaError
+
+        if err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+            # the broker refused the batch: Java's RecordTooLargeException, and Kafka's tool goes on
+            self.too_large(msg.key(), msg.value(), SERVER_TOO_LARGE)
+            return
         self.failed += 1
-        key = msg.key()
-        value = msg.value()
-        key_text = "null" if key is None else f"{len(key)} bytes"
-        value_text = "null" if value is None else f"{len(value)} bytes"
         print(
-            f"Error when sending message to topic {self.topic} with key: {key_text}, value: {value_text} "
-            f"with error: {err.str()}",
+            f"Error when sending message to topic {self.topic} with key: {_size(msg.key())}, "
+            f"value: {_size(msg.value())} with error: {err.str()}",
             file=sys.stderr,
         )
 
+    def too_large(self, key: bytes | None, value: bytes | None, reason: str) -> None:
+        """Java's ErrorLoggingCallback for a RecordTooLargeException: two lines, nothing fails."""
+        print(
+            f"ERROR Error when sending message to topic {self.topic} with key: {_size(key)}, value: "
+            f"{_size(value)} with error: (org.apache.kafka.clients.producer.internals.ErrorLoggingCallback)\n"
+            f"org.apache.kafka.common.errors.RecordTooLargeException: {reason}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+#: The message of Java's RecordTooLargeException for a batch the broker refused.
+SERVER_TOO_LARGE = "The request included a message larger than the max message size the server will accept."
+
+
+def _size(data: bytes | None) -> str:
+    return "null" if data is None else f"{len(data)} bytes"
+
+
+def _varint_size(value: int) -> int:
+    """Bytes of Kafka's zig-zag varint for ``value`` (``ByteUtils.sizeOfVarint``)."""
+    zigzag = (value << 1) ^ (value >> 31)
+    size = 1
+    while zigzag >= 0x80:
+        zigzag >>= 7
+        size += 1
+    return size
+
+
+def serialized_size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]]) -> int:
+    """Java's ``estimateSizeInBytesUpperBound`` for one record in its own batch (magic 2): the size
+    ``KafkaProducer`` compares with ``max.request.size``."""
+    size = 61 + 21  # RECORD_BATCH_OVERHEAD + DefaultRecord.MAX_RECORD_OVERHEAD
+    for data in (key, value):
+        size += 1 if data is None else _varint_size(len(data)) + len(data)
+    size += _varint_size(len(headers))
+    for name, data in headers:
+        raw = name.encode()
+        size += _varint_size(len(raw)) + len(raw)
+        size += 1 if data is None else _varint_size(len(data)) + len(data)
+    return size
+
+
+def too_large_reason(size: int, max_request_size: int) -> str:
+    return (
+        f"The message is {size} bytes when serialized which is larger than {max_request_size}, "
+        "which is the value of the max.request.size configuration."
+    )
+
 
 def _produce(producer: Any, topic: str, record: Any, on_delivery: Delivery, max_block_ms: int) -> None:
-    """Queue one record, waiting (up to max.block.ms) while librdkafka's queue is full."""
+    """Queue one record, waiting (up to max.block.ms) while librdkafka's queue is full.
+
+    A record over ``max.request.size`` is reported as Java's producer reports it (its size
+    estimate, its wording) and skipped: Kafka's console producer goes on with the next line.
+    """
     import time
 
+    from confluent_kafka import KafkaError, KafkaException
+
+    size = serialized_size(record.key, record.value, list(record.headers or ()))
+    if size > on_delivery.max_request_size:
+        on_delivery.too_large(record.key, record.value, too_large_reason(size, on_delivery.max_request_size))
+        return
     deadline = time.monotonic() + max_block_ms / 1000
     while True:
         try:
@@ -228,6 +317,13 @@ def _produce(producer: Any, topic: str, record: Any, on_delivery: Delivery, max_
                 key=record.key,
                 headers=record.headers or None,
                 on_delivery=on_delivery,
+            )
+            return
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                raise
+            on_delivery.too_large(
+                record.key, record.value, too_large_reason(size, on_delivery.max_request_size)
             )
             return
         except BufferError:
@@ -253,14 +349,15 @@ def _body(argv: list[str]) -> int:
         reader = LineMessageReader(reader_properties(args))
     except ReaderError as exc:
         raise ToolError(str(exc)) from None
-    conf, max_block_ms = producer_settings(args, bootstrap)
+    settings, max_block_ms = producer_settings(args, bootstrap)
 
     from kcli import client
 
     cli.terminate_like_ctrl_c()
-    client.check_reachable(bootstrap)
-    producer = client.build("producer", conf)
+    client.prepare(settings, "producer")
+    producer = client.build("producer", settings.conf)
     delivery = Delivery(args.topic)
+    delivery.max_request_size = int(settings.conf.get("message.max.bytes", MAX_REQUEST_SIZE))
     lines = input_lines()
     exit_code = 0
     try:

@@ -1053,8 +1053,9 @@ def body(argv: list[str]) -> int:
     bootstrap = resolve_bootstrap(parser, args)
     assert bootstrap is not None
     check_args(parser, args)
-    conf = client.client_config(bootstrap, args.command_config, None, "admin")
-    client.check_reachable(bootstrap)
+    settings = client.client_settings(bootstrap, args.command_config, None, "admin")
+    client.prepare(settings, "admin")
+    conf = settings.conf
     admin = client.build("admin", conf)
     svc = GroupService(admin, args.timeout)
     try:

@@ -3,7 +3,11 @@
 The file is Kafka's ``{"partitions": [{"topic": "foo", "partition": 1, "offset": 1}], "version": 1}``
 (offset -1 means the high watermark). Output, as DeleteRecordsCommand:
 ``Executing records delete operation`` / ``Records delete operation completed:`` /
-``partition: foo-1\tlow_watermark: 1``.
+``partition: foo-1\tlow_watermark: 1``, and for a partition that failed Java's
+``partition: foo-1\terror: <exception class>: <message>`` (an offset past the end is
+``OffsetOutOfRangeException``; a topic the cluster does not know is reported as Java's admin
+client reports it, without asking the broker to delete anything). Kafka exits 0 even then; kcli
+exits 1 when a partition failed, so that scripts notice.
 """
 
 from __future__ import annotations
@@ -70,6 +74,39 @@ def parse_offset_json(text: str) -> list[tuple[str, int, int]]:
     return entries
 
 
+#: Kafka's own messages (``Errors``) for the errors DeleteRecords meets; others keep librdkafka's text.
+JAVA_MESSAGES = {
+    1: "The requested offset is not within the range of offsets maintained by the server.",
+    3: "This server does not host this topic-partition.",
+    6: "For requests intended only for the leader, this error indicates that the broker is not the current leader. For requests intended for any replica, this error indicates that the broker is not a replica of the topic partition.",
+    7: "The request timed out.",
+    29: "Topic authorization failed.",
+    44: "The request parameters do not satisfy the configured policy.",
+}
+
+
+def java_exception(code: int, message: str) -> str:
+    """``org.apache.kafka.common.errors.<Name>Exception: <message>`` as Java's ``toString``."""
+    from kio.schema.errors import ErrorCode
+
+    try:
+        name = ErrorCode(code).name
+    except ValueError:
+        return message
+    camel = "".join(part.capitalize() for part in name.split("_"))
+    if not camel.endswith("Exception"):
+        camel += "Exception"
+    return f"org.apache.kafka.common.errors.{camel}: {JAVA_MESSAGES.get(code, message)}"
+
+
+def unknown_topic(topic: str, partition: int) -> str:
+    """What Java's admin client (PartitionLeaderStrategy) says for a topic missing from metadata."""
+    return (
+        "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Failed to fetch metadata for "
+        f"partition {topic}-{partition} because metadata for topic `{topic}` could not be found"
+    )
+
+
 def _body(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -84,22 +121,38 @@ def _body(argv: list[str]) -> int:
     from confluent_kafka import KafkaException, TopicPartition
 
     from kcli.client import kafka_error_text
-    from kcli.tools.admin import admin_client
+    from kcli.tools.admin import admin_client, list_topic_metadata
 
     admin = admin_client(args.bootstrap_server, args.command_config)
     print("Executing records delete operation")
-    futures = admin.delete_records(
-        [TopicPartition(t, p, o) for t, p, o in entries], request_timeout=30, operation_timeout=30
+    known = list_topic_metadata(admin).topics
+    wanted = [(t, p, o) for t, p, o in entries if t in known and p in known[t].partitions]
+    futures = (
+        admin.delete_records(
+            [TopicPartition(t, p, o) for t, p, o in wanted], request_timeout=30, operation_timeout=30
+        )
+        if wanted
+        else {}
     )
+    results = {(tp.topic, tp.partition): future for tp, future in futures.items()}
     print("Records delete operation completed:")
     failed = False
-    for tp, future in futures.items():
+    for topic, partition, _ in entries:
+        future = results.get((topic, partition))
+        if future is None:
+            failed = True
+            error = unknown_topic(topic, partition) if topic not in known else java_exception(3, "")
+            print(f"partition: {topic}-{partition}\terror: {error}")
+            continue
         try:
             result = future.result(timeout=60)
-            print(f"partition: {tp.topic}-{tp.partition}\tlow_watermark: {result.low_watermark}")
+            print(f"partition: {topic}-{partition}\tlow_watermark: {result.low_watermark}")
         except KafkaException as exc:
             failed = True
-            print(f"partition: {tp.topic}-{tp.partition}\terror: {kafka_error_text(exc)}")
+            err = exc.args[0]
+            code = err.code() if hasattr(err, "code") else -1
+            text = java_exception(code, kafka_error_text(exc)) if code > 0 else kafka_error_text(exc)
+            print(f"partition: {topic}-{partition}\terror: {text}")
     return 1 if failed else 0
 
 

@@ -2,7 +2,12 @@
 
 Reads the files directly (no broker): ``.log`` segments, ``.index`` and ``.timeindex``. With
 ``--print-data-log`` (which implies ``--deep-iteration``) every record is printed after its batch,
-key and payload as UTF-8 text.
+key and payload as UTF-8 text; ``--offsets-decoder`` prints ``__consumer_offsets`` records as the
+JSON Kafka's offsets decoder prints (see ``offsets_decoder.py``).
+
+A batch whose CRC does not match shows ``isvalid: false`` on its line, as in Kafka; with
+``--deep-iteration`` its records are printed as far as they decode, and the file's corrupt batches
+are summed up on stderr (positions and offsets), so a damaged batch is never passed over.
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ def build_parser() -> ToolParser:
         "--value-decoder-class", nargs="?", const="kafka.serializer.StringDecoder", metavar="String"
     )
     p.add_argument(
-        "--offsets-decoder", action="store_true", help="Not supported by kcli: records print as text."
+        "--offsets-decoder",
+        action="store_true",
+        help="If set, log data will be parsed as offset data from the __consumer_offsets topic.",
     )
     p.add_argument(
         "--transaction-log-decoder", action="store_true", help="Not supported by kcli: records print as text."
@@ -87,8 +94,19 @@ def batch_line(batch: Batch, position: int) -> str:
     )
 
 
+class DecodeFailure(Exception):
+    """A record the chosen decoder cannot print (Kafka's tool stops there too)."""
+
+
 def dump_log(
-    path: str, data: bytes, print_data: bool, deep: bool, skip_metadata: bool, max_bytes: int, out: TextIO
+    path: str,
+    data: bytes,
+    print_data: bool,
+    deep: bool,
+    skip_metadata: bool,
+    max_bytes: int,
+    out: TextIO,
+    offsets_decoder: bool = False,
 ) -> None:
     import struct
 
@@ -97,8 +115,11 @@ def dump_log(
     valid = 0
     last_offset = -1
     non_consecutive: list[tuple[int, int]] = []
+    corrupt: list[tuple[int, int, int]] = []  # (position, base offset, last offset)
     for batch in iter_batches(data, max_bytes):
         print(batch_line(batch, valid), file=out)
+        if not batch.is_valid():
+            corrupt.append((valid, batch.base_offset, batch.last_offset))
         if deep:
             try:
                 records = batch.records()
@@ -134,20 +155,43 @@ def dump_log(
                         else:
                             line += f" controlType: {name or 'UNKNOWN'}({control_type})"
                 if print_data and not batch.is_control:
-                    if record.key is not None:
-                        line += f"{prefix}key: {_text(record.key)}"
+                    key, payload = _texts(record, offsets_decoder)
+                    if key is not None:
+                        line += f"{prefix}key: {key}"
                         prefix = " "
-                    if record.value is not None:
-                        line += f" payload: {_text(record.value)}"
+                    if payload is not None:
+                        line += f" payload: {payload}"
                 print(line, file=out)
         valid += batch.size
     trailing = len(data) - valid
     if trailing > 0 and max_bytes == 2**31 - 1:
         print(f"Found {trailing} invalid bytes at the end of {os.path.basename(path)}", file=out)
+    if corrupt and deep:
+        print(
+            f"Found {len(corrupt)} corrupt batch(es) (CRC mismatch) in {os.path.abspath(path)}",
+            file=sys.stderr,
+        )
+        for position, base, last in corrupt:
+            print(f"  position {position}: offsets {base} to {last}", file=sys.stderr)
     if non_consecutive:
         print(f"Non-consecutive offsets in {os.path.abspath(path)}", file=sys.stderr)
         for first, second in non_consecutive:
             print(f"  {first} is followed by {second}", file=sys.stderr)
+
+
+def _texts(record, offsets_decoder: bool) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+    """What to print after ``key:`` and ``payload:`` for one record."""
+    if offsets_decoder:
+        from kcli.tools.offsets_decoder import decode
+
+        try:
+            return decode(record.offset, record.key, record.value)
+        except ValueError as exc:
+            raise DecodeFailure(str(exc)) from None
+    return (
+        None if record.key is None else _text(record.key),
+        None if record.value is None else _text(record.value),
+    )
 
 
 def _sibling(path: str, suffix: str) -> str:
@@ -225,7 +269,21 @@ def _body(argv: list[str]) -> int:
             print(f"{path} ({exc.strerror})", file=sys.stderr)
             return 1
         if suffix == ".log":
-            dump_log(path, data, print_data, deep, args.skip_record_metadata, args.max_bytes, out)
+            try:
+                dump_log(
+                    path,
+                    data,
+                    print_data,
+                    deep,
+                    args.skip_record_metadata,
+                    args.max_bytes,
+                    out,
+                    offsets_decoder=args.offsets_decoder,
+                )
+            except DecodeFailure as exc:
+                out.flush()
+                print(f"Error: {exc}", file=sys.stderr)
+                return 1
         elif suffix == ".index":
             dump_index(path, data, args.verify_index_only, args.index_sanity_check, out)
         elif suffix == ".timeindex":

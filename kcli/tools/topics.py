@@ -2,8 +2,16 @@
 
 Options, checks, output and error texts follow Kafka's TopicCommand (see
 ``reference/cli-tools.md``). ``--zookeeper HOST:PORT`` (removed in Kafka 3.0, in every older
-lecture) is resolved to the brokers registered in that ZooKeeper. Imports are lazy: ``--list``
-must stay fast.
+lecture) is resolved to the brokers registered in that ZooKeeper, and with it ``--alter`` behaves
+as in Kafka 2.x, where it could still change topic configs (``--config``/``--delete-config``,
+with 2.x's deprecation warning and ``Updated config for topic T.``) and printed 2.x's lines for
+``--partitions``. Imports are lazy: ``--list`` must stay fast.
+
+``Elr``/``LastKnownElr`` are printed as Kafka 4.x's TopicCommand prints them: from the
+DescribeTopicPartitions API (KIP-966) when the cluster serves it (the ids, possibly none), and
+``N/A`` when it does not (Java's admin client then falls back to Metadata, which has no ELR).
+librdkafka has no such call, so kcli sends it itself, encoded by kio, on PLAINTEXT listeners; a
+secured listener prints ``N/A``.
 """
 
 from __future__ import annotations
@@ -145,7 +153,7 @@ def check_args(args: argparse.Namespace) -> str:
             "Command must include exactly one action: --list, --describe, --create, --alter or --delete"
         )
     action = actions[0]
-    if args.delete_config:
+    if args.delete_config and not args.zookeeper:
         print(
             "delete-config option is no longer supported and deprecated since version 4.0. "
             "The config will be fully removed in future releases.",
@@ -155,7 +163,11 @@ def check_args(args: argparse.Namespace) -> str:
         raise UsageError("--bootstrap-server must be specified")
     if action not in ("list", "describe") and not args.topic:
         raise UsageError('Missing required argument "topic"')
-    if action == "alter":
+    if action == "alter" and args.zookeeper and not args.bootstrap_server:
+        # Kafka 2.x's ZooKeeper path: configs and partitions may be altered together
+        if args.partitions is None and not args.config and not args.delete_config:
+            raise UsageError('Missing required argument "partitions"')
+    elif action == "alter":
         if args.config:
             raise UsageError(
                 'Option combination "[bootstrap-server, config]" can\'t be used with option "alter" '
@@ -205,11 +217,15 @@ def _given(args: argparse.Namespace, dest: str) -> bool:
     return value not in (None, False, [])
 
 
+DESCRIBE_TOPIC_PARTITIONS = 75
+
+
 class TopicService:
     """The five actions against one AdminClient."""
 
-    def __init__(self, admin: Any):
+    def __init__(self, admin: Any, plaintext: bool = True):
         self.admin = admin
+        self.plaintext = plaintext
 
     def topics(self, raw_filter: str | None, exclude_internal: bool) -> list[str]:
         from kcli.tools.admin import list_topic_metadata, matching_topics
@@ -279,6 +295,54 @@ class TopicService:
         for topic in topics:
             future_result(futures[topic])
 
+    def alter_zookeeper_style(self, args: argparse.Namespace, topics: list[str]) -> None:
+        """Kafka 2.x's ``--zookeeper ... --alter``: configs, then partitions, with 2.x's lines."""
+        from confluent_kafka.admin import (
+            AlterConfigOpType,
+            ConfigEntry,
+            ConfigResource,
+            NewPartitions,
+            ResourceType,
+        )
+
+        from kcli.tools.admin import INTERNAL_TOPICS, future_result
+
+        configs = parse_topic_configs(args.config)
+        deletes = [k.strip() for item in args.delete_config or () for k in item.split(",") if k.strip()]
+        for topic in topics:
+            if configs or deletes:
+                print(
+                    "WARNING: Altering topic configuration from this script has been deprecated and may be "
+                    "removed in future releases."
+                )
+                print("         Going forward, please use kafka-configs.sh for this functionality")
+                resource = ConfigResource(ResourceType.TOPIC, topic)
+                for key, value in configs.items():
+                    resource.add_incremental_config(
+                        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                    )
+                for key in deletes:
+                    resource.add_incremental_config(
+                        ConfigEntry(key, None, incremental_operation=AlterConfigOpType.DELETE)
+                    )
+                futures = self.admin.incremental_alter_configs([resource], request_timeout=30)
+                future_result(next(iter(futures.values())))
+                print(f"Updated config for topic {topic}.")
+            if args.partitions is not None:
+                if topic in INTERNAL_TOPICS:
+                    raise ToolError(
+                        f"The number of partitions for the internal topic {topic} cannot be changed."
+                    )
+                print(
+                    "WARNING: If partitions are increased for a topic that has a key, the partition logic or "
+                    "ordering of the messages will be affected"
+                )
+                futures = self.admin.create_partitions(
+                    [NewPartitions(topic, args.partitions)], operation_timeout=30, request_timeout=30
+                )
+                future_result(futures[topic])
+                print("Adding partitions succeeded!")
+
     def alter(self, args: argparse.Namespace) -> None:
         from confluent_kafka.admin import NewPartitions
 
@@ -286,6 +350,9 @@ class TopicService:
 
         topics = self._existing(args)
         if not topics:
+            return
+        if args.zookeeper and not args.bootstrap_server:
+            self.alter_zookeeper_style(args, topics)
             return
         assignment = parse_replica_assignment(args.replica_assignment) if args.replica_assignment else None
         metadata = None
@@ -337,10 +404,51 @@ class TopicService:
         if args.unavailable_partitions:
             cluster = future_result(self.admin.describe_cluster(request_timeout=30))
             live = {node.id for node in cluster.nodes}
+        elr = self.eligible_leader_replicas(topics)
         for topic in topics:
             desc = future_result(descriptions[topic])
             config = future_result(by_name[topic])
-            print_description(args, desc, config, live, sys.stdout)
+            print_description(args, desc, config, live, sys.stdout, elr.get(topic, {}))
+
+    def eligible_leader_replicas(self, topics: list[str]) -> dict[str, dict[int, tuple[Any, Any]]]:
+        """{topic: {partition: (elr, last known elr)}} from DescribeTopicPartitions, or {} when the
+        cluster does not serve it (or the listener is secured)."""
+        from kcli.tools.admin import list_topic_metadata
+        from kcli.tools.raw_request import call, code
+
+        if not self.plaintext:
+            return {}
+        brokers = list(list_topic_metadata(self.admin).brokers.values())
+        if not brokers:
+            return {}
+        host, port = brokers[0].host, brokers[0].port
+        try:
+            versions = call(host, port, 18, 0, {}, timeout_s=10)
+            if DESCRIBE_TOPIC_PARTITIONS not in {code(k.api_key) for k in versions.api_keys}:
+                return {}
+            found: dict[str, dict[int, tuple[Any, Any]]] = {}
+            cursor = None
+            while True:
+                body = {
+                    "topics": [{"name": t} for t in topics],
+                    "response_partition_limit": 2000,
+                    "cursor": cursor,
+                }
+                response = call(host, port, DESCRIBE_TOPIC_PARTITIONS, 0, body, timeout_s=30)
+                for topic in response.topics:
+                    for part in topic.partitions:
+                        found.setdefault(topic.name, {})[int(part.partition_index)] = (
+                            part.eligible_leader_replicas,
+                            part.last_known_elr,
+                        )
+                if response.next_cursor is None:
+                    return found
+                cursor = {
+                    "topic_name": response.next_cursor.topic_name,
+                    "partition_index": response.next_cursor.partition_index,
+                }
+        except (OSError, ConnectionError):
+            return {}
 
 
 def overridden_configs(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -376,8 +484,18 @@ def _ids(nodes: Any) -> str:
     return ",".join(str(n.id) for n in nodes)
 
 
+def _elr_text(ids: Any) -> str:
+    """Kafka 4.x: the ids joined by commas (an empty list prints nothing), N/A when unknown."""
+    return "N/A" if ids is None else ",".join(str(int(i)) for i in ids)
+
+
 def print_description(
-    args: argparse.Namespace, desc: Any, config: dict[str, Any], live: set[int] | None, out: Any
+    args: argparse.Namespace,
+    desc: Any,
+    config: dict[str, Any],
+    live: set[int] | None,
+    out: Any,
+    elr: dict[int, tuple[Any, Any]] | None = None,
 ) -> None:
     """One topic in TopicCommand's format, with the report filters applied."""
     reports = (
@@ -416,9 +534,10 @@ def print_description(
             if not show:
                 continue
         leader = "none" if part.leader is None or part.leader.id < 0 else str(part.leader.id)
+        eligible, last_known = (elr or {}).get(part.id, (None, None))
         print(
             f"\tTopic: {desc.name}\tPartition: {part.id}\tLeader: {leader}\tReplicas: {_ids(part.replicas)}"
-            f"\tIsr: {_ids(part.isr)}\tElr: N/A\tLastKnownElr: N/A",
+            f"\tIsr: {_ids(part.isr)}\tElr: {_elr_text(eligible)}\tLastKnownElr: {_elr_text(last_known)}",
             file=out,
         )
 
@@ -429,10 +548,13 @@ def _body(argv: list[str]) -> int:
     action = check_args(args)
     bootstrap = cli.resolve_bootstrap(parser, args)
     assert bootstrap is not None
-    from kcli.tools.admin import admin_client
+    from kcli import client
 
     try:
-        service = TopicService(admin_client(bootstrap, args.command_config))
+        settings = client.client_settings(bootstrap, args.command_config, [], "admin")
+        client.prepare(settings, "admin")
+        plaintext = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper() == "PLAINTEXT"
+        service = TopicService(client.build("admin", settings.conf), plaintext)
         getattr(service, action)(args)
     except UsageError:
         raise

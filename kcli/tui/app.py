@@ -1,9 +1,13 @@
 """``kcli tui``: the Textual application, its navigation, connection state and periodic refresh.
 
 The app owns the one :class:`~kcli.tui.kafka.DataSource` and a single timer. Each tick asks the
-screen on top whether it is due for a refresh (its ``refresh_every``); after a failure every
-refresh waits for an exponential backoff (2, 4, 8... up to 30 s), so a dead broker costs one
-attempt per backoff period instead of a stream of timeouts, and the first success resets it.
+screen on top whether it is due for a refresh (its ``refresh_every``). When no broker answers,
+full refreshes wait for an exponential backoff (2, 4, 8... up to 30 s), so a dead cluster costs
+one timed-out request per period instead of a stream of them; meanwhile the app probes every
+known broker address with a bare TCP connect each second, and retries at once when one accepts,
+so reconnecting never waits for the rest of the backoff. The status bar says what the metadata
+says - which broker answered, which are down, whether the bootstrap address itself answers -
+and what the screen on top could not read.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from textual.binding import Binding
 from kcli.tui.commands import KcliCommands
 from kcli.tui.decode import AvroDecoder, registry_avro_decoder
 from kcli.tui.kafka import DataSource, KafkaDataError, KafkaSource, error_text
-from kcli.tui.model import ClusterInfo, ProduceSpec
+from kcli.tui.model import ClusterInfo
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.screens.cluster import ClusterScreen
 from kcli.tui.screens.groups import GroupScreen, GroupsScreen
@@ -29,6 +33,11 @@ from kcli.tui.screens.topics import TopicsScreen
 from kcli.tui.widgets import StatusBar
 
 MAX_BACKOFF_S = 30.0
+PROBE_EVERY_S = 1.0
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return ",".join(map(str, ids)) or "none"
 
 
 class KcliApp(App[int]):
@@ -55,6 +64,7 @@ class KcliApp(App[int]):
         refresh_scale: float = 1.0,
         tick_s: float = 0.25,
         max_backoff_s: float = MAX_BACKOFF_S,
+        probe_every_s: float = PROBE_EVERY_S,
     ) -> None:
         super().__init__()
         self.source = source
@@ -63,10 +73,18 @@ class KcliApp(App[int]):
         self.refresh_scale = refresh_scale
         self.tick_s = tick_s
         self.max_backoff_s = max_backoff_s
+        self.probe_every_s = probe_every_s
         self.connected: bool | None = None
         self.failures = 0
         self.retry_at = 0.0
         self.last_error: str | None = None
+        self.down_since: float | None = None
+        self.probing = False
+        self.next_probe_at = 0.0
+        #: the address a probe found accepting connections while the cluster was unreachable
+        self.last_probe: str | None = None
+        #: the last "connection restored" message, for tests and the log
+        self.last_restored: str | None = None
         self.last_action_error: str | None = None
         self.cluster_info: ClusterInfo | None = None
         self.topic_names: list[str] = []
@@ -83,58 +101,120 @@ class KcliApp(App[int]):
     def _tick(self) -> None:
         if not self.screen_stack:  # the app is shutting down: a late timer tick has nothing to paint
             return
-        self._paint_status()
+        self.paint_status()
         if not self.live_refresh:
             return
+        now = time.monotonic()
+        if self.connected is False and not self.probing and now >= self.next_probe_at:
+            self.probing = True
+            self.run_worker(self._probe, thread=True, group="probe")
         screen = self.screen
         if not isinstance(screen, DataScreen) or not screen.refresh_every or screen.loading:
             return
-        now = time.monotonic()
         if now < self.retry_at:
             return
         if now - screen.last_started >= screen.refresh_every * self.refresh_scale:
             screen.refresh_data()
 
-    def report_failure(self, message: str) -> None:
-        """A fetch failed: show it, and back off before the next automatic attempt."""
+    def _probe(self) -> None:
+        """Thread worker: is any broker address accepting connections again?"""
+        try:
+            address = self.source.probe()
+        except Exception:
+            address = None
+        try:
+            self.call_from_thread(self._probed, address)
+        except RuntimeError:
+            pass  # the app is shutting down
+
+    def _probed(self, address: str | None) -> None:
+        self.probing = False
+        self.next_probe_at = time.monotonic() + self.probe_every_s
+        if address is None or self.connected is not False:
+            return
+        self.last_probe = address
+        self.retry_at = 0.0  # a broker is back: retry now rather than at the end of the backoff
+        screen = self.screen if self.screen_stack else None
+        if isinstance(screen, DataScreen) and not screen.loading:
+            screen.refresh_data()
+
+    def report_failure(self, message: str, unreachable: bool = True) -> None:
+        """A fetch failed. ``unreachable``: no broker answered, so the connection is down and
+        automatic refreshes back off (the probe cuts that short); otherwise only the screen
+        that asked has a problem, which it shows itself."""
+        if not unreachable:
+            self.paint_status()
+            return
         self.failures += 1
         backoff = min(self.max_backoff_s, 2.0**self.failures)
         self.retry_at = time.monotonic() + backoff
         self.last_error = message
         if self.connected is not False:
+            self.down_since = time.time()
             self.notify(message, title=f"Cannot reach {self.source.bootstrap}", severity="error", timeout=6)
         self.connected = False
-        self._paint_status()
+        self.paint_status()
 
     def report_success(self) -> None:
         if self.connected is False:
-            self.notify(f"Connection to {self.source.bootstrap} restored", title="Connected")
+            from kcli.tui.screens.base import clock
+
+            conn = self.source.connection()
+            since = clock(self.down_since or time.time())
+            self.last_restored = (
+                f"{conn.answered_by or self.source.bootstrap} answers again; no broker answered "
+                f"from {since} to {clock(time.time())} ({self.last_error})"
+            )
+            self.notify(self.last_restored, title="Connection restored", timeout=10)
         self.connected = True
         self.failures = 0
         self.retry_at = 0.0
         self.last_error = None
-        self._paint_status()
+        self.down_since = None
+        self.paint_status()
 
     def report_action_error(self, message: str) -> None:
         """A user's operation (create, delete, produce, reset...) failed: say why, keep going."""
         self.last_action_error = message
         self.notify(message, title="Error", severity="error", timeout=8)
 
-    def _paint_status(self) -> None:
+    def status_line(self) -> tuple[str, str]:
+        """(text, level) of the status bar: the connection as the metadata tells it, then what
+        the screen on top could not read."""
+        level = "ok"
         if self.connected is False:
-            wait = max(0.0, self.retry_at - time.monotonic())
-            text = f"✖ {self.source.bootstrap}: {self.last_error} — retrying in {wait:.0f}s (r retries now)"
+            text = (
+                f"✖ no broker answers ({self.source.bootstrap}): {self.last_error} · "
+                f"checking every {self.probe_every_s:g}s for one that does (r retries now)"
+            )
             level = "error"
         elif self.connected:
-            info = self.cluster_info
-            text = f"● connected to {self.source.bootstrap}"
-            if info is not None:
-                text += f" · cluster {info.cluster_id} · {len(info.brokers)} broker(s)"
-            level = "ok"
+            conn = self.source.connection()
+            text = "● connected" + (f" via {conn.answered_by}" if conn.answered_by else "")
+            if conn.cluster_id:
+                text += f" · cluster {conn.cluster_id}"
+            if conn.down:
+                text += f" · brokers {_ids(conn.live)} up, {_ids(conn.down)} down"
+                level = "warn"
+            else:
+                text += f" · {len(conn.live)} broker{'s' if len(conn.live) != 1 else ''}"
+            if conn.bootstrap_down:
+                text += f" · bootstrap {', '.join(conn.bootstrap_down)} does not answer"
+                level = "warn"
         else:
             text, level = f"connecting to {self.source.bootstrap}…", "info"
+        screen = self.screen if self.screen_stack else None
+        problem = screen.problem_text() if isinstance(screen, DataScreen) else None
+        if problem:
+            text += f" · ⚠ {problem}"
+            if level != "error":
+                level = "warn"
+        return text, level
+
+    def paint_status(self) -> None:
         if not self.screen_stack:  # shutting down; a worker's late report has nowhere to show
             return
+        text, level = self.status_line()
         if (text, level) == (self.status_text, self.status_level) and self._status_painted():
             return
         self.status_text, self.status_level = text, level
@@ -178,24 +258,14 @@ class KcliApp(App[int]):
     # -- operations started from several screens ------------------------------------------------
 
     def produce(self, topic: str, partition: int | None, on_done: Callable[[], None] | None) -> None:
-        """Ask for a record in a form, send it in a worker, report where it landed."""
+        """Ask for a record in a form (which sends it and stays open if refused), report where it landed."""
         from kcli.tui.screens.dialogs import ProduceDialog
 
-        def send(spec: ProduceSpec | None) -> None:
-            if spec is None:
-                return
+        def sent(result: tuple[int, int] | None) -> None:
+            if result is not None:
+                self._produced(topic, result[0], result[1], on_done)
 
-            def work() -> None:
-                try:
-                    partition_, offset = self.source.produce(spec)
-                except Exception as exc:
-                    self.call_from_thread(self.report_action_error, error_text(exc))
-                    return
-                self.call_from_thread(self._produced, spec.topic, partition_, offset, on_done)
-
-            self.run_worker(work, thread=True, group="produce")
-
-        self.push_screen(ProduceDialog(topic, partition), send)
+        self.push_screen(ProduceDialog(topic, partition), sent)
 
     def _produced(self, topic: str, partition: int, offset: int, on_done: Callable[[], None] | None) -> None:
         self.notify(f"Record written to {topic}-{partition} at offset {offset}", title="Produced")

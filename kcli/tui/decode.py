@@ -2,17 +2,23 @@
 
 Kafka stores bytes; the TUI does not know which serializer wrote them, so the detail pane shows
 every reading that is plausible (text, JSON, Confluent Avro, big-endian numbers, hex) and the
-table shows the most likely one. All functions here are pure, so they are cheap to test.
+table shows the most likely one - decoded Avro included, so that the list and its filter see
+``{"name": "Ann"}`` rather than hex. Apart from the registry lookups of
+:func:`registry_avro_decoder` (cached, and run in the browser's worker thread, never on the
+event loop) all functions here are pure, so they are cheap to test.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from kcli.tui.model import Message
 
 #: Confluent wire format: magic byte 0, then a 4-byte big-endian schema id, then the Avro body.
 CONFLUENT_MAGIC = 0
@@ -120,7 +126,11 @@ def readings(data: bytes | None, avro: AvroDecoder | None = None) -> list[Readin
                 Reading(label + ")", orjson.dumps(result.value, option=_JSON_OPTS, default=str).decode())
             )
         elif not out:
-            out.append(Reading(f"Avro (schema id {schema_id})", hex_dump(data[5:])))
+            framed_json = as_json(data[5:])
+            if framed_json is not None:  # Confluent's JSON Schema serializer: same framing, JSON body
+                out.append(Reading(f"JSON Schema (schema id {schema_id})", framed_json))
+            else:
+                out.append(Reading(f"Avro (schema id {schema_id})", hex_dump(data[5:])))
     pretty = as_json(data)
     if pretty is not None:
         out.append(Reading("JSON", pretty))
@@ -135,34 +145,73 @@ def readings(data: bytes | None, avro: AvroDecoder | None = None) -> list[Readin
 _JSON_OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 
 
-def preview(data: bytes | None, width: int = 80) -> str:
-    """A one-line rendering for the table: text when it is text, an Avro marker, else hex."""
+def one_line(data: bytes | None, avro: AvroDecoder | None = None) -> str:
+    """The most likely reading of ``data`` on one line: decoded Avro or JSON-Schema-framed JSON as
+    compact JSON, text with its whitespace collapsed, else hex (``0x...``)."""
     if data is None:
         return "null"
     schema_id = confluent_schema_id(data)
     if schema_id is not None:
-        return f"<avro id={schema_id}> {data[5:].hex()}"[:width]
+        if avro is not None:
+            try:
+                result = avro(schema_id, data[5:])
+            except Exception:
+                result = None  # the registry is down or the bytes are not Avro: show the framing
+            if result is not None:
+                return orjson.dumps(result.value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        body = data[5:]
+        if body.lstrip()[:1] in (b"{", b"["):
+            try:
+                return orjson.dumps(orjson.loads(body)).decode()
+            except orjson.JSONDecodeError:
+                pass
+        return f"<avro id={schema_id}> {body.hex()}"
     text = as_text(data)
     if text is not None:
-        line = " ".join(text.split())
-        return line if len(line) <= width else line[: width - 1] + "…"
-    hexed = data.hex()
-    return ("0x" + hexed)[:width]
+        return " ".join(text.split())
+    return "0x" + data.hex()
 
 
-def matches(needle: str, key: bytes | None, value: bytes | None) -> bool:
-    """Case-insensitive substring test on the text of key or value (hex for binary data)."""
-    if not needle:
-        return True
-    low = needle.lower()
-    for data in (key, value):
-        if data is None:
-            continue
-        text = as_text(data)
-        hay = text if text is not None else data.hex()
-        if low in hay.lower():
-            return True
-    return False
+def preview(data: bytes | None, width: int = 80, avro: AvroDecoder | None = None) -> str:
+    """:func:`one_line` cut to ``width`` characters for a table cell."""
+    line = one_line(data, avro)
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+TOMBSTONE = "⊘ tombstone"
+
+
+def is_tombstone(m: Message) -> bool:
+    """A record with a key and a null value: on a compacted topic it deletes the key."""
+    return m.value is None and m.key is not None
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One browsed record as the list shows it: key and value decoded to one line each, and the
+    lower-case text the filter searches (key, value, header names and values)."""
+
+    message: Message
+    key: str
+    value: str
+    haystack: str
+
+    @property
+    def tombstone(self) -> bool:
+        return is_tombstone(self.message)
+
+
+def view(m: Message, avro: AvroDecoder | None = None) -> RecordView:
+    """Decode ``m`` for the list; may call the registry, so run it off the event loop."""
+    key = one_line(m.key, avro)
+    value = TOMBSTONE if is_tombstone(m) else one_line(m.value, avro)
+    headers = " ".join(f"{k}={one_line(v)}" for k, v in m.headers)
+    return RecordView(m, key, value, "\n".join((key, value, headers)).lower())
+
+
+def matches(needle: str, record: RecordView) -> bool:
+    """Case-insensitive substring test on the decoded key, value and headers of a record."""
+    return not needle or needle.lower() in record.haystack
 
 
 def registry_avro_decoder(url: str | None, extra: dict[str, str] | None = None) -> AvroDecoder | None:
@@ -184,18 +233,27 @@ def registry_avro_decoder(url: str | None, extra: dict[str, str] | None = None) 
         return None
     client = factory(url)
     cache: dict[int, tuple[Any, str | None, int | None]] = {}
+    #: schema id -> (when to ask again, why it failed): a registry that is down must not cost a
+    #: timeout per record of a 200-record page
+    failed: dict[int, tuple[float, str]] = {}
 
     def decode(schema_id: int, body: bytes) -> AvroResult | None:
         import io
 
         import fastavro
 
+        if schema_id in failed and time.monotonic() < failed[schema_id][0]:
+            raise LookupError(failed[schema_id][1])
         if schema_id not in cache:
-            found = client.get_schema_by_id(schema_id)
-            schema_text = getattr(found, "schema", found)
-            parsed = fastavro.parse_schema(
-                orjson.loads(schema_text) if isinstance(schema_text, str | bytes) else schema_text
-            )
+            try:
+                found = client.get_schema_by_id(schema_id)
+                schema_text = getattr(found, "schema", found)
+                parsed = fastavro.parse_schema(
+                    orjson.loads(schema_text) if isinstance(schema_text, str | bytes) else schema_text
+                )
+            except Exception as exc:  # unreachable, unknown id, or not an Avro schema (JSON Schema...)
+                failed[schema_id] = (time.monotonic() + 30.0, str(exc))
+                raise
             cache[schema_id] = (parsed, getattr(found, "subject", None), getattr(found, "version", None))
         parsed, subject, version = cache[schema_id]
         value = fastavro.schemaless_reader(io.BytesIO(body), parsed)

@@ -1,28 +1,37 @@
-"""The TUI's only door to Kafka: confluent-kafka clients behind methods returning plain data.
+"""The TUI's only door to Kafka: confluent-kafka clients (and a few kio requests) behind methods
+returning plain data.
 
-Every method here blocks (librdkafka futures, consumer polls) and is meant to be called from a
-Textual thread worker, never from the event loop. Each call has a timeout, and every failure is
-raised as :class:`KafkaDataError` carrying one readable line, so a screen can show it in the
-status bar instead of crashing. The screens depend on the :class:`DataSource` protocol only, which
-is what lets the snapshot tests substitute a fixed source.
+Every method here blocks (librdkafka futures, consumer polls, sockets) and is meant to be called
+from a Textual thread worker, never from the event loop. Each call has a timeout, and every
+failure is raised as :class:`KafkaDataError` carrying one readable line, so a screen can show it
+instead of crashing; ``unreachable`` tells the app that no broker answered at all (the cluster is
+down) rather than that one thing failed (a topic is gone, a group's coordinator moved). Partial
+failures are returned with the data, never swallowed: a group whose offsets could not be read
+has ``lag`` None and its ``error`` says why. The screens depend on the :class:`DataSource`
+protocol only, which is what lets the snapshot tests substitute a fixed source.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import socket
 import struct
 import time
 import uuid
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
+from kcli.tui.group_reader import GroupListing, GroupRead, ListedGroup, WireGroupReader
 from kcli.tui.logdirs import plaintext, topic_sizes
 from kcli.tui.model import (
     BrokerInfo,
+    BrowsePlan,
     ClusterInfo,
     ConfigValue,
+    ConnectionInfo,
     GroupDetail,
+    GroupList,
     GroupMemberInfo,
     GroupOffset,
     GroupSummary,
@@ -31,20 +40,33 @@ from kcli.tui.model import (
     OffsetReset,
     PartitionInfo,
     ProduceSpec,
+    TopicDefaults,
     TopicDetail,
+    TopicGroupLag,
     TopicSummary,
 )
 from kcli.tui.watermarks import leader_watermarks
+from kcli.tui.wire import WireError
 
 StartFrom = Literal["beginning", "end", "offset", "timestamp"]
 ResetTo = Literal["earliest", "latest", "offset", "timestamp"]
+TP = tuple[str, int]
 
 #: Kafka's states in which a group has no live members, so its offsets may be changed from outside.
 INACTIVE_GROUP_STATES = frozenset({"Empty", "Dead", "Unknown"})
+#: Shown as a group's state when it could not be described in this refresh (its error says why).
+STATE_UNREAD = "-"
 
 
 class KafkaDataError(Exception):
-    """A failed call to the cluster, with a message fit for the status bar."""
+    """A failed call to the cluster, with a message fit for the status bar.
+
+    ``unreachable`` is True when no broker answered at all, as opposed to one request failing.
+    """
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class DataSource(Protocol):
@@ -52,9 +74,13 @@ class DataSource(Protocol):
 
     bootstrap: str
 
+    def connection(self) -> ConnectionInfo: ...
+    def probe(self) -> str | None: ...
     def cluster(self) -> ClusterInfo: ...
     def topics(self) -> list[TopicSummary]: ...
-    def topic_detail(self, name: str) -> TopicDetail: ...
+    def topic_detail(self, name: str, with_groups: bool = False) -> TopicDetail: ...
+    def topic_defaults(self) -> TopicDefaults: ...
+    def alter_topic_config(self, topic: str, name: str, value: str | None) -> None: ...
     def watermarks(self, name: str) -> dict[int, tuple[int, int]]: ...
     def create_topic(self, spec: NewTopicSpec) -> None: ...
     def delete_topic(self, name: str) -> None: ...
@@ -66,9 +92,20 @@ class DataSource(Protocol):
         position: int | None = None,
         limit: int = 200,
     ) -> list[Message]: ...
+    def plan_browse(
+        self,
+        topic: str,
+        partition: int | None = None,
+        start: StartFrom = "beginning",
+        position: int | None = None,
+        limit: int = 200,
+    ) -> BrowsePlan: ...
+    def read_ranges(
+        self, topic: str, ranges: dict[int, tuple[int, int]], limit: int, newest: bool
+    ) -> list[Message]: ...
     def open_tail(self, topic: str, partition: int | None = None) -> Tail: ...
     def produce(self, spec: ProduceSpec) -> tuple[int, int]: ...
-    def groups(self) -> list[GroupSummary]: ...
+    def groups(self) -> GroupList: ...
     def group_detail(self, group_id: str) -> GroupDetail: ...
     def preview_reset(
         self, group_id: str, to: ResetTo, value: int | None = None, topic: str | None = None
@@ -129,12 +166,43 @@ def client_conf(bootstrap: str, command_config: str | None) -> tuple[dict[str, A
     return dict(settings.conf), dict(settings.java_only)
 
 
+def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
+    """``h1:9092,PLAINTEXT://h2:9093`` -> [(host, port)]; unparsable entries are left out."""
+    try:
+        from kcli.client import split_bootstrap
+
+        return split_bootstrap(bootstrap)
+    except Exception:
+        return []
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
+
+
+def same_address(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    """Whether two host:port pairs name the same listener (``localhost`` and 127.0.0.1 do)."""
+    if a[1] != b[1]:
+        return False
+    return a[0] == b[0] or (a[0] in _LOOPBACK and b[0] in _LOOPBACK)
+
+
+def tcp_answers(host: str, port: int, timeout_s: float) -> bool:
+    """True when something accepts a TCP connection there: cheap, and the same for any protocol."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 class KafkaSource:
     """A :class:`DataSource` over one cluster, using one AdminClient and short-lived consumers.
 
     The AdminClient is long-lived (it keeps its broker connections and reconnects on its own);
     consumers for browsing are created per request and closed at once, since they are assigned
-    partitions directly and never join a group.
+    partitions directly and never join a group. Consumer groups are read with kio requests on
+    PLAINTEXT listeners (:mod:`kcli.tui.group_reader` says why), else with a second AdminClient
+    that is replaced whenever a group's coordinator fails it.
     """
 
     def __init__(
@@ -153,8 +221,15 @@ class KafkaSource:
         self.conf = conf
         self.extra = extra
         self._admin: Any = None
+        self._group_admin: Any = None
         self._producer: Any = None
         self._sizes_retry_at = 0.0
+        self._brokers: dict[int, tuple[str, int]] = {}
+        self._connection = ConnectionInfo()
+        self._bootstrap_checked: dict[tuple[str, int], tuple[float, bool]] = {}
+        #: groups seen in an earlier listing: kept (with an error) while a broker cannot list its own
+        self._known_groups: set[str] = set()
+        self._simple: dict[str, bool] = {}
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -166,10 +241,26 @@ class KafkaSource:
             self._admin = AdminClient(self._base_conf())
         return self._admin
 
+    @property
+    def group_admin(self) -> Any:
+        """The AdminClient for group calls on secured listeners (see :meth:`reset_group_admin`)."""
+        if self._group_admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            self._group_admin = AdminClient(self._base_conf())
+        return self._group_admin
+
+    def reset_group_admin(self) -> None:
+        """Forget the group AdminClient: librdkafka keeps a coordinator it was told is wrong for as
+        long as it is used, so after such an answer only a new client asks again."""
+        self._group_admin = None
+
     def _base_conf(self) -> dict[str, Any]:
         conf = dict(self.conf)
         conf.setdefault("socket.timeout.ms", int(self.timeout_s * 1000))
-        conf.setdefault("reconnect.backoff.max.ms", 2000)
+        # librdkafka retries a lost broker after 100 ms doubling up to this: keep it short, so a
+        # broker that comes back is used within a second (the default maximum is 10 s).
+        conf.setdefault("reconnect.backoff.max.ms", 1000)
         if "logger" not in conf:
             conf.setdefault("log_level", 0)
         return conf
@@ -195,11 +286,67 @@ class KafkaSource:
         except Exception as exc:
             raise KafkaDataError(error_text(exc)) from exc
 
+    # -- reaching the cluster ----------------------------------------------------------------
+
     def _metadata(self, topic: str | None = None) -> Any:
         try:
-            return self.admin.list_topics(topic=topic, timeout=self.timeout_s)
+            md = self.admin.list_topics(topic=topic, timeout=self.timeout_s)
         except Exception as exc:
-            raise KafkaDataError(f"cannot reach {self.bootstrap}: {error_text(exc)}") from exc
+            raise KafkaDataError(f"no broker answers ({self.bootstrap}): {error_text(exc)}", True) from exc
+        self._learn(md, full=topic is None)
+        return md
+
+    def _learn(self, md: Any, full: bool) -> None:
+        """Remember the live brokers and who answered, for the status bar and the group reader."""
+        self._brokers = {b.id: (b.host, b.port) for b in md.brokers.values()}
+        name = str(getattr(md, "orig_broker_name", "") or "")
+        answered = None
+        if name:
+            address, _, broker = name.rpartition("/")
+            answered = f"broker {broker} at {address}" if broker.isdigit() else name
+        replicas = {r for t in md.topics.values() for p in t.partitions.values() for r in p.replicas}
+        if full:
+            down = set(replicas - set(md.brokers))
+        else:  # one topic's metadata: keep what the last full one said, less brokers back since
+            down = (set(self._connection.down) | replicas) - set(md.brokers)
+        self._connection = ConnectionInfo(
+            answered_by=answered,
+            cluster_id=getattr(md, "cluster_id", None),
+            live=tuple(sorted(md.brokers)),
+            down=tuple(sorted(down)),
+            bootstrap_down=self._bootstrap_down(),
+        )
+
+    def _bootstrap_down(self) -> tuple[str, ...]:
+        """Bootstrap addresses that are not a live broker and do not accept a connection."""
+        out = []
+        now = time.monotonic()
+        for address in bootstrap_addresses(self.bootstrap):
+            if any(same_address(address, live) for live in self._brokers.values()):
+                continue
+            checked = self._bootstrap_checked.get(address)
+            if checked is None or now - checked[0] > 5.0:
+                checked = (now, tcp_answers(*address, min(0.5, self.timeout_s)))
+                self._bootstrap_checked[address] = checked
+            if not checked[1]:
+                out.append(f"{address[0]}:{address[1]}")
+        return tuple(out)
+
+    def connection(self) -> ConnectionInfo:
+        return self._connection
+
+    def probe(self) -> str | None:
+        """The first known broker address that accepts a TCP connection now, or None.
+
+        Used while the cluster is unreachable: a connect costs nothing next to a metadata request
+        that waits for its timeout, so the app can retry as soon as any broker is back.
+        """
+        addresses = list(bootstrap_addresses(self.bootstrap))
+        addresses += [a for a in self._brokers.values() if not any(same_address(a, b) for b in addresses)]
+        for host, port in addresses:
+            if tcp_answers(host, port, 0.5):
+                return f"{host}:{port}"
+        return None
 
     # -- cluster and topics ----------------------------------------------------------------
 
@@ -232,11 +379,16 @@ class KafkaSource:
             internal,
             under_replicated_count=sum(len(p.isrs) < len(p.replicas) for p in every),
             offline_count=sum(p.leader < 0 for p in every),
-            down_broker_ids=tuple(sorted({r for p in every for r in p.replicas} - set(md.brokers))),
+            down_broker_ids=self._connection.down,
         )
 
-    def _offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
-        """Low and high watermarks of many partitions: two ListOffsets calls in all, not one per partition."""
+    def _offsets(self, partitions: Iterable[TP]) -> dict[TP, tuple[int, int]]:
+        """Low and high watermarks of many partitions: two ListOffsets calls in all, not one per partition.
+
+        librdkafka answers -1001 (its "invalid offset") without an error for the partitions of a
+        leader it could not ask (seen after ``kill -9`` of a leader): those are left out, as
+        unknown, like the partitions answered with an error.
+        """
         from confluent_kafka import TopicPartition
         from confluent_kafka.admin import OffsetSpec
 
@@ -253,22 +405,23 @@ class KafkaSource:
             )
         except Exception as exc:
             raise KafkaDataError(error_text(exc)) from exc
-        out: dict[tuple[str, int], tuple[int, int]] = {}
+        out: dict[TP, tuple[int, int]] = {}
         deadline = time.monotonic() + self.timeout_s + 1.0
         for tp, lf in low_f.items():
             hf = high_f.get(tp)
             try:
                 low = lf.result(timeout=max(0.01, deadline - time.monotonic())).offset
                 high = hf.result(timeout=max(0.01, deadline - time.monotonic())).offset if hf else low
-            except concurrent.futures.TimeoutError as exc:
-                raise KafkaDataError("timed out reading offsets") from exc
             except Exception:
-                continue  # one partition without a leader must not hide all the others
-            out[(tp.topic, tp.partition)] = (low, high)
+                # No answer in time (its leader just died) or an error: this partition stays
+                # unknown ("-"), and must not hide all the others.
+                continue
+            if low >= 0 and high >= 0:
+                out[(tp.topic, tp.partition)] = (low, high)
         return out
 
-    def _table_offsets(self, md: Any) -> dict[tuple[str, int], tuple[int, int]]:
-        """Watermarks of every partition in ``md``, as fast as the listeners allow.
+    def _watermarks(self, md: Any, wanted: Iterable[TP]) -> dict[TP, tuple[int, int]]:
+        """Watermarks of ``wanted`` partitions of ``md``, as fast as the listeners allow.
 
         On PLAINTEXT listeners: one pipelined pair of ListOffsets requests per leader, encoded with
         kio (:func:`kcli.tui.watermarks.leader_watermarks`). With 10,000 partitions that is far less than the
@@ -276,24 +429,28 @@ class KafkaSource:
         bookkeeping grows faster than linearly). Partitions the fast path could not answer (no
         leader, an error code, a secured or unreachable listener) go through the AdminClient.
         """
-        wanted = [(name, p) for name, t in md.topics.items() for p in t.partitions]
-        out: dict[tuple[str, int], tuple[int, int]] = {}
+        wanted = list(dict.fromkeys(wanted))
+        out: dict[TP, tuple[int, int]] = {}
         if plaintext(self.conf):
             by_leader: dict[int, dict[str, list[int]]] = {}
-            for name, t in md.topics.items():
-                for p, pm in t.partitions.items():
-                    if pm.leader in md.brokers:
-                        by_leader.setdefault(pm.leader, {}).setdefault(name, []).append(p)
+            for name, p in wanted:
+                t = md.topics.get(name)
+                pm = t.partitions.get(p) if t is not None else None
+                if pm is not None and pm.leader in md.brokers:
+                    by_leader.setdefault(pm.leader, {}).setdefault(name, []).append(p)
             for leader, topics in by_leader.items():
                 b = md.brokers[leader]
                 try:
                     out.update(leader_watermarks(b.host, b.port, topics, self.timeout_s))
-                except (OSError, ValueError, struct.error, EOFError):
+                except (WireError, OSError, ValueError, struct.error, EOFError):
                     continue  # this leader's partitions fall back to the AdminClient below
         missing = [tp for tp in wanted if tp not in out]
         if missing:
             out.update(self._offsets(missing))
         return out
+
+    def _table_offsets(self, md: Any) -> dict[TP, tuple[int, int]]:
+        return self._watermarks(md, ((name, p) for name, t in md.topics.items() for p in t.partitions))
 
     def topics(self) -> list[TopicSummary]:
         md = self._metadata()
@@ -357,21 +514,22 @@ class KafkaSource:
             return {}
         return sizes
 
-    def watermarks(self, name: str) -> dict[int, tuple[int, int]]:
+    def _topic_metadata(self, name: str) -> tuple[Any, Any]:
         md = self._metadata(name)
         t = md.topics.get(name)
         if t is None or (t.error is not None and not t.partitions):
             raise KafkaDataError(f"topic {name} does not exist")
-        return {p: v for (_, p), v in self._offsets((name, p) for p in t.partitions).items()}
+        return md, t
 
-    def topic_detail(self, name: str) -> TopicDetail:
+    def watermarks(self, name: str) -> dict[int, tuple[int, int]]:
+        md, t = self._topic_metadata(name)
+        return {p: v for (_, p), v in self._watermarks(md, ((name, p) for p in t.partitions)).items()}
+
+    def topic_detail(self, name: str, with_groups: bool = False) -> TopicDetail:
         from confluent_kafka.admin import ConfigResource, ResourceType
 
-        md = self._metadata(name)
-        t = md.topics.get(name)
-        if t is None or (t.error is not None and not t.partitions):
-            raise KafkaDataError(f"topic {name} does not exist")
-        offsets = self._offsets((name, p) for p in t.partitions)
+        md, t = self._topic_metadata(name)
+        offsets = self._watermarks(md, ((name, p) for p in t.partitions))
         parts = tuple(
             PartitionInfo(
                 partition=pid,
@@ -402,7 +560,58 @@ class KafkaSource:
                     )
         except KafkaDataError:
             pass  # configs are a nice-to-have (authorization may forbid them); partitions still show
-        return TopicDetail(name, is_internal(name), parts, tuple(configs))
+        groups: tuple[TopicGroupLag, ...] | None = None
+        groups_error = None
+        if with_groups:
+            try:
+                groups = self._topic_groups(md, name, offsets)
+            except KafkaDataError as exc:
+                groups_error = str(exc)
+        return TopicDetail(name, is_internal(name), parts, tuple(configs), groups, groups_error)
+
+    def topic_defaults(self) -> TopicDefaults:
+        """``num.partitions`` and ``default.replication.factor`` of a live broker (the controller's
+        when it is known): what the broker itself would use for a topic created without them."""
+        from confluent_kafka.admin import ConfigResource, ResourceType
+
+        md = self._metadata()
+        live = sorted(md.brokers)
+        if not live:
+            return TopicDefaults(None, None, 0)
+        broker = md.controller_id if md.controller_id in md.brokers else live[0]
+        futures = self.admin.describe_configs(
+            [ConfigResource(ResourceType.BROKER, str(broker))], request_timeout=self.timeout_s
+        )
+        entries: dict[str, Any] = {}
+        for fut in futures.values():
+            entries.update(self._wait(fut))
+
+        def number(key: str) -> int | None:
+            entry = entries.get(key)
+            try:
+                return int(entry.value) if entry is not None and entry.value is not None else None
+            except ValueError:
+                return None
+
+        return TopicDefaults(number("num.partitions"), number("default.replication.factor"), len(live))
+
+    def alter_topic_config(self, topic: str, name: str, value: str | None) -> None:
+        """Set one topic config (IncrementalAlterConfigs SET), or remove the override (DELETE) when
+        ``value`` is None; the broker validates, and its refusal is raised as it says it."""
+        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+        op = AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET
+        resource = ConfigResource(
+            ResourceType.TOPIC,
+            topic,
+            incremental_configs=[ConfigEntry(name, value, incremental_operation=op)],
+        )
+        try:
+            futures = self.admin.incremental_alter_configs([resource], request_timeout=self.timeout_s)
+        except Exception as exc:
+            raise KafkaDataError(error_text(exc)) from exc
+        for fut in futures.values():
+            self._wait(fut)
 
     def create_topic(self, spec: NewTopicSpec) -> None:
         from confluent_kafka.admin import NewTopic
@@ -435,13 +644,18 @@ class KafkaSource:
     # -- messages ----------------------------------------------------------------------------
 
     def _start_offsets(
-        self, topic: str, partition: int | None, start: StartFrom, position: int | None, limit: int
+        self,
+        topic: str,
+        partition: int | None,
+        start: StartFrom,
+        position: int | None,
+        limit: int,
+        marks: dict[int, tuple[int, int]],
     ) -> dict[int, tuple[int, int]]:
-        """partition -> (first offset to read, high watermark) for a browse request."""
+        """partition -> (first offset to read, offset to stop before) for a browse request."""
         from confluent_kafka import TopicPartition
         from confluent_kafka.admin import OffsetSpec
 
-        marks = self.watermarks(topic)
         if partition is not None:
             if partition not in marks:
                 raise KafkaDataError(f"{topic} has no partition {partition}")
@@ -456,18 +670,31 @@ class KafkaSource:
             for tp, fut in futures.items():
                 found = self._wait(fut).offset
                 low, high = marks[tp.partition]
-                starts[tp.partition] = (high if found < 0 else max(low, found), high)
+                first = high if found < 0 else max(low, found)
+                starts[tp.partition] = (first, min(high, first + limit))
             return starts
-        per_partition = max(1, limit // max(1, len(marks)))
         for p, (low, high) in marks.items():
             if start == "beginning":
                 first = low
             elif start == "end":
-                first = max(low, high - per_partition)
+                first = max(low, high - limit)
             else:
                 first = min(max(low, int(position or 0)), high)
-            starts[p] = (first, high)
+            starts[p] = (first, min(high, first + limit))
         return starts
+
+    def plan_browse(
+        self,
+        topic: str,
+        partition: int | None = None,
+        start: StartFrom = "beginning",
+        position: int | None = None,
+        limit: int = 200,
+    ) -> BrowsePlan:
+        """The offsets a browse from ``start`` reads in each partition, and the watermarks."""
+        marks = self.watermarks(topic)
+        ranges = self._start_offsets(topic, partition, start, position, limit, marks)
+        return BrowsePlan(ranges, marks)
 
     def browse(
         self,
@@ -477,24 +704,34 @@ class KafkaSource:
         position: int | None = None,
         limit: int = 200,
     ) -> list[Message]:
-        """Up to ``limit`` records from the chosen position to the current end, oldest first."""
+        """Up to ``limit`` records from the chosen position, oldest first (``end``: the newest)."""
+        plan = self.plan_browse(topic, partition, start, position, limit)
+        return self.read_ranges(topic, plan.ranges, limit, newest=start == "end")
+
+    def read_ranges(
+        self, topic: str, ranges: dict[int, tuple[int, int]], limit: int, newest: bool = False
+    ) -> list[Message]:
+        """Records of ``ranges`` (partition -> [first, stop)), at most ``limit``, oldest first.
+
+        Several partitions are merged by timestamp; ``newest`` keeps the last ``limit`` of them
+        (a page before the current one), else the first.
+        """
         from confluent_kafka import TopicPartition
 
-        starts = self._start_offsets(topic, partition, start, position, limit)
-        todo = {p: hi for p, (first, hi) in starts.items() if first < hi}
+        todo = {p: stop for p, (first, stop) in ranges.items() if first < stop}
         if not todo:
             return []
         consumer = self._consumer()
         out: list[Message] = []
         try:
-            consumer.assign([TopicPartition(topic, p, starts[p][0]) for p in todo])
+            consumer.assign([TopicPartition(topic, p, ranges[p][0]) for p in todo])
             deadline = time.monotonic() + self.timeout_s
-            while todo and len(out) < limit * (1 if start != "end" else 2) and time.monotonic() < deadline:
+            while todo and time.monotonic() < deadline:
                 for msg in consumer.consume(num_messages=500, timeout=0.2):
                     if msg.error() is not None:
                         continue
                     p = msg.partition()
-                    if p not in todo:
+                    if p not in todo or msg.offset() >= todo[p]:
                         continue
                     out.append(_message(msg))
                     if msg.offset() >= todo[p] - 1:
@@ -504,12 +741,8 @@ class KafkaSource:
             raise KafkaDataError(error_text(exc)) from exc
         finally:
             consumer.close()
-        if start == "end":
-            out.sort(key=lambda m: (m.timestamp_ms or 0, m.partition, m.offset))
-            return out[-limit:]
-        if partition is None:
-            out.sort(key=lambda m: (m.timestamp_ms or 0, m.partition, m.offset))
-        return out[:limit]
+        out.sort(key=lambda m: (m.timestamp_ms or 0, m.partition, m.offset))
+        return out[-limit:] if newest else out[:limit]
 
     def open_tail(self, topic: str, partition: int | None = None) -> KafkaTail:
         marks = self.watermarks(topic)
@@ -552,107 +785,110 @@ class KafkaSource:
 
     # -- consumer groups -------------------------------------------------------------------
 
-    def groups(self) -> list[GroupSummary]:
-        listing = self._wait(self.admin.list_consumer_groups(request_timeout=self.timeout_s))
-        ids = sorted(g.group_id for g in listing.valid)
-        if not ids:
-            return []
-        descriptions = self._describe_groups(ids)
-        committed = self._committed_many(ids)
-        ends = self._offsets({tp for offsets in committed.values() for tp in offsets})
+    def _group_reader(self, md: Any) -> WireGroupReader | AdminGroupReader:
+        if plaintext(self.conf):
+            brokers = {b.id: (b.host, b.port) for b in md.brokers.values()}
+            return WireGroupReader(brokers, self.timeout_s)
+        return AdminGroupReader(self)
+
+    def _listing(
+        self, reader: WireGroupReader | AdminGroupReader
+    ) -> tuple[list[str], list[str], dict[str, str]]:
+        """Group ids to show, problems of the listing, and the groups missing because of them."""
+        listing = reader.list_groups()
+        ids = set(listing.groups)
+        problems = [f"groups not listed by {reason}" for reason in listing.failed.values()]
+        missing: dict[str, str] = {}
+        if listing.failed:
+            # A broker that is down cannot list the groups it coordinates: keep showing the ones
+            # seen before, marked, rather than letting them silently vanish from the table.
+            for gid in self._known_groups - ids:
+                missing[gid] = "not listed (" + "; ".join(listing.failed.values()) + ")"
+            ids |= set(missing)
+        else:
+            self._known_groups = set()
+        self._known_groups |= ids
+        self._simple = {gid: g.protocol_type == "" for gid, g in listing.groups.items()}
+        return sorted(ids), problems, missing
+
+    def groups(self) -> GroupList:
+        md = self._metadata()
+        with self._group_reader(md) as reader:
+            ids, problems, missing = self._listing(reader)
+            reads = reader.read(ids) if ids else {}
+        marks = self._watermarks(md, _group_partitions(reads.values(), md))
         rows: list[GroupSummary] = []
-        simple = {g.group_id: bool(g.is_simple_consumer_group) for g in listing.valid}
         for gid in ids:
-            d = descriptions.get(gid)
-            offs = committed.get(gid)
+            read = reads[gid]
+            offsets = _offset_rows(read, marks)
+            errors = list(read.errors)
+            if gid in missing and not (read.members is not None and read.offsets is not None):
+                errors.insert(0, missing[gid])
             lag: int | None = None
-            if offs is not None:
-                lag = sum(
-                    max(0, ends[tp][1] - off)
-                    for tp, off in offs.items()
-                    if off is not None and off >= 0 and tp in ends
-                )
+            unknown = 0
+            if read.offsets is not None:
+                lag = sum(o.lag or 0 for o in offsets)
+                unknown = sum(o.lag is None for o in offsets)
             rows.append(
                 GroupSummary(
                     group_id=gid,
-                    state=_state_name(d.state) if d else "Unknown",
-                    protocol=(d.partition_assignor or "") if d else "",
-                    members=len(d.members) if d else 0,
+                    state=read.state or STATE_UNREAD,
+                    protocol=read.protocol,
+                    members=len(read.members) if read.members is not None else 0,
                     lag=lag,
-                    simple=simple.get(gid, False),
+                    simple=self._simple.get(gid, False),
+                    topics=tuple(sorted({o.topic for o in offsets})),
+                    uncommitted=sum(o.from_start for o in offsets) if read.offsets is not None else 0,
+                    unknown=unknown,
+                    error="; ".join(errors) or None,
                 )
             )
-        return rows
-
-    def _describe_groups(self, ids: list[str]) -> dict[str, Any]:
-        try:
-            futures = self.admin.describe_consumer_groups(ids, request_timeout=self.timeout_s)
-        except Exception as exc:
-            raise KafkaDataError(error_text(exc)) from exc
-        out: dict[str, Any] = {}
-        for gid, fut in futures.items():
-            with contextlib.suppress(KafkaDataError):
-                out[gid] = self._wait(fut)
-        return out
-
-    def _committed_many(self, ids: list[str]) -> dict[str, dict[tuple[str, int], int | None]]:
-        """Committed offsets of many groups; librdkafka takes one group per request, so issue all first."""
-        from confluent_kafka import ConsumerGroupTopicPartitions
-
-        futures: dict[str, Any] = {}
-        for gid in ids:
-            try:
-                futures.update(
-                    self.admin.list_consumer_group_offsets(
-                        [ConsumerGroupTopicPartitions(gid)], request_timeout=self.timeout_s
-                    )
-                )
-            except Exception as exc:
-                raise KafkaDataError(error_text(exc)) from exc
-        out: dict[str, dict[tuple[str, int], int | None]] = {}
-        for gid, fut in futures.items():
-            with contextlib.suppress(KafkaDataError):
-                res = self._wait(fut)
-                out[gid] = {
-                    (tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None)
-                    for tp in res.topic_partitions or []
-                }
-        return out
+        return GroupList(tuple(rows), tuple(problems))
 
     def group_detail(self, group_id: str) -> GroupDetail:
-        desc = self._describe_groups([group_id]).get(group_id)
-        if desc is None:
-            raise KafkaDataError(f"cannot describe group {group_id}")
-        committed = self._committed_many([group_id]).get(group_id, {})
-        members = tuple(
-            GroupMemberInfo(
-                member_id=m.member_id,
-                client_id=m.client_id,
-                host=m.host,
-                assignment=tuple(
-                    sorted(
-                        (tp.topic, tp.partition)
-                        for tp in (m.assignment.topic_partitions if m.assignment else [])
-                    )
-                ),
-            )
-            for m in desc.members
-        )
-        partitions = set(committed) | {tp for m in members for tp in m.assignment}
-        ends = self._offsets(partitions)
-        offsets = tuple(
-            GroupOffset(t, p, committed.get((t, p)), ends.get((t, p), (None, None))[1])
-            for t, p in sorted(partitions)
-        )
-        coordinator = desc.coordinator.id if getattr(desc, "coordinator", None) is not None else None
+        md = self._metadata()
+        with self._group_reader(md) as reader:
+            read = reader.read([group_id])[group_id]
+        if read.members is None and read.offsets is None:
+            raise KafkaDataError(f"cannot read group {group_id}: {read.error}")
+        marks = self._watermarks(md, _group_partitions([read], md))
         return GroupDetail(
             group_id,
-            _state_name(desc.state),
-            desc.partition_assignor or "",
-            coordinator,
-            members,
-            offsets,
+            read.state or STATE_UNREAD,
+            read.protocol,
+            read.coordinator,
+            read.members or (),
+            tuple(_offset_rows(read, marks)),
+            tuple(read.errors),
         )
+
+    def _topic_groups(
+        self, md: Any, topic: str, marks: dict[TP, tuple[int, int]]
+    ) -> tuple[TopicGroupLag, ...]:
+        """Every group that consumes ``topic`` or committed offsets on it, with its lag there."""
+        partitions = sorted(md.topics[topic].partitions) if topic in md.topics else []
+        with self._group_reader(md) as reader:
+            ids, _problems, _missing = self._listing(reader)
+            reads = reader.read(ids, topics={topic: partitions}) if ids else {}
+        out = []
+        for gid in ids:
+            read = reads[gid]
+            rows = [o for o in _offset_rows(read, marks) if o.topic == topic]
+            if not rows and (read.offsets is not None or read.members is not None):
+                continue  # the group has nothing to do with this topic
+            owners = {o.member_id for o in rows if o.member_id}
+            out.append(
+                TopicGroupLag(
+                    gid,
+                    read.state or STATE_UNREAD,
+                    len(owners),
+                    sum(o.lag or 0 for o in rows) if read.offsets is not None else None,
+                    len(rows),
+                    sum(o.from_start for o in rows),
+                    read.error,
+                )
+            )
+        return tuple(out)
 
     def preview_reset(
         self, group_id: str, to: ResetTo, value: int | None = None, topic: str | None = None
@@ -666,6 +902,8 @@ class KafkaSource:
         from confluent_kafka.admin import OffsetSpec
 
         detail = self.group_detail(group_id)
+        if detail.errors:
+            raise KafkaDataError(f"cannot read group {group_id}: {'; '.join(detail.errors)}")
         if detail.members or detail.state not in INACTIVE_GROUP_STATES:
             raise KafkaDataError(
                 f"Assignments can only be reset if the group '{group_id}' is inactive, "
@@ -681,7 +919,7 @@ class KafkaSource:
         if not current:
             raise KafkaDataError(f"group {group_id} has no committed offsets to reset")
         marks = self._offsets(current)
-        targets: dict[tuple[str, int], int] = {}
+        targets: dict[TP, int] = {}
         if to == "timestamp":
             specs = {TopicPartition(t, p): OffsetSpec.for_timestamp(int(value or 0)) for t, p in current}
             try:
@@ -725,6 +963,142 @@ class KafkaSource:
                 self._producer.flush(1.0)
         self._producer = None
         self._admin = None
+        self._group_admin = None
+
+
+def _group_partitions(reads: Iterable[GroupRead], md: Any) -> list[TP]:
+    """Partitions whose watermarks a group's rows need: committed ones and assigned ones."""
+    out: dict[TP, None] = {}
+    for read in reads:
+        for tp in read.offsets or {}:
+            out[tp] = None
+        for m in read.members or ():
+            for tp in m.assignment:
+                out[tp] = None
+    return [tp for tp in out if tp[0] in md.topics]
+
+
+def _offset_rows(read: GroupRead, marks: dict[TP, tuple[int, int]]) -> list[GroupOffset]:
+    """One row per partition the group committed or has assigned, with its owning member."""
+    owner: dict[TP, GroupMemberInfo] = {}
+    for m in read.members or ():
+        for tp in m.assignment:
+            owner[tp] = m
+    committed = read.offsets or {}
+    rows = []
+    for t, p in sorted(set(committed) | set(owner)):
+        low, high = marks.get((t, p), (None, None))
+        m = owner.get((t, p))
+        rows.append(
+            GroupOffset(
+                t,
+                p,
+                committed.get((t, p)),
+                high,
+                start=low,
+                member=m.client_id if m else None,
+                member_id=m.member_id if m else None,
+                host=m.host if m else None,
+            )
+        )
+    return rows
+
+
+class AdminGroupReader:
+    """The group reader for secured listeners, through librdkafka's AdminClient.
+
+    Same answers as :class:`~kcli.tui.group_reader.WireGroupReader`. librdkafka's coordinator
+    bugs (see :mod:`kcli.tui.group_reader`) cannot all be avoided here: after any error that
+    means "ask another coordinator" the source's group AdminClient is replaced, so the next
+    refresh looks the coordinator up afresh instead of failing forever.
+    """
+
+    _MOVED = ("NOT_COORDINATOR", "COORDINATOR", "Timed out", "Transport", "Broker transport")
+
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+        self.admin = source.group_admin
+
+    def __enter__(self) -> AdminGroupReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    def _result(self, future: Any) -> tuple[Any, str | None]:
+        try:
+            return future.result(timeout=self.source.timeout_s + 1.0), None
+        except Exception as exc:
+            text = error_text(exc)
+            if any(word.lower() in text.lower() for word in self._MOVED):
+                self.source.reset_group_admin()
+            return None, text
+
+    def list_groups(self) -> GroupListing:
+        listing = GroupListing()
+        result, error = self._result(self.admin.list_consumer_groups(request_timeout=self.source.timeout_s))
+        if error is not None:
+            listing.failed[-1] = f"the cluster ({error})"
+            return listing
+        for g in result.valid:
+            protocol = "" if g.is_simple_consumer_group else "consumer"
+            listing.groups[g.group_id] = ListedGroup(g.group_id, protocol, _state_name(g.state))
+        for i, err in enumerate(result.errors or []):
+            listing.failed[-1 - i] = f"a broker ({error_text(Exception(err))})"
+        return listing
+
+    def read(
+        self,
+        group_ids: Iterable[str],
+        describe: bool = True,
+        offsets: bool = True,
+        topics: dict[str, list[int]] | None = None,
+    ) -> dict[str, GroupRead]:
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+        ids = list(dict.fromkeys(group_ids))
+        reads = {gid: GroupRead(gid) for gid in ids}
+        timeout = self.source.timeout_s
+        if describe and ids:
+            for gid, fut in self.admin.describe_consumer_groups(ids, request_timeout=timeout).items():
+                d, error = self._result(fut)
+                if error is not None:
+                    reads[gid].errors.append(f"describe: {error}")
+                    continue
+                reads[gid].state = _state_name(d.state)
+                reads[gid].protocol = d.partition_assignor or ""
+                reads[gid].coordinator = d.coordinator.id if getattr(d, "coordinator", None) else None
+                reads[gid].members = tuple(
+                    GroupMemberInfo(
+                        m.member_id,
+                        m.client_id,
+                        m.host,
+                        tuple(
+                            sorted(
+                                (tp.topic, tp.partition)
+                                for tp in (m.assignment.topic_partitions if m.assignment else [])
+                            )
+                        ),
+                    )
+                    for m in d.members
+                )
+        if offsets:
+            wanted = None
+            if topics is not None:
+                wanted = [TopicPartition(t, p) for t, ps in topics.items() for p in ps]
+            for gid in ids:
+                request = ConsumerGroupTopicPartitions(gid, wanted)
+                futures = self.admin.list_consumer_group_offsets([request], request_timeout=timeout)
+                res, error = self._result(futures[gid])
+                if error is not None:
+                    reads[gid].errors.append(f"committed offsets: {error}")
+                    continue
+                reads[gid].offsets = {
+                    (tp.topic, tp.partition): tp.offset
+                    for tp in res.topic_partitions or []
+                    if tp.error is None and tp.offset >= 0
+                }
+        return reads
 
 
 class KafkaTail:
@@ -774,3 +1148,9 @@ def _iter_maybe(value: Any) -> Iterable[Any]:
 def is_internal(name: str) -> bool:
     """Kafka's own internal topics (``__consumer_offsets``, ``__transaction_state``...)."""
     return name.startswith("__")
+
+
+def needs_typed_confirmation(name: str) -> bool:
+    """Topics whose deletion must be confirmed by typing the name: Kafka's internal ones, and the
+    ``_``-prefixed topics platform services keep their state in (``_schemas``, ``_confluent-*``)."""
+    return name.startswith("_")

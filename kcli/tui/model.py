@@ -102,6 +102,9 @@ class TopicDetail:
     internal: bool
     partitions: tuple[PartitionInfo, ...]
     configs: tuple[ConfigValue, ...] = ()
+    #: consumer groups of this topic; None when not asked for in this refresh (they cost more)
+    groups: tuple[TopicGroupLag, ...] | None = None
+    groups_error: str | None = None
 
     @property
     def records(self) -> int:
@@ -110,6 +113,38 @@ class TopicDetail:
     @property
     def high_total(self) -> int:
         return sum(p.high or 0 for p in self.partitions)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What the last successful metadata request said about reaching the cluster.
+
+    The status bar shows this rather than the bootstrap address the user typed: that broker
+    may be the one that is down while the others answer.
+    """
+
+    answered_by: str | None = None  # "broker 1 at 127.0.0.1:9093"
+    cluster_id: str | None = None
+    live: tuple[int, ...] = ()
+    down: tuple[int, ...] = ()  # brokers that hold replicas but are not in the metadata
+    bootstrap_down: tuple[str, ...] = ()  # bootstrap addresses that did not answer
+
+
+@dataclass(frozen=True)
+class BrowsePlan:
+    """Where a message browse reads: partition -> [first, stop) offsets, and the watermarks."""
+
+    ranges: dict[int, tuple[int, int]]
+    marks: dict[int, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class TopicDefaults:
+    """The cluster's defaults for new topics, read from a broker's configs."""
+
+    partitions: int | None
+    replication_factor: int | None
+    live_brokers: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,7 +162,13 @@ class Message:
 
 @dataclass(frozen=True)
 class GroupSummary:
-    """One row of the consumer group table; ``lag`` is None when offsets could not be read."""
+    """One row of the consumer group table.
+
+    ``lag`` is None when the committed offsets could not be read; it counts the partitions with
+    no committed offset from their log start (``uncommitted`` of them, see :class:`GroupOffset`).
+    ``unknown`` partitions had no readable log end, so ``lag`` is a lower bound when it is not 0.
+    ``error`` says what could not be read in the last refresh (None when everything was).
+    """
 
     group_id: str
     state: str
@@ -135,6 +176,18 @@ class GroupSummary:
     members: int
     lag: int | None
     simple: bool = False
+    topics: tuple[str, ...] = ()
+    uncommitted: int = 0
+    unknown: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupList:
+    """The group table and what could not be read for it (brokers that did not list their groups)."""
+
+    groups: tuple[GroupSummary, ...]
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,34 +200,73 @@ class GroupMemberInfo:
 
 @dataclass(frozen=True)
 class GroupOffset:
-    """Committed offset versus log end offset for one partition the group has touched."""
+    """Committed offset versus log end offset for one partition the group consumes or committed.
+
+    A partition with no committed offset (``committed`` None) is shown as Kafka's
+    ``kafka-consumer-groups`` shows it, ``-``; its lag is counted from the log start, which is
+    what the group reads when it (re)starts with ``auto.offset.reset=earliest`` and an upper
+    bound for any other setting (Kafka's tool leaves it out, which hid real backlogs:
+    a group showed lag 603 while five partitions had never been committed).
+    ``member`` is the client id of the member the partition is assigned to (None: unassigned).
+    """
 
     topic: str
     partition: int
     committed: int | None
     end: int | None
+    start: int | None = None
+    member: str | None = None
+    member_id: str | None = None
+    host: str | None = None
+
+    @property
+    def from_start(self) -> bool:
+        """True when the lag is counted from the log start because nothing was committed."""
+        return (self.committed is None or self.committed < 0) and self.start is not None
 
     @property
     def lag(self) -> int | None:
-        if self.end is None:
+        if self.end is None or self.end < 0:
             return None
         if self.committed is None or self.committed < 0:
-            return None
+            if self.start is None or self.start < 0:
+                return None
+            return max(0, self.end - self.start)
         return max(0, self.end - self.committed)
 
 
 @dataclass(frozen=True)
 class GroupDetail:
+    """One group; ``errors`` lists what this refresh could not read (the rest is still shown)."""
+
     group_id: str
     state: str
     protocol: str
     coordinator: int | None
     members: tuple[GroupMemberInfo, ...]
     offsets: tuple[GroupOffset, ...]
+    errors: tuple[str, ...] = ()
 
     @property
     def lag(self) -> int:
         return sum(o.lag or 0 for o in self.offsets)
+
+    @property
+    def uncommitted(self) -> int:
+        return sum(o.from_start for o in self.offsets)
+
+
+@dataclass(frozen=True)
+class TopicGroupLag:
+    """A consumer group as seen from one topic: its lag on that topic's partitions only."""
+
+    group_id: str
+    state: str
+    members: int  # members with partitions of this topic assigned
+    lag: int | None
+    partitions: int  # partitions of the topic the group consumes or committed
+    uncommitted: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True)

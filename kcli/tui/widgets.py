@@ -12,6 +12,21 @@ def fmt_count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
+def fmt_lag(lag: int | None, from_start: int | bool = 0, unknown: int = 0) -> str:
+    """A lag cell: ``-`` unknown, ``≥`` when some partitions' log end could not be read, and ``*``
+    when it counts partitions with no committed offset from their log start (see the footnote)."""
+    if lag is None:
+        return "-"
+    return ("≥" if unknown else "") + f"{lag:,}" + ("*" if from_start else "")
+
+
+#: The footnote every table with ``*`` lags carries.
+FROM_START_NOTE = (
+    "* counts partitions with no committed offset from the log start: what the group reads if it "
+    "(re)starts with auto.offset.reset=earliest (kafka-consumer-groups prints - there)"
+)
+
+
 def fmt_bytes(value: int | None) -> str:
     """Binary units, ``-`` when the cluster does not report sizes."""
     if value is None:
@@ -49,6 +64,12 @@ def table_rows(table: DataTable) -> list[list[str]]:
     for row_key in table.rows:
         out.append([str(c) for c in table.get_row(row_key)])
     return out
+
+
+def set_note(widget: Static, text: str) -> None:
+    """Fill a note or problem line, hiding it when there is nothing to say."""
+    widget.update(text)
+    widget.display = bool(text)
 
 
 class StatusBar(Static):

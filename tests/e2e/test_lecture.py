@@ -96,6 +96,40 @@ def test_lecture_commands_verbatim(env: dict[str, str], servers: list[Server], t
         env,
     )
     assert json.loads(state.stdout.splitlines()[-1])["leader"] == 0
+    # ls -R walks as ZooKeeper's ZKUtil.visitSubTreeDFS: a node's sorted children, then their subtrees
+    walked = tree.stdout.splitlines()[tree.stdout.splitlines().index("/brokers") :]
+    assert walked[:5] == ["/brokers", "/brokers/ids", "/brokers/seqid", "/brokers/topics", "/brokers/ids/0"]
+    stat = sh(cmd("$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 stat /brokers/ids/0"), env)
+    assert stat.returncode == 0, stat.stderr
+    block = stat.stdout.splitlines()[-11:]
+    assert [line.split(" = ")[0] for line in block] == [
+        "cZxid", "ctime", "mZxid", "mtime", "pZxid", "cversion", "dataVersion", "aclVersion",
+        "ephemeralOwner", "dataLength", "numChildren",
+    ]  # fmt: skip
+    assert block[-2:] == [f"dataLength = {len(registration.stdout.splitlines()[-1])}", "numChildren = 0"]
+    with_stat = sh(cmd("$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 get -s /brokers/ids/0"), env)
+    assert with_stat.stdout.splitlines()[-12:] == [registration.stdout.splitlines()[-1], *block]
+    write = sh(cmd("$CONFLUENT_HOME/bin/zookeeper-shell localhost:2181 create /demo hello"), env)
+    assert write.returncode == 1
+    assert write.stderr.strip().startswith("create: kcli's coordination service is read-only")
+
+    # Kafka 2.x's topic config change through ZooKeeper, with its deprecation warning
+    altered = sh(
+        cmd(
+            "$CONFLUENT_HOME/bin/kafka-topics --zookeeper localhost:2181 --alter --topic json_topic --config retention.ms=86400000"
+        ),
+        env,
+    )
+    assert altered.returncode == 0, altered.stderr
+    assert altered.stdout.splitlines() == [
+        "WARNING: Altering topic configuration from this script has been deprecated and may be removed in future releases.",
+        "         Going forward, please use kafka-configs.sh for this functionality",
+        "Updated config for topic json_topic.",
+    ]
+    described = sh(
+        cmd("$CONFLUENT_HOME/bin/kafka-topics --describe --topic json_topic --zookeeper localhost:2181"), env
+    )
+    assert "Configs: retention.ms=86400000" in described.stdout.splitlines()[0]
 
     # The Spark job of the slides, as the Python example.
     job = sh(

@@ -221,14 +221,26 @@ def test_three_brokers(local: dict[str, str]) -> None:
     assert recorded_pids(local) == []
 
 
+def services(env: dict[str, str]) -> dict[str, int]:
+    path = Path(env["KCLI_HOME"]) / "run" / "local.json"
+    return {s["name"]: s["pid"] for s in json.loads(path.read_text())["services"]}
+
+
+def states(env: dict[str, str]) -> list[list[str]]:
+    return [line.split()[:2] for line in kcli(env, "local", "status").stdout.splitlines()[1:]]
+
+
 def test_a_killed_broker_of_the_local_cluster(local: dict[str, str]) -> None:
-    """Two brokers, each with its own log dir; one killed: status shows it DOWN, kafka-topics reports
-    its partitions under-replicated, stop stops the rest."""
+    """Two brokers, each with its own log dir; one killed: status shows it DOWN and kafka-topics
+    reports its partitions under-replicated; ``start --broker 1`` brings it back with its data,
+    ``stop|restart --broker N`` act on one broker, a broker started again by hand is shown UP and
+    stopped with the rest: no process is left behind."""
     port = consecutive_ports(3)
     started = kcli(local, "local", "start", "--brokers", "2", "--port", str(port))
     assert started.returncode == 0, started.stderr
-    data = Path(local["KCLI_HOME"]) / "local" / "data"
-    props = Path(local["KCLI_HOME"]) / "local" / "etc" / "server-1.properties"
+    home = Path(local["KCLI_HOME"])
+    data = home / "local" / "data"
+    props = home / "local" / "etc" / "server-1.properties"
     assert "default.replication.factor=2" in props.read_text().splitlines()
     assert f"log.dirs={data / 'kafka-1'}" in props.read_text().splitlines()
     bootstrap = f"localhost:{port}"
@@ -238,19 +250,11 @@ def test_a_killed_broker_of_the_local_cluster(local: dict[str, str]) -> None:
     )
     assert created.returncode == 0, created.stderr
     assert wait_until(lambda: (data / "kafka-0" / "r-0").is_dir() and (data / "kafka-1" / "r-0").is_dir(), 30)
-    pid = {
-        s["name"]: s["pid"]
-        for s in json.loads((Path(local["KCLI_HOME"]) / "run" / "local.json").read_text())["services"]
-    }
+    pid = services(local)
     os.kill(pid["kafka-1"], 9)
-    lines = kcli(local, "local", "status").stdout.splitlines()[1:]
-    assert [line.split()[:2] for line in lines] == [
-        ["controller", "UP"],
-        ["kafka-0", "UP"],
-        ["kafka-1", "DOWN"],
-    ]
+    assert states(local) == [["controller", "UP"], ["kafka-0", "UP"], ["kafka-1", "DOWN"]]
 
-    def reported() -> bool:
+    def under_replicated() -> bool:
         described = subprocess.run(
             [*topics, "--describe", "--under-replicated-partitions"],
             capture_output=True,
@@ -259,14 +263,46 @@ def test_a_killed_broker_of_the_local_cluster(local: dict[str, str]) -> None:
         )
         return "\tTopic: r\tPartition: 0\tLeader: 0\tReplicas: " in described.stdout
 
-    assert wait_until(reported, 30)
+    assert wait_until(under_replicated, 30)
+
+    # the replication lab: bring the killed broker back, alone
+    again = kcli(local, "local", "start", "--broker", "1")
+    assert (again.returncode, again.stdout.strip()) == (0, f"Kafka broker 1 is [UP] on localhost:{port + 1}")
+    assert states(local) == [["controller", "UP"], ["kafka-0", "UP"], ["kafka-1", "UP"]]
+    assert services(local)["kafka-1"] != pid["kafka-1"]
+    assert wait_until(lambda: not under_replicated(), 60)
+    twice = kcli(local, "local", "start", "--broker", "1")
+    assert twice.returncode == 1
+    assert twice.stderr.startswith("kafka-1 is already running (pid ")
+
+    # stop one broker; start it by hand as a student would: status follows the process
+    one = kcli(local, "local", "stop", "--broker", "1")
+    assert (one.returncode, one.stdout.strip()) == (0, "kafka-1 is [DOWN]")
+    assert states(local)[2] == ["kafka-1", "DOWN"]
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "kcli.server.start", "-daemon", str(props)], env=local, timeout=60
+    )
+    assert by_hand.returncode == 0
+    assert wait_until(lambda: states(local)[2] == ["kafka-1", "UP"], 60)
+    hand_pid = services(local)["kafka-1"]
+
+    restarted = kcli(local, "local", "restart", "--broker", "0")
+    assert restarted.returncode == 0, restarted.stderr
+    assert restarted.stdout.splitlines() == [
+        "kafka-0 is [DOWN]",
+        f"Kafka broker 0 is [UP] on localhost:{port}",
+    ]
+    assert services(local)["kafka-0"] != pid["kafka-0"]
+    unknown = kcli(local, "local", "stop", "--broker", "7")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "--broker 7: kcli local has no broker 7 (its brokers: 0, 1)",
+    )
+
     stopped = kcli(local, "local", "stop")
     assert stopped.returncode == 0
-    assert stopped.stdout.splitlines() == [
-        f"kafka-1 was not running (stale pid {pid['kafka-1']})",
-        "kafka-0 is [DOWN]",
-        "controller is [DOWN]",
-    ]
+    assert stopped.stdout.splitlines() == ["kafka-1 is [DOWN]", "kafka-0 is [DOWN]", "controller is [DOWN]"]
+    assert not running(hand_pid)
     assert recorded_pids(local) == []
 
 

@@ -1,17 +1,13 @@
-"""Option errors of the Avro console tools: one line naming the problem, then the usage, exit 1."""
+"""Option errors of the Avro console tools: one line naming the problem, then the usage, exit 1.
+
+(``schema.registry.url`` defaults to http://localhost:8081 as in Confluent's scripts: see
+tests/tools/test_first_hour.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
 from kcli.tools import avro_console_consumer, avro_console_producer
-
-
-def test_consumer_needs_the_registry_url(capsys: pytest.CaptureFixture[str]) -> None:
-    assert avro_console_consumer.main(["--bootstrap-server", "127.0.0.1:1", "--topic", "t"]) == 1
-    err = capsys.readouterr().err
-    assert err.splitlines()[0] == "Missing --property schema.registry.url=http://HOST:8081"
-    assert "kafka-avro-console-consumer" in err
 
 
 def test_consumer_reuses_console_consumer_checks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,14 +30,6 @@ def test_producer_needs_a_value_schema(capsys: pytest.CaptureFixture[str]) -> No
     err = capsys.readouterr().err
     assert code == 1
     assert err.splitlines()[0].startswith("Must provide the Avro schema: --property value.schema=")
-
-
-def test_producer_needs_the_registry_url(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--broker-list", "127.0.0.1:1", "--topic", "t", "--property", 'value.schema="string"']
-    assert avro_console_producer.main(argv) == 1
-    assert (
-        capsys.readouterr().err.splitlines()[0] == "Missing --property schema.registry.url=http://HOST:8081"
-    )
 
 
 def test_producer_help(capsys: pytest.CaptureFixture[str]) -> None:

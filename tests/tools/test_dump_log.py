@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 
+import pytest
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from kcli.tools.log_segments import iter_batches, read_index, read_time_index
@@ -158,3 +160,156 @@ def test_unknown_file_and_missing_option(tmp_path: Path) -> None:
     result = run_tool("dump_log", [])
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == 'Missing required argument "files"'
+
+
+# --- --offsets-decoder ---------------------------------------------------------------------------
+# Expected strings are those of Kafka 3.9's DumpLogSegmentsTest.testOffsetsMessageParser.
+
+
+def _compact_string(text: str | None) -> bytes:
+    if text is None:
+        return b"\0"
+    raw = text.encode()
+    return _uvarint(len(raw) + 1) + raw
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        if n < 0x80:
+            out.append(n)
+            return bytes(out)
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+
+
+def _consumer_protocol(cls: type, version: int, **fields: object) -> bytes:
+    import io
+
+    from kio.serial import entity_writer
+
+    buf = io.BytesIO()
+    entity_writer(cls)(buf, cls(**fields))
+    return struct.pack(">h", version) + buf.getvalue()
+
+
+def _group_value_v4(subscription: bytes, assignment: bytes) -> bytes:
+    """GroupMetadataValue v4 (flexible), as Kafka's test builds it."""
+    member = (
+        _compact_string("member")
+        + _compact_string("instance")
+        + _compact_string("client")
+        + _compact_string("host")
+        + struct.pack(">ii", 1000, 100)
+        + _uvarint(len(subscription) + 1)
+        + subscription
+        + _uvarint(len(assignment) + 1)
+        + assignment
+        + b"\0"
+    )
+    return (
+        struct.pack(">h", 4)
+        + _compact_string("consumer")
+        + struct.pack(">i", 10)
+        + _compact_string("range")
+        + _compact_string("member")
+        + struct.pack(">q", -1)
+        + _uvarint(2)
+        + member
+        + b"\0"
+    )
+
+
+def test_offsets_decoder_matches_kafkas_output() -> None:
+    from kio.schema.consumer_protocol_assignment.v3.data import ConsumerProtocolAssignment
+    from kio.schema.consumer_protocol_assignment.v3.data import TopicPartition as AssignedPartition
+    from kio.schema.consumer_protocol_subscription.v3.data import ConsumerProtocolSubscription, TopicPartition
+    from kio.static.primitive import i32
+
+    from kcli.server.coordinator.schema import (
+        GroupKey,
+        OffsetKey,
+        OffsetValue,
+        encode_group_key,
+        encode_offset_key,
+        encode_offset_value,
+    )
+    from kcli.tools.offsets_decoder import decode
+
+    group_key = encode_group_key(GroupKey("group"))
+    subscription = _consumer_protocol(
+        ConsumerProtocolSubscription,
+        3,
+        topics=("foo",),
+        user_data=None,
+        owned_partitions=(TopicPartition(topic="foo", partitions=(i32(0),)),),
+        generation_id=i32(0),
+        rack_id="rack",
+    )
+    assignment = _consumer_protocol(
+        ConsumerProtocolAssignment,
+        3,
+        assigned_partitions=(AssignedPartition(topic="foo", partitions=(i32(0),)),),
+        user_data=None,
+    )
+    head = (
+        '{"version":"4","data":{"protocolType":"consumer","generation":10,"protocol":"range",'
+        '"leader":"member","currentStateTimestamp":-1,"members":[{"memberId":"member",'
+        '"groupInstanceId":"instance","clientId":"client","clientHost":"host",'
+        '"rebalanceTimeout":1000,"sessionTimeout":100,"subscription":'
+    )
+    assert decode(0, group_key, _group_value_v4(subscription, assignment)) == (
+        '{"type":"2","data":{"group":"group"}}',
+        head + '{"topics":["foo"],"userData":null,"ownedPartitions":[{"topic":"foo","partitions":[0]}],'
+        '"generationId":0,"rackId":"rack"},"assignment":{"assignedPartitions":'
+        '[{"topic":"foo","partitions":[0]}],"userData":null}}]}}',
+    )
+    # a consumer protocol that does not parse keeps its bytes, in base64
+    assert decode(0, group_key, _group_value_v4(b"Subscription", b"Assignment"))[1] == (
+        head + '"U3Vic2NyaXB0aW9u","assignment":"QXNzaWdubWVudA=="}]}}'
+    )
+    assert decode(0, group_key, None) == ('{"type":"2","data":{"group":"group"}}', "<DELETE>")
+    assert decode(0, struct.pack(">h", 32767) + b"x", b"") == (
+        "Unknown record type 32767 at offset 0, skipping.",
+        None,
+    )
+    key, value = decode(
+        7, encode_offset_key(OffsetKey("g", "t", 3)), encode_offset_value(OffsetValue(42, 5, "meta", 1700))
+    )
+    assert key == '{"type":"1","data":{"group":"g","topic":"t","partition":3}}'
+    assert (
+        value
+        == '{"version":"3","data":{"offset":42,"leaderEpoch":5,"metadata":"meta","commitTimestamp":1700}}'
+    )
+    key, value = decode(9, encode_offset_key(OffsetKey("g", "t", 3)), struct.pack(">h", 3) + b"\0\0")
+    assert value is None and key.startswith(
+        "Error at offset 9, skipping. Could not read record with version 3 from value's buffer due to: "
+    )
+    with pytest.raises(ValueError, match="message had a missing key"):
+        decode(0, None, None)
+
+
+def test_offsets_decoder_on_a_brokers_consumer_offsets(shared_broker) -> None:  # type: ignore[no-untyped-def]
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from kcli.server.coordinator.schema import partition_for
+
+    group = f"dump-offsets-{time.monotonic_ns()}"
+    admin = AdminClient({"bootstrap.servers": shared_broker.bootstrap})
+    admin.create_topics([NewTopic(group, 1, 1)])[group].result(30)
+    consumer = Consumer({"bootstrap.servers": shared_broker.bootstrap, "group.id": group})
+    try:
+        consumer.commit(offsets=[TopicPartition(group, 0, 17)], asynchronous=False)
+    finally:
+        consumer.close()
+    directory = shared_broker.log_dirs / f"__consumer_offsets-{partition_for(group, 50)}"
+    files = ",".join(str(p) for p in sorted(directory.glob("*.log")))
+    result = run_tool("dump_log", ["--offsets-decoder", "--files", files])
+    assert result.returncode == 0, result.stderr
+    wanted = f'key: {{"type":"1","data":{{"group":"{group}","topic":"{group}","partition":0}}}}'
+    line = next(line for line in result.stdout.splitlines() if wanted in line)
+    assert (
+        ' payload: {"version":"3","data":{"offset":17,"leaderEpoch":-1,"metadata":"","commitTimestamp":'
+        in line
+    )

@@ -640,6 +640,9 @@ def test_consumer_ctrl_c_prints_total_and_exits_zero(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a terminal starts it: a runner started in the background (nohup, CI agents) ignores
+        # SIGINT, and a child inherits that, so Ctrl-C would never reach it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None

@@ -141,3 +141,60 @@ def test_option_checks() -> None:
         _check(["--list", "--describe", "--bootstrap-server", "h:1"])
     args = build_parser().parse_args(["--lis", "--bootstrap", "h:1"])  # unambiguous prefixes
     assert isinstance(args, argparse.Namespace) and args.list and args.bootstrap_server == "h:1"
+
+
+def test_elr_as_kafka_4_prints_it() -> None:
+    """Unit test: with DescribeTopicPartitions (a 4.x cluster) the ELR ids print, an empty list as
+    nothing; without it (older brokers, kcli's) N/A, as Java's admin client falls back to Metadata.
+    The response goes through kio's decoder exactly as the tool reads it off the wire."""
+    import struct
+
+    from kio.index import load_response_schema
+    from kio.serial import entity_writer
+
+    from kcli.server.protocol.codec import build
+    from kcli.tools.raw_request import read_response
+
+    response_cls = load_response_schema(75, 0)
+    partitions = [
+        {"error_code": 0, "partition_index": 0, "leader_id": 0, "leader_epoch": 0, "replica_nodes": [0, 1, 2],
+         "isr_nodes": [0], "eligible_leader_replicas": [1], "last_known_elr": [2], "offline_replicas": []},
+        {"error_code": 0, "partition_index": 1, "leader_id": 1, "leader_epoch": 0, "replica_nodes": [1, 2, 0],
+         "isr_nodes": [1, 2, 0], "eligible_leader_replicas": [], "last_known_elr": [], "offline_replicas": []},
+    ]  # fmt: skip
+    body = build(
+        response_cls,
+        {
+            "throttle_time": 0,
+            "topics": [{"error_code": 0, "name": "orders", "topic_id": None, "is_internal": False,
+                        "partitions": partitions, "topic_authorized_operations": -2147483648}],
+            "next_cursor": None,
+        },
+    )  # fmt: skip
+    frame = io.BytesIO()
+    entity_writer(response_cls.__header_schema__)(frame, response_cls.__header_schema__(correlation_id=1))
+    entity_writer(response_cls)(frame, body)
+    payload = frame.getvalue()
+
+    class Wire:
+        data = struct.pack(">i", len(payload)) + payload
+
+        def recv(self, size: int) -> bytes:
+            chunk, self.data = self.data[:size], self.data[size:]
+            return chunk
+
+    decoded = read_response(Wire(), 75, 0, 1)  # type: ignore[arg-type]
+    elr = {
+        p.partition_index: (p.eligible_leader_replicas, p.last_known_elr)
+        for p in decoded.topics[0].partitions
+    }
+    desc = SimpleNamespace(name="orders", topic_id=None, partitions=[partition(0, 0, [0, 1, 2], [0]),
+                                                                     partition(1, 1, [1, 2, 0], [1, 2, 0])])  # fmt: skip
+    args = build_parser().parse_args(["--describe", "--bootstrap-server", "h:1"])
+    out = io.StringIO()
+    print_description(args, desc, {}, None, out, elr)
+    assert out.getvalue().splitlines()[1:] == [
+        "\tTopic: orders\tPartition: 0\tLeader: 0\tReplicas: 0,1,2\tIsr: 0\tElr: 1\tLastKnownElr: 2",
+        "\tTopic: orders\tPartition: 1\tLeader: 1\tReplicas: 1,2,0\tIsr: 1,2,0\tElr: \tLastKnownElr: ",
+    ]
+    assert describe([], desc, {}).splitlines()[1].endswith("\tElr: N/A\tLastKnownElr: N/A")

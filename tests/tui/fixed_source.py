@@ -11,9 +11,12 @@ import struct
 from kcli.tui.kafka import KafkaDataError
 from kcli.tui.model import (
     BrokerInfo,
+    BrowsePlan,
     ClusterInfo,
     ConfigValue,
+    ConnectionInfo,
     GroupDetail,
+    GroupList,
     GroupMemberInfo,
     GroupOffset,
     GroupSummary,
@@ -22,7 +25,9 @@ from kcli.tui.model import (
     OffsetReset,
     PartitionInfo,
     ProduceSpec,
+    TopicDefaults,
     TopicDetail,
+    TopicGroupLag,
     TopicSummary,
 )
 
@@ -39,6 +44,13 @@ class FixedTail:
 
 class FixedSource:
     bootstrap = "localhost:9092"
+
+    def connection(self) -> ConnectionInfo:
+        # Broker 1 is down (see topic_detail): the status bar says so.
+        return ConnectionInfo("broker 0 at localhost:9092", "kcli-fixed-cluster-id", (0,), (1,))
+
+    def probe(self) -> str | None:
+        return self.bootstrap
 
     def cluster(self) -> ClusterInfo:
         return ClusterInfo(
@@ -58,7 +70,7 @@ class FixedSource:
             TopicSummary("payments", 1, 1, 0, 0, False),
         ]
 
-    def topic_detail(self, name: str) -> TopicDetail:
+    def topic_detail(self, name: str, with_groups: bool = False) -> TopicDetail:
         # Broker 1 is down: partition 1 lost an in-sync replica, partition 2 its only one.
         parts = (
             PartitionInfo(0, 0, (0, 1), (0,), 0, 500, offline=(1,)),
@@ -70,7 +82,17 @@ class FixedSource:
             ConfigValue("retention.ms", "86400000", default=False),
             ConfigValue("segment.bytes", "1073741824"),
         )
-        return TopicDetail(name, False, parts, configs)
+        groups = (
+            TopicGroupLag("billing", "Empty", 0, 1500, 3),
+            TopicGroupLag("dashboard", "Stable", 2, 540, 3, uncommitted=1),
+        )
+        return TopicDetail(name, False, parts, configs, groups)
+
+    def topic_defaults(self) -> TopicDefaults:
+        return TopicDefaults(3, 2, 2)
+
+    def alter_topic_config(self, topic: str, name: str, value: str | None) -> None:
+        pass
 
     def watermarks(self, name: str) -> dict[int, tuple[int, int]]:
         return {p.partition: (p.low or 0, p.high or 0) for p in self.topic_detail(name).partitions}
@@ -81,8 +103,24 @@ class FixedSource:
     def delete_topic(self, name: str) -> None:
         pass
 
+    def plan_browse(self, topic, partition=None, start="beginning", position=None, limit=200) -> BrowsePlan:
+        marks = {p: (0, 2) for p in (0, 1)} | {2: (0, 1)}
+        if partition is not None:
+            marks = {partition: marks[partition]}
+        return BrowsePlan(dict(marks), marks)
+
+    def read_ranges(self, topic, ranges, limit, newest=False) -> list[Message]:
+        return [
+            m
+            for m in self._rows(topic)
+            if m.partition in ranges and ranges[m.partition][0] <= m.offset < ranges[m.partition][1]
+        ]
+
     def browse(self, topic, partition=None, start="beginning", position=None, limit=200) -> list[Message]:
-        rows = [
+        return [m for m in self._rows(topic) if partition is None or m.partition == partition]
+
+    def _rows(self, topic: str) -> list[Message]:
+        return [
             Message(
                 topic,
                 0,
@@ -97,7 +135,6 @@ class FixedSource:
             Message(topic, 0, 1, BASE_TS + 4500, None, b"\x00\x00\x00\x00\x07\x02\x06abc"),
             Message(topic, 1, 1, BASE_TS + 6000, b"order-3", None),
         ]
-        return [m for m in rows if partition is None or m.partition == partition]
 
     def open_tail(self, topic: str, partition: int | None = None) -> FixedTail:
         return FixedTail()
@@ -105,21 +142,33 @@ class FixedSource:
     def produce(self, spec: ProduceSpec) -> tuple[int, int]:
         return 0, 2
 
-    def groups(self) -> list[GroupSummary]:
-        return [
-            GroupSummary("billing", "Empty", "", 0, 1500, False),
-            GroupSummary("dashboard", "Stable", "range", 2, 37, False),
-        ]
+    def groups(self) -> GroupList:
+        return GroupList(
+            (
+                GroupSummary("billing", "Empty", "", 0, 1500, False, ("orders",)),
+                GroupSummary("dashboard", "Stable", "range", 2, 540, False, ("orders",), uncommitted=1),
+                GroupSummary(
+                    "reports",
+                    "-",
+                    "",
+                    0,
+                    None,
+                    False,
+                    error="coordinator: broker 1 at localhost:9093: connection refused",
+                ),
+            )
+        )
 
     def group_detail(self, group_id: str) -> GroupDetail:
         members = (
             GroupMemberInfo("consumer-1-aaaa", "dashboard-1", "/10.0.0.1", (("orders", 0), ("orders", 1))),
             GroupMemberInfo("consumer-2-bbbb", "dashboard-2", "/10.0.0.2", (("orders", 2),)),
         )
+        m1, m2 = members
         offsets = (
-            GroupOffset("orders", 0, 480, 500),
-            GroupOffset("orders", 1, 500, 510),
-            GroupOffset("orders", 2, None, 520),
+            GroupOffset("orders", 0, 480, 500, 0, m1.client_id, m1.member_id, m1.host),
+            GroupOffset("orders", 1, 500, 510, 10, m1.client_id, m1.member_id, m1.host),
+            GroupOffset("orders", 2, None, 520, 20, m2.client_id, m2.member_id, m2.host),
         )
         return GroupDetail(group_id, "Stable", "range", 0, members, offsets)
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Static, TextArea
@@ -18,7 +18,14 @@ from textual.widgets import DataTable, Input, Static, TextArea
 from kcli.tui.app import KcliApp
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.cluster import ClusterScreen
-from kcli.tui.screens.dialogs import ConfirmDialog, CreateTopicDialog, ProduceDialog, ResetOffsetsDialog
+from kcli.tui.screens.dialogs import (
+    ConfigDialog,
+    ConfirmDialog,
+    CreateTopicDialog,
+    ProduceDialog,
+    ResetOffsetsDialog,
+    TypeNameDialog,
+)
 from kcli.tui.screens.groups import GroupScreen, GroupsScreen
 from kcli.tui.screens.help import HelpScreen
 from kcli.tui.screens.messages import MessagesScreen
@@ -130,7 +137,7 @@ async def test_navigate_every_screen(bootstrap: str, shared_broker: BrokerProces
         )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="palette -> cluster")
-        assert "connected to" in str(app.screen.query_one(StatusBar).content)
+        assert str(app.screen.query_one(StatusBar).content).startswith("● connected via broker 0")
 
 
 @sync
@@ -184,12 +191,21 @@ async def test_create_and_delete_topic(bootstrap: str) -> None:
         await filter_topics(pilot, topic)
         assert rows(pilot, "#topics")[0][1] == "4"
 
-        # Creating it again is refused by the broker: the reason is shown, the app goes on.
+        # Creating it again is refused by the broker: the reason is shown in the form, which stays
+        # open with what was typed, so the student corrects the name instead of retyping it all.
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, CreateTopicDialog), what="create form")
-        await pilot.press(*topic, "enter")
-        await wait_for(pilot, lambda: "already exists" in (app.last_action_error or ""), what="error shown")
-        assert isinstance(app.screen, TopicsScreen)
+        form = app.screen
+        await pilot.press(*topic)
+        form.query_one("#configs", Input).value = "retention.ms=60000"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "already exists" in (form.last_error or ""), what="error in the form")
+        assert app.screen is form
+        assert "already exists" in str(form.query_one("#form-error", Static).content)
+        assert form.query_one("#name", Input).value == topic
+        assert form.query_one("#configs", Input).value == "retention.ms=60000"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="form closed")
 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="detail")
@@ -294,7 +310,7 @@ async def test_group_lag_falls_and_offsets_reset(bootstrap: str) -> None:
 
             def lag() -> str | None:
                 found = [r for r in rows(pilot, "#groups") if r[0] == group]
-                return found[0][4] if found else None
+                return found[0][5] if found else None
 
             await wait_for(pilot, lambda: lag() == "6", what="lag 6 after 4 of 10 consumed")
             consume_and_commit(6)
@@ -308,8 +324,11 @@ async def test_group_lag_falls_and_offsets_reset(bootstrap: str) -> None:
             await wait_for(pilot, lambda: len(rows(pilot, "#members")) == 1, what="one member")
             assert rows(pilot, "#members")[0][3] == f"{topic}-0"
             await wait_for(
-                pilot, lambda: rows(pilot, "#offsets") == [[topic, "0", "10", "10", "0"]], what="offsets"
+                pilot,
+                lambda: [r[:5] for r in rows(pilot, "#offsets")] == [[topic, "0", "10", "10", "0"]],
+                what="offsets",
             )
+            assert rows(pilot, "#offsets")[0][5].startswith("rdkafka-")  # the owning member
 
             # Reset is refused while the member is active, as Kafka refuses it.
             await pilot.press("o")
@@ -337,7 +356,9 @@ async def test_group_lag_falls_and_offsets_reset(bootstrap: str) -> None:
             await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen), what="reset done")
             await wait_for(
-                pilot, lambda: rows(pilot, "#offsets") == [[topic, "0", "0", "10", "10"]], what="lag 10"
+                pilot,
+                lambda: [r[:5] for r in rows(pilot, "#offsets")] == [[topic, "0", "0", "10", "10"]],
+                what="lag 10",
             )
 
             # The other targets, through the same data layer the form uses: an offset is clamped
@@ -403,3 +424,153 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
             assert "brokers [b]2[/b] (down: [b]2[/b])" in summary, summary
     finally:
         cluster.stop()
+
+
+@sync
+async def test_partitions_without_a_committed_offset_count_and_show_their_owner(bootstrap: str) -> None:
+    """A live member owns three partitions but committed only partition 0: the other two show
+    ``-`` as kafka-consumer-groups does, yet their records count in the lag (from the log start),
+    in the group list, the group detail (with the owning member) and the topic's group table."""
+    topic, group = unique("uncommitted"), unique("group")
+    create_topic(bootstrap, topic, partitions=3)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i in range(30):
+        producer.produce(topic, value=b"v", partition=i % 3)
+    assert producer.flush(15) == 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    try:
+        while not consumer.assignment():
+            consumer.poll(0.5)
+        consumer.commit(offsets=[TopicPartition(topic, 0, 4)], asynchronous=False)
+        app = make_app(bootstrap)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            await wait_for(pilot, lambda: isinstance(app.screen, GroupsScreen), what="groups")
+
+            def group_row() -> list[str] | None:
+                found = [r for r in rows(pilot, "#groups") if r[0] == group]
+                return found[0] if found else None
+
+            # 6 behind on partition 0, and partitions 1 and 2 read from their start: 10 + 10.
+            await wait_for(pilot, lambda: (group_row() or [""] * 6)[5] == "26*", what="lag 26*")
+            assert group_row()[4] == topic
+            assert "no committed offset" in str(app.screen.query_one("#groups-note", Static).content)
+
+            app.open_group(group)
+            await wait_for(pilot, lambda: isinstance(app.screen, GroupScreen), what="group detail")
+            await wait_for(pilot, lambda: len(rows(pilot, "#offsets")) == 3, what="3 partitions")
+            offsets = rows(pilot, "#offsets")
+            assert [r[:5] for r in offsets] == [
+                [topic, "0", "4", "10", "6"],
+                [topic, "1", "-", "10", "10*"],
+                [topic, "2", "-", "10", "10*"],
+            ]
+            member = rows(pilot, "#members")[0][2]
+            assert {r[5] for r in offsets} == {member}  # the owning member of every partition
+
+            await pilot.press("escape")
+            app.open_topic(topic)
+            await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
+            await wait_for(
+                pilot,
+                lambda: [r[:5] for r in rows(pilot, "#topic-groups")] == [[group, "Stable", "1", "3", "26*"]],
+                what="the group and its lag on this topic",
+            )
+    finally:
+        consumer.close()
+
+
+@sync
+async def test_topic_configs_are_edited_with_broker_validation(bootstrap: str) -> None:
+    topic = unique("configured")
+    create_topic(bootstrap, topic)
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_topic(topic)
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicScreen), what="topic detail")
+        screen = app.screen
+        await wait_for(pilot, lambda: "retention.ms" in column(pilot, "#configs"), what="configs")
+        configs = screen.query_one("#configs", DataTable)
+        configs.move_cursor(row=column(pilot, "#configs").index("retention.ms"))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigDialog), what="config form")
+        form = app.screen
+        form.query_one("#value", Input).value = "soon"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: form.last_error is not None, what="the broker's refusal")
+        assert "retention.ms" in form.last_error and app.screen is form  # the form stays, value kept
+        assert form.query_one("#value", Input).value == "soon"
+        form.query_one("#value", Input).value = "60000"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, what="form closed")
+        await wait_for(pilot, lambda: ["retention.ms *", "60000"] in rows(pilot, "#configs"), what="set")
+
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigDialog), what="config form")
+        await pilot.press("ctrl+r")  # back to the default: the override is removed
+        await wait_for(pilot, lambda: app.screen is screen, what="form closed")
+        await wait_for(
+            pilot,
+            lambda: any(r[0] == "retention.ms" and r[1] != "60000" for r in rows(pilot, "#configs")),
+            what="default again",
+        )
+
+
+@sync
+async def test_internal_topics_need_their_name_typed_to_be_deleted(bootstrap: str) -> None:
+    system = f"_{unique('kcli-system')}"  # a platform topic like _schemas: same rule as __*
+    create_topic(bootstrap, system)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("any")})
+    consumer.commit(offsets=[TopicPartition(system, 0, 0)], asynchronous=False)  # __consumer_offsets exists
+    consumer.close()
+    app = make_app(bootstrap)
+    async with app.run_test(size=SIZE) as pilot:
+        await filter_topics(pilot, "__consumer_offsets")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, TypeNameDialog), what="typed confirmation")
+        dialog = app.screen
+        await pilot.press("y", "enter")  # a single y (then enter) deletes nothing
+        assert app.screen is dialog
+        assert "nothing deleted" in str(dialog.query_one("#form-error", Static).content)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicsScreen), what="cancelled")
+        assert column(pilot, "#topics") == ["__consumer_offsets"]
+
+        await filter_topics(pilot, system)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, TypeNameDialog), what="typed confirmation")
+        await pilot.press(*system, "enter")
+        await wait_for(pilot, lambda: column(pilot, "#topics") == [], timeout=20, what="deleted")
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    assert "__consumer_offsets" in md.topics and system not in md.topics
+
+
+def test_secured_listener_group_reader_answers_like_the_wire_reader(bootstrap: str) -> None:
+    """The AdminClient-based reader (used when the listener is not PLAINTEXT) reads the same
+    groups, states, members' assignments and committed offsets as the kio one."""
+    from kcli.tui.group_reader import WireGroupReader
+    from kcli.tui.kafka import AdminGroupReader
+
+    topic, group = unique("readers"), unique("group")
+    create_topic(bootstrap, topic, partitions=2)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    try:
+        while not consumer.assignment():
+            consumer.poll(0.5)
+        consumer.commit(offsets=[TopicPartition(topic, 1, 0)], asynchronous=False)
+        source = KafkaSource(bootstrap)
+        md = source.admin.list_topics(timeout=10)
+        with WireGroupReader({b.id: (b.host, b.port) for b in md.brokers.values()}, 5.0) as wire:
+            expected = wire.read([group])[group]
+            assert group in wire.list_groups().groups
+        admin = AdminGroupReader(source)
+        assert group in admin.list_groups().groups
+        got = admin.read([group])[group]
+        assert (got.state, got.protocol, got.offsets, got.errors) == ("Stable", "range", {(topic, 1): 0}, [])
+        assert (expected.state, expected.protocol, expected.offsets) == (got.state, got.protocol, got.offsets)
+        assert [m.assignment for m in got.members or ()] == [((topic, 0), (topic, 1))]
+        assert [m.assignment for m in expected.members or ()] == [((topic, 0), (topic, 1))]
+    finally:
+        consumer.close()

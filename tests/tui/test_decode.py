@@ -6,6 +6,7 @@ import struct
 
 from kcli.tui import decode
 from kcli.tui.decode import AvroResult
+from kcli.tui.model import Message
 
 
 def labels(data: bytes | None, avro: decode.AvroDecoder | None = None) -> list[str]:
@@ -62,9 +63,26 @@ def test_null_and_binary_previews() -> None:
     assert decode.preview(b"x" * 100, 10) == "xxxxxxxxx…"
 
 
+def record(key: bytes | None, value: bytes | None, headers: tuple = ()) -> decode.RecordView:
+    return decode.view(Message("t", 0, 0, None, key, value, headers))
+
+
 def test_filter_matches_text_case_insensitively_and_binary_as_hex() -> None:
-    assert decode.matches("ORDER", b"order-1", None)
-    assert decode.matches("paid", None, b'{"status": "paid"}')
-    assert decode.matches("ff01", None, b"\xff\x01")
-    assert not decode.matches("missing", b"k", b"v")
-    assert decode.matches("", None, None)
+    assert decode.matches("ORDER", record(b"order-1", None))
+    assert decode.matches("paid", record(None, b'{"status": "paid"}'))
+    assert decode.matches("ff01", record(None, b"\xff\x01"))
+    assert not decode.matches("missing", record(b"k", b"v"))
+    assert decode.matches("", record(None, None))
+
+
+def test_filter_matches_header_values_and_marks_tombstones() -> None:
+    traced = record(b"k", b"v", (("trace", b"abc-123"),))
+    assert decode.matches("ABC-123", traced) and decode.matches("trace", traced)
+    assert record(b"k", None).value == decode.TOMBSTONE and record(b"k", None).tombstone
+    assert record(None, None).value == "null" and not record(None, None).tombstone
+
+
+def test_json_schema_framed_values_read_as_json() -> None:
+    framed = b"\x00\x00\x00\x00\x05" + b'{"a": 1}'
+    assert decode.one_line(framed) == '{"a":1}'
+    assert decode.readings(framed)[0].label == "JSON Schema (schema id 5)"

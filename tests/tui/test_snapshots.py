@@ -23,21 +23,33 @@ def make_app() -> KcliApp:
     return KcliApp(FixedSource(), live_refresh=False)
 
 
-def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
-    """Press ``keys`` one by one, each time waiting until the new screen has applied its data."""
+def loaded(*keys: str, final: type | None = None) -> Callable[[Pilot], Awaitable[None]]:
+    """Press ``keys`` one by one, each time waiting until the new screen has applied its data;
+    ``final``: the screen type the last key opens (a modal's push is not done when press returns)."""
 
     async def run_before(pilot: Pilot) -> None:
         async def settle() -> None:
             await wait_for(
                 pilot,
-                lambda: not isinstance(pilot.app.screen, DataScreen) or pilot.app.screen.loads > 0,
+                lambda: (
+                    pilot.app.screen.loads > 0
+                    if isinstance(pilot.app.screen, DataScreen)
+                    else getattr(pilot.app.screen, "settled", True)
+                ),
                 what="screen data",
             )
+            # Let the data's repaint and any relayout it causes (a wrapped note grows a dialog)
+            # finish before the next key or the screenshot, even on a busy machine.
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
             await pilot.pause()
 
         await settle()
         for key in keys:
             await pilot.press(key)
+            await settle()
+        if final is not None:
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, final), what=final.__name__)
             await settle()
 
     return run_before
@@ -57,4 +69,8 @@ def loaded(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
     ],
 )
 def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys))
+    from kcli.tui.screens.dialogs import CreateTopicDialog
+    from kcli.tui.screens.help import HelpScreen
+
+    final = {"help": HelpScreen, "create_topic": CreateTopicDialog}.get(name)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys, final=final))

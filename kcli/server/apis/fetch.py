@@ -48,7 +48,9 @@ def _partition_result(
         "log_start_offset": partition.log.log_start_offset if partition else -1,
         "aborted_transactions": [] if isolation == 1 else None,
         "preferred_read_replica": -1,
-        "records": records,
+        # Empty, never null, on an error, as Kafka answers (MemoryRecords.EMPTY): librdkafka
+        # rejects a null record set as a parse failure of the whole response.
+        "records": b"" if records is None else records,
     }
 
 

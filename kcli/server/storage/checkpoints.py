@@ -8,9 +8,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
+
+from kcli.server.storage.errors import KafkaStorageError
+
+log = logging.getLogger("kafka.log.LogManager")
 
 HIGH_WATERMARK_FILE = "replication-offset-checkpoint"
 LOG_START_OFFSET_FILE = "log-start-offset-checkpoint"
@@ -27,31 +32,72 @@ def parse_partition_dir(name: str) -> TopicPartition | None:
     return topic, int(index)
 
 
-def read_checkpoint(path: Path) -> dict[TopicPartition, int]:
-    """Entries of a checkpoint file; an absent or malformed file reads as empty."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return {}
-    if len(lines) < 2 or lines[0].strip() != "0":
-        return {}
+# What reading a damaged file as absent means, in the words Kafka's LogManager logs it with.
+_WHEN_DAMAGED = {
+    "recovery-point-offset-checkpoint": "resetting the recovery checkpoint to 0",
+    "log-start-offset-checkpoint": "resetting to the base offset of the first segment",
+    "replication-offset-checkpoint": "high watermarks start at the log end offsets",
+}
+
+
+def parse_checkpoint(text: str) -> dict[TopicPartition, int]:
+    """The entries of a checkpoint file's text; ValueError saying what is wrong with it."""
+    lines = text.splitlines()
+    if not lines:
+        raise ValueError("the file is empty")
+    if lines[0].strip() != "0":
+        raise ValueError(f"unrecognised version line '{lines[0][:20]}'")
+    if len(lines) < 2:
+        raise ValueError("no entry count line")
+    count = int(lines[1])
+    entries = lines[2 : 2 + count]
+    if count < 0 or len(entries) != count:
+        raise ValueError(f"expected {count} entries but found {len(entries)}")
     out: dict[TopicPartition, int] = {}
-    try:
-        count = int(lines[1])
-        for line in lines[2 : 2 + count]:
-            topic, partition, offset = line.rsplit(" ", 2)
-            out[(topic, int(partition))] = int(offset)
-    except ValueError:
-        return {}
+    for line in entries:
+        parts = line.rsplit(" ", 2)
+        if len(parts) != 3:
+            raise ValueError(f"malformed line '{line[:40]}'")
+        out[(parts[0], int(parts[1]))] = int(parts[2])
     return out
+
+
+def read_checkpoint(path: Path) -> dict[TopicPartition, int]:
+    """Entries of a checkpoint file; an absent file reads as empty, and so does a malformed one,
+    with a WARN naming it (as Kafka's LogManager resets a checkpoint it cannot read)."""
+    try:
+        return parse_checkpoint(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        _warn_damaged(path, exc.strerror)
+    except UnicodeDecodeError:
+        _warn_damaged(path, "it is not a text file")
+    except ValueError as exc:
+        _warn_damaged(path, str(exc))
+    return {}
+
+
+def _warn_damaged(path: Path, reason: str | None) -> None:
+    log.warning(
+        "Error occurred while reading %s file of directory %s (%s), %s",
+        path.name,
+        path.parent,
+        reason,
+        _WHEN_DAMAGED.get(path.name, "reading it as empty"),
+    )
 
 
 def write_checkpoint(path: Path, entries: dict[TopicPartition, int]) -> None:
     lines = ["0", str(len(entries))]
     lines += [f"{topic} {partition} {offset}" for (topic, partition), offset in sorted(entries.items())]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    try:
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    except OSError:
+        tmp.unlink(missing_ok=True)  # never leave a half-written temp file on a full disk
+        raise
     os.replace(tmp, path)
 
 
@@ -97,10 +143,21 @@ class LogDirCheckpoints:
     def set_log_start_offset(self, tp: TopicPartition, offset: int) -> None:
         """Persisted at once: DeleteRecords must survive a crash."""
         with self._lock:
-            if self.log_start_offsets.get(tp) == offset:
+            previous = self.log_start_offsets.get(tp)
+            if previous == offset:
                 return
             self.log_start_offsets[tp] = offset
-            write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
+            try:
+                write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
+            except OSError as exc:
+                if previous is None:
+                    del self.log_start_offsets[tp]
+                else:
+                    self.log_start_offsets[tp] = previous
+                raise KafkaStorageError(
+                    f"Disk error while writing the log start offsets checkpoint in directory "
+                    f"{self.log_dir}: {exc.strerror or exc}"
+                ) from exc
 
     def remove(self, tp: TopicPartition) -> None:
         """Forget a deleted partition. Only a log start offset is written at once (a topic created
@@ -115,8 +172,15 @@ class LogDirCheckpoints:
                 write_checkpoint(self.log_dir / LOG_START_OFFSET_FILE, self.log_start_offsets)
 
     def write(self) -> None:
-        """Write the high watermarks and recovery points (periodically and on shutdown)."""
+        """Write the high watermarks and recovery points (periodically and on shutdown);
+        KafkaStorageError when the directory cannot be written (the previous files stay)."""
         with self._lock:
             if self.log_dir.is_dir():
-                write_checkpoint(self.log_dir / HIGH_WATERMARK_FILE, self.high_watermarks)
-                write_checkpoint(self.log_dir / RECOVERY_POINT_FILE, self.recovery_points)
+                try:
+                    write_checkpoint(self.log_dir / HIGH_WATERMARK_FILE, self.high_watermarks)
+                    write_checkpoint(self.log_dir / RECOVERY_POINT_FILE, self.recovery_points)
+                except OSError as exc:
+                    raise KafkaStorageError(
+                        f"Disk error while writing offset checkpoints in directory {self.log_dir}: "
+                        f"{exc.strerror or exc}"
+                    ) from exc

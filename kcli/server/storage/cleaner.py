@@ -208,7 +208,8 @@ def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> L
         first.close()
         for swap, final in zip(swaps, finals, strict=True):
             os.replace(swap, final)
-        new, _ = LogSegment.load(directory, base, interval, active=False, clean=True)
+        new, _, _ = LogSegment.load(directory, base, interval, active=False, recover=False)
+        new.trust_all()  # written just now from batches this process validated
         new.created_ms = first.created_ms
         i = log._segments.index(first)
         log._segments[i : i + len(group)] = [new]

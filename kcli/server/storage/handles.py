@@ -202,12 +202,19 @@ class FileHandle:
             os.ftruncate(fd, size)
 
     def fsync(self) -> None:
-        """Make what was written durable; a no-op when nothing was written since the last one."""
+        """Make what was written durable; a no-op when nothing was written since the last one.
+
+        The flag is cleared before the fsync, so a write racing with it (flushes run in their own
+        thread) marks the file dirty again instead of being taken as flushed."""
         if not self.dirty:
             return
-        with self as fd:
-            os.fsync(fd)
         self.dirty = False
+        try:
+            with self as fd:
+                os.fsync(fd)
+        except BaseException:
+            self.dirty = True
+            raise
 
     def stat(self) -> os.stat_result:
         with self as fd:

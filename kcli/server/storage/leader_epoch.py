@@ -7,29 +7,53 @@ The file is rewritten only when an epoch starts, which is rare.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 LEADER_EPOCH_FILE = "leader-epoch-checkpoint"
+
+log = logging.getLogger("kafka.log.LogLoader")
 
 
 class LeaderEpochCache:
     def __init__(self, directory: Path):
         self.path = directory / LEADER_EPOCH_FILE
+        self.damaged = False  # the file was there but unreadable: the log rebuilds the entries
         self.entries: list[tuple[int, int]] = self._read()
 
     def _read(self) -> list[tuple[int, int]]:
         try:
-            lines = self.path.read_text().splitlines()
+            lines = self.path.read_bytes().decode("utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            return self._unreadable(exc.strerror if isinstance(exc, OSError) else "it is not a text file")
+        try:
             if len(lines) < 2 or lines[0].strip() != "0":
-                return []
+                raise ValueError("unrecognised version line")
             out = []
             for line in lines[2 : 2 + int(lines[1])]:
                 epoch, offset = line.split()
                 out.append((int(epoch), int(offset)))
             return out
-        except (OSError, ValueError):
-            return []
+        except ValueError as exc:
+            return self._unreadable(str(exc))
+
+    def _unreadable(self, reason: str | None) -> list[tuple[int, int]]:
+        log.warning("Error reading %s (%s): rebuilding it from the batches of the log", self.path, reason)
+        self.damaged = True
+        return []
+
+    def rebuild(self, batches: Iterable[tuple[int, int]]) -> None:
+        """Entries from the (partition leader epoch, base offset) of every batch, in log order."""
+        self.entries = []
+        for epoch, base_offset in batches:
+            if epoch >= 0 and (not self.entries or epoch > self.entries[-1][0]):
+                self.entries.append((epoch, base_offset))
+        self._write()
+        self.damaged = False
 
     def _write(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+NEVER = 9223372036854775807  # Long.MAX_VALUE, Kafka's "never" for the flush settings
+
 # Kafka topic-config name -> (field, parser)
 _INT_CONFIGS = {
     "segment.bytes": "segment_bytes",
@@ -18,6 +20,8 @@ _INT_CONFIGS = {
     "min.compaction.lag.ms": "min_compaction_lag_ms",
     "max.compaction.lag.ms": "max_compaction_lag_ms",
     "file.delete.delay.ms": "file_delete_delay_ms",
+    "flush.messages": "flush_messages",
+    "flush.ms": "flush_ms",
 }
 _FLOAT_CONFIGS = {"min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio"}
 
@@ -39,6 +43,11 @@ class LogConfig:
     file_delete_delay_ms: int = (
         60000  # file.delete.delay.ms (kept for DescribeConfigs; deletes are immediate)
     )
+    # flush.messages / flush.ms: fsync once this many messages or ms are unflushed. Kafka's default
+    # is never (Long.MAX_VALUE): durability comes from replication, and here from rolled segments
+    # being flushed and a clean shutdown flushing everything.
+    flush_messages: int = NEVER
+    flush_ms: int = NEVER
 
     @classmethod
     def from_topic_configs(cls, configs: Mapping[str, str], defaults: LogConfig) -> LogConfig:
@@ -74,3 +83,28 @@ def normalize_cleanup_policy(value: str) -> str:
     """``[compact, delete]`` / ``delete,compact`` / ``compact`` -> canonical comma-joined names."""
     parts = [p.strip().lower() for p in value.strip().strip("[]").split(",") if p.strip()]
     return ",".join(p for p in ("compact", "delete") if p in parts) or "delete"
+
+
+def flush_settings(raw: Mapping[str, str]) -> tuple[int, int, int]:
+    """(flush.messages, flush.ms, flusher period) from the broker's ``log.flush.*`` keys.
+
+    As in Kafka, ``log.flush.interval.ms`` defaults to ``log.flush.scheduler.interval.ms``, and
+    flush.ms is only looked at every ``log.flush.scheduler.interval.ms`` (default: never)."""
+
+    def value(key: str, default: int) -> int:
+        text = (raw.get(key) or "").strip()
+        if not text:
+            return default
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(
+                f"Invalid value {text} for configuration {key}: Not a number of type LONG"
+            ) from None
+        least = 0 if key == "log.flush.interval.ms" else 1
+        if number < least:
+            raise ValueError(f"Invalid value {text} for configuration {key}: Value must be at least {least}")
+        return number
+
+    scheduler = value("log.flush.scheduler.interval.ms", NEVER)
+    return value("log.flush.interval.messages", NEVER), value("log.flush.interval.ms", scheduler), scheduler

@@ -1,34 +1,59 @@
-"""All partition logs of a broker across its log directories: load, create, delete, maintain."""
+"""All partition logs of a broker across its log directories: load, create, delete, maintain.
+
+Start-up loads every ``<topic>-<partition>`` directory of every log dir (recovering the logs of a
+dir without the clean-shutdown marker), refuses duplicates as Kafka does, finishes deletes a crash
+interrupted (``-delete`` directories) and leaves ``-stray`` ones alone. The ``kafka-log-flusher``
+thread flushes logs whose ``flush.ms`` passed, every ``log.flush.scheduler.interval.ms``; a clean
+shutdown flushes every log (several at a time, off the event loop) before it leaves the marker.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
-from kcli.server.storage.log_config import LogConfig
+from kcli.server.storage.dir_health import dir_health
+from kcli.server.storage.errors import StorageStartupError
+from kcli.server.storage.flusher import Flusher, default_flusher
+from kcli.server.storage.log_config import NEVER, LogConfig
+from kcli.server.storage.log_dirs import DELETE_SUFFIX, STRAY_SUFFIX, stray_dir_name
 from kcli.server.storage.partition_log import PartitionLog
 
 log = logging.getLogger("kafka.log.LogManager")
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
-_DELETE_SUFFIX = "-delete"
+_DELETE_SUFFIX = DELETE_SUFFIX
+_CLOSING_THREADS = 4
 
 
 class LogManager:
     def __init__(
-        self, log_dirs: list[Path], default_config: LogConfig, *, producer_id_expiration_ms: int = 86400000
+        self,
+        log_dirs: list[Path],
+        default_config: LogConfig,
+        *,
+        producer_id_expiration_ms: int = 86400000,
+        flush_check_ms: int = NEVER,
     ):
         self.log_dirs = [Path(d) for d in log_dirs]
         self.default_config = default_config
         self.producer_id_expiration_ms = producer_id_expiration_ms  # producer.id.expiration.ms
+        self.flush_check_ms = flush_check_ms  # log.flush.scheduler.interval.ms
         self.logs: dict[tuple[str, int], PartitionLog] = {}
         # Partitions per log dir, kept up to date so placing a new one is O(1), not O(partitions).
         self._dir_counts: dict[Path, int] = {d: 0 for d in self.log_dirs}
         self._lock = threading.RLock()
+        self.flusher: Flusher = default_flusher()
+        self.stray_dirs: list[Path] = []  # -stray directories found at start-up, kept and not served
+        self._stop_flushing = threading.Event()
+        self._flush_thread: threading.Thread | None = None
 
     def load(self) -> dict[tuple[str, int], PartitionLog]:
         """Open every ``<topic>-<partition>`` directory, recovering the ones not closed cleanly."""
@@ -38,26 +63,78 @@ class LogManager:
                 LogDirCheckpoints.forget(log_dir)
                 marker = log_dir / CLEAN_SHUTDOWN_FILE
                 clean = marker.exists()
+                to_load = []
                 for path in sorted(log_dir.iterdir()):
                     if not path.is_dir():
                         continue
                     if path.name.endswith(_DELETE_SUFFIX):
                         shutil.rmtree(path, ignore_errors=True)  # a delete the crash interrupted
                         continue
-                    tp = parse_partition_dir(path.name)
-                    if tp is None or tp in self.logs:
-                        continue
-                    plog = PartitionLog.open(path, self.default_config, clean_shutdown=clean)
-                    if plog.truncated_on_recovery:
+                    if path.name.endswith(STRAY_SUFFIX):
+                        self.stray_dirs.append(path)
                         log.warning(
-                            "Truncated %d bytes of an incomplete or corrupt batch at the end of %s",
-                            plog.truncated_on_recovery,
-                            path.name,
+                            "Found stray log %s: kept, not served (delete it once it is not needed)", path
                         )
+                        continue
+                    tp = parse_partition_dir(path.name)
+                    if tp is None:
+                        continue
+                    if tp in self.logs:
+                        raise StorageStartupError(
+                            f"Duplicate log directories for {path.name} are found in both "
+                            f"{self.logs[tp].directory} and {path}. Recover the broker by keeping the one "
+                            "with the data you need and moving the other out of log.dirs."
+                        )
+                    to_load.append((tp, path))
+                if to_load:
+                    if clean:
+                        log.info(
+                            "Skipping recovery of %d logs from %s since clean shutdown file was found",
+                            len(to_load),
+                            log_dir,
+                        )
+                    else:
+                        log.info(
+                            "Recovering %d logs from %s since no clean shutdown file was found",
+                            len(to_load),
+                            log_dir,
+                        )
+                for tp, path in to_load:
+                    plog = PartitionLog.open(
+                        path, self.default_config, clean_shutdown=clean, flusher=self.flusher
+                    )
                     self._add(tp, plog)
                 # Any crash from now on must recover: the marker is only valid for this start-up.
                 marker.unlink(missing_ok=True)
+            self._start_flusher()
             return dict(self.logs)
+
+    def mark_stray(self, topic: str, partition: int) -> Path | None:
+        """Move a log the metadata does not account for aside as ``<topic>-<p>.<id>-stray``.
+
+        Kafka renames such logs instead of deleting them (KRaft's stray replicas): the data stays
+        on disk for whoever knows what it is, and the broker neither serves nor deletes it."""
+        with self._lock:
+            plog = self.logs.pop((topic, partition), None)
+            if plog is None:
+                return None
+            if self._dir_counts.get(plog.directory.parent):
+                self._dir_counts[plog.directory.parent] -= 1
+        with plog._maintenance_lock:
+            plog.close()
+            with contextlib.suppress(OSError):  # a stray has no offsets to checkpoint
+                plog._checkpoints.remove((topic, partition))
+            target = plog.directory.with_name(stray_dir_name(topic, partition))
+            os.replace(plog.directory, target)
+        self.stray_dirs.append(target)
+        log.warning(
+            "Log for partition %s-%d is marked as stray and renamed to %s (its topic is not in the "
+            "topic catalog; the data is kept: delete the directory once it is not needed)",
+            topic,
+            partition,
+            target,
+        )
+        return target
 
     def get(self, topic: str, partition: int) -> PartitionLog | None:
         return self.logs.get((topic, partition))
@@ -72,7 +149,7 @@ class LogManager:
             name = f"{topic}-{partition}"
             on_disk = [d for d in self.log_dirs if (d / name).is_dir()]
             target = on_disk[0] if on_disk else min(self.log_dirs, key=lambda d: self._dir_counts[d])
-            plog = PartitionLog.open(target / name, config)
+            plog = PartitionLog.open(target / name, config, flusher=self.flusher)
             self._add((topic, partition), plog)
             return plog
 
@@ -127,26 +204,89 @@ class LogManager:
                             stats.bytes_before,
                             stats.bytes_after,
                         )
+            except OSError as exc:  # a full disk: said once per state change of the dir
+                dir_health().failed(plog.directory.parent, f"maintaining {topic}-{partition}", exc)
             except Exception:
                 log.exception("Log maintenance failed for %s-%d", topic, partition)
         self.checkpoint_all()
 
-    def checkpoint_all(self) -> None:
+    def checkpoint_all(self) -> bool:
+        """Write every log dir's checkpoint files; False if one could not be written (logged once
+        per state change of its directory: on a full disk the previous files stay in place)."""
+        ok = True
         for log_dir in self.log_dirs:
             if log_dir.is_dir():
-                LogDirCheckpoints.for_dir(log_dir).write()
+                try:
+                    LogDirCheckpoints.for_dir(log_dir).write()
+                except OSError as exc:
+                    dir_health().failed(log_dir, "writing offset checkpoints", exc)
+                    ok = False
+        return ok
+
+    # --- flushing -------------------------------------------------------------------------------
+    def _start_flusher(self) -> None:
+        if self.flush_check_ms >= NEVER or self._flush_thread is not None:
+            return
+        log.info("Starting log flusher with a default period of %d ms.", self.flush_check_ms)
+        self._stop_flushing.clear()
+        self._flush_thread = threading.Thread(target=self._flush_loop, name="kafka-log-flusher", daemon=True)
+        self._flush_thread.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stop_flushing.wait(self.flush_check_ms / 1000):
+            self.flush_dirty_logs(int(time.time() * 1000))
+
+    def flush_dirty_logs(self, now_ms: int) -> int:
+        """Flush every log whose flush.ms has passed since its last flush; returns how many."""
+        with self._lock:
+            logs = list(self.logs.values())
+        flushed = 0
+        for plog in logs:
+            if (
+                now_ms - plog.last_flush_ms >= plog.config.flush_ms
+                and plog.log_end_offset > plog.recovery_point
+            ):
+                try:
+                    plog.flush()
+                    flushed += 1
+                except OSError:
+                    pass  # logged once for the directory
+        return flushed
 
     def close_all(self) -> None:
-        """Clean shutdown: close every log, write checkpoints, leave the clean-shutdown marker.
+        """Clean shutdown: flush and close every log, write checkpoints, leave the marker.
 
-        The checkpoint files are written once at the end, not once per log: with 10,000 partitions
-        a write per log made shutdown quadratic."""
+        Logs are flushed and closed several at a time (their fsyncs overlap), and the checkpoint
+        files are written once per directory at the end, not once per log: with 10,000 partitions
+        a write per log made shutdown quadratic. A directory whose logs could not all be flushed,
+        or whose checkpoints could not be written, gets no marker: its next start recovers."""
+        self._stop_flushing.set()
+        if self._flush_thread is not None:
+            self._flush_thread.join()
+            self._flush_thread = None
         with self._lock:
-            for plog in self.logs.values():
-                plog.close(write_checkpoints=False)
-            self.checkpoint_all()
+            logs = list(self.logs.values())
+            unflushed: set[Path] = set()
+            if logs:
+                with ThreadPoolExecutor(min(_CLOSING_THREADS, len(logs)), "log-closing") as pool:
+                    results = list(pool.map(lambda p: p.close(write_checkpoints=False), logs))
+                unflushed = {p.directory.parent for p, ok in zip(logs, results, strict=True) if not ok}
             for log_dir in self.log_dirs:
-                if log_dir.is_dir():
+                if not log_dir.is_dir():
+                    continue
+                try:
+                    LogDirCheckpoints.for_dir(log_dir).write()
+                except OSError as exc:
+                    log.error("%s: the next start recovers the logs of %s", exc, log_dir)
+                    continue
+                if log_dir in unflushed:
+                    log.error("Not every log in %s could be flushed: the next start recovers them", log_dir)
+                    continue
+                try:
                     (log_dir / CLEAN_SHUTDOWN_FILE).touch()
+                except OSError as exc:
+                    log.error(
+                        "Could not write the clean shutdown marker in %s: %s", log_dir, exc.strerror or exc
+                    )
             self.logs.clear()
             self._dir_counts = {d: 0 for d in self.log_dirs}

@@ -4,11 +4,21 @@ Appends validate the batches by header and CRC, stamp them with offsets and appe
 the active segment in one ``os.write``: the call returns only once the data is in the file, so an
 acknowledged record survives ``kill -9`` of the broker. Reads return whole batches sliced out of
 one segment file with ``os.pread``.
+
+Flushes and recovery follow Kafka's ``UnifiedLog``/``LogLoader``: a rolled segment is fsynced in
+the background and the *recovery point* (the offset below which everything is on disk) moves up
+when it is; ``flush.messages``/``flush.ms`` flush more often when asked to; a clean shutdown
+flushes everything before its marker. An unclean start CRC-checks every segment from the one
+holding the recovery point on, cuts the log at the first invalid batch and drops the unflushed
+segments after it; every byte cut is logged with the partition and offsets, and an offset range
+lost below the high watermark is logged as an ERROR naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import mmap
 import os
 import shutil
@@ -30,6 +40,9 @@ from kcli.server.protocol.records import (
 )
 from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
 from kcli.server.storage.cleaner import CleanerStats, clean_log
+from kcli.server.storage.dir_health import dir_health
+from kcli.server.storage.errors import CorruptBatchError, KafkaStorageError
+from kcli.server.storage.flusher import Flusher, default_flusher
 from kcli.server.storage.leader_epoch import LeaderEpochCache
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.producer_state import ProducerStateManager
@@ -42,7 +55,10 @@ from kcli.server.storage.segment import (
     TIME_INDEX_SUFFIX,
     BatchInfo,
     LogSegment,
+    Truncation,
 )
+
+log = logging.getLogger("kafka.log.LogLoader")
 
 OFFSET_OUT_OF_RANGE = 1
 PRODUCER_SNAPSHOT_FILE = "producer-state.json"
@@ -92,15 +108,27 @@ class PartitionLog:
         self.log_end_offset = segments[-1].next_offset
         self.log_start_offset = segments[0].base_offset
         self._high_watermark = self.log_end_offset
-        self.truncated_on_recovery = 0  # bytes cut off the active segment when opened
+        self.truncated_on_recovery = 0  # bytes recovery cut off or deleted when the log was opened
         self.cleaned_up_to = self.log_start_offset  # the cleaner's progress (compacted topics)
         self.tombstone_expiry_ms: int | None = None  # when cleaned segments' tombstones may go
         self._closed = False
+        # Everything below the recovery point is fsynced; an unclean start recovers from there.
+        self._recovery_point = 0
+        self.last_flush_ms = int(time.time() * 1000)
+        self.flusher: Flusher = default_flusher()
+        self._flush_lock = threading.Lock()  # one flush at a time; never held with _lock waiting
 
     # --- opening ------------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: Path, config: LogConfig, *, clean_shutdown: bool = False) -> PartitionLog:
-        """Create the partition directory, or load and recover the one there."""
+    def open(
+        cls,
+        directory: Path,
+        config: LogConfig,
+        *,
+        clean_shutdown: bool = False,
+        flusher: Flusher | None = None,
+    ) -> PartitionLog:
+        """Create the partition directory, or load and recover the one there (Kafka's LogLoader)."""
         directory.mkdir(parents=True, exist_ok=True)
         _finish_interrupted_operations(directory)
         bases = sorted(
@@ -110,38 +138,124 @@ class PartitionLog:
         )
         ckpt = LogDirCheckpoints.for_dir(directory.parent)
         tp = parse_partition_dir(directory.name) or (directory.name, -1)
-        truncated = 0
+        recovery_point = ckpt.recovery_points.get(tp, 0)
+        interval = config.index_interval_bytes
         segments: list[LogSegment] = []
+        cuts: list[tuple[LogSegment, Truncation]] = []
+        dropped: list[tuple[int, int, int]] = []  # (base offset, bytes, next offset) of deleted segments
         if not bases:
             start = max(0, ckpt.log_start_offsets.get(tp, 0))
-            segments.append(LogSegment.create(directory, start, config.index_interval_bytes))
+            segments.append(LogSegment.create(directory, start, interval))
+        corrupt_unflushed = False
         for i, base in enumerate(bases):
             active = i == len(bases) - 1
-            seg, cut = LogSegment.load(
-                directory, base, config.index_interval_bytes, active=active, clean=clean_shutdown
+            # The segments holding offsets from the recovery point on, as Kafka's
+            # ``segments.values(recoveryPoint, Long.MaxValue)``.
+            unflushed = not clean_shutdown and (active or bases[i + 1] > recovery_point)
+            if corrupt_unflushed:
+                # Kafka deletes the unflushed segments after a corrupt one: what follows a torn
+                # or lost write cannot be trusted to continue the log.
+                dropped.append(_delete_segment_files(directory, base))
+                continue
+            seg, cut, index_problem = LogSegment.load(
+                directory, base, interval, active=active, recover=unflushed
             )
-            truncated += cut
+            if index_problem is not None:
+                log.warning(
+                    "Found a corrupted index file corresponding to log file %s due to %s, recovering "
+                    "segment and rebuilding index files...",
+                    seg.log_path,
+                    index_problem,
+                )
+            if cut is not None:
+                cuts.append((seg, cut))
+                corrupt_unflushed = unflushed
             segments.append(seg)
-        log = cls(directory, config, segments)
-        log.truncated_on_recovery = truncated
+        log_ = cls(directory, config, segments)
+        if flusher is not None:
+            log_.flusher = flusher
         active_seg = segments[-1]
-        log.log_end_offset = active_seg.next_offset if active_seg.size else active_seg.base_offset
-        log.log_start_offset = min(
-            max(ckpt.log_start_offsets.get(tp, 0), segments[0].base_offset), log.log_end_offset
+        log_.log_end_offset = active_seg.next_offset if active_seg.size else active_seg.base_offset
+        log_.log_start_offset = min(
+            max(ckpt.log_start_offsets.get(tp, 0), segments[0].base_offset), log_.log_end_offset
         )
         hw = ckpt.high_watermarks.get(tp)
-        log.high_watermark = (
-            log.log_end_offset if hw is None else max(log.log_start_offset, min(hw, log.log_end_offset))
+        log_._report_recovery(cuts, dropped, hw)
+        log_.high_watermark = (
+            log_.log_end_offset if hw is None else max(log_.log_start_offset, min(hw, log_.log_end_offset))
+        )
+        # A clean shutdown flushed everything; otherwise what recovery checked is still unflushed.
+        log_.recovery_point = (
+            log_.log_end_offset if clean_shutdown else min(recovery_point, log_.log_end_offset)
         )
         snapshot = directory / PRODUCER_SNAPSHOT_FILE
-        if not (clean_shutdown and log.producer_state.load(snapshot, log.log_end_offset)):
-            log.producer_state.rebuild(h for seg in segments for _, h in seg.headers_from(0))
+        if not (clean_shutdown and not cuts and log_.producer_state.load(snapshot, log_.log_end_offset)):
+            log_.producer_state.rebuild(h for seg in segments for _, h in seg.headers_from(0))
         try:
             snapshot.unlink()  # any later append makes it stale; a crash must not find it
         except FileNotFoundError:
             pass
-        log.epoch_cache.truncate_from_end(log.log_end_offset)
-        return log
+        if log_.epoch_cache.damaged:
+            log_.epoch_cache.rebuild(
+                (h.partition_leader_epoch, h.base_offset) for seg in segments for _, h in seg.headers_from(0)
+            )
+        log_.epoch_cache.truncate_from_end(log_.log_end_offset)
+        return log_
+
+    def _report_recovery(
+        self, cuts: list[tuple[LogSegment, Truncation]], dropped: list[tuple[int, int, int]], hw: int | None
+    ) -> None:
+        """Log every byte recovery cut or deleted, and as ERRORs the offsets lost below the high
+        watermark or left as a hole in the middle of the log."""
+        name = self.directory.name
+        by_base = {s.base_offset: i for i, s in enumerate(self._segments)}
+        for seg, cut in cuts:
+            self.truncated_on_recovery += cut.bytes
+            log.warning(
+                "Truncated %d invalid bytes at the end of segment %s of %s, from position %d and offset %d: %s",
+                cut.bytes,
+                seg.log_path.name,
+                name,
+                cut.position,
+                cut.next_offset,
+                cut.reason,
+            )
+            i = by_base[seg.base_offset]
+            if i + 1 < len(self._segments):
+                following = self._segments[i + 1].base_offset
+                if following > cut.next_offset:
+                    log.error(
+                        "Partition %s lost offsets %d to %d: the %d corrupt bytes cut from segment %s held "
+                        "them; the log continues at offset %d",
+                        name,
+                        cut.next_offset,
+                        following - 1,
+                        cut.bytes,
+                        seg.log_path.name,
+                        following,
+                    )
+        if dropped:
+            self.truncated_on_recovery += sum(size for _, size, _ in dropped)
+            log.warning(
+                "Deleting segments as part of log recovery of %s, after the corruption found before them: %s",
+                name,
+                ", ".join(
+                    f"{base} ({size} bytes, offsets {base} to {nxt - 1})" for base, size, nxt in dropped
+                ),
+            )
+        if hw is not None and hw > self.log_end_offset:
+            log.error(
+                "Partition %s lost acknowledged records: offsets %d to %d were below its high watermark %d, "
+                "but the log now ends at %d (%s)",
+                name,
+                self.log_end_offset,
+                hw - 1,
+                hw,
+                self.log_end_offset,
+                "recovery found them corrupt or incomplete"
+                if cuts or dropped
+                else "its segment files are gone",
+            )
 
     # --- state --------------------------------------------------------------------------------
     @property
@@ -152,6 +266,16 @@ class PartitionLog:
     def high_watermark(self, value: int) -> None:
         self._high_watermark = value
         self._checkpoints.high_watermarks[self.topic_partition] = value
+
+    @property
+    def recovery_point(self) -> int:
+        """The offset below which every segment is flushed (what the checkpoint file records)."""
+        return self._recovery_point
+
+    @recovery_point.setter
+    def recovery_point(self, value: int) -> None:
+        self._recovery_point = value
+        self._checkpoints.recovery_points[self.topic_partition] = value
 
     @property
     def size_bytes(self) -> int:
@@ -208,26 +332,33 @@ class PartitionLog:
                     )
                 )
                 offset += h.last_offset_delta + 1
-            self._maybe_roll(
-                len(buf),
-                max(h.max_timestamp for h in headers) if log_append_ms is None else log_append_ms,
-                last,
-                now_ms,
-            )
-            self.active_segment.append(buf, infos)
+            try:
+                # The epoch's start offset is recorded before the write, as Kafka does: a failed
+                # write then leaves nothing behind that the next append would duplicate.
+                self.epoch_cache.assign(leader_epoch, first)
+                self._maybe_roll(
+                    len(buf),
+                    max(h.max_timestamp for h in headers) if log_append_ms is None else log_append_ms,
+                    last,
+                    now_ms,
+                )
+                self.active_segment.append(buf, infos)
+            except OSError as exc:
+                raise self._storage_error("appending records to", exc) from exc
             offset = first
             for h in headers:
                 self.producer_state.update(h, offset)
                 offset += h.last_offset_delta + 1
             self.log_end_offset = last + 1
-            self.epoch_cache.assign(leader_epoch, first)
-            return AppendResult(
+            result = AppendResult(
                 first,
                 last,
                 -1 if log_append_ms is None else log_append_ms,
                 self.log_start_offset,
                 max_timestamp=max_ts,
             )
+        self._after_append()
+        return result
 
     def append_as_follower(self, records: bytes | memoryview) -> int:
         """Write batches fetched from the leader exactly as they are, offsets and epochs included.
@@ -240,20 +371,48 @@ class PartitionLog:
         with self._lock:
             if not headers:
                 return self.log_end_offset
-            if headers[0].base_offset != self.log_end_offset:
+            # Offsets may jump (a compacted leader, or one whose recovery left a hole, as its ERROR
+            # said) but never go back, as in Kafka's follower append.
+            if headers[0].base_offset < self.log_end_offset:
                 raise ValueError(
                     f"fetched batch starts at {headers[0].base_offset}, the log ends at {self.log_end_offset}"
                 )
             infos = [BatchInfo(h.last_offset, h.max_timestamp, h.size) for h in headers]
-            self._maybe_roll(
-                len(records), max(h.max_timestamp for h in headers), headers[-1].last_offset, None
-            )
-            self.active_segment.append(records, infos)
+            try:
+                for h in headers:
+                    self.epoch_cache.assign(h.partition_leader_epoch, h.base_offset)
+                self._maybe_roll(
+                    len(records), max(h.max_timestamp for h in headers), headers[-1].last_offset, None
+                )
+                self.active_segment.append(records, infos)
+            except OSError as exc:
+                raise self._storage_error("appending replicated records to", exc) from exc
             for h in headers:
                 self.producer_state.update(h, h.base_offset)
-                self.epoch_cache.assign(h.partition_leader_epoch, h.base_offset)
             self.log_end_offset = headers[-1].last_offset + 1
-            return self.log_end_offset
+            end = self.log_end_offset
+        self._after_append()
+        return end
+
+    def _storage_error(self, what: str, exc: OSError) -> KafkaStorageError:
+        """Note the failing log dir (logged once per state change) and make Kafka's exception."""
+        log_dir = self.directory.parent
+        dir_health().failed(log_dir, f"{what} {self.directory.name}", exc)
+        return KafkaStorageError(
+            f"Error while {what} {self.directory.name} in dir {log_dir}: {exc.strerror or exc}"
+        )
+
+    def _after_append(self) -> None:
+        """An append succeeded: the dir is writable; flush.messages may ask for an fsync now.
+
+        Like Kafka, that fsync runs in the appending request (here the event loop), so a
+        flush.messages of 1 costs each produce an fsync; the default never asks for one."""
+        dir_health().succeeded(self.directory.parent)
+        if self.log_end_offset - self.recovery_point >= self.config.flush_messages:
+            try:
+                self.flush()
+            except OSError:
+                pass  # logged by flush; the records are written and stay acknowledged
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Empty the log and start it at ``offset`` (a follower behind the leader's log start)."""
@@ -293,7 +452,9 @@ class PartitionLog:
             new = LogSegment.create(self.directory, self.log_end_offset, self.config.index_interval_bytes)
             self._segments.append(new)
             self._bases.append(new.base_offset)
-            return new
+        # Kafka schedules an asynchronous flush of everything before the new segment.
+        self.flusher.submit(lambda: self._flush_quietly(new.base_offset))
+        return new
 
     def maybe_roll_by_time(self, now_ms: int) -> bool:
         """Maintenance: roll a quiet active segment once segment.ms has passed since it started."""
@@ -326,6 +487,10 @@ class PartitionLog:
             for seg in self._segments[i:]:
                 found = seg.find_position(offset)
                 if found is None:
+                    if offset < seg.next_offset and seg is not self.active_segment:
+                        # The segment holds the offset, yet no batch frames up to it: damaged bytes.
+                        start = seg.index.lookup(offset)[1]
+                        raise self._corrupt(seg, start, offset, "the batches after it do not frame up")
                     continue  # compaction or truncation left nothing at or after offset here
                 pos, first = found
                 if first.base_offset >= bound:
@@ -333,8 +498,34 @@ class PartitionLog:
                 if first.size > max_bytes and not min_one_batch:
                     return b""
                 chunk = seg.read_bytes(pos, min(max(max_bytes, first.size), seg.size - pos))
-                return _whole_batches(seg, pos, chunk, bound)
+                data = _whole_batches(seg, pos, chunk, bound)
+                bad = seg.first_invalid_batch(pos, data)
+                if bad is not None:
+                    bad_pos, reason = bad
+                    if bad_pos == pos:
+                        raise self._corrupt(seg, bad_pos, offset, reason)
+                    self._corrupt(seg, bad_pos, None, reason)
+                    data = data[: bad_pos - pos]  # the valid batches before it; the next fetch errs
+                return data
             return b""
+
+    def _corrupt(self, seg: LogSegment, position: int, offset: int | None, reason: str) -> CorruptBatchError:
+        """A damaged stored batch met by a read: an ERROR the first time, and the fetch error."""
+        name = self.directory.name
+        if position not in seg.reported_corrupt:
+            seg.reported_corrupt.add(position)
+            log.error(
+                "Found a corrupt batch in segment %s of %s at position %d: %s. It is not served; fetches "
+                "at it answer CORRUPT_MESSAGE (kafka-storage verify lists every damaged batch)",
+                seg.log_path,
+                name,
+                position,
+                reason,
+            )
+        at = "" if offset is None else f" at offset {offset}"
+        return CorruptBatchError(
+            f"Corrupt record batch in {name}{at} (segment {seg.log_path.name}, position {position}): {reason}"
+        )
 
     def read_batches(self, offset: int) -> list[tuple[BatchHeader, bytes]]:
         """Every batch from ``offset`` to the end, as (header, bytes): for tools and tests."""
@@ -399,8 +590,8 @@ class PartitionLog:
             return self.log_start_offset
 
     def _set_log_start_offset(self, offset: int) -> None:
+        self._checkpoints.set_log_start_offset(self.topic_partition, offset)  # persisted first
         self.log_start_offset = offset
-        self._checkpoints.set_log_start_offset(self.topic_partition, offset)
         self.producer_state.evict_before(offset)
         self.epoch_cache.truncate_from_start(offset)
 
@@ -514,10 +705,12 @@ class PartitionLog:
         self._segments = [LogSegment.create(self.directory, offset, self.config.index_interval_bytes)]
         self._bases = [offset]
         self.log_end_offset = offset
+        self.recovery_point = offset  # an empty log: nothing below it to recover
         self._set_log_start_offset(offset)
         self._after_truncation()
 
     def _after_truncation(self) -> None:
+        self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         self.producer_state.truncate_to(self.log_end_offset)
@@ -525,42 +718,97 @@ class PartitionLog:
 
     # --- lifecycle ----------------------------------------------------------------------------
     def checkpoint(self, *, write: bool = True) -> None:
-        """Record the recovery point and (unless ``write`` is false) write the checkpoint files."""
-        self._checkpoints.recovery_points[self.topic_partition] = self.log_end_offset
+        """Record the recovery point and high watermark and (unless ``write`` is false) write the
+        checkpoint files. The recovery point is only what a flush made durable, as in Kafka."""
+        self._checkpoints.recovery_points[self.topic_partition] = self.recovery_point
         self._checkpoints.high_watermarks[self.topic_partition] = self._high_watermark
         if write:
             self._checkpoints.write()
 
-    def flush(self) -> None:
-        with self._lock:
-            self.active_segment.flush()
-            self.checkpoint()
+    def flush(self, up_to: int | None = None) -> None:
+        """fsync every segment holding offsets between the recovery point and ``up_to`` (default:
+        the log end), then move the recovery point there (Kafka's ``UnifiedLog.flush``).
 
-    def close(self, *, write_checkpoints: bool = True) -> None:
-        """Clean close: final time index entry, producer snapshot, checkpoints, files closed.
+        The fsyncs run without the log's lock, so appends and reads go on meanwhile; a failure
+        is logged once for the directory and raised as KafkaStorageError."""
+        with self._flush_lock:
+            with self._lock:
+                if self._closed:
+                    return
+                end = self.log_end_offset if up_to is None else min(up_to, self.log_end_offset)
+                start = self.recovery_point
+                if end <= start:
+                    self.last_flush_ms = int(time.time() * 1000)
+                    return
+                i = max(0, bisect_right(self._bases, start) - 1)
+                todo = [s for s in self._segments[i:] if s.base_offset < end]
+            for seg in todo:
+                try:
+                    seg.flush()
+                except FileNotFoundError:
+                    pass  # retention or compaction removed it meanwhile: nothing to make durable
+                except OSError as exc:
+                    raise self._storage_error("flushing", exc) from exc
+            with self._lock:
+                self.recovery_point = max(self.recovery_point, end)
+                self.last_flush_ms = int(time.time() * 1000)
+
+    def _flush_quietly(self, up_to: int | None = None) -> None:
+        """A background flush: a failure was logged once for the dir and the recovery point stays."""
+        try:
+            self.flush(up_to)
+        except OSError:
+            pass
+
+    def close(self, *, write_checkpoints: bool = True) -> bool:
+        """Clean close: flush, final time index entry, producer snapshot, checkpoints, files closed.
 
         ``write_checkpoints=False`` only records this log's offsets: the caller closing every log
-        writes the shared checkpoint files once."""
+        writes the shared checkpoint files once. Returns False when the data could not be flushed
+        (the caller then leaves no clean-shutdown marker, so the next start recovers the log);
+        a producer snapshot that cannot be written is rebuilt from the log on the next start."""
+        try:
+            self.flush()
+            flushed = True
+        except OSError:
+            flushed = False  # logged once for the directory by flush
         with self._maintenance_lock, self._lock:
             if self._closed:
-                return
+                return flushed
             self._closed = True
-            self.active_segment.on_become_inactive()
-            if self.producer_state.producers or self.log_end_offset > self.log_start_offset:
-                # An empty log's state rebuilds from nothing for free: skipping its snapshot
-                # keeps the shutdown of a broker with thousands of idle partitions short.
-                self.producer_state.save(self.directory / PRODUCER_SNAPSHOT_FILE, self.log_end_offset)
-            self.checkpoint(write=write_checkpoints)
+            snapshot = self.directory / PRODUCER_SNAPSHOT_FILE
+            try:
+                self.active_segment.on_become_inactive()
+                if self.producer_state.producers or self.log_end_offset > self.log_start_offset:
+                    # An empty log's state rebuilds from nothing for free: skipping its snapshot
+                    # keeps the shutdown of a broker with thousands of idle partitions short.
+                    self.producer_state.save(snapshot, self.log_end_offset)
+            except OSError as exc:
+                snapshot.unlink(missing_ok=True)
+                log.warning(
+                    "Could not write the producer state snapshot of %s (%s): the next start rebuilds it",
+                    self.directory.name,
+                    exc.strerror or exc,
+                )
+            self.checkpoint(write=False)
             for seg in self._segments:
                 seg.close()
+        if write_checkpoints:
+            try:
+                self._checkpoints.write()
+            except OSError as exc:
+                log.warning("%s", exc)
+        return flushed
 
     def delete(self) -> None:
         """Remove the partition's directory and its checkpoint entries."""
         with self._maintenance_lock, self._lock:
             self._closed = True
             for seg in self._segments:
+                seg.deleted = True  # a flush already under way leaves its files alone
                 seg.close()
-            self._checkpoints.remove(self.topic_partition)
+            with contextlib.suppress(OSError):  # a full disk: the entry leaves with the next write
+                self._checkpoints.remove(self.topic_partition)
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def __repr__(self) -> str:
@@ -604,6 +852,17 @@ def _whole_batches(seg: LogSegment, pos: int, chunk: bytes, bound: int) -> bytes
             cut = p + h.size
         end = pos + cut
     return chunk if end - pos == len(chunk) else chunk[: end - pos]
+
+
+def _delete_segment_files(directory: Path, base: int) -> tuple[int, int, int]:
+    """Delete one segment's files; returns (base offset, bytes, next offset) for the log line."""
+    stem = directory / f"{base:020d}"
+    path = Path(f"{stem}{LOG_SUFFIX}")
+    size = path.stat().st_size
+    end = _end_offset(path, base)
+    for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+        Path(f"{stem}{suffix}").unlink(missing_ok=True)
+    return base, size, end
 
 
 def _end_offset(path: Path, base: int) -> int:

@@ -188,7 +188,11 @@ class ProducerStateManager:
             ],
         }
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data))
+        try:
+            tmp.write_text(json.dumps(data))
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, path)
 
     def load(self, path: Path, log_end_offset: int) -> bool:

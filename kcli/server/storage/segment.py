@@ -6,6 +6,12 @@ are reached through cached handles (``handles.py``): opened on use, closed when 
 cap on descriptors needs room, so idle segments hold no descriptor. The sparse
 indexes get an entry whenever more than ``index.interval.bytes`` were written since the last one,
 pointing at the start of a batch and naming that batch's last offset, as Kafka does.
+
+Kafka never re-checks a flushed segment: its brokers serve what is on disk and leave the CRC to
+consumers. kcli checks a stored batch's CRC the first time a read serves it when nothing vouches
+for it yet (it was neither appended by this process nor CRC-checked by recovery), so bit rot in
+an old segment is refused with an error instead of reaching a consumer that does not check CRCs;
+a sequential reader extends the checked prefix, so each byte is checked about once.
 """
 
 from __future__ import annotations
@@ -43,6 +49,42 @@ class BatchInfo(NamedTuple):
     size: int
 
 
+class Truncation(NamedTuple):
+    """What recovery cut off the end of a segment, for the log line that must say so."""
+
+    position: int  # where the segment now ends (the first invalid batch started here)
+    bytes: int  # how many bytes were cut
+    next_offset: int  # the first offset the segment no longer holds
+    reason: str  # why the batch at ``position`` was not valid
+
+
+def batch_problem(
+    buf: bytes | bytearray | memoryview, pos: int, end: int, expected_offset: int | None = None
+) -> str | None:
+    """Why the bytes at ``pos`` (up to ``end``) are not one valid stored batch, or None.
+
+    The checks of Kafka's ``LogSegment.recover`` (``batch.ensureValid()``, offsets in order):
+    a whole header, a sane length that fits, magic 2, offsets not going back, the CRC-32C.
+    """
+    if end - pos < BATCH_HEADER_SIZE:
+        return f"{end - pos} trailing bytes are not a whole batch header"
+    h = parse_header(buf, pos)
+    if h.batch_length < _MIN_BATCH_LENGTH:
+        return f"batch length {h.batch_length} is smaller than a batch header"
+    if pos + h.size > end:
+        return f"batch length {h.batch_length} runs past the end of the file ({end - pos} bytes left)"
+    if h.magic != 2:
+        return f"magic byte {h.magic} (only 2 is supported)"
+    if h.last_offset_delta < 0:
+        return f"last offset delta {h.last_offset_delta} is negative"
+    if expected_offset is not None and h.base_offset < expected_offset:
+        return f"base offset {h.base_offset} is below the expected {expected_offset}"
+    crc = _batch_crc(buf, pos, h.size)
+    if crc != h.crc:
+        return f"record is corrupt (stored crc = {h.crc}, computed crc = {crc})"
+    return None
+
+
 class LogSegment:
     def __init__(self, directory: Path, base_offset: int, index_interval_bytes: int, suffix: str = ""):
         self.directory = directory
@@ -59,6 +101,14 @@ class LogSegment:
         self.first_batch_timestamp = -1  # what time-based rolling measures from, as in Kafka
         self.created_ms = int(time.time() * 1000)
         self._bytes_since_index = 0
+        # CRC-checked byte ranges, so that reads verify only what nothing vouches for: [0,
+        # verified_end) was checked since open (by recovery or by reads), and everything from
+        # trusted_from on was appended by this process after its batches were validated.
+        self.verified_end = 0
+        self.trusted_from = self.size
+        self.reported_corrupt: set[int] = set()  # positions already logged as corrupt
+        self.deleted = False
+        self.inactive = False  # rolled: no more appends
 
     @property
     def log_path(self) -> Path:
@@ -73,102 +123,150 @@ class LogSegment:
         if seg.size:
             seg._log.truncate(0)
             seg.size = 0
+        seg.trusted_from = 0
         seg.index.reset()
         seg.time_index.reset()
         return seg
 
     @classmethod
     def load(
-        cls, directory: Path, base_offset: int, index_interval_bytes: int, *, active: bool, clean: bool
-    ) -> tuple[LogSegment, int]:
-        """Open an existing segment; returns it and the number of bytes recovery cut off.
+        cls, directory: Path, base_offset: int, index_interval_bytes: int, *, active: bool, recover: bool
+    ) -> tuple[LogSegment, Truncation | None, str | None]:
+        """Open an existing segment; returns it, what recovery cut off (None if nothing) and why
+        its indexes were rebuilt (None if they were sound).
 
-        The active segment after an unclean shutdown is fully recovered (every batch CRC-checked,
-        truncated at the first bad one, indexes rebuilt); other segments only get their indexes
-        rebuilt when those fail a sanity check.
+        ``recover`` (a segment after the recovery point on an unclean start) CRC-checks every batch
+        and rebuilds the indexes, as Kafka's LogLoader does; otherwise the indexes get a sanity check
+        (their last entry and the batches after it must match the file) and a full recovery only
+        when they fail it.
         """
         seg = cls(directory, base_offset, index_interval_bytes)
-        if active and not clean:
-            return seg, seg.recover()
+        if recover:
+            return seg, seg.recover(), None
         try:
-            seg.index.load(seg.size)
-            pos = seg.index.last_entry()[1]
-            tail = list(seg.headers_from(pos))
-            end = tail[-1][0] + tail[-1][1].size if tail else pos
-            if end != seg.size:
-                raise IndexCorruptError(f"{seg.log_path}: batches end at {end}, file at {seg.size}")
-            seg.next_offset = tail[-1][1].next_offset if tail else base_offset
-            if seg.index.offsets and tail and tail[0][1].last_offset != seg.index.offsets[-1]:
-                raise IndexCorruptError(f"{seg.index.path}: last entry does not match the log")
-            seg.time_index.load(max(seg.next_offset, base_offset + 1) if seg.size else base_offset)
-            if seg.size and not len(seg.time_index) and not active:
-                raise IndexCorruptError(f"{seg.time_index.path} is empty")
-            seg.max_timestamp, seg.offset_of_max_timestamp = seg.time_index.last_entry()
-            for _, h in tail:
-                if h.max_timestamp > seg.max_timestamp:
-                    seg.max_timestamp, seg.offset_of_max_timestamp = h.max_timestamp, h.last_offset
-            seg._reset_bytes_since_index()
-            seg._load_first_timestamp()
-        except IndexCorruptError:
-            seg.recover()
-        return seg, 0
+            seg._sanity_check(active)
+        except IndexCorruptError as exc:
+            return seg, seg.recover(), str(exc)
+        return seg, None, None
+
+    def _sanity_check(self, active: bool) -> None:
+        seg = self
+        base_offset = self.base_offset
+        seg.index.load(seg.size)
+        pos = seg.index.last_entry()[1]
+        tail = list(seg.headers_from(pos))
+        end = tail[-1][0] + tail[-1][1].size if tail else pos
+        if end != seg.size:
+            raise IndexCorruptError(f"{seg.log_path}: batches end at {end}, file at {seg.size}")
+        seg.next_offset = tail[-1][1].next_offset if tail else base_offset
+        if seg.index.offsets and tail and tail[0][1].last_offset != seg.index.offsets[-1]:
+            raise IndexCorruptError(f"{seg.index.path}: last entry does not match the log")
+        seg.time_index.load(max(seg.next_offset, base_offset + 1) if seg.size else base_offset)
+        if seg.size and not len(seg.time_index) and not active:
+            raise IndexCorruptError(f"{seg.time_index.path} is empty")
+        seg.max_timestamp, seg.offset_of_max_timestamp = seg.time_index.last_entry()
+        for _, h in tail:
+            if h.max_timestamp > seg.max_timestamp:
+                seg.max_timestamp, seg.offset_of_max_timestamp = h.max_timestamp, h.last_offset
+        seg._reset_bytes_since_index()
+        seg._load_first_timestamp()
+
+    def trust_all(self) -> None:
+        """Every byte was written and validated by this process (a cleaner's output)."""
+        self.trusted_from = 0
 
     def _load_first_timestamp(self) -> None:
         for _, h in self.headers_from(0):
             self.first_batch_timestamp = h.max_timestamp
             break
 
-    def recover(self) -> int:
-        """Rescan the log with full validation, cut it at the first bad batch, rebuild the indexes."""
+    def recover(self) -> Truncation | None:
+        """Rescan the log with full validation, cut it at the first bad batch, rebuild the indexes.
+
+        Returns what was cut (None when the whole file was valid); the caller logs it."""
         self.index.reset()
         self.time_index.reset()
         self.next_offset = self.base_offset
         self.max_timestamp, self.offset_of_max_timestamp = -1, self.base_offset
         self.first_batch_timestamp = -1
         self._bytes_since_index = 0
-        valid = 0
+        valid, reason = 0, None
         if self.size:
             with self._log as fd, mmap.mmap(fd, self.size, access=mmap.ACCESS_READ) as mm:
                 view = memoryview(mm)
                 try:
-                    valid = self._recover_scan(view)
+                    valid, reason = self._recover_scan(view)
                 finally:
                     view.release()
         truncated = self.size - valid
         if truncated:
             self._log.truncate(valid)
             self.size = valid
-        return truncated
+        self.verified_end = self.trusted_from = self.size
+        if not truncated:
+            return None
+        return Truncation(valid, truncated, self.next_offset, reason or "invalid batch")
 
-    def _recover_scan(self, view: memoryview) -> int:
+    def _recover_scan(self, view: memoryview) -> tuple[int, str | None]:
         pos, end = 0, len(view)
         expected = self.base_offset
-        while end - pos >= BATCH_HEADER_SIZE:
+        while pos < end:
+            problem = batch_problem(view, pos, end, expected)
+            if problem is not None:
+                return pos, problem
             h = parse_header(view, pos)
-            if (
-                h.magic != 2
-                or h.batch_length < _MIN_BATCH_LENGTH
-                or pos + h.size > end
-                or h.base_offset < expected
-                or h.last_offset_delta < 0
-                or _batch_crc(view, pos, h.size) != h.crc
-            ):
-                break
             self._index_batch(pos, BatchInfo(h.last_offset, h.max_timestamp, h.size))
             expected = h.next_offset
             pos += h.size
         self.next_offset = expected
-        return pos
+        return pos, None
+
+    def first_invalid_batch(self, pos: int, data: bytes) -> tuple[int, str] | None:
+        """Of the batches in ``data`` (read at ``pos``), the first that fails its check, as
+        (position, reason); None when all are valid. Only the ranges no check vouches for yet are
+        looked at; a read that continues the checked prefix extends it."""
+        end = pos + len(data)
+        lo, hi = max(pos, self.verified_end), min(end, self.trusted_from)
+        if lo >= hi:
+            return None
+        view = memoryview(data)
+        rel = 0
+        while pos + rel < hi:
+            if pos + rel >= lo:
+                problem = batch_problem(view, rel, len(data))
+                if problem is not None:
+                    return pos + rel, problem
+            size = parse_header(view, rel).size if len(data) - rel >= BATCH_HEADER_SIZE else 0
+            if size <= 0:
+                break
+            rel += size
+        if pos <= self.verified_end:
+            self.verified_end = max(self.verified_end, min(pos + rel, hi))
+        return None
 
     # --- writing ------------------------------------------------------------------------------
     def append(self, data: bytes | bytearray, batches: list[BatchInfo]) -> None:
-        """Write offset-stamped batches; returns after the bytes are in the file (page cache)."""
+        """Write offset-stamped batches; returns after the bytes are in the file (page cache).
+
+        On an OSError (a full disk) nothing of the call stays behind: the log is cut back and the
+        index entries written for it are dropped, so the next append cannot leave these bytes, with
+        offsets that will be given out again, in the middle of the log."""
         start = self.size
         self._log.write_all(data, rollback_to=start)  # never half a batch behind an acknowledged one
+        state = (self.next_offset, self.max_timestamp, self.offset_of_max_timestamp)
+        state += (self.first_batch_timestamp, self._bytes_since_index)
         pos = start
-        for info in batches:
-            self._index_batch(pos, info)
-            pos += info.size
+        try:
+            for info in batches:
+                self._index_batch(pos, info)
+                pos += info.size
+        except OSError:
+            self._log.truncate(start)
+            self.index.truncate_to_position(start)
+            self.time_index.truncate_to_offset(state[0])
+            self.next_offset, self.max_timestamp, self.offset_of_max_timestamp = state[:3]
+            self.first_batch_timestamp, self._bytes_since_index = state[3:]
+            raise
         self.size = pos
 
     def _index_batch(self, pos: int, info: BatchInfo) -> None:
@@ -192,6 +290,7 @@ class LogSegment:
         files are then closed (reopened only if the segment is ever truncated) to spare descriptors."""
         if self.max_timestamp >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+        self.inactive = True
         self.index.close()
         self.time_index.close()
 
@@ -204,6 +303,8 @@ class LogSegment:
         removed = self.size - pos
         self._log.truncate(pos)
         self.size = pos
+        self.verified_end = min(self.verified_end, pos)
+        self.trusted_from = min(self.trusted_from, pos)
         self.index.truncate_to_position(pos)
         self.time_index.truncate_to_offset(found[1].base_offset)
         # Recompute what the indexes no longer tell us from the batches after the last entry.
@@ -268,9 +369,14 @@ class LogSegment:
     # --- lifecycle ----------------------------------------------------------------------------
     def flush(self) -> None:
         """fsync what was written since the last flush (the files reopened if they were evicted)."""
+        if self.deleted:
+            return
         self._log.fsync()
         self.index.flush()
         self.time_index.flush()
+        if self.inactive:  # a rolled segment's indexes are not written again: spare the descriptors
+            self.index.close()
+            self.time_index.close()
 
     @property
     def open_files(self) -> int:
@@ -283,6 +389,7 @@ class LogSegment:
         self.time_index.close()
 
     def delete(self) -> None:
+        self.deleted = True
         self.close()
         for path in (self.log_path, self.index.path, self.time_index.path):
             try:

@@ -1,8 +1,11 @@
 """The pattern every data screen follows: fetch in a thread worker, apply on the event loop.
 
 librdkafka calls block for up to the request timeout; running them in thread workers keeps the
-interface responsive even when the broker is gone. Failures go to the app, which shows them in
-the status bar and backs off before the next periodic refresh; a screen never crashes on one.
+interface responsive even when the broker is gone. A failed fetch never clears what the screen
+shows: the screen keeps its last data, says in the status bar what failed since when, keeps
+refreshing on its own period, and once a fetch succeeds again it tells the user what failed in
+the meantime. Only "no broker answers at all" is the app's business (connection state, backoff,
+probing for a broker that comes back).
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from kcli.tui.kafka import error_text
 if TYPE_CHECKING:
     from kcli.tui.app import KcliApp
     from kcli.tui.kafka import DataSource
+
+
+def clock(wall: float) -> str:
+    """``14:02:03``: when something happened, in the user's local time."""
+    return time.strftime("%H:%M:%S", time.localtime(wall))
 
 
 class DataScreen(Screen):
@@ -39,6 +47,15 @@ class DataScreen(Screen):
     ready: bool = False
     #: monotonic time of the last fetch start, for the app's periodic refresh
     last_started: float = 0.0
+    #: what the last fetch could not do, None when it succeeded
+    problem: str | None = None
+    #: failed fetches since the last success, and the wall time of the first of them
+    failed_count: int = 0
+    failed_since: float | None = None
+    #: wall time of the data on screen
+    loaded_at: float | None = None
+    #: the last "recovered" message, for tests and the log
+    last_recovery: str | None = None
 
     @property
     def kapp(self) -> KcliApp:
@@ -54,6 +71,9 @@ class DataScreen(Screen):
         self.setup()
         self.ready = True
         self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.kapp.paint_status()
 
     def setup(self) -> None:
         """Add table columns and the like; called once on mount, before the first fetch."""
@@ -77,7 +97,7 @@ class DataScreen(Screen):
             data = self.fetch()
         except Exception as exc:
             if not worker.is_cancelled:
-                self._post(self._failed, error_text(exc))
+                self._post(self._failed, error_text(exc), bool(getattr(exc, "unreachable", False)))
             return
         if not worker.is_cancelled:
             self._post(self._succeeded, data)
@@ -88,20 +108,52 @@ class DataScreen(Screen):
         except RuntimeError:
             pass  # the app is shutting down
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, unreachable: bool = False) -> None:
         self.loading = False
-        self.kapp.report_failure(message)
+        self.problem = message
+        self.failed_count += 1
+        if self.failed_since is None:
+            self.failed_since = time.time()
+        self.kapp.report_failure(message, unreachable)
         if self._pending:
             self.refresh_data()
 
     def _succeeded(self, data: Any) -> None:
         self.loading = False
+        if self.failed_count:
+            self._recovered()
+        self.problem = None
+        self.loaded_at = time.time()
         self.kapp.report_success()
         if self.is_attached:
             self.apply(data)
         self.loads += 1
+        self.kapp.paint_status()
         if self._pending:
             self.refresh_data()
+
+    def _recovered(self) -> None:
+        """Say what failed while this screen could not refresh, now that it can again."""
+        since = clock(self.failed_since or time.time())
+        count = self.failed_count
+        self.last_recovery = (
+            f"{self.sub_title or 'This view'} is up to date again: {count} refresh"
+            f"{'es' if count != 1 else ''} failed since {since} ({self.problem})"
+        )
+        self.failed_count, self.failed_since = 0, None
+        if self.is_current:
+            self.app.notify(self.last_recovery, title="Recovered", timeout=10)
+
+    def problem_text(self) -> str | None:
+        """What the status bar says about this screen: the failure, since when, how old the data is."""
+        if self.problem is None:
+            return None
+        text = f"{self.problem} (since {clock(self.failed_since or time.time())}"
+        if self.failed_count > 1:
+            text += f", {self.failed_count} attempts"
+        if self.loaded_at is not None:
+            text += f"; showing data of {clock(self.loaded_at)}"
+        return text + ")"
 
     def fetch(self) -> Any:
         raise NotImplementedError

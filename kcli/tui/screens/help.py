@@ -38,10 +38,12 @@ class HelpScreen(ModalScreen[None]):
         from kcli.tui.app import KcliApp
         from kcli.tui.screens.cluster import ClusterScreen
         from kcli.tui.screens.dialogs import (
+            ConfigDialog,
             ConfirmDialog,
             CreateTopicDialog,
             ProduceDialog,
             ResetOffsetsDialog,
+            TypeNameDialog,
         )
         from kcli.tui.screens.groups import GroupScreen, GroupsScreen
         from kcli.tui.screens.messages import MessagesScreen
@@ -58,8 +60,10 @@ class HelpScreen(ModalScreen[None]):
             ("Group detail", GroupScreen.BINDINGS),
             ("Create topic form", CreateTopicDialog.BINDINGS),
             ("Produce form", ProduceDialog.BINDINGS),
+            ("Edit config form", ConfigDialog.BINDINGS),
             ("Reset offsets form", ResetOffsetsDialog.BINDINGS),
             ("Confirmation", ConfirmDialog.BINDINGS),
+            ("Confirmation by typing the name (internal topics)", TypeNameDialog.BINDINGS),
         ]
         with VerticalScroll(classes="dialog", id="help"):
             yield Static(

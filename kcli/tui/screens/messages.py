@@ -1,7 +1,19 @@
-"""The message browser: read a topic or one partition from a position, inspect, filter, tail, produce."""
+"""The message browser: read a topic or one partition from a position, page both ways, jump to an
+offset or a time, inspect, filter, tail, produce.
+
+The browser holds a window of records (at most :data:`MAX_ROWS`), oldest first, and for each
+partition the offsets the window covers, ``[lower, upper)``. ``[`` reads the page before
+``lower``, ``]`` the page from ``upper``; whatever falls out of the window on the other side
+moves that side's bound. Records are decoded (Avro through the registry, JSON, text) in the
+worker thread that read them, so the list shows and the filter searches decoded values and
+header values, never hex where a reading exists.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,10 +22,11 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.worker import Worker, get_current_worker
 
 from kcli.tui import decode
+from kcli.tui.decode import RecordView
 from kcli.tui.kafka import error_text
 from kcli.tui.model import Message
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.widgets import StatusBar, fmt_ts, parse_ts
+from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts, parse_ts
 
 START_CHOICES = [
     ("from beginning", "beginning"),
@@ -21,9 +34,23 @@ START_CHOICES = [
     ("from offset", "offset"),
     ("from time", "timestamp"),
 ]
-#: Records kept in memory while tailing; older ones scroll away.
+#: Records kept in memory; paging or tailing past it drops records from the other end.
 MAX_ROWS = 5000
+#: Records read per page (per partition at most: the pages of several partitions are merged).
 PAGE = 200
+#: Offsets from this many digits up are taken for epoch milliseconds when jumping.
+EPOCH_MS_DIGITS = 12
+
+
+@dataclass
+class Page:
+    """What a worker read: ``kind`` load/older/newer, the ranges asked, the watermarks, the records."""
+
+    kind: str
+    ranges: dict[int, tuple[int, int]]
+    marks: dict[int, tuple[int, int]]
+    records: list[RecordView]
+    newest: bool
 
 
 class MessagesScreen(DataScreen):
@@ -32,7 +59,11 @@ class MessagesScreen(DataScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "load", "Load"),
+        Binding("left_square_bracket", "older", "Older", key_display="["),
+        Binding("right_square_bracket", "newer", "Newer", key_display="]"),
+        Binding("g", "goto", "Go to offset/time"),
         Binding("t", "toggle_tail", "Live tail"),
+        Binding("F", "follow", "Follow newest", key_display="F"),
         Binding("p", "produce", "Produce"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("f", "focus_form", "Position"),
@@ -43,8 +74,11 @@ class MessagesScreen(DataScreen):
         super().__init__()
         self.topic = topic
         self.partition = partition
-        self.messages: list[Message] = []
-        self.shown: list[Message] = []
+        self.records: list[RecordView] = []
+        self.shown: list[RecordView] = []
+        #: partition -> [lower, upper): the offsets the window covers
+        self.bounds: dict[int, list[int]] = {}
+        self.marks: dict[int, tuple[int, int]] = {}
         self.tailing = False
         #: True once the tail consumer is positioned: records produced from then on will show
         self.tail_ready = False
@@ -52,20 +86,27 @@ class MessagesScreen(DataScreen):
         #: plain text of the detail pane, for tests and copy/paste
         self.detail_text = ""
         self._start = "beginning"
+        #: what the next fetch does: ("load",) reads the form, ("older",) and ("newer",) page
+        self._op: tuple = ("load",)
+        self._current: tuple = ("load", None, "beginning", None)
+
+    @property
+    def messages(self) -> list[Message]:
+        return [r.message for r in self.records]
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="messages-body"):
             with Horizontal(id="browse-form"):
                 yield Select(START_CHOICES, value="beginning", allow_blank=False, id="start")
-                yield Input(placeholder="offset / time", id="position")
+                yield Input(placeholder="offset / time (g)", id="position")
                 yield Input(
                     "" if self.partition is None else str(self.partition),
                     placeholder="all partitions",
                     id="partition",
                     type="integer",
                 )
-                yield Input(placeholder="filter key/value text (/)", id="filter")
+                yield Input(placeholder="filter key/value/header text (/)", id="filter")
             yield Static("", id="messages-summary", classes="panel-title")
             with Horizontal(id="messages-split"):
                 yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
@@ -84,11 +125,22 @@ class MessagesScreen(DataScreen):
     # -- loading -----------------------------------------------------------------------------
 
     def _request(self) -> tuple[int | None, str, int | None]:
-        """Partition, start and position from the form; raises ValueError with a readable text."""
+        """Partition, start and position from the form; raises ValueError with a readable text.
+
+        A typed position chooses the start by itself: a plain number is an offset (epoch
+        milliseconds from 12 digits up), anything else a time; the selector follows.
+        """
         part_text = self.query_one("#partition", Input).value.strip()
         partition = int(part_text) if part_text else None
-        start = str(self.query_one("#start", Select).value)
+        select = self.query_one("#start", Select)
+        start = str(select.value)
         raw = self.query_one("#position", Input).value.strip()
+        if raw:
+            digits = raw.lstrip("-").isdigit()
+            start = "offset" if digits and len(raw.lstrip("-")) < EPOCH_MS_DIGITS else "timestamp"
+            if start != select.value:
+                self._start = start
+                select.value = start
         position: int | None = None
         if start == "offset":
             if not raw.lstrip("-").isdigit():
@@ -97,70 +149,185 @@ class MessagesScreen(DataScreen):
         elif start == "timestamp":
             if not raw:
                 raise ValueError("type a time: epoch ms or 2026-01-01T12:00:00")
-            position = parse_ts(raw)
+            try:
+                position = parse_ts(raw)
+            except ValueError:
+                raise ValueError(
+                    f"'{raw}' is neither an offset nor a time (epoch ms or 2026-01-01T12:00:00)"
+                ) from None
         return partition, start, position
 
     def refresh_data(self) -> None:
+        """Run the operation asked for (a page back or forward), else a load from the form."""
         if not self.ready:
             return
-        try:
-            self._req = self._request()
-        except ValueError as exc:
-            self.kapp.report_action_error(str(exc))
+        if self.loading:
+            self._pending = True  # asked while reading: done right after, see DataScreen
             return
+        op, self._op = self._op, ("load",)
+        if op[0] == "load":
+            try:
+                op = ("load", *self._request())
+            except ValueError as exc:
+                self.kapp.report_action_error(str(exc))
+                return
+        self._current = op
         super().refresh_data()
 
-    def fetch(self) -> list[Message]:
-        partition, start, position = self._req
-        return self.source.browse(self.topic, partition, start, position, PAGE)  # type: ignore[arg-type]
+    def fetch(self) -> Page:
+        avro = self.kapp.avro_decoder
+        kind = self._current[0]
+        if kind == "load":
+            _, partition, start, position = self._current
+            plan = self.source.plan_browse(self.topic, partition, start, position, PAGE)
+            newest = start == "end"
+            got = self.source.read_ranges(self.topic, plan.ranges, PAGE * max(1, len(plan.ranges)), newest)
+            return Page("load", plan.ranges, plan.marks, [decode.view(m, avro) for m in got], newest)
+        marks = self.source.watermarks(self.topic)
+        scope = [p for p in self.bounds if p in marks]
+        if kind == "older":
+            ranges = {
+                p: (max(marks[p][0], self.bounds[p][0] - PAGE), self.bounds[p][0])
+                for p in scope
+                if self.bounds[p][0] > marks[p][0]
+            }
+        else:
+            ranges = {
+                p: (self.bounds[p][1], min(marks[p][1], self.bounds[p][1] + PAGE))
+                for p in scope
+                if self.bounds[p][1] < marks[p][1]
+            }
+        newest = kind == "older"
+        got = (
+            self.source.read_ranges(self.topic, ranges, PAGE * max(1, len(ranges)), newest) if ranges else []
+        )
+        return Page(kind, ranges, marks, [decode.view(m, avro) for m in got], newest)
 
-    def apply(self, data: list[Message]) -> None:
-        self.messages = list(data)
-        self.render_rows()
+    def apply(self, page: Page) -> None:
+        kept = _trim(page.records, PAGE, page.newest)
+        self.marks = page.marks
+        selected = self._selected()
+        if page.kind == "load":
+            self.records = kept
+            self.bounds = {}
+        elif page.kind == "older":
+            self.records = kept + self.records
+        else:
+            self.records = self.records + kept
+        _move_bounds(self.bounds, page, kept)
+        if len(self.records) > MAX_ROWS:
+            self._drop(len(self.records) - MAX_ROWS, from_start=page.kind != "older")
+        self.render_rows(keep=selected if page.kind != "load" else None)
+        if page.kind != "load" and not kept:
+            where = (
+                "before the first record shown: at the log start"
+                if page.kind == "older"
+                else ("after the last record shown: at the log end")
+            )
+            self.app.notify(f"no records {where}", title=self.topic)
 
-    def render_rows(self) -> None:
+    def _drop(self, count: int, from_start: bool) -> None:
+        """Drop ``count`` records from one end of the window, moving that end's bounds."""
+        if from_start:
+            dropped, self.records = self.records[:count], self.records[count:]
+            for r in dropped:
+                b = self.bounds.get(r.message.partition)
+                if b is not None:
+                    b[0] = max(b[0], r.message.offset + 1)
+        else:
+            dropped, self.records = self.records[-count:], self.records[:-count]
+            for r in dropped:
+                b = self.bounds.get(r.message.partition)
+                if b is not None:
+                    b[1] = min(b[1], r.message.offset)
+
+    def _selected(self) -> tuple[int, int] | None:
+        table = self.query_one("#messages", DataTable)
+        if 0 <= table.cursor_row < len(self.shown):
+            m = self.shown[table.cursor_row].message
+            return m.partition, m.offset
+        return None
+
+    def render_rows(self, keep: tuple[int, int] | None = None) -> None:
+        """Rebuild the rows from the window and the filter; the cursor stays on ``keep`` if shown."""
         needle = self.query_one("#filter", Input).value
-        self.shown = [m for m in self.messages if decode.matches(needle, m.key, m.value)]
+        self.shown = [r for r in self.records if decode.matches(needle, r)]
         table = self.query_one("#messages", DataTable)
         table.clear()
-        table.add_rows(self._row(m) for m in self.shown)
+        table.add_rows(self._row(r) for r in self.shown)
         self._summary()
-        if self.shown:
-            table.move_cursor(row=len(self.shown) - 1 if self.tailing else 0, animate=False)
-            self.show_detail(self.shown[table.cursor_row])
-        else:
+        if not self.shown:
             self.query_one("#detail-text", Static).update("no records")
+            return
+        row = 0
+        if keep is not None:
+            found = [i for i, r in enumerate(self.shown) if (r.message.partition, r.message.offset) == keep]
+            row = found[0] if found else 0
+        elif self.tailing:
+            row = len(self.shown) - 1
+        table.move_cursor(row=row, animate=False)
+        self.show_detail(self.shown[row])
 
     @staticmethod
-    def _row(m: Message) -> tuple[str, ...]:
-        return (
-            str(m.partition),
-            str(m.offset),
-            fmt_ts(m.timestamp_ms),
-            decode.preview(m.key, 14),
-            decode.preview(m.value, 200),
-        )
+    def _row(r: RecordView) -> tuple[str | Text, ...]:
+        m = r.message
+        value: str | Text = r.value if len(r.value) <= 200 else r.value[:199] + "…"
+        if r.tombstone:
+            value = Text(decode.TOMBSTONE, style="italic red")
+        key = r.key if len(r.key) <= 14 else r.key[:13] + "…"
+        return (str(m.partition), str(m.offset), fmt_ts(m.timestamp_ms), key, value)
+
+    def position_text(self) -> str:
+        """Where the window is: offsets per partition, and whether it reaches either end of the log."""
+        if not self.bounds:
+            return ""
+        parts = sorted(self.bounds)
+        if len(parts) <= 3:
+            ranges = ", ".join(
+                f"p{p} {fmt_count(b[0])}-{fmt_count(max(b[0], b[1] - 1))}"
+                for p, b in ((p, self.bounds[p]) for p in parts)
+                if b[1] > b[0]
+            )
+        else:
+            ranges = f"{len(parts)} partitions"
+        at_start = all(self.bounds[p][0] <= self.marks.get(p, (0, 0))[0] for p in parts)
+        at_end = all(self.bounds[p][1] >= self.marks.get(p, (0, 0))[1] for p in parts)
+        ends = []
+        ends.append("at log start" if at_start else "[ older")
+        ends.append("at log end" if at_end else "] newer")
+        return (f" · {ranges}" if ranges else "") + " · " + " · ".join(ends)
 
     def _summary(self) -> None:
-        mode = "[b reverse] LIVE [/] following new records · " if self.tailing else ""
+        mode = ""
+        if self.tailing:
+            table = self.query_one("#messages", DataTable)
+            following = not self.shown or table.cursor_row >= len(self.shown) - 1
+            mode = (
+                "[b reverse] LIVE [/] following new records · "
+                if following
+                else "[b reverse] LIVE [/] paused where you are (F follows again) · "
+            )
         needle = self.query_one("#filter", Input).value
         shown = (
-            f"{len(self.shown)} of {len(self.messages)} records match '{needle}'"
+            f"{len(self.shown)} of {len(self.records)} records match '{needle}'"
             if needle
             else f"{len(self.shown)} records"
         )
-        self.query_one("#messages-summary", Static).update(f"{mode}{self.topic}: {shown}")
+        self.query_one("#messages-summary", Static).update(
+            f"{mode}{self.topic}: {shown}{self.position_text()}"
+        )
 
     # -- detail pane -------------------------------------------------------------------------
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "messages" and 0 <= event.cursor_row < len(self.shown):
             self.show_detail(self.shown[event.cursor_row])
+            if self.tailing:
+                self._summary()
 
-    def show_detail(self, m: Message) -> None:
+    def show_detail(self, record: RecordView) -> None:
         """Headers and every plausible reading of key and value, as one Rich Text (selectable, testable)."""
-        from rich.text import Text
-
+        m = record.message
         out = Text()
         out.append(f"{m.topic}", style="bold")
         out.append(f" partition {m.partition} offset {m.offset}\n")
@@ -175,6 +342,13 @@ class MessagesScreen(DataScreen):
             size = "null" if data is None else f"{len(data)} bytes"
             out.append(f"\n{title}", style="bold underline")
             out.append(f" ({size})\n")
+            if title == "Value" and record.tombstone:
+                out.append(
+                    "tombstone: a null value for a key; on a compacted topic it deletes that key "
+                    "(and is itself removed after delete.retention.ms)\n",
+                    style="italic red",
+                )
+                continue
             for reading in decode.readings(data, self.kapp.avro_decoder):
                 out.append(f"— {reading.label}\n", style="bold cyan")
                 out.append(reading.text + "\n")
@@ -185,7 +359,7 @@ class MessagesScreen(DataScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.render_rows()
+            self.render_rows(keep=self._selected())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id in ("position", "partition"):
@@ -197,6 +371,7 @@ class MessagesScreen(DataScreen):
         value = str(event.value)
         if event.select.id == "start" and value != self._start and value in ("beginning", "end"):
             self._start = value
+            self.query_one("#position", Input).value = ""
             self.action_load()
         elif event.select.id == "start":
             self._start = value
@@ -206,7 +381,35 @@ class MessagesScreen(DataScreen):
     def action_load(self) -> None:
         if self.tailing:
             self.action_toggle_tail()
+        self._op = ("load",)
         self.refresh_data()
+
+    def _page(self, kind: str) -> None:
+        if self.loading:
+            return  # one page at a time: the bounds move when this one arrives
+        if not self.bounds:
+            self.action_load()
+            return
+        self._op = (kind,)
+        self.refresh_data()
+
+    def action_older(self) -> None:
+        self._page("older")
+
+    def action_newer(self) -> None:
+        self._page("newer")
+
+    def action_goto(self) -> None:
+        position = self.query_one("#position", Input)
+        position.focus()
+        position.action_select_all()
+
+    def action_follow(self) -> None:
+        table = self.query_one("#messages", DataTable)
+        table.focus()
+        if self.shown:
+            table.move_cursor(row=len(self.shown) - 1, animate=False)
+        self._summary()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
@@ -240,7 +443,7 @@ class MessagesScreen(DataScreen):
         except ValueError:
             partition = None
         self.tailing = True
-        self._summary()
+        self.action_follow()
         self._tail = self._tail_worker(partition)
 
     @work(thread=True, group="tail")
@@ -252,15 +455,16 @@ class MessagesScreen(DataScreen):
             self._post(self._tail_failed, error_text(exc))
             return
         self._post(self._tail_opened)
+        avro = self.kapp.avro_decoder
         try:
             while not worker.is_cancelled:
                 try:
                     batch = tail.poll(0.25)
                 except Exception as exc:
-                    self._post(self.kapp.report_failure, error_text(exc))
+                    self._post(self.kapp.report_failure, error_text(exc), False)
                     continue
                 if batch and not worker.is_cancelled:
-                    self._post(self._append, batch)
+                    self._post(self._append, [decode.view(m, avro) for m in batch])
         finally:
             tail.close()
 
@@ -272,24 +476,68 @@ class MessagesScreen(DataScreen):
         self._summary()
         self.kapp.report_action_error(message)
 
-    def _append(self, batch: list[Message]) -> None:
-        """New records from the tail: append rows without rebuilding the table, keep the newest in view."""
+    def _append(self, batch: list[RecordView]) -> None:
+        """New records from the tail. The cursor follows them only while it is on the newest row:
+        a user who moved up to read a record keeps it in view (F or ctrl+end follows again)."""
         if not self.tailing:
             return
-        self.messages.extend(batch)
         table = self.query_one("#messages", DataTable)
-        if len(self.messages) > MAX_ROWS:
-            self.messages = self.messages[-MAX_ROWS:]
-            self.render_rows()
+        following = not self.shown or table.cursor_row >= len(self.shown) - 1
+        self.records.extend(batch)
+        for r in batch:
+            b = self.bounds.setdefault(r.message.partition, [r.message.offset, r.message.offset + 1])
+            b[1] = max(b[1], r.message.offset + 1)
+        if len(self.records) > MAX_ROWS:
+            selected = self._selected()
+            self._drop(len(self.records) - MAX_ROWS + MAX_ROWS // 10, from_start=True)  # room for a while
+            self.render_rows(keep=None if following else selected)
             return
         needle = self.query_one("#filter", Input).value
-        fresh = [m for m in batch if decode.matches(needle, m.key, m.value)]
+        fresh = [r for r in batch if decode.matches(needle, r)]
         self.shown.extend(fresh)
-        table.add_rows(self._row(m) for m in fresh)
-        if fresh:
+        table.add_rows(self._row(r) for r in fresh)
+        if fresh and following:
             table.move_cursor(row=len(self.shown) - 1, animate=False)
         self._summary()
 
     def on_unmount(self) -> None:
         if self._tail is not None:
             self._tail.cancel()
+
+
+def _trim(records: list[RecordView], limit: int, newest: bool) -> list[RecordView]:
+    """The page the user sees: the first ``limit`` records by time, or the last when paging back."""
+    return records[-limit:] if newest else records[:limit]
+
+
+def _move_bounds(bounds: dict[int, list[int]], page: Page, kept: list[RecordView]) -> None:
+    """Move the window's bounds for what a page read (``page.records``) and kept (``kept``).
+
+    Reading oldest-first, the lower bound is exact (the range's start) and the upper one is after
+    the last kept record of the partition; reading newest-first (a page back, or "last records"),
+    the other way round. A partition whose records were all cut from the page keeps its bound,
+    so the next page reads them; one whose range held no record at all moves past it.
+    """
+    kept_by: dict[int, list[int]] = {}
+    read_by: set[int] = set()
+    for r in page.records:
+        read_by.add(r.message.partition)
+    for r in kept:
+        kept_by.setdefault(r.message.partition, []).append(r.message.offset)
+    for p, (first, stop) in page.ranges.items():
+        b = bounds.setdefault(p, [first, first] if not page.newest else [stop, stop])
+        offsets = kept_by.get(p)
+        if page.newest:  # a page back (or the last records): [x, stop)
+            if page.kind == "load":
+                b[1] = stop
+            if offsets:
+                b[0] = min(offsets)
+            elif p not in read_by:
+                b[0] = first  # nothing there: the next page back starts before it
+        else:  # a page forward (or from a position): [first, x)
+            if page.kind == "load":
+                b[0] = first
+            if offsets:
+                b[1] = max(offsets) + 1
+            elif p not in read_by:
+                b[1] = stop

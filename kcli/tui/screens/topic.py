@@ -1,4 +1,5 @@
-"""One topic: partitions with replicas and watermarks, its configs, and a live throughput sparkline."""
+"""One topic: partitions with replicas and watermarks, the consumer groups reading it with their lag
+there, its configs (editable), and a live throughput sparkline."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from kcli.tui.model import TopicDetail
+from kcli.tui.model import ConfigValue, TopicDetail
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.widgets import StatusBar, fmt_count
+from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
 #: Samples kept for the sparkline: two minutes at one sample a second.
 HISTORY = 120
+#: The groups of the topic cost a coordinator round trip per group: read them every Nth refresh.
+GROUPS_EVERY = 3
 
 
 def replication_summary(data: TopicDetail) -> str:
@@ -33,6 +36,8 @@ class TopicScreen(DataScreen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("m", "messages", "Messages"),
         Binding("p", "produce", "Produce"),
+        Binding("e", "edit_config", "Edit config"),
+        Binding("g", "open_group", "Open group"),
         Binding("d", "delete_topic", "Delete"),
         Binding("r", "refresh", "Refresh"),
     ]
@@ -45,6 +50,8 @@ class TopicScreen(DataScreen):
         self._last: tuple[float, int] | None = None
         self._configs: tuple = ()
         self.detail: TopicDetail | None = None
+        self.group_ids: list[str] = []
+        self._fetches = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -57,8 +64,11 @@ class TopicScreen(DataScreen):
                 with Vertical(id="partitions-pane"):
                     yield Static("Partitions", classes="section-title")
                     yield DataTable(id="partitions", cursor_type="row", zebra_stripes=True)
+                    yield Static("Consumer groups (g opens)", classes="section-title")
+                    yield DataTable(id="topic-groups", cursor_type="row")
+                    yield Static("", id="topic-groups-note", classes="note")
                 with Vertical(id="configs-pane"):
-                    yield Static("Configs (* = set explicitly)", classes="section-title")
+                    yield Static("Configs (* = set explicitly; e edits)", classes="section-title")
                     yield DataTable(id="configs", cursor_type="row")
         yield StatusBar(id="status")
         yield Footer()
@@ -67,17 +77,33 @@ class TopicScreen(DataScreen):
         parts = self.query_one("#partitions", DataTable)
         for title in ("Partition", "Leader", "Replicas", "ISR", "Offline", "Low", "High", "Records", "State"):
             parts.add_column(title, key=title.lower())
+        groups = self.query_one("#topic-groups", DataTable)
+        for title in ("Group", "State", "Members", "Partitions", "Lag", "Problem"):
+            groups.add_column(title, key=title.lower())
         configs = self.query_one("#configs", DataTable)
         configs.add_column("Name", key="name")
         configs.add_column("Value", key="value")
         self.sub_title = f"Topic {self.topic}"
         parts.focus()
         self.query_one("#throughput", Sparkline).display = False  # shown from the first rate sample
+        self.query_one("#topic-groups-note").display = False
 
     def fetch(self) -> TopicDetail:
-        return self.source.topic_detail(self.topic)
+        with_groups = self._fetches % GROUPS_EVERY == 0
+        self._fetches += 1
+        return self.source.topic_detail(self.topic, with_groups=with_groups)
 
     def apply(self, data: TopicDetail) -> None:
+        if data.groups is None and data.groups_error is None and self.detail is not None:
+            # groups were not asked for this time: keep the last ones
+            data = TopicDetail(
+                data.name,
+                data.internal,
+                data.partitions,
+                data.configs,
+                self.detail.groups,
+                self.detail.groups_error,
+            )
         self.detail = data
         now = time.monotonic()
         high = data.high_total
@@ -112,13 +138,43 @@ class TopicScreen(DataScreen):
             )
         if 0 <= cursor < len(data.partitions):
             parts.move_cursor(row=cursor, animate=False)
+        self._apply_groups(data)
         if data.configs != self._configs:
             self._configs = data.configs
             configs = self.query_one("#configs", DataTable)
+            cursor = configs.cursor_row
             configs.clear()
             for c in data.configs:
                 value = "******" if c.sensitive else (c.value if c.value is not None else "null")
                 configs.add_row(c.name + ("" if c.default else " *"), value)
+            if 0 <= cursor < len(data.configs):
+                configs.move_cursor(row=cursor, animate=False)
+
+    def _apply_groups(self, data: TopicDetail) -> None:
+        table = self.query_one("#topic-groups", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        groups = data.groups or ()
+        self.group_ids = [g.group_id for g in groups]
+        for g in groups:
+            table.add_row(
+                g.group_id,
+                g.state,
+                str(g.members),
+                str(g.partitions),
+                fmt_lag(g.lag, g.uncommitted),
+                g.error or "",
+            )
+        if 0 <= cursor < len(groups):
+            table.move_cursor(row=cursor, animate=False)
+        note = ""
+        if data.groups_error:
+            note = f"⚠ consumer groups: {data.groups_error}"
+        elif data.groups is not None and not groups:
+            note = "no consumer group reads this topic"
+        elif any(g.uncommitted for g in groups):
+            note = FROM_START_NOTE
+        set_note(self.query_one("#topic-groups-note", Static), note)
 
     def selected_partition(self) -> int | None:
         if self.detail is None:
@@ -128,9 +184,18 @@ class TopicScreen(DataScreen):
             return self.detail.partitions[table.cursor_row].partition
         return None
 
+    def selected_config(self) -> ConfigValue | None:
+        configs = self._configs
+        row = self.query_one("#configs", DataTable).cursor_row
+        return configs[row] if 0 <= row < len(configs) else None
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "partitions" and self.detail is not None:
             self.kapp.open_messages(self.topic, self.detail.partitions[event.cursor_row].partition)
+        elif event.data_table.id == "configs":
+            self.action_edit_config()
+        elif event.data_table.id == "topic-groups":
+            self.action_open_group()
 
     def action_messages(self) -> None:
         self.kapp.open_messages(self.topic)
@@ -138,18 +203,31 @@ class TopicScreen(DataScreen):
     def action_produce(self) -> None:
         self.kapp.produce(self.topic, None, self.refresh_data)
 
+    def action_open_group(self) -> None:
+        row = self.query_one("#topic-groups", DataTable).cursor_row
+        if 0 <= row < len(self.group_ids):
+            self.kapp.open_group(self.group_ids[row])
+
+    def action_edit_config(self) -> None:
+        from kcli.tui.screens.dialogs import ConfigDialog
+
+        config = self.selected_config()
+        if config is None:
+            return
+
+        def changed(what: str | None) -> None:
+            if what:
+                self.app.notify(f"{self.topic}: {what}", title="Config changed")
+                self.refresh_data()
+
+        self.app.push_screen(ConfigDialog(self.topic, config), changed)
+
     def action_delete_topic(self) -> None:
-        from kcli.tui.screens.dialogs import ConfirmDialog
+        from kcli.tui.screens.topics import confirm_delete
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_action_in_thread(self.source.delete_topic, self._deleted, self.topic)
+        confirm_delete(self, self.topic, self._deleted)
 
-        self.app.push_screen(
-            ConfirmDialog(f"Delete topic [b]{self.topic}[/b] and all its records?"), confirmed
-        )
-
-    def _deleted(self, _result: object) -> None:
+    def _deleted(self) -> None:
         self.app.notify(f"Deleted topic {self.topic}", title="Topics")
         self.app.pop_screen()
 

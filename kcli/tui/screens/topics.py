@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from kcli.tui.model import NewTopicSpec, TopicSummary
+from kcli.tui.kafka import needs_typed_confirmation
+from kcli.tui.model import TopicSummary
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import StatusBar, fmt_bytes, fmt_count
 
@@ -190,9 +194,9 @@ class TopicsScreen(DataScreen):
     def action_create_topic(self) -> None:
         from kcli.tui.screens.dialogs import CreateTopicDialog
 
-        def created(spec: NewTopicSpec | None) -> None:
-            if spec is not None:
-                self.run_action_in_thread(self.source.create_topic, lambda _: self._created(spec.name), spec)
+        def created(name: str | None) -> None:
+            if name is not None:
+                self._created(name)
 
         self.app.push_screen(CreateTopicDialog(), created)
 
@@ -201,18 +205,33 @@ class TopicsScreen(DataScreen):
         self.refresh_data()
 
     def action_delete_topic(self) -> None:
-        from kcli.tui.screens.dialogs import ConfirmDialog
-
         name = self.selected_topic()
-        if not name:
-            return
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_action_in_thread(self.source.delete_topic, lambda _: self._deleted(name), name)
-
-        self.app.push_screen(ConfirmDialog(f"Delete topic [b]{name}[/b] and all its records?"), confirmed)
+        if name:
+            confirm_delete(self, name, lambda: self._deleted(name))
 
     def _deleted(self, name: str) -> None:
         self.app.notify(f"Deleted topic {name}", title="Topics")
         self.refresh_data()
+
+
+def confirm_delete(screen: DataScreen, name: str, on_deleted: Callable[[], None]) -> None:
+    """Ask before deleting topic ``name``, then delete it in a worker.
+
+    ``y`` confirms a normal topic; an internal or system topic (``__consumer_offsets`` holds every
+    group's offsets, ``_schemas`` every schema) must have its name typed.
+    """
+    from kcli.tui.screens.dialogs import ConfirmDialog, TypeNameDialog
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            screen.run_action_in_thread(screen.source.delete_topic, lambda _: on_deleted(), name)
+
+    if needs_typed_confirmation(name):
+        dialog: ModalScreen[bool] = TypeNameDialog(
+            f"[b]{name}[/b] is an internal topic: deleting it loses what the cluster itself keeps there "
+            "(committed offsets, transactions, schemas) for every client.",
+            name,
+        )
+    else:
+        dialog = ConfirmDialog(f"Delete topic [b]{name}[/b] and all its records?")
+    screen.app.push_screen(dialog, confirmed)

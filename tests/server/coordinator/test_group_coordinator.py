@@ -218,7 +218,8 @@ def test_leave_moves_partitions_and_last_leave_empties_the_group() -> None:
 def test_silent_member_expires_after_its_session_timeout() -> None:
     async def main() -> None:
         coord = coordinator()
-        alive, silent = await stable_group_of(coord, 2, session=150)
+        # 600 ms: long enough that a loaded CI machine never starves the alive member's beats.
+        alive, silent = await stable_group_of(coord, 2, session=600)
 
         async def keep_alive() -> None:
             while True:
@@ -229,7 +230,7 @@ def test_silent_member_expires_after_its_session_timeout() -> None:
         try:
             await wait_for(lambda: silent["member_id"] not in coord.groups["g"].members)
             assert coord.groups["g"].state is GroupState.PREPARING_REBALANCE
-            rejoin = await coord.join_group(join_req(member_id=alive["member_id"], session=150))
+            rejoin = await coord.join_group(join_req(member_id=alive["member_id"], session=600))
             assert rejoin["error_code"] == E.NONE and len(rejoin["members"]) == 1
         finally:
             beating.cancel()

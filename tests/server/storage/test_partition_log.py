@@ -288,12 +288,17 @@ def test_read_matches_a_reference_walk_of_the_segment_files(tmp_path):
 def test_closed_segments_keep_one_descriptor(tmp_path):
     import os
 
+    from kcli.server.storage.flusher import default_flusher
+
+    default_flusher().drain()  # its worker thread exists before counting
+
     before = len(os.listdir("/proc/self/fd"))
     one = batch(1, size=100)
     log = open_log(tmp_path, segment_bytes=len(one))
     for _ in range(30):
         log.append(batch(1, size=100))
     assert len(log.segments) == 30
+    default_flusher().drain()  # rolled segments are flushed in the background
     # the log file of every segment, plus both index files of the active one
     assert len(os.listdir("/proc/self/fd")) - before == 30 + 2
     log.close()

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from kcli.server.protocol.records import iter_batches
+from kcli.server.storage.checkpoints import read_checkpoint
+from kcli.server.storage.errors import CorruptBatchError
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import CLEAN_SHUTDOWN_FILE, LogManager
+from kcli.server.storage.partition_log import PartitionLog
 
 from .helpers import batch, open_log, read_all
 
@@ -185,3 +191,85 @@ def test_clean_shutdown_keeps_producer_state_in_a_snapshot(tmp_path):
     retry = log.append(batch(3, producer_id=8, producer_epoch=2, base_sequence=0))
     assert retry.duplicate and retry.base_offset == first.base_offset
     assert log.append(batch(1, producer_id=8, producer_epoch=2, base_sequence=3)).base_offset == 3
+
+
+# --- corrupt batches met by reads, damaged checkpoints ------------------------------------------
+
+
+def _closed_segment_with_index(tmp_path):
+    config = {"segment_bytes": 4000, "index_interval_bytes": 300}
+    log = fill(tmp_path, n=60, **config)
+    log.close()
+    path = tmp_path / "topic-0" / "00000000000000000000.log"
+    return config, path
+
+
+def test_payload_flip_in_a_closed_segment_is_refused_at_read_and_logged_once(tmp_path, caplog):
+    config, path = _closed_segment_with_index(tmp_path)
+    data = bytearray(path.read_bytes())
+    positions = [(pos, h) for pos, h in iter_batches(data)]
+    pos, victim = positions[5]
+    data[pos + victim.size - 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    log = PartitionLog.open(tmp_path / "topic-0", LogConfig(**config), clean_shutdown=True)
+    served = log.read(0, 1 << 20)  # the valid batches before it, not the damaged one
+    assert [h.base_offset for _, h in iter_batches(served)] == [h.base_offset for _, h in positions[:5]]
+    for _ in range(3):
+        with pytest.raises(CorruptBatchError) as exc:
+            log.read(victim.base_offset, 1 << 20)
+        assert exc.value.error_code == 2 and f"position {pos}" in str(exc.value)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "topic-0" in errors[0].getMessage()
+    # what follows the damaged batch in later segments is still served
+    later = log.segments[1].base_offset
+    assert read_all(log, later)[0].offset == later
+
+
+def test_framing_break_in_the_middle_of_a_closed_segment_is_refused_at_read(tmp_path):
+    """A batch length damaged before the segment's last index entry passes the start-up check;
+    the read that meets it answers an error instead of skipping to the next segment."""
+    config, path = _closed_segment_with_index(tmp_path)
+    data = bytearray(path.read_bytes())
+    pos, victim = [(p, h) for p, h in iter_batches(data)][2]
+    struct.pack_into(">i", data, pos + 8, 7)  # a length no batch can have
+    path.write_bytes(bytes(data))
+    log = PartitionLog.open(tmp_path / "topic-0", LogConfig(**config), clean_shutdown=True)
+    assert log.truncated_on_recovery == 0  # nothing cut at start-up
+    with pytest.raises(CorruptBatchError):
+        log.read(victim.base_offset, 1 << 20)
+    after = log.active_segment.base_offset
+    assert read_all(log, after)[0].offset == after
+
+
+def test_damaged_checkpoint_reads_as_empty_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "recovery-point-offset-checkpoint"
+    path.write_bytes(b"\xff\xfe garbage")
+    assert read_checkpoint(path) == {}
+    path.write_text("0\n3\ntopic 0 5\n")  # fewer entries than announced
+    assert read_checkpoint(path) == {}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("resetting the recovery checkpoint to 0" in w for w in warnings)
+    assert read_checkpoint(tmp_path / "absent") == {} and len(caplog.records) == 2
+
+
+def test_damaged_leader_epoch_checkpoint_is_rebuilt_from_the_batches(tmp_path, caplog):
+    log = open_log(tmp_path)
+    log.append(batch(2), leader_epoch=0)
+    log.append(batch(2), leader_epoch=3)
+    log.close()
+    (tmp_path / "topic-0" / "leader-epoch-checkpoint").write_bytes(b"\x00\xff\x00")
+    reopened = open_log(tmp_path)
+    assert reopened.epoch_cache.entries == [(0, 0), (3, 2)]
+    assert any("leader-epoch-checkpoint" in r.getMessage() for r in caplog.records)
+
+
+def test_follower_append_allows_a_gap_but_never_going_back(tmp_path):
+    leader = open_log(tmp_path, name="leader-0")
+    for i in range(4):
+        leader.append(batch(1, tag=f"{i}-"))
+    follower = open_log(tmp_path, name="follower-0")
+    follower.append_as_follower(leader.read(0, 1 << 20, upper_bound=1))
+    assert follower.log_end_offset == 1
+    assert follower.append_as_follower(leader.read(3, 1 << 20)) == 4  # offsets 1-2 never came
+    with pytest.raises(ValueError):
+        follower.append_as_follower(leader.read(2, 1 << 20, upper_bound=3))
