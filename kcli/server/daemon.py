@@ -157,6 +157,9 @@ async def serve(config: BrokerConfig) -> None:
             await broker.fetchers.close()
             broker.close()
             raise SystemExit(1) from None
+    else:  # a lone broker: its own controller, in process (set up by load)
+        assert broker.cluster is not None
+        await broker.cluster.start()
     server = BrokerServer(broker)
     await server.start()
     pid_files = [PidFile(f"kafka-server-{ls.port}") for ls in config.client_listeners]
@@ -191,6 +194,8 @@ async def serve(config: BrokerConfig) -> None:
                 await registration.close()
             if link is not None:
                 await link.close()  # fenced now: leaderships move before the sockets close
+            elif broker.cluster is not None:
+                await broker.cluster.close()
             if broker.fetchers is not None:
                 await broker.fetchers.close()
             await server.close()

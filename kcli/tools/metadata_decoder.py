@@ -70,7 +70,9 @@ def _json(schema: str, value: bytes | None) -> str:
 
     module = importlib.import_module(f"kio.schema.{schema}.v0.data")
     cls = next(
-        v for v in vars(module).values() if dataclasses.is_dataclass(v) and getattr(v, "__module__", "") == module.__name__
+        v
+        for v in vars(module).values()
+        if dataclasses.is_dataclass(v) and getattr(v, "__module__", "") == module.__name__
     )
     entity, _ = entity_reader(cls)(value or b"", 0)
     return json.dumps(_camel(dataclasses.asdict(entity)), separators=(",", ":"))

@@ -183,6 +183,21 @@ class Controller:
         path.rename(path.with_name(path.name + ".migrated"))
         log.info("Moved the metadata of %s into the metadata log (%d topics)", path, len(self.image.topics))
 
+    def bootstrap(self, topics: list[Any], next_producer_id: int) -> None:
+        """A lone broker's catalog from an older kcli (``TopicRecord``s: name, topic_id, replicas,
+        configs) as the log's first records: each partition led by its first replica, under the
+        epochs the broker has used (0), and producer ids going on from where they were."""
+        for t in topics:
+            states = [PartitionState(list(r), list(r), r[0] if r else NO_LEADER) for r in t.replicas]
+            for rec in topic_records(TopicState(t.name, t.topic_id, states, dict(t.configs), t.internal)):
+                self._emit(rec)
+            self._collisions.add(t.name)
+        if next_producer_id > self.image.next_producer_id:
+            self._emit(
+                record("PRODUCER_IDS_RECORD", brokerId=-1, brokerEpoch=-1, nextProducerId=next_producer_id)
+            )
+        self._commit()
+
     def _emit(self, rec: MetadataRecord) -> None:
         """Replay ``rec`` now and keep it for the operation's commit."""
         self.image.replay(rec)
@@ -197,8 +212,12 @@ class Controller:
         first = self.log.end_offset
         try:
             last = self.log.append(records)
-        except Exception:
-            log.exception("Could not write %d metadata record(s); reloading the metadata log", len(records))
+        except Exception as exc:
+            # The storage layer said why (once per log dir state change); the change is undone by
+            # rebuilding the image from what the log holds.
+            log.warning(
+                "Could not write %d metadata record(s) (%s); the change is not made", len(records), exc
+            )
             self._load(self.image.cluster_id)
             raise
         for i, rec in enumerate(records):
@@ -378,9 +397,10 @@ class Controller:
             for rec in topic_records(topic):
                 self._emit(rec)
             self._collisions.add(topic.name)
+            replicas = [p.replicas for p in topic.partitions]
             log.info(
-                "Created topic %s with %d partitions: %s",
-                topic.name, len(topic.partitions), [p.replicas for p in topic.partitions],
+                "Created topic %s with %d partitions: %s%s",
+                topic.name, len(replicas), replicas[:8], " ..." if len(replicas) > 8 else "",
             )  # fmt: skip
         self._commit()
         return [self.image.topics[r.name] if isinstance(r, TopicState) else r for r in results]

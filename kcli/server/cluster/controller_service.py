@@ -21,6 +21,8 @@ import logging
 import uuid
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.cluster.controller import Controller, ControllerError, NewPartitions, NewTopic
 from kcli.server.cluster.image import BrokerRegistration, TopicState
 
@@ -113,6 +115,9 @@ class ControllerService:
             return {"ok": False, "error": "Controller", "code": exc.code, "message": exc.message}
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             return {"ok": False, "error": "BadArguments", "message": f"{op}: {exc!r}"}
+        except OSError as exc:  # the metadata log could not be written (a full disk): nothing changed
+            code = getattr(exc, "error_code", ErrorCode.kafka_storage_error)
+            return {"ok": False, "error": "Storage", "code": int(code), "message": str(exc)}
         self._publish()
         return answer
 
@@ -120,19 +125,25 @@ class ControllerService:
         """The committed records after ``offset``: at once when there are any, else when a change
         is committed or after ``wait_s`` (the broker's heartbeat interval; each watch is also the
         broker's heartbeat). A broker behind the log's start is told to read the snapshot."""
-        wait_s = min(max(wait_s, 0.0), MAX_WATCH_S)
         c = self.controller
-        if c.image.version <= offset:
-            async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: c.image.version > offset), wait_s)
-                except TimeoutError:
-                    pass
+        await self.wait_for_change(offset, wait_s)
         records = c.records_after(offset, max(1, min(max_records, PAGE_RECORDS)))
         if records is None:
             assert c.snapshot is not None
             return {"ok": True, "snapshot": c.snapshot[0], "end": c.image.version}
         return {"ok": True, "records": [[o, r.to_wire()] for o, r in records], "end": c.image.version}
+
+    async def wait_for_change(self, offset: int, wait_s: float) -> None:
+        """Until the log has records after ``offset``, at most ``wait_s`` (capped)."""
+        wait_s = min(max(wait_s, 0.0), MAX_WATCH_S)
+        c = self.controller
+        if c.image.version > offset or wait_s == 0:
+            return
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: c.image.version > offset), wait_s)
+            except TimeoutError:
+                pass
 
     def _snapshot_page(self, end: int, position: int, max_records: int) -> dict[str, Any]:
         """Records ``position``.. of the snapshot ending at ``end`` (Kafka's FetchSnapshot)."""

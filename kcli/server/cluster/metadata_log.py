@@ -32,11 +32,11 @@ from kio.serial import entity_writer
 from kcli.server.cluster.metadata_records import MetadataRecord, decode, encode
 from kcli.server.protocol.records import build_batch, decode_batch, iter_batches
 from kcli.server.storage.log_config import LogConfig
+from kcli.server.storage.log_dirs import METADATA_TOPIC
 from kcli.server.storage.partition_log import PartitionLog
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
 
-METADATA_TOPIC = "__cluster_metadata"
 METADATA_DIR = f"{METADATA_TOPIC}-0"
 QUORUM_STATE = "quorum-state"
 SNAPSHOT_SUFFIX = ".checkpoint"
