@@ -421,13 +421,18 @@ class Broker:
             if partition is None or partition.is_leader:
                 continue
             st = self.image.topics[name].partitions[index]
-            if st.leader == self.node_id and partition.log.epoch_cache.latest_epoch < st.leader_epoch:
+            plog = partition.log
+            if (
+                st.leader == self.node_id
+                and plog.epoch_cache.latest_epoch < st.leader_epoch
+                and plog.log_end_offset > plog.log_start_offset  # an empty log records it on append
+            ):
                 starting.append((partition.log, st.leader_epoch))
         if starting:
 
             def assign_all() -> None:
-                for plog, epoch in starting:
-                    plog.epoch_cache.assign(epoch, plog.log_end_offset)
+                for started, epoch in starting:
+                    started.epoch_cache.assign(epoch, started.log_end_offset)
 
             await asyncio.to_thread(assign_all)
 

@@ -149,7 +149,10 @@ class Partition:
         if self.is_leader and (changed or not was_leader):
             now = time.monotonic()
             self.followers = {r: FollowerState(caught_up_at=now) for r in self.replicas if r != self.local_id}
-            self.log.epoch_cache.assign(leader_epoch, self.log.log_end_offset)
+            if self.log.log_end_offset > self.log.log_start_offset:
+                # An empty log records the epoch with its first batch (PartitionLog.append): a
+                # restart with thousands of empty partitions writes no epoch file for them.
+                self.log.epoch_cache.assign(leader_epoch, self.log.log_end_offset)
         if self.is_leader:
             self.advance_high_watermark()
         self.wake_fetchers()  # waiting requests re-check leadership
