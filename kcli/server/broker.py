@@ -21,7 +21,6 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.catalog import Catalog, TopicRecord
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller, NewPartitions, NewTopic
-from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.image import (
     NO_LEADER,
     BrokerRegistration,
@@ -31,7 +30,7 @@ from kcli.server.cluster.image import (
     TopicState,
 )
 from kcli.server.cluster.link import CALL_TIMEOUT_S
-from kcli.server.cluster.local_link import LocalControllerLink
+from kcli.server.cluster.local_link import ControllerThread, LocalControllerLink
 from kcli.server.cluster.metadata_log import METADATA_DIR
 from kcli.server.cluster.metadata_records import MetadataRecord
 from kcli.server.cluster.topic_rules import (
@@ -59,6 +58,7 @@ log = logging.getLogger("kafka.server.KafkaServer")
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
 CATALOG_SAVE_DELAY_S = 1.0
+YIELD_EVERY = 500  # records or partitions applied between two turns of the event loop
 
 
 @dataclass
@@ -116,6 +116,7 @@ class Broker:
         self._catalog_save: asyncio.Task[None] | None = None
         self._catalog_dirty = False
         self.own_controller: Controller | None = None  # a lone broker's own controller
+        self._controller_thread: ControllerThread | None = None
         self._open_failures: dict[tuple[str, int], OSError] = {}
         self.fetchers: ReplicaFetcherManager | None = None
         self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
@@ -231,12 +232,13 @@ class Broker:
         if not self.catalog.metadata_log:
             self.catalog.metadata_log = True
             self.catalog.save()
-        service = ControllerService(controller, grace_s=9.0, rebalance_interval_s=None)
+        runner = ControllerThread(controller, grace_s=9.0, rebalance_interval_s=None)
         node = self.local_node()
         registration = BrokerRegistration(
             node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4()
         )
-        self.cluster = LocalControllerLink(service, registration, self)
+        self.cluster = LocalControllerLink(runner, registration, self)
+        self._controller_thread = runner
         self.own_controller = controller
         return controller
 
@@ -297,9 +299,11 @@ class Broker:
         if self.image is None:
             self.image = MetadataImage()
         delta = MetadataDelta()
-        for offset, rec in records:
+        for i, (offset, rec) in enumerate(records, 1):
             self.image.replay(rec, delta)
             self.image.version = offset
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a big change never holds the other clients up for long
         if not delta.empty:
             await self._reconcile(delta)
 
@@ -385,7 +389,9 @@ class Broker:
         await self._start_leader_epochs(keys)
         changes: list[tuple[str, int, bool]] = []
         followers_changed = bool(stale or missing)
-        for key in keys:
+        for i, key in enumerate(keys, 1):
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             partition = self.partitions.get(key)
             if partition is None:
                 continue
@@ -743,5 +749,5 @@ class Broker:
 
     def close(self) -> None:
         self.logs.close_all()
-        if self.own_controller is not None:
-            self.own_controller.close()
+        if self._controller_thread is not None:
+            self._controller_thread.stop()  # no-op once the link has stopped it

@@ -105,6 +105,7 @@ class Controller:
         data_dir = Path(data_dir)
         self.snapshot_bytes = snapshot_bytes
         self.log = MetadataLog(data_dir, node_id)
+        self._closed = False
         self._pending: list[MetadataRecord] = []
         self._load(cluster_id)
         self._migrate_json(data_dir / METADATA_FILE)
@@ -210,8 +211,9 @@ class Controller:
         if not records:
             return
         first = self.log.end_offset
+        values = [encode(r) for r in records]
         try:
-            last = self.log.append(records)
+            last = self.log.append_encoded(values)
         except Exception as exc:
             # The storage layer said why (once per log dir state change); the change is undone by
             # rebuilding the image from what the log holds.
@@ -224,7 +226,7 @@ class Controller:
             if rec.type == "REMOVE_TOPIC_RECORD":
                 self.removed_topic_ids.add(rec.data["topicId"])
             self.recent.append((first + i, rec))
-            self._bytes_since_snapshot += len(encode(rec))
+        self._bytes_since_snapshot += sum(map(len, values))
         self.image.version = last
         if self._bytes_since_snapshot >= self.snapshot_bytes:
             self.take_snapshot()
@@ -250,7 +252,9 @@ class Controller:
         return self.recent[i : i + max_records]
 
     def close(self) -> None:
-        self.log.close()
+        if not self._closed:
+            self._closed = True
+            self.log.close()
 
     # --- brokers -----------------------------------------------------------------------------
     def register_broker(self, reg: BrokerRegistration, known_topics: Iterable[dict[str, Any]] = ()) -> int:

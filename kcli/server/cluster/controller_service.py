@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -53,6 +54,9 @@ class ControllerService:
         self.controller = controller
         self._changed = asyncio.Condition()
         self._session_broker: dict[Any, int] = {}
+        # Called (on this service's loop) whenever records are committed: a broker in the same
+        # process, on another loop, is woken through it.
+        self.on_publish: list[Callable[[], None]] = []
         loop = asyncio.get_running_loop()
         if any(not b.fenced for b in controller.image.brokers.values()):
             loop.call_later(grace_s, self._end_grace)
@@ -86,6 +90,8 @@ class ControllerService:
                 self._changed.notify_all()
 
         asyncio.get_running_loop().create_task(notify())
+        for wake in self.on_publish:
+            wake()
 
     def _end(self) -> dict[str, Any]:
         """Part of every successful mutation's answer: the offset its records end at, so the

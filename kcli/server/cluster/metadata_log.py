@@ -128,13 +128,16 @@ class MetadataLog:
         return self.log.log_start_offset
 
     def append(self, records: list[MetadataRecord]) -> int:
-        """Append ``records`` (in batches of at most MAX_BATCH_RECORDS) under the current epoch,
-        flushed before returning, as a KRaft leader flushes before it commits; returns the
+        """Append ``records`` under the current epoch; see :meth:`append_encoded`."""
+        return self.append_encoded([encode(r) for r in records])
+
+    def append_encoded(self, values: list[bytes]) -> int:
+        """Append encoded records (in batches of at most MAX_BATCH_RECORDS) under the current
+        epoch, flushed before returning, as a KRaft leader flushes before it commits; returns the
         offset of the last one. With one voter, flushed is committed."""
         last = self.end_offset - 1
-        for i in range(0, len(records), MAX_BATCH_RECORDS):
-            chunk = records[i : i + MAX_BATCH_RECORDS]
-            last = self._append_batch([(None, encode(r)) for r in chunk])
+        for i in range(0, len(values), MAX_BATCH_RECORDS):
+            last = self._append_batch([(None, v) for v in values[i : i + MAX_BATCH_RECORDS]])
         return last
 
     def _append_batch(self, rows: list[tuple[bytes | None, bytes]], control: bool = False) -> int:

@@ -229,14 +229,20 @@ def record(type_name: str, version: int = 0, **data: Any) -> MetadataRecord:
     return MetadataRecord(type_name, version, filled)
 
 
+_ZERO_UUID = uuid.UUID(int=0)
+
+
 def _default(f: Field) -> Any:
     if f.default is not None:
         return f.default
     if f.nullable:
         return None
-    return {"string": "", "uuid": uuid.UUID(int=0), "bool": False}.get(
-        f.type, () if f.type.startswith("[]") else 0
-    )
+    if f.type.startswith("[]"):
+        return ()
+    return _TYPE_DEFAULTS.get(f.type, 0)
+
+
+_TYPE_DEFAULTS: dict[str, Any] = {"string": "", "uuid": _ZERO_UUID, "bool": False}
 
 
 # --- binary encoding -----------------------------------------------------------------------------
