@@ -116,6 +116,8 @@ class ControllerService:
                 )
             if op == "ctl_register":
                 return self._register(session, request)
+            if op == "ctl_shutdown":
+                return self._shutdown(int(request["id"]), int(request.get("epoch", -1)))
             answer = self._mutate(op, request)
         except ControllerError as exc:
             return {"ok": False, "error": "Controller", "code": exc.code, "message": exc.message}
@@ -183,6 +185,19 @@ class ControllerService:
         epoch = self.controller.register_broker(reg)
         self._publish()
         return {"ok": True, "epoch": epoch, "end": self.controller.image.version}
+
+    def _shutdown(self, node_id: int, epoch: int) -> dict[str, Any]:
+        """A broker stopping cleanly (Kafka's controlled shutdown): fenced now, its leaderships
+        moved, and its id free at once for the next start - without waiting for its session's
+        connection to be seen closed."""
+        broker = self.controller.image.brokers.get(node_id)
+        if broker is None or (epoch >= 0 and broker.epoch != epoch):
+            return {"ok": True}  # an older incarnation's goodbye: nothing to do
+        for session in [s for s, n in self._session_broker.items() if n == node_id]:
+            del self._session_broker[session]
+        self.controller.fence_broker(node_id)
+        self._publish()
+        return {"ok": True}
 
     def _mutate(self, op: str, r: dict[str, Any]) -> dict[str, Any]:
         c = self.controller

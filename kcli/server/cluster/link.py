@@ -257,7 +257,11 @@ class ControllerLink:
                 await writer.wait_closed()
 
     async def close(self) -> None:
-        """End the session: the controller fences this broker and moves its leaderships now."""
+        """End the session: the controller fences this broker and moves its leaderships now
+        (Kafka's controlled shutdown), and its id is free for the next start at once."""
+        if self.epoch >= 0:
+            with contextlib.suppress(ControllerUnavailable, ControllerRefused, OSError):
+                await self.call("ctl_shutdown", 2.0, id=self.node.node_id, epoch=self.epoch)
         self._closing = True
         if self._task is not None:
             self._task.cancel()
