@@ -9,10 +9,11 @@ AdminClient, ``--batch`` topics per CreateTopics request (1 = one request per to
 whatever the number of topics), then restarts every kcli process (SIGTERM, start) and prints
 the time until the broker says it started and until Metadata lists every topic again, and the
 broker's RSS. ``--against HOST:PORT`` runs the same creation against another broker (e.g. an
-Apache Kafka) for side-by-side rates; restart time is measured for kcli only.
+Apache Kafka), ``--tansu`` against tansu (memory-only, from the ``bench`` extra), for side-by-side
+rates; restart time is measured for kcli only.
 
     python benchmarks/topic_creation.py [--topics 10000] [--batch 1] [--brokers 1|3] [--kraft]
-                                        [--rf 1] [--against HOST:PORT]
+                                        [--rf 1] [--against HOST:PORT] [--tansu]
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def main() -> int:
     parser.add_argument("--kraft", action="store_true", help="cluster in KRaft mode (controller node)")
     parser.add_argument("--rf", type=int, default=1, help="replication factor of the topics")
     parser.add_argument("--against", help="also create the topics on this broker (HOST:PORT)")
+    parser.add_argument("--tansu", action="store_true", help="also create them on tansu (bench extra)")
     args = parser.parse_args()
     prefix = f"bench-{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory(prefix="kcli-bench-topics-") as tmp:
@@ -136,14 +138,23 @@ def main() -> int:
     print(f"  restart: started after {up:.1f} s, every topic listed {listed:.1f} s later")
     print(f"  broker RSS: {rss_before:.0f} MiB before the restart, {rss_after:.0f} MiB after")
     if args.against:
-        peer_prefix = f"bench-{uuid.uuid4().hex[:6]}"
-        started = time.perf_counter()
-        peer_rates = create_topics(args.against, args.topics, args.batch, args.rf, peer_prefix)
-        total = time.perf_counter() - started
-        print(f"{args.against}: {args.topics:,} topics, 1 partition, RF {args.rf} (topics {peer_prefix}-*)")
-        print_rates(args.against, peer_rates, args.batch, args.topics)
-        print(f"    all {args.topics:,}: {args.topics / total:8.1f} topics/s ({total:.1f} s)")
+        peer(args.against, args.against, args)
+    if args.tansu:
+        from benchmarks.broker_throughput import tansu_broker
+
+        with tansu_broker() as (bootstrap, _pid):
+            peer("tansu", bootstrap, args)
     return 0
+
+
+def peer(label: str, bootstrap: str, args: argparse.Namespace) -> None:
+    prefix = f"bench-{uuid.uuid4().hex[:6]}"
+    started = time.perf_counter()
+    rates = create_topics(bootstrap, args.topics, args.batch, args.rf, prefix)
+    total = time.perf_counter() - started
+    print(f"{label}: {args.topics:,} topics, 1 partition, RF {args.rf}")
+    print_rates(label, rates, args.batch, args.topics)
+    print(f"    all {args.topics:,}: {args.topics / total:8.1f} topics/s ({total:.1f} s)")
 
 
 if __name__ == "__main__":
