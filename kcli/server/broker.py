@@ -57,7 +57,7 @@ log = logging.getLogger("kafka.server.KafkaServer")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
-CATALOG_SAVE_DELAY_S = 1.0
+CATALOG_SAVE_DELAY_S = 5.0
 YIELD_EVERY = 500  # records or partitions applied between two turns of the event loop
 
 
@@ -505,7 +505,7 @@ class Broker:
 
     def _save_catalog_soon(self) -> None:
         """The cluster-mode catalog is only this broker's cache of the metadata (offered for
-        adoption): written at most once a second, off the event loop, never once per change."""
+        adoption): written at most every CATALOG_SAVE_DELAY_S, off the event loop, never once per change."""
         if self._catalog_save is not None and not self._catalog_save.done():
             self._catalog_dirty = True
             return
@@ -749,5 +749,10 @@ class Broker:
 
     def close(self) -> None:
         self.logs.close_all()
+        if self._catalog_dirty or (self._catalog_save is not None and not self._catalog_save.done()):
+            try:  # the last changes of the cache, written now rather than a second later
+                self.catalog.save()
+            except OSError as exc:
+                log.warning("Could not write the metadata cache %s: %s", self.catalog.path, exc)
         if self._controller_thread is not None:
             self._controller_thread.stop()  # no-op once the link has stopped it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,9 @@ def random_uuid() -> uuid.UUID:
         value = uuid.uuid4()
         if not encode_cluster_id(value).startswith("-"):
             return value
+
+
+_WRITE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -154,6 +158,10 @@ class Catalog:
         self._write()
 
     def _write(self) -> None:
+        with _WRITE_LOCK:  # a background save of the broker's cache may be writing too
+            self._write_now()
+
+    def _write_now(self) -> None:
         self._pending = False
         data = {
             "topics": [t.to_json() for t in self.topics.values()],
