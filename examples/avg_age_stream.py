@@ -162,12 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", default="avg-age-stream", help="consumer group (the job's identity)")
     parser.add_argument("--commit-interval", type=float, default=1.0, help="seconds between checkpoints")
     args = parser.parse_args(argv)
-    from kcli.client import check_reachable
+    from kcli.client import wait_for_broker
     from kcli.streams.app import quiet_import_quixstreams
     from kcli.tools.cli import ToolError
 
     try:
-        check_reachable(args.bootstrap_server)
+        wait_for_broker(args.bootstrap_server)  # a job started with its broker waits for it
     except ToolError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -405,8 +405,8 @@ def broker_timeout(settings: ClientConfig, role: Role) -> tuple[int, str]:
 def check_reachable(bootstrap: str, timeout_s: float = 5.0) -> tuple[str, int]:
     """One pass over the bootstrap servers: the first that accepts TCP, or a one-line ToolError.
 
-    For callers that want an immediate answer (Connect, the Streams apps); the tools wait for a
-    starting broker with :func:`wait_for_broker` instead.
+    For the ``confluent`` command, which answers at once as Confluent's CLI does; Kafka's tools,
+    Connect and the Streams apps wait for a starting broker with :func:`wait_for_broker` instead.
     """
     addresses = split_bootstrap(bootstrap)
     if not addresses:

@@ -306,6 +306,10 @@ FILES: dict[str, str] = {
     "etc/schema-registry/schema-registry.properties": SCHEMA_REGISTRY_PROPERTIES,
     "config/server.properties": APACHE_SERVER_PROPERTIES,
     "config/zookeeper.properties": ZOOKEEPER_PROPERTIES,
+    # The REST Proxy's shipped settings (kafka-rest-start etc/kafka-rest/kafka-rest.properties).
+    "etc/kafka-rest/kafka-rest.properties": (
+        Path(__file__).parent / "rest_proxy" / "kafka-rest.properties"
+    ).read_text(),
     # Clients, Connect and KRaft nodes: Apache Kafka's config/ (3.x kraft/ and 4.x top-level names)
     "config/producer.properties": PRODUCER_PROPERTIES,
     "config/consumer.properties": CONSUMER_PROPERTIES,

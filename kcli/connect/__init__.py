@@ -12,4 +12,4 @@ group that spreads work over distributed workers) and ``rest`` (the HTTP API on 
 """
 
 #: The Kafka version whose Connect behaviour this package follows (reported by ``GET /``).
-KAFKA_VERSION = "3.9.0"
+from kcli.versions import KAFKA_VERSION  # noqa: F401

@@ -38,14 +38,16 @@ def read_worker_properties(path: str, distributed: bool) -> WorkerConfig:
 
 
 def cluster_id(config: WorkerConfig) -> str:
-    """The Kafka cluster's id, which ``GET /`` reports; fails fast when no broker answers."""
+    """The Kafka cluster's id, which ``GET /`` reports. A worker started before its broker waits
+    for it within ``default.api.timeout.ms``, as Java's worker does while it looks the id up, so a
+    lab script may start both at once; then it fails with one line naming the address."""
     from confluent_kafka.admin import AdminClient
 
-    from kcli.client import check_reachable
+    from kcli.client import wait_for_broker
     from kcli.tools.cli import ToolError
 
     try:
-        check_reachable(config.bootstrap)
+        wait_for_broker(config.bootstrap)
     except ToolError as exc:
         raise ConnectError(str(exc)) from None
     metadata = AdminClient(config.client_conf("admin")).list_topics(timeout=30)

@@ -12,6 +12,7 @@ The schema is also normalised into a small tree (full names resolved, named type
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ class AvroSchema:
     tree: Any
     named: dict[str, dict[str, Any]] = field(default_factory=dict)
     parsed: Any = None  # fastavro's parsed form, for encoding/decoding
+    references: Sequence[AvroSchema] = ()
 
     def resolve(self, node: Any) -> Any:
         """Follow a reference to a named type (a full name) to its definition."""
@@ -47,8 +49,12 @@ class AvroSchema:
         return node
 
 
-def parse(text: str | Any) -> AvroSchema:
-    """Parse schema text (or an already decoded JSON value); raise 42201 with a teaching message."""
+def parse(text: str | Any, references: Sequence[AvroSchema] = ()) -> AvroSchema:
+    """Parse schema text (or an already decoded JSON value); raise 42201 with a teaching message.
+
+    ``references`` are the parsed schemas this one refers to by name (Confluent's schema
+    references): their named types are known before this schema is read, as if defined earlier.
+    """
     if isinstance(text, str):
         try:
             raw = orjson.loads(text)
@@ -59,14 +65,28 @@ def parse(text: str | Any) -> AvroSchema:
     else:
         raw = text
     named: dict[str, dict[str, Any]] = {}
+    fastavro_named: dict[str, Any] = {}
+    _add_references(references, named, fastavro_named)
     tree = _normalise(raw, None, named, "")
     _check_defaults(tree, named, "")
     try:
-        parsed = fastavro.parse_schema(raw, named_schemas={})
+        parsed = fastavro.parse_schema(raw, named_schemas=fastavro_named)
     except Exception as exc:  # fastavro raises several types (SchemaParseException, UnknownType...)
         raise invalid(f"{exc}") from None
     canonical = orjson.dumps(raw).decode()
-    return AvroSchema(canonical=canonical, raw=raw, tree=tree, named=named, parsed=parsed)
+    return AvroSchema(canonical, raw, tree, named, parsed, tuple(references))
+
+
+def _add_references(
+    references: Sequence[AvroSchema], named: dict[str, dict[str, Any]], fastavro_named: dict[str, Any]
+) -> None:
+    """Make the named types of ``references`` (and of theirs, first) known to both parsers."""
+    for ref in references:
+        if ref.named and all(name in fastavro_named for name in ref.named):
+            continue  # reached twice (two references share one)
+        _add_references(ref.references, named, fastavro_named)
+        named.update(ref.named)
+        fastavro.parse_schema(ref.raw, named_schemas=fastavro_named)
 
 
 def _fullname(name: str, namespace: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -34,6 +34,19 @@ class RegisteredSchema:
     schema: str
     subject: str | None = None
     version: int | None = None
+    schema_type: str = "AVRO"
+    references: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, found: dict[str, Any]) -> RegisteredSchema:
+        return cls(
+            found["id"],
+            found["schema"],
+            found.get("subject"),
+            found.get("version"),
+            found.get("schemaType") or "AVRO",
+            list(found.get("references") or []),
+        )
 
 
 class SchemaRegistryClient:
@@ -66,22 +79,52 @@ class SchemaRegistryClient:
             reason = getattr(exc, "reason", exc)
             raise RegistryClientError(f"Cannot reach the schema registry at {self.url}: {reason}") from None
 
-    def register(self, subject: str, schema: str) -> int:
-        """Register ``schema`` under ``subject`` (or find it); returns the global id."""
-        return int(self._call("POST", f"/subjects/{_quote(subject)}/versions", {"schema": schema})["id"])
+    @staticmethod
+    def _schema_body(
+        schema: str, schema_type: str, references: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"schema": schema}
+        if schema_type != "AVRO":
+            body["schemaType"] = schema_type
+        if references:
+            body["references"] = references
+        return body
 
-    def lookup(self, subject: str, schema: str) -> RegisteredSchema:
-        found = self._call("POST", f"/subjects/{_quote(subject)}", {"schema": schema})
-        return RegisteredSchema(found["id"], found["schema"], found["subject"], found["version"])
+    def register(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str = "AVRO",
+        references: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """Register ``schema`` under ``subject`` (or find it); returns the global id."""
+        body = self._schema_body(schema, schema_type, references)
+        return int(self._call("POST", f"/subjects/{_quote(subject)}/versions", body)["id"])
+
+    def lookup(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str = "AVRO",
+        references: list[dict[str, Any]] | None = None,
+    ) -> RegisteredSchema:
+        body = self._schema_body(schema, schema_type, references)
+        return RegisteredSchema.from_json(self._call("POST", f"/subjects/{_quote(subject)}", body))
 
     def latest(self, subject: str) -> RegisteredSchema:
-        found = self._call("GET", f"/subjects/{_quote(subject)}/versions/latest")
-        return RegisteredSchema(found["id"], found["schema"], found["subject"], found["version"])
+        return self.version(subject, "latest")
+
+    def version(self, subject: str, version: int | str) -> RegisteredSchema:
+        """One version of a subject (``latest`` for the newest)."""
+        return RegisteredSchema.from_json(
+            self._call("GET", f"/subjects/{_quote(subject)}/versions/{version}")
+        )
 
     def get_schema_by_id(self, schema_id: int) -> RegisteredSchema:
         """The schema for ``schema_id`` with one (subject, version) that uses it (cached)."""
         if schema_id not in self._by_id:
-            schema = self._call("GET", f"/schemas/ids/{schema_id}")["schema"]
+            found = self._call("GET", f"/schemas/ids/{schema_id}")
+            schema = found["schema"]
             subject = version = None
             try:
                 holders = self._call("GET", f"/schemas/ids/{schema_id}/versions")
@@ -89,7 +132,14 @@ class SchemaRegistryClient:
                     subject, version = holders[0]["subject"], holders[0]["version"]
             except RegistryClientError:
                 pass
-            self._by_id[schema_id] = RegisteredSchema(schema_id, schema, subject, version)
+            self._by_id[schema_id] = RegisteredSchema(
+                schema_id,
+                schema,
+                subject,
+                version,
+                found.get("schemaType") or "AVRO",
+                list(found.get("references") or []),
+            )
         return self._by_id[schema_id]
 
 

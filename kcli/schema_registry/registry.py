@@ -7,12 +7,15 @@ Confluent's registry so that its clients and scripts recognise them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections import OrderedDict
 from typing import Any
 
-from kcli.schema_registry import avro_schema, errors
-from kcli.schema_registry.compatibility import LEVELS, check_level
+from kcli.schema_registry import errors, formats
+from kcli.schema_registry.compatibility import LEVELS
 from kcli.schema_registry.errors import RegistryError
+from kcli.schema_registry.formats import ParsedSchema, Resolved, check_level
 from kcli.schema_registry.state import (
     DEFAULT_COMPATIBILITY,
     DEFAULT_MODE,
@@ -26,7 +29,8 @@ from kcli.schema_registry.state import (
 from kcli.schema_registry.store import Store
 
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
-SCHEMA_TYPES = ("AVRO",)
+SCHEMA_TYPES = formats.SCHEMA_TYPES
+_PARSED_CACHE = 512
 _MAX_VERSION = 2**31 - 1
 
 
@@ -53,6 +57,8 @@ def version_json(v: SchemaVersion) -> dict[str, Any]:
     out: dict[str, Any] = {"subject": v.subject, "version": v.version, "id": v.schema_id}
     if v.schema_type != "AVRO":
         out["schemaType"] = v.schema_type
+    if v.references:
+        out["references"] = v.references_json()
     out["schema"] = v.schema
     return out
 
@@ -64,6 +70,8 @@ class Registry:
         self.store = store
         self.state = store.state
         self.write_lock = threading.Lock()
+        self._parsed: OrderedDict[tuple[Any, ...], ParsedSchema] = OrderedDict()
+        self._parsed_lock = threading.Lock()
 
     # -- subjects and versions -------------------------------------------------------------------
 
@@ -92,22 +100,73 @@ class Registry:
                     return v
         raise errors.version_not_found(number)
 
-    def _parse(self, schema: Any, schema_type: str | None) -> avro_schema.AvroSchema:
-        kind = (schema_type or "AVRO").upper()
-        if kind not in SCHEMA_TYPES:
+    def _resolve(self, references: Any, depth: int = 0) -> list[Resolved]:
+        """Each reference's schema, parsed (42201 when one names no existing version)."""
+        if depth > 32:
             raise RegistryError(
-                errors.INVALID_SCHEMA,
-                f"Invalid schema type {schema_type}: kcli's registry stores AVRO schemas only",
+                errors.INVALID_SCHEMA, "Invalid schema: references nest too deeply (a cycle?)"
             )
-        if not isinstance(schema, str):
-            raise RegistryError(errors.INVALID_SCHEMA, 'Invalid schema: the request needs a "schema" string')
-        return avro_schema.parse(schema)
+        if isinstance(references, tuple):  # as stored: (name, subject, version)
+            wanted = [formats.Reference(n, s, v) for n, s, v in references]
+        else:
+            wanted = formats.parse_references(references)
+        out = []
+        for ref in wanted:
+            with self.state.lock:
+                found = [v for v in self.state.versions(ref.subject) if v.version == ref.version]
+            if not found:
+                raise RegistryError(
+                    errors.INVALID_SCHEMA,
+                    f"Invalid schema: reference '{ref.name}' names subject '{ref.subject}' version "
+                    f"{ref.version}, which does not exist",
+                )
+            out.append(Resolved(ref.name, self.parsed_version(found[0], depth + 1)))
+        return out
+
+    def parsed_version(self, v: SchemaVersion, depth: int = 0) -> ParsedSchema:
+        """The parsed form of a stored version (cached: stored schemas never change)."""
+        key = (v.schema_type, v.schema, v.references)
+        with self._parsed_lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        parsed = formats.parse(v.schema_type, v.schema, self._resolve(v.references, depth))
+        with self._parsed_lock:
+            self._parsed[key] = parsed
+            while len(self._parsed) > _PARSED_CACHE:
+                self._parsed.popitem(last=False)
+        return parsed
+
+    def _parse(self, schema: Any, schema_type: str | None, references: Any = None) -> ParsedSchema:
+        resolved = self._resolve(references)
+        return formats.parse(schema_type, schema, resolved)
+
+    @staticmethod
+    def _reference_key(references: Any) -> tuple[tuple[str, str, int], ...]:
+        return tuple((r.name, r.subject, r.version) for r in formats.parse_references(references))
+
+    def _previous(self, versions: list[SchemaVersion]) -> list[ParsedSchema]:
+        """Stored versions, parsed; one kcli cannot parse (written by another registry) is skipped."""
+        out = []
+        for v in versions:
+            try:
+                out.append(self.parsed_version(v))
+            except RegistryError:
+                continue
+        return out
 
     def register(
-        self, subject: str, schema: Any, schema_type: str | None = None, schema_id: int | None = None
+        self,
+        subject: str,
+        schema: Any,
+        schema_type: str | None = None,
+        schema_id: int | None = None,
+        references: Any = None,
     ) -> int:
         """Register (or find) ``schema`` under ``subject``; returns its global id."""
-        parsed = self._parse(schema, schema_type)
+        parsed = self._parse(schema, schema_type, references)
+        refs = self._reference_key(references)
+        kind = parsed.schema_type
         with self.write_lock:
             with self.state.lock:
                 mode = self.mode(subject, fallback=True)
@@ -117,36 +176,42 @@ class Registry:
                     )
                 live = self.state.versions(subject)
                 for v in live:
-                    if v.schema == parsed.canonical:
+                    if v.schema == parsed.canonical and v.schema_type == kind and v.references == refs:
                         return v.schema_id
                 level = self.compatibility(subject, fallback=True)
-                previous = [avro_schema.parse(v.schema) for v in live if v.schema_type == "AVRO"]
-                problems = check_level(level, parsed, previous)
+            problems = check_level(level, parsed, self._previous(live))
+            with self.state.lock:
                 if problems:
                     raise RegistryError(
                         errors.INCOMPATIBLE_SCHEMA,
                         f'Schema being registered is incompatible with an earlier schema for subject "{subject}" '
                         f"({level}), details: {problems}",
                     )
-                new_id = self.state.id_for_schema(parsed.canonical, "AVRO")
+                new_id = self.state.id_for_schema(parsed.canonical, kind, refs)
                 if schema_id is not None and mode == "IMPORT":
                     new_id = schema_id
                 if new_id is None:
                     new_id = self.state.max_id + 1
                 every = self.state.versions(subject, include_deleted=True)
                 version = (every[-1].version if every else 0) + 1
-            entry = SchemaVersion(subject, version, new_id, parsed.canonical)
+            entry = SchemaVersion(subject, version, new_id, parsed.canonical, kind, references=refs)
             self.store.write(schema_key(subject, version), schema_value(entry))
             return new_id
 
     def lookup(
-        self, subject: str, schema: Any, schema_type: str | None = None, deleted: bool = False
+        self,
+        subject: str,
+        schema: Any,
+        schema_type: str | None = None,
+        deleted: bool = False,
+        references: Any = None,
     ) -> SchemaVersion:
         with self.state.lock:
             found = self._existing(subject, deleted)
-        parsed = self._parse(schema, schema_type)
+        parsed = self._parse(schema, schema_type, references)
+        refs = self._reference_key(references)
         for v in found:
-            if v.schema == parsed.canonical:
+            if v.schema == parsed.canonical and v.schema_type == parsed.schema_type and v.references == refs:
                 return v
         raise errors.schema_not_found()
 
@@ -165,12 +230,14 @@ class Registry:
                         errors.SUBJECT_SOFT_DELETED,
                         f"Subject '{subject}' was soft deleted. Set permanent=true to delete permanently",
                     )
+                for v in every:
+                    self._refuse_if_referenced(subject, v.version)
             if permanent:
                 for v in every:
                     self.store.write(schema_key(subject, v.version), None)
                 return [v.version for v in every]
             for v in live:
-                gone = SchemaVersion(v.subject, v.version, v.schema_id, v.schema, v.schema_type, deleted=True)
+                gone = dataclasses.replace(v, deleted=True)
                 self.store.write(schema_key(subject, v.version), schema_value(gone))
             self.store.write(delete_subject_key(subject), {"subject": subject, "version": live[-1].version})
             return [v.version for v in live]
@@ -202,14 +269,22 @@ class Registry:
                         f"Subject '{subject}' Version {target.version} was soft deleted. "
                         "Set permanent=true to delete permanently",
                     )
+                self._refuse_if_referenced(subject, target.version)
             if permanent:
                 self.store.write(schema_key(subject, target.version), None)
             else:
-                gone = SchemaVersion(
-                    subject, target.version, target.schema_id, target.schema, target.schema_type, True
-                )
+                gone = dataclasses.replace(target, deleted=True)
                 self.store.write(schema_key(subject, target.version), schema_value(gone))
             return target.version
+
+    def _refuse_if_referenced(self, subject: str, version: int) -> None:
+        """A version another live schema references cannot be deleted (Confluent's 42206)."""
+        if self.state.referenced_by(subject, version):
+            raise RegistryError(
+                errors.REFERENCE_EXISTS,
+                f"One or more references exist to the schema "
+                f"{{magic=1,keytype=SCHEMA,subject={subject},version={version}}}.",
+            )
 
     # -- schemas by id ---------------------------------------------------------------------------
 
@@ -295,7 +370,12 @@ class Registry:
     # -- compatibility test --------------------------------------------------------------------------
 
     def test_compatibility(
-        self, subject: str, version: str | int | None, schema: Any, schema_type: str | None = None
+        self,
+        subject: str,
+        version: str | int | None,
+        schema: Any,
+        schema_type: str | None = None,
+        references: Any = None,
     ) -> list[str]:
         """Problems of ``schema`` against one version (or, ``version=None``, all that the level checks)."""
         number = None if version is None else parse_version(version)
@@ -304,7 +384,7 @@ class Registry:
             if version is not None and not live:
                 raise errors.subject_not_found(subject)
             level = self.compatibility(subject, fallback=True)
-        parsed = self._parse(schema, schema_type)
+        parsed = self._parse(schema, schema_type, references)
         if version is None:
             against = live
         elif number is None:
@@ -315,6 +395,10 @@ class Registry:
                 raise errors.version_not_found(number)
         if version is not None:
             level = level.removesuffix("_TRANSITIVE")  # exactly the version asked for
-        return check_level(
-            level, parsed, [avro_schema.parse(v.schema) for v in against if v.schema_type == "AVRO"]
-        )
+        return check_level(level, parsed, self._previous(against))
+
+    def referenced_by(self, subject: str, version: str | int) -> list[int]:
+        """Ids of the schemas whose references name this version (``.../referencedby``)."""
+        found = self.get_version(subject, version, True)
+        with self.state.lock:
+            return self.state.referenced_by(found.subject, found.version)

@@ -19,6 +19,7 @@ from aiohttp import web
 from kcli.schema_registry import errors
 from kcli.schema_registry.errors import RegistryError
 from kcli.schema_registry.registry import SCHEMA_TYPES, Registry, version_json
+from kcli.schema_registry.state import SchemaVersion
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 REGISTRY_KEY: web.AppKey[Registry] = web.AppKey("registry", Registry)
@@ -64,12 +65,18 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _no_references(body: dict[str, Any]) -> None:
-    if body.get("references"):
-        raise RegistryError(
-            errors.INVALID_SCHEMA,
-            "Invalid schema: schema references are not supported by kcli's registry; inline the referenced types",
-        )
+def _formatted(r: Registry, request: web.Request, found: SchemaVersion) -> str:
+    """The schema text, or with ``?format=serialized`` a Protobuf schema's base64 descriptor (what
+    Confluent's Python deserializer asks for); other formats and types return the stored text."""
+    if request.query.get("format") == "serialized" and found.schema_type == "PROTOBUF":
+        return r.parsed_version(found).serialized()  # type: ignore[attr-defined]
+    return found.schema
+
+
+def _version_body(r: Registry, request: web.Request, found: SchemaVersion) -> dict[str, Any]:
+    body = version_json(found)
+    body["schema"] = _formatted(r, request, found)
+    return body
 
 
 def _id(request: web.Request) -> int:
@@ -101,26 +108,28 @@ def build_app(registry: Registry) -> web.Application:
     @routes.post("/subjects/{subject}/versions")
     async def register(request: web.Request) -> web.Response:
         body = await _body(request)
-        _no_references(body)
         new_id = await _run(
             r.register,
             request.match_info["subject"],
             body.get("schema"),
             body.get("schemaType"),
             body.get("id"),
+            body.get("references"),
         )
         return reply({"id": new_id})
 
     @routes.post("/subjects/{subject}")
     async def lookup(request: web.Request) -> web.Response:
         body = await _body(request)
-        found = r.lookup(
+        found = await _run(
+            r.lookup,
             request.match_info["subject"],
             body.get("schema"),
             body.get("schemaType"),
             _flag(request, "deleted"),
+            body.get("references"),
         )
-        return reply(version_json(found))
+        return reply(_version_body(r, request, found))
 
     @routes.get("/subjects/{subject}/versions")
     async def versions(request: web.Request) -> web.Response:
@@ -131,7 +140,7 @@ def build_app(registry: Registry) -> web.Application:
         found = r.get_version(
             request.match_info["subject"], request.match_info["version"], _flag(request, "deleted")
         )
-        return reply(version_json(found))
+        return reply(_version_body(r, request, found))
 
     @routes.get("/subjects/{subject}/versions/{version}/schema")
     async def version_schema(request: web.Request) -> web.Response:
@@ -142,8 +151,7 @@ def build_app(registry: Registry) -> web.Application:
 
     @routes.get("/subjects/{subject}/versions/{version}/referencedby")
     async def referenced_by(request: web.Request) -> web.Response:
-        r.get_version(request.match_info["subject"], request.match_info["version"], True)
-        return reply([])
+        return reply(r.referenced_by(request.match_info["subject"], request.match_info["version"]))
 
     @routes.delete("/subjects/{subject}")
     async def delete_subject(request: web.Request) -> web.Response:
@@ -167,9 +175,12 @@ def build_app(registry: Registry) -> web.Application:
     @routes.get("/schemas/ids/{id}")
     async def by_id(request: web.Request) -> web.Response:
         found = r.schema_by_id(_id(request))
-        body: dict[str, Any] = {"schema": found.schema}
+        body: dict[str, Any] = {}
         if found.schema_type != "AVRO":
             body["schemaType"] = found.schema_type
+        if found.references:
+            body["references"] = found.references_json()
+        body["schema"] = await _run(_formatted, r, request, found)
         return reply(body)
 
     @routes.get("/schemas/ids/{id}/schema")
@@ -236,8 +247,13 @@ def build_app(registry: Registry) -> web.Application:
 
     async def compatibility(request: web.Request, version: str | None) -> web.Response:
         body = await _body(request)
-        problems = r.test_compatibility(
-            request.match_info["subject"], version, body.get("schema"), body.get("schemaType")
+        problems = await _run(
+            r.test_compatibility,
+            request.match_info["subject"],
+            version,
+            body.get("schema"),
+            body.get("schemaType"),
+            body.get("references"),
         )
         result: dict[str, Any] = {"is_compatible": not problems}
         if _flag(request, "verbose"):

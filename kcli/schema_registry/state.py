@@ -7,7 +7,8 @@ which is why a restart loses nothing and two registries on one topic agree.
 
 Record shapes (key -> value):
 - ``{"keytype":"SCHEMA","subject":s,"version":v,"magic":1}`` ->
-  ``{"subject":s,"version":v,"id":n,"schema":"...","deleted":false}`` (null: permanently deleted)
+  ``{"subject":s,"version":v,"id":n,"schema":"...","deleted":false}`` (null: permanently deleted),
+  plus ``"schemaType"`` when not AVRO and ``"references"`` when it has any
 - ``{"keytype":"CONFIG","subject":s|null,"magic":0}`` -> ``{"compatibilityLevel":"FULL"}`` (null: unset)
 - ``{"keytype":"MODE","subject":s|null,"magic":0}`` -> ``{"mode":"READONLY"}`` (null: unset)
 - ``{"keytype":"DELETE_SUBJECT","subject":s,"magic":0}`` -> ``{"subject":s,"version":latest}``
@@ -36,6 +37,10 @@ class SchemaVersion:
     schema: str
     schema_type: str = "AVRO"
     deleted: bool = False
+    references: tuple[tuple[str, str, int], ...] = ()  # (name, subject, version), in the given order
+
+    def references_json(self) -> list[dict[str, Any]]:
+        return [{"name": n, "subject": s, "version": v} for n, s, v in self.references]
 
 
 def schema_key(subject: str, version: int) -> dict[str, Any]:
@@ -64,6 +69,8 @@ def schema_value(v: SchemaVersion) -> dict[str, Any]:
     }
     if v.schema_type != "AVRO":
         value["schemaType"] = v.schema_type
+    if v.references:
+        value["references"] = v.references_json()
     return value
 
 
@@ -110,6 +117,7 @@ class RegistryState:
                     schema=value["schema"],
                     schema_type=value.get("schemaType") or "AVRO",
                     deleted=bool(value.get("deleted", False)),
+                    references=_references(value.get("references")),
                 )
                 versions[version] = entry
                 self.max_id = max(self.max_id, entry.schema_id)
@@ -143,9 +151,33 @@ class RegistryState:
             if v.schema_id == schema_id
         ]
 
-    def id_for_schema(self, canonical: str, schema_type: str) -> int | None:
+    def id_for_schema(
+        self, canonical: str, schema_type: str, references: tuple[tuple[str, str, int], ...] = ()
+    ) -> int | None:
         for versions in self.subjects.values():
             for v in versions.values():
-                if v.schema == canonical and v.schema_type == schema_type:
+                if v.schema == canonical and v.schema_type == schema_type and v.references == references:
                     return v.schema_id
         return None
+
+    def referenced_by(self, subject: str, version: int) -> list[int]:
+        """Ids of live schemas that reference ``subject`` version ``version`` (callers hold ``lock``)."""
+        return sorted(
+            {
+                v.schema_id
+                for versions in self.subjects.values()
+                for v in versions.values()
+                if not v.deleted and any(s == subject and n == version for _, s, n in v.references)
+            }
+        )
+
+
+def _references(raw: Any) -> tuple[tuple[str, str, int], ...]:
+    """References as stored in a ``_schemas`` value; malformed entries are skipped."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("version"), int):
+            out.append((str(item.get("name")), str(item.get("subject")), int(item["version"])))
+    return tuple(out)

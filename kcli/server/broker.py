@@ -109,6 +109,8 @@ class Broker:
         self._next_producer_id = 0
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
+        self.transaction_coordinator = None  # and the transaction coordinator with its verifier
+        self.transaction_verifier = None
         self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcli.properties import load_properties, parse_assignment
+from kcli.server.coordinator.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
+from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
 
 MIB = 1024 * 1024
 
@@ -175,6 +177,15 @@ KNOWN_KEYS = {
     "offsets.commit.timeout.ms",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
+    "transaction.state.log.num.partitions",
+    "transaction.state.log.segment.bytes",
+    "transaction.state.log.load.buffer.size",
+    "transaction.max.timeout.ms",
+    "transactional.id.expiration.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "transaction.partition.verification.enable",
+    "request.timeout.ms",
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -211,6 +222,7 @@ KNOWN_KEYS = {
     "share.coordinator.state.topic.min.isr",
     "controller.quorum.election.timeout.ms",
     "zookeeper.session.timeout.ms",
+    *CONSUMER_GROUP_KEYS,  # group.coordinator.rebalance.protocols, group.consumer.* (KIP-848)
 }
 
 
@@ -349,6 +361,10 @@ class BrokerConfig:
             listener_security=protocols,
             raw=dict(s),
         )
+        try:
+            ConsumerGroupConfig.from_settings(s)
+        except SettingError as exc:
+            raise ConfigError(str(exc)) from None
         if config.num_partitions < 1:
             raise ConfigError("Invalid value for configuration num.partitions: must be at least 1")
         if config.offsets_commit_required_acks not in (-1, 0, 1):

@@ -200,7 +200,12 @@ async def serve(config: BrokerConfig) -> None:
                 await broker.fetchers.close()
             await server.close()
             if broker.coordinator is not None and hasattr(broker.coordinator, "close"):
+                if getattr(broker.coordinator, "consumer", None) is not None:
+                    await broker.coordinator.consumer.close()
                 await broker.coordinator.close()
+            if broker.transaction_coordinator is not None:
+                await broker.transaction_coordinator.close()
+                await broker.transaction_verifier.close()
             # Flushing every log can take a while: off the event loop, as any file work.
             await asyncio.to_thread(broker.close)
         except Exception as exc:  # e.g. a full disk: said in one line, and it is the shutdown's
@@ -221,6 +226,22 @@ def attach_coordinator(broker: Broker) -> None:
         return
     broker.coordinator = coordinator = GroupCoordinator(broker)
     broker.leadership_listeners.append(coordinator.on_leadership)
+    from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
+
+    coordinator.consumer = consumer = ConsumerGroupCoordinator(coordinator)  # KIP-848 groups
+    broker.leadership_listeners.append(consumer.on_leadership)
+    attach_transaction_coordinator(broker)
+
+
+def attach_transaction_coordinator(broker: Broker) -> None:
+    """The transaction coordinator of the ``__transaction_state`` partitions this broker leads."""
+    from kcli.server.transaction.coordinator import TransactionCoordinator
+    from kcli.server.transaction.verification import TransactionVerifier
+
+    broker.transaction_coordinator = txn = TransactionCoordinator(broker)
+    broker.transaction_verifier = TransactionVerifier(broker, txn)
+    broker.leadership_listeners.append(txn.on_leadership)
+    txn.start()
 
 
 def run(config: BrokerConfig) -> int:

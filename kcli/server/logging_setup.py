@@ -10,11 +10,15 @@ import logging
 import sys
 import time
 
+#: log4j's level names where Python's differ (Kafka logs ``WARN``, never ``WARNING``).
+LOG4J_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
 
 class KafkaFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
-        text = f"[{ts},{int(record.msecs):03d}] {record.levelname} {record.getMessage()} ({record.name})"
+        level = LOG4J_LEVELS.get(record.levelname, record.levelname)
+        text = f"[{ts},{int(record.msecs):03d}] {level} {record.getMessage()} ({record.name})"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text

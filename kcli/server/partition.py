@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kio.schema.errors import ErrorCode
 
@@ -64,9 +65,12 @@ class Partition:
             return ErrorCode.fenced_leader_epoch
         return ErrorCode.unknown_leader_epoch
 
-    def append(self, records: bytes, now_ms: int | None = None) -> AppendResult:
-        """Append a producer's batches as leader; the high watermark follows the ISR."""
-        result = self.log.append(records, leader_epoch=self.leader_epoch, now_ms=now_ms)
+    def append(self, records: bytes, now_ms: int | None = None, **options: Any) -> AppendResult:
+        """Append a producer's batches as leader; the high watermark follows the ISR.
+
+        ``options`` go to :meth:`PartitionLog.append` (control batches, coordinator origin,
+        transaction verification)."""
+        result = self.log.append(records, leader_epoch=self.leader_epoch, now_ms=now_ms, **options)
         # Followers wait on the log end offset, not the high watermark: wake them either way.
         if not result.duplicate and not self.advance_high_watermark():
             self.wake_fetchers()

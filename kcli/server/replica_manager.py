@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
@@ -54,10 +55,13 @@ class ReplicaManager:
         self.broker = broker
 
     def append_local(
-        self, topic: str, index: int, records: bytes, required_acks: int, now_ms: int
+        self, topic: str, index: int, records: bytes, required_acks: int, now_ms: int, **options: Any
     ) -> tuple[PartitionAppend, tuple[Partition, int] | None]:
         """Append one partition's batches now; returns the outcome so far and, when the caller
-        must wait for the ISR (acks=-1), the partition and the last offset to wait for."""
+        must wait for the ISR (acks=-1), the partition and the last offset to wait for.
+
+        ``options`` go to the log's append (transaction markers, coordinator writes, KIP-890
+        verification guards)."""
         partition, code = self.broker.leader_partition(topic, index)
         if partition is None:
             return PartitionAppend(ErrorCode(code)), None
@@ -68,7 +72,7 @@ class ReplicaManager:
                 ErrorCode.not_enough_replicas, not_enough_replicas_message(partition)
             ), None
         try:
-            result = partition.append(records, now_ms=now_ms)
+            result = partition.append(records, now_ms=now_ms, **options)
         except Exception as exc:
             code = getattr(exc, "error_code", None)
             if code is None:
@@ -108,15 +112,18 @@ class ReplicaManager:
         required_acks: int,
         timeout_s: float,
         now_ms: int,
+        options_for: Callable[[str, int], dict[str, Any]] | None = None,
     ) -> list[PartitionAppend]:
         """Append every (topic, partition, batches) entry, then wait as ``required_acks`` asks.
-        The outcomes are in the order of ``entries``."""
+        The outcomes are in the order of ``entries``; ``options_for`` gives a partition's append
+        options (Produce's transaction verification)."""
         if required_acks not in (-1, 0, 1):
             return [PartitionAppend(ErrorCode.invalid_required_acks) for _ in entries]
         outcomes: list[PartitionAppend] = []
         waits: list[tuple[PartitionAppend, Partition, int]] = []
         for topic, index, records in entries:
-            outcome, wait = self.append_local(topic, index, records, required_acks, now_ms)
+            options = options_for(topic, index) if options_for is not None else {}
+            outcome, wait = self.append_local(topic, index, records, required_acks, now_ms, **options)
             outcomes.append(outcome)
             if wait is not None:
                 waits.append((outcome, *wait))

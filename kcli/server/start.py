@@ -18,8 +18,10 @@ def parse_args(argv: list[str]) -> tuple[bool, str, list[str]] | str:
     if args and args[0] == "-daemon":
         daemon = True
         args = args[1:]
-    if not args or args[0] in ("-h", "--help"):
+    if not args or "--help" in args or args[0] == "-h":
         return "help"
+    if "--version" in args:  # as Kafka.scala: printed before the properties file is looked at
+        return "version"
     path, rest = args[0], args[1:]
     overrides: list[str] = []
     while rest:
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if parsed == "help":
         print(USAGE, file=sys.stderr)
         return 1
+    if parsed == "version":
+        from kcli.versions import kafka_version
+
+        print(kafka_version())
+        return 0
     if isinstance(parsed, str):
         print(parsed, file=sys.stderr)
         print(USAGE, file=sys.stderr)

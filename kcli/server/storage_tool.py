@@ -20,7 +20,10 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
+    from kcli.versions import kafka_version
+
     parser = argparse.ArgumentParser(prog="kafka-storage", description="The Kafka storage tool.")
+    parser.add_argument("--version", action="version", version=kafka_version())
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("random-uuid", help="Print a random UUID.")
     fmt = sub.add_parser("format", help="Format the Kafka log directories on this node.")

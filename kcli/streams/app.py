@@ -83,13 +83,14 @@ def run_demo(
     name: str, argv: list[str] | None, defaults: dict[str, str], build: Callable[[dict[str, str]], Any]
 ) -> int:
     """Parse, build and run until SIGINT/SIGTERM; a bad setting is one line and exit code 1."""
-    from kcli.client import check_reachable
+    from kcli.client import wait_for_broker
     from kcli.tools.cli import ToolError
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         props = streams_properties(args, defaults)
-        check_reachable(props.get("bootstrap.servers", "localhost:9092"))
+        # A starting broker is waited for, as Kafka Streams' clients retry until their timeouts.
+        wait_for_broker(props.get("bootstrap.servers", "localhost:9092"))
     except (StreamsConfigError, ToolError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 1

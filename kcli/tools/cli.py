@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from kcli.versions import CONFLUENT_VERSION, KAFKA_VERSION, kafka_version  # noqa: F401 - re-exported
+
 
 class ToolError(Exception):
     """An expected failure: its message is printed as one line on stderr and the tool exits 1."""
@@ -52,26 +54,6 @@ class ToolParser(argparse.ArgumentParser):
     def fail(self, message: str) -> NoReturn:
         """Report a semantic option error (missing required option, bad combination)."""
         raise UsageError(message)
-
-
-#: The Apache Kafka release whose tools kcli's match (``--version``), and Confluent Platform's build
-#: of it: CP 7.9 ships Kafka 3.9 as ``7.9.0-ccs`` (the version its ``bin/kafka-topics`` prints).
-KAFKA_VERSION = "3.9.0"
-CONFLUENT_VERSION = "7.9.0-ccs"
-
-
-def kafka_version() -> str:
-    """What ``--version`` prints, as the Java tools do (``AppInfoParser.getVersion()``).
-
-    Under ``$CONFLUENT_HOME`` a tool called by its Confluent name (``kafka-topics``, no ``.sh``) is
-    Confluent Platform's and prints ``7.9.0-ccs``; the Apache names (``kafka-topics.sh``) and
-    ``python -m`` print Apache Kafka's ``3.9.0``. kcli's own version is ``kcli --version``.
-    """
-    name = os.path.basename(sys.argv[0] if sys.argv else "")
-    confluent = bool(os.environ.get("CONFLUENT_HOME")) and name.startswith(
-        ("kafka-", "zookeeper-", "schema-")
-    )
-    return CONFLUENT_VERSION if confluent and not name.endswith(".sh") else KAFKA_VERSION
 
 
 def _java_style(message: str) -> str:

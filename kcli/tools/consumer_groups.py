@@ -278,9 +278,10 @@ class Row:
 class GroupService:
     """The AdminClient calls of the tool; every call is bounded by ``--timeout``."""
 
-    def __init__(self, admin: Any, timeout_ms: int):
+    def __init__(self, admin: Any, timeout_ms: int, wire: tuple[str, dict[str, Any]] | None = None):
         self.admin = admin
         self.timeout_s = max(timeout_ms, 1) / 1000
+        self.wire = wire  # (bootstrap, config) for the requests the admin client lacks (group_wire)
         # (group, topic, partition) -> leader epoch of the committed offset (for --verbose)
         self.leader_epochs: dict[tuple[str, str, int], int | None] = {}
 
@@ -398,7 +399,9 @@ class GroupService:
         return out
 
 
-def state_name(description: Any | None) -> str:
+def state_name(description: Any | None, facts: Any | None = None) -> str:
+    if facts is not None:
+        return facts.state  # Assigning and Reconciling, which librdkafka reports as Unknown
     if description is None:
         return "Dead"
     state = description.state
@@ -516,8 +519,10 @@ def assignment_string(tps: list[tuple[str, int]]) -> str:
     return ";".join(sorted(f"{t}:" + ",".join(str(p) for p in sorted(ps)) for t, ps in by_topic.items()))
 
 
-def print_members(group: str, description: Any | None, verbose: bool) -> None:
-    state = state_name(description)
+def print_members(group: str, description: Any | None, verbose: bool, facts: Any | None = None) -> None:
+    """``--members``; a consumer group's epochs (and UPGRADED while it mixes protocols) come from
+    ConsumerGroupDescribe (``facts``), as in Kafka 4.x."""
+    state = state_name(description, facts)
     members = list(description.members) if description is not None else []
     shown = should_print(group, state, len(members))
     g_w, c_w, i_w, h_w, cl_w, cur_w, tgt_w = 15, 15, 17, 15, 15, 20, 20
@@ -540,10 +545,15 @@ def print_members(group: str, description: Any | None, verbose: bool) -> None:
     header = ["GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]
     if not with_instance:
         header.remove("GROUP-INSTANCE-ID")
-    extra = [15, cur_w, 15, tgt_w]
+    kinds = {
+        f.upgraded for f in (facts.members.values() if facts is not None else ()) if f.upgraded is not None
+    }
+    migrating = shown and kinds == {True, False}
+    extra = [15, cur_w, 15, tgt_w, *([0] if migrating else [])]
     line = printf(base, header) + " "
     if verbose:
-        line += printf(extra, ["CURRENT-EPOCH", "CURRENT-ASSIGNMENT", "TARGET-EPOCH", "TARGET-ASSIGNMENT"])
+        titles = ["CURRENT-EPOCH", "CURRENT-ASSIGNMENT", "TARGET-EPOCH", "TARGET-ASSIGNMENT"]
+        line += printf(extra, [*titles, *(["UPGRADED"] if migrating else [])])
     print("\n" + line)
     for m, instance, count, current, target_text in infos:
         values = [group, m.member_id, instance, m.host, m.client_id, count]
@@ -551,12 +561,15 @@ def print_members(group: str, description: Any | None, verbose: bool) -> None:
             values.pop(2)
         line = printf(base, values) + " "
         if verbose:
-            line += printf(extra, [MISSING, current, MISSING, target_text])
+            member = facts.members.get(m.member_id) if facts is not None else None
+            epochs = [MISSING, MISSING] if member is None else [member.epoch, facts.assignment_epoch]
+            upgraded = [] if not migrating else [MISSING if member is None else str(member.upgraded).lower()]
+            line += printf(extra, [epochs[0], current, epochs[1], target_text, *upgraded])
         print(line)
 
 
-def print_state(group: str, description: Any | None, verbose: bool) -> None:
-    state = state_name(description)
+def print_state(group: str, description: Any | None, verbose: bool, facts: Any | None = None) -> None:
+    state = state_name(description, facts)
     if not should_print(group, state, 1) or description is None:
         return
     node = description.coordinator
@@ -575,7 +588,8 @@ def print_state(group: str, description: Any | None, verbose: bool) -> None:
             "TARGET-ASSIGNMENT-EPOCH",
             "#MEMBERS",
         ]
-        row = [group, coordinator, strategy, state, MISSING, MISSING, members]
+        epochs = [MISSING, MISSING] if facts is None else [facts.group_epoch, facts.assignment_epoch]
+        row = [group, coordinator, strategy, state, *epochs, members]
     else:
         widths = [g_w, c_w, 20, 20, 0]
         header = ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"]
@@ -601,15 +615,29 @@ def describe(svc: GroupService, args: argparse.Namespace, groups: list[str]) -> 
     for group in groups:
         if state_name(described.get(group)) == "Dead":
             raise GroupNotFound(group)
+    facts = consumer_group_facts(svc, described) if args.members or args.state is not None else {}
     for group in sorted(described):
         description = described[group]
         if args.members:
-            print_members(group, description, args.verbose)
+            print_members(group, description, args.verbose, facts.get(group))
         elif args.state is not None:
-            print_state(group, description, args.verbose)
+            print_state(group, description, args.verbose, facts.get(group))
         else:
             rows = collect_offsets(svc, group, description)
             print_offsets(group, state_name(description), rows, args.verbose)
+
+
+def consumer_group_facts(svc: GroupService, described: dict[str, Any]) -> dict[str, Any]:
+    """KIP-848 facts (epochs, exact state) of the described groups that are consumer groups."""
+    from kcli.tools import group_wire
+
+    wanted = [g for g, d in described.items() if getattr(getattr(d, "type", None), "name", "") == "CONSUMER"]
+    if not wanted or svc.wire is None:
+        return {}
+    try:
+        return group_wire.describe_consumer_groups(svc.wire[0], svc.wire[1], wanted, svc.timeout_s)
+    except group_wire.WireUnavailable:
+        return {}
 
 
 def list_groups(svc: GroupService, args: argparse.Namespace) -> None:
@@ -1057,7 +1085,7 @@ def body(argv: list[str]) -> int:
     client.prepare(settings, "admin")
     conf = settings.conf
     admin = client.build("admin", conf)
-    svc = GroupService(admin, args.timeout)
+    svc = GroupService(admin, args.timeout, (bootstrap, conf))
     try:
         groups = sorted(args.group or [])
         if args.all_groups:

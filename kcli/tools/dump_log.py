@@ -1,9 +1,11 @@
 """kafka-dump-log: print the batches and records of segment files, as Kafka's DumpLogSegments.
 
-Reads the files directly (no broker): ``.log`` segments, ``.index`` and ``.timeindex``. With
-``--print-data-log`` (which implies ``--deep-iteration``) every record is printed after its batch,
-key and payload as UTF-8 text; ``--offsets-decoder`` prints ``__consumer_offsets`` records as the
-JSON Kafka's offsets decoder prints (see ``offsets_decoder.py``).
+Reads the files directly (no broker): ``.log`` segments, ``.index``, ``.timeindex`` and the
+aborted-transaction ``.txnindex``. With ``--print-data-log`` (which implies ``--deep-iteration``)
+every record is printed after its batch, key and payload as UTF-8 text, transaction markers as
+``endTxnMarker: COMMIT coordinatorEpoch: N``; ``--offsets-decoder`` prints ``__consumer_offsets``
+records as the JSON Kafka's offsets decoder prints (see ``offsets_decoder.py``), and
+``--transaction-log-decoder`` ``__transaction_state`` records as Kafka's TransactionLog does.
 
 A batch whose CRC does not match shows ``isvalid: false`` on its line, as in Kafka; with
 ``--deep-iteration`` its records are printed as far as they decode, and the file's corrupt batches
@@ -62,7 +64,9 @@ def build_parser() -> ToolParser:
         help="If set, log data will be parsed as offset data from the __consumer_offsets topic.",
     )
     p.add_argument(
-        "--transaction-log-decoder", action="store_true", help="Not supported by kcli: records print as text."
+        "--transaction-log-decoder",
+        action="store_true",
+        help="If set, log data will be parsed as transaction metadata from the __transaction_state topic.",
     )
     p.add_argument(
         "--cluster-metadata-decoder",
@@ -111,6 +115,7 @@ def dump_log(
     max_bytes: int,
     out: TextIO,
     offsets_decoder: bool = False,
+    transaction_log: bool = False,
     metadata_decoder: bool = False,
 ) -> None:
     import struct
@@ -170,7 +175,7 @@ def dump_log(
                     key, payload = (
                         (None, metadata.payload(record.value, record.offset))
                         if metadata_decoder
-                        else _texts(record, offsets_decoder)
+                        else _texts(record, offsets_decoder, transaction_log)
                     )
                     if key is not None:
                         line += f"{prefix}key: {key}"
@@ -195,7 +200,7 @@ def dump_log(
             print(f"  {first} is followed by {second}", file=sys.stderr)
 
 
-def _texts(record, offsets_decoder: bool) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+def _texts(record, offsets_decoder: bool, transaction_log: bool = False) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
     """What to print after ``key:`` and ``payload:`` for one record."""
     if offsets_decoder:
         from kcli.tools.offsets_decoder import decode
@@ -204,6 +209,14 @@ def _texts(record, offsets_decoder: bool) -> tuple[str | None, str | None]:  # t
             return decode(record.offset, record.key, record.value)
         except ValueError as exc:
             raise DecodeFailure(str(exc)) from None
+    if transaction_log:
+        from kcli.server.transaction.log_format import describe
+
+        try:
+            key, payload = describe(record.key, record.value)
+        except ValueError as exc:
+            raise DecodeFailure(str(exc)) from None
+        return key, payload or None
     return (
         None if record.key is None else _text(record.key),
         None if record.value is None else _text(record.value),
@@ -264,6 +277,19 @@ def dump_time_index(path: str, data: bytes, verify_only: bool, sanity_only: bool
             print(f"timestamp: {timestamp} offset: {offset}", file=out)
 
 
+def dump_txn_index(path: str, data: bytes, out: TextIO) -> None:
+    """Kafka's dumpTxnIndex: one line per aborted transaction (34-byte entries)."""
+    import struct
+
+    for pos in range(0, len(data) - len(data) % 34, 34):
+        version, producer_id, first, last, lso = struct.unpack_from(">hqqqq", data, pos)
+        print(
+            f"version: {version} producerId: {producer_id} firstOffset: {first} lastOffset: {last} "
+            f"lastStableOffset: {lso}",
+            file=out,
+        )
+
+
 def _body(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if not args.files:
@@ -281,7 +307,7 @@ def _body(argv: list[str]) -> int:
     for path in args.files.split(","):
         print(f"Dumping {path}", file=out)
         suffix = os.path.splitext(path)[1]
-        if suffix not in (".log", ".index", ".timeindex", ".checkpoint"):
+        if suffix not in (".log", ".index", ".timeindex", ".txnindex", ".checkpoint"):
             print(f"Ignoring unknown file {path}", file=sys.stderr)
             continue
         try:
@@ -301,6 +327,7 @@ def _body(argv: list[str]) -> int:
                     args.max_bytes,
                     out,
                     offsets_decoder=args.offsets_decoder,
+                    transaction_log=args.transaction_log_decoder,
                     metadata_decoder=args.cluster_metadata_decoder,
                 )
             except DecodeFailure as exc:
@@ -311,6 +338,8 @@ def _body(argv: list[str]) -> int:
             dump_index(path, data, args.verify_index_only, args.index_sanity_check, out)
         elif suffix == ".timeindex":
             dump_time_index(path, data, args.verify_index_only, args.index_sanity_check, out)
+        elif suffix == ".txnindex":
+            dump_txn_index(path, data, out)
         else:
             print(f"Ignoring unknown file {path}", file=sys.stderr)
     return 0

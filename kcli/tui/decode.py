@@ -32,6 +32,7 @@ class AvroResult:
     subject: str | None
     version: int | None
     value: Any
+    kind: str = "Avro"  # or "JSON Schema", "Protobuf": the registry says which
 
 
 #: schema id + payload (after the 5-byte header) -> decoded value, or None when unavailable.
@@ -117,7 +118,7 @@ def readings(data: bytes | None, avro: AvroDecoder | None = None) -> list[Readin
             except Exception as exc:  # a broken registry must not break the pane
                 out.append(Reading(f"Avro (schema id {schema_id})", f"cannot decode: {exc}"))
         if result is not None:
-            label = f"Avro (schema id {schema_id}"
+            label = f"{result.kind} (schema id {schema_id}"
             if result.subject:
                 label += f", subject {result.subject}"
             if result.version is not None:
@@ -223,40 +224,22 @@ def registry_avro_decoder(url: str | None, extra: dict[str, str] | None = None) 
     if not url:
         return None
     try:
-        from kcli.schema_registry import client as registry_client  # type: ignore[attr-defined]
+        from kcli.schema_registry.decoding import registry_decoder  # Avro, JSON Schema, Protobuf
     except ImportError:
         return None
-    factory = getattr(registry_client, "SchemaRegistryClient", None) or getattr(
-        registry_client, "RegistryClient", None
-    )
-    if factory is None:
-        return None
-    client = factory(url)
-    cache: dict[int, tuple[Any, str | None, int | None]] = {}
+    registry_decode = registry_decoder(url)
     #: schema id -> (when to ask again, why it failed): a registry that is down must not cost a
     #: timeout per record of a 200-record page
     failed: dict[int, tuple[float, str]] = {}
 
     def decode(schema_id: int, body: bytes) -> AvroResult | None:
-        import io
-
-        import fastavro
-
         if schema_id in failed and time.monotonic() < failed[schema_id][0]:
             raise LookupError(failed[schema_id][1])
-        if schema_id not in cache:
-            try:
-                found = client.get_schema_by_id(schema_id)
-                schema_text = getattr(found, "schema", found)
-                parsed = fastavro.parse_schema(
-                    orjson.loads(schema_text) if isinstance(schema_text, str | bytes) else schema_text
-                )
-            except Exception as exc:  # unreachable, unknown id, or not an Avro schema (JSON Schema...)
-                failed[schema_id] = (time.monotonic() + 30.0, str(exc))
-                raise
-            cache[schema_id] = (parsed, getattr(found, "subject", None), getattr(found, "version", None))
-        parsed, subject, version = cache[schema_id]
-        value = fastavro.schemaless_reader(io.BytesIO(body), parsed)
-        return AvroResult(schema_id, subject, version, value)
+        try:
+            found = registry_decode(schema_id, body)
+        except Exception as exc:  # unreachable, unknown id, or a body its schema does not read
+            failed[schema_id] = (time.monotonic() + 30.0, str(exc))
+            raise
+        return AvroResult(schema_id, found.subject, found.version, found.value, found.label)
 
     return decode

@@ -35,6 +35,7 @@ from kcli.tui.model import GroupMemberInfo
 from kcli.tui.wire import BrokerConnection, WireError, error_name, error_value
 
 FIND_COORDINATOR, DESCRIBE_GROUPS, LIST_GROUPS, OFFSET_FETCH = 10, 15, 16, 9
+CONSUMER_GROUP_DESCRIBE = 69
 
 #: Group errors after which the coordinator must be looked up again (Kafka's own client does so).
 _MOVED = {"NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"}
@@ -71,6 +72,10 @@ class GroupRead:
     members: tuple[GroupMemberInfo, ...] | None = None
     offsets: dict[TopicPartitionKey, int | None] | None = None
     errors: list[str] = field(default_factory=list)
+    group_type: str = "classic"  # "consumer": a KIP-848 group, read with ConsumerGroupDescribe
+    group_epoch: int | None = None
+    assignment_epoch: int | None = None
+    maybe_consumer_group: bool = False  # DescribeGroups did not know it as a classic group
 
     @property
     def error(self) -> str | None:
@@ -280,6 +285,48 @@ class WireGroupReader:
             else:
                 code = getattr(response, "error_code", 0)  # OffsetFetch v1 has partition errors only
                 _apply_offsets(by_id.get(kind.split(":", 1)[1]), code, response.topics, coordinator)
+        self._describe_consumer_groups(coordinator, [r for r in reads if r.maybe_consumer_group])
+
+    def _describe_consumer_groups(self, coordinator: int, reads: list[GroupRead]) -> None:
+        """A KIP-848 group is not a classic group: DescribeGroups calls it Dead (v5-) or not
+        found (v6), so it is asked again with ConsumerGroupDescribe where the broker serves it."""
+        if not reads:
+            return
+        try:
+            conn = self._conn(coordinator)
+            version = conn.version(CONSUMER_GROUP_DESCRIBE, 0, 1)
+            body = {"group_ids": [r.group_id for r in reads], "include_authorized_operations": False}
+            response = conn.exchange([(CONSUMER_GROUP_DESCRIBE, version, body)])[0]
+        except WireError:
+            return  # not served: the group stays as DescribeGroups described it
+        by_id = {r.group_id: r for r in reads}
+        for g in response.groups:
+            read = by_id.get(str(g.group_id))
+            if read is None or error_value(g.error_code):
+                continue
+            read.state = str(g.group_state)
+            read.group_type = "consumer"
+            read.protocol_type = "consumer"
+            read.protocol = str(g.assignor_name)
+            read.group_epoch, read.assignment_epoch = int(g.group_epoch), int(g.assignment_epoch)
+            read.members = tuple(
+                GroupMemberInfo(
+                    member_id=str(m.member_id),
+                    client_id=str(m.client_id),
+                    host=str(m.client_host),
+                    assignment=_partitions(m.assignment),
+                    epoch=int(m.member_epoch),
+                    target=_partitions(m.target_assignment),
+                    upgraded=None if getattr(m, "member_type", -1) == -1 else int(m.member_type) == 1,
+                )
+                for m in g.members
+            )
+
+
+def _partitions(assignment: Any) -> tuple[TopicPartitionKey, ...]:
+    return tuple(
+        sorted((str(tp.topic_name), int(p)) for tp in assignment.topic_partitions for p in tp.partitions)
+    )
 
 
 def _retry(read: GroupRead) -> bool:
@@ -292,12 +339,14 @@ def _apply_description(read: GroupRead | None, g: Any) -> None:
         return
     if error_value(g.error_code):
         name = error_name(g.error_code)
-        if name == "GROUP_ID_NOT_FOUND":  # DescribeGroups v6: the group is gone
+        if name == "GROUP_ID_NOT_FOUND":  # DescribeGroups v6: the group is gone, or not classic
             read.state, read.members = "Dead", ()
+            read.maybe_consumer_group = True
             return
         read.errors.append(f"describe: {name}")
         return
     read.state = _STATE_SPELLING.get(str(g.group_state), str(g.group_state))
+    read.maybe_consumer_group = read.state == "Dead"  # v5-: a KIP-848 group is described as Dead
     read.protocol_type = str(g.protocol_type)
     read.protocol = str(g.protocol_data)
     consumer = read.protocol_type in ("consumer", "")

@@ -420,6 +420,33 @@ class KafkaSource:
                 out[(tp.topic, tp.partition)] = (low, high)
         return out
 
+    def _stable_offsets(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Last stable offsets: the latest offset as read_committed sees it (ListOffsets with
+        isolation level 1). Best effort: a partition without an answer is simply left out."""
+        from confluent_kafka import IsolationLevel, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        if not partitions:
+            return {}
+        try:
+            futures = self.admin.list_offsets(
+                {TopicPartition(t, p): OffsetSpec.latest() for t, p in partitions},
+                isolation_level=IsolationLevel.READ_COMMITTED,
+                request_timeout=self.timeout_s,
+            )
+        except Exception:
+            return {}
+        out: dict[tuple[str, int], int] = {}
+        deadline = time.monotonic() + self.timeout_s + 1.0
+        for tp, fut in futures.items():
+            try:
+                out[(tp.topic, tp.partition)] = fut.result(
+                    timeout=max(0.01, deadline - time.monotonic())
+                ).offset
+            except Exception:
+                continue
+        return out
+
     def _watermarks(self, md: Any, wanted: Iterable[TP]) -> dict[TP, tuple[int, int]]:
         """Watermarks of ``wanted`` partitions of ``md``, as fast as the listeners allow.
 
@@ -530,6 +557,7 @@ class KafkaSource:
 
         md, t = self._topic_metadata(name)
         offsets = self._watermarks(md, ((name, p) for p in t.partitions))
+        stable = self._stable_offsets([(name, p) for p in t.partitions])
         parts = tuple(
             PartitionInfo(
                 partition=pid,
@@ -539,6 +567,7 @@ class KafkaSource:
                 low=offsets.get((name, pid), (None, None))[0],
                 high=offsets.get((name, pid), (None, None))[1],
                 offline=tuple(r for r in p.replicas if r not in md.brokers),
+                stable=stable.get((name, pid)),
             )
             for pid, p in sorted(t.partitions.items())
         )
@@ -860,6 +889,9 @@ class KafkaSource:
             read.members or (),
             tuple(_offset_rows(read, marks)),
             tuple(read.errors),
+            read.group_type,
+            read.group_epoch,
+            read.assignment_epoch,
         )
 
     def _topic_groups(

@@ -66,14 +66,23 @@ class PartitionInfo:
     low: int | None
     high: int | None
     offline: tuple[int, ...] = ()  # replicas on brokers that are not alive
+    stable: int | None = None  # the last stable offset (read_committed's end); None when unknown
+
+    @property
+    def open_transaction(self) -> bool:
+        """A transaction is undecided here: read_committed consumers stop at ``stable``."""
+        return self.stable is not None and self.high is not None and self.stable < self.high
 
     @property
     def state(self) -> str:
-        """What an operator looks for first: no leader, or fewer in-sync replicas than replicas."""
+        """What an operator looks for first: no leader, or fewer in-sync replicas than replicas;
+        then an open transaction holding back read_committed consumers."""
         if self.leader < 0:
             return "offline"
         if len(self.isr) < len(self.replicas):
             return "URP"  # under-replicated partition, as Kafka's metric names it
+        if self.open_transaction:
+            return "open txn"
         return ""
 
     @property
@@ -196,6 +205,11 @@ class GroupMemberInfo:
     client_id: str
     host: str
     assignment: tuple[tuple[str, int], ...] = ()
+    # KIP-848 consumer groups only (ConsumerGroupDescribe): the member's epoch, the partitions the
+    # broker's target assignment gives it, and whether it speaks the new protocol (False: classic).
+    epoch: int | None = None
+    target: tuple[tuple[str, int], ...] | None = None
+    upgraded: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +260,10 @@ class GroupDetail:
     members: tuple[GroupMemberInfo, ...]
     offsets: tuple[GroupOffset, ...]
     errors: tuple[str, ...] = ()
+    # "consumer" for a KIP-848 group (then ``protocol`` is its server assignor), else "classic"
+    group_type: str = "classic"
+    group_epoch: int | None = None
+    assignment_epoch: int | None = None
 
     @property
     def lag(self) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker_process import BrokerProcess
+from tests.broker_process import BrokerProcess, free_port
 from tests.connect.helpers import WorkerProcess, rest
 from tests.e2e.helpers import wait_until
 
@@ -198,9 +198,51 @@ def test_kill_9_mid_copy_loses_no_line(broker: BrokerProcess, tmp_path: Path) ->
         )
         worker.kill()
         worker.start()
-        assert wait_until(lambda: set(sink.read_text().splitlines()) >= set(lines), 120), worker.text()
+
+        def caught_up() -> bool:
+            # Every line, and the replayed duplicates written too: the topic's last record is the
+            # file's last line, so the sink has caught up when it has written that line last.
+            written = sink.read_text().splitlines()
+            return set(written) >= set(lines) and written[-1] == lines[-1]
+
+        assert wait_until(caught_up, 120), worker.text()
         written = sink.read_text().splitlines()
         assert set(written) == set(lines)  # nothing lost, nothing invented; duplicates only from the replay
-        assert written[-1] == lines[-1]
     finally:
         worker.stop()
+
+
+def test_worker_started_before_its_broker_waits_for_it(tmp_path: Path) -> None:
+    """A lab script may start the worker and the broker together: the worker waits for the
+    broker (saying so once), as Java's worker does within default.api.timeout.ms."""
+    import threading
+
+    port = free_port()
+    worker = WorkerProcess(
+        tmp_path / "worker",
+        f"127.0.0.1:{port}",
+        "standalone",
+        {"offset.storage.file.filename": str(tmp_path / "offsets")},
+    )
+    late = BrokerProcess(tmp_path / "broker", port=port)
+    failures: list[BaseException] = []
+
+    def start_broker_once_the_worker_waits() -> None:
+        try:
+            wait_until(lambda: "Broker may not be available" in worker.text(), timeout_s=60)
+            late.start()
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    starter = threading.Thread(target=start_broker_once_the_worker_waits, daemon=True)
+    starter.start()
+    try:
+        worker.start(timeout=120)
+        starter.join(timeout=60)
+        assert not failures, failures
+        root = rest(worker.port, "GET", "/")
+        assert root.status == 200 and root.body["kafka_cluster_id"]
+    finally:
+        worker.stop()
+        starter.join(timeout=60)
+        late.stop()

@@ -132,7 +132,7 @@ def test_garbage_checkpoint_reads_as_absent_with_a_warning(copy: Copy, name: str
         (d / name).write_bytes(bytes(range(256)) * 4)
     broker = copy.broker().start()
     try:
-        warnings = [line for line in lines(broker.output, "WARNING") if name in line]
+        warnings = [line for line in lines(broker.output, "WARN") if name in line]
         assert len(warnings) == 2, broker.output
         for p in range(PARTITIONS):
             records, errors = read_partition(broker.bootstrap, "alpha", p)
@@ -152,7 +152,7 @@ def test_partition_unknown_to_the_catalog_is_kept_as_stray(copy: Copy) -> None:
         strays = list(ghost.parent.glob("ghost-0.*-stray"))
         assert not ghost.exists() and len(strays) == 1
         assert {p.name: p.read_bytes() for p in strays[0].iterdir() if p.suffix == ".log"} == files
-        assert any("ghost-0" in line and "stray" in line for line in lines(broker.output, "WARNING"))
+        assert any("ghost-0" in line and "stray" in line for line in lines(broker.output, "WARN"))
         assert (
             "ghost" not in AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10).topics
         )

@@ -35,7 +35,7 @@ def test_flipped_batch_length_in_a_closed_segment_is_cut_and_the_hole_named(copy
     next_base = int(following.stem)
     broker = copy.broker().start()
     try:
-        warning = [line for line in lines(broker.output, "WARNING") if "Truncated" in line]
+        warning = [line for line in lines(broker.output, "WARN") if "Truncated" in line]
         assert len(warning) == 1 and "alpha-0" in warning[0], broker.output
         assert f"from position {victim_pos} and offset {victim_offset}" in warning[0]
         cut = closed.stat().st_size
@@ -111,7 +111,7 @@ def test_truncated_active_segment_after_a_clean_shutdown_is_logged(copy: Copy) -
         fh.truncate(last_pos + last_size // 2)
     broker = copy.broker().start()
     try:
-        warning = [line for line in lines(broker.output, "WARNING") if "Truncated" in line]
+        warning = [line for line in lines(broker.output, "WARN") if "Truncated" in line]
         assert len(warning) == 1 and f"Truncated {last_size // 2} invalid bytes" in warning[0], broker.output
         errors = lines(broker.output, "ERROR")
         assert len(errors) == 1 and "beta-0 lost acknowledged records" in errors[0], broker.output
@@ -145,16 +145,16 @@ def test_unclean_start_recovers_every_segment_after_the_recovery_point(
         assert _values(records) == dict(enumerate(copy.records[("alpha", 0)][:victim_offset]))
         if recovery_point == "zero":
             assert not errors
-            cut = [line for line in lines(broker.output, "WARNING") if "Truncated" in line]
+            cut = [line for line in lines(broker.output, "WARN") if "Truncated" in line]
             assert len(cut) == 1 and f"from position {victim_pos} and offset {victim_offset}" in cut[0]
             assert "record is corrupt" in cut[0]
-            deleted = [line for line in lines(broker.output, "WARNING") if "Deleting segments" in line]
+            deleted = [line for line in lines(broker.output, "WARN") if "Deleting segments" in line]
             assert len(deleted) == 1 and "alpha-0" in deleted[0], broker.output
             lost = lines(broker.output, "ERROR")
             assert len(lost) == 1 and f"offsets {victim_offset} to {total - 1}" in lost[0], broker.output
         else:
             assert [e.code() for e in errors] == [KafkaError.INVALID_MSG]  # CORRUPT_MESSAGE (2)
-            assert not [line for line in lines(broker.output, "WARNING") if "Truncated" in line]
+            assert not [line for line in lines(broker.output, "WARN") if "Truncated" in line]
             assert segment.stat().st_size == batches[-1][0] + batches[-1][2]  # nothing cut at start-up
     finally:
         assert broker.stop() == 0

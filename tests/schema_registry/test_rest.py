@@ -77,7 +77,7 @@ def register(api: MemoryRegistry, subject: str, schema: str) -> Reply:
 
 def test_root_and_schema_types(api: MemoryRegistry) -> None:
     ok(api("GET", "/"), {})
-    ok(api("GET", "/schemas/types"), ["AVRO"])
+    ok(api("GET", "/schemas/types"), ["JSON", "PROTOBUF", "AVRO"])
 
 
 def test_register_returns_id_and_identical_schema_reuses_it(api: MemoryRegistry) -> None:
@@ -94,6 +94,7 @@ def test_register_errors(api: MemoryRegistry) -> None:
     assert "faxNumber" in message and '"default": null' in message
     error(register(api, "c-value", "{nope"), 42201)
     error(api("POST", "/subjects/c-value/versions", {"schema": V1, "schemaType": "PROTOBUF"}), 42201)
+    error(api("POST", "/subjects/c-value/versions", {"schema": V1, "schemaType": "XML"}), 42201)
     error(api("POST", "/subjects/c-value/versions", {}), 42201)
     error(api("POST", "/subjects/c-value/versions", b"[not json"), 422)
     ok(register(api, "c-value", V1))
@@ -307,7 +308,7 @@ def test_state_replays_from_records(api: MemoryRegistry) -> None:
     replayed.apply(None, None)
 
 
-def test_schema_references_are_refused_clearly(api: MemoryRegistry) -> None:
+def test_a_reference_to_a_missing_version_is_refused_clearly(api: MemoryRegistry) -> None:
     body = {"schema": V1, "references": [{"name": "x", "subject": "y", "version": 1}]}
-    assert "references" in error(api("POST", "/subjects/c-value/versions", body), 42201)
+    assert "subject 'y' version 1" in error(api("POST", "/subjects/c-value/versions", body), 42201)
     ok(api("POST", "/subjects/c-value/versions", {"schema": V1, "references": []}), {"id": 1})

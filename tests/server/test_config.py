@@ -86,3 +86,18 @@ def test_generated_ids_never_start_with_a_dash() -> None:
     from kcli.server.catalog import encode_cluster_id, random_uuid
 
     assert not any(encode_cluster_id(random_uuid()).startswith("-") for _ in range(5000))
+
+
+def test_log_lines_use_log4j_level_names() -> None:
+    """Unit test: Kafka's logs say WARN and FATAL (log4j), never Python's WARNING and CRITICAL."""
+    import logging
+
+    from kcli.server.logging_setup import KafkaFormatter
+
+    def line(level: int) -> str:
+        record = logging.LogRecord("kafka.log.LogManager", level, __file__, 1, "disk %s", ("full",), None)
+        return KafkaFormatter().format(record)
+
+    assert " WARN disk full (kafka.log.LogManager)" in line(logging.WARNING)
+    assert " FATAL disk full " in line(logging.CRITICAL)
+    assert " INFO disk full " in line(logging.INFO)

@@ -47,6 +47,20 @@ def test_version_is_the_kafka_version_kcli_matches(tool: str) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "3.9.0\n", "")
 
 
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("kcli.server.start", ["--version"]),
+        ("kcli.server.start", ["server.properties", "--version"]),  # Kafka.scala looks for it anywhere
+        ("kcli.server.storage_tool", ["--version"]),
+    ],
+)
+def test_server_commands_print_the_kafka_version(module: str, args: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CONFLUENT_HOME"}
+    result = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "3.9.0\n", "")
+
+
 def test_version_under_confluent_home_is_confluent_platforms(tmp_path: Path) -> None:
     """``$CONFLUENT_HOME/bin/kafka-topics`` is Confluent Platform 7.9's tool (Kafka 3.9 as 7.9.0-ccs);
     the Apache name ``kafka-topics.sh`` in the same directory prints Apache Kafka's version."""

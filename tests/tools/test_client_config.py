@@ -85,12 +85,12 @@ def test_split_bootstrap() -> None:
         client.split_bootstrap("a:x")
 
 
-def test_check_reachable_names_the_address() -> None:
+def test_wait_for_broker_names_the_address_when_time_is_up() -> None:
     from tests.broker_process import free_port
 
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(ToolError, match=f"Could not connect to any Kafka broker at {address}"):
-        client.check_reachable(address, timeout_s=2)
+        client.wait_for_broker(address, timeout_s=0.5)
 
 
 def test_value_translations() -> None:

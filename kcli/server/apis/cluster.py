@@ -1,4 +1,4 @@
-"""DescribeCluster, DescribeLogDirs, DeleteRecords and InitProducerId."""
+"""DescribeCluster, DescribeLogDirs and DeleteRecords (InitProducerId is in ``transactions``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.cluster.topic_rules import TopicError
 
 
 @api(60, "DescribeCluster", 0, 1)
@@ -112,25 +111,3 @@ async def delete_records(ctx: RequestContext, request: Any) -> dict:
                 ErrorCode.request_timed_out if partition.is_leader else ErrorCode.not_leader_or_follower
             )
     return {"throttle_time": 0, "topics": topics}
-
-
-@api(22, "InitProducerId", 0, 5)
-async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
-    """Idempotent producers get a fresh id with epoch 0, whatever id and epoch they send: Kafka's
-    coordinator "blindly accepts" a request without a transactional id and never bumps an epoch
-    for it (only a transaction coordinator, which knows the id, may). Transactions are not
-    served yet (a later issue)."""
-    if request.transactional_id is not None:
-        # TRANSACTIONAL_ID_AUTHORIZATION_FAILED would mislead; Kafka's own code for "this broker
-        # has no transaction coordinator" is COORDINATOR_NOT_AVAILABLE.
-        return {
-            "throttle_time": 0,
-            "error_code": ErrorCode.coordinator_not_available,
-            "producer_id": -1,
-            "producer_epoch": -1,
-        }
-    try:
-        producer_id = await ctx.broker.allocate_producer_id()
-    except TopicError as exc:  # the controller could not hand out a block in time
-        return {"throttle_time": 0, "error_code": exc.error_code, "producer_id": -1, "producer_epoch": -1}
-    return {"throttle_time": 0, "error_code": ErrorCode.none, "producer_id": producer_id, "producer_epoch": 0}

@@ -36,22 +36,45 @@ UNKNOWN_SERVER_ERROR = ErrorCode.unknown_server_error
 CONSUMER_PARTITION_MAX_BYTES = 1 << 20
 
 
+READ_COMMITTED = 1
+
+
 def _partition_result(
-    index: int, code: int, partition: Partition | None, records: bytes | None, isolation: int
+    index: int,
+    code: int,
+    partition: Partition | None,
+    records: bytes | None,
+    isolation: int,
+    aborted: list[dict[str, int]] | None = None,
 ) -> dict[str, Any]:
-    hw = partition.log.high_watermark if partition else -1
     return {
         "partition_index": index,
         "error_code": code,
-        "high_watermark": hw,
-        "last_stable_offset": hw,
+        "high_watermark": partition.log.high_watermark if partition else -1,
+        "last_stable_offset": partition.log.last_stable_offset if partition else -1,
         "log_start_offset": partition.log.log_start_offset if partition else -1,
-        "aborted_transactions": [] if isolation == 1 else None,
+        "aborted_transactions": (aborted or []) if isolation == READ_COMMITTED else None,
         "preferred_read_replica": -1,
         # Empty, never null, on an error, as Kafka answers (MemoryRecords.EMPTY): librdkafka
         # rejects a null record set as a parse failure of the whole response.
         "records": b"" if records is None else records,
     }
+
+
+def _aborted_in(partition: Partition, fetch_offset: int, data: bytes) -> list[dict[str, int]]:
+    """read_committed: the aborted transactions overlapping the batches returned, which the
+    consumer drops (Kafka's LocalLog.addAbortedTransactions)."""
+    from kcli.server.protocol.records import iter_batches
+
+    end = fetch_offset
+    for _, h in iter_batches(data):
+        end = h.next_offset
+    if end <= fetch_offset:
+        return []
+    return [
+        {"producer_id": t.producer_id, "first_offset": t.first_offset}
+        for t in partition.log.collect_aborted(fetch_offset, end)
+    ]
 
 
 def _replica_id(request: Any) -> int:
@@ -105,13 +128,16 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
             if replica_id < 0:
                 limit = min(limit, CONSUMER_PARTITION_MAX_BYTES)
             data = b""
+            if replica_id >= 0:
+                bound = plog.log_end_offset
+            elif isolation == READ_COMMITTED:
+                bound = plog.last_stable_offset  # never past an undecided transaction
+            else:
+                bound = plog.high_watermark
             if limit > 0 or total == 0:
                 try:
                     data = plog.read(
-                        fp.fetch_offset,
-                        max(limit, 0),
-                        upper_bound=plog.log_end_offset if replica_id >= 0 else plog.high_watermark,
-                        min_one_batch=total == 0,
+                        fp.fetch_offset, max(limit, 0), upper_bound=bound, min_one_batch=total == 0
                     )
                 except Exception as exc:
                     code = getattr(exc, "error_code", None)
@@ -122,7 +148,12 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
                     continue
             total += len(data)
             remaining -= len(data)
-            parts.append(_partition_result(fp.partition, 0, partition, data, isolation))
+            aborted = (
+                _aborted_in(partition, fp.fetch_offset, data)
+                if isolation == READ_COMMITTED and data
+                else None
+            )
+            parts.append(_partition_result(fp.partition, 0, partition, data, isolation, aborted))
         entry: dict[str, Any] = {"partitions": parts}
         if by_id:
             entry["topic_id"] = topic.topic_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kcli.server.apis import consumer_groups as kip848
 from kcli.server.apis.groups import coordinator_for
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
@@ -64,13 +65,18 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
     def exists(topic: str, partition: int) -> bool:
         return _partition_exists(ctx, topic, partition)
 
-    if coord is None:
-        results = {(e.topic, e.partition): unavailable for e in entries}
+    generation = getattr(request, "generation_id_or_member_epoch", -1)
+    member_id = getattr(request, "member_id", "")
+    fenced = None if coord is None else kip848.validate_commit(ctx, request.group_id, member_id, generation)
+    if coord is None or fenced:
+        results = {(e.topic, e.partition): fenced or unavailable for e in entries}
+    elif fenced is not None:  # a consumer group accepted the member's epoch: commit as its holder
+        results = await coord.commit_offsets(request.group_id, -1, "", None, entries, exists)
     else:
         results = await coord.commit_offsets(
             request.group_id,
-            getattr(request, "generation_id_or_member_epoch", -1),
-            getattr(request, "member_id", ""),
+            generation,
+            member_id,
             getattr(request, "group_instance_id", None),
             entries,
             exists,
@@ -94,8 +100,17 @@ async def offset_commit(ctx: RequestContext, request: Any) -> dict:
 # --- OffsetFetch ----------------------------------------------------------------------------------
 
 
-def _fetch_group(ctx: RequestContext, group_id: str, topics: Any) -> tuple[int, list[dict[str, Any]]]:
-    """One group's answer: (group error, topics) with -1 for partitions without a commit."""
+def _unstable(coord: Any, group_id: str, topic: str, partition: int) -> bool:
+    """KIP-447: a partition with offsets committed in a still open transaction."""
+    pending = getattr(coord, "txn_offsets", None)
+    return pending is not None and pending.has_pending(group_id, topic, partition)
+
+
+def _fetch_group(
+    ctx: RequestContext, group_id: str, topics: Any, require_stable: bool = False
+) -> tuple[int, list[dict[str, Any]]]:
+    """One group's answer: (group error, topics) with -1 for partitions without a commit; with
+    ``require_stable`` a partition whose offset waits for a transaction is UNSTABLE_OFFSET_COMMIT."""
     coord, unavailable = coordinator_for(ctx, group_id)
     if coord is None:
         return unavailable, []
@@ -122,6 +137,14 @@ def _fetch_group(ctx: RequestContext, group_id: str, topics: Any) -> tuple[int, 
                         "committed_leader_epoch": v.leader_epoch if v is not None else -1,
                         "metadata": v.metadata if v is not None else "",
                         "error_code": E.NONE,
+                    }
+                    if not (require_stable and _unstable(coord, group_id, name, p))
+                    else {
+                        "partition_index": p,
+                        "committed_offset": -1,
+                        "committed_leader_epoch": -1,
+                        "metadata": "",
+                        "error_code": E.UNSTABLE_OFFSET_COMMIT,
                     }
                     for p, v in parts
                 ],
@@ -151,10 +174,17 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
     if ctx.version >= 8:
         groups = []
         for g in request.groups:
-            code, topics = _fetch_group(ctx, g.group_id, g.topics)
+            fenced = kip848.validate_fetch(ctx, g)  # v9+: the member epoch of a consumer group
+            code, topics = (
+                (fenced, [])
+                if fenced
+                else _fetch_group(ctx, g.group_id, g.topics, bool(getattr(request, "require_stable", False)))
+            )
             groups.append({"group_id": g.group_id, "topics": topics, "error_code": code})
         return {"throttle_time": 0, "groups": groups}
-    code, topics = _fetch_group(ctx, request.group_id, request.topics)
+    code, topics = _fetch_group(
+        ctx, request.group_id, request.topics, bool(getattr(request, "require_stable", False))
+    )
     if ctx.version < 2:
         # Version 1 has no group-level error: report it on every partition.
         for topic in topics:
@@ -170,8 +200,17 @@ async def offset_fetch(ctx: RequestContext, request: Any) -> dict:
 async def offset_delete(ctx: RequestContext, request: Any) -> dict:
     coord, unavailable = coordinator_for(ctx, request.group_id)
     wanted = [(t.name, [p.partition_index for p in t.partitions]) for t in request.topics]
+    subscribed = kip848.subscribed_topics(ctx, request.group_id) if coord is not None else None
     if coord is None:
         top, results = unavailable, {}
+    elif subscribed:  # a consumer group keeps the offsets of the topics it subscribes to
+        kept = [(t, ps) for t, ps in wanted if t not in subscribed]
+        top, results = await coord.delete_offsets(request.group_id, kept) if kept else (E.NONE, {})
+        if top == E.GROUP_ID_NOT_FOUND:
+            top, results = E.NONE, {}
+        for t, ps in wanted:
+            if t in subscribed:
+                results.update({(t, p): E.GROUP_SUBSCRIBED_TO_TOPIC for p in ps})
     else:
         top, results = await coord.delete_offsets(request.group_id, wanted)
     topics = []

@@ -2,8 +2,8 @@
 ListGroups, DescribeGroups, DeleteGroups.
 
 The handlers only translate between the wire versions and :mod:`kcli.server.coordinator`: the
-state machine is there. This broker is the coordinator of every group; transactions have no
-coordinator yet, so FindCoordinator answers COORDINATOR_NOT_AVAILABLE for them.
+state machine is there. FindCoordinator for transactional ids (key type 1) is answered by
+:mod:`kcli.server.apis.transactions`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from kcli.server.apis import consumer_groups as kip848
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.service import GroupCoordinator, JoinRequest, join_error, sync_result
 
 KEY_TYPE_GROUP = 0
+KEY_TYPE_TRANSACTION = 1
 
 
 def coordinator(ctx: RequestContext) -> GroupCoordinator | None:
@@ -52,7 +54,15 @@ def client_host(ctx: RequestContext) -> str:
 async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
     coord = coordinator(ctx)
-    if key_type != KEY_TYPE_GROUP:
+    if key_type == KEY_TYPE_TRANSACTION:
+        from kcli.server.apis.transactions import find_transaction_coordinator
+
+        code, node = await find_transaction_coordinator(ctx.broker, key)
+        if node is None:
+            result.update(error_code=code, error_message="The coordinator is not available.")
+        else:
+            result.update(node_id=node.node_id, host=node.host, port=node.port)
+    elif key_type != KEY_TYPE_GROUP:
         result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
         result["error_message"] = "The coordinator is not available."
     elif key_type == KEY_TYPE_GROUP and not key:
@@ -115,7 +125,8 @@ async def join_group(ctx: RequestContext, request: Any) -> dict:
         require_known_member_id=ctx.version >= 4,
         supports_skip_assignment=ctx.version >= 9,
     )
-    return _join_reply(ctx, await coord.join_group(req))
+    routed = await kip848.join(ctx, req)  # a KIP-848 consumer group serves classic members too
+    return _join_reply(ctx, routed if routed is not None else await coord.join_group(req))
 
 
 @api(14, "SyncGroup", 0, 5)
@@ -123,6 +134,16 @@ async def sync_group(ctx: RequestContext, request: Any) -> dict:
     coord, unavailable = coordinator_for(ctx, request.group_id)
     if coord is None:
         return dict(sync_result(unavailable), throttle_time=0)
+    if (consumer := kip848.routed_to_consumer_group(ctx, request.group_id)) is not None:
+        result = await consumer.classic_members.sync(
+            request.group_id,
+            request.generation_id,
+            request.member_id,
+            getattr(request, "group_instance_id", None),
+            getattr(request, "protocol_type", None),
+            getattr(request, "protocol_name", None),
+        )
+        return dict(result, throttle_time=0)
     result = await coord.sync_group(
         request.group_id,
         request.generation_id,
@@ -140,7 +161,8 @@ async def heartbeat(ctx: RequestContext, request: Any) -> dict:
     coord, unavailable = coordinator_for(ctx, request.group_id)
     if coord is None:
         return {"throttle_time": 0, "error_code": unavailable}
-    code = coord.heartbeat(
+    consumer = kip848.routed_to_consumer_group(ctx, request.group_id)
+    code = (consumer.classic_members if consumer is not None else coord).heartbeat(
         request.group_id,
         request.generation_id,
         request.member_id,
@@ -158,6 +180,8 @@ async def leave_group(ctx: RequestContext, request: Any) -> dict:
         identities = [(request.member_id, None)]
     if coord is None:
         top, results = unavailable, [(m, i, unavailable) for m, i in identities]
+    elif (consumer := kip848.routed_to_consumer_group(ctx, request.group_id)) is not None:
+        top, results = await consumer.classic_members.leave(request.group_id, identities)
     else:
         top, results = coord.leave_group(request.group_id, identities)
     if ctx.version < 3:
@@ -179,6 +203,9 @@ async def list_groups(ctx: RequestContext, request: Any) -> dict:
         return {"throttle_time": 0, "error_code": E.COORDINATOR_NOT_AVAILABLE, "groups": []}
     groups = coord.list_groups(getattr(request, "states_filter", ()), getattr(request, "types_filter", ()))
     groups = [g for g in groups if coord.owns(g["group_id"])]  # each broker lists the groups it coordinates
+    groups = kip848.list_groups(
+        ctx, groups, getattr(request, "states_filter", ()), getattr(request, "types_filter", ())
+    )
     return {"throttle_time": 0, "error_code": E.NONE, "groups": groups}
 
 
@@ -203,6 +230,8 @@ async def describe_groups(ctx: RequestContext, request: Any) -> dict:
     for group_id in request.groups:
         coord, unavailable = coordinator_for(ctx, group_id)
         summary = coord.describe_group(group_id) if coord is not None else None
+        if coord is not None and (consumer_group := kip848.not_classic(ctx, group_id)) is not None:
+            summary = consumer_group
         described.append(summary if summary is not None else _missing_group(ctx, group_id, unavailable))
     return {"throttle_time": 0, "groups": described}
 
@@ -212,6 +241,10 @@ async def delete_groups(ctx: RequestContext, request: Any) -> dict:
     results: dict[str, int] = {}
     for group_id in request.groups_names:
         coord, unavailable = coordinator_for(ctx, group_id)
+        consumer_code = None if coord is None else await kip848.delete_group(ctx, group_id)
+        if consumer_code is not None:
+            results[group_id] = consumer_code
+            continue
         results.update({group_id: unavailable} if coord is None else await coord.delete_groups([group_id]))
     return {
         "throttle_time": 0,

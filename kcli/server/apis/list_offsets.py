@@ -19,6 +19,8 @@ LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4,
 @api(2, "ListOffsets", 1, 9)
 async def list_offsets(ctx: RequestContext, request: Any) -> dict:
     broker = ctx.broker
+    # read_committed (isolation level 1) sees up to the last stable offset, as Kafka answers it.
+    read_committed = getattr(request, "isolation_level", 0) == 1
     topics = []
     for topic in request.topics:
         parts = []
@@ -44,8 +46,9 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
             plog = partition.log
             result["leader_epoch"] = partition.leader_epoch
             ts = lp.timestamp
+            fetchable = plog.last_stable_offset if read_committed else plog.high_watermark
             if ts == LATEST:
-                result["offset"] = plog.high_watermark
+                result["offset"] = fetchable
             elif ts in (EARLIEST, EARLIEST_LOCAL):
                 result["offset"] = plog.log_start_offset
             elif ts == LATEST_TIERED:
@@ -55,7 +58,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
                 result["offset"], result["timestamp"] = offset, timestamp
             elif ts >= 0:
                 found = plog.offset_for_timestamp(ts)
-                if found is not None and found[0] < plog.high_watermark:
+                if found is not None and found[0] < fetchable:
                     result["offset"], result["timestamp"] = found
             else:
                 result["error_code"] = ErrorCode.invalid_request  # no such special timestamp

@@ -59,18 +59,26 @@ class ApiSpec:
     max_version: int
     handler: Handler
     encoder: Encoder | None = None
+    # Whether the broker serves the API at all (ApiVersions leaves it out otherwise), for APIs a
+    # setting can switch off, as group.coordinator.rebalance.protocols does ConsumerGroupHeartbeat.
+    enabled: Callable[[Broker], bool] | None = None
 
 
 APIS: dict[int, ApiSpec] = {}
 
 
 def api(
-    key: int, name: str, min_version: int, max_version: int, encoder: Encoder | None = None
+    key: int,
+    name: str,
+    min_version: int,
+    max_version: int,
+    encoder: Encoder | None = None,
+    enabled: Callable[[Broker], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for ``key`` at versions min..max (inclusive)."""
 
     def register(handler: Handler) -> Handler:
-        APIS[key] = ApiSpec(key, name, min_version, max_version, handler, encoder)
+        APIS[key] = ApiSpec(key, name, min_version, max_version, handler, encoder, enabled)
         return handler
 
     return register

@@ -14,6 +14,7 @@ async def api_versions(ctx: RequestContext, request: object) -> dict:
         "api_keys": [
             {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
             for s in sorted(APIS.values(), key=lambda s: s.key)
+            if s.enabled is None or s.enabled(ctx.broker)
         ],
         "throttle_time": 0,
         "supported_features": [],

@@ -23,6 +23,7 @@ GROUP_ID_NOT_FOUND = ErrorCode.group_id_not_found
 MEMBER_ID_REQUIRED = ErrorCode.member_id_required
 FENCED_INSTANCE_ID = ErrorCode.fenced_instance_id
 GROUP_SUBSCRIBED_TO_TOPIC = ErrorCode.group_subscribed_to_topic
+UNSTABLE_OFFSET_COMMIT = ErrorCode.unstable_offset_commit  # KIP-447
 UNKNOWN_TOPIC_ID = ErrorCode.unknown_topic_id
 
 

@@ -41,6 +41,7 @@ from kcli.server.coordinator.schema import (
     partition_for,
 )
 from kcli.server.coordinator.store import OFFSETS_TOPIC, AppendError, OffsetsTopicStore, Record, Store
+from kcli.server.coordinator.transactional_offsets import PendingTransactionalOffsets, pending_offsets
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -135,8 +136,12 @@ class GroupCoordinator:
         self.settings = settings or Settings.from_config(broker.config)  # type: ignore[union-attr]
         self.groups: dict[str, Group] = {}
         self._append_sequence = itertools.count()
+        self.txn_offsets = PendingTransactionalOffsets()  # TxnOffsetCommit, until the marker
         self._retention_timer: asyncio.TimerHandle | None = None
         self._closed = False
+        # KIP-848 consumer groups (consumer_coordinator.py), attached by the daemon; a consumer
+        # group's committed offsets stay in this coordinator's (member-less) group of the same id.
+        self.consumer: Any = None
         if not self.clustered:
             self.load()  # in a cluster, groups load as this broker gains offsets partitions
 
@@ -169,6 +174,7 @@ class GroupCoordinator:
     def _unload(self, partition: int) -> None:
         for group_id in [g for g in self.groups if self.partition_for(g) == partition]:
             self._release(self.groups.pop(group_id))
+            self.txn_offsets.drop_group(group_id)
 
     @staticmethod
     def _release(group: Group) -> None:
@@ -315,6 +321,9 @@ class GroupCoordinator:
         group_values: dict[str, GroupValue | None] = {}
         offsets: dict[OffsetKey, OffsetValue | None] = {}
         count = 0
+        pending_txns = getattr(self.store, "pending_transactions", None)
+        if pending_txns is not None:
+            pending_txns.clear()
         for key_bytes, value_bytes in self.store.read_all(partitions):
             try:
                 key = decode_key(key_bytes)
@@ -361,6 +370,12 @@ class GroupCoordinator:
             if group is None:
                 group = self.groups[key.group] = Group(key.group)
             group.offsets[(key.topic, key.partition)] = value
+        # Offsets committed in transactions whose marker is not in the log yet: pending, newer
+        # than anything loaded (a later plain commit of the same partition already replaced them).
+        for producer_id, group_id, tp, value in pending_offsets(pending_txns or {}):
+            if group_id not in self.groups:
+                self.groups[group_id] = Group(group_id)
+            self.txn_offsets.add(group_id, producer_id, {tp: value}, next(self._append_sequence))
         if count:
             log.info("Loaded %d group(s) from %d record(s) of __consumer_offsets", len(self.groups), count)
         try:
@@ -979,6 +994,100 @@ class GroupCoordinator:
             self._schedule_session(current, member)  # a commit proves the member is alive
         return results
 
+    # --- transactional offsets (KIP-98 / KIP-447) ---------------------------------------------------
+    def _validate_txn_commit(
+        self, group: Group, generation: int, member_id: str, instance_id: str | None
+    ) -> int:
+        """Kafka's validateOffsetCommit for a transactional commit: member and generation are
+        checked when given; without them (older producers) any group accepts the commit."""
+        if group.state is GroupState.DEAD:
+            return E.COORDINATOR_NOT_AVAILABLE
+        if generation < 0 and group.state is GroupState.EMPTY:
+            return E.NONE
+        if generation >= 0 or member_id or instance_id is not None:
+            if instance_id is not None:
+                known = group.static_members.get(instance_id)
+                if known is None:
+                    return E.UNKNOWN_MEMBER_ID
+                if known != member_id:
+                    return E.FENCED_INSTANCE_ID
+            if member_id not in group.members:
+                return E.UNKNOWN_MEMBER_ID
+            if generation != group.generation:
+                return E.ILLEGAL_GENERATION
+        return E.NONE
+
+    async def commit_transactional_offsets(
+        self,
+        group_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        generation: int,
+        member_id: str,
+        instance_id: str | None,
+        entries: list[CommitEntry],
+        guard: object,
+    ) -> dict[tuple[str, int], int]:
+        """TxnOffsetCommit: append the offsets as the producer's transactional batch (acknowledged
+        as any commit); they stay pending, invisible to OffsetFetch, until the transaction's
+        marker (:meth:`complete_transaction`). Errors by partition."""
+        self.start()
+        keys = [(e.topic, e.partition) for e in entries]
+        if not group_id:
+            return dict.fromkeys(keys, E.INVALID_GROUP_ID)
+        group = self.groups.get(group_id) or Group(group_id)
+        code = self._validate_txn_commit(group, generation, member_id, instance_id)
+        if code:
+            return dict.fromkeys(keys, code)
+        now = now_ms()
+        results: dict[tuple[str, int], int] = {}
+        records: list[Record] = []
+        accepted: dict[tuple[str, int], OffsetValue] = {}
+        for e in entries:
+            key = (e.topic, e.partition)
+            if e.metadata is not None and len(e.metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
+                results[key] = E.OFFSET_METADATA_TOO_LARGE
+                continue
+            value = OffsetValue(e.offset, e.leader_epoch, e.metadata or "", now)
+            records.append(
+                (encode_offset_key(OffsetKey(group_id, e.topic, e.partition)), encode_offset_value(value))
+            )
+            accepted[key] = value
+            results[key] = E.NONE
+        if not records:
+            return results
+        sequence = next(self._append_sequence)
+        try:
+            await self.store.append_transactional(
+                self.partition_for(group_id), records, producer_id, producer_epoch, guard
+            )
+        except AppendError as exc:
+            log.info("Failed to write transactional offsets of group %s: %s", group_id, exc)
+            results.update(dict.fromkeys(accepted, E.from_append_error(exc.code, offset_commit=True)))
+            return results
+        self.groups.setdefault(group_id, group)
+        self.txn_offsets.add(group_id, producer_id, accepted, sequence)
+        return results
+
+    def complete_transaction(self, producer_id: int, offsets_partitions: set[int], commit: bool) -> None:
+        """A marker of ``producer_id`` is in these ``__consumer_offsets`` partitions: its pending
+        offsets become committed (or are dropped), as Kafka's handleTxnCompletion; a plain commit
+        appended after the transactional one keeps its newer value."""
+        for group_id, offsets in self.txn_offsets.complete(
+            producer_id, offsets_partitions, self.partition_for
+        ):
+            if not commit:
+                continue
+            group = self.groups.get(group_id)
+            if group is None:  # expired while only pending offsets kept it: they revive it
+                group = self.groups[group_id] = Group(group_id)
+            if group.state is GroupState.DEAD:
+                continue
+            for key, (value, sequence) in offsets.items():
+                if group.offset_sequences.get(key, -1) < sequence:
+                    group.offsets[key] = value
+                    group.offset_sequences[key] = sequence
+
     def fetch_offsets(
         self, group_id: str, topics: list[tuple[str, list[int]]] | None
     ) -> tuple[int, list[tuple[str, list[tuple[int, OffsetValue | None]]]]]:
@@ -1113,6 +1222,7 @@ class GroupCoordinator:
         self._cancel(group.join_timer)
         self._cancel(group.sync_timer)
         del self.groups[group.group_id]
+        self.txn_offsets.drop_group(group.group_id)
         log.info("Group %s deleted", group.group_id)
         return pending
 
@@ -1134,6 +1244,8 @@ class GroupCoordinator:
         retention = self.settings.offsets_retention_ms
         expired_total = 0
         for group in list(self.groups.values()):
+            if self.consumer is not None and self.consumer.has_members(group.group_id):
+                continue  # a live consumer group keeps its offsets
             if group.state is GroupState.EMPTY and group.protocol_type is not None:
                 expired = list(group.offsets) if group.state_timestamp + retention <= now else []
             elif group.protocol_type is None and not group.members:

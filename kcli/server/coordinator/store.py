@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kio.schema.errors import ErrorCode
 
@@ -65,6 +65,15 @@ class Store(Protocol):
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]: ...
 
+    # Transactional offset commits (TxnOffsetCommit): written as the producer's transactional
+    # batch; read_all yields them once their COMMIT marker is read and leaves those still waiting
+    # for a marker in ``pending_transactions`` (producer id -> records).
+    pending_transactions: dict[int, list[Record]]
+
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> asyncio.Future[None]: ...
+
 
 class MemoryStore:
     """An in-memory stand-in with the same semantics (ordered, per partition)."""
@@ -75,6 +84,16 @@ class MemoryStore:
         self.fail: ErrorCode | None = None  # appends fail with this error (tests)
         self.hold = False  # appends stay unacknowledged until release() (tests)
         self.pending: list[asyncio.Future[None]] = []
+        self.pending_transactions: dict[int, list[Record]] = {}
+        self.transactional: list[tuple[int, int, list[Record]]] = []
+
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> asyncio.Future[None]:
+        if self.fail is not None:
+            return _failed(self.fail)
+        self.transactional.append((partition, producer_id, records))
+        return _done()
 
     def partition_count(self) -> int:
         return self.partitions
@@ -113,6 +132,7 @@ class OffsetsTopicStore:
 
     def __init__(self, broker: Broker):
         self.broker = broker
+        self.pending_transactions: dict[int, list[Record]] = {}
 
     def partition_count(self) -> int:
         record = self.broker.topic(OFFSETS_TOPIC)
@@ -160,14 +180,37 @@ class OffsetsTopicStore:
         ``offsets.commit.timeout.ms``, ...)."""
         from kcli.server.protocol.records import build_batch
 
+        now = int(time.time() * 1000)
+        return self._append_batch(partition, build_batch(records, timestamp=now), now)
+
+    def append_transactional(
+        self, partition: int, records: list[Record], producer_id: int, producer_epoch: int, guard: object
+    ) -> asyncio.Future[None]:
+        """TxnOffsetCommit's write: a transactional batch of the producer (sequence 0, as Kafka's
+        coordinator writes it), acknowledged like any commit; the log checks the producer's
+        epoch and (with ``guard``, KIP-890) that the partition is in its transaction."""
+        from kcli.server.protocol.records import build_batch
+
+        now = int(time.time() * 1000)
+        batch = build_batch(
+            records,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            base_sequence=0,
+            is_transactional=True,
+            timestamp=now,
+        )
+        return self._append_batch(
+            partition, batch, now, origin_coordinator=True, txn_guard=guard, verify_txn=guard is not None
+        )
+
+    def _append_batch(self, partition: int, batch: bytes, now: int, **options: Any) -> asyncio.Future[None]:
         if self.broker.topic(OFFSETS_TOPIC) is None:  # FindCoordinator creates it first
             return _failed(ErrorCode.unknown_topic_or_partition, f"{OFFSETS_TOPIC} is not available")
         config = self.broker.config
         manager = self.broker.replica_manager
-        now = int(time.time() * 1000)
-        batch = build_batch(records, timestamp=now)
         outcome, wait = manager.append_local(
-            OFFSETS_TOPIC, partition, batch, config.offsets_commit_required_acks, now
+            OFFSETS_TOPIC, partition, batch, config.offsets_commit_required_acks, now, **options
         )
         if outcome.error:
             return _failed(outcome.error, outcome.message)
@@ -182,7 +225,9 @@ class OffsetsTopicStore:
         return asyncio.ensure_future(acknowledged())
 
     def read_all(self, partitions: set[int] | None = None) -> Iterator[Record]:
-        from kcli.server.protocol.records import decode_records, iter_batches
+        """Every record in the order its write took effect (transactional commits at their COMMIT
+        marker); those still waiting for a marker go to ``pending_transactions``."""
+        from kcli.server.coordinator.transactional_offsets import replay
 
         record = self.broker.topic(OFFSETS_TOPIC)
         if record is None:
@@ -191,26 +236,38 @@ class OffsetsTopicStore:
             partition = self.broker.partition(OFFSETS_TOPIC, index)
             if partition is None or (partitions is not None and index not in partitions):
                 continue
-            plog = partition.log
-            offset, end = plog.log_start_offset, plog.log_end_offset
-            while offset < end:
-                try:
-                    data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
-                    # Advance by batch, not by record: compaction may leave batches with gaps.
-                    following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
-                    records = decode_records(data)
-                except Exception as exc:  # a damaged batch must not keep the broker from starting
-                    log.error(
-                        "Cannot read %s-%d at offset %d: %s; skipping the rest of it",
-                        OFFSETS_TOPIC,
-                        index,
-                        offset,
-                        exc,
-                    )
-                    break
-                for rec in records:
-                    if rec.offset >= offset and rec.key is not None and not rec.is_control:
-                        yield rec.key, rec.value
-                if following <= offset:
-                    break
-                offset = following
+            effective, pending = replay(self._records(index))
+            for producer_id, waiting in pending.items():
+                self.pending_transactions.setdefault(producer_id, []).extend(waiting)
+            yield from effective
+
+    def _records(self, index: int) -> Iterator[Any]:
+        """Every record of partition ``index`` (markers included), oldest first."""
+        from kcli.server.protocol.records import decode_records, iter_batches
+
+        partition = self.broker.partition(OFFSETS_TOPIC, index)
+        if partition is None:
+            return
+        plog = partition.log
+        offset, end = plog.log_start_offset, plog.log_end_offset
+        while offset < end:
+            try:
+                data = plog.read(offset, 1 << 20, upper_bound=end, min_one_batch=True)
+                # Advance by batch, not by record: compaction may leave batches with gaps.
+                following = max((h.next_offset for _, h in iter_batches(data)), default=offset)
+                records = decode_records(data)
+            except Exception as exc:  # a damaged batch must not keep the broker from starting
+                log.error(
+                    "Cannot read %s-%d at offset %d: %s; skipping the rest of it",
+                    OFFSETS_TOPIC,
+                    index,
+                    offset,
+                    exc,
+                )
+                break
+            for rec in records:
+                if rec.offset >= offset:
+                    yield rec
+            if following <= offset:
+                break
+            offset = following

@@ -1,7 +1,9 @@
 """Log compaction (cleanup.policy=compact): keep the latest record of every key.
 
-Only closed segments below the high watermark and older than min.compaction.lag.ms are cleaned;
-the active segment is never touched. Offsets are preserved: a retained record keeps its offset,
+Only closed segments below the last stable offset (so below the high watermark, and below every
+undecided transaction) and older than min.compaction.lag.ms are cleaned; the active segment is
+never touched. Transactions are handled as Kafka's cleaner does (:mod:`cleaner_transactions`):
+aborted batches go, and markers once nothing of their transaction is left. Offsets are preserved: a retained record keeps its offset,
 and a rewritten batch keeps its base offset and offset range, so consumers and idempotent producer
 state see the same numbering. Batches that lose nothing are copied byte for byte; the others are
 rebuilt with their original codec and producer fields.
@@ -31,6 +33,8 @@ from kcli.server.protocol.records import (
     decode_batch,
     parse_header,
 )
+from kcli.server.storage import log_transactions
+from kcli.server.storage.cleaner_transactions import CleanedTransactions
 from kcli.server.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, BatchInfo, LogSegment
 
 if TYPE_CHECKING:
@@ -49,11 +53,12 @@ class CleanerStats:
 
 
 def cleanable_segments(log: PartitionLog, now_ms: int) -> list[LogSegment]:
-    """Closed segments, oldest first, below the high watermark and past min.compaction.lag.ms."""
+    """Closed segments, oldest first, below the last stable offset and past min.compaction.lag.ms."""
     out = []
     lag = log.config.min_compaction_lag_ms
+    stable = log.last_stable_offset
     for seg, nxt in itertools.pairwise(log._segments):
-        if nxt.base_offset > log.high_watermark:
+        if nxt.base_offset > stable:
             break
         if lag > 0 and seg.size and now_ms - seg.largest_timestamp() < lag:
             break
@@ -83,12 +88,15 @@ def _group(segments: list[LogSegment], max_bytes: int) -> list[list[LogSegment]]
 class _Filter:
     """Decides, batch by batch, what survives; counts what goes and when tombstones may go."""
 
-    def __init__(self, latest: dict[bytes, int], delete_retention_ms: int, now_ms: int):
+    def __init__(
+        self, latest: dict[bytes, int], delete_retention_ms: int, now_ms: int, txns: CleanedTransactions
+    ):
         self.latest = latest
         self.delete_retention_ms = delete_retention_ms
         self.horizon = now_ms - delete_retention_ms
         self.removed = 0
         self.tombstone_expiry: int | None = None
+        self.txns = txns
 
     def segment(self, seg: LogSegment) -> Iterator[tuple[BatchHeader, bytes, bool]]:
         """(header, bytes, changed) of every batch with something left, in order."""
@@ -96,7 +104,17 @@ class _Filter:
         drop_tombstones = largest < self.horizon
         for h, raw in _segment_batches(seg):
             if h.is_control:
+                if h.producer_id >= 0 and self.txns.on_control(h, raw):
+                    if drop_tombstones:  # a marker with nothing left, past delete.retention.ms
+                        self.removed += h.record_count
+                        yield h, b"", True
+                        continue
+                    self._expires(largest)
                 yield h, raw, False
+                continue
+            if h.producer_id >= 0 and self.txns.on_batch(h):
+                self.removed += h.record_count  # an aborted transaction's batch
+                yield h, b"", True
                 continue
             records = decode_batch(raw)[1]
             keep = [
@@ -108,8 +126,7 @@ class _Filter:
             ]
             self.removed += len(records) - len(keep)
             if any(r.value is None for r in keep):
-                expiry = largest + self.delete_retention_ms
-                self.tombstone_expiry = min(expiry, self.tombstone_expiry or expiry)
+                self._expires(largest)
             if len(keep) == len(records):
                 yield h, raw, False
             elif keep:
@@ -117,6 +134,11 @@ class _Filter:
                 yield parse_header(rebuilt), rebuilt, True
             else:
                 yield h, b"", True
+
+    def _expires(self, largest: int) -> None:
+        """Something here (a tombstone, a spent marker) may go once delete.retention.ms passed."""
+        expiry = largest + self.delete_retention_ms
+        self.tombstone_expiry = min(expiry, self.tombstone_expiry or expiry)
 
 
 def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
@@ -129,25 +151,42 @@ def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
     with log._lock:
         segments = cleanable_segments(log, now_ms)
         max_bytes = log.config.segment_bytes
+        aborted = (
+            log_transactions.collect_aborted(
+                log._segments, log._bases, segments[0].base_offset, segments[-1].next_offset
+            )
+            if segments
+            else []
+        )
     if not segments:
         return stats
-    # Pass 1: the latest offset of every key in the cleanable range.
+    # Pass 1: the latest offset of every key in the cleanable range (aborted records never count).
     latest: dict[bytes, int] = {}
+    txns = CleanedTransactions()
+    txns.add_aborted(aborted)
     for seg in segments:
         for h, raw in _segment_batches(seg):
-            if not h.is_control:
+            if h.is_control:
+                if h.producer_id >= 0:
+                    txns.on_control(h, raw)
+            elif not (h.producer_id >= 0 and txns.on_batch(h)):
                 for rec in decode_batch(raw)[1]:
                     if rec.key is not None:
                         latest[rec.key] = rec.offset
     # Pass 2: rewrite every group that merges segments or loses a record.
-    filt = _Filter(latest, log.config.delete_retention_ms, now_ms)
+    txns = CleanedTransactions()
+    txns.add_aborted(aborted)
+    filt = _Filter(latest, log.config.delete_retention_ms, now_ms, txns)
     for group in _group(segments, max_bytes):
         if len(group) == 1:
             before = filt.removed
+            saved = filt.txns.copy()
             changed = any(c for _, _, c in filt.segment(group[0]))
             if not changed:
+                filt.txns.take_index()  # the segment and its .txnindex stay as they are
                 continue
             filt.removed = before  # counted again while writing
+            filt.txns = saved
         size_before = sum(s.size for s in group)
         new = _write_group(log, group, filt)
         stats.segments_rewritten += len(group)
@@ -195,10 +234,14 @@ def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> L
     if buf:
         cleaned.append(buf, infos)
     cleaned.on_become_inactive()
+    cleaned.txn_index.rewrite(filt.txns.take_index())
     cleaned.flush()
     cleaned.close()
     finals = [first.index.path, first.time_index.path, first.log_path]  # log last: the commit point
     sources = [cleaned.index.path, cleaned.time_index.path, cleaned.log_path]
+    if cleaned.txn_index.entries:
+        finals.insert(0, first.txn_index.path)
+        sources.insert(0, cleaned.txn_index.path)
     swaps = [final.with_name(final.name + SWAP_SUFFIX) for final in finals]
     for src, swap in zip(sources, swaps, strict=True):
         os.replace(src, swap)
@@ -206,6 +249,8 @@ def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> L
         for seg in group[1:]:
             seg.delete()
         first.close()
+        if not cleaned.txn_index.entries:
+            first.txn_index.delete()
         for swap, final in zip(swaps, finals, strict=True):
             os.replace(swap, final)
         new, _, _ = LogSegment.load(directory, base, interval, active=False, recover=False)

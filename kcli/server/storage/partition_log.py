@@ -38,6 +38,7 @@ from kcli.server.protocol.records import (
     iter_batches,
     validate_batches,
 )
+from kcli.server.storage import log_transactions
 from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
 from kcli.server.storage.cleaner import CleanerStats, clean_log
 from kcli.server.storage.dir_health import dir_health
@@ -45,7 +46,7 @@ from kcli.server.storage.errors import CorruptBatchError, KafkaStorageError
 from kcli.server.storage.flusher import Flusher, default_flusher
 from kcli.server.storage.leader_epoch import LeaderEpochCache
 from kcli.server.storage.log_config import LogConfig
-from kcli.server.storage.producer_state import ProducerStateManager
+from kcli.server.storage.producer_state import ProducerStateManager, VerificationGuard
 from kcli.server.storage.segment import (
     CLEANED_SUFFIX,
     DELETED_SUFFIX,
@@ -57,6 +58,7 @@ from kcli.server.storage.segment import (
     LogSegment,
     Truncation,
 )
+from kcli.server.storage.transaction_index import TXN_INDEX_SUFFIX, AbortedTxn
 
 log = logging.getLogger("kafka.log.LogLoader")
 
@@ -190,7 +192,7 @@ class PartitionLog:
         )
         snapshot = directory / PRODUCER_SNAPSHOT_FILE
         if not (clean_shutdown and not cuts and log_.producer_state.load(snapshot, log_.log_end_offset)):
-            log_.producer_state.rebuild(h for seg in segments for _, h in seg.headers_from(0))
+            log_transactions.rebuild(log_.producer_state, segments, log_.high_watermark)  # and .txnindex
         try:
             snapshot.unlink()  # any later append makes it stale; a crash must not find it
         except FileNotFoundError:
@@ -266,6 +268,26 @@ class PartitionLog:
     def high_watermark(self, value: int) -> None:
         self._high_watermark = value
         self._checkpoints.high_watermarks[self.topic_partition] = value
+        self.producer_state.on_high_watermark(value)
+
+    @property
+    def last_stable_offset(self) -> int:
+        """The LSO: below it every transaction is decided (Kafka's UnifiedLog.lastStableOffset);
+        read_committed consumers never read past it, and it never passes the high watermark."""
+        first_unstable = self.producer_state.first_unstable_offset()
+        if first_unstable is None or first_unstable >= self._high_watermark:
+            return self._high_watermark
+        return max(first_unstable, self.log_start_offset)
+
+    def collect_aborted(self, fetch_offset: int, upper_bound: int) -> list[AbortedTxn]:
+        """Aborted transactions overlapping [fetch_offset, upper_bound), for a read_committed fetch."""
+        with self._lock:
+            return log_transactions.collect_aborted(self._segments, self._bases, fetch_offset, upper_bound)
+
+    def start_transaction_verification(self, producer_id: int) -> VerificationGuard | None:
+        """KIP-890: a guard for a producer's first transactional write (None: already open here)."""
+        with self._lock:
+            return self.producer_state.start_verification(producer_id)
 
     @property
     def recovery_point(self) -> int:
@@ -300,21 +322,40 @@ class PartitionLog:
 
     # --- append -------------------------------------------------------------------------------
     def append(
-        self, records: bytes, *, leader_epoch: int = 0, now_ms: int | None = None, allow_control: bool = False
+        self,
+        records: bytes,
+        *,
+        leader_epoch: int = 0,
+        now_ms: int | None = None,
+        allow_control: bool = False,
+        origin_coordinator: bool = False,
+        txn_guard: VerificationGuard | None = None,
+        verify_txn: bool = False,
     ) -> AppendResult:
-        """Validate, deduplicate, stamp and write the batches of one produce request."""
+        """Validate, deduplicate, stamp and write the batches of one produce request.
+
+        ``origin_coordinator``: written by a coordinator (transaction markers, transactional offset
+        commits), so only epochs are checked, not sequences, as Kafka's AppendOrigin.COORDINATOR.
+        ``verify_txn``: a producer's first transactional batch needs ``txn_guard`` (KIP-890)."""
         headers = validate_batches(records, self.config.max_message_bytes, allow_control=allow_control)
         if self.config.compact:
             _require_keys(records, headers, self.directory.name)
+        markers = log_transactions.markers_in(records, headers) if allow_control else {}
         with self._lock:
             if not headers:
                 return AppendResult(-1, -1, -1, self.log_start_offset)
-            duplicate = self.producer_state.find_duplicate(headers)
-            if duplicate is not None:
-                return AppendResult(
-                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, duplicate=True
-                )
-            self.producer_state.check(headers)
+            if not origin_coordinator:
+                duplicate = self.producer_state.find_duplicate(headers)
+                if duplicate is not None:
+                    return AppendResult(
+                        duplicate.first_offset,
+                        duplicate.last_offset,
+                        -1,
+                        self.log_start_offset,
+                        duplicate=True,
+                    )
+                self.producer_state.check(headers)
+            self.producer_state.check_transactions(headers, markers, txn_guard, verify_txn)
             log_append_ms = None
             if self.config.log_append_time:
                 log_append_ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -345,10 +386,7 @@ class PartitionLog:
                 self.active_segment.append(buf, infos)
             except OSError as exc:
                 raise self._storage_error("appending records to", exc) from exc
-            offset = first
-            for h in headers:
-                self.producer_state.update(h, offset)
-                offset += h.last_offset_delta + 1
+            log_transactions.apply_appended(self.producer_state, self.active_segment, headers, first, markers)
             self.log_end_offset = last + 1
             result = AppendResult(
                 first,
@@ -387,8 +425,15 @@ class PartitionLog:
                 self.active_segment.append(records, infos)
             except OSError as exc:
                 raise self._storage_error("appending replicated records to", exc) from exc
-            for h in headers:
-                self.producer_state.update(h, h.base_offset)
+            markers = log_transactions.markers_in(records, headers)
+            log_transactions.apply_appended(
+                self.producer_state,
+                self.active_segment,
+                headers,
+                headers[0].base_offset,
+                markers,
+                assigned=False,
+            )
             self.log_end_offset = headers[-1].last_offset + 1
             end = self.log_end_offset
         self._after_append()
@@ -713,7 +758,11 @@ class PartitionLog:
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
-        self.producer_state.truncate_to(self.log_end_offset)
+        if self.producer_state.has_transactions:
+            # A cut may reopen a transaction whose marker went: rebuild from what is left.
+            log_transactions.rebuild(self.producer_state, self._segments, self._high_watermark)
+        else:
+            self.producer_state.truncate_to(self.log_end_offset)
         self.epoch_cache.truncate_from_end(self.log_end_offset)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -860,7 +909,7 @@ def _delete_segment_files(directory: Path, base: int) -> tuple[int, int, int]:
     path = Path(f"{stem}{LOG_SUFFIX}")
     size = path.stat().st_size
     end = _end_offset(path, base)
-    for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+    for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
         Path(f"{stem}{suffix}").unlink(missing_ok=True)
     return base, size, end
 
@@ -892,7 +941,7 @@ def _finish_interrupted_operations(directory: Path) -> None:
             base = int(stem)
             end = _end_offset(path, base)
             os.replace(path, directory / (stem + LOG_SUFFIX))
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
                 (directory / (stem + suffix)).unlink(missing_ok=True)
             for other in directory.iterdir():
                 other_stem = other.name.split(".", 1)[0]
@@ -904,6 +953,6 @@ def _finish_interrupted_operations(directory: Path) -> None:
     # An index without its log (a segment deleted half way) is removed.
     logs = {p.name[: -len(LOG_SUFFIX)] for p in directory.iterdir() if p.name.endswith(LOG_SUFFIX)}
     for path in directory.iterdir():
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
             if path.name.endswith(suffix) and path.name[: -len(suffix)] not in logs:
                 path.unlink(missing_ok=True)

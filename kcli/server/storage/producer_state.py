@@ -2,8 +2,17 @@
 
 Per producer id: its epoch and the last five batches' sequence and offset ranges. That is enough to
 acknowledge a retried batch with its original offsets instead of writing it twice, and to detect a
-gap in sequences. The state is rebuilt from batch headers alone (no record is decoded), and can be
-saved on a clean shutdown so that start-up does not have to scan the whole log.
+gap in sequences. The state is rebuilt from batch headers alone (no record is decoded, except the
+one record of a transaction marker), and can be saved on a clean shutdown so that start-up does
+not have to scan the whole log.
+
+Transactions (KIP-98): a producer's first transactional batch opens its transaction in this
+partition at that batch's offset; its COMMIT or ABORT marker closes it. The open transactions
+give the first unstable offset, and with it the last stable offset (LSO) that read_committed
+consumers never read past. A transaction whose marker is above the high watermark still counts
+as open (Kafka's "unreplicated" transactions), so the LSO never passes the high watermark.
+Markers also carry the producer epoch (fencing older ones) and the coordinator epoch (fencing a
+deposed coordinator's markers).
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN
 _INT32_MAX = 0x7FFFFFFF
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+TRANSACTION_COORDINATOR_FENCED = 52
+SNAPSHOT_VERSION = 2  # 2 adds the coordinator epoch, the open transaction and the last timestamp
 
 
 class ProducerStateError(Exception):
@@ -39,6 +51,33 @@ class InvalidProducerEpochError(ProducerStateError):
     error_code = INVALID_PRODUCER_EPOCH
 
 
+class InvalidTxnStateError(ProducerStateError):
+    error_code = INVALID_TXN_STATE
+
+
+class TransactionCoordinatorFencedError(ProducerStateError):
+    error_code = TRANSACTION_COORDINATOR_FENCED
+
+
+@dataclass(frozen=True)
+class CompletedTxn:
+    """A transaction a marker just ended in this partition: its first offset to the marker's."""
+
+    producer_id: int
+    first_offset: int
+    last_offset: int
+    aborted: bool
+
+
+@dataclass
+class VerificationGuard:
+    """KIP-890: the transaction coordinator was asked whether a producer's first transactional
+    write here belongs to its ongoing transaction. The guard is dropped when a marker of that
+    producer is written, so a verification answered before an abort cannot let a late batch in."""
+
+    producer_id: int
+
+
 @dataclass(frozen=True)
 class BatchMetadata:
     first_seq: int
@@ -53,6 +92,9 @@ class ProducerEntry:
     producer_id: int
     epoch: int
     batches: deque[BatchMetadata] = field(default_factory=lambda: deque(maxlen=BATCHES_TO_RETAIN))
+    coordinator_epoch: int = -1
+    current_txn_first_offset: int = -1  # where this producer's open transaction starts; -1 none
+    last_timestamp: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -83,6 +125,12 @@ def is_idempotent(header: BatchHeader) -> bool:
 class ProducerStateManager:
     def __init__(self) -> None:
         self.producers: dict[int, ProducerEntry] = {}
+        # Transactions ended by a marker at or above the high watermark: (first, marker offset).
+        self.unreplicated: dict[int, tuple[int, int]] = {}
+        self.verifications: dict[int, VerificationGuard] = {}
+        # producer id -> first offset of its open transaction (mirrors the entries, for speed:
+        # every fetch asks for the LSO)
+        self.ongoing: dict[int, int] = {}
 
     def find_duplicate(self, headers: Sequence[BatchHeader]) -> BatchMetadata | None:
         """A batch that is a retry of one already in the log (Kafka checks this first)."""
@@ -130,8 +178,16 @@ class ProducerStateManager:
             return
         entry = self.producers.get(header.producer_id)
         if entry is None or entry.epoch != header.producer_epoch:
+            previous = entry
             entry = ProducerEntry(header.producer_id, header.producer_epoch)
+            if previous is not None:  # a new epoch forgets the batches, not the transaction state
+                entry.coordinator_epoch = previous.coordinator_epoch
+                entry.current_txn_first_offset = previous.current_txn_first_offset
             self.producers[header.producer_id] = entry
+        entry.last_timestamp = header.max_timestamp
+        if header.is_transactional and entry.current_txn_first_offset < 0:
+            entry.current_txn_first_offset = first_offset
+            self.ongoing[header.producer_id] = first_offset
         entry.batches.append(
             BatchMetadata(
                 header.base_sequence,
@@ -143,22 +199,35 @@ class ProducerStateManager:
         )
 
     def rebuild(self, headers: Iterable[BatchHeader]) -> None:
-        """From the batches in the log, oldest first (their base offsets are the assigned ones)."""
+        """From the batches in the log, oldest first (their base offsets are the assigned ones).
+
+        Transaction markers are not seen here (they need their record); a log with transactions
+        is rebuilt with :meth:`update` and :meth:`update_marker` in order instead."""
         self.producers.clear()
+        self.unreplicated.clear()
+        self.ongoing.clear()
         for h in headers:
             self.update(h, h.base_offset)
 
     def evict_before(self, log_start_offset: int) -> None:
-        """Forget producers whose every batch is gone from the log."""
-        for pid in [p for p, e in self.producers.items() if e.last_offset < log_start_offset]:
+        """Forget producers whose every batch is gone from the log (an open transaction stays)."""
+        for pid in [
+            p
+            for p, e in self.producers.items()
+            if e.last_offset < log_start_offset and e.current_txn_first_offset < 0
+        ]:
             del self.producers[pid]
+        for first, (_start, last) in list(self.unreplicated.items()):
+            if last < log_start_offset:
+                del self.unreplicated[first]
 
     def expire(self, older_than_ms: int) -> int:
-        """Drop producers whose last batch's timestamp is older than ``older_than_ms``."""
+        """Drop producers whose last batch's timestamp is older than ``older_than_ms``; a producer
+        with an open transaction is kept, as Kafka keeps it."""
         doomed = [
             pid
             for pid, e in self.producers.items()
-            if not e.batches or e.batches[-1].timestamp < older_than_ms
+            if e.current_txn_first_offset < 0 and (not e.batches or e.batches[-1].timestamp < older_than_ms)
         ]
         for pid in doomed:
             del self.producers[pid]
@@ -168,21 +237,138 @@ class ProducerStateManager:
         """Drop batch metadata at or beyond ``offset`` (used when the log is truncated)."""
         for pid, entry in list(self.producers.items()):
             kept = [m for m in entry.batches if m.last_offset < offset]
-            if not kept:
+            if not kept and entry.current_txn_first_offset < 0:
                 del self.producers[pid]
             else:
                 entry.batches = deque(kept, maxlen=BATCHES_TO_RETAIN)
+            if entry.current_txn_first_offset >= offset:
+                entry.current_txn_first_offset = -1
+                self.ongoing.pop(pid, None)
+
+    @property
+    def has_transactions(self) -> bool:
+        """Whether any transaction state exists (truncating such a log rebuilds it from the log)."""
+        return bool(self.unreplicated or self.ongoing) or any(
+            e.coordinator_epoch >= 0 for e in self.producers.values()
+        )
+
+    # --- transactions -------------------------------------------------------------------------
+    def check_transactions(
+        self,
+        headers: Sequence[BatchHeader],
+        markers: dict[int, tuple[bool, int]],
+        guard: VerificationGuard | None,
+        verify: bool,
+    ) -> None:
+        """Raise unless the batches may be written: epochs and coordinator epochs of markers, and
+        transactional batches only inside a transaction the coordinator knows of.
+
+        ``markers`` maps the index of each control batch in ``headers`` to (commit, coordinator
+        epoch). With ``verify``, a producer's first transactional batch here needs ``guard`` to be
+        the verification still registered for it (KIP-890)."""
+        open_txn: dict[int, bool] = {}
+        for i, h in enumerate(headers):
+            if h.producer_id < 0:
+                continue
+            entry = self.producers.get(h.producer_id)
+            ongoing = open_txn.get(h.producer_id, entry is not None and entry.current_txn_first_offset >= 0)
+            if i in markers:
+                epoch = entry.epoch if entry is not None else -1
+                if h.producer_epoch < epoch:
+                    raise InvalidProducerEpochError(
+                        f"marker epoch {h.producer_epoch} of producer {h.producer_id} is older than the current {epoch}"
+                    )
+                coordinator_epoch = entry.coordinator_epoch if entry is not None else -1
+                if markers[i][1] < coordinator_epoch:
+                    raise TransactionCoordinatorFencedError(
+                        f"coordinator epoch {markers[i][1]} of a marker for producer {h.producer_id} is older "
+                        f"than {coordinator_epoch}"
+                    )
+                open_txn[h.producer_id] = False
+                continue
+            if h.is_control:
+                continue
+            if ongoing and not h.is_transactional:
+                raise InvalidTxnStateError(
+                    f"expected a transactional write from producer {h.producer_id}: its transaction is open"
+                )
+            if h.is_transactional and not ongoing:
+                registered = self.verifications.get(h.producer_id)
+                if verify and (guard is None or registered is not guard):
+                    raise InvalidTxnStateError("Record was not part of an ongoing transaction")
+                open_txn[h.producer_id] = True
+
+    def start_verification(self, producer_id: int) -> VerificationGuard | None:
+        """A guard for a producer's first transactional write; None when its transaction is
+        already open here (nothing to verify)."""
+        entry = self.producers.get(producer_id)
+        if entry is not None and entry.current_txn_first_offset >= 0:
+            return None
+        guard = self.verifications.get(producer_id)
+        if guard is None:
+            guard = self.verifications[producer_id] = VerificationGuard(producer_id)
+        return guard
+
+    def update_marker(
+        self, header: BatchHeader, offset: int, commit: bool, coordinator_epoch: int
+    ) -> CompletedTxn | None:
+        """Record a COMMIT/ABORT marker written at ``offset``; returns the transaction it ended
+        (None when the producer had nothing open here)."""
+        pid = header.producer_id
+        self.verifications.pop(pid, None)
+        entry = self.producers.get(pid)
+        if entry is None or entry.epoch != header.producer_epoch:
+            kept = entry
+            entry = ProducerEntry(pid, header.producer_epoch)
+            if kept is not None:
+                entry.current_txn_first_offset = kept.current_txn_first_offset
+            self.producers[pid] = entry
+        completed = None
+        if entry.current_txn_first_offset >= 0:
+            completed = CompletedTxn(pid, entry.current_txn_first_offset, offset, not commit)
+            self.unreplicated[entry.current_txn_first_offset] = (entry.current_txn_first_offset, offset)
+        entry.current_txn_first_offset = -1
+        self.ongoing.pop(pid, None)
+        entry.coordinator_epoch = max(entry.coordinator_epoch, coordinator_epoch)
+        entry.last_timestamp = header.max_timestamp
+        return completed
+
+    def lso_after(self, completed: CompletedTxn) -> int:
+        """The LSO stored with an aborted transaction in the index: where the next open
+        transaction of another producer starts, else just after the marker (Kafka's rule)."""
+        others = [first for pid, first in self.ongoing.items() if pid != completed.producer_id]
+        return min(others) if others else completed.last_offset + 1
+
+    def first_unstable_offset(self) -> int | None:
+        """The first offset of an open transaction, or of one whose marker is not yet replicated."""
+        if not self.ongoing and not self.unreplicated:
+            return None
+        return min(*self.ongoing.values(), *self.unreplicated, 1 << 63)
+
+    def on_high_watermark(self, high_watermark: int) -> None:
+        """Transactions whose marker is now below the high watermark are decided for everyone."""
+        if self.unreplicated:
+            for first, (_start, last) in list(self.unreplicated.items()):
+                if last < high_watermark:
+                    del self.unreplicated[first]
+
+    def open_transactions(self) -> list[tuple[int, int]]:
+        """(producer id, first offset) of every transaction open in this partition."""
+        return sorted(self.ongoing.items(), key=lambda t: t[1])
 
     # --- snapshot -----------------------------------------------------------------------------
     def save(self, path: Path, log_end_offset: int) -> None:
         data = {
-            "version": 1,
+            "version": SNAPSHOT_VERSION,
             "log_end_offset": log_end_offset,
             "producers": [
                 {
                     "producer_id": e.producer_id,
                     "epoch": e.epoch,
                     "batches": [list(m.__dict__.values()) for m in e.batches],
+                    "coordinator_epoch": e.coordinator_epoch,
+                    "current_txn_first_offset": e.current_txn_first_offset,
+                    "last_timestamp": e.last_timestamp,
                 }
                 for e in self.producers.values()
             ],
@@ -199,15 +385,24 @@ class ProducerStateManager:
         """Load a snapshot taken at exactly ``log_end_offset``; False if absent, stale or unreadable."""
         try:
             data = json.loads(path.read_text())
-            if data.get("version") != 1 or data["log_end_offset"] != log_end_offset:
+            if data.get("version") not in (1, SNAPSHOT_VERSION) or data["log_end_offset"] != log_end_offset:
                 return False
             producers: dict[int, ProducerEntry] = {}
             for p in data["producers"]:
                 entry = ProducerEntry(int(p["producer_id"]), int(p["epoch"]))
+                entry.coordinator_epoch = int(p.get("coordinator_epoch", -1))
+                entry.current_txn_first_offset = int(p.get("current_txn_first_offset", -1))
+                entry.last_timestamp = int(p.get("last_timestamp", -1))
                 for fs, ls, fo, lo, ts in p["batches"]:
                     entry.batches.append(BatchMetadata(int(fs), int(ls), int(fo), int(lo), int(ts)))
                 producers[entry.producer_id] = entry
         except (OSError, ValueError, KeyError, TypeError):
             return False
         self.producers = producers
+        self.ongoing = {
+            e.producer_id: e.current_txn_first_offset
+            for e in producers.values()
+            if e.current_txn_first_offset >= 0
+        }
+        self.unreplicated.clear()  # a clean shutdown had every marker below the high watermark
         return True

@@ -1,4 +1,4 @@
-"""One log segment: ``<base offset>.log`` with its ``.index`` and ``.timeindex``.
+"""One log segment: ``<base offset>.log`` with its ``.index``, ``.timeindex`` and ``.txnindex``.
 
 The log file holds record batches exactly as they travel on the wire. Appends are one
 ``os.write`` of the already offset-stamped bytes; reads are ``os.pread`` slices. All three files
@@ -26,6 +26,11 @@ from kcli.server.protocol.records import BATCH_HEADER_SIZE, LOG_OVERHEAD, BatchH
 from kcli.server.protocol.records import batch_crc as _batch_crc
 from kcli.server.storage.handles import FileHandle
 from kcli.server.storage.index import IndexCorruptError, OffsetIndex, TimeIndex
+from kcli.server.storage.transaction_index import (
+    TXN_INDEX_SUFFIX,
+    TransactionIndex,
+    TransactionIndexError,
+)
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
@@ -94,6 +99,12 @@ class LogSegment:
         self._log = FileHandle(Path(f"{stem}{LOG_SUFFIX}{suffix}"), create=True)
         self.index = OffsetIndex(Path(f"{stem}{INDEX_SUFFIX}{suffix}"), base_offset)
         self.time_index = TimeIndex(Path(f"{stem}{TIME_INDEX_SUFFIX}{suffix}"), base_offset)
+        txn_path = Path(f"{stem}{TXN_INDEX_SUFFIX}{suffix}")
+        try:
+            self.txn_index = TransactionIndex(txn_path)
+        except (TransactionIndexError, OSError):
+            txn_path.unlink(missing_ok=True)  # rebuilt with the producer state
+            self.txn_index = TransactionIndex(txn_path)
         self.size = self._log.stat().st_size
         self.next_offset = base_offset  # one past the last offset stored (exact for the active segment)
         self.max_timestamp = -1
@@ -126,6 +137,7 @@ class LogSegment:
         seg.trusted_from = 0
         seg.index.reset()
         seg.time_index.reset()
+        seg.txn_index.reset()
         return seg
 
     @classmethod
@@ -307,6 +319,7 @@ class LogSegment:
         self.trusted_from = min(self.trusted_from, pos)
         self.index.truncate_to_position(pos)
         self.time_index.truncate_to_offset(found[1].base_offset)
+        self.txn_index.truncate_to(found[1].base_offset)
         # Recompute what the indexes no longer tell us from the batches after the last entry.
         self.max_timestamp, self.offset_of_max_timestamp = self.time_index.last_entry()
         self.next_offset = self.base_offset
@@ -374,6 +387,7 @@ class LogSegment:
         self._log.fsync()
         self.index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
         if self.inactive:  # a rolled segment's indexes are not written again: spare the descriptors
             self.index.close()
             self.time_index.close()
@@ -391,7 +405,7 @@ class LogSegment:
     def delete(self) -> None:
         self.deleted = True
         self.close()
-        for path in (self.log_path, self.index.path, self.time_index.path):
+        for path in (self.log_path, self.index.path, self.time_index.path, self.txn_index.path):
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -402,6 +416,11 @@ class LogSegment:
         for file in (self._log, self.index, self.time_index):
             p = str(file.path)
             file.rename(Path((p[: len(p) - len(old)] if old else p) + new))
+        p = str(self.txn_index.path)
+        target = Path((p[: len(p) - len(old)] if old else p) + new)
+        if self.txn_index.path.exists():
+            self.txn_index.path.rename(target)
+        self.txn_index.path = target
 
     def __repr__(self) -> str:
         return f"LogSegment(base={self.base_offset}, size={self.size}, next={self.next_offset})"

@@ -11,7 +11,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kcli.tui.model import GroupDetail, GroupList
+from kcli.tui.model import GroupDetail, GroupList, GroupMemberInfo
+from kcli.tui.rebalance_timeline import Timeline
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
@@ -153,6 +154,7 @@ class GroupScreen(DataScreen):
         super().__init__()
         self.group_id = group_id
         self.detail: GroupDetail | None = None
+        self.timeline = Timeline()  # the group's rebalances, from one refresh to the next
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,6 +166,7 @@ class GroupScreen(DataScreen):
             yield Static("Offsets", classes="section-title")
             yield DataTable(id="offsets", cursor_type="row", zebra_stripes=True)
             yield Static("", id="group-note", classes="note")
+            yield Static("", id="group-timeline", classes="note")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -175,7 +178,7 @@ class GroupScreen(DataScreen):
         for title in ("Topic", "Partition", "Committed", "Log end", "Lag", "Member id", "Host", "Client id"):
             offsets.add_column(title, key=title.lower())
         self.sub_title = f"Group {self.group_id}"
-        for note in ("#group-problems", "#group-note"):
+        for note in ("#group-problems", "#group-note", "#group-timeline"):
             self.query_one(note).display = False
 
     def fetch(self) -> GroupDetail:
@@ -184,17 +187,27 @@ class GroupScreen(DataScreen):
     def apply(self, data: GroupDetail) -> None:
         self.detail = data
         lag = fmt_lag(data.lag, data.uncommitted, sum(o.lag is None for o in data.offsets))
+        kip848 = ""
+        if data.group_type == "consumer":  # the broker assigns: show its epochs
+            kip848 = (
+                f"   type [b]consumer (KIP-848)[/b]   group epoch [b]{data.group_epoch}[/b]"
+                f"   target epoch [b]{data.assignment_epoch}[/b]"
+            )
         self.query_one("#group-summary", Static).update(
             f"Group [b]{data.group_id}[/b]   state [b]{data.state}[/b]   protocol [b]{data.protocol or '-'}[/b]   "
             f"coordinator [b]{data.coordinator if data.coordinator is not None else '-'}[/b]   "
-            f"members [b]{len(data.members)}[/b]   lag [b]{lag}[/b]"
+            f"members [b]{len(data.members)}[/b]   lag [b]{lag}[/b]{kip848}"
+        )
+        self.timeline.observe(data)
+        events = self.timeline.lines()
+        set_note(
+            self.query_one("#group-timeline", Static), "Rebalances\n" + "\n".join(events) if events else ""
         )
         set_note(self.query_one("#group-problems", Static), "\n".join(f"⚠ {e}" for e in data.errors))
         members = self.query_one("#members", DataTable)
         members.clear()
         for m in data.members:
-            assigned = ", ".join(f"{t}-{p}" for t, p in m.assignment) or "-"
-            members.add_row(m.client_id, m.host, m.member_id, assigned)
+            members.add_row(m.client_id, m.host, m.member_id, assignment_text(m))
         offsets = self.query_one("#offsets", DataTable)
         cursor = offsets.cursor_row
         offsets.clear()
@@ -218,3 +231,17 @@ class GroupScreen(DataScreen):
 
     def action_refresh(self) -> None:
         self.refresh_data()
+
+
+def assignment_text(member: GroupMemberInfo) -> str:
+    """A member's partitions; for a KIP-848 member also its epoch, its protocol when it is still
+    a classic one, and its target while it is still reconciling towards it."""
+    current = ", ".join(f"{t}-{p}" for t, p in member.assignment) or "-"
+    if member.epoch is None:
+        return current
+    notes = [f"epoch {member.epoch}"]
+    if member.upgraded is False:
+        notes.append("classic protocol")
+    if member.target is not None and member.target != member.assignment:
+        notes.append("target " + (", ".join(f"{t}-{p}" for t, p in member.target) or "-"))
+    return f"{current}  ({'; '.join(notes)})"

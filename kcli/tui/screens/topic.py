@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from kcli.tui.model import ConfigValue, TopicDetail
+from kcli.tui.model import ConfigValue, PartitionInfo, TopicDetail
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
@@ -27,6 +27,13 @@ def replication_summary(data: TopicDetail) -> str:
     offline = sum(p.state == "offline" for p in data.partitions)
     text = f"   under-replicated [b]{urp}[/b]" if urp else ""
     return text + (f"   offline [b]{offline}[/b]" if offline else "")
+
+
+def high_cell(p: PartitionInfo) -> str:
+    """The high watermark, with the last stable offset beside it while a transaction is open
+    (read_committed consumers see up to the LSO only)."""
+    text = fmt_count(p.high)
+    return f"{text} (LSO {fmt_count(p.stable)})" if p.open_transaction else text
 
 
 class TopicScreen(DataScreen):
@@ -132,7 +139,7 @@ class TopicScreen(DataScreen):
                 ",".join(map(str, p.isr)),
                 ",".join(map(str, p.offline)),
                 fmt_count(p.low),
-                fmt_count(p.high),
+                high_cell(p),
                 fmt_count(p.records),
                 p.state,
             )

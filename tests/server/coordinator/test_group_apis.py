@@ -16,14 +16,34 @@ from typing import Any
 
 import pytest
 
+from kcli.server.apis import consumer_groups as _consumer_groups  # noqa: F401
 from kcli.server.apis import group_offsets as _group_offsets  # noqa: F401
 from kcli.server.apis import groups as _groups  # noqa: F401  (registers the handlers)
 from kcli.server.apis.registry import APIS, RequestContext
+from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
+from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig
+from kcli.server.coordinator.consumer_group_records import TopicMetadata
 from kcli.server.coordinator.service import GroupCoordinator, Settings
 from kcli.server.coordinator.store import MemoryStore
 from kcli.server.protocol.codec import RequestHeader, build, encode_response, request_class, response_class
 
 TOPIC_ID = uuid.uuid4()
+
+
+class FakeTopics:
+    """One topic "t" of two partitions, for the consumer group coordinator."""
+
+    def metadata(self, name: str) -> TopicMetadata | None:
+        return TopicMetadata(TOPIC_ID, "t", 2) if name == "t" else None
+
+    def name_of(self, topic_id: uuid.UUID) -> str | None:
+        return "t" if topic_id == TOPIC_ID else None
+
+    def names(self) -> list[str]:
+        return ["t"]
+
+    def version(self) -> int:
+        return 0
 
 
 class FakeBroker:
@@ -36,6 +56,9 @@ class FakeBroker:
         record = SimpleNamespace(name="t", topic_id=TOPIC_ID, partitions=2)
         self.topics_by_id = {TOPIC_ID: record}
         self._record = record
+        self.coordinator.consumer = ConsumerGroupCoordinator(
+            self.coordinator, ConsumerGroupConfig(), FakeTopics()
+        )
 
     def live_brokers(self) -> list[Any]:
         return [SimpleNamespace(node_id=0, host="127.0.0.1", port=9092)]
@@ -140,12 +163,39 @@ def requests(api_key: int) -> list[dict[str, Any]]:
                 "topics": [SimpleNamespace(name="t", partitions=[SimpleNamespace(partition_index=0)])],
             }
         ],
+        68: [
+            {
+                "group_id": "g848",
+                "member_id": "m-1",
+                "member_epoch": 0,
+                "instance_id": None,
+                "rack_id": None,
+                "rebalance_timeout": 30_000,
+                "subscribed_topic_names": ["t"],
+                "subscribed_topic_regex": None,
+                "server_assignor": None,
+                "topic_partitions": [],
+            },
+            {  # an unknown member: an error answer
+                "group_id": "g848",
+                "member_id": "m-2",
+                "member_epoch": 3,
+                "instance_id": None,
+                "rack_id": None,
+                "rebalance_timeout": -1,
+                "subscribed_topic_names": None,
+                "subscribed_topic_regex": None,
+                "server_assignor": None,
+                "topic_partitions": None,
+            },
+        ],
+        69: [{"group_ids": ["g848", "missing", ""], "include_authorized_operations": False}],
     }[api_key]
 
 
 CASES = [
     (key, version, index)
-    for key in (10, 11, 14, 12, 13, 16, 15, 42, 8, 9, 47)
+    for key in (10, 11, 14, 12, 13, 16, 15, 42, 8, 9, 47, 68, 69)
     for version in range(APIS[key].min_version, APIS[key].max_version + 1)
     for index in range(len(requests(key)))
 ]
@@ -158,8 +208,12 @@ def test_every_version_encodes(api_key: int, version: int, index: int) -> None:
         header = RequestHeader(api_key, version, 7, "client")
         ctx = RequestContext(broker, header, "127.0.0.1", 5555, "c1")  # type: ignore[arg-type]
         request = request_for(api_key, version, requests(api_key)[index])
+        if api_key == 69:  # describe a group that has a member
+            join = request_for(68, 1, requests(68)[0])
+            await APIS[68].handler(RequestContext(broker, RequestHeader(68, 1, 6, "c"), "h", 1, "c0"), join)  # type: ignore[arg-type]
         result = await APIS[api_key].handler(ctx, request)
         body = build(response_class(api_key, version), result)
+        await broker.coordinator.consumer.close()
         await broker.coordinator.close()
         return encode_response(body, 7)
 
@@ -168,9 +222,10 @@ def test_every_version_encodes(api_key: int, version: int, index: int) -> None:
     assert int.from_bytes(frame[4:8], "big") == 7  # the correlation id
 
 
-def test_advertised_ranges_are_the_ones_kio_has_and_exclude_kip_848() -> None:
+def test_advertised_ranges_are_the_ones_kio_has() -> None:
     assert {
-        k: (APIS[k].min_version, APIS[k].max_version) for k in (10, 11, 14, 12, 13, 16, 15, 42, 8, 9, 47)
+        k: (APIS[k].min_version, APIS[k].max_version)
+        for k in (10, 11, 14, 12, 13, 16, 15, 42, 8, 9, 47, 68, 69)
     } == {
         10: (0, 6),
         11: (0, 9),
@@ -183,5 +238,6 @@ def test_advertised_ranges_are_the_ones_kio_has_and_exclude_kip_848() -> None:
         8: (2, 10),
         9: (1, 10),
         47: (0, 0),
+        68: (0, 1),  # ConsumerGroupHeartbeat (KIP-848)
+        69: (0, 1),  # ConsumerGroupDescribe
     }
-    assert 68 not in APIS  # ConsumerGroupHeartbeat (KIP-848) is not served
