@@ -359,6 +359,7 @@ class Broker:
                 await self._drop_partitions([(gone.name, i) for i in range(record.partitions)])
         touched = {name for name, _ in delta.partitions} | delta.configs
         configs_changed: set[str] = set()
+        fresh: dict[str, TopicRecord] = {}
         for name in touched:
             topic = self.image.topics.get(name)
             if topic is None:
@@ -366,20 +367,19 @@ class Broker:
             previous = self.catalog.topics.get(name)
             if previous is not None and previous.topic_id != topic.topic_id:
                 # The same name, another topic: the old one's replicas go first.
+                del self.catalog.topics[name]
                 self.topics_by_id.pop(previous.topic_id, None)
                 await self._drop_partitions([(name, i) for i in range(previous.partitions)])
                 previous = None
-            record = TopicRecord(
+            fresh[name] = TopicRecord(
                 name,
                 topic.topic_id,
                 [p.replicas for p in topic.partitions],
                 dict(topic.configs),
                 topic.internal,
             )
-            if previous is None or previous.configs != record.configs:
+            if previous is None or previous.configs != fresh[name].configs:
                 configs_changed.add(name)
-            self.catalog.topics[name] = record
-            self.topics_by_id[record.topic_id] = record
         keys = set(delta.partitions) | {
             (name, i) for name in configs_changed for i in range(len(self.image.topics[name].partitions))
         }
@@ -387,7 +387,12 @@ class Broker:
         await self._drop_partitions(stale)
         missing = sorted(k for k in keys if k not in self.partitions and self._hosts(k))
         if missing:
-            await self._open_partitions(missing)
+            await self._open_partitions(missing, fresh)
+        # Only now do requests see the change: a topic is never listed (nor a group coordinator
+        # named) while the logs of its partitions here are still being opened.
+        for name, record in fresh.items():
+            self.catalog.topics[name] = record
+            self.topics_by_id[record.topic_id] = record
         await self._start_leader_epochs(keys)
         changes: list[tuple[str, int, bool]] = []
         followers_changed = bool(stale or missing)
@@ -453,9 +458,9 @@ class Broker:
             and self.node_id in topic.partitions[key[1]].replicas
         )
 
-    async def _open_partitions(self, keys: list[tuple[str, int]]) -> None:
+    async def _open_partitions(self, keys: list[tuple[str, int]], records: dict[str, TopicRecord]) -> None:
         """Open (or create) the logs of ``keys`` in a worker thread, then attach them here."""
-        wanted = [(self.catalog.topics[name], index) for name, index in keys]
+        wanted = [(records.get(name) or self.catalog.topics[name], index) for name, index in keys]
         configs = {record.name: self.log_config_for(record) for record, _ in wanted}
 
         def open_all() -> list[PartitionLog | OSError]:
