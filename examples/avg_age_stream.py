@@ -11,15 +11,20 @@ restarted job resume where it stopped. This does the same, record by record:
     python examples/avg_age_stream.py --sink console      # the slides' writeStream.format("console")
 
 How it maps onto the engine: the running aggregate is state in a RocksDB store under the
-checkpoint location, backed by a changelog topic and committed together with the consumer
-offsets of the job's consumer group (``avg-age-stream``). ``groupBy()`` with no columns is one
-global group: records are re-keyed to one key (through a repartition topic when ``json_topic``
-has several partitions). Delivery is at-least-once (the broker has no transactions yet, so Quix
-Streams' exactly-once mode is not available): after a crash the records since the last checkpoint
-are read again. The aggregate still never counts a record twice: the state remembers the last
-offset it counted of each ``json_topic`` partition and skips anything at or below it; only an
-output row may be written again (the same key and value). Like Spark's ``from_json``, a record
-that is not JSON (or has no numeric age) still counts in ``count(*)`` but not in the average.
+checkpoint location, backed by a changelog topic. ``groupBy()`` with no columns is one global
+group: records are re-keyed to one key (through a repartition topic when ``json_topic`` has
+several partitions). Processing is exactly-once (Quix Streams' exactly-once mode, on the broker's
+transactions): each checkpoint commits the output rows, the state's changelog and the consumer
+offsets of the job's group (``avg-age-stream``) in one transaction. After a crash the job resumes
+from the last committed checkpoint: the aggregate counts every record once, and a read_committed
+reader of ``avg_age`` sees every row once; the rows of the transaction the crash cut short stay in
+the log, aborted, so a read_uncommitted reader (the console consumer's default) may see those
+again (the same key and value). Like Spark's checkpoint, the checkpoint location is the job's
+identity: it keeps an id (``<checkpoint>/<group>/kafka-streams-process-metadata``) that names the
+job's transactional producer and its static group membership, so a job restarted on it fences
+the one that died and takes over at once; a second job on the same checkpoint is refused, as
+Spark refuses two queries on one checkpoint. Like Spark's ``from_json``, a record that is not JSON
+(or has no numeric age) still counts in ``count(*)`` but not in the average.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ import time
 from typing import Any
 
 GLOBAL_KEY = "avg_age"
+#: As Kafka Streams' exactly-once default: a transaction left open by a job that died (and whose
+#: checkpoint is gone, so nothing restarts under its id) is aborted after 10 s.
+TRANSACTION_TIMEOUT_MS = 10000
 
 
 def parse(value: bytes | None) -> float | None:
@@ -57,16 +65,13 @@ def result_json(state: dict[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def update(record: dict[str, Any], state: Any) -> dict[str, Any] | None:
-    """Fold one record into the running aggregate; None for a record already counted."""
-    agg = state.get("agg") or {"count": 0, "sum": 0.0, "ages": 0, "seen": {}}
-    source = str(record["partition"])
-    if record["offset"] <= agg["seen"].get(source, -1):
-        return None  # read again after a restart: already in the aggregate
-    agg["seen"][source] = record["offset"]
+def update(age: float | None, state: Any) -> dict[str, Any]:
+    """Fold one record's age into the running aggregate (exactly once: the engine's transactions
+    see to it that a record read again after a crash was not counted before)."""
+    agg = state.get("agg") or {"count": 0, "sum": 0.0, "ages": 0}
     agg["count"] += 1
-    if record["age"] is not None:
-        agg["sum"] += record["age"]
+    if age is not None:
+        agg["sum"] += age
         agg["ages"] += 1
     state.set("agg", agg)
     return agg
@@ -111,30 +116,33 @@ def render_batch(batch: int, avg: float | None, count: int) -> str:
 
 
 def build(args: argparse.Namespace) -> Any:
-    import quixstreams
     from quixstreams import Application
     from quixstreams.models.serializers import Serializer
 
+    from kcli.streams.state_directory import StateDirectory
+
+    # The checkpoint location is the job's identity (and only one job may use it at a time).
+    checkpoint = StateDirectory(args.checkpoint_location, args.group, owner="the streaming job")
+    job_id = f"{args.group}-{checkpoint.process_id()}"
     app = Application(
         broker_address=args.bootstrap_server,
         consumer_group=args.group,
         auto_offset_reset="earliest",  # .option("startingOffsets", "earliest")
         state_dir=args.checkpoint_location,  # .option("checkpointLocation", ...)
         commit_interval=args.commit_interval,
-        processing_guarantee="at-least-once",
+        processing_guarantee="exactly-once",
+        consumer_extra_config={"group.instance.id": job_id},
+        producer_extra_config={
+            "transactional.id": job_id,
+            "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
+        },
         loglevel="WARNING",
     )
     source = app.topic(args.input, key_deserializer="bytes", value_deserializer="bytes")
     sdf = app.dataframe(source)
-
-    def with_position(value: bytes | None) -> dict[str, Any]:
-        context = quixstreams.message_context()
-        return {"partition": context.partition, "offset": context.offset, "age": parse(value)}
-
-    sdf = sdf.apply(with_position)
-    sdf = sdf.group_by(lambda _record: GLOBAL_KEY, name="global")  # groupBy(): one group
+    sdf = sdf.apply(parse)
+    sdf = sdf.group_by(lambda _age: GLOBAL_KEY, name="global")  # groupBy(): one group
     sdf = sdf.apply(update, stateful=True)
-    sdf = sdf.filter(lambda agg: agg is not None)
     if args.sink == "console":
         console = ConsoleSink()
         sdf = sdf.update(console.offer)
@@ -162,17 +170,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", default="avg-age-stream", help="consumer group (the job's identity)")
     parser.add_argument("--commit-interval", type=float, default=1.0, help="seconds between checkpoints")
     args = parser.parse_args(argv)
+    if not 0 < args.commit_interval * 1000 < TRANSACTION_TIMEOUT_MS:
+        parser.error(
+            f"--commit-interval must be above 0 and below the transaction timeout ({TRANSACTION_TIMEOUT_MS} ms)"
+        )
     from kcli.client import wait_for_broker
     from kcli.streams.app import quiet_import_quixstreams
+    from kcli.streams.state_directory import StateDirectoryError
     from kcli.tools.cli import ToolError
 
     try:
         wait_for_broker(args.bootstrap_server)  # a job started with its broker waits for it
-    except ToolError as exc:
+        quiet_import_quixstreams()
+        app = build(args)
+    except (ToolError, StateDirectoryError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    quiet_import_quixstreams()
-    build(args).run()
+    app.run()
     return 0
 
 

@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "kafka-consumer-groups": "kcli.tools.consumer_groups",
     "kafka-groups": "kcli.tools.groups",
     "kafka-configs": "kcli.tools.configs",
+    "kafka-acls": "kcli.tools.acls",
     "kafka-get-offsets": "kcli.tools.get_offsets",
     "kafka-delete-records": "kcli.tools.delete_records",
     "kafka-producer-perf-test": "kcli.tools.producer_perf_test",

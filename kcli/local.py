@@ -220,7 +220,13 @@ def registry_properties(port: int, bootstrap: str) -> str:
 
 
 def _launch(
-    name: str, module: str, config: Path, port: int, log: Path, node_id: int | None = None
+    name: str,
+    module: str,
+    config: Path,
+    port: int,
+    log: Path,
+    node_id: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Service:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
@@ -230,7 +236,7 @@ def _launch(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
         )
     if not wait_for_port(proc, port, START_TIMEOUT_S):
         if proc.poll() is None:
@@ -248,11 +254,16 @@ def _launch(
 
 
 def start(
-    brokers: int = 1, port: int = 9092, schema_registry: bool = False, registry_port: int = 8081
+    brokers: int = 1,
+    port: int = 9092,
+    schema_registry: bool = False,
+    registry_port: int = 8081,
+    secure: bool = False,
 ) -> list[str]:
     """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
     if brokers < 1:
         raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
+
     messages: list[str] = []
     services = load_state()
     running = [(s, pid) for s in services if (pid := s.live_pid()) is not None]
@@ -287,9 +298,16 @@ def start(
     bootstrap = ",".join(f"localhost:{p}" for p in broker_ports)
     started: list[Service] = []
     try:
+        secure_dir = None
         if brokers == 1:
             server_props = config_dir / "server.properties"
-            server_props.write_text(broker_properties(port, port + 1, base / "data" / "kafka"))
+            text = broker_properties(port, port + 1, base / "data" / "kafka")
+            if secure:  # the SASL_SSL lab: certificates, users, ACLs (kcli/local_secure.py)
+                from kcli import local_secure
+
+                secure_dir = local_secure.prepare(base, [base / "data" / "kafka"])
+                text = local_secure.secure_broker_properties(text, secure_dir, port)
+            server_props.write_text(text)
             messages.append("Starting Kafka (KRaft mode, 1 broker)")
             started.append(
                 _launch("kafka", "kcli.server.start", server_props, port, logs / "server.log", node_id=1)
@@ -297,10 +315,21 @@ def start(
             save_state(started)
             messages.append(f"Kafka is [UP] on localhost:{port}")
         else:
-            _start_cluster(brokers, broker_ports, controller_port, base, config_dir, logs, started, messages)
+            if secure:  # the controller keeps the SCRAM users: seed them in its data directory
+                from kcli import local_secure
+
+                secure_dir = local_secure.prepare(base, [base / "data" / "controller"])
+            _start_cluster(
+                brokers, broker_ports, controller_port, base, config_dir, logs, started, messages, secure_dir
+            )
         if schema_registry:
             sr_props = config_dir / "schema-registry.properties"
-            sr_props.write_text(registry_properties(registry_port, bootstrap))
+            sr_text, sr_env = registry_properties(registry_port, bootstrap), {}
+            if secure_dir is not None:
+                from kcli import local_secure
+
+                sr_text, sr_env = local_secure.registry_settings(secure_dir, registry_port, bootstrap)
+            sr_props.write_text(sr_text)
             messages.append("Starting Schema Registry")
             started.append(
                 _launch(
@@ -309,15 +338,21 @@ def start(
                     sr_props,
                     registry_port,
                     logs / "schema-registry.log",
+                    env=sr_env,
                 )
             )
             save_state(started)
-            messages.append(f"Schema Registry is [UP] on http://localhost:{registry_port}")
+            scheme = "https" if secure_dir is not None else "http"
+            messages.append(f"Schema Registry is [UP] on {scheme}://localhost:{registry_port}")
     except LocalError:
         _stop_services(started)
         save_state([])
         raise
     messages.append(f"Bootstrap servers: {bootstrap}")
+    if secure_dir is not None:
+        from kcli import local_secure
+
+        messages += local_secure.summary(secure_dir)
     messages.append(f"Logs: {logs}")
     return messages
 
@@ -331,6 +366,7 @@ def _start_cluster(
     logs: Path,
     started: list[Service],
     messages: list[str],
+    secure_dir: Path | None = None,
 ) -> None:
     """A controller node, then the brokers 0..N-1; each recorded as soon as it is up."""
     messages.append(f"Starting Kafka (KRaft mode, 1 controller, {brokers} brokers)")
@@ -348,7 +384,12 @@ def _start_cluster(
     for node_id, broker_port in enumerate(broker_ports):
         props = config_dir / f"server-{node_id}.properties"
         data = base / "data" / f"kafka-{node_id}"
-        props.write_text(cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers))
+        text = cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers)
+        if secure_dir is not None:
+            from kcli import local_secure
+
+            text = local_secure.secure_broker_properties(text, secure_dir, broker_port)
+        props.write_text(text)
         log = logs / f"server-{node_id}.log"
         started.append(_launch(f"kafka-{node_id}", "kcli.server.start", props, broker_port, log, node_id))
         save_state(started)

@@ -94,6 +94,13 @@ def local_start(
         int | None,
         typer.Option("--broker", help="Start only this broker (its node.id) of the running stack again."),
     ] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="A SASL_SSL security lab: generated certificates, users admin/alice/bob, ACLs, client properties files.",
+        ),
+    ] = False,
 ) -> None:
     """Start a KRaft broker, or a cluster with --brokers N (and the schema registry), in the background."""
     from kcli import local
@@ -101,7 +108,7 @@ def local_start(
     if broker is not None:
         _run(lambda: local.start_broker(broker))
         return
-    _run(lambda: local.start(brokers, port, schema_registry, registry_port))
+    _run(lambda: local.start(brokers, port, schema_registry, registry_port, secure))
 
 
 @local_app.command("status")

@@ -187,6 +187,22 @@ def _parse_listener(text: str) -> tuple[str, int]:
         raise ConfigError(f"Invalid value {text} for configuration listeners: bad port {port}") from None
 
 
+def _refuse_exactly_once_source(support: str) -> None:
+    """``exactly.once.source.support`` (distributed workers, KIP-618) takes Kafka's values; any but
+    ``disabled`` is refused: source tasks here write outside transactions, and a worker must not
+    run at-least-once while its configuration asks for exactly-once."""
+    if support.lower() not in ("disabled", "preparing", "enabled"):
+        raise ConfigError(
+            f"Invalid value {support} for configuration exactly.once.source.support: "
+            "String must be one of (case insensitive): disabled, preparing, enabled"
+        )
+    if support.lower() != "disabled":
+        raise ConfigError(
+            f"exactly.once.source.support={support.lower()} is not supported: kcli's Connect worker does not "
+            "write source records in transactions (KIP-618); use exactly.once.source.support=disabled"
+        )
+
+
 def load(props: dict[str, str], distributed: bool) -> WorkerConfig:
     """Validate worker properties; raises ConfigError with Kafka's message for the first problem."""
     from kcli.connect.converters import converter_class
@@ -200,6 +216,7 @@ def load(props: dict[str, str], distributed: bool) -> WorkerConfig:
     if distributed:
         for key in ("group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic"):
             _required(props, key)
+        _refuse_exactly_once_source(props.get("exactly.once.source.support", "disabled").strip())
     else:
         _required(props, "offset.storage.file.filename")
     security = props.get("security.protocol", "PLAINTEXT").upper()

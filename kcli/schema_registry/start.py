@@ -54,13 +54,14 @@ async def _serve(props_path: Path) -> int:
     from kcli.schema_registry.kafka_store import KafkaStore, StoreUnavailable
     from kcli.schema_registry.registry import Registry
     from kcli.schema_registry.rest import build_app
-    from kcli.schema_registry.security import unhonoured_setting
+    from kcli.schema_registry.security import RegistrySecurityError, registry_security
     from kcli.tools.cli import ToolError
 
     props = load_properties(props_path)
-    problem = unhonoured_setting(props)
-    if problem is not None:
-        print(f"ERROR: {problem}", file=sys.stderr, flush=True)
+    try:
+        security = registry_security(props)  # HTTPS and basic auth, checked before anything else
+    except RegistrySecurityError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr, flush=True)
         return 1
     try:
         cfg = from_properties(props)
@@ -80,9 +81,12 @@ async def _serve(props_path: Path) -> int:
     registry = Registry(store)
     if cfg.compatibility and registry.compatibility(None, True) != cfg.compatibility.upper():
         registry.set_compatibility(None, cfg.compatibility)
-    runner = web.AppRunner(build_app(registry), access_log=None)
+    app = build_app(registry)
+    if security.basic_auth is not None:
+        app.middlewares.insert(0, security.basic_auth.middleware())
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, cfg.host, cfg.port)
+    site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=security.ssl_context)
     try:
         await site.start()
     except OSError as exc:
@@ -93,7 +97,7 @@ async def _serve(props_path: Path) -> int:
     pid_file = PidFile(f"schema-registry-{os.getpid()}")
     pid_file.write()
     stop = stop_on_signals()
-    log.info("Listening on http://%s:%d", cfg.host, cfg.port)
+    log.info("Listening on %s://%s:%d", security.scheme, cfg.host, cfg.port)
     log.info(STARTED)
     try:
         await stop.wait()

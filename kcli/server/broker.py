@@ -52,7 +52,9 @@ from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 if TYPE_CHECKING:
     from kcli.server.cluster.link import ControllerLink
     from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
+    from kcli.server.security.manager import SecurityManager
 
+SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}  # SecurityProtocol ids
 log = logging.getLogger("kafka.server.KafkaServer")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
@@ -109,6 +111,7 @@ class Broker:
         self._next_producer_id = 0
         self._producer_id_limit = 0
         self.coordinator = None  # the group coordinator, attached by the daemon
+        self.security: SecurityManager | None = None  # listeners' security and ACLs, attached by the daemon
         self.transaction_coordinator = None  # and the transaction coordinator with its verifier
         self.transaction_verifier = None
         self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
@@ -235,11 +238,7 @@ class Broker:
             self.catalog.metadata_log = True
             self.catalog.save()
         runner = ControllerThread(controller, grace_s=9.0, rebalance_interval_s=None)
-        node = self.local_node()
-        registration = BrokerRegistration(
-            node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4()
-        )
-        self.cluster = LocalControllerLink(runner, registration, self)
+        self.cluster = LocalControllerLink(runner, self.registration(), self)
         self._controller_thread = runner
         self.own_controller = controller
         return controller
@@ -259,23 +258,46 @@ class Broker:
         return LogConfig.from_topic_configs(record.configs, self.default_log_config())
 
     # --- topics -------------------------------------------------------------------------------
-    def live_brokers(self) -> list[BrokerNode]:
+    def live_brokers(self, listener: str | None = None) -> list[BrokerNode]:
+        """Live brokers, addressed for clients of ``listener`` (the one a request came in on)."""
         if self.image is not None:
-            return [BrokerNode(b.node_id, b.host, b.port, b.rack) for b in self.image.live_brokers]
-        return [self.local_node()]
+            return [BrokerNode(b.node_id, *b.address(listener), b.rack) for b in self.image.live_brokers]
+        return [self.local_node(listener)]
 
-    def local_node(self) -> BrokerNode:
-        listener = self.config.advertised()[0]
-        return BrokerNode(self.node_id, listener.host, listener.port, self.config.broker_rack)
+    def registration(self) -> BrokerRegistration:
+        """This broker as it registers with the controller: every advertised listener, each
+        with its security protocol, so clients are told the endpoint of their own listener."""
+        node = self.local_node()
+        protocols = self.config.listener_security
+        endpoints = [
+            {
+                "name": ls.name,
+                "host": ls.host,
+                "port": ls.port,
+                "securityProtocol": SECURITY_PROTOCOL_IDS.get(protocols.get(ls.name, "PLAINTEXT"), 0),
+            }
+            for ls in self.config.advertised()
+        ]
+        return BrokerRegistration(
+            node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4(), endpoints=endpoints
+        )
+
+    def local_node(self, listener: str | None = None) -> BrokerNode:
+        """This broker's advertised endpoint on ``listener`` (default: the first advertised)."""
+        endpoint = self.config.advertised_endpoint(listener)
+        return BrokerNode(self.node_id, endpoint.host, endpoint.port, self.config.broker_rack)
 
     # --- cluster mode -------------------------------------------------------------------------
     @property
     def controller_id(self) -> int:
         return self.node_id if self.image is None else self.image.controller_id
 
-    def broker_node(self, node_id: int) -> BrokerNode | None:
-        """A live broker's address, as clients and followers reach it."""
-        return next((b for b in self.live_brokers() if b.node_id == node_id), None)
+    def broker_node(self, node_id: int, listener: str | None = None) -> BrokerNode | None:
+        """A live broker's address on ``listener`` (a client's request's listener); without one,
+        as other brokers reach it: its inter-broker listener (replica fetchers, markers)."""
+        if listener is None and self.security is not None and self.security.settings.inter_broker is not None:
+            listener = self.security.settings.inter_broker.listener
+        return next((b for b in self.live_brokers(listener) if b.node_id == node_id), None)
 
     def partition_view(self, name: str, index: int) -> PartitionView | None:
         """Leader, epoch, replicas, ISR and offline replicas of any partition of the cluster."""
@@ -306,19 +328,28 @@ class Broker:
             self.image.version = offset
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a big change never holds the other clients up for long
+        if delta.security:
+            self._apply_security()
         if not delta.empty:
             await self._reconcile(delta)
 
     async def on_snapshot(self, image: MetadataImage) -> None:
         """A whole image replaces ours (we were behind the controller's snapshot)."""
         self.image = image
+        self._apply_security()
         await self.reconcile_all()
 
     async def on_caught_up(self) -> None:
         """Registered and caught up: every local log matches the metadata."""
         if self.image is None:
             self.image = MetadataImage()
+        self._apply_security()
         await self.reconcile_all()
+
+    def _apply_security(self) -> None:
+        """The ACLs and SCRAM credentials of the image to the authorizer and authenticator."""
+        if self.security is not None and self.image is not None:
+            self.security.apply_image(self.image)
 
     async def reconcile_all(self) -> None:
         """Make every local replica match the whole image (start-up, or after a snapshot). A log

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kcli.properties import load_properties, parse_assignment
 from kcli.server.coordinator.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
 from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
 
 MIB = 1024 * 1024
+INT_MAX = 2**31 - 1
 
 
 class ConfigError(ValueError):
@@ -137,6 +139,41 @@ def _bool(settings: dict[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
+def _at_least(settings: dict[str, str], key: str, default: int, minimum: int) -> int:
+    value = _int(settings, key, default)
+    if value < minimum:
+        raise ConfigError(f"Invalid value {value} for configuration {key}: Value must be at least {minimum}")
+    return value
+
+
+def _per_ip_overrides(settings: dict[str, str]) -> dict[str, int]:
+    """``max.connections.per.ip.overrides`` (``host:count,...``), hosts resolved to addresses as
+    Kafka resolves them; ``max.connections.per.ip=0`` is only valid with overrides (Kafka's rule)."""
+    import socket
+
+    key = "max.connections.per.ip.overrides"
+    result: dict[str, int] = {}
+    for item in (v.strip() for v in settings.get(key, "").split(",")):
+        if not item:
+            continue
+        host, sep, count = item.rpartition(":")
+        if not sep or not count.strip().isdigit():
+            raise ConfigError(f"Invalid value {settings[key]} for configuration {key}: expected host:count")
+        try:
+            address = socket.gethostbyname(host.strip().strip("[]"))
+        except OSError:
+            raise ConfigError(
+                f"Invalid value {settings[key]} for configuration {key}: unknown host {host}"
+            ) from None
+        result[address] = int(count)
+    if settings.get("max.connections.per.ip", "").strip() == "0" and not result:
+        raise ConfigError(
+            "Invalid value 0 for configuration max.connections.per.ip: max.connections.per.ip can be set "
+            "to zero only if max.connections.per.ip.overrides property is set."
+        )
+    return result
+
+
 # Keys whose meaning this broker implements (the rest are accepted and reported once).
 KNOWN_KEYS = {
     "broker.id",
@@ -191,6 +228,12 @@ KNOWN_KEYS = {
     "group.max.session.timeout.ms",
     "socket.request.max.bytes",
     "connections.max.idle.ms",
+    "fetch.max.bytes",
+    "queued.max.request.bytes",
+    "max.connections",
+    "max.connections.per.ip",
+    "max.connections.per.ip.overrides",
+    "socket.listen.backlog.size",
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
     "min.insync.replicas",
@@ -262,12 +305,22 @@ class BrokerConfig:
     group_max_session_timeout_ms: int = 1_800_000
     socket_request_max_bytes: int = 100 * MIB
     connections_max_idle_ms: int = 600_000
+    fetch_max_bytes: int = 55 * MIB
+    queued_max_request_bytes: int = -1
+    max_connections: int = INT_MAX
+    max_connections_per_ip: int = INT_MAX
+    max_connections_per_ip_overrides: dict[str, int] = field(default_factory=dict)
+    socket_listen_backlog_size: int = 50
+    #: listener name -> its own connection limit (``listener.name.<listener>.max.connections``)
+    listener_max_connections: dict[str, int] = field(default_factory=dict)
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
     #: listener name -> security protocol, for every listener name the settings use
     listener_security: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
+    #: the resolved security (kcli.server.security.setup.BrokerSecurity), set by kafka-server-start
+    security: Any = None
 
     @property
     def kraft(self) -> bool:
@@ -282,6 +335,18 @@ class BrokerConfig:
         """What Metadata tells clients: advertised.listeners, else listeners with a usable host."""
         chosen = self.advertised_listeners or self.client_listeners
         return [Listener(ls.name, ls.host or "localhost", ls.port) for ls in chosen]
+
+    def advertised_endpoint(self, listener: str | None = None) -> Listener:
+        """Where clients of ``listener`` reach this broker: its advertised entry, else the listener's
+        own address, else the first advertised listener."""
+        advertised = self.advertised()
+        for ls in advertised:
+            if ls.name == listener:
+                return ls
+        for ls in self.client_listeners:
+            if ls.name == listener:
+                return Listener(ls.name, ls.host or "localhost", ls.port)
+        return advertised[0]
 
     def unknown_keys(self) -> list[str]:
         return sorted(k for k in self.raw if k not in KNOWN_KEYS)
@@ -355,6 +420,17 @@ class BrokerConfig:
             group_max_session_timeout_ms=_int(s, "group.max.session.timeout.ms", 1_800_000),
             socket_request_max_bytes=_int(s, "socket.request.max.bytes", 100 * MIB),
             connections_max_idle_ms=_int(s, "connections.max.idle.ms", 600_000),
+            fetch_max_bytes=_at_least(s, "fetch.max.bytes", 55 * MIB, 1024),
+            queued_max_request_bytes=_int(s, "queued.max.request.bytes", -1),
+            max_connections=_at_least(s, "max.connections", INT_MAX, 0),
+            max_connections_per_ip=_at_least(s, "max.connections.per.ip", INT_MAX, 0),
+            max_connections_per_ip_overrides=_per_ip_overrides(s),
+            socket_listen_backlog_size=_at_least(s, "socket.listen.backlog.size", 50, 1),
+            listener_max_connections={
+                ls.name: _at_least(s, f"listener.name.{ls.name.lower()}.max.connections", INT_MAX, 0)
+                for ls in listeners
+                if s.get(f"listener.name.{ls.name.lower()}.max.connections")
+            },
             zookeeper_connect=s.get("zookeeper.connect", ""),
             min_insync_replicas=_int(s, "min.insync.replicas", 1),
             broker_rack=s.get("broker.rack") or None,
@@ -416,6 +492,14 @@ def _refuse_unhonoured_security(s: dict[str, str], protocols: dict[str, str]) ->
                 f"{_listener_key(s, name)}: listener {name} uses security protocol {protocol}"
                 f"{'' if name == protocol else ' (listener.security.protocol.map)'}, which this broker "
                 "does not support yet (only PLAINTEXT): it refuses to start rather than serve it unsecured"
+            )
+    controllers = [n.strip().upper() for n in s.get("controller.listener.names", "").split(",") if n.strip()]
+    for name in controllers:
+        if protocols.get(name, "PLAINTEXT") != "PLAINTEXT":
+            raise ConfigError(
+                f"listener.security.protocol.map: the controller listener {name} uses {protocols[name]}, "
+                "but kcli's controller link is PLAINTEXT only: it refuses to start rather than serve it "
+                f"unsecured ({name}:PLAINTEXT, on a private address)"
             )
     problem = unhonoured_setting(s)
     if problem is not None:

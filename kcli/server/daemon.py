@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -124,17 +123,10 @@ async def serve(config: BrokerConfig) -> None:
     where = controller_address(config)
     link = None
     if where is not None:
-        from kcli.server.cluster.image import BrokerRegistration
         from kcli.server.cluster.link import ControllerLink, ControllerRefused, ControllerUnavailable
         from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
 
-        node = broker.local_node()
-        link = ControllerLink(
-            where[0],
-            where[1],
-            BrokerRegistration(node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4()),
-            broker,
-        )
+        link = ControllerLink(where[0], where[1], broker.registration(), broker)
         broker.cluster = link
         if cluster_id is None:
             try:
@@ -147,6 +139,7 @@ async def serve(config: BrokerConfig) -> None:
     except StorageStartupError as exc:  # damaged or inconsistent log dirs: one line, no traceback
         log.error("%s", exc)
         raise SystemExit(1) from None
+    attach_security(broker, cluster=where is not None)
     attach_coordinator(broker)
     if link is not None:
         broker.fetchers = ReplicaFetcherManager(broker)
@@ -216,6 +209,24 @@ async def serve(config: BrokerConfig) -> None:
         log.info("%s shut down completed", tag)
         if failed:
             raise SystemExit(1)
+
+
+def attach_security(broker: Broker, cluster: bool) -> None:
+    """Listeners' TLS and SASL, the authorizer with its ACLs, and the SCRAM credentials."""
+    from kcli.server.security.manager import SecurityManager
+    from kcli.server.security.setup import resolve
+    from kcli.server.security.store import SecurityStore
+
+    settings = broker.config.security or resolve(broker.config, cluster=cluster)
+    broker.security = security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
+    link = broker.cluster
+    if link is not None:  # ACLs and SCRAM users are cluster metadata: the controller keeps them
+        # (the broker applies them as it replays the metadata log: Broker.on_records)
+
+        async def forward(op: str, fields: dict[str, object]) -> object:
+            return await link.call(op, **fields)
+
+        security.forward = forward
 
 
 def attach_coordinator(broker: Broker) -> None:

@@ -1,30 +1,34 @@
-"""The socket server: length-prefixed frames in, responses out, in request order per connection.
+"""The socket server: listeners, connection limits, and requests in, responses out, in order.
 
 Like Kafka's own SocketServer, a connection has at most one request in processing at a time (the
 next one is taken only after the response is queued), which gives clients their ordering
 guarantee without per-connection bookkeeping. Anything a client sends can at worst close its own
 connection: oversized or negative frame lengths, frames that do not decode, unknown API keys.
 
-Frames are cut by an :class:`asyncio.BufferedProtocol` rather than read through asyncio streams:
-the kernel writes small frames into one receive area per connection and large ones (produce
-requests) straight into a buffer of their own, so a request's bytes are copied once instead of
-three times, and a connection costs no stream objects or per-read timeouts.
+Each listener has its own accept loop, as Kafka's Acceptor: it honours ``max.connections`` (stop
+accepting until a connection closes) and ``max.connections.per.ip`` (accept and close at once),
+see :mod:`kcli.server.connection_quotas`. Frames are cut by :mod:`kcli.server.framing`, which
+holds memory only for bytes a client actually sent, within ``queued.max.request.bytes``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import ctypes
+import functools
 import itertools
 import logging
 import os
-import struct
+import socket
 import sys
 from typing import Any
 
 from kcli.server.apis import ApiSpec, RequestContext, load_all
 from kcli.server.broker import Broker
+from kcli.server.config import Listener
+from kcli.server.connection_quotas import ConnectionQuotas, TooManyConnections
+from kcli.server.framing import FrameConnection, ReceiveBuffers
+from kcli.server.memory_pool import MemoryPool
 from kcli.server.protocol.codec import (
     DecodeError,
     build,
@@ -33,18 +37,16 @@ from kcli.server.protocol.codec import (
     peek_header,
     response_class,
 )
+from kcli.server.security.api_authorization import CloseConnection, RequestAuthorization
+from kcli.server.security.authenticator import AuthenticationFailed, IllegalState, SaslSession
+from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal, NoMatchingRule, rfc2253_name
+from kcli.server.security.scram import ScramCredential
+from kcli.server.security.setup import ListenerSecurity
 
 log = logging.getLogger("kafka.network.SocketServer")
-_LEN = struct.Struct(">i")
 API_VERSIONS = 18
+DESCRIBE_CONFIGS = 32
 UNSUPPORTED_VERSION = 35
-
-_RECV_AREA = 256 * 1024  # per-connection receive area for small frames
-_COMPACT_BELOW = 16 * 1024  # move unparsed bytes to the front when less room is left
-_DIRECT_MAX = 16 << 20  # frames up to this size are received straight into their own buffer
-_SPARE_MAX = 4 << 20  # a processed frame buffer up to this size is kept for the next frame
-_PAUSE_BYTES = 4 << 20  # stop reading a connection while this much waits unprocessed
-_WRITE_HIGH = 1 << 20  # wait for the client to read once this much response data is queued
 
 
 _M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
@@ -72,246 +74,179 @@ def _keep_request_buffers_in_the_heap() -> None:
         pass
 
 
-class _Connection(asyncio.BufferedProtocol):
-    """Cuts one connection's byte stream into frames (bodies without their length prefix)."""
+_TLS_READ_SIZE = 32 * 1024
 
-    def __init__(self, server: BrokerServer):
-        self.server = server
-        self.transport: asyncio.Transport | None = None
-        self.peer: tuple[str, int] = ("?", 0)
-        self._area = bytearray(_RECV_AREA)
-        self._view = memoryview(self._area)
-        self._start = 0  # unparsed bytes are _area[_start:_end]
-        self._end = 0
-        self._frame: bytearray | None = None  # a large frame being received into its own buffer
-        self._direct = False  # received straight into _frame (else grown through the area)
-        self._filled = 0
-        self._frame_size = 0
-        # The buffer of the last large frame, once processed: reused, because allocating and
-        # freeing a fresh one per produce request made the heap grow and shrink (brk) each time.
-        self._spare: bytearray | None = None
-        self._frames: collections.deque[bytes | memoryview] = collections.deque()
-        self._queued = 0
-        self.bad_size: int | None = None  # a frame length outside 8..max: close after earlier frames
-        self._eof = False  # the client closed its side: answer what it sent, then close
-        self._lost = False
-        self._reading_paused = False
-        self._writing_paused = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._drain_waiter: asyncio.Future[None] | None = None
+
+def _small_tls_read_buffers() -> None:
+    """Give each TLS connection a 32 KiB encrypted-read buffer instead of asyncio's 256 KiB.
+
+    asyncio's SSLProtocol allocates ``max_size`` bytes per connection for the ciphertext it reads
+    from the socket, and keeps them for the connection's life: 1,000 idle TLS clients held
+    256 MiB. The decrypted bytes go straight into the server's shared receive area (the frame
+    cutter's), so this buffer only needs to hold a read's worth of TLS records (16 KiB each); the
+    class attribute is the documented size knob of that buffer, and this process is a broker only.
+    """
+    import asyncio.sslproto
+
+    asyncio.sslproto.SSLProtocol.max_size = _TLS_READ_SIZE
+
+
+class _Connection(FrameConnection):
+    """A client connection: its frames, the listener it came in on, who it is, its request loop."""
+
+    __slots__ = ("ip", "listener", "principal", "session", "task")
+
+    def __init__(self, server: BrokerServer, listener: Listener, ip: str):
+        super().__init__(server)
+        self.listener = listener
+        self.ip = ip  # as counted by the connection quotas
+        self.principal: KafkaPrincipal = ANONYMOUS
+        self.session: SaslSession | None = None
         self.task: asyncio.Task[None] | None = None
 
-    # --- asyncio protocol callbacks ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=_WRITE_HIGH)
-        peer = transport.get_extra_info("peername") or ("?", 0)
-        self.peer = (peer[0], peer[1])
-        self.task = asyncio.get_running_loop().create_task(self.server._serve_connection(self))
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        if self._frame is not None:
-            if self._direct:  # the kernel fills the frame itself
-                return memoryview(self._frame)[self._filled : self._frame_size]
-            return self._view  # growing (a frame over _DIRECT_MAX): through the receive area
-        if self._start == self._end:
-            self._start = self._end = 0
-        elif len(self._area) - self._end < _COMPACT_BELOW:
-            n = self._end - self._start
-            self._area[:n] = self._area[self._start : self._end]
-            self._start, self._end = 0, n
-        return self._view[self._end :]
-
-    def buffer_updated(self, nbytes: int) -> None:
-        frame = self._frame
-        if frame is not None:
-            if self._direct:
-                self._filled += nbytes
-                if self._filled == self._frame_size:
-                    self._frame = None
-                    self._push(memoryview(frame)[: self._frame_size].toreadonly())
+        super().connection_made(transport)
+        server = self.server
+        assert isinstance(server, BrokerServer)
+        security = server.listener_security.get(self.listener.name)
+        if security is not None and security.sasl:
+            self.session = SaslSession(security, server.scram_credential)
+        elif security is not None and security.ssl_context is not None:
+            principal = _certificate_principal(transport, security)
+            if principal is None:
+                transport.close()
                 return
-            take = min(nbytes, self._frame_size - len(frame))
-            frame += self._view[:take]
-            if len(frame) < self._frame_size:
-                return
-            self._frame = None
-            self._push(memoryview(frame).toreadonly())
-            self._start, self._end = take, nbytes
-        else:
-            self._end += nbytes
-        self._cut()
-
-    def eof_received(self) -> bool:
-        self._eof = True
-        self._wake()
-        return True  # keep the transport open to write the remaining responses
+            self.principal = principal
+        self.task = asyncio.get_running_loop().create_task(server._serve_connection(self))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        self._wake()
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(ConnectionResetError("connection lost"))
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        waiter = self._drain_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # --- framing ------------------------------------------------------------------------------
-    def _cut(self) -> None:
-        area, view = self._area, self._view
-        max_bytes = self.server.max_request_bytes
-        while self.bad_size is None:
-            avail = self._end - self._start
-            if avail < 4:
-                return
-            (size,) = _LEN.unpack_from(area, self._start)
-            if size < 8 or size > max_bytes:
-                self.bad_size = size
-                self._pause_reading()
-                self._wake()
-                return
-            body = self._start + 4
-            if avail - 4 >= size:
-                self._push(bytes(view[body : body + size]))
-                self._start = body + size
-                continue
-            if size + 4 <= len(area):
-                return  # fits in the receive area once more bytes arrive
-            have = self._end - body
-            self._direct = size <= _DIRECT_MAX
-            if self._direct:
-                spare, self._spare = self._spare, None
-                frame = spare if spare is not None and len(spare) >= size else bytearray(size)
-                frame[:have] = view[body : self._end]
-                self._filled = have
-            else:
-                frame = bytearray(view[body : self._end])
-            self._frame, self._frame_size = frame, size
-            self._start = self._end = 0
-            return
-
-    def _push(self, frame: bytes | memoryview) -> None:
-        self._frames.append(frame)
-        self._queued += len(frame)
-        if self._queued > _PAUSE_BYTES:
-            self._pause_reading()
-        self._wake()
-
-    def _pause_reading(self) -> None:
-        if not self._reading_paused and self.transport is not None and not self.transport.is_closing():
-            self._reading_paused = True
-            self.transport.pause_reading()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # --- used by the request loop -------------------------------------------------------------
-    def next_frame(self) -> bytes | memoryview | None:
-        """The next complete frame, or None when none is ready."""
-        if not self._frames:
-            return None
-        frame = self._frames.popleft()
-        self._queued -= len(frame)
-        if self._reading_paused and self._queued <= _PAUSE_BYTES // 2 and self.bad_size is None:
-            self._reading_paused = False
-            assert self.transport is not None
-            if not self.transport.is_closing():
-                self.transport.resume_reading()
-        return frame
-
-    async def wait_for_data(self) -> None:
-        """Return when a frame is ready, the length prefix was bad, or the peer went away."""
-        if self._frames or self.at_end:
-            return
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
-    def recycle(self, frame: bytes | memoryview) -> None:
-        """``frame`` was decoded (requests keep no view of it): its buffer may take the next one."""
-        if isinstance(frame, memoryview):
-            base = frame.obj
-            frame.release()
-            spare = self._spare
-            if (
-                isinstance(base, bytearray)
-                and len(base) <= _SPARE_MAX
-                and (spare is None or len(base) > len(spare))
-            ):
-                self._spare = base
-
-    @property
-    def at_end(self) -> bool:
-        return self._eof or self._lost or self.bad_size is not None
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        assert self.transport is not None
-        self.transport.write(data)
-
-    async def drain(self) -> None:
-        if self._lost:
-            raise ConnectionResetError("connection lost")
-        if not self._writing_paused:
-            return
-        self._drain_waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._drain_waiter
-        finally:
-            self._drain_waiter = None
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        super().connection_lost(exc)
+        server = self.server
+        assert isinstance(server, BrokerServer)
+        server.quotas.dec(self.listener.name, self.ip)
 
 
 class BrokerServer:
     def __init__(self, broker: Broker):
         self.broker = broker
+        config = broker.config
         self.apis: dict[int, ApiSpec] = load_all()
-        self.servers: list[asyncio.Server] = []
         self.connections: set[asyncio.Task[Any]] = set()
         self._ids = itertools.count()
-        self.max_request_bytes = broker.config.socket_request_max_bytes
-        self.idle_timeout_s = broker.config.connections_max_idle_ms / 1000
+        self.max_request_bytes = config.socket_request_max_bytes
+        self.idle_timeout_s = config.connections_max_idle_ms / 1000
+        self.buffers = ReceiveBuffers()
+        self.pool = (
+            MemoryPool(config.queued_max_request_bytes) if config.queued_max_request_bytes > 0 else None
+        )
+        inter_broker = config.raw.get("inter.broker.listener.name", "").strip().upper() or None
+        self.quotas = ConnectionQuotas(
+            max_connections=config.max_connections,
+            max_per_ip=config.max_connections_per_ip,
+            per_ip_overrides=config.max_connections_per_ip_overrides,
+            per_listener=config.listener_max_connections,
+            inter_broker_listener=inter_broker or "PLAINTEXT",
+        )
+        self._sockets: list[socket.socket] = []
+        self._setting_up: set[asyncio.Task[None]] = set()
+        security = broker.security
+        self.listener_security: dict[str, ListenerSecurity] = security.settings.listeners if security else {}
+        self.failed_auth_delay_s = (
+            security.settings.failed_authentication_delay_ms if security else 100
+        ) / 1000
+        self.checks = RequestAuthorization(security.authorizer if security else None)
+
+    def scram_credential(self, user: str, mechanism: str) -> ScramCredential | None:
+        security = self.broker.security
+        return security.credential(user, mechanism) if security is not None else None
 
     async def start(self) -> None:
         _keep_request_buffers_in_the_heap()
-        loop = asyncio.get_running_loop()
+        if any(ls.ssl_context is not None for ls in self.listener_security.values()):
+            _small_tls_read_buffers()
+        backlog = self.broker.config.socket_listen_backlog_size
         for listener in self.broker.config.client_listeners:
             try:
-                server = await loop.create_server(
-                    lambda: _Connection(self),
-                    host=listener.host or None,
-                    port=listener.port,
-                    reuse_address=True,
-                )
+                sock = _listening_socket(listener, backlog)
             except OSError as exc:  # Kafka's SocketServer wording, e.g. "...: Address already in use."
                 reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                for opened in self._sockets:
+                    opened.close()
                 raise OSError(
                     f"Socket server failed to bind to {listener.bind_host}:{listener.port}: {reason}."
                 ) from None
-            self.servers.append(server)
+            self._sockets.append(sock)
+            self.quotas.listeners.add(listener.name)
             log.info("Awaiting socket connections on %s:%d.", listener.bind_host, listener.port)
+        for sock, listener in zip(self._sockets, self.broker.config.client_listeners, strict=True):
+            self._accept(sock, listener)
 
     async def close(self) -> None:
-        for server in self.servers:
-            server.close()
+        loop = asyncio.get_running_loop()
+        for sock in self._sockets:
+            loop.remove_reader(sock.fileno())
+            sock.close()
         for task in list(self.connections):
             task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
+        await asyncio.gather(*self._setting_up, *self.connections, return_exceptions=True)
+
+    def _accept(self, sock: socket.socket, listener: Listener) -> None:
+        """Kafka's Acceptor, on the event loop: accept what is waiting (up to one backlog's worth
+        per turn, as asyncio's own servers do), stop at the connection limit, close connections
+        over the per-IP limit at once."""
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(sock.fileno())
+        for _ in range(self.broker.config.socket_listen_backlog_size):
+            if not self.quotas.slot_available(listener.name):
+                self.quotas.block(listener.name, functools.partial(self._accept, sock, listener))
+                return
+            try:
+                client, address = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # out of descriptors or buffers: try again in a second
+                log.error("Error while accepting connection on %s: %s", listener.name, exc)
+                loop.call_later(1.0, self._accept, sock, listener)
+                return
+            ip = address[0]
+            try:
+                self.quotas.inc(listener.name, ip)
+            except TooManyConnections as exc:
+                log.info("%s", exc)
+                self.quotas.dec(listener.name, ip)
+                client.close()
+                continue
+            client.setblocking(False)
+            task = loop.create_task(self._set_up(client, listener, ip))
+            self._setting_up.add(task)
+            task.add_done_callback(self._setting_up.discard)
+        loop.add_reader(sock.fileno(), self._accept, sock, listener)
+
+    async def _set_up(self, client: socket.socket, listener: Listener, ip: str) -> None:
+        """Make the connection's transport: plain, or TLS once the handshake succeeded (a client
+        speaking plaintext to a TLS port fails the handshake and is closed, not left hanging)."""
+        loop = asyncio.get_running_loop()
+        security = self.listener_security.get(listener.name)
+        context = security.ssl_context if security is not None else None
+        try:
+            if context is None:
+                await loop.connect_accepted_socket(functools.partial(_Connection, self, listener, ip), client)
+            else:
+                await loop.connect_accepted_socket(
+                    functools.partial(_Connection, self, listener, ip),
+                    client,
+                    ssl=context,
+                    ssl_handshake_timeout=min(self.idle_timeout_s, 60.0),
+                )
+        except (OSError, TimeoutError) as exc:  # reset, or a failed TLS handshake
+            if context is not None:
+                log.info(
+                    "Failed authentication with /%s (SSL handshake failed: %s)",
+                    ip,
+                    getattr(exc, "reason", None) or exc,
+                )
+            self.quotas.dec(listener.name, ip)
+            client.close()
 
     async def _serve_connection(self, conn: _Connection) -> None:
         task = asyncio.current_task()
@@ -325,7 +260,7 @@ class BrokerServer:
             pass
         except asyncio.CancelledError:
             pass
-        except DecodeError as exc:
+        except (DecodeError, CloseConnection) as exc:
             log.info("Closing connection %s: %s", conn_id, exc)
         except Exception:  # a bug in a handler must not take the broker down
             log.exception("Closing connection %s after an unexpected error", conn_id)
@@ -334,6 +269,7 @@ class BrokerServer:
             conn.close()
 
     async def _request_loop(self, conn: _Connection, peer: tuple[str, int], conn_id: str) -> None:
+        session = conn.session
         while True:
             frame = conn.next_frame()
             if frame is None:
@@ -349,21 +285,73 @@ class BrokerServer:
                 async with asyncio.timeout(self.idle_timeout_s):
                     await conn.wait_for_data()
                 continue
-            response = await self._dispatch(frame, peer, conn_id)
+            if session is not None:
+                if session.intercepts(frame):
+                    keep = await self._authenticate(conn, session, frame, peer, conn_id)
+                    conn.recycle(frame)
+                    if not keep:
+                        return
+                    continue
+                if session.expired:  # KIP-368: the client did not re-authenticate in time
+                    log.info(
+                        "Closing connection %s: its SASL session expired (connections.max.reauth.ms)", conn_id
+                    )
+                    return
+                conn.principal = session.principal
+            response = await self._dispatch(frame, peer, conn_id, conn)
             conn.recycle(frame)
             if response is None:
                 continue
             if isinstance(response, list):
                 # Chunks from a fast encoder: record batches are written as they were read,
-                # uncopied (writelines would join them into one new buffer first).
-                for chunk in response:
+                # uncopied (writelines would join them into one new buffer first). Waiting for
+                # the client between chunks keeps what the transport copies to ~1 MiB, not
+                # the whole (up to fetch.max.bytes) response.
+                for i, chunk in enumerate(response):
                     conn.write(chunk)
+                    response[i] = None
+                    await conn.drain()
             else:
                 conn.write(response)
             await conn.drain()
 
+    async def _authenticate(
+        self,
+        conn: _Connection,
+        session: SaslSession,
+        frame: bytes | memoryview,
+        peer: tuple[str, int],
+        conn_id: str,
+    ) -> bool:
+        """One frame of a SASL exchange; False when the connection must close."""
+        try:
+            api_key, _correlation, response = session.handle(frame)
+        except IllegalState as exc:
+            log.info("Closing connection %s: %s", conn_id, exc)
+            return False
+        except AuthenticationFailed as exc:
+            # Once per connection, never the password (Kafka's Selector line); the answer goes
+            # out, then the close waits connection.failed.authentication.delay.ms, so a flood of
+            # bad logins costs its senders time without holding up anyone else.
+            log.info("Failed authentication with /%s (channelId=%s) (%s)", conn.ip, conn_id, exc.message)
+            if exc.detail != exc.message:
+                log.debug("Authentication failure detail for %s: %s", conn_id, exc.detail)
+            if exc.response is not None:
+                conn.write(exc.response)
+            await asyncio.sleep(self.failed_auth_delay_s)
+            return False
+        if response is None and api_key == API_VERSIONS:
+            response = await self._dispatch(frame, peer, conn_id, conn)
+        if response is not None:
+            assert isinstance(response, bytes)
+            conn.write(response)
+            await conn.drain()
+        if session.authenticated:
+            conn.principal = session.principal
+        return True
+
     async def _dispatch(
-        self, frame: bytes | memoryview, peer: tuple[str, int], conn_id: str
+        self, frame: bytes | memoryview, peer: tuple[str, int], conn_id: str, conn: _Connection
     ) -> bytes | list[Any] | None:
         api_key, api_version, correlation_id = peek_header(frame)
         spec = self.apis.get(api_key)
@@ -374,8 +362,19 @@ class BrokerServer:
                 return self._api_versions_fallback(correlation_id)
             raise DecodeError(f"unsupported version {api_version} of {spec.name}")
         header, body = decode_request(frame, api_key, api_version)
-        ctx = RequestContext(self.broker, header, peer[0], peer[1], conn_id)
-        result = await spec.handler(ctx, body)
+        ctx = RequestContext(
+            self.broker,
+            header,
+            peer[0],
+            peer[1],
+            conn_id,
+            listener=conn.listener.name,
+            principal=conn.principal,
+        )
+        if self.checks.authorizer is None and api_key != DESCRIBE_CONFIGS:
+            result = await spec.handler(ctx, body)
+        else:
+            result = await self.checks.run(ctx, body, spec)
         if result is None:
             return None
         if isinstance(result, dict):
@@ -400,3 +399,40 @@ class BrokerServer:
             },
         )
         return encode_response(body, correlation_id)
+
+
+def _listening_socket(listener: Listener, backlog: int) -> socket.socket:
+    """A bound, listening, non-blocking socket for ``listener`` (every interface when host is '')."""
+    host = listener.host or None
+    infos = socket.getaddrinfo(host, listener.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _certificate_principal(
+    transport: asyncio.BaseTransport, security: ListenerSecurity
+) -> KafkaPrincipal | None:
+    """SSL: ``User:`` + the client certificate's subject mapped by ssl.principal.mapping.rules,
+    ``User:ANONYMOUS`` without a certificate (Kafka's DefaultKafkaPrincipalBuilder)."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        return ANONYMOUS
+    dn = rfc2253_name(der)
+    try:
+        return KafkaPrincipal("User", security.principal_mapper.name(dn))
+    except NoMatchingRule:
+        log.info(
+            "Failed authentication with a client certificate: no ssl.principal.mapping.rules rule applies to %s",
+            dn,
+        )
+        return None

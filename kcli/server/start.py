@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = BrokerConfig.load(path, overrides)
+        if "broker" in config.process_roles or not config.process_roles:
+            # TLS stores, JAAS logins, the authorizer: read before anything listens, so a bad
+            # security setting stops the start with one line naming it.
+            from kcli.server.daemon import controller_address
+            from kcli.server.security.setup import resolve
+
+            config.security = resolve(config, cluster=controller_address(config) is not None)
     except ConfigError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1

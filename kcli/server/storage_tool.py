@@ -85,6 +85,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    credentials = []
+    if args.add_scram:
+        from kcli.server.security.scram_bootstrap import ScramArgumentError, parse_add_scram
+
+        try:
+            credentials = [parse_add_scram(item) for item in args.add_scram]
+        except ScramArgumentError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return 1
     for d in config.log_dirs:
         try:
             meta = read_meta(d)
@@ -102,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         write_meta(d, cluster_id, config.node_id, kraft=True)
         print(f"Formatting metadata directory {d} with metadata.version 4.0-IV3.")
+    if credentials:  # bootstrap SCRAM users, in the node's security store
+        from kcli.server.security.store import SecurityStore
+
+        store = SecurityStore.load(config.log_dirs[0])
+        store.alter_scram(credentials, [])
     return 0
 
 

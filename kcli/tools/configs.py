@@ -25,7 +25,7 @@ from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
 PROG = "kafka-configs"
-SUPPORTED_TYPES = ("topics", "brokers", "broker-loggers", "groups")
+SUPPORTED_TYPES = ("topics", "brokers", "broker-loggers", "groups", "users")
 ALL_TYPES = ("topics", "clients", "users", "brokers", "broker-loggers", "ips", "client-metrics", "groups")
 #: ConfigEntry source codes -> Kafka's ConfigSource names.
 SOURCE_NAMES = {
@@ -434,6 +434,17 @@ def _body(argv: list[str]) -> int:
     client.prepare(settings, "admin")
     admin = client.build("admin", settings.conf)
     loggers = BrokerLoggers(admin, settings.conf) if kind == "broker-loggers" else None
+    if kind == "users":  # SCRAM credentials
+        from kcli.tools import user_configs
+
+        if args.describe:
+            user_configs.describe(admin, name)
+        else:
+            assert name is not None
+            to_add = split_add_config(args.add_config) if args.add_config else {}
+            to_delete = [k.strip() for item in args.delete_config or () for k in item.split(",") if k.strip()]
+            user_configs.alter(admin, name, to_add, to_delete)
+        return 0
     if args.describe:
         describe(admin, kind, name, args.all, loggers)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -163,3 +164,37 @@ class App:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def kill_inside_a_transaction(
+    proc: subprocess.Popen, bootstrap: str, transactional_id: str, topic: str, timeout_s: float = 90
+) -> None:
+    """kill -9 ``proc`` while its transaction (``transactional_id``) is Ongoing with records
+    already written to partition 0 of ``topic``, so the kill lands inside it by construction: the
+    process is stopped (SIGSTOP), looked at (ListTransactions, DescribeProducers) and killed if
+    so, else resumed and looked at again."""
+    from tests.kafka_wire import Connection, code
+
+    deadline = time.monotonic() + timeout_s
+    with Connection(bootstrap) as conn:
+        while True:
+            assert proc.poll() is None, f"exited ({proc.returncode}) before a transaction was caught"
+            assert time.monotonic() < deadline, f"no open transaction of {transactional_id} in {timeout_s}s"
+            os.kill(proc.pid, signal.SIGSTOP)
+            try:
+                ongoing = conn.request(66, 0, {"state_filters": ["Ongoing"], "producer_id_filters": []})
+                assert code(ongoing.error_code) == 0
+                caught = False
+                if transactional_id in {t.transactional_id for t in ongoing.transaction_states}:
+                    described = conn.request(61, 0, {"topics": [{"name": topic, "partition_indexes": [0]}]})
+                    producers = described.topics[0].partitions[0].active_producers
+                    caught = any(p.current_txn_start_offset >= 0 for p in producers)
+            except BaseException:
+                os.kill(proc.pid, signal.SIGCONT)  # never leave it stopped: its owner must stop it
+                raise
+            if caught:
+                proc.kill()
+                proc.wait(30)
+                return
+            os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(0.05)

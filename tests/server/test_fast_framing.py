@@ -1,4 +1,5 @@
-"""The network layer's frame cutter: any split of the byte stream gives the same frames."""
+"""The frame cutter (unit tests): any split of the byte stream gives the same frames, and memory
+follows what arrived, not what a length prefix announced."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from kcli.server import network
-from kcli.server.network import _Connection
+from kcli.server import framing
+from kcli.server.framing import FrameConnection as _Connection
+from kcli.server.framing import ReceiveBuffers
+from kcli.server.memory_pool import MemoryPool
 
 
 class _Transport:
@@ -26,8 +29,12 @@ class _Transport:
         return False
 
 
-def _connection(max_bytes: int = 100 << 20) -> _Connection:
-    conn = _Connection(SimpleNamespace(max_request_bytes=max_bytes))  # type: ignore[arg-type]
+def _server(max_bytes: int = 100 << 20, pool: MemoryPool | None = None) -> SimpleNamespace:
+    return SimpleNamespace(max_request_bytes=max_bytes, pool=pool, buffers=ReceiveBuffers())
+
+
+def _connection(max_bytes: int = 100 << 20, server: SimpleNamespace | None = None) -> _Connection:
+    conn = _Connection(server or _server(max_bytes))  # type: ignore[arg-type]
     conn.transport = _Transport()  # type: ignore[assignment]
     return conn
 
@@ -60,10 +67,10 @@ def _pour(conn: _Connection, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("max_step", [1, 7, 4096, 300_000, 10 << 20])
-def test_frames_survive_any_split(max_step: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(network, "_DIRECT_MAX", 2 << 20)  # exercise the growing path too
+def test_frames_survive_any_split(max_step: int) -> None:
     rng = random.Random(max_step)
-    sizes = [8, 9, 100, 250_000, 262_140, 262_141, 600_000, 8, 3 << 20, 1000, 2 << 20, 500_000, 12]
+    sizes = [8, 9, 100, 65_532, 65_536, 65_537, 250_000, 262_140, 262_141, 600_000, 8, 3 << 20, 1000]
+    sizes += [2 << 20, 500_000, 12]
     if max_step < 4096:
         sizes = [8, 100, 300_000, 9]
     bodies = [rng.randbytes(size) for size in sizes]
@@ -74,12 +81,13 @@ def test_frames_survive_any_split(max_step: int, monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_processed_large_frame_buffer_takes_the_next_one() -> None:
-    conn = _connection()
+    server = _server()
     first, second = b"a" * 700_000, b"b" * 500_000
     stream = struct.pack(">i", len(first)) + first
-    assert _feed(conn, stream, random.Random(2), 1 << 20) == [first]
-    spare = conn._spare
-    assert spare is not None
+    assert _feed(_connection(server=server), stream, random.Random(2), 1 << 20) == [first]
+    assert len(server.buffers.spares) == 1
+    spare = server.buffers.spares[0]
+    conn = _connection(server=server)  # the free list is server-wide: another connection takes it
     stream = struct.pack(">i", len(second)) + second
     _pour(conn, stream)
     frame = conn.next_frame()
@@ -96,7 +104,7 @@ def test_bad_length_stops_after_earlier_frames() -> None:
 
 
 def test_reading_pauses_while_much_is_queued(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(network, "_PAUSE_BYTES", 1 << 20)
+    monkeypatch.setattr(framing, "_PAUSE_BYTES", 1 << 20)
     conn = _connection()
     body = b"y" * 600_000
     stream = (struct.pack(">i", len(body)) + body) * 3
@@ -105,3 +113,45 @@ def test_reading_pauses_while_much_is_queued(monkeypatch: pytest.MonkeyPatch) ->
     frames = [conn.next_frame() for _ in range(3)]
     assert [bytes(f) for f in frames if f is not None] == [body] * 3
     assert not conn.transport.paused  # type: ignore[union-attr]
+
+
+def test_a_length_prefix_alone_allocates_nothing() -> None:
+    """A 16 MiB prefix reserves no buffer; the frame's buffer grows only as its bytes arrive."""
+    conn = _connection()
+    size = 16 << 20
+    _pour(conn, struct.pack(">i", size))
+    assert conn._frame is None and conn._pending is not None and len(conn._pending) == 4
+    _pour(conn, b"z" * 100_000)
+    assert conn._frame is not None and len(conn._frame) <= 2 * 100_000 + 64 * 1024
+    _pour(conn, b"z" * 1_000_000)
+    assert len(conn._frame) <= 2 * 1_100_000
+    _pour(conn, b"z" * (size - 1_100_000))
+    frame = conn.next_frame()
+    assert frame is not None and len(frame) == size and conn._frame is None
+
+
+def test_memory_pool_mutes_a_connection_until_requests_are_handled() -> None:
+    """queued.max.request.bytes: a frame whose prefix finds the pool empty waits, unread, and is
+    taken up (bytes intact) once a handled request gives its memory back."""
+    pool = MemoryPool(1 << 20)
+    server = _server(pool=pool)
+    first, second = _connection(server=server), _connection(server=server)
+    big, small = b"a" * (1 << 20), b"b" * 1000
+    _pour(first, struct.pack(">i", len(big)) + big)
+    frame = first.next_frame()
+    assert frame is not None and pool.available == 0
+    _pour(second, struct.pack(">i", len(small)) + small + struct.pack(">i", 8) + b"12345678")
+    assert second.next_frame() is None and second.transport.paused  # type: ignore[union-attr]
+    first.recycle(frame)
+    assert not second.transport.paused  # type: ignore[union-attr]
+    assert [bytes(second.next_frame() or b""), bytes(second.next_frame() or b"")] == [small, b"12345678"]
+    assert pool.available == (1 << 20) - 1008
+
+
+def test_a_lost_connection_gives_its_reservation_back() -> None:
+    pool = MemoryPool(10 << 20)
+    conn = _connection(server=_server(pool=pool))
+    _pour(conn, struct.pack(">i", 8 << 20) + b"x" * 1000)
+    assert pool.available == 2 << 20
+    conn.connection_lost(None)
+    assert pool.available == 10 << 20

@@ -87,3 +87,24 @@ def test_idle_connections_are_reaped(tmp_path: Path) -> None:
             assert s.recv(1) == b""  # the broker closed the idle connection (recv returns at EOF)
     finally:
         broker.kill()
+
+
+def test_a_flood_of_16_mib_length_prefixes_costs_no_memory(broker: BrokerProcess) -> None:
+    """20 connections announce 16 MiB requests and send only a little of them: the broker
+    allocates for bytes that arrive, not for what a prefix announces (it used to grow by 325 MiB),
+    and keeps serving real clients meanwhile."""
+    _round_trip(broker.bootstrap, "before-flood")
+    base = _rss_kib(broker.pid)
+    flood = []
+    try:
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", broker.port), timeout=10)
+            s.sendall(struct.pack(">i", 16 * 1024 * 1024) + b"\0" * 1000)
+            flood.append(s)
+        _round_trip(broker.bootstrap, "during-flood")  # accepted after the flood: all 20 are read
+        grown_mib = (_rss_kib(broker.pid) - base) / 1024
+        assert grown_mib < 20, f"broker RSS grew {grown_mib:.0f} MiB"
+    finally:
+        for s in flood:
+            s.close()
+    assert broker.proc is not None and broker.proc.poll() is None

@@ -500,6 +500,8 @@ def test_avro_tools_default_to_the_local_registry(shared_broker: BrokerProcess, 
     from tests.schema_registry.helpers import MemoryRegistry
 
     with socket.socket() as probe:
+        # As a server binds: connections of an earlier test's registry in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", 8081))
         except OSError:

@@ -23,7 +23,7 @@ async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
         "controller_id": broker.controller_id,
         "brokers": [
             {"broker_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack}
-            for b in broker.live_brokers()
+            for b in broker.live_brokers(ctx.listener)
         ],
         "cluster_authorized_operations": -2147483648,
     }

@@ -88,9 +88,18 @@ def _epoch_error(partition: Partition, current_leader_epoch: int) -> int:
     return partition.epoch_error(current_leader_epoch)
 
 
+def response_max_bytes(broker: Broker, request: Any) -> int:
+    """Kafka's cap on one response: the request's max_bytes, at most the broker's
+    ``fetch.max.bytes`` (55 MiB by default), for consumers and followers alike. Partitions then
+    read within what is left (and their own partition_max_bytes), except that the first partition
+    with data always returns at least one whole batch, so a consumer is never stuck behind a batch
+    larger than its limits (ReplicaManager.readFromLog's minOneMessage)."""
+    return max(0, min(request.max_bytes, broker.config.fetch_max_bytes))
+
+
 def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str, Any]], int, list[Partition]]:
     """One pass over the requested partitions: (topic responses, bytes, partitions read)."""
-    remaining = request.max_bytes if request.max_bytes > 0 else 0x7FFFFFFF
+    remaining = response_max_bytes(broker, request)
     isolation = getattr(request, "isolation_level", 0)
     total = 0
     watched: list[Partition] = []
@@ -169,7 +178,7 @@ async def fetch(ctx: RequestContext, request: Any) -> dict:
     loop = asyncio.get_running_loop()
     max_wait_s = max(request.max_wait.total_seconds(), 0.0)
     deadline = loop.time() + max_wait_s
-    min_bytes = max(request.min_bytes, 1)
+    min_bytes = max(min(request.min_bytes, response_max_bytes(ctx.broker, request)), 1)
     if _replica_id(request) < 0:
         min_bytes = min(min_bytes, CONSUMER_PARTITION_MAX_BYTES)  # reachable with one partition
     while True:

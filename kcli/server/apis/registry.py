@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kcli.server.protocol.codec import RequestHeader, response_class
+from kcli.server.security.acls import AclOperation, ResourceType
+from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -32,6 +34,8 @@ class RequestContext:
     client_port: int
     connection_id: str
     received_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    listener: str = "PLAINTEXT"
+    principal: KafkaPrincipal = ANONYMOUS
 
     @property
     def version(self) -> int:
@@ -44,6 +48,17 @@ class RequestContext:
     @property
     def response_cls(self) -> type:
         return response_class(self.header.api_key, self.header.api_version)
+
+    def authorize(
+        self, operation: AclOperation, resource_type: ResourceType, name: str, log_denied: bool = True
+    ) -> bool:
+        """May this request's principal do ``operation`` on the resource? Always, without an authorizer."""
+        security = self.broker.security
+        if security is None or security.authorizer is None:
+            return True
+        return security.authorizer.authorize(
+            self.principal, self.client_host, operation, resource_type, name, log_denied=log_denied
+        )
 
 
 Handler = Callable[[RequestContext, Any], Awaitable[Any]]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from kcli.server.apis.consumer_groups import routed_to_consumer_group
 from kcli.server.apis.groups import coordinator_for, millis
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator.service import CommitEntry
@@ -63,14 +64,14 @@ def _partition_exists(broker: Broker, topic: str, partition: int) -> bool:
 
 
 async def find_transaction_coordinator(
-    broker: Broker, transactional_id: str
+    broker: Broker, transactional_id: str, listener: str | None = None
 ) -> tuple[int, BrokerNode | None]:
     """(error, node) for FindCoordinator with key type TRANSACTION: the leader of the id's
     ``__transaction_state`` partition, creating the topic on first use as Kafka does."""
     coordinator = txn_coordinator(broker)
     if coordinator is None or not await coordinator.ensure_topic():
         return E.COORDINATOR_NOT_AVAILABLE, None
-    node = coordinator.coordinator_node(transactional_id)
+    node = coordinator.coordinator_node(transactional_id, listener)
     if node is None:
         return E.COORDINATOR_NOT_AVAILABLE, None
     return E.NONE, node
@@ -247,13 +248,28 @@ async def _commit_txn_offsets(
             if code:
                 # TxnOffsetCommit v4 knows TRANSACTION_ABORTABLE; older versions get INVALID_TXN_STATE.
                 return dict.fromkeys(keys, for_producer(code, 11 if ctx.version >= 4 else 10))
+    generation = getattr(request, "generation_id", -1)
+    member_id = getattr(request, "member_id", "")
+    instance_id = getattr(request, "group_instance_id", None)
+    consumer = routed_to_consumer_group(ctx, request.group_id)
+    if consumer is not None:
+        # A KIP-848 consumer group: its members (and their epochs) live in the consumer
+        # coordinator, the classic coordinator only holds the group's offsets. Validated as
+        # Kafka's OffsetMetadataManager.validateTransactionalOffsetCommit does, then committed
+        # as the holder's, as OffsetCommit does for these groups.
+        code = consumer.validate_commit(
+            request.group_id, member_id, generation, ctx.version, transactional=True, instance_id=instance_id
+        )
+        if code:
+            return dict.fromkeys(keys, E.ILLEGAL_GENERATION if code == E.STALE_MEMBER_EPOCH else int(code))
+        generation, member_id, instance_id = -1, "", None
     return await groups.commit_transactional_offsets(
         request.group_id,
         request.producer_id,
         request.producer_epoch,
-        getattr(request, "generation_id", -1),
-        getattr(request, "member_id", ""),
-        getattr(request, "group_instance_id", None),
+        generation,
+        member_id,
+        instance_id,
         entries,
         guard,
     )

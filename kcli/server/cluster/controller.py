@@ -35,7 +35,10 @@ from kcli.server.cluster.image import (
     MetadataImage,
     PartitionState,
     TopicState,
+    acl_record,
     partition_change,
+    remove_scram_record,
+    scram_record,
     topic_records,
 )
 from kcli.server.cluster.metadata_log import MetadataLog
@@ -115,6 +118,7 @@ class Controller:
                 record("FEATURE_LEVEL_RECORD", name=METADATA_VERSION[0], featureLevel=METADATA_VERSION[1])
             )
             self._commit()
+            self._bootstrap_security(data_dir)
         # Brokers alive before a restart stay so for a grace period (a session timeout): they
         # reconnect and register again, and only those that do not are fenced then.
 
@@ -171,6 +175,11 @@ class Controller:
         for t in old.get("topics", []):
             for rec in topic_records(TopicState.from_json(t)):
                 self._emit(rec)
+        for binding in old.get("acls") or []:
+            self._emit(acl_record(uuid.uuid4(), list(binding)))
+        for user, creds in (old.get("scram") or {}).items():
+            for mechanism, credential in creds.items():
+                self._emit(scram_record(user, mechanism, credential))
         if data.get("next_producer_id"):
             self._emit(
                 record(
@@ -265,7 +274,7 @@ class Controller:
             record(
                 "REGISTER_BROKER_RECORD", 1, brokerId=reg.node_id, incarnationId=reg.incarnation_id,
                 brokerEpoch=epoch,
-                endPoints=[{"name": "PLAINTEXT", "host": reg.host, "port": reg.port, "securityProtocol": 0}],
+                endPoints=reg.end_points(),
                 features=[], rack=reg.rack, fenced=True,
             )
         )  # fmt: skip
@@ -691,6 +700,42 @@ class Controller:
         return moved
 
     # --- producer ids ------------------------------------------------------------------------
+    # --- security metadata (ACLs and SCRAM credentials, replicated to every broker) ---------
+    def alter_acls(self, add: list[list[Any]], remove: list[list[Any]]) -> None:
+        """Bindings (AclBinding.to_json) added and removed, each with its own id as Kafka's
+        AclControlManager gives it; adding a binding already there changes nothing."""
+        doomed = {tuple(a) for a in remove}
+        known = {tuple(b) for b in self.image.acl_entries.values()}
+        for acl_id, binding in list(self.image.acl_entries.items()):
+            if tuple(binding) in doomed:
+                self._emit(record("REMOVE_ACCESS_CONTROL_ENTRY_RECORD", id=acl_id))
+        for binding in add:
+            if tuple(binding) not in known:
+                known.add(tuple(binding))
+                self._emit(acl_record(uuid.uuid4(), list(binding)))
+        self._commit()
+
+    def alter_scram(self, upserts: list[list[str]], deletions: list[list[str]]) -> None:
+        """(user, mechanism, credential string) upserts and (user, mechanism) deletions."""
+        for user, mechanism in deletions:
+            if mechanism in self.image.scram.get(user, {}):
+                self._emit(remove_scram_record(user, mechanism))
+        for user, mechanism, credential in upserts:
+            self._emit(scram_record(user, mechanism, credential))
+        self._commit()
+
+    def _bootstrap_security(self, data_dir: Path) -> None:
+        """A new metadata log starts with the SCRAM users ``kafka-storage format --add-scram``
+        stored in the log dir, and the ACLs and credentials an older kcli kept there, as Kafka's
+        bootstrap records; once the log exists it alone says who the users are."""
+        from kcli.server.security.store import SecurityStore
+
+        store = SecurityStore.load(data_dir)
+        data = store.to_json()
+        if data["acls"] or data["scram"]:
+            self.alter_acls([list(a) for a in data["acls"]], [])
+            self.alter_scram([[u, m, c] for u, creds in data["scram"].items() for m, c in creds.items()], [])
+
     def allocate_producer_ids(self, count: int = PRODUCER_ID_BLOCK, broker: int = -1) -> int:
         """A block of producer ids unique across the cluster and its restarts; returns its start."""
         start = self.image.next_producer_id

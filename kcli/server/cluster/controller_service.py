@@ -180,6 +180,15 @@ class ControllerService:
             int(request["port"]),
             request.get("rack"),
             incarnation_id=incarnation,
+            endpoints=[
+                {
+                    "name": str(e["name"]),
+                    "host": str(e["host"]),
+                    "port": int(e["port"]),
+                    "securityProtocol": int(e.get("securityProtocol", 0)),
+                }
+                for e in request.get("endpoints") or []
+            ],
         )
         self._session_broker[session] = node_id
         epoch = self.controller.register_broker(reg)
@@ -246,6 +255,10 @@ class ControllerService:
             parts = None if wanted is None else [(str(t), int(p)) for t, p in wanted]
             results = c.elect_leaders(int(r.get("election_type", 0)), parts)
             return {**self._end(), "results": [[x.topic, x.partition, x.code, x.message] for x in results]}
+        elif op == "ctl_alter_acls":
+            c.alter_acls(list(r.get("add") or []), list(r.get("remove") or []))
+        elif op == "ctl_alter_scram":
+            c.alter_scram(list(r.get("upserts") or []), list(r.get("deletions") or []))
         elif op == "ctl_producer_ids":
             start = c.allocate_producer_ids(int(r.get("count", 1000)), int(r.get("broker", -1)))
             return {**self._end(), "start": start}

@@ -15,12 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcli.server.cluster.metadata_records import MetadataRecord, record
+from kcli.server.security.scram import ScramCredential
 
 NO_LEADER = -1
 NO_LEADER_CHANGE = -2  # PartitionChangeRecord: the leader did not change
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 TOPIC_RESOURCE = 2  # ConfigResource.Type.TOPIC
 METADATA_VERSION = ("metadata.version", 21)  # Kafka 3.9-IV0
+SCRAM_MECHANISMS = {1: "SCRAM-SHA-256", 2: "SCRAM-SHA-512"}  # Kafka's ScramMechanism types
+SCRAM_MECHANISM_IDS = {name: key for key, name in SCRAM_MECHANISMS.items()}
+SECURITY_RECORDS = frozenset(
+    {
+        "ACCESS_CONTROL_ENTRY_RECORD",
+        "REMOVE_ACCESS_CONTROL_ENTRY_RECORD",
+        "USER_SCRAM_CREDENTIAL_RECORD",
+        "REMOVE_USER_SCRAM_CREDENTIAL_RECORD",
+    }
+)
 
 
 @dataclass
@@ -32,6 +43,22 @@ class BrokerRegistration:
     fenced: bool = True
     epoch: int = -1  # the broker epoch: the offset of its RegisterBrokerRecord
     incarnation_id: uuid.UUID = field(default_factory=lambda: uuid.UUID(int=0))
+    #: every advertised listener, as RegisterBrokerRecord's endPoints ({name, host, port,
+    #: securityProtocol}); ``host``/``port`` are the first one's. Clients are told the endpoint
+    #: of the listener they came in on, as Kafka's MetadataCache answers.
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+
+    def end_points(self) -> list[dict[str, Any]]:
+        if self.endpoints:
+            return [dict(e) for e in self.endpoints]
+        return [{"name": "PLAINTEXT", "host": self.host, "port": self.port, "securityProtocol": 0}]
+
+    def address(self, listener: str | None) -> tuple[str, int]:
+        """Host and port for clients of ``listener`` (the first endpoint for another name)."""
+        for e in self.endpoints:
+            if e["name"] == listener:
+                return str(e["host"]), int(e["port"])
+        return self.host, self.port
 
 
 @dataclass
@@ -87,10 +114,11 @@ class MetadataDelta:
     removed: list[TopicState] = field(default_factory=list)
     configs: set[str] = field(default_factory=set)
     brokers: bool = False
+    security: bool = False  # ACLs or SCRAM credentials changed
 
     @property
     def empty(self) -> bool:
-        return not (self.partitions or self.removed or self.configs or self.brokers)
+        return not (self.partitions or self.removed or self.configs or self.brokers or self.security)
 
 
 @dataclass
@@ -102,6 +130,15 @@ class MetadataImage:
     topic_names: dict[uuid.UUID, str] = field(default_factory=dict)
     next_producer_id: int = 0
     features: dict[str, int] = field(default_factory=dict)
+    #: ACL bindings by their id (kcli.server.security.acls.AclBinding.to_json lists) and SCRAM
+    #: credentials (user -> mechanism -> Kafka's credential string): the replay of Kafka's
+    #: AccessControlEntryRecord and UserScramCredentialRecord.
+    acl_entries: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
+    scram: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def acls(self) -> list[list[Any]]:
+        return list(self.acl_entries.values())
 
     @property
     def live_brokers(self) -> list[BrokerRegistration]:
@@ -175,7 +212,7 @@ class MetadataImage:
             endpoint = d["endPoints"][0] if d["endPoints"] else {"host": "", "port": 0}
             self.brokers[d["brokerId"]] = BrokerRegistration(
                 d["brokerId"], endpoint["host"], endpoint["port"], d["rack"], d["fenced"], d["brokerEpoch"],
-                d["incarnationId"],
+                d["incarnationId"], [dict(e) for e in d["endPoints"]],
             )  # fmt: skip
             if delta is not None:
                 delta.brokers = True
@@ -198,6 +235,32 @@ class MetadataImage:
             self.next_producer_id = max(self.next_producer_id, d["nextProducerId"])
         elif kind == "FEATURE_LEVEL_RECORD":
             self.features[d["name"]] = d["featureLevel"]
+        elif kind in SECURITY_RECORDS:
+            self._replay_security(kind, d)
+            if delta is not None:
+                delta.security = True
+
+    def _replay_security(self, kind: str, d: dict[str, Any]) -> None:
+        """ACLs and SCRAM credentials, as Kafka's AclControlManager and ScramControlManager."""
+        if kind == "ACCESS_CONTROL_ENTRY_RECORD":
+            self.acl_entries[d["id"]] = [
+                d["resourceType"], d["resourceName"], d["patternType"], d["principal"], d["host"],
+                d["operation"], d["permissionType"],
+            ]  # fmt: skip
+        elif kind == "REMOVE_ACCESS_CONTROL_ENTRY_RECORD":
+            self.acl_entries.pop(d["id"], None)
+        else:
+            mechanism = SCRAM_MECHANISMS.get(d["mechanism"])
+            if mechanism is None:
+                return
+            if kind == "USER_SCRAM_CREDENTIAL_RECORD":
+                credential = ScramCredential(d["salt"], d["storedKey"], d["serverKey"], d["iterations"])
+                self.scram.setdefault(d["name"], {})[mechanism] = credential.to_string()
+            else:
+                mechanisms = self.scram.get(d["name"], {})
+                mechanisms.pop(mechanism, None)
+                if not mechanisms:
+                    self.scram.pop(d["name"], None)
 
     # --- snapshots -----------------------------------------------------------------------------
     def records(self) -> list[MetadataRecord]:
@@ -213,7 +276,7 @@ class MetadataImage:
                     brokerId=b.node_id,
                     incarnationId=b.incarnation_id,
                     brokerEpoch=b.epoch,
-                    endPoints=[{"name": "PLAINTEXT", "host": b.host, "port": b.port, "securityProtocol": 0}],
+                    endPoints=b.end_points(),
                     features=[],
                     rack=b.rack,
                     fenced=b.fenced,
@@ -227,7 +290,34 @@ class MetadataImage:
                     "PRODUCER_IDS_RECORD", brokerId=-1, brokerEpoch=-1, nextProducerId=self.next_producer_id
                 )
             )
+        out += [acl_record(acl_id, binding) for acl_id, binding in self.acl_entries.items()]
+        for user, mechanisms in sorted(self.scram.items()):
+            out += [scram_record(user, m, text) for m, text in sorted(mechanisms.items())]
         return out
+
+
+def acl_record(acl_id: uuid.UUID, binding: list[Any]) -> MetadataRecord:
+    """An ACL binding (AclBinding.to_json) as Kafka's AccessControlEntryRecord."""
+    rtype, name, ptype, principal, host, operation, permission = binding
+    return record(
+        "ACCESS_CONTROL_ENTRY_RECORD",
+        id=acl_id, resourceType=int(rtype), resourceName=str(name), patternType=int(ptype),
+        principal=str(principal), host=str(host), operation=int(operation), permissionType=int(permission),
+    )  # fmt: skip
+
+
+def scram_record(user: str, mechanism: str, credential: str) -> MetadataRecord:
+    """A SCRAM credential (Kafka's credential string) as Kafka's UserScramCredentialRecord."""
+    c = ScramCredential.from_string(credential)
+    return record(
+        "USER_SCRAM_CREDENTIAL_RECORD",
+        name=user, mechanism=SCRAM_MECHANISM_IDS[mechanism], salt=c.salt, storedKey=c.stored_key,
+        serverKey=c.server_key, iterations=c.iterations,
+    )  # fmt: skip
+
+
+def remove_scram_record(user: str, mechanism: str) -> MetadataRecord:
+    return record("REMOVE_USER_SCRAM_CREDENTIAL_RECORD", name=user, mechanism=SCRAM_MECHANISM_IDS[mechanism])
 
 
 def topic_records(topic: TopicState) -> list[MetadataRecord]:

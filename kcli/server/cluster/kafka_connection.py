@@ -21,10 +21,12 @@ MAX_RESPONSE = 200 * 1024 * 1024
 
 
 class KafkaConnection:
-    def __init__(self, host: str, port: int, client_id: str):
+    def __init__(self, host: str, port: int, client_id: str, security: Any = None):
         self.host = host
         self.port = port
         self.client_id = client_id
+        #: how to reach a secured inter-broker listener (kcli.server.security.setup.InterBrokerClient)
+        self.security = security
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._correlation = 0
@@ -34,9 +36,19 @@ class KafkaConnection:
         return self._writer is not None
 
     async def open(self, timeout_s: float = 5.0) -> None:
+        security = self.security
+        context = security.ssl_context if security is not None else None
         self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout_s
+            asyncio.open_connection(self.host, self.port, ssl=context), timeout_s
         )
+        if security is not None and security.mechanism is not None:  # SASL_PLAINTEXT / SASL_SSL
+            from kcli.server.security.sasl_client import authenticate
+
+            try:
+                await authenticate(self.request, security.mechanism, security.username, security.password)
+            except Exception:
+                await self.close()
+                raise
 
     async def close(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None

@@ -121,6 +121,7 @@ class ControllerLink:
             port=n.port,
             rack=n.rack,
             incarnation=str(n.incarnation_id),
+            endpoints=n.endpoints,
         )
         if not answer.get("ok"):
             raise ControllerRefused(-1, str(answer.get("message")))

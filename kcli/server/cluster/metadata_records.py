@@ -30,7 +30,7 @@ class Field:
     """One field of a record schema (as in Kafka's message JSON)."""
 
     name: str
-    type: str  # int8 int16 uint16 int32 int64 bool string uuid []int32 []uuid []struct
+    type: str  # int8 int16 uint16 int32 int64 bool string bytes uuid []int32 []uuid []struct
     since: int = 0
     tag: int | None = None  # a tagged field's tag (tagged from ``since``)
     default: Any = None
@@ -141,6 +141,19 @@ SCHEMAS: dict[int, Schema] = {
         Schema(7, "FENCE_BROKER_RECORD", (0, 0), (_f("id", "int32"), _f("epoch", "int64"))),
         Schema(8, "UNFENCE_BROKER_RECORD", (0, 0), (_f("id", "int32"), _f("epoch", "int64"))),
         Schema(9, "REMOVE_TOPIC_RECORD", (0, 0), (_f("topicId", "uuid"),)),
+        Schema(
+            11,
+            "USER_SCRAM_CREDENTIAL_RECORD",
+            (0, 0),
+            (
+                _f("name", "string"),
+                _f("mechanism", "int8"),
+                _f("salt", "bytes"),
+                _f("storedKey", "bytes"),
+                _f("serverKey", "bytes"),
+                _f("iterations", "int32"),
+            ),
+        ),
         Schema(12, "FEATURE_LEVEL_RECORD", (0, 0), (_f("name", "string"), _f("featureLevel", "int16"))),
         Schema(
             15,
@@ -160,25 +173,45 @@ SCHEMAS: dict[int, Schema] = {
                 _f("logDirs", "[]uuid", 2, tag=2, default=()),
             ),
         ),
+        Schema(
+            18,
+            "ACCESS_CONTROL_ENTRY_RECORD",
+            (0, 0),
+            (
+                _f("id", "uuid"),
+                _f("resourceType", "int8"),
+                _f("resourceName", "string"),
+                _f("patternType", "int8"),
+                _f("principal", "string"),
+                _f("host", "string"),
+                _f("operation", "int8"),
+                _f("permissionType", "int8"),
+            ),
+        ),
+        Schema(19, "REMOVE_ACCESS_CONTROL_ENTRY_RECORD", (0, 0), (_f("id", "uuid"),)),
         Schema(20, "NO_OP_RECORD", (0, 0), ()),
+        Schema(
+            22,
+            "REMOVE_USER_SCRAM_CREDENTIAL_RECORD",
+            (0, 0),
+            (_f("name", "string"), _f("mechanism", "int8")),
+        ),
     )
 }
 BY_NAME = {s.name: s for s in SCHEMAS.values()}
 # The names of the record types kcli does not write but Kafka does, so a dump of a log from
 # Kafka says which type it met (MetadataRecordType).
 OTHER_TYPES = {
-    6: "ACCESS_CONTROL_ENTRY_RECORD",
     10: "DELEGATION_TOKEN_RECORD",
-    11: "USER_SCRAM_CREDENTIAL_RECORD",
-    13: "ZK_MIGRATION_STATE_RECORD",
     14: "CLIENT_QUOTA_RECORD",
-    16: "REMOVE_ACCESS_CONTROL_ENTRY_RECORD",
-    18: "REMOVE_USER_SCRAM_CREDENTIAL_RECORD",
-    19: "REMOVE_DELEGATION_TOKEN_RECORD",
-    21: "BEGIN_TRANSACTION_RECORD",
-    22: "END_TRANSACTION_RECORD",
-    23: "ABORT_TRANSACTION_RECORD",
-    24: "REGISTER_CONTROLLER_RECORD",
+    16: "REMOVE_FEATURE_LEVEL_RECORD",
+    21: "ZK_MIGRATION_STATE_RECORD",
+    23: "BEGIN_TRANSACTION_RECORD",
+    24: "END_TRANSACTION_RECORD",
+    25: "ABORT_TRANSACTION_RECORD",
+    26: "REMOVE_DELEGATION_TOKEN_RECORD",
+    27: "REGISTER_CONTROLLER_RECORD",
+    28: "CLEAR_ELR_RECORD",
 }
 
 
@@ -242,7 +275,7 @@ def _default(f: Field) -> Any:
     return _TYPE_DEFAULTS.get(f.type, 0)
 
 
-_TYPE_DEFAULTS: dict[str, Any] = {"string": "", "uuid": _ZERO_UUID, "bool": False}
+_TYPE_DEFAULTS: dict[str, Any] = {"string": "", "bytes": b"", "uuid": _ZERO_UUID, "bool": False}
 
 
 # --- binary encoding -----------------------------------------------------------------------------
@@ -268,11 +301,11 @@ def _write_value(f: Field, value: Any, version: int, out: bytearray) -> None:
         out.append(1 if value else 0)
     elif t == "uuid":
         out += value.bytes
-    elif t == "string":
+    elif t in ("string", "bytes"):
         if value is None:
             out += _uvarint(0)
         else:
-            raw = value.encode()
+            raw = value.encode() if t == "string" else bytes(value)
             out += _uvarint(len(raw) + 1) + raw
     elif t.startswith("[]"):
         if value is None:
@@ -357,9 +390,12 @@ def _read_value(f: Field, r: _Reader, version: int) -> Any:
         return r.take(1)[0] != 0
     if t == "uuid":
         return uuid.UUID(bytes=r.take(16))
-    if t == "string":
+    if t in ("string", "bytes"):
         n = r.uvarint()
-        return None if n == 0 else r.take(n - 1).decode()
+        if n == 0:
+            return None
+        raw = r.take(n - 1)
+        return raw.decode() if t == "string" else raw
     n = r.uvarint()
     if n == 0:
         return None
@@ -434,6 +470,8 @@ def _json_value(f: Field, value: Any, version: int) -> Any:
         return None
     if f.type == "uuid":
         return kafka_uuid(value)
+    if f.type == "bytes":  # Kafka's JSON converters print bytes as base64
+        return base64.b64encode(value).decode()
     if f.type == "[]uuid":
         return [kafka_uuid(v) for v in value]
     if f.type == "[]struct":
@@ -463,6 +501,8 @@ def dumps(rec: MetadataRecord) -> str:
 def _to_wire(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
     if isinstance(value, dict):
         return {k: _to_wire(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -480,6 +520,8 @@ def _from_wire(fields: tuple[Field, ...], data: dict[str, Any]) -> dict[str, Any
             out[f.name] = None
         elif f.type == "uuid":
             out[f.name] = uuid.UUID(value)
+        elif f.type == "bytes":
+            out[f.name] = base64.b64decode(value)
         elif f.type == "[]uuid":
             out[f.name] = [uuid.UUID(v) for v in value]
         elif f.type == "[]struct":

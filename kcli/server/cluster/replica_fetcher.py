@@ -29,6 +29,7 @@ from kio.schema.errors import ErrorCode
 from kcli.server.cluster.kafka_connection import KafkaConnection
 from kcli.server.partition import NO_LEADER, Partition
 from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
+from kcli.server.security import inter_broker_client
 
 if TYPE_CHECKING:
     from kcli.server.broker import Broker
@@ -199,7 +200,10 @@ class ReplicaFetcher:
             if node is None:
                 raise ConnectionError(f"broker {self.leader_id} is not registered")
             conn = KafkaConnection(
-                node.host, node.port, f"broker-{self.broker.node_id}-fetcher-{self.leader_id}"
+                node.host,
+                node.port,
+                f"broker-{self.broker.node_id}-fetcher-{self.leader_id}",
+                inter_broker_client(self.broker),
             )
             await conn.open()
             self._conn = conn

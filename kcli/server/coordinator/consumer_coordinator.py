@@ -922,17 +922,25 @@ class ConsumerGroupCoordinator:
 
     # --- committed offsets ------------------------------------------------------------------------
     def validate_commit(
-        self, group_id: str, member_id: str, epoch: int, api_version: int, transactional: bool = False
+        self,
+        group_id: str,
+        member_id: str,
+        epoch: int,
+        api_version: int,
+        transactional: bool = False,
+        instance_id: str | None = None,
     ) -> ErrorCode | None:
-        """The error for an OffsetCommit to a consumer group (None: not a consumer group, let the
-        classic coordinator validate; NONE: accepted). Kafka's ConsumerGroup.validateOffsetCommit."""
+        """The error for an OffsetCommit (or, ``transactional``, a TxnOffsetCommit) to a consumer
+        group (None: not a consumer group, let the classic coordinator validate; NONE: accepted).
+        Kafka's ConsumerGroup.validateOffsetCommit; the caller of a TxnOffsetCommit answers
+        STALE_MEMBER_EPOCH as ILLEGAL_GENERATION, as Kafka's OffsetMetadataManager does."""
         group = self.groups.get(group_id)
         if group is None:
             return None
         if epoch < 0 and not group.members:
             return E.NONE  # the admin client, or a consumer using assign()
-        if transactional and epoch < 0 and not member_id:
-            return E.NONE
+        if transactional and epoch < 0 and not member_id and instance_id is None:
+            return E.NONE  # TxnOffsetCommit v0-2 and old producers name no member (KAFKA-18060)
         member = group.members.get(member_id)
         if member is None:
             return E.UNKNOWN_MEMBER_ID

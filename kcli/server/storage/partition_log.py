@@ -532,11 +532,12 @@ class PartitionLog:
             for seg in self._segments[i:]:
                 found = seg.find_position(offset)
                 if found is None:
-                    if offset < seg.next_offset and seg is not self.active_segment:
-                        # The segment holds the offset, yet no batch frames up to it: damaged bytes.
-                        start = seg.index.lookup(offset)[1]
+                    start = seg.index.lookup(offset)[1]
+                    if seg is not self.active_segment and not seg.frames_to_end(start):
+                        # No batch at or after the offset, and the bytes stop framing before the
+                        # end of the file: damage, not a hole left by compaction or truncation.
                         raise self._corrupt(seg, start, offset, "the batches after it do not frame up")
-                    continue  # compaction or truncation left nothing at or after offset here
+                    continue  # compaction (even to an empty segment) left nothing at or after offset
                 pos, first = found
                 if first.base_offset >= bound:
                     return b""

@@ -354,6 +354,13 @@ class LogSegment:
             yield pos, h
             pos += h.size
 
+    def frames_to_end(self, pos: int) -> bool:
+        """Whether the batches from ``pos`` frame up to the end of the file (no damaged bytes)."""
+        end = pos
+        for at, h in self.headers_from(pos):
+            end = at + h.size
+        return end == self.size
+
     def find_position(self, offset: int) -> tuple[int, BatchHeader] | None:
         """The first batch whose last offset is >= ``offset`` (the one holding it, or the next)."""
         start = self.index.lookup(offset)[1]

@@ -33,6 +33,7 @@ INVALID_RECORD = ErrorCode.invalid_record.value
 INVALID_TOPIC_EXCEPTION = ErrorCode.invalid_topic_exception.value
 ILLEGAL_GENERATION = ErrorCode.illegal_generation.value
 UNKNOWN_MEMBER_ID = ErrorCode.unknown_member_id.value
+STALE_MEMBER_EPOCH = ErrorCode.stale_member_epoch.value
 FENCED_INSTANCE_ID = ErrorCode.fenced_instance_id.value
 INVALID_GROUP_ID = ErrorCode.invalid_group_id.value
 OFFSET_METADATA_TOO_LARGE = ErrorCode.offset_metadata_too_large.value

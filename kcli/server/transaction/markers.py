@@ -225,12 +225,18 @@ class TransactionMarkerSender:
         if dest.broker_id == self.broker.node_id:
             return await self.write_local(markers)
         from kcli.server.cluster.kafka_connection import KafkaConnection
+        from kcli.server.security import inter_broker_client
 
         if dest.conn is None:
             node = self.broker.broker_node(dest.broker_id)
             if node is None:
                 raise ConnectionError(f"broker {dest.broker_id} is not alive")
-            conn = KafkaConnection(node.host, node.port, f"broker-{self.broker.node_id}-txn-marker-sender")
+            conn = KafkaConnection(
+                node.host,
+                node.port,
+                f"broker-{self.broker.node_id}-txn-marker-sender",
+                inter_broker_client(self.broker),
+            )
             await conn.open()
             dest.conn = conn
         body = {"markers": [_marker_body(m) for m in markers]}

@@ -82,10 +82,16 @@ class TransactionVerifier:
         self, node: Any, transactional_id: str, producer_id: int, epoch: int, partitions: set[TopicPartition]
     ) -> dict[TopicPartition, int]:
         from kcli.server.cluster.kafka_connection import KafkaConnection
+        from kcli.server.security import inter_broker_client
 
         conn, lock = self._conns.get(node.node_id, (None, None))
         if conn is None or lock is None:
-            conn = KafkaConnection(node.host, node.port, f"broker-{self.broker.node_id}-txn-verifier")
+            conn = KafkaConnection(
+                node.host,
+                node.port,
+                f"broker-{self.broker.node_id}-txn-verifier",
+                inter_broker_client(self.broker),
+            )
             lock = asyncio.Lock()
             self._conns[node.node_id] = (conn, lock)
         by_topic: dict[str, list[int]] = {}

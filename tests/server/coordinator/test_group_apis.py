@@ -60,7 +60,7 @@ class FakeBroker:
             self.coordinator, ConsumerGroupConfig(), FakeTopics()
         )
 
-    def live_brokers(self) -> list[Any]:
+    def live_brokers(self, listener: str | None = None) -> list[Any]:
         return [SimpleNamespace(node_id=0, host="127.0.0.1", port=9092)]
 
     def topic(self, name: str) -> Any:

@@ -21,7 +21,7 @@ class RecordingBroker:
         self.created: list[dict[str, Any]] = []
         self.topics: dict[str, Any] = {}
 
-    def live_brokers(self) -> list[Any]:
+    def live_brokers(self, listener: str | None = None) -> list[Any]:
         return [SimpleNamespace(node_id=i) for i in range(self.live)]
 
     def topic(self, name: str) -> Any:

@@ -191,6 +191,22 @@ def test_read_skips_a_segment_emptied_by_compaction(tmp_path):
     assert [(r.offset, r.value) for r in decode_records(data)] == [(2, b"new")]
 
 
+def test_read_skips_several_segments_emptied_by_compaction(tmp_path):
+    """A read that starts in an emptied segment goes on through the next emptied one (whose offsets
+    are all above the one asked for) to the first kept batch: a hole, never CORRUPT_MESSAGE."""
+    one = keyed(b"k", b"v0", 1)
+    log = open_log(tmp_path, cleanup_policy="compact", segment_bytes=len(one) * 2 + 10)
+    for i in range(3):
+        log.append(keyed(b"k", b"v%d" % (2 * i), 2 * i))
+        log.append(keyed(b"k", b"v%d" % (2 * i + 1), 2 * i + 1))
+        log.roll()
+    log.high_watermark = log.log_end_offset
+    assert log.compact(now_ms=10).records_removed == 5
+    assert [s.size_bytes == 0 for s in log.segments[:2]] == [True, True]
+    assert [(r.offset, r.value) for r in decode_records(log.read(0, 1000))] == [(5, b"v5")]
+    assert [(r.offset, r.value) for r in decode_records(log.read(3, 1000))] == [(5, b"v5")]
+
+
 def test_compaction_keeps_log_append_time(tmp_path):
     log = open_log(tmp_path, cleanup_policy="compact", message_timestamp_type="LogAppendTime")
     log.append(build_batch([(b"a", b"1"), (b"b", b"1"), (b"a", b"2")]), now_ms=777)
