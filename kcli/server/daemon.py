@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -124,18 +123,10 @@ async def serve(config: BrokerConfig) -> None:
     where = controller_address(config)
     link = None
     if where is not None:
-        from kcli.server.cluster.image import BrokerRegistration
         from kcli.server.cluster.link import ControllerLink, ControllerRefused, ControllerUnavailable
         from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
 
-        node = broker.local_node()
-        link = ControllerLink(
-            where[0],
-            where[1],
-            BrokerRegistration(node.node_id, node.host, node.port, node.rack),
-            broker.cached_topics,
-            broker.apply_image,
-        )
+        link = ControllerLink(where[0], where[1], broker.registration(), broker)
         broker.cluster = link
         if cluster_id is None:
             try:
@@ -159,6 +150,9 @@ async def serve(config: BrokerConfig) -> None:
             await broker.fetchers.close()
             broker.close()
             raise SystemExit(1) from None
+    else:  # a lone broker: its own controller, in process (set up by load)
+        assert broker.cluster is not None
+        await broker.cluster.start()
     server = BrokerServer(broker)
     await server.start()
     pid_files = [PidFile(f"kafka-server-{ls.port}") for ls in config.client_listeners]
@@ -193,6 +187,8 @@ async def serve(config: BrokerConfig) -> None:
                 await registration.close()
             if link is not None:
                 await link.close()  # fenced now: leaderships move before the sockets close
+            elif broker.cluster is not None:
+                await broker.cluster.close()
             if broker.fetchers is not None:
                 await broker.fetchers.close()
             await server.close()
@@ -225,16 +221,11 @@ def attach_security(broker: Broker, cluster: bool) -> None:
     broker.security = security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
     link = broker.cluster
     if link is not None:  # ACLs and SCRAM users are cluster metadata: the controller keeps them
-        apply_image = link.on_image
+        # (the broker applies them as it replays the metadata log: Broker.on_records)
 
-        def on_image(image: Any) -> None:
-            apply_image(image)
-            security.apply_image(image)
-
-        async def forward(op: str, fields: dict[str, Any]) -> Any:
+        async def forward(op: str, fields: dict[str, object]) -> object:
             return await link.call(op, **fields)
 
-        link.on_image = on_image
         security.forward = forward
 
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from kcli.server.catalog import encode_cluster_id, random_uuid
-from kcli.server.cluster.controller import Controller
+from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
@@ -52,7 +52,14 @@ class ControllerNode:
         self.session_timeout_s = (
             int(config.raw.get("broker.session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS)) / 1000
         )
-        controller = Controller(config.log_dirs[0], _cluster_id(config))
+        controller = Controller(
+            config.log_dirs[0],
+            _cluster_id(config),
+            node_id=config.node_id,
+            snapshot_bytes=int(
+                config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES)
+            ),
+        )
         raw = config.raw
         rebalance = raw.get("auto.leader.rebalance.enable", "true").strip().lower() == "true"
         self.service = ControllerService(
@@ -147,6 +154,7 @@ async def serve_controller(config: BrokerConfig) -> None:
             server.close()
         for session in list(node.sessions.values()):
             node._end(session)
+        node.service.controller.close()
         for pid_file in pid_files:
             pid_file.remove()
         with contextlib.suppress(Exception):

