@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "kafka-dump-log": "kcli.tools.dump_log",
     "kafka-leader-election": "kcli.tools.leader_election",
     "kafka-transactions": "kcli.tools.transactions",
+    "kafka-reassign-partitions": "kcli.tools.reassign_partitions",
+    "kafka-log-dirs": "kcli.tools.log_dirs",
     "zookeeper-server-start": "kcli.zookeeper.start",
     "zookeeper-server-stop": "kcli.zookeeper.stop",
     "zookeeper-shell": "kcli.zookeeper.shell",

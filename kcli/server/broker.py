@@ -600,6 +600,25 @@ class Broker:
         )
         return [(str(t), int(p), int(c), m) for t, p, c, m in answer["results"]]
 
+    async def alter_partition_reassignments(
+        self, wanted: list[tuple[str, int, list[int] | None]], timeout_s: float = CALL_TIMEOUT_S
+    ) -> list[TopicError | None]:
+        """AlterPartitionReassignments, forwarded to the controller (KIP-455): None or Kafka's
+        error per partition; a None target cancels."""
+        answer = await self._call(
+            "ctl_alter_reassignments", timeout_s, partitions=[[t, p, r] for t, p, r in wanted]
+        )
+        return [None if x is None else TopicError(int(x[0]), str(x[1])) for x in answer["results"]]
+
+    def ongoing_reassignments(
+        self, wanted: list[tuple[str, int]] | None
+    ) -> list[tuple[str, int, PartitionState]]:
+        """ListPartitionReassignments from this broker's replay of the metadata log (the
+        controller's records, so the same answer the controller would give at that offset)."""
+        from kcli.server.cluster.reassignment import ongoing_in
+
+        return ongoing_in(self.image or MetadataImage(), wanted)
+
     async def _call(self, op: str, timeout_s: float = CALL_TIMEOUT_S, **fields: object) -> dict:
         """A controller call from an API handler, answered within ``timeout_s`` (the request's
         timeout); refusals become TopicError with Kafka's code, an unreachable controller

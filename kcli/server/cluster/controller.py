@@ -26,6 +26,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.catalog import random_uuid
+from kcli.server.cluster import reassignment
 from kcli.server.cluster.image import (
     INTERNAL_TOPICS,
     METADATA_VERSION,
@@ -467,6 +468,10 @@ class Controller:
         return [list(assignment[p]) for p in range(len(assignment))]
 
     def _placed_replicas(self, partitions: int, rf: int, first: int = 0) -> list[list[int]]:
+        """Replicas for new partitions: on unfenced brokers, over fenced ones too only when the
+        unfenced are too few (as Kafka's StripedReplicaPlacer, which counts every registered
+        broker), rack-aware when brokers registered a ``broker.rack``. Refusals use the
+        KRaft controller's wording (ReplicationControlManager wrapping the placer's message)."""
         live = self.live_broker_ids()
         if partitions <= 0:
             raise TopicError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
@@ -474,12 +479,25 @@ class Controller:
             raise TopicError(
                 ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0."
             )
-        if rf > len(live):
+        prefix = f"Unable to replicate the partition {rf} time(s): "
+        if not live:
+            raise TopicError(
+                ErrorCode.invalid_replication_factor, prefix + "All brokers are currently fenced."
+            )
+        registered = sorted(self.image.brokers)
+        if rf > len(registered):
             raise TopicError(
                 ErrorCode.invalid_replication_factor,
-                f"Replication factor: {rf} larger than available brokers: {len(live)}.",
+                prefix + f"The target replication factor of {rf} cannot be reached because only "
+                f"{len(registered)} broker(s) are registered.",
             )
-        return assign_replicas(live, partitions, rf, first_partition=first)
+        brokers = live if rf <= len(live) else registered
+        # A broker without broker.rack is a rack of its own kind (""), as the striped placer's
+        # Optional.empty rack, so a half-racked cluster still places (AdminUtils would refuse).
+        racks = {b: self.image.brokers[b].rack or "" for b in brokers}
+        return assign_replicas(
+            brokers, partitions, rf, first_partition=first, racks=racks if any(racks.values()) else None
+        )
 
     def _registered(self, node_id: int) -> bool:
         return node_id in self.image.brokers
@@ -622,8 +640,18 @@ class Controller:
         if isr != state.isr:
             log.info("Partition %s-%d: ISR %s -> %s", name, index, state.isr, isr)
             self._emit(partition_change(topic, index, isr=isr))
+            reassignment.maybe_complete(self, topic, index)  # KIP-455: the last adding replica joined
             self._commit()
         return state
+
+    # --- reassignment (KIP-455; the rules are in kcli.server.cluster.reassignment) --------------
+    def alter_reassignments(self, requests: list[reassignment.Reassignment]) -> list[TopicError | None]:
+        return reassignment.alter(self, requests)
+
+    def list_reassignments(
+        self, wanted: list[tuple[str, int]] | None
+    ) -> list[tuple[str, int, PartitionState]]:
+        return reassignment.ongoing(self, wanted)
 
     def elect_leaders(
         self, election_type: int, partitions: list[tuple[str, int]] | None

@@ -255,6 +255,15 @@ class ControllerService:
             parts = None if wanted is None else [(str(t), int(p)) for t, p in wanted]
             results = c.elect_leaders(int(r.get("election_type", 0)), parts)
             return {**self._end(), "results": [[x.topic, x.partition, x.code, x.message] for x in results]}
+        elif op == "ctl_alter_reassignments":
+            from kcli.server.cluster.reassignment import Reassignment
+
+            wanted = [
+                Reassignment(str(t), int(p), None if target is None else [int(x) for x in target])
+                for t, p, target in r["partitions"]
+            ]
+            errors = c.alter_reassignments(wanted)
+            return {**self._end(), "results": [None if e is None else [e.code, e.message] for e in errors]}
         elif op == "ctl_alter_acls":
             c.alter_acls(list(r.get("add") or []), list(r.get("remove") or []))
         elif op == "ctl_alter_scram":

@@ -68,6 +68,14 @@ class PartitionState:
     leader: int
     leader_epoch: int = 0
     partition_epoch: int = 0
+    #: KIP-455: during a reassignment ``replicas`` is the target followed by ``removing``;
+    #: ``adding`` are the target replicas still catching up (PartitionRecord's fields).
+    adding: list[int] = field(default_factory=list)
+    removing: list[int] = field(default_factory=list)
+
+    @property
+    def reassigning(self) -> bool:
+        return bool(self.adding or self.removing)
 
     def to_json(self) -> list[Any]:
         return [self.replicas, self.isr, self.leader, self.leader_epoch, self.partition_epoch]
@@ -169,6 +177,10 @@ class MetadataImage:
                 st.replicas = list(d["replicas"])
             if d.get("isr") is not None:
                 st.isr = list(d["isr"])
+            if d.get("addingReplicas") is not None:
+                st.adding = list(d["addingReplicas"])
+            if d.get("removingReplicas") is not None:
+                st.removing = list(d["removingReplicas"])
             if d.get("leader", NO_LEADER_CHANGE) != NO_LEADER_CHANGE:
                 st.leader = d["leader"]
                 st.leader_epoch += 1
@@ -183,8 +195,9 @@ class MetadataImage:
             while len(topic.partitions) <= index:
                 topic.partitions.append(PartitionState([], [], NO_LEADER, -1, -1))
             topic.partitions[index] = PartitionState(
-                list(d["replicas"]), list(d["isr"]), d["leader"], d["leaderEpoch"], d["partitionEpoch"]
-            )
+                list(d["replicas"]), list(d["isr"]), d["leader"], d["leaderEpoch"], d["partitionEpoch"],
+                list(d.get("addingReplicas") or ()), list(d.get("removingReplicas") or ()),
+            )  # fmt: skip
             if delta is not None:
                 delta.partitions.add((topic.name, index))
         elif kind == "TOPIC_RECORD":
@@ -338,6 +351,8 @@ def topic_records(topic: TopicState) -> list[MetadataRecord]:
                 leader=st.leader,
                 leaderEpoch=st.leader_epoch,
                 partitionEpoch=st.partition_epoch,
+                addingReplicas=list(st.adding),
+                removingReplicas=list(st.removing),
             )
         )
     return out
@@ -350,9 +365,12 @@ def partition_change(
     leader: int = NO_LEADER_CHANGE,
     isr: list[int] | None = None,
     replicas: list[int] | None = None,
+    adding: list[int] | None = None,
+    removing: list[int] | None = None,
 ) -> MetadataRecord:
-    """Kafka's PartitionChangeRecord: only what changes; a new leader (even -1) bumps the
-    leader epoch on replay, every change bumps the partition epoch."""
+    """Kafka's PartitionChangeRecord: only what changes (None: unchanged; an empty list clears
+    a reassignment's adding/removing replicas); a new leader (even -1) bumps the leader epoch
+    on replay, every change bumps the partition epoch."""
     return record(
         "PARTITION_CHANGE_RECORD",
         partitionId=index,
@@ -360,4 +378,6 @@ def partition_change(
         leader=leader,
         isr=None if isr is None else list(isr),
         replicas=None if replicas is None else list(replicas),
+        addingReplicas=None if adding is None else list(adding),
+        removingReplicas=None if removing is None else list(removing),
     )
