@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "kafka-dump-log": "kcli.tools.dump_log",
     "kafka-leader-election": "kcli.tools.leader_election",
     "kafka-transactions": "kcli.tools.transactions",
+    "kafka-metadata-quorum": "kcli.tools.metadata_quorum",
     "zookeeper-server-start": "kcli.zookeeper.start",
     "zookeeper-server-stop": "kcli.zookeeper.stop",
     "zookeeper-shell": "kcli.zookeeper.shell",
