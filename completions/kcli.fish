@@ -646,6 +646,24 @@ complete -c kafka-log-dirs.sh -l describe
 complete -c kafka-log-dirs.sh -l help
 complete -c kafka-log-dirs.sh -l topic-list
 complete -c kafka-log-dirs.sh -l version
+complete -c kafka-metadata-quorum -f -a describe
+complete -c kafka-metadata-quorum -l bootstrap-controller
+complete -c kafka-metadata-quorum -l bootstrap-server
+complete -c kafka-metadata-quorum -l command-config
+complete -c kafka-metadata-quorum -l help
+complete -c kafka-metadata-quorum -l human-readable
+complete -c kafka-metadata-quorum -l replication
+complete -c kafka-metadata-quorum -l status
+complete -c kafka-metadata-quorum -l version
+complete -c kafka-metadata-quorum.sh -f -a describe
+complete -c kafka-metadata-quorum.sh -l bootstrap-controller
+complete -c kafka-metadata-quorum.sh -l bootstrap-server
+complete -c kafka-metadata-quorum.sh -l command-config
+complete -c kafka-metadata-quorum.sh -l help
+complete -c kafka-metadata-quorum.sh -l human-readable
+complete -c kafka-metadata-quorum.sh -l replication
+complete -c kafka-metadata-quorum.sh -l status
+complete -c kafka-metadata-quorum.sh -l version
 complete -c zookeeper-server-start -o daemon
 complete -c zookeeper-server-start.sh -o daemon
 complete -c zookeeper-shell -f -a ls

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "kafka-transactions": "kcli.tools.transactions",
     "kafka-reassign-partitions": "kcli.tools.reassign_partitions",
     "kafka-log-dirs": "kcli.tools.log_dirs",
+    "kafka-metadata-quorum": "kcli.tools.metadata_quorum",
     "zookeeper-server-start": "kcli.zookeeper.start",
     "zookeeper-server-stop": "kcli.zookeeper.stop",
     "zookeeper-shell": "kcli.zookeeper.shell",

@@ -10,6 +10,7 @@ failure while shutting down is reported as the shutdown's, never as a start-up e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -81,16 +82,46 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
     return None
 
 
+def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
+    """Every controller a broker-only node may find the active one among (the voters, or the
+    bootstrap servers), in order."""
+    from kcli.server.cluster.raft_node import parse_voters
+
+    if config.zookeeper_connect and not config.kraft:
+        return []
+    with contextlib.suppress(ValueError):
+        voters = parse_voters(config.controller_quorum_voters)
+        if voters:
+            return list(voters.values())
+    found = []
+    for address in config.raw.get("controller.quorum.bootstrap.servers", "").split(","):
+        host, _, port = address.strip().rpartition(":")
+        if port.isdigit():
+            found.append((host.strip("[]") or "localhost", int(port)))
+    return found
+
+
 def check_supported_topology(config: BrokerConfig) -> None:
-    """A combined broker+controller node with other voters needs a Raft quorum: say so clearly."""
-    if "controller" in config.process_roles:
-        voters = [v.strip() for v in config.controller_quorum_voters.split(",") if v.strip()]
-        others = [v for v in voters if v.partition("@")[0].strip() != str(config.node_id)]
-        if others:
+    """Voters must parse; a controller must be one of them; a combined broker+controller node in
+    a quorum of several is not built (controller-only voters are): say so clearly."""
+    from kcli.server.cluster.raft_node import parse_voters
+
+    try:
+        voters = parse_voters(config.controller_quorum_voters)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if "controller" in config.process_roles and len(voters) > 1:
+        if config.node_id not in voters:
             raise ConfigError(
-                f"controller.quorum.voters lists other controllers ({', '.join(others)}): a quorum of several "
-                "controllers is not supported yet; run one process.roles=controller node and "
-                "process.roles=broker nodes, or ZooKeeper mode"
+                f"node.id {config.node_id} of a controller is not in controller.quorum.voters "
+                f"({config.controller_quorum_voters})"
+            )
+        if "broker" in config.process_roles:
+            others = [f"{v}@{h}:{p}" for v, (h, p) in voters.items() if v != config.node_id]
+            raise ConfigError(
+                f"controller.quorum.voters lists other controllers ({', '.join(others)}): a combined "
+                "broker+controller node in a quorum of several is not supported yet; run "
+                "process.roles=controller nodes for the quorum and process.roles=broker nodes"
             )
 
 
@@ -126,7 +157,9 @@ async def serve(config: BrokerConfig) -> None:
         from kcli.server.cluster.link import ControllerLink, ControllerRefused, ControllerUnavailable
         from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
 
-        link = ControllerLink(where[0], where[1], broker.registration(), broker)
+        link = ControllerLink(
+            where[0], where[1], broker.registration(), broker, voters=controller_voters(config)
+        )
         broker.cluster = link
         if cluster_id is None:
             try:

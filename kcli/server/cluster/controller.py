@@ -105,15 +105,21 @@ class Controller:
         cluster_id: str,
         node_id: int = 1,
         snapshot_bytes: int = SNAPSHOT_BYTES,
+        metadata_log: MetadataLog | None = None,
     ):
+        """``metadata_log``: the log of a Raft voter that has just been elected (``raft_node``),
+        its epoch already opened; without it the controller is the only voter and opens an epoch."""
         data_dir = Path(data_dir)
         self.snapshot_bytes = snapshot_bytes
-        self.log = MetadataLog(data_dir, node_id)
+        self._owns_log = metadata_log is None
+        self.log = metadata_log if metadata_log is not None else MetadataLog(data_dir, node_id)
         self._closed = False
         self._pending: list[MetadataRecord] = []
+        self._snapshot_due = False
         self._load(cluster_id)
         self._migrate_json(data_dir / METADATA_FILE)
-        self.log.become_leader()
+        if metadata_log is None:
+            self.log.become_leader()
         if not self.image.features:
             self._emit(
                 record("FEATURE_LEVEL_RECORD", name=METADATA_VERSION[0], featureLevel=METADATA_VERSION[1])
@@ -239,6 +245,19 @@ class Controller:
         self._bytes_since_snapshot += sum(map(len, values))
         self.image.version = last
         if self._bytes_since_snapshot >= self.snapshot_bytes:
+            self._snapshot_due = True
+            self.maybe_snapshot()
+
+    @property
+    def committed(self) -> int:
+        """The last offset a majority of voters has (with one voter: the last one appended)."""
+        return min(self.image.version, self.log.committed_offset)
+
+    def maybe_snapshot(self) -> None:
+        """A snapshot holds committed records only: with a quorum it waits until the high
+        watermark reaches the log end (called again as it moves)."""
+        if self._snapshot_due and self.log.committed_offset >= self.log.end_offset - 1:
+            self._snapshot_due = False
             self.take_snapshot()
 
     def take_snapshot(self) -> None:
@@ -254,17 +273,19 @@ class Controller:
     def records_after(self, offset: int, max_records: int) -> list[tuple[int, MetadataRecord]] | None:
         """The committed records after ``offset`` (at most ``max_records``); None when they are
         no longer in the log (the follower must load the snapshot first)."""
-        if offset >= self.image.version:
+        committed = self.committed
+        if offset >= committed:
             return []
         if self.snapshot is not None and offset + 1 < self.snapshot[0]:
             return None  # before the snapshot: only the snapshot has it now
         i = bisect.bisect_right(self.recent, offset, key=lambda item: item[0])
-        return self.recent[i : i + max_records]
+        return [item for item in self.recent[i : i + max_records] if item[0] <= committed]
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.log.close()
+            if self._owns_log:
+                self.log.close()
 
     # --- brokers -----------------------------------------------------------------------------
     def register_broker(self, reg: BrokerRegistration, known_topics: Iterable[dict[str, Any]] = ()) -> int:

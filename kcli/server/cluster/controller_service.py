@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger("kafka.controller.QuorumController")
 MAX_WATCH_S = 30.0
 PAGE_RECORDS = 2000  # records per answer: each answer line stays well under a few MiB
 ADOPT_MAX_TOPICS = 500
+COMMIT_TIMEOUT_S = 15.0
 
 
 def _result(result: TopicState | ControllerError) -> dict[str, Any]:
@@ -57,6 +59,11 @@ class ControllerService:
         # Called (on this service's loop) whenever records are committed: a broker in the same
         # process, on another loop, is woken through it.
         self.on_publish: list[Callable[[], None]] = []
+        # With a quorum (raft_node): False once this controller is no longer the leader; the
+        # quorum's DescribeQuorum answer; where the active controller is, for brokers sent away.
+        self.active = True
+        self.describe_quorum: Callable[[], dict[str, Any]] | None = None
+        self.observers: dict[int, tuple[int, int, int]] = {}  # broker -> (end, fetch ms, caught up ms)
         loop = asyncio.get_running_loop()
         if any(not b.fenced for b in controller.image.brokers.values()):
             loop.call_later(grace_s, self._end_grace)
@@ -65,6 +72,8 @@ class ControllerService:
 
     def _rebalance(self, interval_s: float, imbalance_percent: int) -> None:
         """Move leadership back to preferred replicas now and then, as Kafka's controller does."""
+        if not self.active:
+            return
         try:
             if self.controller.rebalance_preferred_leaders(imbalance_percent):
                 self._publish()
@@ -74,12 +83,16 @@ class ControllerService:
 
     def _end_grace(self) -> None:
         """Brokers registered before a restart had ``grace_s`` to come back; fence the rest."""
+        if not self.active:
+            return
         self.controller.fence_unregistered(set(self._session_broker.values()))
         self._publish()
 
     # --- sessions ----------------------------------------------------------------------------
     def session_ended(self, session: Any) -> None:
         node_id = self._session_broker.pop(session, None)
+        if not self.active:
+            return
         if node_id is not None and node_id not in self._session_broker.values():
             self.controller.fence_broker(node_id)
             self._publish()
@@ -99,15 +112,87 @@ class ControllerService:
         return {"ok": True, "end": self.controller.image.version}
 
     # --- requests ----------------------------------------------------------------------------
+    def deactivate(self) -> None:
+        """This controller lost the leadership: waiters are released (answered NOT_CONTROLLER)."""
+        self.active = False
+        self._publish()
+
+    async def wait_committed(self, offset: int, timeout_s: float = COMMIT_TIMEOUT_S) -> bool:
+        """Until a majority has the records up to ``offset`` (at once with one voter); False when
+        the leadership was lost first or the time ran out - the change may not be committed."""
+        c = self.controller
+        if c.committed >= offset:
+            return True
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: c.committed >= offset or not self.active), timeout_s
+                )
+            except TimeoutError:
+                return False
+        return self.active and c.committed >= offset
+
+    def _quorum_info(self) -> dict[str, Any]:
+        """DescribeQuorum: the quorum's voters (one, here, when there is no Raft) and the brokers
+        following the log as observers."""
+        now = int(time.time() * 1000)
+        c = self.controller
+        if self.describe_quorum is not None:
+            info = self.describe_quorum()
+        else:
+            node = c.log.node_id
+            end = c.log.end_offset
+            info = {
+                "leader": node,
+                "epoch": c.log.epoch,
+                "hw": c.committed + 1,
+                "voters": [[node, end, now, now]],
+                "nodes": [],
+            }
+        voters = {v[0] for v in info["voters"]}
+        info["observers"] = [
+            [b, *progress] for b, progress in sorted(self.observers.items()) if b not in voters
+        ]
+        return {"ok": True, **info}
+
     async def dispatch(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
+        if not self.active:
+            return {"ok": False, "error": "NotController", "code": int(ErrorCode.not_controller),
+                    "message": "This controller is no longer the active controller"}  # fmt: skip
+        answer = await self._dispatch(session, request)
+        if answer.get("ok") and "end" in answer and not await self.wait_committed(int(answer["end"])):
+            return {
+                "ok": False,
+                "error": "NotController",
+                "code": int(ErrorCode.not_controller),
+                "message": "This controller lost its leadership before the change was committed",
+            }
+        if not self.active:
+            return {"ok": False, "error": "NotController", "code": int(ErrorCode.not_controller),
+                    "message": "This controller is no longer the active controller"}  # fmt: skip
+        return answer
+
+    async def _dispatch(self, session: Any, request: dict[str, Any]) -> dict[str, Any]:
         op = str(request.get("op"))
         try:
             if op == "ctl_watch":
+                offset = int(request.get("offset", -1))
+                broker = self._session_broker.get(session)
+                if broker is not None:
+                    now = int(time.time() * 1000)
+                    caught_up = (
+                        now
+                        if offset >= self.controller.committed
+                        else self.observers.get(broker, (0, 0, -1))[2]
+                    )
+                    self.observers[broker] = (offset + 1, now, caught_up)
                 return await self._watch(
-                    int(request.get("offset", -1)),
+                    offset,
                     float(request.get("wait_ms", 1000)) / 1000,
                     int(request.get("max_records", PAGE_RECORDS)),
                 )
+            if op == "ctl_describe_quorum":
+                return self._quorum_info()
             if op == "ctl_snapshot":
                 return self._snapshot_page(
                     int(request["end"]),
@@ -138,18 +223,20 @@ class ControllerService:
         records = c.records_after(offset, max(1, min(max_records, PAGE_RECORDS)))
         if records is None:
             assert c.snapshot is not None
-            return {"ok": True, "snapshot": c.snapshot[0], "end": c.image.version}
-        return {"ok": True, "records": [[o, r.to_wire()] for o, r in records], "end": c.image.version}
+            return {"ok": True, "snapshot": c.snapshot[0], "last": c.committed}
+        return {"ok": True, "records": [[o, r.to_wire()] for o, r in records], "last": c.committed}
 
     async def wait_for_change(self, offset: int, wait_s: float) -> None:
         """Until the log has records after ``offset``, at most ``wait_s`` (capped)."""
         wait_s = min(max(wait_s, 0.0), MAX_WATCH_S)
         c = self.controller
-        if c.image.version > offset or wait_s == 0:
+        if c.committed > offset or wait_s == 0:
             return
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: c.image.version > offset), wait_s)
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: c.committed > offset or not self.active), wait_s
+                )
             except TimeoutError:
                 pass
 

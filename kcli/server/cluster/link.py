@@ -9,6 +9,11 @@ deadline (the client request's timeout): nothing here ever blocks the broker's e
 stopped or unreachable controller delays only the admin requests that need it - other clients
 keep being served. As Kafka's forwarding to the controller, a controller that cannot be reached
 is retried until the deadline, and a request that was sent is never sent twice.
+
+With a quorum of controllers (``voters``), a voter that is not the active controller answers
+NOT_CONTROLLER and names the leader: the broker moves to it (and tries the next voter when the
+one it talks to cannot be reached), as Kafka's brokers find the active controller in the quorum.
+A request answered NOT_CONTROLLER was not applied, so it is sent again to the new leader.
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class MetadataListener(Protocol):
         topics it offered for adoption have been answered): a full pass may follow."""
 
 
+class NotController(ConnectionError):
+    """The voter asked is not the active controller (the link has moved to the one it named)."""
+
+
 class ControllerLink:
     def __init__(
         self,
@@ -80,8 +89,12 @@ class ControllerLink:
         node: BrokerRegistration,
         listener: MetadataListener,
         heartbeat_ms: int = HEARTBEAT_INTERVAL_MS,
+        voters: list[tuple[str, int]] | None = None,
     ):
         self.address = address
+        self.voters = list(voters or [])
+        if address not in self.voters:
+            self.voters.insert(0, address)
         self.chroot = chroot
         self.node = node
         self.listener = listener
@@ -98,6 +111,22 @@ class ControllerLink:
     def display(self) -> str:
         return f"{self.address[0]}:{self.address[1]}{self.chroot}"
 
+    def _next_voter(self) -> None:
+        """The controller asked cannot be reached: try the next voter."""
+        if len(self.voters) > 1:
+            i = self.voters.index(self.address) if self.address in self.voters else -1
+            self.address = self.voters[(i + 1) % len(self.voters)]
+
+    def _redirect(self, answer: dict[str, Any]) -> bool:
+        """True (and the link moved) when ``answer`` is a voter's NOT_CONTROLLER."""
+        if answer.get("ok") or answer.get("error") != "NotController":
+            return False
+        if answer.get("host") and answer.get("port"):
+            self.address = (str(answer["host"]), int(answer["port"]))
+        else:
+            self._next_voter()
+        return True
+
     # --- the session -------------------------------------------------------------------------
     async def _request(self, op: str, **fields: Any) -> dict[str, Any]:
         assert self._writer is not None and self._reader is not None
@@ -106,7 +135,10 @@ class ControllerLink:
         line = await self._reader.readline()
         if not line:
             raise ConnectionError("the controller closed the connection")
-        return decode(line)
+        answer = decode(line)
+        if self._redirect(answer):
+            raise NotController(f"not the active controller; moving to {self.display}")
+        return answer
 
     async def _open_session(self) -> None:
         """Connect, register (a new broker epoch), catch up with the metadata the controller
@@ -210,6 +242,7 @@ class ControllerLink:
                     writer.close()
                 return str(answer["id"])
             except (OSError, ConnectionError, ValueError, KeyError) as exc:
+                self._next_voter()
                 if loop.time() >= deadline:
                     raise ControllerUnavailable(
                         f"Timed out waiting for the controller at {self.display}: {exc}"
@@ -226,6 +259,8 @@ class ControllerLink:
                 break
             except (OSError, ConnectionError) as exc:
                 await self._drop()
+                if not isinstance(exc, NotController):
+                    self._next_voter()
                 if loop.time() >= deadline:
                     raise ControllerUnavailable(
                         f"Timed out waiting for the controller at {self.display}: {exc}"
@@ -248,7 +283,10 @@ class ControllerLink:
                     return
                 log.warning("Lost the controller session (%s); reconnecting", exc)
                 await self._drop()
-                await asyncio.sleep(0.5)
+                if isinstance(exc, NotController):
+                    continue  # the leader was named: go to it at once
+                self._next_voter()
+                await asyncio.sleep(0.5 if len(self.voters) == 1 else 0.1)
 
     async def _drop(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
@@ -278,6 +316,26 @@ class ControllerLink:
         cannot be reached or does not answer in time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout_s, 0.0)
+        while True:
+            answer = await self._call_once(op, deadline, timeout_s, fields)
+            if not self._redirect(answer):
+                break
+            if loop.time() + CONNECT_RETRY_S >= deadline:
+                raise ControllerUnavailable(f"No active controller answered within {timeout_s:g} s")
+            await asyncio.sleep(CONNECT_RETRY_S)  # a new leader is being elected: retry (not sent twice)
+        if not answer.get("ok"):
+            raise ControllerRefused(int(answer.get("code", -1)), str(answer.get("message")))
+        if "end" in answer and not await self.wait_applied(int(answer["end"]), deadline - loop.time()):
+            raise ControllerUnavailable(
+                f"The change was made, but its metadata did not reach this broker within {timeout_s:g} s"
+            )
+        return answer
+
+    async def _call_once(
+        self, op: str, deadline: float, timeout_s: float, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send ``op`` once (connecting to the voters in turn until the deadline) and read its answer."""
+        loop = asyncio.get_running_loop()
         message = encode({"op": op, "chroot": self.chroot, **fields})
         while True:
             remaining = deadline - loop.time()
@@ -288,6 +346,7 @@ class ControllerLink:
                 break
             except (OSError, TimeoutError) as exc:
                 # Not sent: safe to try again until the deadline (the controller may be starting).
+                self._next_voter()
                 if loop.time() + CONNECT_RETRY_S >= deadline:
                     raise ControllerUnavailable(
                         f"The controller at {self.display} is unavailable: {exc or 'timed out'}"
@@ -307,11 +366,4 @@ class ControllerLink:
             writer.close()
         if not line:
             raise ControllerUnavailable(f"The controller at {self.display} closed the connection")
-        answer = decode(line)
-        if not answer.get("ok"):
-            raise ControllerRefused(int(answer.get("code", -1)), str(answer.get("message")))
-        if "end" in answer and not await self.wait_applied(int(answer["end"]), deadline - loop.time()):
-            raise ControllerUnavailable(
-                f"The change was made, but its metadata did not reach this broker within {timeout_s:g} s"
-            )
-        return answer
+        return decode(line)

@@ -70,6 +70,9 @@ def snapshot_name(end_offset: int, epoch: int) -> str:
 class MetadataLog:
     """``directory``/__cluster_metadata-0 for one controller (or one lone broker)."""
 
+    #: One voter: a flushed append is committed. A Raft voter's log (``raft_log``) says False.
+    commit_on_append = True
+
     def __init__(self, parent: Path, node_id: int):
         self.node_id = node_id
         self.directory = parent / METADATA_DIR
@@ -127,6 +130,11 @@ class MetadataLog:
     def start_offset(self) -> int:
         return self.log.log_start_offset
 
+    @property
+    def committed_offset(self) -> int:
+        """The last committed offset (the high watermark - 1): only it is told to brokers."""
+        return self.log.high_watermark - 1
+
     def append(self, records: list[MetadataRecord]) -> int:
         """Append ``records`` under the current epoch; see :meth:`append_encoded`."""
         return self.append_encoded([encode(r) for r in records])
@@ -145,7 +153,8 @@ class MetadataLog:
         batch = build_batch(rows, timestamp=now, is_control=control, partition_leader_epoch=self.epoch)
         result = self.log.append(batch, leader_epoch=self.epoch, now_ms=now, allow_control=control)
         self.log.flush()
-        self.log.high_watermark = self.log.log_end_offset
+        if self.commit_on_append:
+            self.log.high_watermark = self.log.log_end_offset
         return result.last_offset
 
     def read(self, start: int, max_records: int = MAX_BATCH_RECORDS) -> Iterator[tuple[int, MetadataRecord]]:

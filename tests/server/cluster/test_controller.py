@@ -183,7 +183,7 @@ def test_a_combined_node_with_other_voters_says_the_topology_is_not_supported(tm
         [sys.executable, "-m", "kcli.server.start", str(props)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert "a quorum of several controllers is not supported yet" in result.stderr
+    assert "a combined broker+controller node in a quorum of several is not supported yet" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
