@@ -37,7 +37,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,7 +44,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from benchmarks import wire_clients
 from benchmarks.broker_throughput import tansu_broker
@@ -127,6 +127,27 @@ def _fetch_worker(bootstrap: str, topic: str, partition: int, count: int, max_by
     out.put((start, time.monotonic(), wire_clients.cpu_seconds() - cpu0))
 
 
+def _create_large(bootstrap: str, topic: str, partitions: int, step: int = 5000) -> None:
+    """A topic of many partitions: in one request where the broker takes it (tansu), else
+    ``step`` at a time: Kafka's controller refuses a request that makes more than 10,000
+    metadata records ("excessively large batch operation", POLICY_VIOLATION), so a topic of
+    10,000 partitions is created and then grown with CreatePartitions, as with Kafka."""
+    try:
+        _create(bootstrap, {topic: partitions})
+        return
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.POLICY_VIOLATION:
+            raise
+    _create(bootstrap, {topic: min(partitions, step)})
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    count = min(partitions, step)
+    while count < partitions:
+        count = min(partitions, count + step)
+        admin.create_partitions([NewPartitions(topic, count)], operation_timeout=300, request_timeout=300)[
+            topic
+        ].result(600)
+
+
 def _leaders(bootstrap: str, topic: str) -> dict[int, str]:
     """partition: its leader's address."""
     metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
@@ -174,7 +195,7 @@ def _in_processes(
 
 
 # --- rows ----------------------------------------------------------------------------------
-def throughput_rows(bootstrap: str, pid: int, clients: int, mb: int) -> dict[str, str]:
+def throughput_rows(bootstrap: str, pid: int, clients: int, mb: int, fetch_bytes: int) -> dict[str, str]:
     """Produce then consume ``mb`` MiB of 1 KiB records over ``clients`` partitions."""
     topic = f"lim-{os.urandom(3).hex()}"
     _create(bootstrap, {topic: clients})
@@ -189,7 +210,7 @@ def throughput_rows(bootstrap: str, pid: int, clients: int, mb: int) -> dict[str
         f"produce 1 KiB, {clients} producer processes, acks=1": _figure(total, elapsed, broker, client),
     }
     elapsed, broker, client = _in_processes(
-        _fetch_worker, [(bootstrap, topic, i, count, 8 << 20) for i in range(clients)], pid
+        _fetch_worker, [(bootstrap, topic, i, count, fetch_bytes) for i in range(clients)], pid
     )
     rows[f"consume 1 KiB, {clients} consumer processes"] = _figure(total, elapsed, broker, client)
     return rows
@@ -202,7 +223,7 @@ def partition_rows(bootstrap: str, pid: int, clients: int, partitions: int, acti
     for n in (10, partitions):
         topic = f"scale{n}-{os.urandom(3).hex()}"
         created = time.monotonic()
-        _create(bootstrap, {topic: n})
+        _create_large(bootstrap, topic, n)
         created = time.monotonic() - created
         step = max(1, n // active)
         targets = [(bootstrap, topic, (i * step) % n) for i in range(active)]
@@ -238,12 +259,16 @@ def metadata_row(bootstrap: str, pid: int, topics: int, requests: int = 20) -> d
     }
 
 
-def replication_rows(clients: int, mb: int, rate: int, seconds: float) -> dict[str, str]:
+def replication_rows(
+    clients: int, mb: int, rate: int, seconds: float, source: Path | None = None
+) -> dict[str, str]:
     """acks=all on three local brokers (KRaft): RF 3 against RF 1, then the end-to-end latency of
     ``rate`` records a second to an RF 3 topic, produced in batches every millisecond."""
     rows: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="kcli-limits-repl-") as tmp:
-        cluster = Cluster(Path(tmp), brokers=3, mode="kraft").start()
+        cluster = Cluster(Path(tmp), brokers=3, mode="kraft")
+        with _code_from(source):
+            cluster.start()
         try:
             pids = [b.pid for b in cluster.brokers]
             bootstrap = cluster.bootstrap
@@ -277,9 +302,6 @@ def replication_rows(clients: int, mb: int, rate: int, seconds: float) -> dict[s
 
 
 _STAMP = struct.Struct(">d")
-# Requests the latency row's producer may have outstanding: enough that the rate, not the round
-# trip, paces it (a client library would batch more while waiting; this one keeps 1 ms batches).
-_LATENCY_IN_FLIGHT = 100
 
 
 def _latency_consumer(address: str, topic: str, count: int, ready, out) -> None:
@@ -309,11 +331,17 @@ def _latency_consumer(address: str, topic: str, count: int, ready, out) -> None:
 def end_to_end_latency(
     address: str, topic: str, rate: int, seconds: float
 ) -> tuple[float, float, int, float]:
-    """Produce ``rate`` records a second for ``seconds`` (a batch every millisecond, acks=all,
-    up to a hundred requests in flight) while a consumer process long-polls them; (p50, p99 in ms,
-    records, seconds taken)."""
-    per_batch = max(1, rate // 1000)
-    count = int(rate * seconds) // per_batch * per_batch
+    """Create ``rate`` records a second for ``seconds`` while a consumer process long-polls them;
+    (p50, p99 in ms, records, seconds taken). Each record is stamped with the time it was due,
+    and latency runs from then to the consumer receiving it, so waiting in the producer counts.
+
+    The producer behaves as a client with linger.ms=0: it sends what is due at once, and what
+    becomes due while a request is out goes in the next batch. One request at a time, because
+    a broker (Kafka's as kcli's) handles one request per connection at a time: an acks=all
+    produce holds its connection until the high watermark passes it, so requests pipelined
+    behind it would only queue (which an earlier version of this row measured: 1 ms batches with
+    many in flight saturated at ~1,000 requests a second and showed ~130 ms at any rate)."""
+    count = int(rate * seconds)
     ctx = multiprocessing.get_context("spawn")
     ready, out = ctx.Event(), ctx.Queue()
     consumer = ctx.Process(target=_latency_consumer, args=(address, topic, count, ready, out), daemon=True)
@@ -321,32 +349,18 @@ def end_to_end_latency(
     ready.wait(60)
     wire = wire_clients.Wire(address, buffer_bytes=1 << 16)
     pad = os.urandom(RECORD - _STAMP.size)
-    in_flight = threading.Semaphore(_LATENCY_IN_FLIGHT)
-    errors: list[int] = []
-
-    def acks() -> None:
-        for _ in range(count // per_batch):
-            frame = wire.receive()
-            pos = 4 + 4
-            (name_len,) = struct.unpack_from(">h", frame, pos)
-            (error,) = struct.unpack_from(">h", frame, pos + 2 + name_len + 4 + 4)
-            if error:
-                errors.append(error)
-            in_flight.release()
-
-    reader = threading.Thread(target=acks, daemon=True)
-    reader.start()
-    start = next_at = time.monotonic()
-    for _ in range(count // per_batch):
-        delay = next_at - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        next_at += per_batch / rate
-        in_flight.acquire()
-        stamp = _STAMP.pack(time.monotonic())
-        batch = build_batch([(None, stamp + pad)] * per_batch)
+    start = time.monotonic()
+    sent = 0
+    while sent < count:
+        # at most 512 records a batch: a longer stall would otherwise exceed max.message.bytes
+        due = min(count, int((time.monotonic() - start) * rate) + 1, sent + 512)
+        if due <= sent:
+            time.sleep(max(0.0, start + sent / rate - time.monotonic()))
+            continue
+        batch = build_batch([(None, _STAMP.pack(start + i / rate) + pad) for i in range(sent, due)])
         wire.send(wire_clients.PRODUCE, 7, wire_clients.produce_body(topic, 0, batch, acks=-1))
-    reader.join(60)
+        _check_produce(wire.receive())
+        sent = due
     try:
         latencies = sorted(out.get(timeout=120))
     finally:
@@ -355,8 +369,6 @@ def end_to_end_latency(
             consumer.kill()
     elapsed = time.monotonic() - start
     wire.close()
-    if errors:
-        sys.exit(f"{len(errors)} produce requests failed, e.g. error {errors[0]}")
     return statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1], count, elapsed
 
 
@@ -369,22 +381,30 @@ def _figure(total: int, elapsed: float, broker_cpu: float, client_cpu: float) ->
 
 
 @contextlib.contextmanager
+def _code_from(source: Path | None) -> Iterator[None]:
+    """Brokers started inside run kcli's code from ``source`` (None: this checkout)."""
+    if source is None:
+        yield
+        return
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(source)  # ahead of the editable install of this checkout
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+@contextlib.contextmanager
 def kcli_broker(source: Path | None = None) -> Iterator[tuple[str, int]]:
     """A kcli broker storing in a temporary directory; from ``source`` (a tree of kcli's code)
     instead of this checkout when given."""
     with tempfile.TemporaryDirectory(prefix="kcli-limits-") as tmp:
         broker = BrokerProcess(Path(tmp), {"auto.create.topics.enable": "false"})
-        saved = os.environ.get("PYTHONPATH")
-        if source is not None:
-            os.environ["PYTHONPATH"] = str(source)  # ahead of the editable install of this checkout
-        try:
+        with _code_from(source):
             broker.start(timeout=60)
-        finally:
-            if source is not None:
-                if saved is None:
-                    del os.environ["PYTHONPATH"]
-                else:
-                    os.environ["PYTHONPATH"] = saved
         try:
             yield broker.bootstrap, broker.pid
         finally:
@@ -403,11 +423,16 @@ def baseline_tree(ref: str) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def run(label: str, broker: Callable[[], Any], args: argparse.Namespace) -> dict[str, str]:
+def run(
+    label: str, broker: Callable[[], Any], args: argparse.Namespace, source: Path | None = None
+) -> dict[str, str]:
     rows: dict[str, str] = {}
     with broker() as (bootstrap, pid):
         steps = [
-            ("throughput", lambda: throughput_rows(bootstrap, pid, args.clients, args.mb)),
+            (
+                "throughput",
+                lambda: throughput_rows(bootstrap, pid, args.clients, args.mb, args.fetch_kb << 10),
+            ),
             (
                 "partitions",
                 lambda: partition_rows(bootstrap, pid, args.clients, args.partitions, args.active),
@@ -420,8 +445,10 @@ def run(label: str, broker: Callable[[], Any], args: argparse.Namespace) -> dict
             for key, value in step().items():
                 print(f"[{label}] {key}: {value}", flush=True)
                 rows[key] = value
-    if "replication" not in args.skip and label == "kcli":  # tansu has no replication to compare
-        for key, value in replication_rows(args.clients, args.repl_mb, args.rate, args.seconds).items():
+    if "replication" not in args.skip and label.startswith("kcli"):  # tansu has no replication
+        for key, value in replication_rows(
+            args.clients, args.repl_mb, args.rate, args.seconds, source
+        ).items():
             print(f"[{label}] {key}: {value}", flush=True)
             rows[key] = value
     return rows
@@ -435,6 +462,9 @@ def main() -> int:
     parser.add_argument("--baseline", metavar="REF", help="also run kcli's broker as of this git ref")
     parser.add_argument("--clients", type=int, default=4, help="client processes per row")
     parser.add_argument("--mb", type=int, default=1024, help="MiB produced then consumed")
+    parser.add_argument(
+        "--fetch-kb", type=int, default=1024, help="partition and response max bytes of each fetch (KiB)"
+    )
     parser.add_argument("--partitions", type=int, default=10_000)
     parser.add_argument("--active", type=int, default=100, help="producer connections in the partitions row")
     parser.add_argument("--topics", type=int, default=10_000, help="topics in the Metadata row")
@@ -450,7 +480,7 @@ def main() -> int:
     if args.baseline:
         with baseline_tree(args.baseline) as tree:
             label = f"kcli {args.baseline}"
-            results[label] = run(label, lambda: kcli_broker(tree), args)
+            results[label] = run(label, lambda: kcli_broker(tree), args, tree)
     if args.tansu:
         results["tansu"] = run("tansu", tansu_broker, args)
     print("\n| figure | " + " | ".join(results) + " |")
