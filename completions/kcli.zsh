@@ -6,15 +6,23 @@ _kcli_complete() {
     local cur="${COMP_WORDS[COMP_CWORD]}" sub="${COMP_WORDS[1]}" words
     if [ "$COMP_CWORD" -eq 1 ]; then sub=''; fi
     case "$sub" in
-        '') words="env local tui completion --version --help" ;;
+        '') words="env local log lab tui completion --version --help" ;;
         env) words="--shell --home --help" ;;
-        local) words="start status stop restart destroy --help" ;;
-        tui) words="--bootstrap-server --command-config --help" ;;
+        local) words="start status stop restart destroy kill-broker snapshot restore reset --help" ;;
+        log) words="draw xray --help" ;;
+        lab) words="check list --help" ;;
+        tui) words="--bootstrap-server --command-config --schema-registry-url --help" ;;
         completion) words="bash zsh fish" ;;
         *) words="" ;;
     esac
     if [ "$sub" = local ] && [ "$COMP_CWORD" -gt 2 ]; then
         words="--brokers --broker --port --schema-registry --registry-port --help"
+    fi
+    if [ "$sub" = log ] && [ "$COMP_CWORD" -gt 2 ]; then
+        words="--bootstrap-server --command-config --from --count --keys --width --groups --no-groups --schema-registry-url --help"
+    fi
+    if [ "$sub" = lab ] && [ "$COMP_CWORD" -gt 2 ]; then
+        words="--bootstrap-server --command-config --json --help"
     fi
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
@@ -25,11 +33,11 @@ _kcli_tool_complete() {
     case "${tool%.sh}" in
         kafka-server-start) words="-daemon --override" ;;
         kafka-server-stop) words="" ;;
-        kafka-storage) words="format random-uuid info --config --cluster-id --standalone --ignore-formatted --release-version" ;;
-        kafka-topics) words="--alter --at-min-isr-partitions --bootstrap-server --command-config --config --create --delete --delete-config --describe --exclude-internal --help --if-exists --if-not-exists --list --partition-size-limit-per-response --partitions --replica-assignment --replication-factor --topic --topic-id --topics-with-overrides --unavailable-partitions --under-min-isr-partitions --under-replicated-partitions --version --zookeeper" ;;
-        kafka-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
-        kafka-consumer-groups) words="--all-groups --all-topics --bootstrap-server --by-duration --command-config --delete --delete-offsets --describe --dry-run --execute --export --from-file --group --help --list --members --offsets --reset-offsets --shift-by --state --timeout --to-current --to-datetime --to-earliest --to-latest --to-offset --topic --type --validate-regex --verbose --version" ;;
+        kafka-storage) words="random-uuid format info verify --add-scram --cluster-id --config --help --ignore-formatted --initial-controllers --log-dir --no-initial-controllers --release-version --standalone --version" ;;
+        kafka-topics) words="--alter --at-min-isr-partitions --bootstrap-server --command-config --config --create --delete --delete-config --describe --exclude-internal --explain --help --if-exists --if-not-exists --list --partition-size-limit-per-response --partitions --replica-assignment --replication-factor --topic --topic-id --topics-with-overrides --unavailable-partitions --under-min-isr-partitions --under-replicated-partitions --version --zookeeper" ;;
+        kafka-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --explain --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --explain --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-consumer-groups) words="--all-groups --all-topics --bootstrap-server --by-duration --command-config --delete --delete-offsets --describe --dry-run --execute --explain --export --from-file --group --help --list --members --offsets --reset-offsets --shift-by --state --timeout --to-current --to-datetime --to-earliest --to-latest --to-offset --topic --type --validate-regex --verbose --version" ;;
         kafka-groups) words="--bootstrap-server --command-config --consumer --group-type --help --list --protocol --share --streams --version" ;;
         kafka-configs) words="--add-config --add-config-file --all --alter --bootstrap-controller --bootstrap-server --broker --broker-defaults --broker-logger --client --command-config --delete-config --describe --entity-default --entity-name --entity-type --force --group --help --topic --user --version --zookeeper" ;;
         kafka-acls) words="--add --allow-host --allow-principal --bootstrap-controller --bootstrap-server --cluster --command-config --consumer --delegation-token --deny-host --deny-principal --force --group --help --idempotent --list --operation --principal --producer --remove --resource-pattern-type --topic --transactional-id --user-principal --version" ;;
@@ -39,16 +47,16 @@ _kcli_tool_complete() {
         kafka-consumer-perf-test) words="--bootstrap-server --broker-list --command-config --command-property --consumer.config --date-format --fetch-size --from-latest --group --help --hide-header --messages --print-metrics --reporting-interval --show-detailed-stats --socket-buffer-size --timeout --topic --version" ;;
         kafka-dump-log) words="--cluster-metadata-decoder --deep-iteration --files --help --index-sanity-check --key-decoder-class --max-bytes --max-message-size --offsets-decoder --print-data-log --skip-record-metadata --transaction-log-decoder --value-decoder-class --verify-index-only --version" ;;
         kafka-leader-election) words="--admin.config --all-topic-partitions --bootstrap-server --command-config --election-type --help --partition --path-to-json-file --topic --version" ;;
-        kafka-transactions) words="--bootstrap-server --command-config --help --version" ;;
+        kafka-transactions) words="list describe describe-producers abort find-hanging --bootstrap-server --broker-id --command-config --coordinator-epoch --duration-filter --help --max-transaction-timeout --partition --producer-epoch --producer-id --start-offset --topic --transactional-id --version" ;;
         zookeeper-server-start) words="-daemon" ;;
         zookeeper-server-stop) words="" ;;
         zookeeper-shell) words="ls get help quit" ;;
-        kafka-avro-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-avro-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
-        kafka-json-schema-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-json-schema-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
-        kafka-protobuf-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
-        kafka-protobuf-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-avro-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --explain --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-avro-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --explain --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-json-schema-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --explain --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-json-schema-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --explain --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
+        kafka-protobuf-console-producer) words="--batch-size --bootstrap-server --broker-list --command-config --command-property --compression-codec --explain --help --line-reader --linger-ms --max-block-ms --max-memory-bytes --max-partition-memory-bytes --message-send-max-retries --metadata-expiry-ms --producer-property --producer.config --property --reader-config --reader-property --request-required-acks --request-timeout-ms --retry-backoff-ms --socket-buffer-size --sync --timeout --topic --version" ;;
+        kafka-protobuf-console-consumer) words="--bootstrap-server --command-config --command-property --consumer-property --consumer.config --enable-systest-events --explain --formatter --formatter-config --formatter-property --from-beginning --group --help --include --isolation-level --key-deserializer --max-messages --offset --partition --property --skip-message-on-error --timeout-ms --topic --value-deserializer --version --whitelist --zookeeper" ;;
         schema-registry-start) words="-daemon" ;;
         schema-registry-stop) words="" ;;
         kafka-rest-start) words="" ;;
@@ -58,8 +66,14 @@ _kcli_tool_complete() {
         connect-distributed) words="" ;;
         kafka-run-class) words="" ;;
     esac
-    if [[ "$cur" == -* || "${tool%.sh}" == zookeeper-shell || "${tool%.sh}" == kafka-storage ]]; then
+    # options anywhere; sub-commands (kafka-storage verify) as the first word; otherwise
+    # -o default completes file names (kafka-server-start server.properties)
+    if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    elif [[ $COMP_CWORD -eq 1 || "${tool%.sh}" == zookeeper-shell ]]; then
+        local w subs=""
+        for w in $words; do [[ "$w" == -* ]] || subs+=" $w"; done
+        [[ -n "$subs" ]] && COMPREPLY=($(compgen -W "$subs" -- "$cur"))
     fi
 }
 complete -o default -F _kcli_tool_complete kafka-server-start kafka-server-start.sh kafka-server-stop kafka-server-stop.sh kafka-storage kafka-storage.sh kafka-topics kafka-topics.sh kafka-console-producer kafka-console-producer.sh kafka-console-consumer kafka-console-consumer.sh kafka-consumer-groups kafka-consumer-groups.sh kafka-groups kafka-groups.sh kafka-configs kafka-configs.sh kafka-acls kafka-acls.sh kafka-get-offsets kafka-get-offsets.sh kafka-delete-records kafka-delete-records.sh kafka-producer-perf-test kafka-producer-perf-test.sh kafka-consumer-perf-test kafka-consumer-perf-test.sh kafka-dump-log kafka-dump-log.sh kafka-leader-election kafka-leader-election.sh kafka-transactions kafka-transactions.sh zookeeper-server-start zookeeper-server-start.sh zookeeper-server-stop zookeeper-server-stop.sh zookeeper-shell zookeeper-shell.sh kafka-avro-console-producer kafka-avro-console-producer.sh kafka-avro-console-consumer kafka-avro-console-consumer.sh kafka-json-schema-console-producer kafka-json-schema-console-producer.sh kafka-json-schema-console-consumer kafka-json-schema-console-consumer.sh kafka-protobuf-console-producer kafka-protobuf-console-producer.sh kafka-protobuf-console-consumer kafka-protobuf-console-consumer.sh schema-registry-start schema-registry-start.sh schema-registry-stop schema-registry-stop.sh kafka-rest-start kafka-rest-start.sh kafka-rest-stop kafka-rest-stop.sh confluent confluent.sh connect-standalone connect-standalone.sh connect-distributed connect-distributed.sh kafka-run-class kafka-run-class.sh

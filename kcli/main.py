@@ -6,6 +6,7 @@ Only typer is imported at start-up; each command imports what it needs when it r
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,12 @@ local_app = typer.Typer(
     help="Run the whole stack in the background (like confluent local services).", no_args_is_help=True
 )
 app.add_typer(local_app, name="local")
+log_app = typer.Typer(
+    help="See a partition's log: its offsets drawn, a record's bytes X-rayed.", no_args_is_help=True
+)
+app.add_typer(log_app, name="log")
+lab_app = typer.Typer(help="Check a lab exercise against the cluster.", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
 
 
 def _print_version(value: bool) -> None:
@@ -146,6 +153,38 @@ def local_destroy() -> None:
     _run(local.destroy)
 
 
+@local_app.command("kill-broker")
+def local_kill_broker(node_id: Annotated[int, typer.Argument(help="The broker's node.id.")]) -> None:
+    """kill -9 broker N, as the replication lab does (kcli local start --broker N brings it back)."""
+    from kcli import local
+
+    _run(lambda: local.kill_broker(node_id))
+
+
+@local_app.command("snapshot")
+def local_snapshot(name: Annotated[str, typer.Argument(help="A name for the snapshot.")]) -> None:
+    """Save topics, records, offsets, groups and schemas of the local stack under NAME."""
+    from kcli import local
+
+    _run(lambda: local.snapshot(name))
+
+
+@local_app.command("restore")
+def local_restore(name: Annotated[str, typer.Argument(help="The snapshot to return to.")]) -> None:
+    """Return the local stack to snapshot NAME (its data, configs and services)."""
+    from kcli import local
+
+    _run(lambda: local.restore(name))
+
+
+@local_app.command("reset")
+def local_reset() -> None:
+    """Empty the local stack (every topic, record, offset, group, schema) and start it again."""
+    from kcli import local
+
+    _run(local.reset)
+
+
 def _run(action) -> None:  # type: ignore[no-untyped-def]
     from kcli.local import LocalError
 
@@ -166,6 +205,13 @@ def tui(
     command_config: Annotated[
         str | None, typer.Option("--command-config", help="Client properties file.")
     ] = None,
+    schema_registry_url: Annotated[
+        str | None,
+        typer.Option(
+            "--schema-registry-url",
+            help="Registry for Avro records (default: the command config's, or kcli local's).",
+        ),
+    ] = None,
 ) -> None:
     """Browse topics, messages and consumer groups in the terminal."""
     try:
@@ -173,7 +219,83 @@ def tui(
     except ImportError as exc:
         typer.echo(f"kcli tui is not available in this install ({exc})", err=True)
         raise typer.Exit(1) from None
+    if schema_registry_url:
+        raise typer.Exit(run(bootstrap_server, command_config, schema_registry_url))
     raise typer.Exit(run(bootstrap_server, command_config))
+
+
+BOOTSTRAP_OPTION = typer.Option("--bootstrap-server", help="The cluster to read.")
+CONFIG_OPTION = typer.Option("--command-config", help="Client properties file.")
+
+
+@log_app.command("draw")
+def log_draw(
+    target: Annotated[str, typer.Argument(help="TOPIC (every partition) or TOPIC-PARTITION.")],
+    bootstrap_server: Annotated[str, BOOTSTRAP_OPTION] = "localhost:9092",
+    command_config: Annotated[str | None, CONFIG_OPTION] = None,
+    first: Annotated[
+        int | None, typer.Option("--from", help="First offset drawn (default: the newest records).")
+    ] = None,
+    count: Annotated[int | None, typer.Option("--count", help="Offsets drawn per partition.")] = None,
+    keys: Annotated[bool, typer.Option("--keys", help="Show each record's key under its cell.")] = False,
+    width: Annotated[int | None, typer.Option("--width", help="Columns (default: the terminal's).")] = None,
+    groups: Annotated[
+        bool, typer.Option("--groups/--no-groups", help="Mark every group's committed offset.")
+    ] = True,
+) -> None:
+    """Draw a partition as a strip of offset cells: segments, batches, log start, high watermark,
+    last stable offset, each replica's log end, each group's committed offset and lag."""
+    from kcli.logview.cli import draw_command, run
+
+    raise typer.Exit(
+        run(lambda: draw_command(target, bootstrap_server, command_config, first, count, keys, width, groups))
+    )
+
+
+@log_app.command("xray")
+def log_xray(
+    target: Annotated[str, typer.Argument(help="TOPIC-PARTITION.")],
+    offset: Annotated[int, typer.Argument(help="The record's offset.")],
+    bootstrap_server: Annotated[str, BOOTSTRAP_OPTION] = "localhost:9092",
+    command_config: Annotated[str | None, CONFIG_OPTION] = None,
+    schema_registry_url: Annotated[
+        str | None, typer.Option("--schema-registry-url", help="Registry for Confluent-framed records.")
+    ] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Columns (default: the terminal's).")] = None,
+) -> None:
+    """Show a record's bytes field by field: batch header, record varints, Confluent framing and the
+    schema that decodes it."""
+    from kcli.logview.cli import run, xray_command
+
+    raise typer.Exit(
+        run(
+            lambda: xray_command(target, offset, bootstrap_server, command_config, schema_registry_url, width)
+        )
+    )
+
+
+@lab_app.command("check")
+def lab_check(
+    file: Annotated[str, typer.Argument(help="An expectations file (.toml), or a shipped exercise's name.")],
+    bootstrap_server: Annotated[
+        str | None, typer.Option("--bootstrap-server", help="Overrides the file's bootstrap server.")
+    ] = None,
+    command_config: Annotated[str | None, CONFIG_OPTION] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Check a lab's expectations against the cluster: pass/fail with a hint per failure.
+    Exit status 0: all passed; 1: some failed; 2: the file or the cluster could not be read."""
+    from kcli.lab.runner import run_check
+
+    raise typer.Exit(run_check(file, bootstrap_server, command_config, json_output))
+
+
+@lab_app.command("list")
+def lab_list() -> None:
+    """The exercises shipped with kcli (kcli lab check NAME runs one)."""
+    from kcli.lab.runner import list_exercises
+
+    raise typer.Exit(list_exercises())
 
 
 @app.command()
@@ -187,10 +309,23 @@ def completion(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")] 
 
 # --- shell completion -------------------------------------------------------------------------
 KCLI_WORDS = {
-    "": ["env", "local", "tui", "completion", "--version", "--help"],
+    "": ["env", "local", "log", "lab", "tui", "completion", "--version", "--help"],
     "env": ["--shell", "--home", "--help"],
-    "local": ["start", "status", "stop", "restart", "destroy", "--help"],
-    "tui": ["--bootstrap-server", "--command-config", "--help"],
+    "local": [
+        "start",
+        "status",
+        "stop",
+        "restart",
+        "destroy",
+        "kill-broker",
+        "snapshot",
+        "restore",
+        "reset",
+        "--help",
+    ],
+    "log": ["draw", "xray", "--help"],
+    "lab": ["check", "list", "--help"],
+    "tui": ["--bootstrap-server", "--command-config", "--schema-registry-url", "--help"],
     "completion": list(SHELLS),
 }
 # Tools that parse their own arguments without argparse: their options, written out.
@@ -200,16 +335,6 @@ STATIC_OPTIONS = {
     "zookeeper-server-start": ["-daemon"],
     "zookeeper-server-stop": [],
     "zookeeper-shell": ["ls", "get", "help", "quit"],
-    "kafka-storage": [
-        "format",
-        "random-uuid",
-        "info",
-        "--config",
-        "--cluster-id",
-        "--standalone",
-        "--ignore-formatted",
-        "--release-version",
-    ],
     "schema-registry-start": ["-daemon"],
     "schema-registry-stop": [],
 }
@@ -230,12 +355,23 @@ def tool_options() -> dict[str, list[str]]:
             module = None
         build = getattr(module, "build_parser", None)
         if callable(build):
-            parser = build()
-            options = sorted(
-                {opt for action in parser._actions for opt in action.option_strings if opt.startswith("--")}
-            )
+            options = _parser_words(build())
         result[name] = options
     return result
+
+
+def _parser_words(parser: argparse.ArgumentParser) -> list[str]:
+    """A parser's long options; for a parser with sub-commands (kafka-storage), the
+    sub-commands first, then every sub-command's long options."""
+    words: set[str] = set()
+    commands: list[str] = []
+    for action in parser._actions:
+        words.update(opt for opt in action.option_strings if opt.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                commands.append(name)
+                words.update(_parser_words(sub))
+    return commands + sorted(words - set(commands))
 
 
 def render_completion(shell: str, tools: dict[str, list[str]] | None = None) -> str:
@@ -269,6 +405,13 @@ def _render_bash(tools: dict[str, list[str]]) -> str:
         '    if [ "$sub" = local ] && [ "$COMP_CWORD" -gt 2 ]; then',
         '        words="--brokers --broker --port --schema-registry --registry-port --help"',
         "    fi",
+        '    if [ "$sub" = log ] && [ "$COMP_CWORD" -gt 2 ]; then',
+        '        words="--bootstrap-server --command-config --from --count --keys --width --groups --no-groups '
+        '--schema-registry-url --help"',
+        "    fi",
+        '    if [ "$sub" = lab ] && [ "$COMP_CWORD" -gt 2 ]; then',
+        '        words="--bootstrap-server --command-config --json --help"',
+        "    fi",
         '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
         "}",
         "complete -o default -F _kcli_complete kcli",
@@ -281,8 +424,14 @@ def _render_bash(tools: dict[str, list[str]]) -> str:
         lines.append(f'        {name}) words="{" ".join(options)}" ;;')
     lines += [
         "    esac",
-        '    if [[ "$cur" == -* || "${tool%.sh}" == zookeeper-shell || "${tool%.sh}" == kafka-storage ]]; then',
+        "    # options anywhere; sub-commands (kafka-storage verify) as the first word; otherwise",
+        "    # -o default completes file names (kafka-server-start server.properties)",
+        '    if [[ "$cur" == -* ]]; then',
         '        COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+        '    elif [[ $COMP_CWORD -eq 1 || "${tool%.sh}" == zookeeper-shell ]]; then',
+        '        local w subs=""',
+        '        for w in $words; do [[ "$w" == -* ]] || subs+=" $w"; done',
+        '        [[ -n "$subs" ]] && COMPREPLY=($(compgen -W "$subs" -- "$cur"))',
         "    fi",
         "}",
         "complete -o default -F _kcli_tool_complete " + " ".join(f"{n} {n}.sh" for n in tools),

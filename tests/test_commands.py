@@ -94,6 +94,18 @@ def test_bash_completion_completes_tool_options() -> None:
     assert result.stdout.splitlines() == ["--bootstrap-server", "start status stop"]
 
 
+def test_bash_completion_completes_sub_commands() -> None:
+    """Tools with sub-commands (kafka-storage verify, kafka-transactions list) complete them."""
+    script = ROOT / "completions" / "kcli.bash"
+    probe = (
+        f"source {script}; COMP_WORDS=(kafka-storage ve); COMP_CWORD=1; _kcli_tool_complete; "
+        "echo ${COMPREPLY[@]}; COMP_WORDS=(kafka-transactions.sh find); COMP_CWORD=1; _kcli_tool_complete; "
+        "echo ${COMPREPLY[@]}"
+    )
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["verify", "find-hanging"]
+
+
 def test_completion_command_rejects_unknown_shell() -> None:
     from kcli.main import app
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     from kcli.versions import kafka_version
 
     parser = argparse.ArgumentParser(prog="kafka-storage", description="The Kafka storage tool.")
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     from kcli.server.catalog import encode_cluster_id, random_uuid
 
     if args.command == "random-uuid":

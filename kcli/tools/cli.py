@@ -91,6 +91,12 @@ def add_bootstrap(parser: argparse.ArgumentParser, required: bool = True, broker
         )
 
 
+def add_explain(parser: argparse.ArgumentParser) -> None:
+    """kcli's ``--explain`` (what the cluster did and why, on stderr; kcli/tools/explain.py). Left
+    out of ``--help`` so that the help stays Kafka's, byte for byte; the README documents it."""
+    parser.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)
+
+
 def resolve_bootstrap(parser: ToolParser, args: argparse.Namespace, required: bool = True) -> str | None:
     """The bootstrap servers from ``--bootstrap-server``, ``--broker-list`` or ``--zookeeper``."""
     value = getattr(args, "bootstrap_server", None) or getattr(args, "broker_list", None)

@@ -113,6 +113,7 @@ def build_parser(prog: str = PROG) -> ToolParser:
         help="read_committed or read_uncommitted (default).",
     )
     p.add_argument("--group", metavar="consumer group id", help="The consumer group id of the consumer.")
+    cli.add_explain(p)
     return p
 
 
@@ -135,6 +136,8 @@ class ConsumerOptions:
     settings: ClientConfig | None = None
     #: True when nothing chose where to start (no --from-beginning, no auto.offset.reset).
     default_reset: bool = False
+    #: ``--explain``: say on stderr what the group protocol did (kcli/tools/explain.py)
+    explain: bool = False
 
 
 def formatter_properties(args: argparse.Namespace) -> dict[str, str]:
@@ -235,6 +238,7 @@ def parse_options(parser: ToolParser, argv: Sequence[str]) -> ConsumerOptions:
         formatter_class=args.formatter,
         settings=settings,
         default_reset=default_reset,
+        explain=bool(getattr(args, "explain", False)),
     )
 
 
@@ -308,6 +312,14 @@ def consume(
         client.prepare(opts.settings, "consumer")
     else:
         client.wait_for_broker(opts.bootstrap)
+    explainer = None
+    rebalance: dict[str, Any] = {}
+    if opts.explain:
+        from kcli.tools.explain import ConsumerExplainer
+
+        explainer = ConsumerExplainer(opts.conf, opts.bootstrap)
+        explainer.hook()
+        rebalance = {"on_assign": explainer.on_assign, "on_revoke": explainer.on_revoke}
     consumer = client.build("consumer", opts.conf)
     if opts.topic is not None and opts.partition is None:
         consumer = _create_on_subscribe(consumer, opts)
@@ -320,11 +332,17 @@ def consume(
             consumer.assign(
                 [TopicPartition(opts.topic, opts.partition, int(opts.offset) if offset is None else offset)]
             )
+            if explainer is not None:
+                explainer.assigning_directly(opts.topic, opts.partition, opts.offset)
         elif opts.topic is not None:
-            consumer.subscribe([opts.topic])
+            if explainer is not None:
+                explainer.subscribing(consumer, opts.topic)
+            consumer.subscribe([opts.topic], **rebalance)
         else:
             assert opts.include is not None
-            consumer.subscribe([include_regex(opts.include)])
+            if explainer is not None:
+                explainer.subscribing(consumer, f"topics matching {opts.include}")
+            consumer.subscribe([include_regex(opts.include)], **rebalance)
         last_record = time.monotonic()
         while opts.max_messages < 0 or count < opts.max_messages:
             wanted = 500 if opts.max_messages < 0 else min(500, opts.max_messages - count)
@@ -334,6 +352,8 @@ def consume(
                 if opts.timeout_ms is not None and (time.monotonic() - last_record) * 1000 >= opts.timeout_ms:
                     break
                 continue
+            if explainer is not None:
+                explainer.on_records(batch)
             chunks: list[bytes] = []
             for msg in batch:
                 err = msg.error()
@@ -363,6 +383,8 @@ def consume(
             consumer.close()
         except (KeyboardInterrupt, Exception):
             pass
+        if explainer is not None:
+            explainer.finish()
         print(f"Processed a total of {count} messages", file=sys.stderr, flush=True)
     return count
 

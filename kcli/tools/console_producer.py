@@ -118,6 +118,7 @@ def build_parser() -> ToolParser:
         metavar="config file",
         help="Producer properties file.",
     )
+    cli.add_explain(p)
     return p
 
 
@@ -152,6 +153,9 @@ def producer_settings(args: argparse.Namespace, bootstrap: str) -> tuple[ClientC
     if args.max_block_ms is not None:
         java["max.block.ms"] = str(args.max_block_ms)
     settings = client_settings(None, None, java, "producer")
+    # Java's producer puts a keyed record in toPositive(murmur2(key)) % partitions; librdkafka's
+    # default (consistent_random, a CRC32) would send the same key elsewhere than Kafka's tool does.
+    settings.conf.setdefault("partitioner", "murmur2_random")
     max_block = int(settings.java_only.get("max.block.ms", "60000"))
     return settings, max_block
 
@@ -226,8 +230,12 @@ class Delivery:
         self.failed = 0
         self.delivered = 0
         self.max_request_size = MAX_REQUEST_SIZE
+        #: ``--explain``: told about every delivery report (see kcli/tools/explain.py)
+        self.observer: Any = None
 
     def __call__(self, err: Any, msg: Any) -> None:
+        if self.observer is not None:
+            self.observer(err, msg)
         if err is None:
             self.delivered += 1
             return
@@ -358,6 +366,13 @@ def _body(argv: list[str]) -> int:
     producer = client.build("producer", settings.conf)
     delivery = Delivery(args.topic)
     delivery.max_request_size = int(settings.conf.get("message.max.bytes", MAX_REQUEST_SIZE))
+    explainer = None
+    if args.explain:
+        from kcli.tools.explain import ProducerExplainer
+
+        explainer = ProducerExplainer(settings.conf, args.topic)
+        explainer.start(producer)
+        delivery.observer = explainer.on_delivery
     lines = input_lines()
     exit_code = 0
     try:
@@ -377,6 +392,8 @@ def _body(argv: list[str]) -> int:
         pass
     finally:
         remaining = _flush(producer)
+    if explainer is not None:
+        explainer.finish(remaining)
     if remaining:
         print(
             f"{remaining} record(s) could not be delivered to {args.topic} before the timeout",

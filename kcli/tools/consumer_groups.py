@@ -193,6 +193,9 @@ def build_parser() -> ToolParser:
         help="With --describe: the group's state; with --list: filter by state (comma-separated).",
     )
     p.add_argument("--type", nargs="?", const="", metavar="types", help=argparse.SUPPRESS)
+    from kcli.tools.cli import add_explain  # kcli's --explain (kcli/tools/explain.py)
+
+    add_explain(p)
     return p
 
 
@@ -1100,6 +1103,10 @@ def body(argv: list[str]) -> int:
             delete_groups(svc, groups)
         elif args.delete_offsets:
             delete_offsets(svc, args, bootstrap, conf)
+        if args.explain:
+            from kcli.tools.explain import explain_groups
+
+            explain_groups(args, groups or list(args.group or []), bootstrap, conf)
     except CommandFailed as exc:
         error_line(f"Executing consumer group command failed due to {exc}")
         if isinstance(exc, GroupNotFound):

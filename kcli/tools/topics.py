@@ -106,6 +106,7 @@ def build_parser() -> ToolParser:
     p.add_argument(
         "--partition-size-limit-per-response", type=int, metavar="Integer", help="Accepted for compatibility."
     )
+    cli.add_explain(p)
     return p
 
 
@@ -556,6 +557,10 @@ def _body(argv: list[str]) -> int:
         plaintext = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper() == "PLAINTEXT"
         service = TopicService(client.build("admin", settings.conf), plaintext)
         getattr(service, action)(args)
+        if args.explain:
+            from kcli.tools.explain import explain_topics
+
+            explain_topics(action, args, service.admin)
     except UsageError:
         raise
     except ToolError as exc:

@@ -33,6 +33,14 @@ from kcli.tui.screens.topics import TopicsScreen
 from kcli.tui.widgets import StatusBar
 
 MAX_BACKOFF_S = 30.0
+
+
+def _clock(wall: float) -> str:
+    from kcli.tui.screens.base import clock
+
+    return clock(wall)
+
+
 PROBE_EVERY_S = 1.0
 
 
@@ -52,6 +60,7 @@ class KcliApp(App[int]):
         Binding("1", "show('cluster')", "Cluster"),
         Binding("2", "show('topics')", "Topics"),
         Binding("3", "show('groups')", "Groups"),
+        Binding("E", "explain", "Explain", key_display="E"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -65,10 +74,13 @@ class KcliApp(App[int]):
         tick_s: float = 0.25,
         max_backoff_s: float = MAX_BACKOFF_S,
         probe_every_s: float = PROBE_EVERY_S,
+        registry_url: str | None = None,
     ) -> None:
         super().__init__()
         self.source = source
         self.avro_decoder = avro_decoder
+        #: the schema registry the X-ray asks for the schema of Confluent-framed records
+        self.registry_url = registry_url
         self.live_refresh = live_refresh
         self.refresh_scale = refresh_scale
         self.tick_s = tick_s
@@ -89,6 +101,10 @@ class KcliApp(App[int]):
         self.cluster_info: ClusterInfo | None = None
         self.topic_names: list[str] = []
         self.group_ids: list[str] = []
+        #: how the timelines print a wall time (snapshot tests fix it)
+        self.clock_text: Callable[[float], str] = _clock
+        #: the Explain pane is shown on every view while True (``E`` toggles)
+        self.explaining = False
         self.status_text = f"connecting to {source.bootstrap}…"
         self.status_level = "info"
 
@@ -235,6 +251,11 @@ class KcliApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_explain(self) -> None:
+        self.explaining = not self.explaining
+        if isinstance(self.screen, DataScreen):
+            self.screen.update_explain()
+
     def action_refresh(self) -> None:
         if isinstance(self.screen, DataScreen):
             self.retry_at = 0.0
@@ -254,6 +275,11 @@ class KcliApp(App[int]):
 
     def open_group(self, group_id: str) -> None:
         self.push_screen(GroupScreen(group_id))
+
+    def open_partition_log(self, topic: str, partition: int) -> None:
+        from kcli.tui.screens.partition import PartitionScreen
+
+        self.push_screen(PartitionScreen(topic, partition))
 
     # -- operations started from several screens ------------------------------------------------
 
@@ -282,7 +308,7 @@ class KcliApp(App[int]):
         self.push_screen(ResetOffsetsDialog(group_id), closed)
 
 
-def run(bootstrap: str, command_config: str | None) -> int:
+def run(bootstrap: str, command_config: str | None, registry_url: str | None = None) -> int:
     """Entry point of ``kcli tui``: build the Kafka source and run the app until the user quits."""
     try:
         source = KafkaSource(bootstrap, command_config)
@@ -303,8 +329,11 @@ def run(bootstrap: str, command_config: str | None) -> int:
             message = error_text(exc)
         print(f"kcli tui: {message}", file=sys.stderr)
         return 1
-    decoder = registry_avro_decoder(source.extra.get("schema.registry.url"), source.extra)
-    app = KcliApp(source, avro_decoder=decoder)
+    from kcli.logview.cli import local_registry_url
+
+    url = registry_url or source.extra.get("schema.registry.url") or local_registry_url(bootstrap)
+    decoder = registry_avro_decoder(url, source.extra)
+    app = KcliApp(source, avro_decoder=decoder, registry_url=url)
     try:
         result: Any = app.run()
     finally:

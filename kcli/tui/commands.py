@@ -27,6 +27,7 @@ class KcliCommands(Provider):
             ("Show consumer groups", "groups, state and lag", partial(app.switch_mode, "groups")),
             ("Create topic", "name, partitions, replication factor, configs", app.action_create_topic),
             ("Refresh", "reload the current screen now", app.action_refresh),
+            ("Explain", "what this view shows and why (E)", app.action_explain),
             ("Help", "every key binding", app.action_help),
             ("Quit", "leave kcli tui", app.exit),
         ]

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
+from kcli.logview.model import PartitionLog
+from kcli.logview.reader import PartitionLogReader, XRayInput
 from kcli.tui.group_reader import GroupListing, GroupRead, ListedGroup, WireGroupReader
 from kcli.tui.logdirs import plaintext, topic_sizes
 from kcli.tui.model import (
@@ -39,7 +41,9 @@ from kcli.tui.model import (
     NewTopicSpec,
     OffsetReset,
     PartitionInfo,
+    PartitionState,
     ProduceSpec,
+    ReplicationState,
     TopicDefaults,
     TopicDetail,
     TopicGroupLag,
@@ -111,6 +115,17 @@ class DataSource(Protocol):
         self, group_id: str, to: ResetTo, value: int | None = None, topic: str | None = None
     ) -> list[OffsetReset]: ...
     def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None: ...
+    def partition_log(
+        self,
+        topic: str,
+        partition: int,
+        first: int | None = None,
+        count: int = 200,
+        with_groups: bool = True,
+        with_configs: bool = False,
+    ) -> PartitionLog: ...
+    def record_batch(self, topic: str, partition: int, offset: int) -> XRayInput: ...
+    def replication(self) -> ReplicationState: ...
     def close(self) -> None: ...
 
 
@@ -230,6 +245,7 @@ class KafkaSource:
         #: groups seen in an earlier listing: kept (with an error) while a broker cannot list its own
         self._known_groups: set[str] = set()
         self._simple: dict[str, bool] = {}
+        self._log_reader: PartitionLogReader | None = None
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -786,6 +802,7 @@ class KafkaSource:
         if self._producer is None:
             conf = self._base_conf()
             conf.setdefault("linger.ms", 0)
+            conf.setdefault("partitioner", "murmur2_random")  # keys where Java's producer puts them
             self._producer = Producer(conf)
         result: dict[str, Any] = {}
 
@@ -918,6 +935,8 @@ class KafkaSource:
                     len(rows),
                     sum(o.from_start for o in rows),
                     read.error,
+                    tuple(sorted(m.member_id for m in read.members or ())),
+                    tuple((o.partition, o.lag) for o in rows if o.lag is not None),
                 )
             )
         return tuple(out)
@@ -988,6 +1007,56 @@ class KafkaSource:
             for tp in result.topic_partitions or []:
                 if tp.error is not None:
                     raise KafkaDataError(f"{tp.topic}-{tp.partition}: {error_text(Exception(tp.error))}")
+
+    # -- the teaching views: the log drawn, the X-ray, the failure lab -------------------------
+
+    @property
+    def log_reader(self) -> PartitionLogReader:
+        if self._log_reader is None:
+            self._log_reader = PartitionLogReader(self)
+        return self._log_reader
+
+    def partition_log(
+        self,
+        topic: str,
+        partition: int,
+        first: int | None = None,
+        count: int = 200,
+        with_groups: bool = True,
+        with_configs: bool = False,
+    ) -> PartitionLog:
+        """The partition with the records of ``count`` offsets from ``first`` (None: the newest),
+        its markers and replicas (see :mod:`kcli.logview.reader`)."""
+        return self.log_reader.read(topic, partition, first, count, with_groups, with_configs)
+
+    def record_batch(self, topic: str, partition: int, offset: int) -> XRayInput:
+        """The batch holding one record, as its leader stores it (for the X-ray)."""
+        return self.log_reader.batch_for(topic, partition, offset)
+
+    def replication(self) -> ReplicationState:
+        """Every partition's leader, replicas and ISR, and which brokers are up: what the failure
+        lab compares from one refresh to the next to tell elections, ISR changes and URPs."""
+        md = self._metadata()
+        parts = {
+            (name, pid): PartitionState(p.leader, tuple(p.replicas), tuple(p.isrs))
+            for name, t in md.topics.items()
+            for pid, p in t.partitions.items()
+        }
+        local = {}
+        try:
+            from kcli.tui.local_lab import local_brokers
+
+            local = {b: lb.pid is not None for b, lb in local_brokers(md).items()}
+        except Exception:
+            local = {}
+        return ReplicationState(
+            live=tuple(sorted(md.brokers)),
+            down=self._connection.down,
+            controller=md.controller_id if md.controller_id is not None and md.controller_id >= 0 else None,
+            partitions=parts,
+            local=local,
+            addresses={b.id: f"{b.host}:{b.port}" for b in md.brokers.values()},
+        )
 
     def close(self) -> None:
         if self._producer is not None:

@@ -285,6 +285,10 @@ class TopicGroupLag:
     partitions: int  # partitions of the topic the group consumes or committed
     uncommitted: int = 0
     error: str | None = None
+    #: the members owning partitions of the topic (to tell joins, leaves and rebalances apart)
+    member_ids: tuple[str, ...] = ()
+    #: partition -> lag of the group there (for the per-partition lag sparklines)
+    lag_by_partition: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,3 +320,36 @@ class ProduceSpec:
     value: str | None
     headers: list[tuple[str, str]] = field(default_factory=list)
     partition: int | None = None
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """A partition's leader, replicas and in-sync replicas at one moment."""
+
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ReplicationState:
+    """The whole cluster's replication at one moment, for the failure lab's timeline.
+
+    ``local`` maps the broker ids of a ``kcli local`` stack to whether each runs (empty for any
+    other cluster: the lab then watches but never stops a broker).
+    """
+
+    live: tuple[int, ...]
+    down: tuple[int, ...]
+    controller: int | None
+    partitions: dict[tuple[str, int], PartitionState]
+    local: dict[int, bool] = field(default_factory=dict)
+    addresses: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def under_replicated(self) -> int:
+        return sum(len(p.isr) < len(p.replicas) for p in self.partitions.values())
+
+    @property
+    def offline(self) -> int:
+        return sum(p.leader < 0 for p in self.partitions.values())

@@ -80,3 +80,20 @@ class StatusBar(Static):
     def show(self, text: str, level: str = "ok") -> None:
         self.set_classes(f"status-{level}")
         self.update(text)
+
+
+class ExplainPane(Static):
+    """The Explain pane (``E``): a column at the right of a view saying what it shows and why."""
+
+    #: the lines shown, for tests
+    lines: list[str] = []
+
+    def show_lines(self, lines: list[str]) -> None:
+        from rich.text import Text
+
+        self.lines = list(lines)
+        text = Text("Explain  (E closes)\n", style="bold")
+        for line in lines:
+            text.append("• ", style="cyan")
+            text.append(line + "\n")
+        self.update(text)

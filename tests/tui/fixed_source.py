@@ -38,6 +38,104 @@ class FixedTail:
     def poll(self, max_wait_s: float = 0.5) -> list[Message]:
         return []
 
+    # -- the teaching views ------------------------------------------------------------------
+
+    def partition_log(self, topic, partition, first=None, count=200, with_groups=True, with_configs=False):
+        """orders-1 as a lab leaves it: broker 1 down and behind, a compacted hole, two groups."""
+        from kcli.logview.model import (
+            BatchInfo,
+            GroupMark,
+            PartitionLog,
+            RecordCell,
+            ReplicaEnd,
+            Segment,
+        )
+
+        def batch(base: int, last: int, offsets: tuple[int, ...], compression: str = "none") -> BatchInfo:
+            return BatchInfo(
+                base,
+                last,
+                last - base + 1,
+                120,
+                3,
+                0x1234ABCD,
+                True,
+                compression,
+                "CreateTime",
+                False,
+                False,
+                4000,
+                0,
+                base,
+                BASE_TS,
+                BASE_TS + 10,
+                offsets,
+            )
+
+        present = [o for o in range(10, 30) if o != 14]
+        batches = (
+            batch(10, 12, (10, 11, 12)),
+            batch(13, 17, (13, 15, 16, 17), "lz4"),
+            batch(18, 29, tuple(range(18, 30))),
+        )
+        records = tuple(
+            RecordCell(o, BASE_TS + o, f"user-{o % 4}".encode(), f'{{"n": {o}}}'.encode(), (), None)
+            for o in present
+        )
+        return PartitionLog(
+            topic,
+            partition,
+            0,
+            (0, 1, 2),
+            (0, 2),
+            10,
+            30,
+            30,
+            10,
+            30,
+            batches,
+            records,
+            (
+                ReplicaEnd(0, 32, "its log dir /tmp/kafka-0", True, True, True),
+                ReplicaEnd(2, 30, "its log dir /tmp/kafka-2", True, True),
+                ReplicaEnd(1, 22, "its log dir /tmp/kafka-1", False, False),
+            ),
+            (Segment(0, 4096), Segment(18, 1024)),
+            0,
+            (GroupMark("billing", 25, "Stable", "billing-1", "/10.0.0.1"), GroupMark("audit", 12, "Empty")),
+            None,
+            (),
+            True,
+            0,
+            {"min.insync.replicas": "2", "cleanup.policy": "delete", "retention.ms": "604800000"},
+        )
+
+    def record_batch(self, topic, partition, offset):
+        from kcli.logview.reader import XRayInput
+        from kcli.server.protocol.records import build_batch
+
+        raw = build_batch(
+            [(b"user-1", b"\x00\x00\x00\x00\x07\x02\x06Ann\x00", [("source", b"web")])],
+            base_offset=offset,
+            timestamp=BASE_TS,
+        )
+        log = self.partition_log(topic, partition)
+        return XRayInput(topic, partition, offset, log.batches[-1], raw, log.records[-1])
+
+    def replication(self):
+        from kcli.tui.model import PartitionState, ReplicationState
+
+        return ReplicationState(
+            live=(0,),
+            down=(1,),
+            controller=0,
+            partitions={
+                ("orders", 0): PartitionState(0, (0, 1), (0,)),
+                ("orders", 1): PartitionState(0, (1, 0), (0,)),
+                ("orders", 2): PartitionState(-1, (1,), (1,)),
+            },
+        )
+
     def close(self) -> None:
         pass
 
@@ -177,6 +275,104 @@ class FixedSource:
 
     def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None:
         pass
+
+    # -- the teaching views ------------------------------------------------------------------
+
+    def partition_log(self, topic, partition, first=None, count=200, with_groups=True, with_configs=False):
+        """orders-1 as a lab leaves it: broker 1 down and behind, a compacted hole, two groups."""
+        from kcli.logview.model import (
+            BatchInfo,
+            GroupMark,
+            PartitionLog,
+            RecordCell,
+            ReplicaEnd,
+            Segment,
+        )
+
+        def batch(base: int, last: int, offsets: tuple[int, ...], compression: str = "none") -> BatchInfo:
+            return BatchInfo(
+                base,
+                last,
+                last - base + 1,
+                120,
+                3,
+                0x1234ABCD,
+                True,
+                compression,
+                "CreateTime",
+                False,
+                False,
+                4000,
+                0,
+                base,
+                BASE_TS,
+                BASE_TS + 10,
+                offsets,
+            )
+
+        present = [o for o in range(10, 30) if o != 14]
+        batches = (
+            batch(10, 12, (10, 11, 12)),
+            batch(13, 17, (13, 15, 16, 17), "lz4"),
+            batch(18, 29, tuple(range(18, 30))),
+        )
+        records = tuple(
+            RecordCell(o, BASE_TS + o, f"user-{o % 4}".encode(), f'{{"n": {o}}}'.encode(), (), None)
+            for o in present
+        )
+        return PartitionLog(
+            topic,
+            partition,
+            0,
+            (0, 1, 2),
+            (0, 2),
+            10,
+            30,
+            30,
+            10,
+            30,
+            batches,
+            records,
+            (
+                ReplicaEnd(0, 32, "its log dir /tmp/kafka-0", True, True, True),
+                ReplicaEnd(2, 30, "its log dir /tmp/kafka-2", True, True),
+                ReplicaEnd(1, 22, "its log dir /tmp/kafka-1", False, False),
+            ),
+            (Segment(0, 4096), Segment(18, 1024)),
+            0,
+            (GroupMark("billing", 25, "Stable", "billing-1", "/10.0.0.1"), GroupMark("audit", 12, "Empty")),
+            None,
+            (),
+            True,
+            0,
+            {"min.insync.replicas": "2", "cleanup.policy": "delete", "retention.ms": "604800000"},
+        )
+
+    def record_batch(self, topic, partition, offset):
+        from kcli.logview.reader import XRayInput
+        from kcli.server.protocol.records import build_batch
+
+        raw = build_batch(
+            [(b"user-1", b"\x00\x00\x00\x00\x07\x02\x06Ann\x00", [("source", b"web")])],
+            base_offset=offset,
+            timestamp=BASE_TS,
+        )
+        log = self.partition_log(topic, partition)
+        return XRayInput(topic, partition, offset, log.batches[-1], raw, log.records[-1])
+
+    def replication(self):
+        from kcli.tui.model import PartitionState, ReplicationState
+
+        return ReplicationState(
+            live=(0,),
+            down=(1,),
+            controller=0,
+            partitions={
+                ("orders", 0): PartitionState(0, (0, 1), (0,)),
+                ("orders", 1): PartitionState(0, (1, 0), (0,)),
+                ("orders", 2): PartitionState(-1, (1,), (1,)),
+            },
+        )
 
     def close(self) -> None:
         pass

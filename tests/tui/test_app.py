@@ -432,7 +432,15 @@ async def test_replication_state_of_a_cluster_with_a_broker_down(tmp_path) -> No
             )
             await pilot.press("1")
             await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen), what="cluster screen")
-            await wait_for(pilot, lambda: column(pilot, "#brokers") == ["0", "1"], what="two live brokers")
+            # the live brokers, and the one that holds replicas but is down
+            await wait_for(
+                pilot,
+                lambda: (
+                    [(r[0], r[4]) for r in rows(pilot, "#brokers")]
+                    == [("0", "up"), ("1", "up"), ("2", "DOWN")]
+                ),
+                what="two live brokers, one down",
+            )
             summary = str(app.screen.query_one("#cluster-summary", Static).content)
             assert "under-replicated [b]2[/b]   offline [b]1[/b]" in summary, summary
             assert "brokers [b]2[/b] (down: [b]2[/b])" in summary, summary

@@ -20,7 +20,9 @@ SIZE = (130, 36)
 
 
 def make_app() -> KcliApp:
-    return KcliApp(FixedSource(), live_refresh=False)
+    app = KcliApp(FixedSource(), live_refresh=False)
+    app.clock_text = lambda _wall: "12:00:00"  # timelines print wall times: fixed for the snapshots
+    return app
 
 
 def loaded(*keys: str, final: type | None = None) -> Callable[[Pilot], Awaitable[None]]:
@@ -66,6 +68,9 @@ def loaded(*keys: str, final: type | None = None) -> Callable[[Pilot], Awaitable
         ("group_detail", ("3", "down", "enter")),
         ("help", ("question_mark",)),
         ("create_topic", ("n",)),
+        ("partition_log", ("down", "down", "enter", "l")),
+        ("partition_log_keys", ("down", "down", "enter", "l", "k", "left", "enter")),
+        ("explain", ("down", "down", "enter", "l", "E")),
     ],
 )
 def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None:
@@ -74,3 +79,17 @@ def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None
 
     final = {"help": HelpScreen, "create_topic": CreateTopicDialog}.get(name)
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=loaded(*keys, final=final))
+
+
+def test_xray_snapshot(snap_compare) -> None:
+    """The X-ray of a Confluent-framed record: batch header, record varints, framing."""
+    from kcli.tui.screens.partition import PartitionScreen
+
+    async def run_before(pilot: Pilot) -> None:
+        await loaded("down", "down", "enter", "l", final=PartitionScreen)(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "X-ray of" in pilot.app.screen.xray_text, what="the X-ray")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(130, 50), run_before=run_before)

@@ -74,6 +74,7 @@ class DataScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.kapp.paint_status()
+        self.update_explain()
 
     def setup(self) -> None:
         """Add table columns and the like; called once on mount, before the first fetch."""
@@ -127,6 +128,7 @@ class DataScreen(Screen):
         self.kapp.report_success()
         if self.is_attached:
             self.apply(data)
+            self.update_explain()
         self.loads += 1
         self.kapp.paint_status()
         if self._pending:
@@ -154,6 +156,31 @@ class DataScreen(Screen):
         if self.loaded_at is not None:
             text += f"; showing data of {clock(self.loaded_at)}"
         return text + ")"
+
+    # -- the Explain pane (E) --------------------------------------------------------------------
+
+    def explain_lines(self) -> list[str] | None:
+        """What the Explain pane (E) says about this view (see :mod:`kcli.tui.explain`); None: nothing."""
+        return None
+
+    def update_explain(self) -> None:
+        """Show, fill or remove the Explain pane, as the app's ``explaining`` says."""
+        from kcli.tui.widgets import ExplainPane
+
+        if not self.is_attached:
+            return
+        panes = list(self.query(ExplainPane))
+        if not getattr(self.app, "explaining", False):
+            for pane in panes:
+                pane.remove()
+            return
+        lines = self.explain_lines() or ["Nothing to explain in this view yet."]
+        if panes:
+            panes[0].show_lines(lines)
+            return
+        pane = ExplainPane(id="explain-pane")
+        self.mount(pane)
+        pane.show_lines(lines)
 
     def fetch(self) -> Any:
         raise NotImplementedError

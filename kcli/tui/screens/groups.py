@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
+from kcli.tui.events import EventLog, GroupLook, group_events, look_from_detail
 from kcli.tui.model import GroupDetail, GroupList, GroupMemberInfo
 from kcli.tui.rebalance_timeline import Timeline
 from kcli.tui.screens.base import DataScreen
@@ -130,6 +131,11 @@ class GroupsScreen(DataScreen):
         if gid:
             self.kapp.open_group(gid)
 
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import groups_lines
+
+        return groups_lines(len(self.group_ids))
+
     def action_reset_offsets(self) -> None:
         gid = self.selected_group()
         if gid:
@@ -155,6 +161,9 @@ class GroupScreen(DataScreen):
         self.group_id = group_id
         self.detail: GroupDetail | None = None
         self.timeline = Timeline()  # the group's rebalances, from one refresh to the next
+        #: committed offsets moving, seen between refreshes (newest last; the "Commits" table)
+        self.events = EventLog()
+        self._look: GroupLook | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -167,6 +176,8 @@ class GroupScreen(DataScreen):
             yield DataTable(id="offsets", cursor_type="row", zebra_stripes=True)
             yield Static("", id="group-note", classes="note")
             yield Static("", id="group-timeline", classes="note")
+            yield Static("Commits (newest first): the committed offsets moving", classes="section-title")
+            yield DataTable(id="group-commits", cursor_type="row")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -177,6 +188,9 @@ class GroupScreen(DataScreen):
         offsets = self.query_one("#offsets", DataTable)
         for title in ("Topic", "Partition", "Committed", "Log end", "Lag", "Member id", "Host", "Client id"):
             offsets.add_column(title, key=title.lower())
+        commits = self.query_one("#group-commits", DataTable)
+        commits.add_column("Time", key="time", width=8)
+        commits.add_column("Commit", key="commit")
         self.sub_title = f"Group {self.group_id}"
         for note in ("#group-problems", "#group-note", "#group-timeline"):
             self.query_one(note).display = False
@@ -225,6 +239,25 @@ class GroupScreen(DataScreen):
         if 0 <= cursor < len(data.offsets):
             offsets.move_cursor(row=cursor, animate=False)
         set_note(self.query_one("#group-note", Static), FROM_START_NOTE if data.uncommitted else "")
+        self._commits(data)
+
+    def _commits(self, data: GroupDetail) -> None:
+        """Committed offsets that moved since the last refresh (joins, leaves and moves are the
+        rebalance timeline's, above)."""
+        if not data.errors:  # a refresh that could not read the group says nothing about changes
+            look = look_from_detail(data)
+            found = group_events(self.group_id, self._look, look)
+            self.events.extend((kind, text) for kind, text in found if kind == "commit")
+            self._look = look
+        table = self.query_one("#group-commits", DataTable)
+        table.clear()
+        for e in list(self.events.events)[::-1][:100]:
+            table.add_row(self.kapp.clock_text(e.at), e.text)
+
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import group_lines
+
+        return group_lines(self.detail) if self.detail is not None else None
 
     def action_reset_offsets(self) -> None:
         self.kapp.reset_offsets(self.group_id, self.refresh_data)

@@ -47,15 +47,17 @@ class HelpScreen(ModalScreen[None]):
         )
         from kcli.tui.screens.groups import GroupScreen, GroupsScreen
         from kcli.tui.screens.messages import MessagesScreen
+        from kcli.tui.screens.partition import PartitionScreen
         from kcli.tui.screens.topic import TopicScreen
         from kcli.tui.screens.topics import TopicsScreen
 
         sections = [
             ("Everywhere", [*KcliApp.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
-            ("Cluster", ClusterScreen.BINDINGS),
+            ("Cluster and failure lab", ClusterScreen.BINDINGS),
             ("Topics", TopicsScreen.BINDINGS),
             ("Topic detail", TopicScreen.BINDINGS),
             ("Messages", MessagesScreen.BINDINGS),
+            ("Partition log drawn (l on a partition)", PartitionScreen.BINDINGS),
             ("Consumer groups", GroupsScreen.BINDINGS),
             ("Group detail", GroupScreen.BINDINGS),
             ("Create topic form", CreateTopicDialog.BINDINGS),

@@ -324,6 +324,15 @@ class MessagesScreen(DataScreen):
             self.show_detail(self.shown[event.cursor_row])
             if self.tailing:
                 self._summary()
+            self.update_explain()
+
+    def explain_lines(self) -> list[str] | None:
+        """Why the selected record is in its partition (the Explain pane, ``E``)."""
+        from kcli.tui.explain import record_lines
+
+        row = self.query_one("#messages", DataTable).cursor_row
+        record = self.shown[row].message if 0 <= row < len(self.shown) else None
+        return record_lines(record, len(self.marks) if self.partition is None else None)
 
     def show_detail(self, record: RecordView) -> None:
         """Headers and every plausible reading of key and value, as one Rich Text (selectable, testable)."""

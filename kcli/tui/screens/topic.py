@@ -1,5 +1,8 @@
 """One topic: partitions with replicas and watermarks, the consumer groups reading it with their lag
-there, its configs (editable), and a live throughput sparkline."""
+there, its configs (editable), and throughput and lag over time: a records/s sparkline for the
+topic with the events that moved it marked under it ("member joined", "rebalance", "broker down",
+elections, ISR changes), and per partition a records/s and a lag sparkline. ``l`` draws the
+selected partition's log."""
 
 from __future__ import annotations
 
@@ -9,14 +12,18 @@ from collections import deque
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
+from kcli.tui.events import EventLog, GroupLook, group_events, look_from_topic
 from kcli.tui.model import ConfigValue, PartitionInfo, TopicDetail
 from kcli.tui.screens.base import DataScreen
+from kcli.tui.sparks import legend, marks, spark
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
 #: Samples kept for the sparkline: two minutes at one sample a second.
 HISTORY = 120
+#: Samples shown in a partition row's sparklines.
+ROW_SPARK = 10
 #: The groups of the topic cost a coordinator round trip per group: read them every Nth refresh.
 GROUPS_EVERY = 3
 
@@ -41,6 +48,7 @@ class TopicScreen(DataScreen):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("l", "partition_log", "Log drawn"),
         Binding("m", "messages", "Messages"),
         Binding("p", "produce", "Produce"),
         Binding("e", "edit_config", "Edit config"),
@@ -59,6 +67,11 @@ class TopicScreen(DataScreen):
         self.detail: TopicDetail | None = None
         self.group_ids: list[str] = []
         self._fetches = 0
+        self.events = EventLog()
+        self.part_rates: dict[int, deque[float]] = {}
+        self.part_lags: dict[int, deque[float]] = {}
+        self._part_last: dict[int, int] = {}
+        self._looks: dict[str, GroupLook] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,7 +79,8 @@ class TopicScreen(DataScreen):
             yield Static(f"Topic [b]{self.topic}[/b]", id="topic-summary", classes="panel-title")
             with Horizontal(id="throughput-row"):
                 yield Static("records/s", id="rate", classes="rate")
-                yield Sparkline([], id="throughput")
+                yield Static("", id="throughput")
+            yield Static("", id="topic-trend-marks")
             with Horizontal(id="topic-tables"):
                 with Vertical(id="partitions-pane"):
                     yield Static("Partitions", classes="section-title")
@@ -84,6 +98,8 @@ class TopicScreen(DataScreen):
         parts = self.query_one("#partitions", DataTable)
         for title in ("Partition", "Leader", "Replicas", "ISR", "Offline", "Low", "High", "Records", "State"):
             parts.add_column(title, key=title.lower())
+        parts.add_column("Records/s", key="rate-spark", width=ROW_SPARK)
+        parts.add_column("Lag", key="lag-spark", width=ROW_SPARK + 7)
         groups = self.query_one("#topic-groups", DataTable)
         for title in ("Group", "State", "Members", "Partitions", "Lag", "Problem"):
             groups.add_column(title, key=title.lower())
@@ -92,8 +108,9 @@ class TopicScreen(DataScreen):
         configs.add_column("Value", key="value")
         self.sub_title = f"Topic {self.topic}"
         parts.focus()
-        self.query_one("#throughput", Sparkline).display = False  # shown from the first rate sample
+        self.query_one("#throughput").display = False  # shown from the first rate sample
         self.query_one("#topic-groups-note").display = False
+        self.query_one("#topic-trend-marks").display = False
 
     def fetch(self) -> TopicDetail:
         with_groups = self._fetches % GROUPS_EVERY == 0
@@ -111,6 +128,7 @@ class TopicScreen(DataScreen):
                 self.detail.groups,
                 self.detail.groups_error,
             )
+        prev = self.detail
         self.detail = data
         now = time.monotonic()
         high = data.high_total
@@ -118,9 +136,8 @@ class TopicScreen(DataScreen):
             rate = max(0.0, (high - self._last[1]) / (now - self._last[0]))
             self.samples.append(rate)
             self.query_one("#rate", Static).update(f"{rate:,.1f} records/s")
-            spark = self.query_one("#throughput", Sparkline)
-            spark.data = list(self.samples)
-            spark.display = max(self.samples) > 0  # a flat zero line renders as a full bar
+            self._track(prev, data, now - self._last[0])
+            self._draw_trend()
         self._last = (now, high)
         self.query_one("#topic-summary", Static).update(
             f"Topic [b]{data.name}[/b]   partitions [b]{len(data.partitions)}[/b]   "
@@ -142,6 +159,8 @@ class TopicScreen(DataScreen):
                 high_cell(p),
                 fmt_count(p.records),
                 p.state,
+                spark(self.part_rates.get(p.partition, ()), ROW_SPARK, top=self._peak(self.part_rates)),
+                self._lag_cell(p.partition),
             )
         if 0 <= cursor < len(data.partitions):
             parts.move_cursor(row=cursor, animate=False)
@@ -156,6 +175,83 @@ class TopicScreen(DataScreen):
                 configs.add_row(c.name + ("" if c.default else " *"), value)
             if 0 <= cursor < len(data.configs):
                 configs.move_cursor(row=cursor, animate=False)
+
+    # -- throughput and lag over time -----------------------------------------------------------
+
+    def _track(self, prev: TopicDetail | None, data: TopicDetail, elapsed: float) -> None:
+        """Per-partition records/s and lag samples, and the events between two refreshes."""
+        sample = len(self.samples)
+        for p in data.partitions:
+            if p.high is not None:
+                last = self._part_last.get(p.partition)
+                if last is not None and elapsed > 0:
+                    rate = max(0.0, (p.high - last) / elapsed)
+                    self.part_rates.setdefault(p.partition, deque(maxlen=HISTORY)).append(rate)
+                self._part_last[p.partition] = p.high
+        if data.groups is not None:
+            lags: dict[int, int] = {}
+            for g in data.groups:
+                for partition, lag in g.lag_by_partition:
+                    lags[partition] = lags.get(partition, 0) + lag
+            for p in data.partitions:
+                self.part_lags.setdefault(p.partition, deque(maxlen=HISTORY)).append(
+                    float(lags.get(p.partition, 0))
+                )
+            for g in data.groups:
+                look = look_from_topic(g)
+                self.events.extend(
+                    group_events(g.group_id, self._looks.get(g.group_id), look, commits=False), sample
+                )
+                self._looks[g.group_id] = look
+        if prev is None:
+            return
+        before = {p.partition: p for p in prev.partitions}
+        for p in data.partitions:
+            old = before.get(p.partition)
+            if old is None:
+                continue
+            name = f"{data.name}-{p.partition}"
+            for broker in sorted(set(p.offline) - set(old.offline)):
+                self.events.add("broker-down", f"broker {broker} down ({name} lost a replica)", sample)
+            for broker in sorted(set(old.offline) - set(p.offline)):
+                self.events.add("broker-up", f"broker {broker} up again ({name})", sample)
+            if p.leader != old.leader:
+                self.events.add("election", f"{name} leader {old.leader} → {p.leader}", sample)
+            if len(p.isr) < len(old.isr):
+                self.events.add(
+                    "isr-shrink",
+                    f"{name} ISR {','.join(map(str, old.isr))} → {','.join(map(str, p.isr))}",
+                    sample,
+                )
+            elif len(p.isr) > len(old.isr):
+                self.events.add("isr-expand", f"{name} ISR back to {','.join(map(str, p.isr))}", sample)
+
+    @staticmethod
+    def _peak(series: dict[int, deque[float]]) -> float:
+        return max((max(list(v)[-ROW_SPARK:], default=0.0) for v in series.values()), default=0.0)
+
+    def _lag_cell(self, partition: int) -> str:
+        values = self.part_lags.get(partition)
+        if not values:
+            return "-"
+        return spark(values, ROW_SPARK, top=self._peak(self.part_lags)) + f" {int(values[-1]):,}"
+
+    def _draw_trend(self) -> None:
+        widget = self.query_one("#throughput", Static)
+        width = max(10, (widget.size.width or 60) - 1)
+        widget.update(spark(self.samples, width))
+        widget.display = max(self.samples, default=0) > 0 or bool(self.events.events)
+        under, marked = marks(len(self.samples), width, list(self.events.events))
+        note = self.query_one("#topic-trend-marks", Static)
+        if marked:
+            from rich.text import Text
+
+            text = Text(" " * 28)  # under the sparkline: the rate label's width
+            text.append(under)
+            text.append("\n")
+            text.append(legend(marked[-5:], self.kapp.clock_text))
+            note.update(text)
+        note.display = bool(marked)
 
     def _apply_groups(self, data: TopicDetail) -> None:
         table = self.query_one("#topic-groups", DataTable)
@@ -206,6 +302,18 @@ class TopicScreen(DataScreen):
 
     def action_messages(self) -> None:
         self.kapp.open_messages(self.topic)
+
+    def action_partition_log(self) -> None:
+        if self.detail is None or not self.detail.partitions:
+            return
+        row = self.query_one("#partitions", DataTable).cursor_row
+        if 0 <= row < len(self.detail.partitions):
+            self.kapp.open_partition_log(self.topic, self.detail.partitions[row].partition)
+
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import topic_lines
+
+        return topic_lines(self.detail) if self.detail is not None else None
 
     def action_produce(self) -> None:
         self.kapp.produce(self.topic, None, self.refresh_data)

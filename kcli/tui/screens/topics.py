@@ -178,6 +178,11 @@ class TopicsScreen(DataScreen):
         self.query_one("#topic-filter", Input).value = ""
         self.query_one("#topics", DataTable).focus()
 
+    def explain_lines(self) -> list[str] | None:
+        from kcli.tui.explain import topics_lines
+
+        return topics_lines(len(self.kapp.topic_names))
+
     def action_refresh(self) -> None:
         self.refresh_data()
 

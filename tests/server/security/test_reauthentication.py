@@ -20,7 +20,9 @@ JAAS = (
     "org.apache.kafka.common.security.plain.PlainLoginModule required "
     'user_alice="alice-secret" user_bob="bob-secret";'
 )
-LIFETIME_MS = 2000
+# Long enough that kafka-python's re-authentication, scheduled 5-15% of a lifetime before the end
+# (250-750 ms here), is not late on a loaded 2-core machine.
+LIFETIME_MS = 5000
 METADATA = {"topics": None, "allow_auto_topic_creation": False, "include_topic_authorized_operations": False}
 
 
@@ -80,7 +82,7 @@ def test_reauthentication_cannot_change_the_principal(broker: BrokerProcess) -> 
 def test_kafka_python_reauthenticates_while_producing(
     broker: BrokerProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A producer that outlives three session lifetimes keeps its connection: the client
+    """A producer that outlives two session lifetimes keeps its connection: the client
     re-authenticates in time (kafka-python schedules it at 85-95% of the lifetime)."""
     caplog.set_level(logging.DEBUG, logger="kafka")
     topic = f"reauth-{uuid.uuid4().hex[:8]}"
@@ -93,7 +95,7 @@ def test_kafka_python_reauthenticates_while_producing(
         sasl_plain_password="alice-secret",
     )
     try:
-        end = time.monotonic() + 3 * LIFETIME_MS / 1000
+        end = time.monotonic() + 2 * LIFETIME_MS / 1000
         sent = 0
         while time.monotonic() < end:
             producer.send(topic, f"{sent}".encode()).get(10)
@@ -101,5 +103,5 @@ def test_kafka_python_reauthenticates_while_producing(
     finally:
         producer.close()
     scheduled = [r for r in caplog.records if "Scheduling SASL re-authentication" in r.getMessage()]
-    assert len(scheduled) >= 3, [r.getMessage() for r in caplog.records][-20:]
+    assert len(scheduled) >= 2, [r.getMessage() for r in caplog.records][-20:]
     assert not any("its SASL session expired" in line for line in broker.output[log_start:])
