@@ -23,7 +23,7 @@ from typing import Any
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.partition import Partition
-from kcli.server.protocol.fast_responses import encode_fetch_response, release_regions
+from kcli.server.protocol.fast_responses import SENDFILE_MIN, encode_fetch_response, release_regions
 from kcli.server.purgatory import DelayedOperation
 from kcli.server.storage.handles import FileRegion
 
@@ -184,6 +184,12 @@ def _read_all(
                         min_one_batch=total == 0,
                         copy_max_bytes=None if replica_id >= 0 else CONSUMER_PARTITION_MAX_BYTES,
                     )
+                    if isinstance(records, FileRegion) and len(records) < SENDFILE_MIN:
+                        region = records  # the encoder would read it: read it now and unpin
+                        try:
+                            records = region.read()
+                        finally:
+                            region.release()
                 except Exception as exc:
                     code = getattr(exc, "error_code", None)
                     if code is None:

@@ -48,6 +48,7 @@ class HandleCache:
         self._lock = threading.Lock()
         self.opens = 0  # descriptors opened, for tests and benchmarks
         self.evictions = 0  # descriptors closed to make room
+        self.regions = 0  # file regions pinned for responses not yet sent (zero-copy fetch)
 
     @property
     def capacity(self) -> int:
@@ -80,6 +81,31 @@ class HandleCache:
             self._open[handle] = None
             self.opens += 1
             return handle._fd
+
+    @property
+    def region_budget(self) -> int:
+        """How many file regions may be pinned at once: a quarter of the descriptors. A pinned
+        descriptor cannot be evicted, so a Fetch of thousands of partitions (or many fetches at
+        once) must not pin them all; beyond the budget, reads copy the bytes and unpin at once."""
+        return max(8, self.capacity // 4)
+
+    def acquire_region(self, handle: FileHandle) -> int | None:
+        """Pin ``handle`` for a file region if the budget allows; its descriptor, or None."""
+        with self._lock:
+            if self.regions >= self.region_budget:
+                return None
+            self.regions += 1
+        try:
+            return self.acquire(handle)
+        except BaseException:
+            with self._lock:
+                self.regions -= 1
+            raise
+
+    def release_region(self, handle: FileHandle) -> None:
+        with self._lock:
+            self.regions -= 1
+        self.release(handle)
 
     def release(self, handle: FileHandle) -> None:
         with self._lock:
@@ -181,10 +207,12 @@ class FileHandle:
         with self as fd:
             return os.pread(fd, size, position)
 
-    def region(self, position: int, size: int) -> FileRegion:
+    def region(self, position: int, size: int) -> FileRegion | None:
         """Bytes ``[position, position + size)`` of this file, the descriptor pinned until the
-        region is released: what a Fetch hands to ``sendfile``."""
-        return FileRegion(self, self._cache.acquire(self), position, size)
+        region is released: what a Fetch hands to ``sendfile``. None when the cache's budget of
+        pinned regions is spent (the caller reads the bytes instead)."""
+        fd = self._cache.acquire_region(self)
+        return None if fd is None else FileRegion(self, fd, position, size)
 
     def write_all(self, data: bytes | bytearray | memoryview, rollback_to: int | None = None) -> None:
         """Append all of ``data``; on failure cut the file back to ``rollback_to`` if given, so a
@@ -279,7 +307,7 @@ class FileRegion:
     def release(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
-            handle._cache.release(handle)
+            handle._cache.release_region(handle)
 
     def __del__(self) -> None:
         self.release()

@@ -585,7 +585,8 @@ class PartitionLog:
         were CRC-checked or appended by this process come back as a pinned :class:`FileRegion`
         of the segment file (the Fetch response sends it with sendfile, the bytes never entering
         Python); batches nothing vouches for yet are read and checked first, exactly as
-        :meth:`read` does, so zero-copy never serves a batch that was not validated once.
+        :meth:`read` does, so zero-copy never serves a batch that was not validated once; so are
+        batches beyond the budget of pinned regions (see ``HandleCache.region_budget``).
         ``copy_max_bytes`` caps what such a read copies into memory (still one whole batch at
         least): a region costs no memory, bytes do."""
         with self._lock:
@@ -616,7 +617,9 @@ class PartitionLog:
                 following = self._bases[k + 1] if k + 1 < len(self._bases) else self.log_end_offset
                 end, end_offset = _whole_batches_end(seg, pos, limit, bound, following)
                 if zero_copy and seg.vouched_for(pos, end):
-                    return ReadResult(seg.region(pos, end - pos), end_offset)
+                    region = seg.region(pos, end - pos)
+                    if region is not None:
+                        return ReadResult(region, end_offset)
                 if copy_max_bytes is not None and end - pos > max(copy_max_bytes, first.size):
                     end, beyond = seg.last_batch_before(pos + max(copy_max_bytes, first.size), pos)
                     if beyond is not None:

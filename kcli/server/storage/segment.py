@@ -345,8 +345,9 @@ class LogSegment:
     def read_bytes(self, position: int, size: int) -> bytes:
         return self._log.pread(size, position)
 
-    def region(self, position: int, size: int) -> FileRegion:
-        """``size`` bytes from ``position``, pinned for sendfile (see :class:`FileRegion`)."""
+    def region(self, position: int, size: int) -> FileRegion | None:
+        """``size`` bytes from ``position``, pinned for sendfile (see :class:`FileRegion`); None
+        when no more regions may be pinned now."""
         return self._log.region(position, size)
 
     def headers_from(

@@ -5,7 +5,7 @@ broker in tests/server/test_zero_copy_fetch.py."""
 from __future__ import annotations
 
 from kcli.server.protocol.records import iter_batches
-from kcli.server.storage.handles import FileRegion
+from kcli.server.storage.handles import FileRegion, HandleCache, default_cache
 
 from .helpers import batch, open_log
 
@@ -68,3 +68,25 @@ def test_positions_of_the_log_end_and_the_high_watermark_are_known_without_readi
     assert log.position_of(1, look_up=True) == (0, 0)  # the start of the batch holding it
     log.truncate_to(2)
     assert log.position_of(2) == (0, first_end)
+
+
+def test_beyond_the_budget_of_pinned_regions_reads_copy_the_bytes(tmp_path, monkeypatch):
+    """A pinned descriptor cannot be evicted, so a fetch of thousands of partitions must not pin
+    one per partition: past the cache's budget, reads come back as bytes and pin nothing."""
+    cache = default_cache()
+    budget = cache.regions + 3
+    monkeypatch.setattr(HandleCache, "region_budget", property(lambda self: budget))
+    logs = [open_log(tmp_path, f"topic-{i}") for i in range(5)]
+    for log in logs:
+        log.append(batch(3))
+    results = [log.read_records(0, 1 << 20) for log in logs]
+    regions = [r.records for r in results if isinstance(r.records, FileRegion)]
+    assert len(regions) == 3 and cache.regions == budget
+    assert all(isinstance(r.records, bytes) for r in results[3:])
+    assert results[-1].records == logs[-1].read(0, 1 << 20)
+    for region in regions:
+        region.release()
+    assert cache.regions == budget - 3
+    again = logs[-1].read_records(0, 1 << 20).records  # the budget is back
+    assert isinstance(again, FileRegion)
+    again.release()
