@@ -6,7 +6,9 @@ instead, one controller node and N broker nodes on consecutive ports, replicatin
 ``$KCLI_HOME/run/local.json`` (service -> pid, port, config, log), so ``status``/``stop`` need no
 guessing and a pid file left behind by a crash is recognised as stale rather than trusted.
 
-``start|stop|restart --broker N`` acts on broker N alone (its ``node.id``), for the replication lab:
+``start|stop|restart --broker N`` acts on broker N alone (its ``node.id``), for the replication lab
+(``--controllers 3`` lays out a Raft quorum of controllers 100, 101, 102, and ``--broker 101``
+stops or starts one of them - kill the active controller and watch another take over):
 ``kill -9`` the leader, watch the ISR shrink, then ``kcli local start --broker 2`` brings it back
 with the same configuration and data. Status stays true to the processes: a broker restarted by
 hand (``kafka-server-start $KCLI_HOME/local/etc/server-2.properties``) is found through the pid
@@ -179,15 +181,25 @@ CONTROLLER_ID = 100
 
 
 def cluster_properties(
-    node_id: int, roles: str, port: int, controller_port: int, data: Path, brokers: int
+    node_id: int,
+    roles: str,
+    port: int,
+    controller_port: int,
+    data: Path,
+    brokers: int,
+    controller_ports: list[int] | None = None,
 ) -> str:
-    """One node of a local KRaft cluster: the controller (``roles="controller"``) or broker ``node_id``."""
+    """One node of a local KRaft cluster: a controller (``roles="controller"``, listening on
+    ``controller_port``) or broker ``node_id``. ``controller_ports``: the quorum's voters (ids
+    CONTROLLER_ID, CONTROLLER_ID + 1, ...), one by default."""
     replication = min(3, brokers)
+    ports = controller_ports or [controller_port]
+    voters = ",".join(f"{CONTROLLER_ID + i}@localhost:{p}" for i, p in enumerate(ports))
     lines = [
         f"# Written by kcli local start --brokers {brokers}: a KRaft cluster, this node is a {roles}.",
         f"process.roles={roles}",
         f"node.id={node_id}",
-        f"controller.quorum.voters={CONTROLLER_ID}@localhost:{controller_port}",
+        f"controller.quorum.voters={voters}",
         "controller.listener.names=CONTROLLER",
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         f"log.dirs={data}",
@@ -260,10 +272,15 @@ def start(
     schema_registry: bool = False,
     registry_port: int = 8081,
     secure: bool = False,
+    controllers: int = 1,
 ) -> list[str]:
     """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
     if brokers < 1:
         raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
+    if controllers < 1 or controllers % 2 == 0:
+        raise LocalError(
+            f"--controllers {controllers}: a controller quorum needs an odd number of voters (1, 3 or 5)"
+        )
 
     messages: list[str] = []
     services = load_state()
@@ -283,7 +300,8 @@ def start(
     # the controller node on port + N.
     broker_ports = [port + i for i in range(brokers)]
     controller_port = port + brokers
-    wanted = [*broker_ports, controller_port] + ([registry_port] if schema_registry else [])
+    controller_ports = [controller_port + i for i in range(controllers)]
+    wanted = [*broker_ports, *controller_ports] + ([registry_port] if schema_registry else [])
     for p in wanted:
         if port_in_use(p):
             raise LocalError(
@@ -300,7 +318,7 @@ def start(
     started: list[Service] = []
     try:
         secure_dir = None
-        if brokers == 1:
+        if brokers == 1 and controllers == 1:
             server_props = config_dir / "server.properties"
             text = broker_properties(port, port + 1, base / "data" / "kafka")
             if secure:  # the SASL_SSL lab: certificates, users, ACLs (kcli/local_secure.py)
@@ -319,10 +337,16 @@ def start(
             if secure:  # the controller keeps the SCRAM users: seed them in its data directory
                 from kcli import local_secure
 
-                secure_dir = local_secure.prepare(base, [base / "data" / "controller"])
+                names = (
+                    ["controller"]
+                    if controllers == 1
+                    else [f"controller-{CONTROLLER_ID + i}" for i in range(controllers)]
+                )
+                secure_dir = local_secure.prepare(base, [base / "data" / n for n in names])
             _start_cluster(
-                brokers, broker_ports, controller_port, base, config_dir, logs, started, messages, secure_dir
-            )
+                brokers, broker_ports, controller_port, base, config_dir, logs, started, messages, secure_dir,
+                controller_ports,
+            )  # fmt: skip
         if schema_registry:
             sr_props = config_dir / "schema-registry.properties"
             sr_text, sr_env = registry_properties(registry_port, bootstrap), {}
@@ -368,24 +392,32 @@ def _start_cluster(
     started: list[Service],
     messages: list[str],
     secure_dir: Path | None = None,
+    controller_ports: list[int] | None = None,
 ) -> None:
-    """A controller node, then the brokers 0..N-1; each recorded as soon as it is up."""
-    messages.append(f"Starting Kafka (KRaft mode, 1 controller, {brokers} brokers)")
-    props = config_dir / "controller.properties"
-    props.write_text(
-        cluster_properties(
-            CONTROLLER_ID, "controller", 0, controller_port, base / "data" / "controller", brokers
+    """The controller node(s), then the brokers 0..N-1; each recorded as soon as it is up. With a
+    quorum the voters are controller-100, controller-101, ... (node ids 100, 101, ...)."""
+    ports = controller_ports or [controller_port]
+    quorum = len(ports) > 1
+    messages.append(
+        f"Starting Kafka (KRaft mode, {len(ports)} controller{'s' if quorum else ''}, {brokers} brokers)"
+    )
+    for i, cport in enumerate(ports):
+        node = CONTROLLER_ID + i
+        name = f"controller-{node}" if quorum else "controller"
+        props = config_dir / f"{name}.properties"
+        props.write_text(
+            cluster_properties(node, "controller", 0, cport, base / "data" / name, brokers, ports)
         )
-    )
-    started.append(
-        _launch("controller", "kcli.server.start", props, controller_port, logs / "controller.log")
-    )
-    save_state(started)
-    messages.append(f"Controller is [UP] on localhost:{controller_port}")
+        log_name = f"{name}.log"
+        started.append(
+            _launch(name, "kcli.server.start", props, cport, logs / log_name, node if quorum else None)
+        )
+        save_state(started)
+        messages.append(f"Controller {node if quorum else ''}".rstrip() + f" is [UP] on localhost:{cport}")
     for node_id, broker_port in enumerate(broker_ports):
         props = config_dir / f"server-{node_id}.properties"
         data = base / "data" / f"kafka-{node_id}"
-        text = cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers)
+        text = cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers, ports)
         if secure_dir is not None:
             from kcli import local_secure
 
@@ -444,6 +476,8 @@ def start_broker(node_id: int) -> list[str]:
         raise LocalError(f"{config} is missing: start the whole stack again with kcli local start")
     fresh = _launch(svc.name, svc.module, config, svc.port, Path(svc.log), node_id)
     save_state([fresh if s is svc else s for s in services])
+    if svc.name.startswith("controller"):
+        return [f"Controller {node_id} is [UP] on localhost:{svc.port}"]
     return [f"Kafka broker {node_id} is [UP] on localhost:{svc.port}"]
 
 

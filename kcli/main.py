@@ -108,6 +108,13 @@ def local_start(
             help="A SASL_SSL security lab: generated certificates, users admin/alice/bob, ACLs, client properties files.",
         ),
     ] = False,
+    controllers: Annotated[
+        int,
+        typer.Option(
+            help="Number of KRaft controllers: 3 (or 5) makes a Raft quorum, node ids 100, 101, ... on the ports after "
+            "the brokers'; --broker 101 then stops or starts one of them."
+        ),
+    ] = 1,
 ) -> None:
     """Start a KRaft broker, or a cluster with --brokers N (and the schema registry), in the background."""
     from kcli import local
@@ -115,7 +122,7 @@ def local_start(
     if broker is not None:
         _run(lambda: local.start_broker(broker))
         return
-    _run(lambda: local.start(brokers, port, schema_registry, registry_port, secure))
+    _run(lambda: local.start(brokers, port, schema_registry, registry_port, secure, controllers))
 
 
 @local_app.command("status")
@@ -126,7 +133,9 @@ def local_status() -> None:
     _run(local.status)
 
 
-BROKER_OPTION = typer.Option("--broker", help="Only this broker (its node.id).")
+BROKER_OPTION = typer.Option(
+    "--broker", "--node", help="Only this node (its node.id: a broker, or a quorum's controller)."
+)
 
 
 @local_app.command("stop")

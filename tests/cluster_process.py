@@ -43,11 +43,14 @@ class Cluster:
         brokers: int = 3,
         mode: str = "zookeeper",
         overrides: dict[str, str] | None = None,
+        controllers: int = 1,
     ):
+        """``controllers``: KRaft voters (ids 100, 101, ...): one, or a Raft quorum of several."""
         self.workdir = workdir
         self.mode = mode
         self.zookeeper: ZooKeeperProcess | None = None
         self.controller: BrokerProcess | None = None
+        self.controllers: list[BrokerProcess] = []
         common: dict[str, str | None] = {
             "offsets.topic.replication.factor": "1",
             "group.initial.rebalance.delay.ms": "0",
@@ -57,21 +60,24 @@ class Cluster:
             self.zookeeper = ZooKeeperProcess(workdir / "zookeeper")
             common.update({"process.roles": None, "zookeeper.connect": f"127.0.0.1:{self.zookeeper.port}"})
         else:
-            controller_id = 100
-            port = free_port()
-            voters = f"{controller_id}@127.0.0.1:{port}"
-            self.controller = BrokerProcess(
-                workdir / "controller",
-                {
-                    "node.id": str(controller_id),
-                    "process.roles": "controller",
-                    "listeners": f"CONTROLLER://127.0.0.1:{port}",
-                    "controller.listener.names": "CONTROLLER",
-                    "controller.quorum.voters": voters,
-                },
-                port=port,
-                marker=CONTROLLER_MARKER,
-            )
+            ports = {100 + i: free_port() for i in range(controllers)}
+            voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in ports.items())
+            self.controllers = [
+                BrokerProcess(
+                    workdir / ("controller" if node == 100 else f"controller-{node}"),
+                    {
+                        "node.id": str(node),
+                        "process.roles": "controller",
+                        "listeners": f"CONTROLLER://127.0.0.1:{port}",
+                        "controller.listener.names": "CONTROLLER",
+                        "controller.quorum.voters": voters,
+                    },
+                    port=port,
+                    marker=CONTROLLER_MARKER,
+                )
+                for node, port in ports.items()
+            ]
+            self.controller = self.controllers[0]
             common.update({"process.roles": "broker", "controller.quorum.voters": voters,
                            "controller.listener.names": "CONTROLLER"})  # fmt: skip
         common.update(overrides or {})
@@ -88,8 +94,8 @@ class Cluster:
         try:
             if self.zookeeper is not None:
                 self.zookeeper.start()
-            if self.controller is not None:
-                self.controller.start()
+            for controller in self.controllers:
+                controller.start()
             for broker in self.brokers:
                 broker.start()
         except Exception:
@@ -100,7 +106,7 @@ class Cluster:
     def stop(self) -> None:
         for broker in self.brokers:
             broker.stop()
-        if self.controller is not None:
-            self.controller.stop()
+        for controller in self.controllers:
+            controller.stop()
         if self.zookeeper is not None:
             self.zookeeper.stop()

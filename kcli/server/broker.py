@@ -8,6 +8,8 @@ cluster later (the controller will own the catalog; partitions already carry the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -17,28 +19,34 @@ from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.catalog import Catalog, TopicRecord, random_uuid
-from kcli.server.cluster.controller import NewPartitions, NewTopic
-from kcli.server.cluster.image import NO_LEADER, MetadataImage
+from kcli.server.catalog import Catalog, TopicRecord
+from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller, NewPartitions, NewTopic
+from kcli.server.cluster.image import (
+    NO_LEADER,
+    BrokerRegistration,
+    MetadataDelta,
+    MetadataImage,
+    PartitionState,
+    TopicState,
+)
 from kcli.server.cluster.link import CALL_TIMEOUT_S
+from kcli.server.cluster.local_link import ControllerThread, LocalControllerLink
+from kcli.server.cluster.metadata_log import METADATA_DIR
+from kcli.server.cluster.metadata_records import MetadataRecord
 from kcli.server.cluster.topic_rules import (
-    MAX_RECORDS_PER_USER_OP,
-    CollisionIndex,
     TopicError,
-    check_new_topic,
-    excessive_batch,
-    manual_assignment,
     topic_name_problem,
-    topic_records,
 )
 from kcli.server.config import BrokerConfig
 from kcli.server.partition import Partition
 from kcli.server.replica_manager import ReplicaManager
 from kcli.server.storage import log_dirs
-from kcli.server.storage.errors import KafkaStorageError
+from kcli.server.storage.dir_health import dir_health
+from kcli.server.storage.errors import StorageStartupError
 from kcli.server.storage.log_config import LogConfig, flush_settings
 from kcli.server.storage.log_dirs import read_meta, write_meta  # noqa: F401 - re-exported for the tools
 from kcli.server.storage.log_manager import LogManager
+from kcli.server.storage.partition_log import PartitionLog
 from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 
 if TYPE_CHECKING:
@@ -46,10 +54,13 @@ if TYPE_CHECKING:
     from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
     from kcli.server.security.manager import SecurityManager
 
+SECURITY_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}  # SecurityProtocol ids
 log = logging.getLogger("kafka.server.KafkaServer")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
+CATALOG_SAVE_DELAY_S = 5.0
+YIELD_EVERY = 500  # records or partitions applied between two turns of the event loop
 
 
 @dataclass
@@ -67,6 +78,12 @@ class PartitionView:
     replicas: list[int]
     isr: list[int]
     offline: list[int]
+
+
+def _state_of(record: TopicRecord) -> TopicState:
+    return TopicState(
+        record.name, record.topic_id, [PartitionState(r, [], NO_LEADER) for r in record.replicas]
+    )
 
 
 def _topic_result(data: dict) -> TopicRecord | TopicError:
@@ -101,6 +118,11 @@ class Broker:
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None
         self.image: MetadataImage | None = None
+        self._catalog_save: asyncio.Task[None] | None = None
+        self._catalog_dirty = False
+        self.own_controller: Controller | None = None  # a lone broker's own controller
+        self._controller_thread: ControllerThread | None = None
+        self._open_failures: dict[tuple[str, int], OSError] = {}
         self.fetchers: ReplicaFetcherManager | None = None
         self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
 
@@ -141,37 +163,85 @@ class Broker:
         self.directory_ids = identity.directory_ids
 
     def load(self, cluster_id: str | None = None) -> None:
-        """Open the catalog and every partition log; ``cluster_id`` comes from ZooKeeper mode.
+        """Open the log dirs and, for a lone broker, its own controller and metadata log.
 
-        Nothing on disk is deleted for want of metadata: a missing or damaged catalog with data
-        present refuses the start, and logs of topics the catalog does not know are renamed
-        ``-stray`` and kept, as Kafka does with stray replicas."""
+        Topics come from the metadata log - the controller's, fetched, or for a lone broker its
+        own ``__cluster_metadata-0`` - and partitions are opened as the broker replays it. Nothing
+        on disk is deleted for want of metadata: metadata missing while partition data is present
+        refuses the start, and logs of partitions the metadata does not know are renamed
+        ``-stray`` and kept once the broker has caught up (``on_caught_up``), as Kafka does."""
         self.ensure_formatted(cluster_id)
         dirs = self.config.log_dirs
         catalog_dir = log_dirs.find_catalog_dir(dirs)
         self.catalog = Catalog.load(catalog_dir or dirs[0])
-        missing: list[tuple[str, int]] = []
-        if self.cluster is None:  # in a cluster, the controller's image decides which logs stay
+        # The partition logs first: the metadata log shares their log dir's checkpoint files.
+        self.logs.load()
+        if self.cluster is None:  # one broker: its own controller; in a cluster, the controller's
+            controller = self._open_own_controller(catalog_dir)
             missing = log_dirs.check_catalog_against_disk(
-                None if catalog_dir is None else self.catalog.path,
-                [(t.name, i) for t in self.catalog.topics.values() for i in range(t.partitions)],
+                controller.log.directory,
+                [(t.name, i) for t in controller.image.topics.values() for i in range(len(t.partitions))],
                 log_dirs.partitions_on_disk(dirs),
                 dirs,
                 self.catalog.log_dirs,
                 self.directory_ids,
             )
-        self._producer_id_limit = self.catalog.next_producer_id_block
-        self._next_producer_id = self._producer_id_limit
-        existing = self.logs.load()
-        log_dirs.report_missing_partitions(missing, dirs)
-        for record in self.catalog.topics.values():
-            self._attach(record)
-        for topic, index in list(existing):
-            if self.cluster is not None:
-                break
-            if topic not in self.catalog.topics or index >= self.catalog.topics[topic].partitions:
-                self.logs.mark_stray(topic, index)
+            log_dirs.report_missing_partitions(missing, dirs)
         self._remember_log_dirs()
+
+    def _open_own_controller(self, catalog_dir: Path | None) -> Controller:
+        """A lone broker's controller: the metadata log in whichever log dir holds it (the first
+        one for a new broker). An older kcli's catalog becomes the log's first records; a
+        metadata log that was in use and is gone refuses the start (one line, nothing deleted)."""
+        dirs = self.config.log_dirs
+        found = [d for d in dirs if (d / METADATA_DIR).is_dir()]
+        if len(found) > 1:
+            raise StorageStartupError(
+                f"Found a metadata log ({METADATA_DIR}) in {found[0]} and in {found[1]}: only one of log.dirs "
+                "may hold it. Keep the current one and move the other out of the log directory."
+            )
+        if not found and self.catalog.metadata_log:
+            raise StorageStartupError(
+                f"No metadata log ({METADATA_DIR}) in any of log.dirs ({', '.join(map(str, dirs))}), although "
+                f"the topic catalog {self.catalog.path} says it was in use: it was deleted or log.dirs lists "
+                "other directories than before. Add back the log dir that held it, or restore it from a backup."
+            )
+        if not found and catalog_dir is None:
+            on_disk = log_dirs.partitions_on_disk(dirs)
+            if on_disk:
+                example = ", ".join(str(p) for p in list(on_disk.values())[:3])
+                more = f" and {len(on_disk) - 3} more" if len(on_disk) > 3 else ""
+                raise StorageStartupError(
+                    f"No metadata log ({METADATA_DIR}) and no topic catalog in any of log.dirs "
+                    f"({', '.join(map(str, dirs))}), but they hold {len(on_disk)} partition directories "
+                    f"({example}{more}): the metadata was deleted or log.dirs lists other directories than "
+                    "before. Restore it from a backup, or move the partition directories out of log.dirs "
+                    "to start without topics."
+                )
+        parent = found[0] if found else (catalog_dir or dirs[0])
+        controller = Controller(
+            parent,
+            self.cluster_id,
+            node_id=self.node_id,
+            snapshot_bytes=int(
+                self.config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES)
+            ),
+        )
+        if not found and self.catalog.topics:
+            controller.bootstrap(list(self.catalog.topics.values()), self.catalog.next_producer_id_block)
+            log.info(
+                "Moved the %d topic(s) of %s into the metadata log",
+                len(self.catalog.topics),
+                self.catalog.path,
+            )
+        if not self.catalog.metadata_log:
+            self.catalog.metadata_log = True
+            self.catalog.save()
+        runner = ControllerThread(controller, grace_s=9.0, rebalance_interval_s=None)
+        self.cluster = LocalControllerLink(runner, self.registration(), self)
+        self._controller_thread = runner
+        self.own_controller = controller
+        return controller
 
     def _remember_log_dirs(self) -> None:
         """Keep the cluster id and the log dirs in use in the catalog, for the start-up checks."""
@@ -184,33 +254,6 @@ class Broker:
         except OSError as exc:
             log.warning("%s", exc)
 
-    def _attach(self, record: TopicRecord) -> None:
-        self.topics_by_id[record.topic_id] = record
-        log_config = self.log_config_for(record)
-        for index, replicas in enumerate(record.replicas):
-            key = (record.name, index)
-            if key in self.partitions:
-                continue
-            # create() returns an already-loaded log with this topic's config applied (loading
-            # opens every log with the broker defaults).
-            plog = self.logs.create(record.name, index, log_config)
-            partition = Partition(
-                topic=record.name,
-                index=index,
-                topic_id=record.topic_id,
-                log=plog,
-                leader=self.node_id if self.cluster is None else NO_LEADER,
-                replicas=list(replicas),
-                isr=list(replicas),
-                local_id=None if self.cluster is None else self.node_id,
-                propose_isr=None if self.cluster is None else self._propose_isr,
-                min_isr=int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas)),
-            )
-            # A leader whose ISR is itself owns everything in its log: after a crash the
-            # checkpointed high watermark may be older than what was acknowledged.
-            partition.advance_high_watermark()
-            self.partitions[key] = partition
-
     def log_config_for(self, record: TopicRecord) -> LogConfig:
         return LogConfig.from_topic_configs(record.configs, self.default_log_config())
 
@@ -218,8 +261,26 @@ class Broker:
     def live_brokers(self, listener: str | None = None) -> list[BrokerNode]:
         """Live brokers, addressed for clients of ``listener`` (the one a request came in on)."""
         if self.image is not None:
-            return [BrokerNode(b.node_id, b.host, b.port, b.rack) for b in self.image.live_brokers]
+            return [BrokerNode(b.node_id, *b.address(listener), b.rack) for b in self.image.live_brokers]
         return [self.local_node(listener)]
+
+    def registration(self) -> BrokerRegistration:
+        """This broker as it registers with the controller: every advertised listener, each
+        with its security protocol, so clients are told the endpoint of their own listener."""
+        node = self.local_node()
+        protocols = self.config.listener_security
+        endpoints = [
+            {
+                "name": ls.name,
+                "host": ls.host,
+                "port": ls.port,
+                "securityProtocol": SECURITY_PROTOCOL_IDS.get(protocols.get(ls.name, "PLAINTEXT"), 0),
+            }
+            for ls in self.config.advertised()
+        ]
+        return BrokerRegistration(
+            node.node_id, node.host, node.port, node.rack, incarnation_id=uuid.uuid4(), endpoints=endpoints
+        )
 
     def local_node(self, listener: str | None = None) -> BrokerNode:
         """This broker's advertised endpoint on ``listener`` (default: the first advertised)."""
@@ -231,9 +292,12 @@ class Broker:
     def controller_id(self) -> int:
         return self.node_id if self.image is None else self.image.controller_id
 
-    def broker_node(self, node_id: int) -> BrokerNode | None:
-        """A live broker's address, as clients and followers reach it."""
-        return next((b for b in self.live_brokers() if b.node_id == node_id), None)
+    def broker_node(self, node_id: int, listener: str | None = None) -> BrokerNode | None:
+        """A live broker's address on ``listener`` (a client's request's listener); without one,
+        as other brokers reach it: its inter-broker listener (replica fetchers, markers)."""
+        if listener is None and self.security is not None and self.security.settings.inter_broker is not None:
+            listener = self.security.settings.inter_broker.listener
+        return next((b for b in self.live_brokers(listener) if b.node_id == node_id), None)
 
     def partition_view(self, name: str, index: int) -> PartitionView | None:
         """Leader, epoch, replicas, ISR and offline replicas of any partition of the cluster."""
@@ -249,80 +313,254 @@ class Broker:
         offline = [r for r in st.replicas if r not in self.image.brokers or self.image.brokers[r].fenced]
         return PartitionView(st.leader, st.leader_epoch, st.replicas, st.isr, offline)
 
-    def cached_topics(self) -> list[dict]:
+    # --- cluster mode: following the metadata log ----------------------------------------------
+    def known_topics(self) -> list[dict]:
         """What this broker remembers, offered to a controller that may have lost its metadata."""
         return [t.to_json() for t in self.catalog.topics.values()]
 
-    def apply_image(self, image: MetadataImage) -> None:
-        """Take the controller's metadata: create, lead, follow or drop local replicas to match."""
-        if self.image is not None and image.version <= self.image.version:
-            return
+    async def on_records(self, records: list[tuple[int, MetadataRecord]]) -> None:
+        """Replay the controller's new records and reconcile only what they changed."""
+        if self.image is None:
+            self.image = MetadataImage()
+        delta = MetadataDelta()
+        for i, (offset, rec) in enumerate(records, 1):
+            self.image.replay(rec, delta)
+            self.image.version = offset
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a big change never holds the other clients up for long
+        if delta.security:
+            self._apply_security()
+        if not delta.empty:
+            await self._reconcile(delta)
+
+    async def on_snapshot(self, image: MetadataImage) -> None:
+        """A whole image replaces ours (we were behind the controller's snapshot)."""
         self.image = image
-        fresh = {
-            t.name: TopicRecord(
-                t.name, t.topic_id, [p.replicas for p in t.partitions], dict(t.configs), t.internal
+        self._apply_security()
+        await self.reconcile_all()
+
+    async def on_caught_up(self) -> None:
+        """Registered and caught up: every local log matches the metadata."""
+        if self.image is None:
+            self.image = MetadataImage()
+        self._apply_security()
+        await self.reconcile_all()
+
+    def _apply_security(self) -> None:
+        """The ACLs and SCRAM credentials of the image to the authorizer and authenticator."""
+        if self.security is not None and self.image is not None:
+            self.security.apply_image(self.image)
+
+    async def reconcile_all(self) -> None:
+        """Make every local replica match the whole image (start-up, or after a snapshot). A log
+        the metadata does not account for is kept aside as a stray, never deleted: only a
+        topic's deletion, seen as it happens, deletes its logs."""
+        assert self.image is not None
+        for name, record in list(self.catalog.topics.items()):
+            topic = self.image.topics.get(name)
+            if topic is None or topic.topic_id != record.topic_id:
+                del self.catalog.topics[name]
+                self.topics_by_id.pop(record.topic_id, None)
+        delta = MetadataDelta(configs=set(self.image.topics))
+        delta.partitions = {(t.name, i) for t in self.image.topics.values() for i in range(len(t.partitions))}
+        await self._reconcile(delta)
+        unknown = [key for key in list(self.logs.logs) if not self._hosts(key)]
+        for key in unknown:
+            partition = self.partitions.pop(key, None)
+            if partition is not None:
+                partition.leader = NO_LEADER
+                partition.wake_fetchers()
+        if unknown:
+
+            def mark_all() -> None:
+                for topic, index in unknown:
+                    self.logs.mark_stray(topic, index)
+
+            await asyncio.to_thread(mark_all)
+
+    async def _reconcile(self, delta: MetadataDelta) -> None:
+        """Create, lead, follow or drop the local replicas ``delta`` touches. Log files are
+        created and deleted in a worker thread: thousands of partitions never stall clients."""
+        assert self.image is not None
+        for gone in delta.removed:
+            record = self.catalog.topics.get(gone.name)
+            if record is not None and record.topic_id == gone.topic_id:
+                del self.catalog.topics[gone.name]
+                self.topics_by_id.pop(record.topic_id, None)
+                await self._drop_partitions([(gone.name, i) for i in range(record.partitions)])
+        touched = {name for name, _ in delta.partitions} | delta.configs
+        configs_changed: set[str] = set()
+        fresh: dict[str, TopicRecord] = {}
+        for name in touched:
+            topic = self.image.topics.get(name)
+            if topic is None:
+                continue
+            previous = self.catalog.topics.get(name)
+            if previous is not None and previous.topic_id != topic.topic_id:
+                # The same name, another topic: the old one's replicas go first.
+                del self.catalog.topics[name]
+                self.topics_by_id.pop(previous.topic_id, None)
+                await self._drop_partitions([(name, i) for i in range(previous.partitions)])
+                previous = None
+            fresh[name] = TopicRecord(
+                name,
+                topic.topic_id,
+                [p.replicas for p in topic.partitions],
+                dict(topic.configs),
+                topic.internal,
             )
-            for t in image.topics.values()
+            if previous is None or previous.configs != fresh[name].configs:
+                configs_changed.add(name)
+        keys = set(delta.partitions) | {
+            (name, i) for name in configs_changed for i in range(len(self.image.topics[name].partitions))
         }
-        old = self.catalog.topics
-        for name, record in list(old.items()):
-            if name not in fresh or fresh[name].topic_id != record.topic_id:
-                for index in range(record.partitions):
-                    self._drop_partition(name, index)
-        cache_changed = [t.to_json() for t in old.values()] != [t.to_json() for t in fresh.values()]
-        self.catalog.topics = fresh
-        self.topics_by_id = {r.topic_id: r for r in fresh.values()}
-        if cache_changed:
-            self.catalog.save()
+        stale = [k for k in keys if k in self.partitions and not self._hosts(k)]
+        await self._drop_partitions(stale)
+        missing = sorted(k for k in keys if k not in self.partitions and self._hosts(k))
+        if missing:
+            await self._open_partitions(missing, fresh)
+        # Only now do requests see the change: a topic is never listed (nor a group coordinator
+        # named) while the logs of its partitions here are still being opened.
+        for name, record in fresh.items():
+            self.catalog.topics[name] = record
+            self.topics_by_id[record.topic_id] = record
+        await self._start_leader_epochs(keys)
         changes: list[tuple[str, int, bool]] = []
-        for topic in image.topics.values():
-            record = fresh[topic.name]
-            previous = old.get(topic.name)
-            configs_changed = previous is None or previous.configs != record.configs
-            log_config = self.log_config_for(record)
-            min_isr = int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas))
-            for index, st in enumerate(topic.partitions):
-                partition = self.partitions.get((topic.name, index))
-                if self.node_id not in st.replicas:
-                    if partition is not None:
-                        self._drop_partition(topic.name, index)
-                    continue
-                if partition is None:
-                    partition = self._new_partition(record, index, log_config)
-                elif configs_changed:
-                    partition.log.update_config(log_config)
-                partition.min_isr = min_isr
-                was_leader = partition.is_leader
-                partition.apply_state(st.leader, st.leader_epoch, st.partition_epoch, st.replicas, st.isr)
-                if partition.is_leader != was_leader:
-                    changes.append((topic.name, index, partition.is_leader))
-        if self.fetchers is not None:
+        followers_changed = bool(stale or missing)
+        for i, key in enumerate(keys, 1):
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            partition = self.partitions.get(key)
+            if partition is None:
+                continue
+            name, index = key
+            record = self.catalog.topics[name]
+            if name in configs_changed:
+                partition.log.update_config(self.log_config_for(record))
+                partition.min_isr = int(
+                    record.configs.get("min.insync.replicas", self.config.min_insync_replicas)
+                )
+            st = self.image.topics[name].partitions[index]
+            was_leader, old_leader = partition.is_leader, partition.leader
+            partition.apply_state(st.leader, st.leader_epoch, st.partition_epoch, st.replicas, st.isr)
+            followers_changed |= partition.leader != old_leader
+            if partition.is_leader != was_leader:
+                changes.append((name, index, partition.is_leader))
+        if self.fetchers is not None and (followers_changed or changes):
             self.fetchers.update()
         for change in changes:
             for listener in self.leadership_listeners:
                 listener(*change)
+        self._save_catalog_soon()
 
-    def _new_partition(self, record: TopicRecord, index: int, log_config: LogConfig) -> Partition:
-        partition = Partition(
-            topic=record.name,
-            index=index,
-            topic_id=record.topic_id,
-            log=self.logs.create(record.name, index, log_config),
-            leader=NO_LEADER,
-            replicas=list(record.replicas[index]),
-            isr=[],
-            local_id=self.node_id,
-            propose_isr=self._propose_isr,
+    async def _start_leader_epochs(self, keys: set[tuple[str, int]]) -> None:
+        """A replica about to lead under a new epoch records where the epoch starts in its
+        leader-epoch-checkpoint file: for the partitions not leading yet (nothing is appended to
+        them meanwhile) the files are written in a worker thread, so a restart that gives this
+        broker thousands of leaderships back does not stall the event loop."""
+        assert self.image is not None
+        starting = []
+        for name, index in keys:
+            partition = self.partitions.get((name, index))
+            if partition is None or partition.is_leader:
+                continue
+            st = self.image.topics[name].partitions[index]
+            plog = partition.log
+            if (
+                st.leader == self.node_id
+                and plog.epoch_cache.latest_epoch < st.leader_epoch
+                and plog.log_end_offset > plog.log_start_offset  # an empty log records it on append
+            ):
+                starting.append((partition.log, st.leader_epoch))
+        if starting:
+
+            def assign_all() -> None:
+                for started, epoch in starting:
+                    started.epoch_cache.assign(epoch, started.log_end_offset)
+
+            await asyncio.to_thread(assign_all)
+
+    def _hosts(self, key: tuple[str, int]) -> bool:
+        assert self.image is not None
+        topic = self.image.topics.get(key[0])
+        return (
+            topic is not None
+            and key[1] < len(topic.partitions)
+            and self.node_id in topic.partitions[key[1]].replicas
         )
-        self.partitions[(record.name, index)] = partition
-        return partition
 
-    def _drop_partition(self, name: str, index: int) -> None:
-        partition = self.partitions.pop((name, index), None)
-        if partition is not None:
-            partition.leader = NO_LEADER
-            partition.wake_fetchers()
-        self.logs.delete(name, index)
+    async def _open_partitions(self, keys: list[tuple[str, int]], records: dict[str, TopicRecord]) -> None:
+        """Open (or create) the logs of ``keys`` in a worker thread, then attach them here."""
+        wanted = [(records.get(name) or self.catalog.topics[name], index) for name, index in keys]
+        configs = {record.name: self.log_config_for(record) for record, _ in wanted}
+
+        def open_all() -> list[PartitionLog | OSError]:
+            opened: list[PartitionLog | OSError] = []
+            for record, index in wanted:
+                try:
+                    opened.append(self.logs.create(record.name, index, configs[record.name]))
+                except OSError as exc:  # a full disk: this replica stays offline, the others go on
+                    opened.append(exc)
+            return opened
+
+        logs = await asyncio.to_thread(open_all)
+        for (record, index), plog in zip(wanted, logs, strict=True):
+            if isinstance(plog, OSError):
+                self._open_failures[(record.name, index)] = plog
+                log.warning("Cannot open the log of %s-%d: %s", record.name, index, plog)
+                continue
+            if (record.name, index) in self.partitions:
+                continue
+            self.partitions[(record.name, index)] = Partition(
+                topic=record.name,
+                index=index,
+                topic_id=record.topic_id,
+                log=plog,
+                leader=NO_LEADER,
+                replicas=list(record.replicas[index]),
+                isr=[],
+                local_id=self.node_id,
+                propose_isr=self._propose_isr,
+                min_isr=int(record.configs.get("min.insync.replicas", self.config.min_insync_replicas)),
+            )
+
+    async def _drop_partitions(self, keys: list[tuple[str, int]]) -> None:
+        """Stop serving ``keys`` now; delete their logs in a worker thread (a big topic's files
+        take a while to remove)."""
+        if not keys:
+            return
+        for key in keys:
+            partition = self.partitions.pop(key, None)
+            if partition is not None:
+                partition.leader = NO_LEADER
+                partition.wake_fetchers()
+
+        def delete_all() -> None:
+            for name, index in keys:
+                self.logs.delete(name, index)
+
+        await asyncio.to_thread(delete_all)
+
+    def _save_catalog_soon(self) -> None:
+        """The cluster-mode catalog is only this broker's cache of the metadata (offered for
+        adoption): written at most every CATALOG_SAVE_DELAY_S, off the event loop, never once per change."""
+        if self._catalog_save is not None and not self._catalog_save.done():
+            self._catalog_dirty = True
+            return
+        self._catalog_dirty = False
+
+        async def save() -> None:
+            await asyncio.sleep(CATALOG_SAVE_DELAY_S)
+            snapshot = dataclasses.replace(self.catalog, topics=dict(self.catalog.topics))
+            try:
+                await asyncio.to_thread(snapshot.save)
+            except Exception as exc:
+                log.warning("Could not write the metadata cache %s: %s", self.catalog.path, exc)
+            if self._catalog_dirty:
+                self._catalog_save = None
+                self._save_catalog_soon()
+
+        self._catalog_save = asyncio.get_running_loop().create_task(save())
 
     def _propose_isr(self, partition: Partition, isr: list[int]) -> None:
         """Send an ISR change to the controller without blocking the event loop."""
@@ -354,32 +592,32 @@ class Broker:
         self, election_type: int, partitions: list[tuple[str, int]] | None, timeout_s: float = CALL_TIMEOUT_S
     ) -> list[tuple[str, int, int, str | None]]:
         """(topic, partition, error code, message) per partition, as ElectLeaders answers."""
-        if self.cluster is not None:
-            answer = await self._call(
-                "ctl_elect_leaders",
-                timeout_s,
-                election_type=election_type,
-                partitions=None if partitions is None else [list(p) for p in partitions],
-            )
-            return [(str(t), int(p), int(c), m) for t, p, c, m in answer["results"]]
-        if partitions is None:
-            return []  # one broker: every leader is already the preferred (and only) replica
-        results: list[tuple[str, int, int, str | None]] = []
-        for name, index in partitions:
-            if (name, index) in self.partitions:
-                results.append(
-                    (
-                        name,
-                        index,
-                        ErrorCode.election_not_needed,
-                        "Leader election not needed for topic partition.",
-                    )
-                )
-            else:
-                results.append(
-                    (name, index, ErrorCode.unknown_topic_or_partition, "The partition does not exist.")
-                )
-        return results
+        answer = await self._call(
+            "ctl_elect_leaders",
+            timeout_s,
+            election_type=election_type,
+            partitions=None if partitions is None else [list(p) for p in partitions],
+        )
+        return [(str(t), int(p), int(c), m) for t, p, c, m in answer["results"]]
+
+    async def alter_partition_reassignments(
+        self, wanted: list[tuple[str, int, list[int] | None]], timeout_s: float = CALL_TIMEOUT_S
+    ) -> list[TopicError | None]:
+        """AlterPartitionReassignments, forwarded to the controller (KIP-455): None or Kafka's
+        error per partition; a None target cancels."""
+        answer = await self._call(
+            "ctl_alter_reassignments", timeout_s, partitions=[[t, p, r] for t, p, r in wanted]
+        )
+        return [None if x is None else TopicError(int(x[0]), str(x[1])) for x in answer["results"]]
+
+    def ongoing_reassignments(
+        self, wanted: list[tuple[str, int]] | None
+    ) -> list[tuple[str, int, PartitionState]]:
+        """ListPartitionReassignments from this broker's replay of the metadata log (the
+        controller's records, so the same answer the controller would give at that offset)."""
+        from kcli.server.cluster.reassignment import ongoing_in
+
+        return ongoing_in(self.image or MetadataImage(), wanted)
 
     async def _call(self, op: str, timeout_s: float = CALL_TIMEOUT_S, **fields: object) -> dict:
         """A controller call from an API handler, answered within ``timeout_s`` (the request's
@@ -401,16 +639,16 @@ class Broker:
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
-    def leader_partition(self, topic: str | None, index: int) -> tuple[Partition | None, int]:
-        """The partition if this broker leads it, else Kafka's error: NOT_LEADER_OR_FOLLOWER (6)
-        for a partition led elsewhere (the client refreshes metadata), UNKNOWN_TOPIC_OR_PARTITION (3)."""
+    def leader_partition(self, topic: str | None, index: int) -> tuple[Partition | None, ErrorCode]:
+        """The partition if this broker leads it, else Kafka's error: NOT_LEADER_OR_FOLLOWER for a
+        partition led elsewhere (the client refreshes metadata), else UNKNOWN_TOPIC_OR_PARTITION."""
         partition = self.partitions.get((topic, index)) if topic is not None else None
         if partition is not None and partition.is_leader:
-            return partition, 0
+            return partition, ErrorCode.none
         record = self.catalog.topics.get(topic) if topic is not None else None
         if record is not None and 0 <= index < record.partitions:
-            return None, 6
-        return None, 3
+            return None, ErrorCode.not_leader_or_follower
+        return None, ErrorCode.unknown_topic_or_partition
 
     async def create_topics(
         self, requests: list[NewTopic], validate_only: bool = False, timeout_s: float = CALL_TIMEOUT_S
@@ -431,113 +669,64 @@ class Broker:
             )
             for r in requests
         ]
-        if self.cluster is not None:
-            answer = await self._call(
-                "ctl_create_topics",
-                timeout_s,
-                topics=[
-                    {
-                        "name": r.name,
-                        "partitions": r.partitions,
-                        "replication_factor": r.replication_factor,
-                        "assignment": {str(k): v for k, v in (r.assignment or {}).items()},
-                        "configs": r.configs,
-                        "internal": r.internal,
-                    }
-                    for r in filled
-                ],
-                validate_only=validate_only,
-            )
-            return [_topic_result(x) for x in answer["results"]]
-        return self._create_topics_locally(filled, validate_only)
-
-    def _create_topics_locally(
-        self, requests: list[NewTopic], validate_only: bool
-    ) -> list[TopicRecord | TopicError]:
-        """The lone broker is its own controller: the same rules, its own catalog."""
-        collisions = CollisionIndex(self.catalog.topics)
-        results: list[TopicRecord | TopicError] = []
-        records = 0
-        for r in requests:
-            try:
-                check_new_topic(r.name, r.name in self.catalog.topics, collisions, r.configs)
-                replicas = self._local_replicas(r)
-            except TopicError as exc:
-                results.append(exc)
-                continue
-            records += topic_records(len(replicas), r.configs)
-            results.append(TopicRecord(r.name, random_uuid(), replicas, dict(r.configs), r.internal))
-        if records > MAX_RECORDS_PER_USER_OP:
-            return [excessive_batch() for _ in requests]
-        if validate_only:
-            return results
-        for i, record in enumerate(results):
-            if isinstance(record, TopicRecord):
-                results[i] = self._add_topic_locally(record)
-        try:
-            self.catalog.save()
-        except KafkaStorageError as exc:
-            # The catalog could not be written (a full disk): take the topics back, so that
-            # neither this broker nor its next start has a topic the client is told failed.
-            for i, record in enumerate(results):
-                if isinstance(record, TopicRecord):
-                    self._forget_topic_locally(record)
-                    results[i] = TopicError(exc.error_code, exc.message)
+        if not validate_only and isinstance(self.cluster, LocalControllerLink):
+            failing = next((d for d in self.config.log_dirs if dir_health().is_failing(d)), None)
+            if failing is not None:
+                # A lone broker whose log dir cannot be written answers as Kafka does for a replica
+                # in an offline log dir, before a topic exists that it cannot store.
+                error = TopicError(
+                    ErrorCode.kafka_storage_error,
+                    f"Log dir {failing} cannot be written: {dir_health().reason(failing)}",
+                )
+                return [error for _ in requests]
+        answer = await self._call(
+            "ctl_create_topics",
+            timeout_s,
+            topics=[
+                {
+                    "name": r.name,
+                    "partitions": r.partitions,
+                    "replication_factor": r.replication_factor,
+                    "assignment": {str(k): v for k, v in (r.assignment or {}).items()},
+                    "configs": r.configs,
+                    "internal": r.internal,
+                }
+                for r in filled
+            ],
+            validate_only=validate_only,
+        )
+        results = [_topic_result(x) for x in answer["results"]]
+        if not validate_only:
+            await self._take_back_unopened(results)
         return results
 
-    def _forget_topic_locally(self, record: TopicRecord) -> None:
-        """Undo :meth:`_add_topic_locally`: the catalog entry, the partitions and their logs."""
-        self.catalog.topics.pop(record.name, None)
-        self.topics_by_id.pop(record.topic_id, None)
-        for index in range(record.partitions):
-            self.partitions.pop((record.name, index), None)
-            self.logs.delete(record.name, index)
-
-    def _local_replicas(self, r: NewTopic) -> list[list[int]]:
-        brokers = [b.node_id for b in self.live_brokers()]
-        if r.assignment:
-            rf: int | None = None
-            for reps in r.assignment.values():
-                manual_assignment(reps, lambda b: b in brokers, rf)
-                rf = len(reps)
-            if sorted(r.assignment) != list(range(len(r.assignment))):
-                raise TopicError(
-                    ErrorCode.invalid_replica_assignment,
-                    "partitions should be a consecutive 0-based integer sequence",
-                )
-            return [list(r.assignment[p]) for p in range(len(r.assignment))]
-        if r.partitions <= 0:
-            raise TopicError(ErrorCode.invalid_partitions, "Number of partitions must be larger than 0.")
-        if r.replication_factor <= 0:
-            raise TopicError(
-                ErrorCode.invalid_replication_factor, "Replication factor must be larger than 0."
+    async def _take_back_unopened(self, results: list[TopicRecord | TopicError]) -> None:
+        """A lone broker that could not create the logs of a topic it was just given (a full
+        disk) deletes the topic again and answers the storage error, so that no topic exists
+        that the client was told failed (in a cluster the replica is offline, as in Kafka)."""
+        if not isinstance(self.cluster, LocalControllerLink):
+            return
+        for i, result in enumerate(results):
+            if not isinstance(result, TopicRecord):
+                continue
+            failure = next(
+                (
+                    self._open_failures.pop((result.name, p), None)
+                    for p in range(result.partitions)
+                    if (result.name, p) in self._open_failures
+                ),
+                None,
             )
-        if r.replication_factor > len(brokers):
-            raise TopicError(
-                ErrorCode.invalid_replication_factor,
-                f"Replication factor: {r.replication_factor} larger than available brokers: {len(brokers)}.",
+            if failure is None:
+                continue
+            with contextlib.suppress(TopicError):
+                await self._call("ctl_delete_topic", name=result.name)
+            for p in range(result.partitions):
+                self._open_failures.pop((result.name, p), None)
+            results[i] = TopicError(
+                getattr(failure, "error_code", ErrorCode.kafka_storage_error),
+                f"Could not create the logs of topic '{result.name}': {failure.strerror or failure}",
             )
-        return [
-            [brokers[(p + i) % len(brokers)] for i in range(r.replication_factor)]
-            for p in range(r.partitions)
-        ]
-
-    def _add_topic_locally(self, record: TopicRecord) -> TopicRecord | TopicError:
-        name = record.name
-        self.catalog.topics[name] = record
-        try:
-            self._attach(record)
-        except OSError as exc:
-            # Out of file descriptors or disk: undo what was opened and answer with an error code
-            # rather than letting the request close the client's connection.
-            log.error("Could not create topic %s: %s", name, exc)
-            self._forget_topic_locally(record)
-            return TopicError(
-                getattr(exc, "error_code", ErrorCode.unknown_server_error),
-                f"Could not create the logs of topic '{name}': {exc.strerror or exc}",
-            )
-        log.info("Created topic %s with %d partitions", name, record.partitions)
-        return record
 
     async def create_topic(
         self,
@@ -568,105 +757,25 @@ class Broker:
             return self.topic(name)
 
     async def delete_topic(self, name: str, timeout_s: float = CALL_TIMEOUT_S) -> None:
-        if self.cluster is not None:
-            if not self.config.delete_topic_enable:
-                raise TopicError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
-            await self._call("ctl_delete_topic", timeout_s, name=name)
-            return
-        record = self.catalog.topics.get(name)
-        if record is None:
-            raise TopicError(3, "This server does not host this topic-partition.")
         if not self.config.delete_topic_enable:
-            raise TopicError(73, "Topic deletion is disabled.")
-        del self.catalog.topics[name]
-        self.catalog.save()
-        self.topics_by_id.pop(record.topic_id, None)
-        for index in range(record.partitions):
-            partition = self.partitions.pop((name, index), None)
-            if partition is not None:
-                partition.wake_fetchers()
-            self.logs.delete(name, index)
-        log.info("Deleted topic %s", name)
+            raise TopicError(ErrorCode.topic_deletion_disabled, "Topic deletion is disabled.")
+        await self._call("ctl_delete_topic", timeout_s, name=name)
 
     async def create_partitions(
         self, requests: list[NewPartitions], validate_only: bool = False, timeout_s: float = CALL_TIMEOUT_S
     ) -> list[TopicError | None]:
         """CreatePartitions: None or Kafka's error per topic; an explicit assignment is honoured
         or refused with Kafka's error, never ignored."""
-        if self.cluster is not None:
-            answer = await self._call(
-                "ctl_create_partitions",
-                timeout_s,
-                topics=[{"name": r.name, "count": r.count, "assignment": r.assignment} for r in requests],
-                validate_only=validate_only,
-            )
-            return [None if x is None else TopicError(int(x[0]), str(x[1])) for x in answer["results"]]
-        results: list[TopicError | None] = []
-        additions: list[tuple[TopicRecord, list[list[int]]]] = []
-        records = 0
-        for r in requests:
-            try:
-                record, replicas = self._local_new_partitions(r)
-            except TopicError as exc:
-                results.append(exc)
-                continue
-            if records + len(replicas) > MAX_RECORDS_PER_USER_OP:
-                results.append(excessive_batch())
-                continue
-            records += len(replicas)
-            additions.append((record, replicas))
-            results.append(None)
-        if validate_only or not additions:
-            return results
-        for record, replicas in additions:
-            record.replicas.extend(replicas)
-            self._attach(record)
-        self.catalog.save()
-        return results
-
-    def _local_new_partitions(self, r: NewPartitions) -> tuple[TopicRecord, list[list[int]]]:
-        record = self.catalog.topics.get(r.name)
-        if record is None:
-            raise TopicError(
-                ErrorCode.unknown_topic_or_partition, "This server does not host this topic-partition."
-            )
-        current = record.partitions
-        if r.count == current:
-            raise TopicError(ErrorCode.invalid_partitions, f"Topic already has {current} partition(s).")
-        if r.count < current:
-            raise TopicError(
-                ErrorCode.invalid_partitions,
-                f"The topic {r.name} currently has {current} partition(s); {r.count} would not be an increase.",
-            )
-        additional = r.count - current
-        rf = len(record.replicas[0]) if record.replicas else 1
-        brokers = [b.node_id for b in self.live_brokers()]
-        if r.assignment is None:
-            return record, [
-                [brokers[(p + i) % len(brokers)] for i in range(rf)] for p in range(current, r.count)
-            ]
-        if len(r.assignment) != additional:
-            raise TopicError(
-                ErrorCode.invalid_replica_assignment,
-                f"Attempted to add {additional} additional partition(s), but only {len(r.assignment)} "
-                "assignment(s) were specified.",
-            )
-        for reps in r.assignment:
-            manual_assignment(reps, lambda b: b in brokers, rf)
-        return record, [list(reps) for reps in r.assignment]
+        answer = await self._call(
+            "ctl_create_partitions",
+            timeout_s,
+            topics=[{"name": r.name, "count": r.count, "assignment": r.assignment} for r in requests],
+            validate_only=validate_only,
+        )
+        return [None if x is None else TopicError(int(x[0]), str(x[1])) for x in answer["results"]]
 
     async def alter_topic_configs(self, name: str, configs: dict[str, str]) -> None:
-        if self.cluster is not None:
-            await self._call("ctl_alter_configs", name=name, configs=configs)
-            return
-        record = self.catalog.topics[name]
-        record.configs = configs
-        self.catalog.save()
-        cfg = self.log_config_for(record)
-        for index in range(record.partitions):
-            partition = self.partitions.get((name, index))
-            if partition is not None:
-                partition.log.update_config(cfg)
+        await self._call("ctl_alter_configs", name=name, configs=configs)
 
     def topic_config_entries(self, record: TopicRecord) -> list[tuple[str, str, str]]:
         """(name, value, source) for every topic config: 'topic', 'broker' or 'default'."""
@@ -682,13 +791,11 @@ class Broker:
     # --- producer ids -------------------------------------------------------------------------
     async def allocate_producer_id(self) -> int:
         """Unique across restarts: ids are reserved in persisted blocks, as Kafka's controller does."""
-        if self._next_producer_id >= self._producer_id_limit and self.cluster is not None:
-            start = int((await self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK))["start"])
-            self._next_producer_id, self._producer_id_limit = start, start + PRODUCER_ID_BLOCK
         if self._next_producer_id >= self._producer_id_limit:
-            self._producer_id_limit = self._next_producer_id + PRODUCER_ID_BLOCK
-            self.catalog.next_producer_id_block = self._producer_id_limit
-            self.catalog.save()
+            start = int(
+                (await self._call("ctl_producer_ids", count=PRODUCER_ID_BLOCK, broker=self.node_id))["start"]
+            )
+            self._next_producer_id, self._producer_id_limit = start, start + PRODUCER_ID_BLOCK
         pid = self._next_producer_id
         self._next_producer_id += 1
         return pid
@@ -699,3 +806,10 @@ class Broker:
 
     def close(self) -> None:
         self.logs.close_all()
+        if self._catalog_dirty or (self._catalog_save is not None and not self._catalog_save.done()):
+            try:  # the last changes of the cache, written now rather than a second later
+                self.catalog.save()
+            except OSError as exc:
+                log.warning("Could not write the metadata cache %s: %s", self.catalog.path, exc)
+        if self._controller_thread is not None:
+            self._controller_thread.stop()  # no-op once the link has stopped it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,9 @@ def random_uuid() -> uuid.UUID:
             return value
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 @dataclass
 class Catalog:
     path: Path
@@ -84,6 +88,9 @@ class Catalog:
     # directory.id -> path of every log directory in use: a partition missing at start-up can then
     # be told apart from a log directory missing from log.dirs.
     log_dirs: dict[str, str] = field(default_factory=dict)
+    # True once the metadata log (__cluster_metadata-0) holds the topics and this file is only the
+    # broker's cache of them: a metadata log missing then is lost metadata, not an older kcli.
+    metadata_log: bool = False
     _batch_depth: int = field(default=0, repr=False, compare=False)
     _pending: bool = field(default=False, repr=False, compare=False)
 
@@ -102,6 +109,7 @@ class Catalog:
                 catalog.next_producer_id_block = int(data.get("next_producer_id_block", 0))
                 catalog.cluster_id = data.get("cluster_id") or None
                 catalog.log_dirs = {str(k): str(v) for k, v in data.get("log_dirs", {}).items()}
+                catalog.metadata_log = bool(data.get("metadata_log", False))
             except OSError as exc:
                 raise StorageStartupError(
                     f"Error while reading the topic catalog {path}: {exc.strerror or exc}",
@@ -150,6 +158,10 @@ class Catalog:
         self._write()
 
     def _write(self) -> None:
+        with _WRITE_LOCK:  # a background save of the broker's cache may be writing too
+            self._write_now()
+
+    def _write_now(self) -> None:
         self._pending = False
         data = {
             "topics": [t.to_json() for t in self.topics.values()],
@@ -158,6 +170,7 @@ class Catalog:
             "next_producer_id_block": self.next_producer_id_block,
             "cluster_id": self.cluster_id,
             "log_dirs": self.log_dirs,
+            "metadata_log": self.metadata_log,
         }
         tmp = self.path.with_suffix(".tmp")
         try:

@@ -210,6 +210,7 @@ KNOWN_KEYS = {
     "offsets.retention.minutes",
     "offsets.retention.check.interval.ms",
     "offsets.commit.required.acks",
+    "metadata.log.max.record.bytes.between.snapshots",
     "offsets.commit.timeout.ms",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",

@@ -10,9 +10,9 @@ failure while shutting down is reported as the shutdown's, never as a start-up e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from typing import Any
 
 from kcli.daemons import PidFile, stop_on_signals
 from kcli.server.broker import Broker
@@ -82,16 +82,46 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
     return None
 
 
+def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
+    """Every controller a broker-only node may find the active one among (the voters, or the
+    bootstrap servers), in order."""
+    from kcli.server.cluster.raft_node import parse_voters
+
+    if config.zookeeper_connect and not config.kraft:
+        return []
+    with contextlib.suppress(ValueError):
+        voters = parse_voters(config.controller_quorum_voters)
+        if voters:
+            return list(voters.values())
+    found = []
+    for address in config.raw.get("controller.quorum.bootstrap.servers", "").split(","):
+        host, _, port = address.strip().rpartition(":")
+        if port.isdigit():
+            found.append((host.strip("[]") or "localhost", int(port)))
+    return found
+
+
 def check_supported_topology(config: BrokerConfig) -> None:
-    """A combined broker+controller node with other voters needs a Raft quorum: say so clearly."""
-    if "controller" in config.process_roles:
-        voters = [v.strip() for v in config.controller_quorum_voters.split(",") if v.strip()]
-        others = [v for v in voters if v.partition("@")[0].strip() != str(config.node_id)]
-        if others:
+    """Voters must parse; a controller must be one of them; a combined broker+controller node in
+    a quorum of several is not built (controller-only voters are): say so clearly."""
+    from kcli.server.cluster.raft_node import parse_voters
+
+    try:
+        voters = parse_voters(config.controller_quorum_voters)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if "controller" in config.process_roles and len(voters) > 1:
+        if config.node_id not in voters:
             raise ConfigError(
-                f"controller.quorum.voters lists other controllers ({', '.join(others)}): a quorum of several "
-                "controllers is not supported yet; run one process.roles=controller node and "
-                "process.roles=broker nodes, or ZooKeeper mode"
+                f"node.id {config.node_id} of a controller is not in controller.quorum.voters "
+                f"({config.controller_quorum_voters})"
+            )
+        if "broker" in config.process_roles:
+            others = [f"{v}@{h}:{p}" for v, (h, p) in voters.items() if v != config.node_id]
+            raise ConfigError(
+                f"controller.quorum.voters lists other controllers ({', '.join(others)}): a combined "
+                "broker+controller node in a quorum of several is not supported yet; run "
+                "process.roles=controller nodes for the quorum and process.roles=broker nodes"
             )
 
 
@@ -124,17 +154,11 @@ async def serve(config: BrokerConfig) -> None:
     where = controller_address(config)
     link = None
     if where is not None:
-        from kcli.server.cluster.image import BrokerRegistration
         from kcli.server.cluster.link import ControllerLink, ControllerRefused, ControllerUnavailable
         from kcli.server.cluster.replica_fetcher import ReplicaFetcherManager
 
-        node = broker.local_node()
         link = ControllerLink(
-            where[0],
-            where[1],
-            BrokerRegistration(node.node_id, node.host, node.port, node.rack),
-            broker.cached_topics,
-            broker.apply_image,
+            where[0], where[1], broker.registration(), broker, voters=controller_voters(config)
         )
         broker.cluster = link
         if cluster_id is None:
@@ -159,6 +183,9 @@ async def serve(config: BrokerConfig) -> None:
             await broker.fetchers.close()
             broker.close()
             raise SystemExit(1) from None
+    else:  # a lone broker: its own controller, in process (set up by load)
+        assert broker.cluster is not None
+        await broker.cluster.start()
     server = BrokerServer(broker)
     await server.start()
     pid_files = [PidFile(f"kafka-server-{ls.port}") for ls in config.client_listeners]
@@ -193,6 +220,8 @@ async def serve(config: BrokerConfig) -> None:
                 await registration.close()
             if link is not None:
                 await link.close()  # fenced now: leaderships move before the sockets close
+            elif broker.cluster is not None:
+                await broker.cluster.close()
             if broker.fetchers is not None:
                 await broker.fetchers.close()
             await server.close()
@@ -225,16 +254,11 @@ def attach_security(broker: Broker, cluster: bool) -> None:
     broker.security = security = SecurityManager(settings, SecurityStore.load(broker.config.log_dirs[0]))
     link = broker.cluster
     if link is not None:  # ACLs and SCRAM users are cluster metadata: the controller keeps them
-        apply_image = link.on_image
+        # (the broker applies them as it replays the metadata log: Broker.on_records)
 
-        def on_image(image: Any) -> None:
-            apply_image(image)
-            security.apply_image(image)
-
-        async def forward(op: str, fields: dict[str, Any]) -> Any:
+        async def forward(op: str, fields: dict[str, object]) -> object:
             return await link.call(op, **fields)
 
-        link.on_image = on_image
         security.forward = forward
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.storage.partition_log import AppendResult, PartitionLog
 
 NO_LEADER = -1
@@ -52,6 +54,16 @@ class Partition:
     @property
     def is_leader(self) -> bool:
         return self.local_id is None or self.leader == self.local_id
+
+    def epoch_error(self, current_leader_epoch: int) -> ErrorCode:
+        """KIP-320, as Kafka's Partition.checkCurrentLeaderEpoch: a client that knows an older
+        leader epoch is fenced (it refreshes its metadata), one that knows a newer epoch is ahead
+        of this broker; -1 means the client does not say."""
+        if current_leader_epoch < 0 or current_leader_epoch == self.leader_epoch:
+            return ErrorCode.none
+        if current_leader_epoch < self.leader_epoch:
+            return ErrorCode.fenced_leader_epoch
+        return ErrorCode.unknown_leader_epoch
 
     def append(self, records: bytes, now_ms: int | None = None, **options: Any) -> AppendResult:
         """Append a producer's batches as leader; the high watermark follows the ISR.
@@ -141,7 +153,10 @@ class Partition:
         if self.is_leader and (changed or not was_leader):
             now = time.monotonic()
             self.followers = {r: FollowerState(caught_up_at=now) for r in self.replicas if r != self.local_id}
-            self.log.epoch_cache.assign(leader_epoch, self.log.log_end_offset)
+            if self.log.log_end_offset > self.log.log_start_offset:
+                # An empty log records the epoch with its first batch (PartitionLog.append): a
+                # restart with thousands of empty partitions writes no epoch file for them.
+                self.log.epoch_cache.assign(leader_epoch, self.log.log_end_offset)
         if self.is_leader:
             self.advance_high_watermark()
         self.wake_fetchers()  # waiting requests re-check leadership

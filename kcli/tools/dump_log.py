@@ -68,7 +68,11 @@ def build_parser() -> ToolParser:
         action="store_true",
         help="If set, log data will be parsed as transaction metadata from the __transaction_state topic.",
     )
-    p.add_argument("--cluster-metadata-decoder", action="store_true", help="Not supported by kcli.")
+    p.add_argument(
+        "--cluster-metadata-decoder",
+        action="store_true",
+        help="If set, log data will be parsed as cluster metadata records.",
+    )
     return p
 
 
@@ -112,11 +116,17 @@ def dump_log(
     out: TextIO,
     offsets_decoder: bool = False,
     transaction_log: bool = False,
+    metadata_decoder: bool = False,
 ) -> None:
     import struct
 
+    from kcli.tools import metadata_decoder as metadata
+
     if path.endswith(".log"):
         print(f"Log starting offset: {_base_offset(path)}", file=out)
+    elif path.endswith(".checkpoint"):  # a KRaft snapshot: <end offset>-<epoch>.checkpoint
+        end, _, epoch = os.path.basename(path)[: -len(".checkpoint")].partition("-")
+        print(f"Snapshot end offset: {int(end)}, epoch: {int(epoch)}", file=out)
     valid = 0
     last_offset = -1
     non_consecutive: list[tuple[int, int]] = []
@@ -158,9 +168,15 @@ def dump_log(
                             (epoch,) = struct.unpack_from(">i", record.value, 2)
                             line += f" endTxnMarker: {name} coordinatorEpoch: {epoch}"
                         else:
-                            line += f" controlType: {name or 'UNKNOWN'}({control_type})"
+                            line += metadata.control_text(record.key, record.value) or (
+                                f" controlType: {name or 'UNKNOWN'}({control_type})"
+                            )
                 if print_data and not batch.is_control:
-                    key, payload = _texts(record, offsets_decoder, transaction_log)
+                    key, payload = (
+                        (None, metadata.payload(record.value, record.offset))
+                        if metadata_decoder
+                        else _texts(record, offsets_decoder, transaction_log)
+                    )
                     if key is not None:
                         line += f"{prefix}key: {key}"
                         prefix = " "
@@ -205,6 +221,12 @@ def _texts(record, offsets_decoder: bool, transaction_log: bool = False) -> tupl
         None if record.key is None else _text(record.key),
         None if record.value is None else _text(record.value),
     )
+
+
+def _is_snapshot(path: str) -> bool:
+    """KRaft's snapshot names: ``<20-digit end offset>-<10-digit epoch>.checkpoint``."""
+    end, _, epoch = os.path.basename(path)[: -len(".checkpoint")].partition("-")
+    return end.isdigit() and epoch.isdigit()
 
 
 def _sibling(path: str, suffix: str) -> str:
@@ -294,7 +316,7 @@ def _body(argv: list[str]) -> int:
         except OSError as exc:
             print(f"{path} ({exc.strerror})", file=sys.stderr)
             return 1
-        if suffix == ".log":
+        if suffix == ".log" or (suffix == ".checkpoint" and _is_snapshot(path)):
             try:
                 dump_log(
                     path,
@@ -306,6 +328,7 @@ def _body(argv: list[str]) -> int:
                     out,
                     offsets_decoder=args.offsets_decoder,
                     transaction_log=args.transaction_log_decoder,
+                    metadata_decoder=args.cluster_metadata_decoder,
                 )
             except DecodeFailure as exc:
                 out.flush()

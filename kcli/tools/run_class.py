@@ -44,6 +44,7 @@ CLASSES: dict[str, str] = {
     "kafka.tools.ConsumerPerformance": "kcli.tools.consumer_perf_test",
     "kafka.tools.DumpLogSegments": "kcli.tools.dump_log",
     "org.apache.kafka.tools.TransactionsCommand": "kcli.tools.transactions",
+    "org.apache.kafka.tools.MetadataQuorumCommand": "kcli.tools.metadata_quorum",
     "org.apache.kafka.tools.LeaderElectionCommand": "kcli.tools.leader_election",
     "kafka.admin.LeaderElectionCommand": "kcli.tools.leader_election",
     "org.apache.zookeeper.server.quorum.QuorumPeerMain": "kcli.zookeeper.start",

@@ -427,5 +427,7 @@ async def serve(
         server.close()
         for session in list(service.sessions.values()):
             service.end_session(session)
+        for controller in service.controllers.values():
+            controller.controller.close()  # the metadata log's checkpoints, written on close
         with contextlib.suppress(Exception):
             await server.wait_closed()

@@ -335,3 +335,43 @@ def test_with_schema_registry(local: dict[str, str]) -> None:
     assert "schema-registry " in status and str(registry_port) in status
     stopped = kcli(local, "local", "stop")
     assert stopped.stdout.splitlines() == ["schema-registry is [DOWN]", "kafka is [DOWN]"]
+
+
+def test_a_controller_quorum(local: dict[str, str]) -> None:
+    """--controllers 3: a Raft quorum of controllers 100-102; stopping the active one elects
+    another, topics can still be created, and --broker 10x starts it again."""
+    port = consecutive_ports(5)
+    started = kcli(local, "local", "start", "--brokers", "2", "--controllers", "3", "--port", str(port))
+    assert started.returncode == 0, started.stderr
+    assert [line.split()[:3] for line in kcli(local, "local", "status").stdout.splitlines()[1:]] == [
+        ["controller-100", "UP", str(port + 2)],
+        ["controller-101", "UP", str(port + 3)],
+        ["controller-102", "UP", str(port + 4)],
+        ["kafka-0", "UP", str(port)],
+        ["kafka-1", "UP", str(port + 1)],
+    ]
+    bootstrap = f"localhost:{port}"
+
+    def leader() -> int | None:
+        out = subprocess.run(
+            [sys.executable, "-m", "kcli.tools.metadata_quorum", "--bootstrap-server", bootstrap, "describe", "--status"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        found = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("LeaderId:")]
+        return int(found[0]) if found else None
+
+    assert wait_until(lambda: leader() is not None, 30)
+    active = leader()
+    stopped = kcli(local, "local", "stop", "--broker", str(active))
+    assert stopped.stdout.splitlines() == [f"controller-{active} is [DOWN]"], stopped.stderr
+    assert wait_until(lambda: leader() not in (None, active), 30)
+    created = subprocess.run(
+        [sys.executable, "-m", "kcli.tools.topics", "--create", "--topic", "q", "--bootstrap-server", bootstrap],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    again = kcli(local, "local", "start", "--broker", str(active))
+    assert again.stdout.splitlines() == [
+        f"Controller {active} is [UP] on localhost:{port + 2 + active - 100}"
+    ]
+    assert kcli(local, "local", "stop").returncode == 0

@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from kcli.server.catalog import CATALOG_FILE
+from kcli.server.cluster.metadata_log import METADATA_DIR
 from tests.faults.helpers import PARTITIONS, TOPICS, Copy, lines, read_partition, start_expecting_refusal
 
 
@@ -46,12 +47,41 @@ def test_reordered_log_dirs_keep_every_topic_and_record(copy: Copy) -> None:
     assert set(before) <= set(_snapshot(copy))
 
 
-def test_deleted_catalog_refuses_to_start_and_deletes_nothing(copy: Copy) -> None:
+def test_deleted_catalog_starts_from_the_metadata_log_and_deletes_nothing(copy: Copy) -> None:
+    """The topics are in the metadata log (``__cluster_metadata-0``); the catalog is the broker's
+    cache of them and of its log dirs, so losing it loses nothing."""
     catalog = next(p for p in (copy.a / CATALOG_FILE, copy.b / CATALOG_FILE) if p.exists())
     catalog.unlink()
     before = _snapshot(copy)
+    broker = copy.broker().start()
+    try:
+        assert set(TOPICS) <= set(
+            AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10).topics
+        )
+        for p in range(PARTITIONS):
+            records, errors = read_partition(broker.bootstrap, "alpha", p)
+            assert not errors and [v for _, v in records] == copy.records[("alpha", p)]
+    finally:
+        assert broker.stop() == 0
+    assert set(before) <= set(_snapshot(copy))
+
+
+def test_deleted_metadata_log_refuses_to_start_and_deletes_nothing(copy: Copy) -> None:
+    metadata = next(d / METADATA_DIR for d in (copy.a, copy.b) if (d / METADATA_DIR).is_dir())
+    shutil.rmtree(metadata)
+    before = _snapshot(copy)
     code, output = start_expecting_refusal(copy.broker())
-    _assert_refused(copy, code, output, CATALOG_FILE, "partition directories")
+    _assert_refused(copy, code, output, METADATA_DIR, "topic catalog")
+    assert _snapshot(copy) == before
+
+
+def test_deleted_metadata_log_and_catalog_refuse_to_start_and_delete_nothing(copy: Copy) -> None:
+    for d in (copy.a, copy.b):
+        shutil.rmtree(d / METADATA_DIR, ignore_errors=True)
+        (d / CATALOG_FILE).unlink(missing_ok=True)
+    before = _snapshot(copy)
+    code, output = start_expecting_refusal(copy.broker())
+    _assert_refused(copy, code, output, METADATA_DIR, "partition directories")
     assert _snapshot(copy) == before
 
 

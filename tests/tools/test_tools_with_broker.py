@@ -135,8 +135,9 @@ def test_replication_factor_larger_than_brokers(shared_broker: BrokerProcess, to
     )
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error while executing topic command : Replication factor: 3 larger than available brokers: 1."
-    )
+        "Error while executing topic command : Unable to replicate the partition 3 time(s): The target "
+        "replication factor of 3 cannot be reached because only 1 broker(s) are registered."
+    )  # the KRaft controller's wording (StripedReplicaPlacer, wrapped by ReplicationControlManager)
 
 
 def test_config_overrides_regex_and_filters(shared_broker: BrokerProcess, topic: str) -> None:

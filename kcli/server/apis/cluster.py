@@ -16,7 +16,7 @@ async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
     broker = ctx.broker
     return {
         "throttle_time": 0,
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "error_message": None,
         "endpoint_type": 1,
         "cluster_id": broker.cluster_id,
@@ -58,14 +58,14 @@ async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
             total = usable = -1
         results.append(
             {
-                "error_code": 0,
+                "error_code": ErrorCode.none,
                 "log_dir": str(log_dir),
                 "topics": [{"name": n, "partitions": ps} for n, ps in by_topic.items()],
                 "total_bytes": total,
                 "usable_bytes": usable,
             }
         )
-    return {"throttle_time": 0, "error_code": 0, "results": results}
+    return {"throttle_time": 0, "error_code": ErrorCode.none, "results": results}
 
 
 @api(21, "DeleteRecords", 0, 2)
@@ -87,7 +87,7 @@ async def delete_records(ctx: RequestContext, request: Any) -> dict:
             entry: dict[str, Any] = {
                 "partition_index": p.partition_index,
                 "low_watermark": -1,
-                "error_code": 0,
+                "error_code": ErrorCode.none,
             }
             if partition is None:
                 entry["error_code"] = error  # followers take the new log start from the leader

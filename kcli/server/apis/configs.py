@@ -28,9 +28,6 @@ GROUP_CONFIGS = {
     "streams.heartbeat.interval.ms": "5000",
     "streams.num.standby.replicas": "0",
 }
-UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
-INVALID_CONFIG = ErrorCode.invalid_config
-INVALID_REQUEST = ErrorCode.invalid_request
 SOURCE_TOPIC, SOURCE_DYNAMIC_BROKER, SOURCE_STATIC_BROKER, SOURCE_DEFAULT = 1, 2, 4, 5
 CONFIG_TYPES = {"bool": 1, "string": 2, "int": 3, "long": 5, "double": 6, "list": 7, "class": 8}
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
@@ -113,7 +110,7 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
     results = []
     for res in request.resources:
         entry: dict[str, Any] = {
-            "error_code": 0,
+            "error_code": ErrorCode.none,
             "error_message": None,
             "resource_type": res.resource_type,
             "resource_name": res.resource_name,
@@ -121,13 +118,13 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
         }
         if res.resource_type == TOPIC:
             if broker.topic(res.resource_name) is None:
-                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_code"] = ErrorCode.unknown_topic_or_partition
                 entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
             else:
                 entry["configs"] = _topic_configs(broker, res.resource_name, request.include_synonyms)
         elif res.resource_type in (BROKER, BROKER_LOGGER):
             if not _is_this_broker(broker, res.resource_name):
-                entry["error_code"] = INVALID_REQUEST
+                entry["error_code"] = ErrorCode.invalid_request
                 entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
             elif res.resource_type == BROKER:
                 entry["configs"] = _broker_configs(broker)
@@ -136,7 +133,7 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
                 broker, res.resource_name, getattr(request, "include_synonyms", False)
             )
         else:
-            entry["error_code"] = INVALID_REQUEST
+            entry["error_code"] = ErrorCode.invalid_request
             entry["error_message"] = f"Unsupported resource type {res.resource_type}"
         keys = res.configuration_keys
         if keys:
@@ -155,7 +152,7 @@ async def _apply_topic(broker: Broker, name: str, new_configs: dict[str, str], v
 async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, validate_only: bool) -> dict:
     """Apply ``new_values`` (the resource's complete new override set) or report the error."""
     entry: dict[str, Any] = {
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "error_message": None,
         "resource_type": res.resource_type,
         "resource_name": res.resource_name,
@@ -163,13 +160,13 @@ async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, va
     try:
         if res.resource_type == TOPIC:
             if broker.topic(res.resource_name) is None:
-                entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+                entry["error_code"] = ErrorCode.unknown_topic_or_partition
                 entry["error_message"] = f"Topic '{res.resource_name}' does not exist."
             elif new_values is not None:
                 await _apply_topic(broker, res.resource_name, new_values, validate_only)
         elif res.resource_type == BROKER:
             if not _is_this_broker(broker, res.resource_name):
-                entry["error_code"] = INVALID_REQUEST
+                entry["error_code"] = ErrorCode.invalid_request
                 entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
             elif new_values is not None and not validate_only:
                 broker.catalog.broker_configs = new_values
@@ -187,10 +184,10 @@ async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, va
         elif res.resource_type == BROKER_LOGGER:
             pass  # log levels are accepted and have no effect on this broker
         else:
-            entry["error_code"] = INVALID_REQUEST
+            entry["error_code"] = ErrorCode.invalid_request
             entry["error_message"] = f"Unsupported resource type {res.resource_type}"
     except InvalidConfigError as exc:
-        entry["error_code"], entry["error_message"] = INVALID_CONFIG, str(exc)
+        entry["error_code"], entry["error_message"] = ErrorCode.invalid_config, str(exc)
     except TopicError as exc:  # the controller refused or could not be reached
         entry["error_code"], entry["error_message"] = exc.error_code, exc.message
     return entry
@@ -250,7 +247,7 @@ async def incremental_alter_configs(ctx: RequestContext, request: Any) -> dict:
         if error:
             responses.append(
                 {
-                    "error_code": INVALID_REQUEST,
+                    "error_code": ErrorCode.invalid_request,
                     "error_message": error,
                     "resource_type": res.resource_type,
                     "resource_name": res.resource_name,

@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.partition import Partition
@@ -29,12 +31,10 @@ from kcli.server.storage.handles import FileRegion
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
-OFFSET_OUT_OF_RANGE = 1
-UNKNOWN_TOPIC_OR_PARTITION = 3
-UNKNOWN_TOPIC_ID = 100
-FENCED_LEADER_EPOCH = 74
-UNKNOWN_LEADER_EPOCH = 76
-UNKNOWN_SERVER_ERROR = -1
+OFFSET_OUT_OF_RANGE = ErrorCode.offset_out_of_range
+UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
+UNKNOWN_TOPIC_ID = ErrorCode.unknown_topic_id
+UNKNOWN_SERVER_ERROR = ErrorCode.unknown_server_error
 
 # Batches served zero-copy cost the broker no memory, so a consumer gets what it asks for, as from
 # Kafka (partition_max_bytes, within fetch.max.bytes). Batches that must be read into memory first
@@ -89,9 +89,7 @@ def _replica_id(request: Any) -> int:
 
 def _epoch_error(partition: Partition, current_leader_epoch: int) -> int:
     """KIP-320: a fetcher that knows an older leader epoch is fenced; a newer one is ahead of us."""
-    if current_leader_epoch < 0 or current_leader_epoch == partition.leader_epoch:
-        return 0
-    return FENCED_LEADER_EPOCH if current_leader_epoch < partition.leader_epoch else UNKNOWN_LEADER_EPOCH
+    return partition.epoch_error(current_leader_epoch)
 
 
 def response_max_bytes(broker: Broker, request: Any) -> int:

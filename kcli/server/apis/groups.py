@@ -57,7 +57,7 @@ async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     if key_type == KEY_TYPE_TRANSACTION:
         from kcli.server.apis.transactions import find_transaction_coordinator
 
-        code, node = await find_transaction_coordinator(ctx.broker, key)
+        code, node = await find_transaction_coordinator(ctx.broker, key, ctx.listener)
         if node is None:
             result.update(error_code=code, error_message="The coordinator is not available.")
         else:
@@ -72,7 +72,11 @@ async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
         result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
         result["error_message"] = "The coordinator is not available."
     else:
-        node = coord.coordinator_node(key) if coord.clustered else ctx.broker.live_brokers(ctx.listener)[0]
+        node = (
+            coord.coordinator_node(key, ctx.listener)
+            if coord.clustered
+            else ctx.broker.live_brokers(ctx.listener)[0]
+        )
         if node is None:
             result["error_code"] = E.COORDINATOR_NOT_AVAILABLE
             result["error_message"] = "The coordinator is not available."

@@ -1,8 +1,15 @@
-"""ListOffsets: earliest, latest, max-timestamp, and the first offset at or after a timestamp."""
+"""ListOffsets: earliest, latest, max-timestamp, and the first offset at or after a timestamp.
+
+From version 4 a client names the leader epoch it knows (KIP-320); a stale one is answered
+FENCED_LEADER_EPOCH and a newer one UNKNOWN_LEADER_EPOCH, as Kafka answers, so a client never
+takes offsets from a leader it should no longer (or not yet) trust.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 
@@ -21,7 +28,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
             partition, error = broker.leader_partition(topic.name, lp.partition_index)
             result = {
                 "partition_index": lp.partition_index,
-                "error_code": 0,
+                "error_code": ErrorCode.none,
                 "timestamp": -1,
                 "offset": -1,
                 "leader_epoch": -1,
@@ -29,6 +36,11 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
             }
             if partition is None:
                 result["error_code"] = error
+                parts.append(result)
+                continue
+            epoch_error = partition.epoch_error(getattr(lp, "current_leader_epoch", -1))
+            if epoch_error:
+                result["error_code"] = epoch_error
                 parts.append(result)
                 continue
             plog = partition.log
@@ -49,7 +61,7 @@ async def list_offsets(ctx: RequestContext, request: Any) -> dict:
                 if found is not None and found[0] < fetchable:
                     result["offset"], result["timestamp"] = found
             else:
-                result["error_code"] = 87  # INVALID_REQUEST: no such special timestamp
+                result["error_code"] = ErrorCode.invalid_request  # no such special timestamp
             parts.append(result)
         topics.append({"name": topic.name, "partitions": parts})
     return {"throttle_time": 0, "topics": topics}

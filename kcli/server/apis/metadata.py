@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker, topic_name_problem
-
-UNKNOWN_TOPIC_OR_PARTITION = 3
-LEADER_NOT_AVAILABLE = 5
-INVALID_TOPIC = 17
-UNKNOWN_TOPIC_ID = 100
 
 
 def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
@@ -27,7 +24,7 @@ def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
             continue
         partitions.append(
             {
-                "error_code": LEADER_NOT_AVAILABLE if view.leader < 0 else 0,
+                "error_code": ErrorCode.leader_not_available if view.leader < 0 else 0,
                 "partition_index": index,
                 "leader_id": view.leader,
                 "leader_epoch": view.leader_epoch,
@@ -37,7 +34,7 @@ def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
             }
         )
     return {
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "name": name,
         "topic_id": record.topic_id,
         "is_internal": record.internal,
@@ -67,7 +64,7 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
             if name is None and topic_id is not None and topic_id.int != 0:
                 record = broker.topics_by_id.get(topic_id)
                 if record is None:
-                    topics.append(_error_topic(None, UNKNOWN_TOPIC_ID, topic_id))
+                    topics.append(_error_topic(None, ErrorCode.unknown_topic_id, topic_id))
                     continue
                 name = record.name
             if name is None:
@@ -75,13 +72,13 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
             if broker.topic(name) is not None:
                 topics.append(topic_metadata(broker, name))
             elif topic_name_problem(name):
-                topics.append(_error_topic(name, INVALID_TOPIC))
+                topics.append(_error_topic(name, ErrorCode.invalid_topic_exception))
             elif allow_auto and await broker.auto_create(name) is not None:
                 # Creation here is synchronous, so the new topic's leader is known at once and the
-                # client need not retry after LEADER_NOT_AVAILABLE as it would with Kafka.
+                # client need not retry after ErrorCode.leader_not_available as it would with Kafka.
                 topics.append(topic_metadata(broker, name))
             else:
-                topics.append(_error_topic(name, UNKNOWN_TOPIC_OR_PARTITION))
+                topics.append(_error_topic(name, ErrorCode.unknown_topic_or_partition))
     return {
         "throttle_time": 0,
         "brokers": [

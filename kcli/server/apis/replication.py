@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcli.server.apis.registry import RequestContext, api
+from kio.schema.errors import ErrorCode
 
-FENCED_LEADER_EPOCH = 74
-UNKNOWN_LEADER_EPOCH = 76
+from kcli.server.apis.registry import RequestContext, api
 
 
 def _end_offset(ctx: RequestContext, topic: str, item: Any) -> dict[str, Any]:
-    result = {"partition": item.partition, "error_code": 0, "leader_epoch": -1, "end_offset": -1}
+    result = {"partition": item.partition, "error_code": ErrorCode.none, "leader_epoch": -1, "end_offset": -1}
     partition, error = ctx.broker.leader_partition(topic, item.partition)
     if partition is None:
         result["error_code"] = error
         return result
-    current = getattr(item, "current_leader_epoch", -1)
-    if current >= 0 and current != partition.leader_epoch:
-        result["error_code"] = (
-            FENCED_LEADER_EPOCH if current < partition.leader_epoch else UNKNOWN_LEADER_EPOCH
-        )
+    epoch_error = partition.epoch_error(getattr(item, "current_leader_epoch", -1))
+    if epoch_error:
+        result["error_code"] = epoch_error
         return result
     plog = partition.log
     epoch, end = plog.epoch_cache.end_offset_for(item.leader_epoch, plog.log_end_offset)
@@ -57,6 +54,6 @@ async def elect_leaders(ctx: RequestContext, request: Any) -> dict:
         )
     return {
         "throttle_time": 0,
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "replica_election_results": [{"topic": t, "partition_result": r} for t, r in by_topic.items()],
     }

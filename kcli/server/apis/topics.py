@@ -16,9 +16,6 @@ from kcli.server.catalog import TopicRecord
 from kcli.server.cluster.controller import NewPartitions, NewTopic
 from kcli.server.cluster.topic_rules import TopicError
 
-UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
-UNKNOWN_TOPIC_ID = ErrorCode.unknown_topic_id
-
 
 @api(19, "CreateTopics", 2, 7)
 async def create_topics(ctx: RequestContext, request: Any) -> dict:
@@ -61,9 +58,9 @@ def _entry(name: str) -> dict[str, Any]:
     return {
         "name": name,
         "topic_id": None,
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "error_message": None,
-        "topic_config_error_code": 0,
+        "topic_config_error_code": ErrorCode.none,
         "num_partitions": -1,
         "replication_factor": -1,
         "configs": [],
@@ -99,17 +96,22 @@ async def delete_topics(ctx: RequestContext, request: Any) -> dict:
         items = [(name, None) for name in request.topic_names]
     responses = []
     for name, topic_id in items:
-        entry: dict[str, Any] = {"name": name, "topic_id": topic_id, "error_code": 0, "error_message": None}
+        entry: dict[str, Any] = {
+            "name": name,
+            "topic_id": topic_id,
+            "error_code": ErrorCode.none,
+            "error_message": None,
+        }
         if name is None and topic_id is not None:
             record = broker.topics_by_id.get(topic_id)
             if record is None:
-                entry["error_code"] = UNKNOWN_TOPIC_ID
+                entry["error_code"] = ErrorCode.unknown_topic_id
                 responses.append(entry)
                 continue
             name = entry["name"] = record.name
         record = broker.topic(name) if name else None
         if record is None:
-            entry["error_code"] = UNKNOWN_TOPIC_OR_PARTITION
+            entry["error_code"] = ErrorCode.unknown_topic_or_partition
             responses.append(entry)
             continue
         entry["topic_id"] = record.topic_id
@@ -145,7 +147,7 @@ async def create_partitions(ctx: RequestContext, request: Any) -> dict:
         "results": [
             {
                 "name": t.name,
-                "error_code": 0 if e is None else e.error_code,
+                "error_code": ErrorCode.none if e is None else e.error_code,
                 "error_message": None if e is None else e.message,
             }
             for t, e in zip(request.topics, errors, strict=True)

@@ -64,14 +64,14 @@ def _partition_exists(broker: Broker, topic: str, partition: int) -> bool:
 
 
 async def find_transaction_coordinator(
-    broker: Broker, transactional_id: str
+    broker: Broker, transactional_id: str, listener: str | None = None
 ) -> tuple[int, BrokerNode | None]:
     """(error, node) for FindCoordinator with key type TRANSACTION: the leader of the id's
     ``__transaction_state`` partition, creating the topic on first use as Kafka does."""
     coordinator = txn_coordinator(broker)
     if coordinator is None or not await coordinator.ensure_topic():
         return E.COORDINATOR_NOT_AVAILABLE, None
-    node = coordinator.coordinator_node(transactional_id)
+    node = coordinator.coordinator_node(transactional_id, listener)
     if node is None:
         return E.COORDINATOR_NOT_AVAILABLE, None
     return E.NONE, node
@@ -97,9 +97,9 @@ async def init_producer_id(ctx: RequestContext, request: Any) -> dict:
     if (pid == NO_PRODUCER_ID) != (epoch == NO_PRODUCER_EPOCH):
         return answer(E.INVALID_REQUEST)
     expected = None if pid == NO_PRODUCER_ID else (int(pid), int(epoch))
-    if request.transactional_id is None and expected is not None:
-        # A producer re-initialising after an error keeps its id with a bumped epoch (KIP-360).
-        return answer(E.NONE, expected[0], expected[1] + 1)
+    # Without a transactional id there is no state to check the id and epoch against: Kafka's
+    # coordinator "blindly accepts" the request and hands out a new producer id with epoch 0, so
+    # an id this cluster never issued is never bumped into use (issue 12).
     coordinator = txn_coordinator(ctx.broker)
     if coordinator is None:
         return answer(E.COORDINATOR_NOT_AVAILABLE)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis.registry import APIS, RequestContext, api
 
 
 @api(18, "ApiVersions", 0, 4)
 async def api_versions(ctx: RequestContext, request: object) -> dict:
     return {
-        "error_code": 0,
+        "error_code": ErrorCode.none,
         "api_keys": [
             {"api_key": s.key, "min_version": s.min_version, "max_version": s.max_version}
             for s in sorted(APIS.values(), key=lambda s: s.key)

@@ -2,8 +2,10 @@
 
 Brokers (``process.roles=broker``) find it through ``controller.quorum.voters`` (or
 ``controller.quorum.bootstrap.servers``), register, and then watch its metadata; it has no client
-listener, as a Kafka controller-only node has none. One voter is supported: a quorum of several
-controllers needs Raft, which this project does not implement yet.
+listener, as a Kafka controller-only node has none. With one voter it is the controller at once;
+with several (``raft_node``) the voters elect one by Raft, and only the elected one - the active
+controller - runs a Controller on the replicated log and answers brokers; the others answer
+``ctl_*`` with NOT_CONTROLLER and where the leader is, so brokers move to it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.catalog import encode_cluster_id, random_uuid
-from kcli.server.cluster.controller import Controller
+from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
+from kcli.server.cluster.raft_log import RaftMetadataLog
+from kcli.server.cluster.raft_node import QuorumNode, parse_voters
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
@@ -33,13 +39,17 @@ class _Session:
     writer: asyncio.StreamWriter | None = None
 
 
-def _cluster_id(config: BrokerConfig) -> str:
+def _cluster_id(config: BrokerConfig, make: bool = True) -> str:
+    """The formatted cluster id; an unformatted single controller formats itself (a voter of a
+    quorum learns it from its leader instead: ``make=False`` answers "")."""
     from kcli.server.broker import read_meta, write_meta
 
     directory = config.log_dirs[0]
     meta = read_meta(directory)
     if meta and meta.get("cluster.id"):
         return meta["cluster.id"]
+    if not make:
+        return ""
     found = encode_cluster_id(random_uuid())
     log.info("Formatting %s with cluster.id %s (the metadata directory was not formatted)", directory, found)
     write_meta(directory, found, config.node_id, kraft=True)
@@ -52,10 +62,73 @@ class ControllerNode:
         self.session_timeout_s = (
             int(config.raw.get("broker.session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS)) / 1000
         )
-        controller = Controller(config.log_dirs[0], _cluster_id(config))
+        self.sessions: dict[int, _Session] = {}
+        self._ids = itertools.count(1)
+        self.voters = parse_voters(config.controller_quorum_voters)
+        self.quorum: QuorumNode | None = None
+        self.service: ControllerService | None = None
+        if len(self.voters) > 1:
+            self.quorum = QuorumNode(
+                config, self.voters, _cluster_id(config, make=False), self._become_active, self._resign
+            )
+            self.quorum.on_cluster_id = self._adopt_cluster_id
+            return
+        self.service = self._make_service(None)
+
+    @property
+    def cluster_id(self) -> str:
+        if self.quorum is not None:
+            return self.quorum.cluster_id
+        assert self.service is not None
+        return self.service.controller.image.cluster_id
+
+    def _adopt_cluster_id(self, cluster_id: str) -> None:
+        from kcli.server.broker import write_meta
+
+        write_meta(self.config.log_dirs[0], cluster_id, self.config.node_id, kraft=True)
+
+    def _become_active(self) -> None:
+        """Elected: the controller is rebuilt from the replicated log (snapshot and records, the
+        uncommitted tail of earlier epochs included: the first commit of this epoch commits it)."""
+        assert self.quorum is not None
+        if not self.quorum.cluster_id:
+            self.quorum.cluster_id = encode_cluster_id(random_uuid())
+            log.info(
+                "Formatting with cluster.id %s (elected first, the quorum had none)", self.quorum.cluster_id
+            )
+            self._adopt_cluster_id(self.quorum.cluster_id)
+        service = self._make_service(self.quorum.log)
+        service.describe_quorum = self.quorum.describe
+        controller = service.controller
+
+        def committed() -> None:
+            service._publish()
+            controller.maybe_snapshot()
+
+        self.quorum.log.on_commit = committed
+        self.service = service
+
+    def _resign(self) -> None:
+        service, self.service = self.service, None
+        if self.quorum is not None:
+            self.quorum.log.on_commit = lambda: None
+        if service is not None:
+            service.deactivate()
+
+    def _make_service(self, metadata_log: RaftMetadataLog | None) -> ControllerService:
+        config = self.config
+        controller = Controller(
+            config.log_dirs[0],
+            self.quorum.cluster_id if self.quorum is not None else _cluster_id(config),
+            node_id=config.node_id,
+            snapshot_bytes=int(
+                config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES)
+            ),
+            metadata_log=metadata_log,
+        )
         raw = config.raw
         rebalance = raw.get("auto.leader.rebalance.enable", "true").strip().lower() == "true"
-        self.service = ControllerService(
+        return ControllerService(
             controller,
             grace_s=self.session_timeout_s,
             rebalance_interval_s=float(raw.get("leader.imbalance.check.interval.seconds", "300"))
@@ -63,8 +136,20 @@ class ControllerNode:
             else None,
             imbalance_percent=int(raw.get("leader.imbalance.per.broker.percentage", "10")),
         )
-        self.sessions: dict[int, _Session] = {}
-        self._ids = itertools.count(1)
+
+    def _not_controller(self) -> dict:
+        """A voter that is not the active controller sends the broker to the one that is."""
+        answer = {
+            "ok": False,
+            "error": "NotController",
+            "code": int(ErrorCode.not_controller),
+            "message": f"Node {self.config.node_id} is not the active controller",
+        }
+        if self.quorum is not None:
+            leader, address = self.quorum.leader_address()
+            if address is not None and leader != self.config.node_id:
+                answer.update(leader=leader, host=address[0], port=address[1])
+        return answer
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = _Session(next(self._ids), writer=writer)
@@ -84,9 +169,23 @@ class ControllerNode:
             if op in ("hello", "ping"):
                 return {"ok": True, "timeout_ms": int(self.session_timeout_s * 1000)}
             if op == "cluster_id":
-                return {"ok": True, "id": self.service.controller.image.cluster_id}
+                if not self.cluster_id:
+                    return {
+                        "ok": False,
+                        "error": "NotFormatted",
+                        "message": "the quorum has no cluster id yet",
+                    }
+                return {"ok": True, "id": self.cluster_id}
+            if op.startswith("raft_") and self.quorum is not None:
+                return await self.quorum.handle(op, request)
             if op.startswith("ctl_"):
-                return await self.service.dispatch(session.id, request)
+                service = self.service
+                if service is None or not service.active:
+                    return self._not_controller()
+                answer = await service.dispatch(session.id, request)
+                if answer.get("error") == "NotController":
+                    return {**self._not_controller(), "message": answer.get("message")}
+                return answer
         except (ValueError, TypeError, KeyError) as exc:
             return {"ok": False, "error": "BadArguments", "message": str(exc)}
         return {"ok": False, "error": "Unimplemented", "message": f"unknown operation {op!r}"}
@@ -94,7 +193,8 @@ class ControllerNode:
     def _end(self, session: _Session) -> None:
         if self.sessions.pop(session.id, None) is None:
             return
-        self.service.session_ended(session.id)
+        if self.service is not None:
+            self.service.session_ended(session.id)
         if session.writer is not None:
             session.writer.close()
 
@@ -121,6 +221,8 @@ async def serve_controller(config: BrokerConfig) -> None:
         ls for ls in config.listeners if ls.name in config.controller_listener_names
     ] or config.listeners
     node = ControllerNode(config)
+    if node.quorum is not None:
+        node.quorum.start()
     servers = [
         await asyncio.start_server(
             node.handle, ls.bind_host or None, ls.port, limit=MAX_LINE, reuse_address=True
@@ -134,7 +236,7 @@ async def serve_controller(config: BrokerConfig) -> None:
     reaper = asyncio.create_task(node.reap())
     log.info(
         "Kafka controller started with cluster id %s, listening on %s",
-        node.service.controller.image.cluster_id,
+        node.cluster_id or "(not formatted: learnt from the quorum's leader)",
         ", ".join(f"{ls.name}://{ls.bind_host}:{ls.port}" for ls in listeners),
     )
     log.info("%s started", tag)
@@ -147,6 +249,11 @@ async def serve_controller(config: BrokerConfig) -> None:
             server.close()
         for session in list(node.sessions.values()):
             node._end(session)
+        if node.quorum is not None:
+            node._resign()
+            await node.quorum.close()
+        elif node.service is not None:
+            node.service.controller.close()
         for pid_file in pid_files:
             pid_file.remove()
         with contextlib.suppress(Exception):

@@ -157,11 +157,12 @@ class GroupCoordinator:
         partition, _ = self.broker.leader_partition(OFFSETS_TOPIC, self.partition_for(group_id))
         return partition is not None
 
-    def coordinator_node(self, group_id: str) -> Any:
-        """In a cluster, the broker FindCoordinator names: the offsets partition's leader."""
+    def coordinator_node(self, group_id: str, listener: str | None = None) -> Any:
+        """In a cluster, the broker FindCoordinator names: the offsets partition's leader, on
+        the listener the request came in on."""
         assert self.broker is not None
         view = self.broker.partition_view(OFFSETS_TOPIC, self.partition_for(group_id))
-        return None if view is None or view.leader < 0 else self.broker.broker_node(view.leader)
+        return None if view is None or view.leader < 0 else self.broker.broker_node(view.leader, listener)
 
     def on_leadership(self, topic: str, partition: int, is_leader: bool) -> None:
         """Load the groups of an offsets partition this broker now leads; drop those it lost."""

@@ -169,6 +169,8 @@ class OffsetsTopicStore:
             )
         except TopicError as exc:
             if self.broker.topic(OFFSETS_TOPIC) is None:
+                if exc.error_code == ErrorCode.topic_already_exists:
+                    return False  # another request is creating it: the client asks again
                 log.error("Cannot create %s: %s", OFFSETS_TOPIC, exc.message)
                 return False
         return True

@@ -168,6 +168,8 @@ class RequestAuthorization:
             42: self._delete_groups,
             43: self._elect_leaders,
             44: self._alter_configs,
+            45: self._alter_reassignments,
+            46: self._list_reassignments,
             47: self._offset_delete,
             50: self._open,
             51: self._open,
@@ -927,6 +929,18 @@ class RequestAuthorization:
             for tp in request.topic_partitions or ()
         ]
         return {"throttle_time": 0, "error_code": CLUSTER_DENIED, "replica_election_results": results}
+
+    async def _alter_reassignments(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
+        """KafkaApis: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED for the whole request."""
+        if self._cluster(ctx, Op.ALTER):
+            return await handler(ctx, request)
+        return {"throttle_time": 0, "error_code": CLUSTER_DENIED, "error_message": None, "responses": []}
+
+    async def _list_reassignments(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
+        """KafkaApis: DESCRIBE on the cluster."""
+        if self._cluster(ctx, Op.DESCRIBE):
+            return await handler(ctx, request)
+        return {"throttle_time": 0, "error_code": CLUSTER_DENIED, "error_message": None, "topics": []}
 
     async def _describe_cluster(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         data = _as_dict(await handler(ctx, request))

@@ -52,6 +52,10 @@ class LogDirHealth:
     def is_failing(self, log_dir: Path) -> bool:
         return log_dir in self._failing
 
+    def reason(self, log_dir: Path) -> str | None:
+        """Why writes to ``log_dir`` fail (e.g. "No space left on device"), None when they do not."""
+        return self._failing.get(log_dir)
+
 
 _default = LogDirHealth()
 

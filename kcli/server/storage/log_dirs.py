@@ -33,6 +33,9 @@ log = logging.getLogger("kafka.server.KafkaServer")
 META_PROPERTIES = "meta.properties"
 STRAY_SUFFIX = "-stray"
 DELETE_SUFFIX = "-delete"
+# Kafka's Topic.CLUSTER_METADATA_TOPIC_NAME: its log (the metadata log, kcli.server.cluster) lives
+# among the partitions but is not one: LogManager neither loads it nor takes it for a stray.
+METADATA_TOPIC = "__cluster_metadata"
 _MAX_DIR_NAME = 255
 
 
@@ -274,7 +277,7 @@ def partitions_on_disk(log_dirs: Sequence[Path]) -> dict[tuple[str, int], Path]:
     for d in log_dirs:
         for path in partition_dirs(d):
             tp = parse_partition_dir(path.name)
-            if tp is not None:
+            if tp is not None and tp[0] != METADATA_TOPIC:
                 found.setdefault(tp, path)
     return found
 

@@ -23,7 +23,7 @@ from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import StorageStartupError
 from kcli.server.storage.flusher import Flusher, default_flusher
 from kcli.server.storage.log_config import NEVER, LogConfig
-from kcli.server.storage.log_dirs import DELETE_SUFFIX, STRAY_SUFFIX, stray_dir_name
+from kcli.server.storage.log_dirs import DELETE_SUFFIX, METADATA_TOPIC, STRAY_SUFFIX, stray_dir_name
 from kcli.server.storage.partition_log import PartitionLog
 
 log = logging.getLogger("kafka.log.LogManager")
@@ -77,8 +77,8 @@ class LogManager:
                         )
                         continue
                     tp = parse_partition_dir(path.name)
-                    if tp is None:
-                        continue
+                    if tp is None or tp[0] == METADATA_TOPIC:
+                        continue  # not a partition, or the metadata log (its controller opens it)
                     if tp in self.logs:
                         raise StorageStartupError(
                             f"Duplicate log directories for {path.name} are found in both "

@@ -145,12 +145,13 @@ class TransactionCoordinator:
             self._load_all()
         return True
 
-    def coordinator_node(self, transactional_id: str) -> BrokerNode | None:
-        """The broker leading the transactional id's ``__transaction_state`` partition."""
+    def coordinator_node(self, transactional_id: str, listener: str | None = None) -> BrokerNode | None:
+        """The broker leading the transactional id's ``__transaction_state`` partition (on
+        ``listener``, a client's; without one, the inter-broker listener)."""
         view = self.broker.partition_view(TRANSACTION_STATE_TOPIC, self.state.partition_for(transactional_id))
         if view is None or view.leader < 0:
             return None
-        return self.broker.broker_node(view.leader)
+        return self.broker.broker_node(view.leader, listener)
 
     # --- InitProducerId ---------------------------------------------------------------------------
     async def init_producer_id(

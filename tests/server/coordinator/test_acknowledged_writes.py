@@ -143,3 +143,14 @@ def test_delete_groups_answers_the_append_error() -> None:
         await coord.close()
 
     run(main)
+
+
+def test_offsets_commit_required_acks_other_than_minus_one_zero_or_one_refuses_to_start() -> None:
+    from kcli.server.config import BrokerConfig, ConfigError
+
+    assert BrokerConfig.from_properties({}).offsets_commit_required_acks == -1
+    assert (
+        BrokerConfig.from_properties({"offsets.commit.required.acks": "1"}).offsets_commit_required_acks == 1
+    )
+    with pytest.raises(ConfigError, match=r"offsets\.commit\.required\.acks"):
+        BrokerConfig.from_properties({"offsets.commit.required.acks": "2"})

@@ -1,0 +1,316 @@
+"""Raft for the metadata log, as KRaft runs it (KIP-595): the state machine, without any I/O.
+
+Roles and transitions follow the Raft paper (Ongaro and Ousterhout, "In Search of an
+Understandable Consensus Algorithm", 2014) in KIP-595's pull-based form:
+
+- **Epochs** are Raft's terms. A voter that sees a higher epoch in any request or answer moves to
+  it (unattached, or following the leader it names) and persists that before it answers.
+- **Election**: a follower that hears nothing from its leader for the fetch timeout, or an
+  unattached voter after its (randomised) election timeout, becomes a candidate: epoch + 1, a vote
+  for itself (persisted), Vote requests to the others carrying its last epoch and log end. A voter
+  grants at most one vote per epoch, and only to a candidate whose log is at least as up to date
+  as its own - (last epoch, end offset) compared in that order (the paper's section 5.4.1). A
+  majority of the voters elects it.
+- **Leader**: it opens its epoch with a LeaderChange control record and tells the others
+  (BeginQuorumEpoch). Followers *pull* (KIP-595's Fetch: the next offset and the epoch of their
+  last record); the leader checks that pair against its own epochs and answers either records, or
+  a diverging epoch and its end offset (the follower truncates to the common prefix and fetches
+  again - the paper's log matching, done by the follower), or a snapshot id when the offset is no
+  longer in its log (KIP-630's FetchSnapshot).
+- **Commit**: a follower's fetch offset is its log end; the high watermark is the largest offset
+  a majority of voters have, and it only moves once it covers a record of the leader's current
+  epoch (the LeaderChange record), so no entry of an older term is ever counted committed by
+  replica counting alone (the paper's figure 8).
+- **Check quorum**: a leader that has not been fetched from by a majority for a fetch timeout and
+  a half resigns (KIP-595), so a partitioned leader stops answering brokers.
+
+The I/O around it (connections, timers, the log on disk) is ``raft_node``; this module only
+decides, so it can be tested as Raft is tested: elections, log matching, truncation and commit
+rules on in-memory logs (tests/server/cluster/test_raft_unit.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+from kcli.server.cluster.quorum_state import ElectionState
+
+
+class Role(Enum):
+    UNATTACHED = "Unattached"
+    FOLLOWER = "Follower"
+    CANDIDATE = "Candidate"
+    LEADER = "Leader"
+
+
+class RaftLog(Protocol):
+    """What Raft needs of a log (the metadata log on disk, or a list in tests)."""
+
+    @property
+    def end_offset(self) -> int: ...
+
+    @property
+    def start_offset(self) -> int: ...
+
+    def last_epoch(self) -> int:
+        """The epoch of the last record (or of the snapshot when the log is empty); -1 when none."""
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """(largest epoch <= ``epoch``, the offset where the next epoch starts, or the log end)."""
+
+    def truncate_to(self, offset: int) -> None: ...
+
+    def read_raw(self, offset: int) -> Any:
+        """Records from ``offset`` (a bounded page), in a form ``append_fetched`` takes."""
+
+    def append_fetched(self, records: Any) -> None:
+        """A follower's append of what its leader's fetch answer brought."""
+
+    def append_leader_change(self, epoch: int, leader: int, voters: list[int], granting: list[int]) -> int:
+        """Open ``epoch`` with a LeaderChange control record; returns its offset."""
+
+    def snapshot_id(self) -> tuple[int, int] | None:
+        """(end offset, epoch) of the latest snapshot."""
+
+    @property
+    def high_watermark(self) -> int: ...
+
+    @high_watermark.setter
+    def high_watermark(self, value: int) -> None: ...
+
+
+class StateStore(Protocol):
+    def read(self) -> ElectionState: ...
+
+    def write(self, state: ElectionState) -> None: ...
+
+
+@dataclass
+class ReplicaProgress:
+    """The leader's view of one replica (a voter, or an observer in DescribeQuorum)."""
+
+    end_offset: int = -1
+    last_fetch_ms: int = -1
+    last_caught_up_ms: int = -1
+
+
+class RaftState:
+    def __init__(self, node_id: int, voters: list[int], log: RaftLog, store: StateStore):
+        if node_id not in voters:
+            raise ValueError(f"node.id {node_id} is not one of the voters {sorted(voters)}")
+        self.node_id = node_id
+        self.voters = sorted(voters)
+        self.log = log
+        self.store = store
+        saved = store.read()
+        self.epoch = saved.epoch
+        self.voted_id = saved.voted_id
+        self.leader_id = -1  # a restarted voter learns the leader again (Kafka restarts unattached)
+        self.role = Role.UNATTACHED
+        self.votes: set[int] = set()
+        self.progress: dict[int, ReplicaProgress] = {}
+        self.epoch_start_offset = -1
+        self.last_majority_fetch_ms = 0
+
+    # --- helpers -----------------------------------------------------------------------------
+    @property
+    def majority(self) -> int:
+        return len(self.voters) // 2 + 1
+
+    @property
+    def high_watermark(self) -> int:
+        return self.log.high_watermark
+
+    def _persist(self) -> None:
+        self.store.write(ElectionState(self.epoch, self.leader_id, self.voted_id))
+
+    def _log_is_up_to_date(self, last_epoch: int, end_offset: int) -> bool:
+        return (last_epoch, end_offset) >= (self.log.last_epoch(), self.log.end_offset)
+
+    def observe(self, epoch: int, leader_id: int = -1) -> bool:
+        """Another voter's epoch (and leader, when it names one): a higher epoch is adopted
+        (persisted first); a known leader of the current epoch is followed. True if anything
+        changed."""
+        if epoch > self.epoch:
+            self.epoch = epoch
+            self.voted_id = -1
+            self.leader_id = leader_id
+            self.role = Role.FOLLOWER if leader_id >= 0 else Role.UNATTACHED
+            self.votes.clear()
+            self._persist()
+            return True
+        if (
+            epoch == self.epoch
+            and leader_id >= 0
+            and self.role != Role.FOLLOWER
+            and leader_id != self.node_id
+        ):
+            self.leader_id = leader_id
+            self.role = Role.FOLLOWER
+            self._persist()
+            return True
+        return False
+
+    # --- elections ---------------------------------------------------------------------------
+    def start_election(self) -> dict[str, Any]:
+        """Become a candidate in a new epoch; the Vote request to send to every other voter."""
+        self.epoch += 1
+        self.role = Role.CANDIDATE
+        self.voted_id = self.node_id
+        self.leader_id = -1
+        self.votes = {self.node_id}
+        self._persist()
+        if len(self.votes) >= self.majority:
+            self.become_leader()
+        return {
+            "epoch": self.epoch,
+            "candidate": self.node_id,
+            "last_epoch": self.log.last_epoch(),
+            "end_offset": self.log.end_offset,
+        }
+
+    def handle_vote(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A candidate asks for this voter's vote in its epoch."""
+        epoch, candidate = int(request["epoch"]), int(request["candidate"])
+        if epoch < self.epoch:
+            return {"epoch": self.epoch, "leader": self.leader_id, "granted": False}
+        self.observe(epoch)
+        granted = (
+            self.role != Role.LEADER
+            and self.leader_id < 0
+            and self.voted_id in (-1, candidate)
+            and candidate in self.voters
+            and self._log_is_up_to_date(int(request["last_epoch"]), int(request["end_offset"]))
+        )
+        if granted and self.voted_id != candidate:
+            self.voted_id = candidate
+            self._persist()  # before the answer: a vote is never given twice in one epoch
+        return {"epoch": self.epoch, "leader": self.leader_id, "granted": granted}
+
+    def handle_vote_answer(self, voter: int, answer: dict[str, Any]) -> bool:
+        """A voter's answer; True when this candidate has just become the leader."""
+        if self.observe(int(answer["epoch"]), int(answer.get("leader", -1))):
+            return False
+        if self.role != Role.CANDIDATE or int(answer["epoch"]) != self.epoch or not answer.get("granted"):
+            return False
+        self.votes.add(voter)
+        if len(self.votes) >= self.majority:
+            self.become_leader()
+            return True
+        return False
+
+    def become_leader(self, now_ms: int = 0) -> None:
+        self.role = Role.LEADER
+        self.leader_id = self.node_id
+        self._persist()
+        self.progress = {v: ReplicaProgress() for v in self.voters if v != self.node_id}
+        self.last_majority_fetch_ms = now_ms
+        self.epoch_start_offset = self.log.append_leader_change(
+            self.epoch, self.node_id, self.voters, sorted(self.votes)
+        )
+        self._advance_high_watermark()
+
+    def begin_epoch_request(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "leader": self.node_id}
+
+    def handle_begin_epoch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The new leader of an epoch announces itself (KIP-595's BeginQuorumEpoch)."""
+        self.observe(int(request["epoch"]), int(request["leader"]))
+        return {"epoch": self.epoch, "leader": self.leader_id}
+
+    def resign(self) -> None:
+        """A leader without a quorum (or stopping) steps down; the epoch stays."""
+        if self.role == Role.LEADER:
+            self.role = Role.UNATTACHED
+            self.leader_id = -1
+            self._persist()
+
+    # --- replication (leader side) -----------------------------------------------------------
+    def handle_fetch(self, request: dict[str, Any], now_ms: int) -> dict[str, Any]:
+        """A follower's (or an observer's) Fetch: records, a diverging epoch, or a snapshot id."""
+        epoch = int(request["epoch"])
+        base = {"epoch": self.epoch, "leader": self.leader_id}
+        if self.role != Role.LEADER:
+            return {**base, "error": "NotLeader"}
+        if epoch < self.epoch:
+            return {**base, "error": "FencedLeaderEpoch"}
+        if epoch > self.epoch:  # cannot be: a newer leader would have told us; let the caller retry
+            return {**base, "error": "UnknownLeaderEpoch"}
+        replica = int(request["replica"])
+        offset, last_epoch = int(request["offset"]), int(request["last_epoch"])
+        snapshot = self.log.snapshot_id()
+        if offset < self.log.start_offset and snapshot is not None:
+            return {**base, "snapshot": list(snapshot), "hw": self.high_watermark}
+        if offset > 0 and last_epoch >= 0:
+            found_epoch, end = self.log.end_offset_for_epoch(last_epoch)
+            if found_epoch != last_epoch or end < offset:
+                return {**base, "diverging": [found_epoch, max(end, 0)], "hw": self.high_watermark}
+        if offset > self.log.end_offset:
+            return {
+                **base,
+                "diverging": [self.log.last_epoch(), self.log.end_offset],
+                "hw": self.high_watermark,
+            }
+        if replica in self.progress:
+            progress = self.progress[replica]
+            progress.end_offset = offset
+            progress.last_fetch_ms = now_ms
+            if offset >= self.log.end_offset:
+                progress.last_caught_up_ms = now_ms
+            self._advance_high_watermark()
+        return {**base, "records": self.log.read_raw(offset), "hw": self.high_watermark}
+
+    def _advance_high_watermark(self) -> None:
+        ends = sorted([self.log.end_offset] + [p.end_offset for p in self.progress.values()], reverse=True)
+        candidate = ends[self.majority - 1]
+        # Only an offset past the leader's own LeaderChange record commits by counting.
+        if candidate > self.epoch_start_offset and candidate > self.log.high_watermark:
+            self.log.high_watermark = candidate
+
+    def appended(self) -> None:
+        """The leader appended records: with one voter they are committed at once."""
+        if self.role == Role.LEADER:
+            self._advance_high_watermark()
+
+    def has_quorum(self, now_ms: int, timeout_ms: int) -> bool:
+        """Check quorum: a majority (counting the leader) fetched within ``timeout_ms``."""
+        fresh = 1 + sum(
+            1
+            for p in self.progress.values()
+            if p.last_fetch_ms >= 0 and now_ms - p.last_fetch_ms <= timeout_ms
+        )
+        if fresh >= self.majority:
+            self.last_majority_fetch_ms = now_ms
+            return True
+        return now_ms - self.last_majority_fetch_ms <= timeout_ms
+
+    # --- replication (follower side) ---------------------------------------------------------
+    def fetch_request(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "replica": self.node_id,
+            "offset": self.log.end_offset,
+            "last_epoch": self.log.last_epoch(),
+        }
+
+    def handle_fetch_answer(self, answer: dict[str, Any]) -> str:
+        """Apply the leader's answer; returns what happened: "records", "truncated",
+        "snapshot" (the caller installs it, then fetches again), "stale" or an error name."""
+        self.observe(int(answer["epoch"]), int(answer.get("leader", -1)))
+        if answer.get("error"):
+            return str(answer["error"])
+        if int(answer["epoch"]) != self.epoch or self.role != Role.FOLLOWER:
+            return "stale"
+        if "diverging" in answer:
+            epoch, end = (int(x) for x in answer["diverging"])
+            own_epoch, own_end = self.log.end_offset_for_epoch(epoch)
+            target = min(end, own_end) if own_epoch >= 0 else 0
+            self.log.truncate_to(max(target, 0))
+            return "truncated"
+        if "snapshot" in answer:
+            return "snapshot"
+        self.log.append_fetched(answer["records"])
+        self.log.high_watermark = max(self.log.high_watermark, min(int(answer["hw"]), self.log.end_offset))
+        return "records"

@@ -1,0 +1,132 @@
+"""The metadata log as a Raft voter keeps it: what :class:`~kcli.server.cluster.raft.RaftState`
+asks of a log, on the very ``__cluster_metadata-0`` partition log a single controller writes.
+
+Differences from a lone controller's log: an append is not committed by being flushed (the high
+watermark moves only when a majority has the records, set by Raft), followers append the leader's
+batches byte for byte (offsets and epochs included, as a Kafka follower does) and truncate where
+their log diverged, and a follower behind the leader's log start installs the leader's snapshot
+file as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+from kio.schema.leader_change_message.v0.data import LeaderChangeMessage, Voter
+
+from kcli.server.cluster.metadata_log import (
+    LEADER_CHANGE,
+    SNAPSHOT_SUFFIX,
+    MetadataLog,
+    _serialize,
+    control_key,
+    snapshot_name,
+)
+
+FETCH_MAX_BYTES = 512 * 1024  # one answer line stays well below the JSON-lines limit
+SNAPSHOT_CHUNK = 512 * 1024
+
+
+class RaftMetadataLog(MetadataLog):
+    commit_on_append = False
+
+    def __init__(self, parent: Path, node_id: int):
+        super().__init__(parent, node_id)
+        self.on_append: Callable[[], None] = lambda: None
+        self.on_commit: Callable[[], None] = lambda: None
+
+    # --- what Raft asks ------------------------------------------------------------------------
+    @property
+    def high_watermark(self) -> int:
+        return self.log.high_watermark
+
+    @high_watermark.setter
+    def high_watermark(self, value: int) -> None:
+        value = min(value, self.end_offset)
+        if value != self.log.high_watermark:
+            self.log.high_watermark = value
+            self.on_commit()
+
+    def snapshot_id(self) -> tuple[int, int] | None:
+        latest = self.latest_snapshot()
+        if latest is None:
+            return None
+        stem = latest[1].name[: -len(SNAPSHOT_SUFFIX)]
+        return latest[0], int(stem.partition("-")[2])
+
+    def last_epoch(self) -> int:
+        if self.end_offset == self.start_offset:
+            snapshot = self.snapshot_id()
+            if snapshot is not None and snapshot[0] == self.end_offset:
+                return snapshot[1]
+        return self.log.epoch_cache.latest_epoch
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        found = self.log.epoch_cache.end_offset_for(epoch, self.end_offset)
+        snapshot = self.snapshot_id()
+        if found[0] < 0 and snapshot is not None and snapshot[1] <= epoch:
+            return snapshot[1], snapshot[0]  # the snapshot holds that epoch's end
+        return found
+
+    def truncate_to(self, offset: int) -> None:
+        offset = max(offset, self.start_offset)
+        if offset < self.end_offset:
+            self.log.truncate_to(offset)
+            self.log.flush()
+
+    def read_raw(self, offset: int) -> str:
+        """Whole batches from ``offset``, base64 (they travel in a JSON line)."""
+        data = self.log.read(offset, FETCH_MAX_BYTES) if offset < self.end_offset else b""
+        return base64.b64encode(data).decode()
+
+    def append_fetched(self, records: str) -> None:
+        data = base64.b64decode(records)
+        if data:
+            self.log.append_as_follower(data)
+            self.log.flush()
+
+    def append_leader_change(self, epoch: int, leader: int, voters: list[int], granting: list[int]) -> int:
+        self.epoch = epoch
+        message = LeaderChangeMessage(
+            version=0,
+            leader_id=leader,
+            voters=tuple(Voter(voter_id=v) for v in voters),  # type: ignore[call-arg]
+            granting_voters=tuple(Voter(voter_id=v) for v in granting),  # type: ignore[call-arg]
+        )
+        return self._append_batch([(control_key(LEADER_CHANGE), _serialize(message))], control=True)
+
+    def _append_batch(self, rows: list[tuple[bytes | None, bytes]], control: bool = False) -> int:
+        last = super()._append_batch(rows, control)
+        self.on_append()
+        return last
+
+    # --- snapshots between voters ------------------------------------------------------------
+    def snapshot_chunk(self, end: int, position: int) -> tuple[bytes, bool] | None:
+        latest = self.latest_snapshot()
+        if latest is None or latest[0] != end:
+            return None
+        with open(latest[1], "rb") as fh:
+            fh.seek(position)
+            data = fh.read(SNAPSHOT_CHUNK)
+            done = fh.tell() >= latest[1].stat().st_size
+        return data, done
+
+    def install_snapshot(self, end: int, epoch: int, data: bytes) -> None:
+        """A follower behind the leader's log start: the leader's snapshot becomes this log's
+        beginning, and the log starts again at its end."""
+        path = self.directory / snapshot_name(end, epoch)
+        tmp = path.with_suffix(".checkpoint.part")
+        tmp.write_bytes(data)
+        with open(tmp, "rb+") as fh:
+            import os
+
+            os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        for old in self.directory.glob(f"*{SNAPSHOT_SUFFIX}"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        self.log.truncate_fully_and_start_at(end)
+        self.log.high_watermark = end
+        self.on_commit()

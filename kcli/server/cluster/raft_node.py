@@ -1,0 +1,406 @@
+"""A controller quorum member: Raft (``raft``) over the network, timers, and the hand-over to the
+controller when this voter is elected.
+
+**The RPCs.** Voters speak KIP-595's four requests - Vote, BeginQuorumEpoch, Fetch of
+``__cluster_metadata`` and FetchSnapshot (KIP-630) - with KIP-595's fields and semantics, but as
+JSON lines on the controller listener (``raft_vote``, ``raft_begin_epoch``, ``raft_fetch``,
+``raft_snapshot``) beside the ``ctl_*`` operations brokers already speak there, rather than in
+Kafka's binary framing. Why: the controller listener of a kcli controller speaks JSON lines to
+brokers today (a Kafka broker cannot join a kcli quorum nor the reverse, since the broker-to-
+controller RPCs differ anyway), one connection handler and one codec serve both, and each
+message stays readable in a packet capture. What is replicated is Kafka's, byte for byte: the
+record batches of ``__cluster_metadata-0`` (base64 in the line) with their offsets and leader
+epochs, the LeaderChange control record opening each epoch, the snapshot files and
+``quorum-state``. EndQuorumEpoch is not sent: a stopping leader's followers notice it within the
+fetch timeout (2 s by default), as after a crash.
+
+**Timers** (Kafka's settings and defaults): ``controller.quorum.election.timeout.ms`` (1000,
+randomised up to twice that), ``controller.quorum.fetch.timeout.ms`` (2000: a follower that has
+not heard from its leader for it stands for election; a leader not fetched from by a majority
+for one and a half of it resigns), ``controller.quorum.election.backoff.max.ms`` (1000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kcli.server.cluster.quorum_state import QuorumStateStore
+from kcli.server.cluster.raft import RaftState, Role
+from kcli.server.cluster.raft_log import RaftMetadataLog
+from kcli.server.config import BrokerConfig
+from kcli.zookeeper.protocol import MAX_LINE, decode, encode
+
+log = logging.getLogger("kafka.raft.KafkaRaftClient")
+
+FETCH_WAIT_MS = 500  # how long a leader holds a fetch that has nothing new (a long poll)
+
+
+def parse_voters(value: str) -> dict[int, tuple[str, int]]:
+    """``controller.quorum.voters``: ``id@host:port,...``; raises ValueError with the bad entry."""
+    voters: dict[int, tuple[str, int]] = {}
+    for entry in (v.strip() for v in value.split(",")):
+        if not entry:
+            continue
+        node, at, address = entry.partition("@")
+        host, _, port = address.rpartition(":")
+        if not at or not node.strip().isdigit() or not port.isdigit():
+            raise ValueError(f"controller.quorum.voters: {entry!r} is not id@host:port")
+        voters[int(node)] = (host.strip("[]") or "localhost", int(port))
+    return voters
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Peer:
+    """One connection to another voter; one request at a time, reconnected on failure."""
+
+    def __init__(self, node_id: int, address: tuple[str, int]):
+        self.node_id = node_id
+        self.address = address
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+
+    async def request(self, op: str, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        async with self._lock:
+            try:
+                return await asyncio.wait_for(self._exchange(op, body), timeout_s)
+            except (OSError, ConnectionError, TimeoutError, ValueError) as exc:
+                self.close()
+                raise ConnectionError(
+                    f"voter {self.node_id} at {self.address[0]}:{self.address[1]}: {exc!r}"
+                ) from None
+
+    async def _exchange(self, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(*self.address, limit=8 * MAX_LINE)
+        assert self._reader is not None
+        self._writer.write(encode({"op": op, **body}))
+        await self._writer.drain()
+        line = await self._reader.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        return decode(line)
+
+    def close(self) -> None:
+        writer, self._writer, self._reader = self._writer, None, None
+        if writer is not None:
+            writer.close()
+
+
+class QuorumNode:
+    """One voter of ``controller.quorum.voters``."""
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        voters: dict[int, tuple[str, int]],
+        cluster_id: str,
+        on_leader: Callable[[], None],
+        on_resign: Callable[[], None],
+    ):
+        self.node_id = config.node_id
+        self.voters = voters
+        self.cluster_id = cluster_id
+        self.on_leader = on_leader
+        self.on_resign = on_resign
+        # An unformatted voter learns the cluster id from its first leader (or makes it up when
+        # it is elected first); ``on_cluster_id`` stores it (meta.properties).
+        self.on_cluster_id: Callable[[str], None] = lambda _id: None
+        raw = config.raw
+        self.election_timeout_ms = int(raw.get("controller.quorum.election.timeout.ms", "1000"))
+        self.fetch_timeout_ms = int(raw.get("controller.quorum.fetch.timeout.ms", "2000"))
+        self.backoff_max_ms = int(raw.get("controller.quorum.election.backoff.max.ms", "1000"))
+        self.log = RaftMetadataLog(config.log_dirs[0], self.node_id)
+        store = QuorumStateStore(self.log.directory, list(voters))
+        self.state = RaftState(self.node_id, list(voters), self.log, store)
+        self.peers = {v: Peer(v, a) for v, a in voters.items() if v != self.node_id}
+        self._changed = asyncio.Event()  # the role or epoch moved, or records were appended
+        self._appended = asyncio.Condition()
+        self.log.on_append = self._on_append
+        self._task: asyncio.Task[None] | None = None
+        self._was_leader = False
+        self._announcing: set[asyncio.Task[None]] = set()
+
+    # --- notifications -----------------------------------------------------------------------
+    def _on_append(self) -> None:
+        self.state.appended()
+
+        async def wake() -> None:
+            async with self._appended:
+                self._appended.notify_all()
+
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(wake())
+
+    def _after_change(self) -> None:
+        """Called after every state change: tell the controller when leadership came or went."""
+        is_leader = self.state.role == Role.LEADER
+        if is_leader and not self._was_leader:
+            self._was_leader = True
+            self.state.last_majority_fetch_ms = _now_ms()
+            log.info(
+                "Elected as leader of __cluster_metadata-0 with epoch %d (votes %s of %s)",
+                self.state.epoch, sorted(self.state.votes), self.state.voters,
+            )  # fmt: skip
+            try:
+                self.on_leader()
+            except Exception:
+                log.exception("Could not start the controller on the elected leader; resigning")
+                self.state.resign()
+                self._was_leader = False
+        elif not is_leader and self._was_leader:
+            self._was_leader = False
+            log.info("No longer the leader in epoch %d (leader %d)", self.state.epoch, self.state.leader_id)
+            self.on_resign()
+        self._changed.set()
+
+    def leader_address(self) -> tuple[int, tuple[str, int] | None]:
+        leader = self.state.leader_id
+        return leader, self.voters.get(leader)
+
+    # --- the loop ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for peer in self.peers.values():
+            peer.close()
+        self.log.close()
+
+    async def _run(self) -> None:
+        if len(self.voters) == 1:
+            self.state.start_election()
+            self._after_change()
+        while True:
+            try:
+                role = self.state.role
+                if role == Role.LEADER:
+                    await self._lead()
+                elif role == Role.FOLLOWER:
+                    await self._follow()
+                else:
+                    await self._campaign()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Raft loop error; going on")
+                await asyncio.sleep(0.1)
+
+    async def _wait_change(self, timeout_s: float) -> bool:
+        """Until the state moves (True) or ``timeout_s`` passes (False)."""
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
+            return True
+        except TimeoutError:
+            return False
+
+    async def _campaign(self) -> None:
+        """Unattached or a candidate: wait out a randomised election timeout (a leader may
+        announce itself meanwhile), then stand for election."""
+        timeout = self.election_timeout_ms * (1 + random.random()) / 1000
+        if self.state.role == Role.CANDIDATE:
+            timeout = random.random() * self.backoff_max_ms / 1000
+        epoch = self.state.epoch
+        if await self._wait_change(timeout) and (
+            self.state.role != Role.CANDIDATE or self.state.epoch != epoch
+        ):
+            return
+        if self.state.role in (Role.LEADER, Role.FOLLOWER):
+            return
+        await self._elect()
+
+    async def _elect(self) -> None:
+        request = {**self.state.start_election(), "cluster_id": self.cluster_id}
+        log.info("Standing for election in epoch %d", self.state.epoch)
+        self._after_change()
+        if self.state.role == Role.LEADER:
+            return
+
+        async def ask(peer: Peer) -> None:
+            try:
+                answer = await peer.request("raft_vote", request, self.election_timeout_ms / 1000)
+            except ConnectionError:
+                return
+            if answer.get("ok") is False:
+                return
+            self.state.handle_vote_answer(peer.node_id, answer)
+            self._after_change()
+
+        await asyncio.gather(*(ask(p) for p in self.peers.values()))
+
+    async def _lead(self) -> None:
+        """Announce the epoch to voters that do not fetch, and resign without a quorum."""
+        epoch = self.state.epoch
+        now = _now_ms()
+        stale = [
+            p for v, p in self.peers.items()
+            if now - self.state.progress[v].last_fetch_ms > self.fetch_timeout_ms / 2
+        ]  # fmt: skip
+        for peer in stale:
+            task = asyncio.create_task(self._announce(peer, epoch))
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
+        if not self.state.has_quorum(now, self.fetch_timeout_ms * 3 // 2):
+            log.warning("Resigning the leadership of epoch %d: no majority fetched lately", epoch)
+            self.state.resign()
+            self._after_change()
+            return
+        await self._wait_change(0.5)
+
+    async def _announce(self, peer: Peer, epoch: int) -> None:
+        with contextlib.suppress(ConnectionError):
+            answer = await peer.request(
+                "raft_begin_epoch", {**self.state.begin_epoch_request(), "cluster_id": self.cluster_id}, 1.0
+            )
+            if answer.get("ok") is not False and self.state.observe(
+                int(answer["epoch"]), int(answer.get("leader", -1))
+            ):
+                self._after_change()
+
+    async def _follow(self) -> None:
+        """Fetch from the leader until it stops answering for the fetch timeout."""
+        epoch, leader = self.state.epoch, self.state.leader_id
+        peer = self.peers.get(leader)
+        last_heard = time.monotonic()
+        while self.state.role == Role.FOLLOWER and self.state.epoch == epoch and peer is not None:
+            try:
+                answer = await peer.request(
+                    "raft_fetch",
+                    {**self.state.fetch_request(), "wait_ms": FETCH_WAIT_MS, "cluster_id": self.cluster_id},
+                    (FETCH_WAIT_MS + self.fetch_timeout_ms) / 1000,
+                )
+            except ConnectionError as exc:
+                if time.monotonic() - last_heard > self.fetch_timeout_ms / 1000:
+                    log.info("Leader %d unreachable for %d ms (%s)", leader, self.fetch_timeout_ms, exc)
+                    await self._stand_after_jitter(epoch)
+                    return
+                await asyncio.sleep(0.05)  # back-off before reconnecting (not a synchronisation)
+                continue
+            if answer.get("ok") is False:
+                return
+            if not self.cluster_id and answer.get("cluster_id"):
+                self.cluster_id = str(answer["cluster_id"])
+                self.on_cluster_id(self.cluster_id)
+            outcome = self.state.handle_fetch_answer(answer)
+            self._after_change()
+            if outcome in ("records", "truncated", "snapshot"):
+                last_heard = time.monotonic()
+            if outcome == "snapshot":
+                await self._install_snapshot(peer, int(answer["snapshot"][0]), int(answer["snapshot"][1]))
+            elif outcome not in ("records", "truncated"):
+                if time.monotonic() - last_heard > self.fetch_timeout_ms / 1000:
+                    await self._stand_after_jitter(epoch)
+                    return
+                await asyncio.sleep(0.05)
+        if peer is None and self.state.role == Role.FOLLOWER:
+            await self._wait_change(self.fetch_timeout_ms / 1000)
+
+    async def _stand_after_jitter(self, epoch: int) -> None:
+        """The leader is gone: stand for election after a random part of the election timeout,
+        unless another voter's Vote request came first (then this voter votes instead), so the
+        followers of a killed leader rarely split the vote."""
+        await self._wait_change(random.random() * self.election_timeout_ms / 1000)
+        if self.state.role == Role.FOLLOWER and self.state.epoch == epoch:
+            await self._elect()
+
+    async def _install_snapshot(self, peer: Peer, end: int, epoch: int) -> None:
+        chunks: list[bytes] = []
+        position = 0
+        while True:
+            answer = await peer.request(
+                "raft_snapshot", {"end": end, "position": position, "cluster_id": self.cluster_id}, 10.0
+            )
+            if not answer.get("ok", True) or "data" not in answer:
+                raise ConnectionError(f"snapshot {end}-{epoch} refused: {answer.get('message')}")
+            data = base64.b64decode(answer["data"])
+            chunks.append(data)
+            position += len(data)
+            if answer["done"]:
+                break
+        self.log.install_snapshot(end, epoch, b"".join(chunks))
+        log.info("Installed the leader's snapshot ending at offset %d (epoch %d)", end, epoch)
+
+    # --- requests from other voters ----------------------------------------------------------
+    async def handle(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        theirs = request.get("cluster_id")
+        if theirs and self.cluster_id and theirs != self.cluster_id:
+            return {
+                "ok": False,
+                "error": "InconsistentClusterId",
+                "message": f"cluster id {theirs} is not this quorum's {self.cluster_id}",
+            }
+        if op == "raft_vote":
+            answer = self.state.handle_vote(request)
+            if answer["granted"]:
+                log.info("Voted for %s in epoch %d", request["candidate"], answer["epoch"])
+        elif op == "raft_begin_epoch":
+            answer = self.state.handle_begin_epoch(request)
+        elif op == "raft_fetch":
+            answer = {**await self._answer_fetch(request), "cluster_id": self.cluster_id}
+        elif op == "raft_snapshot":
+            found = self.log.snapshot_chunk(int(request["end"]), int(request.get("position", 0)))
+            if found is None:
+                return {
+                    "ok": False,
+                    "error": "SnapshotNotFound",
+                    "message": f"no snapshot ending at {request['end']}",
+                }
+            return {"ok": True, "data": base64.b64encode(found[0]).decode(), "done": found[1]}
+        else:
+            return {"ok": False, "error": "Unimplemented", "message": f"unknown operation {op!r}"}
+        self._after_change()
+        return answer
+
+    async def _answer_fetch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A follower's fetch, held up to its ``wait_ms`` while it is caught up (a long poll)."""
+        offset = int(request["offset"])
+        wait_s = min(max(int(request.get("wait_ms", 0)), 0), 5000) / 1000
+        if self.state.role == Role.LEADER and offset >= self.log.end_offset and wait_s:
+            # Tell the leader where the follower is first (it may complete a commit), then wait.
+            answer = self.state.handle_fetch(request, _now_ms())
+            if "records" not in answer or answer["records"]:
+                return answer
+            async with self._appended:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._appended.wait_for(
+                            lambda: self.log.end_offset > offset or self.state.role != Role.LEADER
+                        ),
+                        wait_s,
+                    )
+        return self.state.handle_fetch(request, _now_ms())
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeQuorum's partition data, from the leader's view."""
+        now = _now_ms()
+        voters = []
+        for v in self.state.voters:
+            if v == self.node_id:
+                voters.append([v, self.log.end_offset, now, now])
+            else:
+                p = self.state.progress.get(v)
+                voters.append(
+                    [v, -1, -1, -1] if p is None else [v, p.end_offset, p.last_fetch_ms, p.last_caught_up_ms]
+                )
+        return {
+            "leader": self.state.leader_id,
+            "epoch": self.state.epoch,
+            "hw": self.log.high_watermark,
+            "voters": voters,
+            "nodes": [[v, host, port] for v, (host, port) in sorted(self.voters.items())],
+        }

@@ -1,0 +1,65 @@
+"""Unit test: the broker's request handling takes its error codes from kio's copy of Kafka's
+error table (issue 12), never from numbers typed into each module (the same code used to be
+defined six times over). Scans the API handlers, the cluster and coordinator packages and the
+broker's state modules for error-code constants, ``error_code`` entries and TopicError calls
+written as number literals (0, "no error", excepted)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from kio.schema.errors import ErrorCode
+
+import kcli.server
+
+SERVER = Path(kcli.server.__file__).parent
+MODULES = sorted(
+    [
+        *SERVER.glob("apis/*.py"),
+        *SERVER.glob("cluster/*.py"),
+        *SERVER.glob("coordinator/*.py"),
+        SERVER / "broker.py",
+        SERVER / "partition.py",
+        SERVER / "replica_manager.py",
+    ]
+)
+ERROR_NAMES = {member.name.upper() for member in ErrorCode}
+
+
+def _number(node: ast.AST) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value != 0
+
+
+def typed_error_codes(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and _number(node.value):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id in ERROR_NAMES]
+            found += [f"{path.name}:{node.lineno} {n} = number" for n in names]
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and str(key.value).endswith("error_code") and _number(value):
+                    found.append(f"{path.name}:{node.lineno} {key.value!r}: number")
+        elif isinstance(node, ast.Call):
+            found += [
+                f"{path.name}:{node.lineno} {k.arg}=number"
+                for k in node.keywords
+                if k.arg is not None and k.arg.endswith("error_code") and _number(k.value)
+            ]
+            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if (
+                callee in ("TopicError", "ControllerError", "AppendError")
+                and node.args
+                and _number(node.args[0])
+            ):
+                found.append(f"{path.name}:{node.lineno} {callee}(number, ...)")
+    return found
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SERVER)))
+def test_error_codes_come_from_kios_table(path: Path) -> None:
+    assert typed_error_codes(path) == []
