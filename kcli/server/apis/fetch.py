@@ -25,9 +25,14 @@ from kio.schema.errors import ErrorCode
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.partition import Partition
-from kcli.server.protocol.fast_responses import SENDFILE_MIN, encode_fetch_response, release_regions
+from kcli.server.protocol.fast_responses import (
+    SENDFILE_MIN,
+    Region,
+    encode_fetch_response,
+    is_region,
+    release_regions,
+)
 from kcli.server.purgatory import DelayedOperation
-from kcli.server.storage.handles import FileRegion
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -52,7 +57,7 @@ def _partition_result(
     index: int,
     code: int,
     partition: Partition | None,
-    records: bytes | FileRegion | None,
+    records: bytes | Region | None,
     isolation: int,
     aborted: list[dict[str, int]] | None = None,
 ) -> dict[str, Any]:
@@ -171,7 +176,7 @@ def _read_all(
             cap = max(fp.partition_max_bytes, 0)
             watched.append(_Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch))
             limit = min(cap, remaining)
-            records: bytes | FileRegion = b""
+            records: bytes | Region = b""
             end_offset = fp.fetch_offset
             if limit > 0 or total == 0:
                 try:
@@ -182,7 +187,7 @@ def _read_all(
                         min_one_batch=total == 0,
                         copy_max_bytes=None if replica_id >= 0 else CONSUMER_PARTITION_MAX_BYTES,
                     )
-                    if isinstance(records, FileRegion) and len(records) < SENDFILE_MIN:
+                    if is_region(records) and len(records) < SENDFILE_MIN:
                         region = records  # the encoder would read it: read it now and unpin
                         try:
                             records = region.read()

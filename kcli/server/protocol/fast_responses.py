@@ -6,7 +6,7 @@ tens of microseconds per response and copies a Fetch response's record batches s
 handlers return and produce the same bytes as kio does for the same version (the unit tests in
 ``tests/server/test_fast_responses.py`` compare them for every version served), but as a list of
 chunks: the record batches of a Fetch response are passed through as they came from the
-segment, never copied: bytes as they are, and a :class:`~kcli.server.storage.handles.FileRegion`
+segment, never copied: bytes as they are, and a ``kcli.server.storage.handles.FileRegion``
 (batches still in the segment file) as a chunk of its own, which the network layer sends with
 ``sendfile`` (a region under ``SENDFILE_MIN`` bytes is read into the frame instead: below that
 size a read costs less than a sendfile's round through the event loop).
@@ -25,11 +25,28 @@ without touching this module.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Protocol
 
-from kcli.server.storage.handles import FileRegion
 
-Chunks = list[bytes | bytearray | memoryview | FileRegion]
+class Region(Protocol):
+    """What the encoder needs of a file region (``kcli.server.storage.handles.FileRegion``,
+    not imported: the protocol package does not depend on storage): its size, its bytes, and
+    unpinning it."""
+
+    def __len__(self) -> int: ...
+    def read(self) -> bytes: ...
+    def release(self) -> None: ...
+
+
+_BUFFERS = (bytes, bytearray, memoryview)
+
+
+def is_region(chunk: object) -> bool:
+    """Whether a chunk or a partition's records is a file region rather than a buffer."""
+    return chunk is not None and not isinstance(chunk, _BUFFERS)
+
+
+Chunks = list[bytes | bytearray | memoryview | Region]
 
 _I32 = struct.Struct(">i")
 _I16 = struct.Struct(">h")
@@ -176,7 +193,7 @@ def release_regions(data: dict[str, Any]) -> None:
     """Unpin the file regions of a Fetch response dict that will not be sent."""
     for p in _fetch_partitions(data):
         records = p.get("records")
-        if isinstance(records, FileRegion):
+        if is_region(records):
             records.release()
 
 
@@ -184,7 +201,7 @@ def _materialize(data: dict[str, Any]) -> None:
     """Read every file region of the dict into bytes, for kio's generic encoder."""
     for p in _fetch_partitions(data):
         records = p.get("records")
-        if isinstance(records, FileRegion):
+        if is_region(records):
             try:
                 p["records"] = records.read()
             finally:
@@ -248,7 +265,7 @@ def encode_fetch_response(version: int, correlation_id: int, data: dict[str, Any
                     _write_uvarint(buf, size + 1)
                 else:
                     buf += _I32.pack(size)
-                if isinstance(records, FileRegion):
+                if is_region(records):
                     if size < SENDFILE_MIN:
                         try:
                             buf += records.read()
