@@ -75,7 +75,7 @@ from kcli.server.coordinator.subscriptions import (
 from kcli.server.coordinator.target_assignment import build_target
 
 if TYPE_CHECKING:
-    from kcli.server.coordinator.service import GroupCoordinator
+    from kcli.server.coordinator.group_coordinator import GroupCoordinator
 
 log = logging.getLogger("kafka.coordinator.group.GroupMetadataManager")
 

@@ -156,7 +156,7 @@ class Migration:
     def _detach(self, classic: Group) -> None:
         """Empty the classic group object (it stays, holding the committed offsets): its
         waiting JoinGroup/SyncGroup answers say REBALANCE_IN_PROGRESS, its timers stop."""
-        from kcli.server.coordinator.service import join_error, sync_result
+        from kcli.server.coordinator.group_coordinator import join_error, sync_result
 
         for timer in (classic.join_timer, classic.sync_timer, *classic.pending_members.values()):
             if timer is not None:

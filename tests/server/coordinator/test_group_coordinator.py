@@ -15,6 +15,7 @@ import pytest
 
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.group import GroupState
+from kcli.server.coordinator.group_coordinator import CommitEntry, GroupCoordinator, JoinRequest, Settings
 from kcli.server.coordinator.schema import (
     GroupKey,
     OffsetKey,
@@ -22,7 +23,6 @@ from kcli.server.coordinator.schema import (
     decode_key,
     decode_offset_value,
 )
-from kcli.server.coordinator.service import CommitEntry, GroupCoordinator, JoinRequest, Settings
 from kcli.server.coordinator.store import MemoryStore
 
 SETTINGS = Settings(
