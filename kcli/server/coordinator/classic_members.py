@@ -38,7 +38,7 @@ from kcli.server.coordinator.consumer_protocol import (
 
 if TYPE_CHECKING:
     from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
-    from kcli.server.coordinator.group_coordinator import JoinRequest
+    from kcli.server.coordinator.group_requests import JoinRequest
 
 log = logging.getLogger("kafka.coordinator.group.GroupMetadataManager")
 

@@ -156,7 +156,7 @@ class Migration:
     def _detach(self, classic: Group) -> None:
         """Empty the classic group object (it stays, holding the committed offsets): its
         waiting JoinGroup/SyncGroup answers say REBALANCE_IN_PROGRESS, its timers stop."""
-        from kcli.server.coordinator.group_coordinator import join_error, sync_result
+        from kcli.server.coordinator.group_requests import join_error, sync_result
 
         for timer in (classic.join_timer, classic.sync_timer, *classic.pending_members.values()):
             if timer is not None:
@@ -230,10 +230,12 @@ class Migration:
             self.c.classic_members.forget_member(group_id, member_id)
         self.c.commit(group_id, group.tombstones())
         for member in shell.members.values():
-            self.classic._schedule_session(shell, member)
+            self.classic.membership.schedule_session(shell, member)
         log.info("[GroupId %s] Downgraded the consumer group to a classic group.", group_id)
-        self.classic._prepare_rebalance(shell, f"Downgrade group {group_id} from consumer to classic.")
-        self.classic._store_group(shell)
+        self.classic.membership.prepare_rebalance(
+            shell, f"Downgrade group {group_id} from consumer to classic."
+        )
+        self.classic.metadata.store_group(shell)
 
     def delete_empty(self, group_id: str) -> None:
         """A classic JoinGroup for an empty consumer group: the consumer group goes (its

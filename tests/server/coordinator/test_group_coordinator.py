@@ -15,7 +15,8 @@ import pytest
 
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.group import GroupState
-from kcli.server.coordinator.group_coordinator import CommitEntry, GroupCoordinator, JoinRequest, Settings
+from kcli.server.coordinator.group_coordinator import GroupCoordinator
+from kcli.server.coordinator.group_requests import CommitEntry, JoinRequest, Settings
 from kcli.server.coordinator.schema import (
     GroupKey,
     OffsetKey,
