@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kcli.server.coordinator import errors as E
@@ -34,10 +34,17 @@ log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
 class ClassicGroupProtocol:
     """The membership of the classic groups in ``metadata``'s cache."""
 
-    def __init__(self, metadata: GroupMetadataManager, settings: Settings, timers: CoordinatorTimers):
+    def __init__(
+        self,
+        metadata: GroupMetadataManager,
+        settings: Settings,
+        timers: CoordinatorTimers,
+        start: Callable[[], None],
+    ):
         self.metadata = metadata
         self.settings = settings
         self.timers = timers
+        self.start = start  # the coordinator's timers start with its first JoinGroup or SyncGroup
 
     @property
     def groups(self) -> dict[str, Group]:
@@ -45,6 +52,7 @@ class ClassicGroupProtocol:
 
     # --- JoinGroup ------------------------------------------------------------------------------
     async def join_group(self, req: JoinRequest) -> dict[str, Any]:
+        self.start()
         fut: asyncio.Future[dict[str, Any]] = self.timers.loop().create_future()
         self._handle_join(req, fut)
         return await fut
@@ -439,6 +447,7 @@ class ClassicGroupProtocol:
         protocol_name: str | None,
         assignments: Iterable[tuple[str, bytes]],
     ) -> dict[str, Any]:
+        self.start()
         group = self.groups.get(group_id)
         code, member = self._check_member(group, member_id, instance_id)
         if code:

@@ -11,16 +11,14 @@ KIP-848 consumer groups are :mod:`consumer_coordinator`, attached as :attr:`Grou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from kcli.server.coordinator.classic_group_protocol import ClassicGroupProtocol
 from kcli.server.coordinator.coordinator_timers import CoordinatorTimers
 from kcli.server.coordinator.group import Group, now_ms
 from kcli.server.coordinator.group_metadata_manager import GroupMetadataManager
-from kcli.server.coordinator.group_requests import CommitEntry, JoinRequest, Settings
+from kcli.server.coordinator.group_requests import Settings
 from kcli.server.coordinator.offset_metadata_manager import OffsetMetadataManager
-from kcli.server.coordinator.schema import OffsetValue
 from kcli.server.coordinator.store import OFFSETS_TOPIC, OffsetsTopicStore, Store
 from kcli.server.coordinator.transactional_offsets import PendingTransactionalOffsets
 
@@ -40,10 +38,25 @@ class GroupCoordinator:
         self.settings = settings or Settings.from_config(broker.config)  # type: ignore[union-attr]
         self.timers = CoordinatorTimers()
         self.metadata = GroupMetadataManager(store, self.timers)
-        self.membership = ClassicGroupProtocol(self.metadata, self.settings, self.timers)
+        self.membership = ClassicGroupProtocol(self.metadata, self.settings, self.timers, self.start)
         self.offsets = OffsetMetadataManager(
-            self.metadata, self.settings, self.membership.schedule_session, self._has_live_members
+            self.metadata, self.settings, self.membership.schedule_session, self._has_live_members, self.start
         )
+        # The API handlers' entry points, each served by the module that does the work (as
+        # Kafka's GroupCoordinatorService hands requests to its shards).
+        self.join_group = self.membership.join_group
+        self.sync_group = self.membership.sync_group
+        self.heartbeat = self.membership.heartbeat
+        self.leave_group = self.membership.leave_group
+        self.commit_offsets = self.offsets.commit_offsets
+        self.commit_transactional_offsets = self.offsets.commit_transactional_offsets
+        self.complete_transaction = self.offsets.complete_transaction
+        self.fetch_offsets = self.offsets.fetch_offsets
+        self.delete_offsets = self.offsets.delete_offsets
+        self.expire_offsets = self.offsets.expire_offsets
+        self.list_groups = self.metadata.list_groups
+        self.describe_group = self.metadata.describe_group
+        self.delete_groups = self.metadata.delete_groups
         self._retention_timer: asyncio.TimerHandle | None = None
         # KIP-848 consumer groups (consumer_coordinator.py), attached by the daemon; a consumer
         # group's committed offsets stay in this coordinator's (member-less) group of the same id.
@@ -133,88 +146,3 @@ class GroupCoordinator:
                 self._retention_timer = self.timers.later(
                     self.settings.offsets_retention_check_ms, self._retention_tick
                 )
-
-    # --- JoinGroup, SyncGroup, Heartbeat, LeaveGroup ----------------------------------------------
-    async def join_group(self, req: JoinRequest) -> dict[str, Any]:
-        self.start()
-        return await self.membership.join_group(req)
-
-    async def sync_group(
-        self,
-        group_id: str,
-        generation: int,
-        member_id: str,
-        instance_id: str | None,
-        protocol_type: str | None,
-        protocol_name: str | None,
-        assignments: Iterable[tuple[str, bytes]],
-    ) -> dict[str, Any]:
-        self.start()
-        return await self.membership.sync_group(
-            group_id, generation, member_id, instance_id, protocol_type, protocol_name, assignments
-        )
-
-    def heartbeat(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
-        return self.membership.heartbeat(group_id, generation, member_id, instance_id)
-
-    def leave_group(
-        self, group_id: str, members: list[tuple[str, str | None]]
-    ) -> tuple[int, list[tuple[str, str | None, int]]]:
-        return self.membership.leave_group(group_id, members)
-
-    # --- offsets ------------------------------------------------------------------------------------
-    async def commit_offsets(
-        self,
-        group_id: str,
-        generation: int,
-        member_id: str,
-        instance_id: str | None,
-        entries: list[CommitEntry],
-        partition_exists: Callable[[str, int], bool],
-    ) -> dict[tuple[str, int], int]:
-        self.start()
-        return await self.offsets.commit_offsets(
-            group_id, generation, member_id, instance_id, entries, partition_exists
-        )
-
-    async def commit_transactional_offsets(
-        self,
-        group_id: str,
-        producer_id: int,
-        producer_epoch: int,
-        generation: int,
-        member_id: str,
-        instance_id: str | None,
-        entries: list[CommitEntry],
-        guard: object,
-    ) -> dict[tuple[str, int], int]:
-        self.start()
-        return await self.offsets.commit_transactional_offsets(
-            group_id, producer_id, producer_epoch, generation, member_id, instance_id, entries, guard
-        )
-
-    def complete_transaction(self, producer_id: int, offsets_partitions: set[int], commit: bool) -> None:
-        self.offsets.complete_transaction(producer_id, offsets_partitions, commit)
-
-    def fetch_offsets(
-        self, group_id: str, topics: list[tuple[str, list[int]]] | None
-    ) -> tuple[int, list[tuple[str, list[tuple[int, OffsetValue | None]]]]]:
-        return self.offsets.fetch_offsets(group_id, topics)
-
-    async def delete_offsets(
-        self, group_id: str, topics: list[tuple[str, list[int]]]
-    ) -> tuple[int, dict[tuple[str, int], int]]:
-        return await self.offsets.delete_offsets(group_id, topics)
-
-    def expire_offsets(self, now: int) -> int:
-        return self.offsets.expire_offsets(now)
-
-    # --- list, describe, delete -----------------------------------------------------------------------
-    def list_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[dict[str, Any]]:
-        return self.metadata.list_groups(states, types)
-
-    def describe_group(self, group_id: str) -> dict[str, Any] | None:
-        return self.metadata.describe_group(group_id)
-
-    async def delete_groups(self, group_ids: Iterable[str]) -> dict[str, int]:
-        return await self.metadata.delete_groups(group_ids)

@@ -30,7 +30,7 @@ class OffsetMetadataManager:
 
     ``keep_alive(group, member)`` restarts a member's session (a commit proves it is alive);
     ``has_live_members(group_id)`` says a KIP-848 consumer group of that id has members, whose
-    offsets never expire.
+    offsets never expire; ``start()`` starts the coordinator's retention timer.
     """
 
     def __init__(
@@ -39,11 +39,13 @@ class OffsetMetadataManager:
         settings: Settings,
         keep_alive: Callable[[Group, Member], None],
         has_live_members: Callable[[str], bool],
+        start: Callable[[], None],
     ):
         self.metadata = metadata
         self.settings = settings
         self.keep_alive = keep_alive
         self.has_live_members = has_live_members
+        self.start = start  # the coordinator's timers start with its first commit
 
     @property
     def groups(self) -> dict[str, Group]:
@@ -88,6 +90,7 @@ class OffsetMetadataManager:
         when the in-sync replicas are too few or did not confirm within
         ``offsets.commit.timeout.ms``, NOT_COORDINATOR when leadership moved) and leaves the
         cached offsets as they were."""
+        self.start()
         keys = [(e.topic, e.partition) for e in entries]
         if not group_id:
             return dict.fromkeys(keys, E.INVALID_GROUP_ID)
@@ -177,6 +180,7 @@ class OffsetMetadataManager:
         """TxnOffsetCommit: append the offsets as the producer's transactional batch (acknowledged
         as any commit); they stay pending, invisible to OffsetFetch, until the transaction's
         marker (:meth:`complete_transaction`). Errors by partition."""
+        self.start()
         keys = [(e.topic, e.partition) for e in entries]
         if not group_id:
             return dict.fromkeys(keys, E.INVALID_GROUP_ID)
