@@ -24,6 +24,8 @@ import socket
 import sys
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.apis import ApiSpec, RequestContext, load_all
 from kcli.server.broker import Broker
 from kcli.server.config import Listener
@@ -48,7 +50,7 @@ from kcli.server.storage.handles import FileRegion
 log = logging.getLogger("kafka.network.SocketServer")
 API_VERSIONS = 18
 DESCRIBE_CONFIGS = 32
-UNSUPPORTED_VERSION = 35
+UNSUPPORTED_VERSION = int(ErrorCode.unsupported_version)
 
 
 _M_TRIM_THRESHOLD = -1  # glibc <malloc.h>

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.protocol.records import (
     LOG_APPEND_TIME,
     BatchHeader,
@@ -64,7 +66,7 @@ from kcli.server.storage.transaction_index import TXN_INDEX_SUFFIX, AbortedTxn
 
 log = logging.getLogger("kafka.log.LogLoader")
 
-OFFSET_OUT_OF_RANGE = 1
+OFFSET_OUT_OF_RANGE = int(ErrorCode.offset_out_of_range)
 _MARKS_KEPT = 4096  # appends the high watermark may lag behind and still have a known position
 PRODUCER_SNAPSHOT_FILE = "producer-state.json"
 _INT32_MAX = 0x7FFFFFFF
