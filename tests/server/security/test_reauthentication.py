@@ -56,6 +56,12 @@ def test_session_lifetime_is_announced_and_an_expired_session_is_closed(broker: 
             time.sleep(deadline - time.monotonic())
         client.send_raw(client.frame(3, 12, METADATA))
         assert client.closed_by_broker()
+    # the broker logs the reason as it closes; its output reaches the test a moment later
+    deadline = time.monotonic() + 10
+    while (
+        not any("its SASL session expired" in line for line in broker.output) and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
     assert any("its SASL session expired" in line for line in broker.output)
 
 
