@@ -278,8 +278,9 @@ def test_kill_and_restart_random_nodes_under_load(cluster: Cluster) -> None:
         for step, (name, gap) in enumerate(plan, 1):
             target = len(history.acked) + gap
             wait_for(
-                f"{gap} more acknowledged records before kill {step}", lambda: len(history.acked) >= target
-            )  # noqa: B023
+                f"{gap} more acknowledged records before kill {step}",
+                lambda target=target: len(history.acked) >= target,
+            )
             victim = node(cluster, name)
             print(f"kill {step}: {name} (after {len(history.acked)} acks)")
             victim.kill()
@@ -289,7 +290,7 @@ def test_kill_and_restart_random_nodes_under_load(cluster: Cluster) -> None:
                 voter = int(name.partition("-")[2])
                 wait_for(
                     f"{name} caught up with the quorum after kill {step}",
-                    lambda: voters_caught_up(cluster, voter, restarted_ms),  # noqa: B023 (called at once)
+                    lambda voter=voter, since=restarted_ms: voters_caught_up(cluster, voter, since),
                 )
             else:
                 wait_for(
