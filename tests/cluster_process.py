@@ -44,8 +44,10 @@ class Cluster:
         mode: str = "zookeeper",
         overrides: dict[str, str] | None = None,
         controllers: int = 1,
+        controller_overrides: dict[str, str] | None = None,
     ):
-        """``controllers``: KRaft voters (ids 100, 101, ...): one, or a Raft quorum of several."""
+        """``controllers``: KRaft voters (ids 100, 101, ...): one, or a Raft quorum of several;
+        ``controller_overrides``: settings of every controller (its timers, its snapshots)."""
         self.workdir = workdir
         self.mode = mode
         self.zookeeper: ZooKeeperProcess | None = None
@@ -71,6 +73,7 @@ class Cluster:
                         "listeners": f"CONTROLLER://127.0.0.1:{port}",
                         "controller.listener.names": "CONTROLLER",
                         "controller.quorum.voters": voters,
+                        **(controller_overrides or {}),
                     },
                     port=port,
                     marker=CONTROLLER_MARKER,

@@ -41,10 +41,11 @@ class ControllerUnavailable(Exception):
 
 
 class ControllerRefused(Exception):
-    def __init__(self, code: int, message: str):
+    def __init__(self, code: int, message: str, error: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.error = error  # the controller's error name ("NodeExists", ...)
 
 
 def _chunks(topics: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -106,6 +107,7 @@ class ControllerLink:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.session_timeout_s = 9.0  # the controller's broker.session.timeout.ms, from its hello
 
     @property
     def display(self) -> str:
@@ -144,7 +146,8 @@ class ControllerLink:
         """Connect, register (a new broker epoch), catch up with the metadata the controller
         had then, and offer the cached topics it does not know."""
         self._reader, self._writer = await asyncio.open_connection(*self.address, limit=64 * MAX_LINE)
-        await self._request("hello", timeout_ms=max(self.heartbeat_ms * 6, 6000))
+        hello = await self._request("hello", timeout_ms=max(self.heartbeat_ms * 6, 6000))
+        self.session_timeout_s = int(hello.get("timeout_ms", 9000)) / 1000
         n = self.node
         answer = await self._request(
             "ctl_register",
@@ -156,7 +159,7 @@ class ControllerLink:
             endpoints=n.endpoints,
         )
         if not answer.get("ok"):
-            raise ControllerRefused(-1, str(answer.get("message")))
+            raise ControllerRefused(-1, str(answer.get("message")), str(answer.get("error", "")))
         self.epoch = int(answer["epoch"])
         end = int(answer["end"])
         while self.offset < end:
@@ -253,10 +256,29 @@ class ControllerLink:
         """Register within ``timeout_s`` and catch up with the metadata; then keep fetching it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        duplicate_until: float | None = None
         while True:
             try:
                 await self._open_session()
                 break
+            except ControllerRefused as exc:
+                # NodeExists: a session of this id is still open on the controller. After a
+                # kill -9 and a quick restart it is this broker's own previous incarnation, whose
+                # session the controller ends once it sees the connection closed or, at the
+                # latest, after the session timeout - so retry until then, as Kafka's broker
+                # retries DUPLICATE_BROKER_REGISTRATION. Past it the id really is taken.
+                await self._drop()
+                if exc.error != "NodeExists":
+                    raise
+                now = loop.time()
+                if duplicate_until is None:
+                    duplicate_until = now + self.session_timeout_s + 1.0
+                    log.info(
+                        "Broker id %d is still registered (a previous run?); retrying", self.node.node_id
+                    )
+                if now >= duplicate_until:
+                    raise
+                await asyncio.sleep(0.2)  # back-off while the old session ends
             except (OSError, ConnectionError) as exc:
                 await self._drop()
                 if not isinstance(exc, NotController):
@@ -270,10 +292,12 @@ class ControllerLink:
         self._task = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
+        redirects = 0  # NOT_CONTROLLER answers in a row, since the last registration
         while not self._closing:
             try:
                 if self._writer is None:
                     await self._open_session()
+                    redirects = 0
                     log.info("Registered again with the controller at %s", self.display)
                 await self._fetch(wait_ms=self.heartbeat_ms)
             except asyncio.CancelledError:
@@ -284,6 +308,11 @@ class ControllerLink:
                 log.warning("Lost the controller session (%s); reconnecting", exc)
                 await self._drop()
                 if isinstance(exc, NotController):
+                    redirects += 1
+                    if redirects > 1:
+                        # Voters naming each other (a stale leader during an election): back
+                        # off as after any failure rather than spinning between them.
+                        await asyncio.sleep(0.1)
                     continue  # the leader was named: go to it at once
                 self._next_voter()
                 await asyncio.sleep(0.5 if len(self.voters) == 1 else 0.1)

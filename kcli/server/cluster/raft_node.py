@@ -215,13 +215,17 @@ class QuorumNode:
         timeout = self.election_timeout_ms * (1 + random.random()) / 1000
         if self.state.role == Role.CANDIDATE:
             timeout = random.random() * self.backoff_max_ms / 1000
-        epoch = self.state.epoch
-        if await self._wait_change(timeout) and (
-            self.state.role != Role.CANDIDATE or self.state.epoch != epoch
-        ):
-            return
-        if self.state.role in (Role.LEADER, Role.FOLLOWER):
-            return
+        voted = self.state.voted_id
+        deadline = time.monotonic() + timeout
+        # Only a leader heard or a vote granted restarts the timer (the Raft paper's rule): a
+        # refused Vote request must not, or a candidate with a stale log, standing again and
+        # again within this voter's timeout, would keep the only electable voter from standing.
+        while (remaining := deadline - time.monotonic()) > 0:
+            await self._wait_change(remaining)
+            if self.state.role in (Role.LEADER, Role.FOLLOWER):
+                return
+            if self.state.voted_id not in (-1, self.node_id, voted):
+                return  # granted a vote: wait a whole timeout again
         await self._elect()
 
     async def _elect(self) -> None:
