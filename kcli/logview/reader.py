@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kcli.logview.fetch import FetchedWindow, fetch_window, replica_log_end
 from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment
 from kcli.logview.replicas import LogDirCache, local_partition_dir, log_end_offset, segments
-from kcli.tui.wire import WireError
+from kcli.protocol.connection import WireError
 
 if TYPE_CHECKING:
     from kcli.tui.kafka import KafkaSource

@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 
 from kcli.logview.model import PartitionLog
 from kcli.logview.reader import PartitionLogReader, XRayInput
+from kcli.protocol.connection import WireError
 from kcli.tui.group_reader import GroupListing, GroupRead, ListedGroup, WireGroupReader
 from kcli.tui.logdirs import plaintext, topic_sizes
 from kcli.tui.model import (
@@ -50,7 +51,6 @@ from kcli.tui.model import (
     TopicSummary,
 )
 from kcli.tui.watermarks import leader_watermarks
-from kcli.tui.wire import WireError
 
 StartFrom = Literal["beginning", "end", "offset", "timestamp"]
 ResetTo = Literal["earliest", "latest", "offset", "timestamp"]
