@@ -98,6 +98,25 @@ class GroupService:
                 out[(tp.topic, tp.partition)] = None
         return out
 
+    # the log's offsets, as kcli.offset_reset.LogOffsets asks for them
+
+    def earliest(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        from confluent_kafka.admin import OffsetSpec
+
+        return self.log_offsets(partitions, OffsetSpec.earliest())
+
+    def latest(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        from confluent_kafka.admin import OffsetSpec
+
+        return self.log_offsets(partitions, OffsetSpec.latest())
+
+    def for_timestamp(
+        self, partitions: Iterable[tuple[str, int]], timestamp: int
+    ) -> dict[tuple[str, int], int | None]:
+        from confluent_kafka.admin import OffsetSpec
+
+        return self.log_offsets(partitions, OffsetSpec.for_timestamp(timestamp))
+
     def topic_partitions(self, topics: Iterable[str]) -> dict[str, list[int]]:
         """Partitions of each existing topic (missing topics are left out)."""
         found: dict[str, list[int]] = {}

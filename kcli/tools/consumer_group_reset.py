@@ -7,6 +7,7 @@ import csv
 import datetime
 import re
 
+from kcli import offset_reset
 from kcli.tools.cli import ToolError, UsageError
 from kcli.tools.consumer_group_admin import GroupService, state_name
 from kcli.tools.consumer_group_output import CommandFailed, error_line, print_plan
@@ -109,47 +110,6 @@ def read_plan(path: str, groups: list[str]) -> dict[str, dict[tuple[str, int], i
     return plan
 
 
-def clamp(svc: GroupService, requested: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
-    """Offsets outside [log start, log end] move to the nearest end, as Kafka's tool does."""
-    from confluent_kafka.admin import OffsetSpec
-
-    starts = svc.log_offsets(requested, OffsetSpec.earliest())
-    ends = svc.log_offsets(requested, OffsetSpec.latest())
-    out = {}
-    for tp, offset in requested.items():
-        end, start = ends.get(tp), starts.get(tp)
-        if end is not None and offset > end:
-            offset = end
-        elif start is not None and offset < start:
-            offset = start
-        out[tp] = offset
-    return out
-
-
-def by_timestamp(
-    svc: GroupService, partitions: list[tuple[str, int]], timestamp: int
-) -> dict[tuple[str, int], int]:
-    from confluent_kafka.admin import OffsetSpec
-
-    found = svc.log_offsets(partitions, OffsetSpec.for_timestamp(timestamp))
-    result: dict[tuple[str, int], int] = {}
-    fallback = []
-    for tp in partitions:
-        offset = found.get(tp)
-        if offset is None or offset < 0:
-            print(
-                f"\nWarn: Partition {tp[1]} from topic {tp[0]} is empty. Falling back to latest known offset."
-            )
-            fallback.append(tp)
-        else:
-            result[tp] = offset
-    for tp, offset in svc.log_offsets(fallback, OffsetSpec.latest()).items():
-        if offset is None:
-            raise ToolError(f"Error getting offset by timestamp of topic partition: {tp[0]}-{tp[1]}")
-        result[tp] = offset
-    return result
-
-
 def plan_reset(
     svc: GroupService,
     args: argparse.Namespace,
@@ -157,13 +117,11 @@ def plan_reset(
     plan_file: dict[str, dict[tuple[str, int], int]] | None,
 ) -> dict[tuple[str, int], int]:
     """The new offsets for one inactive group, computed as Kafka's GroupOffsetsResetter does."""
-    from confluent_kafka.admin import OffsetSpec
-
     if plan_file is not None:
         if group not in plan_file:
             error_line(f"No reset plan for group {group} found.")
             return {}
-        return clamp(svc, plan_file[group])
+        return offset_reset.clamp(svc, plan_file[group])
     if args.all_topics:
         partitions = sorted(svc.committed(group))
     elif args.topic:
@@ -174,39 +132,37 @@ def plan_reset(
     unknown = [f"{t}-{p}" for t, p in partitions if p not in existing.get(t, [])]
     if unknown:
         raise CommandFailed(f'The partitions "{",".join(unknown)}" do not exist')
+    target = reset_target(args)
+    committed = svc.committed(group) if target.kind in ("shift", "current") else {}
+    try:
+        return offset_reset.plan(target, partitions, committed, svc, _warn_empty)
+    except offset_reset.ResetRefused as exc:
+        raise (UsageError if exc.usage else ToolError)(str(exc)) from None
+
+
+def reset_target(args: argparse.Namespace) -> offset_reset.ResetTarget:
+    """The ``--to-*``/``--shift-by``/``--by-duration`` option given, as a planner target."""
+    Target = offset_reset.ResetTarget
     if args.to_offset is not None:
-        return clamp(svc, dict.fromkeys(partitions, args.to_offset))
-    if args.to_earliest or args.to_latest:
-        spec = OffsetSpec.earliest() if args.to_earliest else OffsetSpec.latest()
-        found = svc.log_offsets(partitions, spec)
-        for tp in partitions:
-            if found.get(tp) is None:
-                which = "starting" if args.to_earliest else "ending"
-                raise UsageError(f"Error getting {which} offset of topic partition: {tp[0]}-{tp[1]}")
-        return {tp: found[tp] for tp in partitions}  # type: ignore[misc]
+        return Target("offset", args.to_offset)
+    if args.to_earliest:
+        return Target("earliest")
+    if args.to_latest:
+        return Target("latest")
     if args.shift_by is not None:
-        current = svc.committed(group)
-        for t, p in partitions:
-            if (t, p) not in current:
-                raise UsageError(
-                    f"Cannot shift offset for partition {t}-{p} since there is no current committed offset"
-                )
-        return clamp(svc, {tp: current[tp] + args.shift_by for tp in partitions})
+        return Target("shift", args.shift_by)
     if args.to_datetime is not None:
-        return by_timestamp(svc, partitions, parse_datetime(args.to_datetime))
+        return Target("timestamp", parse_datetime(args.to_datetime))
     if args.by_duration is not None:
         ago = datetime.datetime.now(datetime.UTC) - parse_duration(args.by_duration)
-        return by_timestamp(svc, partitions, int(ago.timestamp() * 1000))
+        return Target("timestamp", int(ago.timestamp() * 1000))
     if args.to_current:
-        current = svc.committed(group)
-        result = {tp: current[tp] for tp in partitions if tp in current}
-        missing = [tp for tp in partitions if tp not in current]
-        for tp, offset in svc.log_offsets(missing, OffsetSpec.latest()).items():
-            if offset is None:
-                raise ToolError(f"Error getting ending offset of topic partition: {tp[0]}-{tp[1]}")
-            result[tp] = offset
-        return result
+        return Target("current")
     raise UsageError("Option [reset-offsets] requires one of the following scenarios")
+
+
+def _warn_empty(tp: tuple[str, int]) -> None:
+    print(f"\nWarn: Partition {tp[1]} from topic {tp[0]} is empty. Falling back to latest known offset.")
 
 
 def reset_offsets(svc: GroupService, args: argparse.Namespace, groups: list[str]) -> None:

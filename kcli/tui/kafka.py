@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
+from kcli import offset_reset
 from kcli.logview.model import PartitionLog
 from kcli.logview.reader import PartitionLogReader, XRayInput
 from kcli.protocol.connection import WireError
@@ -949,9 +950,6 @@ class KafkaSource:
         Refuses while the group has members, with the message Kafka's tool prints: a live
         consumer would overwrite the new offsets with its next commit anyway.
         """
-        from confluent_kafka import TopicPartition
-        from confluent_kafka.admin import OffsetSpec
-
         detail = self.group_detail(group_id)
         if detail.errors:
             raise KafkaDataError(f"cannot read group {group_id}: {'; '.join(detail.errors)}")
@@ -969,27 +967,8 @@ class KafkaSource:
                 current = {(topic, p): None for p in (t.partitions if t else {})}
         if not current:
             raise KafkaDataError(f"group {group_id} has no committed offsets to reset")
-        marks = self._offsets(current)
-        targets: dict[TP, int] = {}
-        if to == "timestamp":
-            specs = {TopicPartition(t, p): OffsetSpec.for_timestamp(int(value or 0)) for t, p in current}
-            try:
-                futures = self.admin.list_offsets(specs, request_timeout=self.timeout_s)
-            except Exception as exc:
-                raise KafkaDataError(error_text(exc)) from exc
-            for tp, fut in futures.items():
-                found = self._wait(fut).offset
-                key = (tp.topic, tp.partition)
-                targets[key] = found if found >= 0 else marks.get(key, (0, 0))[1]
-        else:
-            for key in current:
-                low, high = marks.get(key, (0, 0))
-                if to == "earliest":
-                    targets[key] = low
-                elif to == "latest":
-                    targets[key] = high
-                else:  # an explicit offset, clamped into the log as Kafka's tool does
-                    targets[key] = min(max(int(value or 0), low), high)
+        target = offset_reset.ResetTarget(to, int(value or 0))
+        targets = offset_reset.plan(target, list(current), {}, SourceLogOffsets(self, list(current)))
         return [OffsetReset(t, p, current[(t, p)], targets[(t, p)]) for t, p in sorted(current)]
 
     def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None:
@@ -1200,6 +1179,41 @@ class AdminGroupReader:
                     if tp.error is None and tp.offset >= 0
                 }
         return reads
+
+
+class SourceLogOffsets:
+    """The log's offsets for :func:`kcli.offset_reset.plan`, through a :class:`KafkaSource`.
+
+    The watermarks of all the partitions are asked once (two ListOffsets calls); a partition
+    without an answer counts as offset 0, so the preview still shows a row for it.
+    """
+
+    def __init__(self, source: KafkaSource, partitions: list[TP]) -> None:
+        self.source = source
+        self.partitions = partitions
+        self._marks: dict[TP, tuple[int, int]] | None = None
+
+    def _all(self) -> dict[TP, tuple[int, int]]:
+        if self._marks is None:
+            self._marks = self.source._offsets(self.partitions)
+        return self._marks
+
+    def earliest(self, partitions: Iterable[TP]) -> dict[TP, int | None]:
+        return {tp: self._all().get(tp, (0, 0))[0] for tp in partitions}
+
+    def latest(self, partitions: Iterable[TP]) -> dict[TP, int | None]:
+        return {tp: self._all().get(tp, (0, 0))[1] for tp in partitions}
+
+    def for_timestamp(self, partitions: Iterable[TP], timestamp: int) -> dict[TP, int | None]:
+        from confluent_kafka import TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        specs = {TopicPartition(t, p): OffsetSpec.for_timestamp(timestamp) for t, p in partitions}
+        try:
+            futures = self.source.admin.list_offsets(specs, request_timeout=self.source.timeout_s)
+        except Exception as exc:
+            raise KafkaDataError(error_text(exc)) from exc
+        return {(tp.topic, tp.partition): self.source._wait(fut).offset for tp, fut in futures.items()}
 
 
 class KafkaTail:
