@@ -1,9 +1,9 @@
 """Group requests the Python admin client lacks, sent over :mod:`kcli.protocol` (kio).
 
 confluent-kafka has no OffsetDelete call, so ``kafka-consumer-groups --delete-offsets`` sends
-FindCoordinator and OffsetDelete itself (:func:`delete_offsets`). Its ``describe_consumer_groups`` has no group epoch, target assignment epoch,
-member epoch or member protocol, and maps the KIP-848 states Assigning and Reconciling to
-UNKNOWN; its ``list_consumer_groups`` has no protocol type. Kafka 4.x's tools show all of them, so
+FindCoordinator and OffsetDelete itself (:func:`delete_offsets`). Its ``describe_consumer_groups``
+has no group epoch, target assignment epoch, member epoch or member protocol, and maps the
+KIP-848 states Assigning and Reconciling to UNKNOWN; its ``list_consumer_groups`` has no protocol type. Kafka 4.x's tools show all of them, so
 ``kafka-consumer-groups`` and ``kafka-groups`` ask for them directly: ConsumerGroupDescribe at the
 group's coordinator and ListGroups v5 at every broker, as Kafka's admin client does. Only on
 PLAINTEXT listeners; elsewhere (or against a broker without these APIs) the callers fall back to
