@@ -265,7 +265,7 @@ def attach_security(broker: Broker, cluster: bool) -> None:
 def attach_coordinator(broker: Broker) -> None:
     """Attach the group coordinator when the coordinator package provides one."""
     try:
-        from kcli.server.coordinator.service import GroupCoordinator
+        from kcli.server.coordinator.group_coordinator import GroupCoordinator
     except ImportError:
         return
     broker.coordinator = coordinator = GroupCoordinator(broker)

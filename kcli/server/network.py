@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import functools
 import itertools
 import logging
@@ -22,6 +23,8 @@ import os
 import socket
 import sys
 from typing import Any
+
+from kio.schema.errors import ErrorCode
 
 from kcli.server.apis import ApiSpec, RequestContext, load_all
 from kcli.server.broker import Broker
@@ -42,11 +45,12 @@ from kcli.server.security.authenticator import AuthenticationFailed, IllegalStat
 from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal, NoMatchingRule, rfc2253_name
 from kcli.server.security.scram import ScramCredential
 from kcli.server.security.setup import ListenerSecurity
+from kcli.server.storage.handles import FileRegion
 
 log = logging.getLogger("kafka.network.SocketServer")
 API_VERSIONS = 18
 DESCRIBE_CONFIGS = 32
-UNSUPPORTED_VERSION = 35
+UNSUPPORTED_VERSION = int(ErrorCode.unsupported_version)
 
 
 _M_TRIM_THRESHOLD = -1  # glibc <malloc.h>
@@ -75,6 +79,10 @@ def _keep_request_buffers_in_the_heap() -> None:
 
 
 _TLS_READ_SIZE = 32 * 1024
+_TLS_PIECE = 1 << 20  # a region sent over TLS is read and encrypted this much at a time
+# sendfile errors that mean "not with this file or socket" (read and write instead), not a
+# failed connection.
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def _small_tls_read_buffers() -> None:
@@ -118,6 +126,60 @@ class _Connection(FrameConnection):
                 return
             self.principal = principal
         self.task = asyncio.get_running_loop().create_task(server._serve_connection(self))
+
+    async def send_region(self, region: FileRegion) -> None:
+        """Send a segment file region: ``sendfile`` from the file to a plaintext socket (the
+        kernel moves page-cache pages to the socket, Python never sees the bytes), reads and
+        writes of at most 1 MiB for TLS (the bytes must be encrypted here).
+
+        The common case costs one system call: with nothing queued in the transport, the
+        region goes straight to the socket, which takes it whole when its send buffer has
+        room; only what it did not take goes through ``loop.sendfile``, which waits for the
+        socket to drain. A region shorter on disk than announced (the file was truncated under
+        it) ends the connection: the frame's length prefix is already on the wire."""
+        transport = self.transport
+        assert transport is not None
+        if self._lost or transport.is_closing():
+            raise ConnectionResetError("connection lost")
+        position, size = region.position, region.size
+        if transport.get_extra_info("ssl_object") is None:
+            if not transport.get_write_buffer_size():
+                sock = transport.get_extra_info("socket")
+                try:
+                    sent = os.sendfile(sock.fileno(), region.fd, position, size)
+                except (BlockingIOError, InterruptedError):
+                    sent = -1  # the socket is full: loop.sendfile waits for it
+                except OSError as exc:
+                    if exc.errno not in _NO_SENDFILE:
+                        raise
+                    sent = -1  # loop.sendfile finds out too, and the reads below take over
+                if sent == size:
+                    return
+                if sent == 0:  # end of file before the region's end
+                    raise ConnectionAbortedError(f"{region!r} was truncated while being served")
+                if sent > 0:
+                    position, size = position + sent, size - sent
+            try:
+                done = await asyncio.get_running_loop().sendfile(
+                    transport, region, position, size, fallback=False
+                )
+            except RuntimeError:  # includes SendfileNotAvailableError
+                if self._lost or transport.is_closing():
+                    raise ConnectionResetError("connection lost") from None
+                done = -1  # this transport or file cannot sendfile: read and write instead
+            if done == size:
+                return
+            if done >= 0:
+                raise ConnectionAbortedError(f"{region!r}: sent {done} of {size} bytes (truncated)")
+        end = position + size
+        while position < end:
+            piece = min(_TLS_PIECE, end - position)
+            data = os.pread(region.fd, piece, position)
+            if len(data) < piece:
+                raise ConnectionAbortedError(f"{region!r} was truncated while being served")
+            self.write(data)
+            position += piece
+            await self.drain()
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -303,14 +365,7 @@ class BrokerServer:
             if response is None:
                 continue
             if isinstance(response, list):
-                # Chunks from a fast encoder: record batches are written as they were read,
-                # uncopied (writelines would join them into one new buffer first). Waiting for
-                # the client between chunks keeps what the transport copies to ~1 MiB, not
-                # the whole (up to fetch.max.bytes) response.
-                for i, chunk in enumerate(response):
-                    conn.write(chunk)
-                    response[i] = None
-                    await conn.drain()
+                await _send_chunks(conn, response)
             else:
                 conn.write(response)
             await conn.drain()
@@ -399,6 +454,30 @@ class BrokerServer:
             },
         )
         return encode_response(body, correlation_id)
+
+
+async def _send_chunks(conn: _Connection, chunks: list[Any]) -> None:
+    """Write a fast encoder's chunks in order. Record batches are written as they were read,
+    uncopied (writelines would join them into one new buffer first), and file regions go from
+    the segment file to the socket with ``sendfile`` on plaintext connections, never entering
+    Python; TLS connections read them (the bytes must be encrypted here). Waiting for the client
+    between chunks keeps what the transport copies to ~1 MiB, not the whole (up to
+    fetch.max.bytes) response. Every region is released, sent or not."""
+    try:
+        for i, chunk in enumerate(chunks):
+            chunks[i] = None
+            if isinstance(chunk, FileRegion):
+                try:
+                    await conn.send_region(chunk)
+                finally:
+                    chunk.release()
+            else:
+                conn.write(chunk)
+                await conn.drain()
+    finally:
+        for chunk in chunks:
+            if isinstance(chunk, FileRegion):
+                chunk.release()
 
 
 def _listening_socket(listener: Listener, backlog: int) -> socket.socket:

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from kio.schema.errors import ErrorCode
+
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
@@ -23,21 +25,21 @@ PROG = "kafka-leader-election"
 ELECTION_TYPES = ("PREFERRED", "UNCLEAN")
 TIMEOUT_S = 30.0  # Kafka's default.api.timeout.ms for this tool
 EXCLUSIVE = ("topic", "all-topic-partitions", "path-to-json-file")
-ELECTION_NOT_NEEDED = 84
-TIMED_OUT = {-185, 7}  # librdkafka's local timeout, REQUEST_TIMED_OUT
-CLUSTER_AUTHORIZATION_FAILED = 31
+ELECTION_NOT_NEEDED = int(ErrorCode.election_not_needed)
+TIMED_OUT = {-185, int(ErrorCode.request_timed_out)}  # librdkafka's local timeout, REQUEST_TIMED_OUT
+CLUSTER_AUTHORIZATION_FAILED = int(ErrorCode.cluster_authorization_failed)
 # The Java exception each election error code surfaces as, for Kafka's "Error completing" lines.
 EXCEPTIONS = {
-    3: "UnknownTopicOrPartitionException",
-    5: "LeaderNotAvailableException",
-    6: "NotLeaderOrFollowerException",
-    7: "TimeoutException",
-    29: "TopicAuthorizationException",
-    31: "ClusterAuthorizationException",
-    39: "InvalidReplicaAssignmentException",
-    41: "NotControllerException",
-    80: "PreferredLeaderNotAvailableException",
-    83: "EligibleLeadersNotAvailableException",
+    ErrorCode.unknown_topic_or_partition: "UnknownTopicOrPartitionException",
+    ErrorCode.leader_not_available: "LeaderNotAvailableException",
+    ErrorCode.not_leader_or_follower: "NotLeaderOrFollowerException",
+    ErrorCode.request_timed_out: "TimeoutException",
+    ErrorCode.topic_authorization_failed: "TopicAuthorizationException",
+    ErrorCode.cluster_authorization_failed: "ClusterAuthorizationException",
+    ErrorCode.invalid_replica_assignment: "InvalidReplicaAssignmentException",
+    ErrorCode.not_controller: "NotControllerException",
+    ErrorCode.preferred_leader_not_available: "PreferredLeaderNotAvailableException",
+    ErrorCode.eligible_leaders_not_available: "EligibleLeadersNotAvailableException",
 }
 
 

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from kio.schema.errors import ErrorCode
+
 from kcli.tools import cli
 from kcli.tools.admin_wire import Connection, Node, Reader, check_plaintext
 from kcli.tools.cli import ToolError, ToolParser
@@ -29,19 +31,23 @@ DESCRIPTION = (
     "detect and recover from hanging transactions."
 )
 TIMEOUT_S = 30.0  # the admin client's default.api.timeout.ms (60 s) would feel hung in a lab
-RETRIABLE = {14, 15, 16}  # COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR
+RETRIABLE = {
+    ErrorCode.coordinator_load_in_progress,
+    ErrorCode.coordinator_not_available,
+    ErrorCode.not_coordinator,
+}
 MESSAGES = {  # Kafka's Errors messages for what these requests answer
-    3: "This server does not host this topic-partition.",
-    6: "For requests intended only for the leader, this error indicates that the broker is not the current "
+    ErrorCode.unknown_topic_or_partition: "This server does not host this topic-partition.",
+    ErrorCode.not_leader_or_follower: "For requests intended only for the leader, this error indicates that the broker is not the current "
     "leader. For requests intended for any replica, this error indicates that the broker is not a replica of "
     "the topic partition.",
-    15: "The coordinator is not available.",
-    16: "This is not the correct coordinator.",
-    47: "Producer attempted to produce with an old epoch.",
-    48: "The producer attempted a transactional operation in an invalid state.",
-    52: "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current "
+    ErrorCode.coordinator_not_available: "The coordinator is not available.",
+    ErrorCode.not_coordinator: "This is not the correct coordinator.",
+    ErrorCode.invalid_producer_epoch: "Producer attempted to produce with an old epoch.",
+    ErrorCode.invalid_txn_state: "The producer attempted a transactional operation in an invalid state.",
+    ErrorCode.transaction_coordinator_fenced: "Indicates that the transaction coordinator sending a WriteTxnMarker is no longer the current "
     "coordinator for a given producer.",
-    105: "The transactionalId could not be found.",
+    ErrorCode.transactional_id_not_found: "The transactionalId could not be found.",
 }
 
 
@@ -223,7 +229,7 @@ def describe_transaction(cluster: Cluster, transactional_id: str) -> dict[str, A
         if code == 0:
             state["coordinator_id"] = node.node_id
             return state
-        if code == 105:
+        if code == ErrorCode.transactional_id_not_found:
             fail_because(
                 what,
                 f"DescribeTransactions request for transactionalId `{transactional_id}` failed because the ID "

@@ -372,7 +372,13 @@ async def test_step4_kill_the_leader_watch_the_election_and_the_isr(lab: Lab) ->
             timeout=60,
             what="the election and the ISR shrinking",
         )
-        assert "DOWN" in [r[4] for r in rows(pilot, "#brokers")]
+        # the brokers table comes from its own look at the cluster, one refresh behind the events at most
+        await wait_for(
+            pilot,
+            lambda: "DOWN" in [r[4] for r in rows(pilot, "#brokers")],
+            timeout=30,
+            what="the broker shown DOWN",
+        )
         described = lab.tool(
             "topics", "--bootstrap-server", lab.bootstrap, "--describe", "--topic", "my-replicated-topic"
         )

@@ -1,16 +1,23 @@
-"""Fetch: whole record batches served as slices of the segment files, with long polling.
+"""Fetch: whole record batches served from the segment files, with long polling.
 
-The response is ready when it holds ``min_bytes`` or ``max_wait`` has passed; in between the
-request sleeps on the partitions it reads and an append wakes it at once, so an idle consumer
-costs nothing and a waiting one sees a new record within the append's own event-loop turn.
-Fetch sessions (KIP-227) are declined by answering session id 0, which every client accepts by
-sending full requests; versions 13+ name topics by id.
+Records are served zero-copy: a partition's batches come back from the log as a pinned region
+of its segment file (:meth:`PartitionLog.read_records`), the response encoder frames them, and
+the network layer sends the region with ``sendfile`` on plaintext listeners (read into Python
+only for TLS, or when the region is small). Batches nothing has CRC-checked yet (written by an
+earlier run and not recovered) are read and checked once before they are served, as before.
+
+The response is ready when it holds ``min_bytes`` or ``max_wait`` has passed. In between the
+request waits in the purgatory (:mod:`kcli.server.purgatory`) as Kafka's DelayedFetch: each
+append, high-watermark move or leadership change of a partition it asked for runs a check of
+offsets and byte positions only, and the data is read once, when the check passes or the time is
+up. Fetch sessions (KIP-227) are declined by answering session id 0, which every client accepts
+by sending full requests; versions 13+ name topics by id.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -18,7 +25,14 @@ from kio.schema.errors import ErrorCode
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.partition import Partition
-from kcli.server.protocol.fast_responses import encode_fetch_response
+from kcli.server.protocol.fast_responses import (
+    SENDFILE_MIN,
+    Region,
+    encode_fetch_response,
+    is_region,
+    release_regions,
+)
+from kcli.server.purgatory import DelayedOperation
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -27,12 +41,12 @@ UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.unknown_topic_or_partition
 UNKNOWN_TOPIC_ID = ErrorCode.unknown_topic_id
 UNKNOWN_SERVER_ERROR = ErrorCode.unknown_server_error
 
-# A consumer gets at most this much of one partition per response (still at least one whole
-# batch), whatever larger partition_max_bytes it asks for: it is the clients' own default (Java
-# and librdkafka, 1 MiB). Every answer is a fresh buffer read from the segment, so this bounds
-# the broker's memory per waiting response and the time one fetch holds the event loop, and the
-# client gets its first records after reading 1 MiB rather than 10. The client simply fetches
-# again from where the response ended. Followers (replica_id >= 0) get what they ask for.
+# Batches served zero-copy cost the broker no memory, so a consumer gets what it asks for, as from
+# Kafka (partition_max_bytes, within fetch.max.bytes). Batches that must be read into memory first
+# (not CRC-checked yet, see PartitionLog.read_records) are read at most this much per partition
+# for a consumer (still at least one whole batch): the clients' own default max.partition.fetch.bytes
+# (Java and librdkafka, 1 MiB), which bounds the broker's memory per waiting response; the client
+# simply fetches again from where the response ended. Followers (replica_id >= 0) get what they ask.
 CONSUMER_PARTITION_MAX_BYTES = 1 << 20
 
 
@@ -43,7 +57,7 @@ def _partition_result(
     index: int,
     code: int,
     partition: Partition | None,
-    records: bytes | None,
+    records: bytes | Region | None,
     isolation: int,
     aborted: list[dict[str, int]] | None = None,
 ) -> dict[str, Any]:
@@ -61,19 +75,14 @@ def _partition_result(
     }
 
 
-def _aborted_in(partition: Partition, fetch_offset: int, data: bytes) -> list[dict[str, int]]:
-    """read_committed: the aborted transactions overlapping the batches returned, which the
-    consumer drops (Kafka's LocalLog.addAbortedTransactions)."""
-    from kcli.server.protocol.records import iter_batches
-
-    end = fetch_offset
-    for _, h in iter_batches(data):
-        end = h.next_offset
-    if end <= fetch_offset:
+def _aborted_in(partition: Partition, fetch_offset: int, end_offset: int) -> list[dict[str, int]]:
+    """read_committed: the aborted transactions overlapping [fetch_offset, end_offset), the
+    batches returned, which the consumer drops (Kafka's LocalLog.addAbortedTransactions)."""
+    if end_offset <= fetch_offset:
         return []
     return [
         {"producer_id": t.producer_id, "first_offset": t.first_offset}
-        for t in partition.log.collect_aborted(fetch_offset, end)
+        for t in partition.log.collect_aborted(fetch_offset, end_offset)
     ]
 
 
@@ -97,14 +106,43 @@ def response_max_bytes(broker: Broker, request: Any) -> int:
     return max(0, min(request.max_bytes, broker.config.fetch_max_bytes))
 
 
-def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str, Any]], int, list[Partition]]:
-    """One pass over the requested partitions: (topic responses, bytes, partitions read)."""
+@dataclass(slots=True)
+class _Watched:
+    """A partition a waiting fetch reads: where it reads from and up to which offset."""
+
+    partition: Partition
+    fetch_offset: int
+    max_bytes: int  # what the partition may contribute (its partition_max_bytes, capped)
+    bound: int  # 0: high watermark, 1: last stable offset, 2: log end offset (followers)
+    leader_epoch: int
+    position: tuple[int, int] | None = None  # (segment base, byte position) of fetch_offset
+
+
+_HIGH_WATERMARK, _LAST_STABLE, _LOG_END = 0, 1, 2
+
+
+def _bound_offset(partition: Partition, bound: int) -> int:
+    plog = partition.log
+    if bound == _LOG_END:
+        return plog.log_end_offset
+    if bound == _LAST_STABLE:
+        return plog.last_stable_offset  # never past an undecided transaction
+    return plog.high_watermark
+
+
+def _read_all(
+    broker: Broker, request: Any, by_id: bool
+) -> tuple[list[dict[str, Any]], int, list[_Watched], bool]:
+    """One pass over the requested partitions: (topic responses, bytes, partitions read, whether
+    any partition answered an error)."""
     remaining = response_max_bytes(broker, request)
     isolation = getattr(request, "isolation_level", 0)
     total = 0
-    watched: list[Partition] = []
+    has_error = False
+    watched: list[_Watched] = []
     topics = []
     replica_id = _replica_id(request)
+    kind = _LOG_END if replica_id >= 0 else _LAST_STABLE if isolation == READ_COMMITTED else _HIGH_WATERMARK
     for topic in request.topics:
         if by_id:
             record = broker.topics_by_id.get(topic.topic_id)
@@ -119,12 +157,13 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
             if partition is None:
                 code = missing if error == UNKNOWN_TOPIC_OR_PARTITION else error
                 parts.append(_partition_result(fp.partition, code, None, None, isolation))
+                has_error = True
                 continue
             epoch_error = _epoch_error(partition, getattr(fp, "current_leader_epoch", -1))
             if epoch_error:
                 parts.append(_partition_result(fp.partition, epoch_error, partition, None, isolation))
+                has_error = True
                 continue
-            watched.append(partition)
             plog = partition.log
             if replica_id >= 0:
                 partition.record_follower_fetch(
@@ -132,69 +171,116 @@ def _read_all(broker: Broker, request: Any, by_id: bool) -> tuple[list[dict[str,
                 )
             if fp.fetch_offset < plog.log_start_offset or fp.fetch_offset > plog.log_end_offset:
                 parts.append(_partition_result(fp.partition, OFFSET_OUT_OF_RANGE, partition, None, isolation))
+                has_error = True
                 continue
-            limit = min(fp.partition_max_bytes, remaining)
-            if replica_id < 0:
-                limit = min(limit, CONSUMER_PARTITION_MAX_BYTES)
-            data = b""
-            if replica_id >= 0:
-                bound = plog.log_end_offset
-            elif isolation == READ_COMMITTED:
-                bound = plog.last_stable_offset  # never past an undecided transaction
-            else:
-                bound = plog.high_watermark
+            cap = max(fp.partition_max_bytes, 0)
+            watched.append(_Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch))
+            limit = min(cap, remaining)
+            records: bytes | Region = b""
+            end_offset = fp.fetch_offset
             if limit > 0 or total == 0:
                 try:
-                    data = plog.read(
-                        fp.fetch_offset, max(limit, 0), upper_bound=bound, min_one_batch=total == 0
+                    records, end_offset = plog.read_records(
+                        fp.fetch_offset,
+                        max(limit, 0),
+                        upper_bound=_bound_offset(partition, kind),
+                        min_one_batch=total == 0,
+                        copy_max_bytes=None if replica_id >= 0 else CONSUMER_PARTITION_MAX_BYTES,
                     )
+                    if is_region(records) and len(records) < SENDFILE_MIN:
+                        region = records  # the encoder would read it: read it now and unpin
+                        try:
+                            records = region.read()
+                        finally:
+                            region.release()
                 except Exception as exc:
                     code = getattr(exc, "error_code", None)
                     if code is None:
                         log.exception("Error reading %s-%d", name, fp.partition)
                         code = UNKNOWN_SERVER_ERROR
                     parts.append(_partition_result(fp.partition, code, partition, None, isolation))
+                    has_error = True
                     continue
-            total += len(data)
-            remaining -= len(data)
+            size = len(records)
+            total += size
+            remaining -= size
             aborted = (
-                _aborted_in(partition, fp.fetch_offset, data)
-                if isolation == READ_COMMITTED and data
+                _aborted_in(partition, fp.fetch_offset, end_offset)
+                if isolation == READ_COMMITTED and size
                 else None
             )
-            parts.append(_partition_result(fp.partition, 0, partition, data, isolation, aborted))
+            parts.append(_partition_result(fp.partition, 0, partition, records, isolation, aborted))
         entry: dict[str, Any] = {"partitions": parts}
         if by_id:
             entry["topic_id"] = topic.topic_id
         else:
             entry["topic"] = topic.topic
         topics.append(entry)
-    return topics, total, watched
+    return topics, total, watched, has_error
+
+
+class DelayedFetch(DelayedOperation):
+    """A Fetch waiting for ``min_bytes``: complete when the bytes between each partition's fetch
+    position and its bound (high watermark, last stable offset, or log end for followers) add up
+    to ``min_bytes``, or when a partition changes in a way the response must report (deleted,
+    leadership or epoch moved, the log was cut below the fetch offset, the data moved to a newer
+    segment). The cases are Kafka's DelayedFetch.tryComplete; positions come from the log's
+    bookkeeping of its end and high watermark, so a check reads nothing (a last stable offset
+    short of both is looked up in the index and a batch header, as Kafka's
+    fetchLastStableOffsetMetadata does)."""
+
+    __slots__ = ("min_bytes", "partitions", "watched")
+
+    def __init__(
+        self,
+        watched: list[_Watched],
+        min_bytes: int,
+        timeout_s: float,
+        partitions: dict[tuple[str, int], Partition],
+    ):
+        super().__init__(timeout_s)
+        self.watched = watched
+        self.min_bytes = min_bytes
+        self.partitions = partitions
+        for w in watched:
+            w.position = w.partition.log.position_of(w.fetch_offset, look_up=True)
+
+    def try_complete(self) -> bool:
+        accumulated = 0
+        for w in self.watched:
+            partition = w.partition
+            if self.partitions.get((partition.topic, partition.index)) is not partition:
+                return True  # deleted (or re-created): the response reports it
+            if not partition.is_leader or partition.leader_epoch != w.leader_epoch:
+                return True  # the response reports the change
+            plog = partition.log
+            if w.fetch_offset > plog.log_end_offset or w.fetch_offset < plog.log_start_offset:
+                return True  # truncated, or deleted below it: OFFSET_OUT_OF_RANGE now
+            end = _bound_offset(partition, w.bound)
+            if end <= w.fetch_offset:
+                continue
+            end_position = plog.position_of(end, look_up=w.bound == _LAST_STABLE)
+            if end_position is None or w.position is None or end_position[0] != w.position[0]:
+                return True  # not measurable here, or on a newer segment: read what there is
+            accumulated += min(end_position[1] - w.position[1], w.max_bytes)
+            if accumulated >= self.min_bytes:
+                return True
+        return False
 
 
 @api(1, "Fetch", 4, 16, encoder=encode_fetch_response)
 async def fetch(ctx: RequestContext, request: Any) -> dict:
     by_id = ctx.version >= 13
-    loop = asyncio.get_running_loop()
     max_wait_s = max(request.max_wait.total_seconds(), 0.0)
-    deadline = loop.time() + max_wait_s
     min_bytes = max(min(request.min_bytes, response_max_bytes(ctx.broker, request)), 1)
-    if _replica_id(request) < 0:
-        min_bytes = min(min_bytes, CONSUMER_PARTITION_MAX_BYTES)  # reachable with one partition
-    while True:
-        topics, total, watched = _read_all(ctx.broker, request, by_id)
-        has_error = any(p["error_code"] for t in topics for p in t["partitions"])
-        remaining = deadline - loop.time()
-        if total >= min_bytes or has_error or remaining <= 0 or not watched:
-            break
-        waiter: asyncio.Future[None] = loop.create_future()
-        for partition in watched:
-            partition.add_waiter(waiter)
-        try:
-            await asyncio.wait_for(waiter, remaining)
-        except TimeoutError:
-            pass
-        finally:
-            for partition in watched:
-                partition.remove_waiter(waiter)
+    topics, total, watched, has_error = _read_all(ctx.broker, request, by_id)
+    if total < min_bytes and not has_error and max_wait_s > 0 and watched:
+        release_regions({"responses": topics})  # not enough yet: read again, once, when there is
+        delayed = DelayedFetch(watched, min_bytes, max_wait_s, ctx.broker.partitions)
+        if not delayed.try_complete():
+            delayed.watch(w.partition for w in watched)
+            await delayed.wait()
+        else:
+            delayed.force_complete()
+        topics, total, watched, has_error = _read_all(ctx.broker, request, by_id)
     return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": topics, "node_endpoints": []}

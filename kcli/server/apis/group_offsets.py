@@ -13,7 +13,7 @@ from kcli.server.apis import consumer_groups as kip848
 from kcli.server.apis.groups import coordinator_for
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
-from kcli.server.coordinator.service import CommitEntry
+from kcli.server.coordinator.group_requests import CommitEntry
 
 
 def _partition_exists(ctx: RequestContext, topic: str, partition: int) -> bool:

@@ -14,7 +14,8 @@ from typing import Any
 from kcli.server.apis import consumer_groups as kip848
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
-from kcli.server.coordinator.service import GroupCoordinator, JoinRequest, join_error, sync_result
+from kcli.server.coordinator.group_coordinator import GroupCoordinator
+from kcli.server.coordinator.group_requests import JoinRequest, join_error, sync_result
 
 KEY_TYPE_GROUP = 0
 KEY_TYPE_TRANSACTION = 1

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kcli.server.apis.consumer_groups import routed_to_consumer_group
 from kcli.server.apis.groups import coordinator_for, millis
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.coordinator.service import CommitEntry
+from kcli.server.coordinator.group_requests import CommitEntry
 from kcli.server.transaction import errors as E
 from kcli.server.transaction.config import TRANSACTION_STATE_TOPIC
 from kcli.server.transaction.marker_writer import OFFSETS_TOPIC, write_markers

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.coordinator import errors as E
-from kcli.server.coordinator.consumer_group import CONSUMER_PROTOCOL_TYPE, ConsumerGroup, Member
+from kcli.server.coordinator.consumer_group import (
+    CONSUMER_PROTOCOL_TYPE,
+    ConsumerGroup,
+    Member,
+    member_records,
+    new_member_id,
+)
 from kcli.server.coordinator.consumer_group_records import (
     GROUP_EPOCH,
     SUBSCRIPTION_METADATA,
@@ -35,10 +41,12 @@ from kcli.server.coordinator.consumer_protocol import (
     encode_assignment,
     version_of,
 )
+from kcli.server.coordinator.errors import GroupError
+from kcli.server.coordinator.subscriptions import subscription_metadata
 
 if TYPE_CHECKING:
-    from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
-    from kcli.server.coordinator.service import JoinRequest
+    from kcli.server.coordinator.consumer_group_membership import ConsumerGroupMembership
+    from kcli.server.coordinator.group_requests import JoinRequest
 
 log = logging.getLogger("kafka.coordinator.group.GroupMetadataManager")
 
@@ -65,24 +73,12 @@ def sync_answer(code: int, **fields: Any) -> dict[str, Any]:
 
 
 class ClassicMembers:
-    def __init__(self, coordinator: ConsumerGroupCoordinator):
+    def __init__(self, coordinator: ConsumerGroupMembership):
         self.c = coordinator
-
-    def forget(self, group_id: str) -> None:
-        """The group left this coordinator (its timers are cancelled by the coordinator)."""
-
-    def forget_member(self, group_id: str, member_id: str) -> None:
-        for kind in ("join", "sync"):
-            self.c.cancel(kind, group_id, member_id)
-
-    def close(self) -> None:
-        pass
 
     # --- helpers ------------------------------------------------------------------------------
     def _member(self, group: ConsumerGroup, member_id: str, instance_id: str | None) -> Member:
         """Kafka's validateConsumerGroupMember then throwIfMemberDoesNotUseClassicProtocol."""
-        from kcli.server.coordinator.consumer_coordinator import GroupError
-
         if instance_id is None:
             member = group.members.get(member_id)
             if member is None:
@@ -128,8 +124,6 @@ class ClassicMembers:
 
     # --- JoinGroup ------------------------------------------------------------------------------
     async def join(self, req: JoinRequest) -> dict[str, Any]:
-        from kcli.server.coordinator.consumer_coordinator import GroupError, new_member_id
-
         group = self.c.groups.get(req.group_id)
         if group is None:
             return join_answer(req.member_id, E.UNKNOWN_MEMBER_ID)
@@ -224,8 +218,6 @@ class ClassicMembers:
         protocol_type: str | None,
         protocol_name: str | None,
     ) -> dict[str, Any]:
-        from kcli.server.coordinator.consumer_coordinator import GroupError
-
         group = self.c.groups.get(group_id)
         if group is None:
             return sync_answer(E.UNKNOWN_MEMBER_ID)
@@ -259,8 +251,6 @@ class ClassicMembers:
 
     # --- Heartbeat ------------------------------------------------------------------------------
     def heartbeat(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
-        from kcli.server.coordinator.consumer_coordinator import GroupError
-
         group = self.c.groups.get(group_id)
         if group is None:
             return E.UNKNOWN_MEMBER_ID
@@ -284,9 +274,6 @@ class ClassicMembers:
     async def leave(
         self, group_id: str, identities: list[tuple[str, str | None]]
     ) -> tuple[int, list[tuple[str, str | None, int]]]:
-        from kcli.server.coordinator.consumer_coordinator import GroupError
-        from kcli.server.coordinator.consumer_group import member_records
-
         group = self.c.groups.get(group_id)
         if group is None:
             return E.UNKNOWN_MEMBER_ID, [(m, i, E.UNKNOWN_MEMBER_ID) for m, i in identities]
@@ -321,8 +308,6 @@ class ClassicMembers:
             for member in group.members.values():
                 if member.member_id not in leaving:
                     names |= self.c.topics_of(member)
-            from kcli.server.coordinator.subscriptions import subscription_metadata
-
             metadata = subscription_metadata(names, self.c.topics)
             if metadata != group.subscription_metadata:
                 records.append(Record(SUBSCRIPTION_METADATA, group_id, None, metadata))

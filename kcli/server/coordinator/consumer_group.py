@@ -12,6 +12,7 @@ up to date by the replay; soft state (timers, the rebalance timeline) lives in t
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import logging
@@ -340,3 +341,8 @@ def member_records(group_id: str, member_id: str) -> list[Record]:
         Record(TARGET_ASSIGNMENT_MEMBER, group_id, member_id),
         Record(MEMBER_METADATA, group_id, member_id),
     ]
+
+
+def new_member_id() -> str:
+    """Kafka's ``Uuid.randomUuid().toString()``: 22 characters of URL-safe base64."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

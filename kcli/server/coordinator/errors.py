@@ -45,3 +45,12 @@ def from_append_error(code: ErrorCode, offset_commit: bool = False) -> ErrorCode
     if code in (ErrorCode.message_too_large, ErrorCode.record_list_too_large, ErrorCode.invalid_fetch_size):
         return INVALID_COMMIT_OFFSET_SIZE if offset_commit else UNKNOWN_SERVER_ERROR
     return code
+
+
+class GroupError(Exception):
+    """A request refused with Kafka's error code and message."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None):
+        super().__init__(message or code.name)
+        self.code = code
+        self.message = message

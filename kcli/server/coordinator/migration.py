@@ -39,18 +39,20 @@ from kcli.server.coordinator.consumer_protocol import (
     encode_assignment,
     version_of,
 )
+from kcli.server.coordinator.errors import GroupError
 from kcli.server.coordinator.group import Group, GroupState
 from kcli.server.coordinator.group import Member as ClassicMember
+from kcli.server.coordinator.group_requests import join_error, sync_result
 from kcli.server.coordinator.schema import GroupKey, encode_group_key
 
 if TYPE_CHECKING:
-    from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
+    from kcli.server.coordinator.consumer_group_runtime import ConsumerGroupRuntime
 
 log = logging.getLogger("kafka.coordinator.group.GroupMetadataManager")
 
 
 class Migration:
-    def __init__(self, coordinator: ConsumerGroupCoordinator):
+    def __init__(self, coordinator: ConsumerGroupRuntime):
         self.c = coordinator
 
     @property
@@ -63,8 +65,6 @@ class Migration:
     ) -> ConsumerGroup:
         """Kafka's getOrMaybeCreateConsumerGroup: the consumer group of a heartbeat, created
         (``create``: a member joining with epoch 0) or converted from a classic group."""
-        from kcli.server.coordinator.consumer_coordinator import GroupError
-
         group = self.c.groups.get(group_id)
         if group is not None:
             return group
@@ -156,8 +156,6 @@ class Migration:
     def _detach(self, classic: Group) -> None:
         """Empty the classic group object (it stays, holding the committed offsets): its
         waiting JoinGroup/SyncGroup answers say REBALANCE_IN_PROGRESS, its timers stop."""
-        from kcli.server.coordinator.service import join_error, sync_result
-
         for timer in (classic.join_timer, classic.sync_timer, *classic.pending_members.values()):
             if timer is not None:
                 timer.cancel()
@@ -227,13 +225,14 @@ class Migration:
         self.classic.groups[group_id] = shell
         for member_id in list(group.members):
             self.c.cancel_all(group_id, member_id)
-            self.c.classic_members.forget_member(group_id, member_id)
         self.c.commit(group_id, group.tombstones())
         for member in shell.members.values():
-            self.classic._schedule_session(shell, member)
+            self.classic.membership.schedule_session(shell, member)
         log.info("[GroupId %s] Downgraded the consumer group to a classic group.", group_id)
-        self.classic._prepare_rebalance(shell, f"Downgrade group {group_id} from consumer to classic.")
-        self.classic._store_group(shell)
+        self.classic.membership.prepare_rebalance(
+            shell, f"Downgrade group {group_id} from consumer to classic."
+        )
+        self.classic.metadata.store_group(shell)
 
     def delete_empty(self, group_id: str) -> None:
         """A classic JoinGroup for an empty consumer group: the consumer group goes (its

@@ -6,7 +6,10 @@ tens of microseconds per response and copies a Fetch response's record batches s
 handlers return and produce the same bytes as kio does for the same version (the unit tests in
 ``tests/server/test_fast_responses.py`` compare them for every version served), but as a list of
 chunks: the record batches of a Fetch response are passed through as they came from the
-segment, never copied.
+segment, never copied: bytes as they are, and a ``kcli.server.storage.handles.FileRegion``
+(batches still in the segment file) as a chunk of its own, which the network layer sends with
+``sendfile`` (a region under ``SENDFILE_MIN`` bytes is read into the frame instead: below that
+size a read costs less than a sendfile's round through the event loop).
 
 Layout facts come from Kafka's ProduceResponse.json and FetchResponse.json: flexible versions
 (Produce 9+, Fetch 12+) use the response header v1 (with tagged fields), compact strings,
@@ -22,9 +25,28 @@ without touching this module.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Protocol
 
-Chunks = list[bytes | bytearray | memoryview]
+
+class Region(Protocol):
+    """What the encoder needs of a file region (``kcli.server.storage.handles.FileRegion``,
+    not imported: the protocol package does not depend on storage): its size, its bytes, and
+    unpinning it."""
+
+    def __len__(self) -> int: ...
+    def read(self) -> bytes: ...
+    def release(self) -> None: ...
+
+
+_BUFFERS = (bytes, bytearray, memoryview)
+
+
+def is_region(chunk: object) -> bool:
+    """Whether a chunk or a partition's records is a file region rather than a buffer."""
+    return chunk is not None and not isinstance(chunk, _BUFFERS)
+
+
+Chunks = list[bytes | bytearray | memoryview | Region]
 
 _I32 = struct.Struct(">i")
 _I16 = struct.Struct(">h")
@@ -38,6 +60,8 @@ _FETCH_TOP = struct.Struct(">ihi")  # throttle_time, error_code, session_id
 
 # Record batches at least this large are sent as their own chunk rather than copied.
 _INLINE_MAX = 16 * 1024
+# File regions at least this large are sent with sendfile; smaller ones are read into the frame.
+SENDFILE_MIN = 32 * 1024
 
 _TAGGED_DEFAULTS = {
     "current_leader": (None, {"leader_id": -1, "leader_epoch": -1}),
@@ -160,10 +184,36 @@ def encode_produce_response(version: int, correlation_id: int, data: dict[str, A
     return _finish([], buf)
 
 
+def _fetch_partitions(data: dict[str, Any]) -> Any:
+    for topic in data.get("responses") or ():
+        yield from topic.get("partitions") or ()
+
+
+def release_regions(data: dict[str, Any]) -> None:
+    """Unpin the file regions of a Fetch response dict that will not be sent."""
+    for p in _fetch_partitions(data):
+        records = p.get("records")
+        if is_region(records):
+            records.release()
+
+
+def _materialize(data: dict[str, Any]) -> None:
+    """Read every file region of the dict into bytes, for kio's generic encoder."""
+    for p in _fetch_partitions(data):
+        records = p.get("records")
+        if is_region(records):
+            try:
+                p["records"] = records.read()
+            finally:
+                records.release()
+
+
 def encode_fetch_response(version: int, correlation_id: int, data: dict[str, Any]) -> Chunks | None:
     """The framed FetchResponse of ``version`` (4..16) for the handler's dict, as chunks whose
-    large record batches are the handler's own buffers; None to fall back to kio."""
-    if not 4 <= version <= 16 or _has_tagged(data):
+    large record batches are the handler's own buffers or file regions; None to fall back to kio
+    (with every file region read into bytes first, as kio needs)."""
+    if not 4 <= version <= 16 or _has_tagged(data) or any(_has_tagged(p) for p in _fetch_partitions(data)):
+        _materialize(data)
         return None
     flexible = version >= 12
     by_id = version >= 13
@@ -185,8 +235,6 @@ def encode_fetch_response(version: int, correlation_id: int, data: dict[str, Any
         parts = topic["partitions"]
         _write_array_len(buf, parts, flexible)
         for p in parts:
-            if _has_tagged(p):
-                return None
             hw = p["high_watermark"]
             if version >= 5:
                 buf += _FETCH_PART.pack(
@@ -217,7 +265,17 @@ def encode_fetch_response(version: int, correlation_id: int, data: dict[str, Any
                     _write_uvarint(buf, size + 1)
                 else:
                     buf += _I32.pack(size)
-                if size < _INLINE_MAX:
+                if is_region(records):
+                    if size < SENDFILE_MIN:
+                        try:
+                            buf += records.read()
+                        finally:
+                            records.release()
+                    else:
+                        chunks.append(buf)
+                        chunks.append(records)
+                        buf = bytearray()
+                elif size < _INLINE_MAX:
                     buf += records
                 else:
                     chunks.append(buf)

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import cramjam
 from crc32c import crc32c
+from kio.schema.errors import ErrorCode
 
 BATCH_HEADER_SIZE = 61
 LOG_OVERHEAD = 12  # baseOffset int64 + batchLength int32: the part of a batch not counted in batchLength
@@ -44,9 +45,9 @@ _INT64 = struct.Struct(">q")
 _UINT32 = struct.Struct(">I")
 
 # Kafka error codes carried by the exceptions below.
-CORRUPT_MESSAGE = 2
-MESSAGE_TOO_LARGE = 10
-INVALID_RECORD = 87
+CORRUPT_MESSAGE = int(ErrorCode.corrupt_message)
+MESSAGE_TOO_LARGE = int(ErrorCode.message_too_large)
+INVALID_RECORD = int(ErrorCode.invalid_record)
 
 
 class RecordError(Exception):

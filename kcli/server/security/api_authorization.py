@@ -173,6 +173,7 @@ class RequestAuthorization:
             47: self._offset_delete,
             50: self._open,
             51: self._open,
+            55: self._open,  # DescribeQuorum: DESCRIBE on the cluster, checked in kcli/server/apis/quorum.py
             24: self._add_partitions_to_txn,
             25: self._add_offsets_to_txn,
             26: self._end_txn,

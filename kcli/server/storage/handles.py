@@ -48,6 +48,7 @@ class HandleCache:
         self._lock = threading.Lock()
         self.opens = 0  # descriptors opened, for tests and benchmarks
         self.evictions = 0  # descriptors closed to make room
+        self.regions = 0  # file regions pinned for responses not yet sent (zero-copy fetch)
 
     @property
     def capacity(self) -> int:
@@ -80,6 +81,31 @@ class HandleCache:
             self._open[handle] = None
             self.opens += 1
             return handle._fd
+
+    @property
+    def region_budget(self) -> int:
+        """How many file regions may be pinned at once: a quarter of the descriptors. A pinned
+        descriptor cannot be evicted, so a Fetch of thousands of partitions (or many fetches at
+        once) must not pin them all; beyond the budget, reads copy the bytes and unpin at once."""
+        return max(8, self.capacity // 4)
+
+    def acquire_region(self, handle: FileHandle) -> int | None:
+        """Pin ``handle`` for a file region if the budget allows; its descriptor, or None."""
+        with self._lock:
+            if self.regions >= self.region_budget:
+                return None
+            self.regions += 1
+        try:
+            return self.acquire(handle)
+        except BaseException:
+            with self._lock:
+                self.regions -= 1
+            raise
+
+    def release_region(self, handle: FileHandle) -> None:
+        with self._lock:
+            self.regions -= 1
+        self.release(handle)
 
     def release(self, handle: FileHandle) -> None:
         with self._lock:
@@ -181,6 +207,13 @@ class FileHandle:
         with self as fd:
             return os.pread(fd, size, position)
 
+    def region(self, position: int, size: int) -> FileRegion | None:
+        """Bytes ``[position, position + size)`` of this file, the descriptor pinned until the
+        region is released: what a Fetch hands to ``sendfile``. None when the cache's budget of
+        pinned regions is spent (the caller reads the bytes instead)."""
+        fd = self._cache.acquire_region(self)
+        return None if fd is None else FileRegion(self, fd, position, size)
+
     def write_all(self, data: bytes | bytearray | memoryview, rollback_to: int | None = None) -> None:
         """Append all of ``data``; on failure cut the file back to ``rollback_to`` if given, so a
         half-written batch never sits behind an acknowledged one."""
@@ -230,3 +263,55 @@ class FileHandle:
     def __repr__(self) -> str:
         state = "open" if self._fd >= 0 else "closed"
         return f"FileHandle({self.path.name}, {state}, pins={self._pins})"
+
+
+class FileRegion:
+    """A byte range of a segment file that a response sends without reading it into Python.
+
+    The handle stays pinned (its descriptor cannot be evicted or closed, see the module
+    docstring) until :meth:`release`, which the network layer calls once the bytes are sent or
+    the connection is gone; a region dropped unreleased is released when collected. A segment
+    deleted meanwhile (retention, compaction) stays readable through the pinned descriptor, as
+    an open file does after unlink; one *truncated* meanwhile (a follower cutting its log) makes
+    :meth:`read` or the sendfile come up short, and the caller closes the connection rather than
+    send a response shorter than its length prefix (Kafka's FileRecords.writeTo does the same).
+    """
+
+    __slots__ = ("_handle", "fd", "position", "size")
+
+    def __init__(self, handle: FileHandle, fd: int, position: int, size: int):
+        self._handle: FileHandle | None = handle
+        self.fd = fd
+        self.position = position
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def fileno(self) -> int:
+        """The pinned descriptor (``loop.sendfile`` takes any object with a fileno)."""
+        return self.fd
+
+    def read(self) -> bytes:
+        """The region's bytes (TLS connections and small regions): one pread, short only if the
+        file was truncated under the region, which raises EOFError."""
+        data = os.pread(self.fd, self.size, self.position)
+        if len(data) < self.size:
+            raise EOFError(f"{self!r} was truncated while being served")
+        return data
+
+    @property
+    def released(self) -> bool:
+        return self._handle is None
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle._cache.release_region(handle)
+
+    def __del__(self) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        name = self._handle.path.name if self._handle is not None else "released"
+        return f"FileRegion({name}, position={self.position}, size={self.size})"

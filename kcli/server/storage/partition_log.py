@@ -25,9 +25,12 @@ import shutil
 import threading
 import time
 from bisect import bisect_right
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from kio.schema.errors import ErrorCode
 
 from kcli.server.protocol.records import (
     LOG_APPEND_TIME,
@@ -44,6 +47,7 @@ from kcli.server.storage.cleaner import CleanerStats, clean_log
 from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import CorruptBatchError, KafkaStorageError
 from kcli.server.storage.flusher import Flusher, default_flusher
+from kcli.server.storage.handles import FileRegion
 from kcli.server.storage.leader_epoch import LeaderEpochCache
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.producer_state import ProducerStateManager, VerificationGuard
@@ -62,7 +66,8 @@ from kcli.server.storage.transaction_index import TXN_INDEX_SUFFIX, AbortedTxn
 
 log = logging.getLogger("kafka.log.LogLoader")
 
-OFFSET_OUT_OF_RANGE = 1
+OFFSET_OUT_OF_RANGE = int(ErrorCode.offset_out_of_range)
+_MARKS_KEPT = 4096  # appends the high watermark may lag behind and still have a known position
 PRODUCER_SNAPSHOT_FILE = "producer-state.json"
 _INT32_MAX = 0x7FFFFFFF
 
@@ -83,6 +88,14 @@ class AppendResult:
     log_start_offset: int
     duplicate: bool = False
     max_timestamp: int = -1
+
+
+class ReadResult(NamedTuple):
+    """A read's batches (bytes, or a pinned region of a segment file for sendfile) and an offset
+    at or after the end of the last of them (the upper bound for aborted transactions)."""
+
+    records: bytes | FileRegion
+    end_offset: int
 
 
 class SegmentInfo(NamedTuple):
@@ -110,6 +123,11 @@ class PartitionLog:
         self.log_end_offset = segments[-1].next_offset
         self.log_start_offset = segments[0].base_offset
         self._high_watermark = self.log_end_offset
+        # Where recent appends ended, (next offset, segment base, byte position), so that the
+        # high watermark's position is known when it moves (a waiting Fetch measures the bytes
+        # available as a difference of positions, as Kafka's LogOffsetMetadata, never by reading).
+        self._marks: deque[tuple[int, int, int]] = deque(maxlen=_MARKS_KEPT)
+        self._hw_mark: tuple[int, int, int] | None = None
         self.truncated_on_recovery = 0  # bytes recovery cut off or deleted when the log was opened
         self.cleaned_up_to = self.log_start_offset  # the cleaner's progress (compacted topics)
         self.tombstone_expiry_ms: int | None = None  # when cleaned segments' tombstones may go
@@ -267,6 +285,11 @@ class PartitionLog:
     @high_watermark.setter
     def high_watermark(self, value: int) -> None:
         self._high_watermark = value
+        marks, last = self._marks, None
+        while marks and marks[0][0] <= value:
+            last = marks.popleft()
+        if last is not None and last[0] == value:
+            self._hw_mark = last
         self._checkpoints.high_watermarks[self.topic_partition] = value
         self.producer_state.on_high_watermark(value)
 
@@ -278,6 +301,27 @@ class PartitionLog:
         if first_unstable is None or first_unstable >= self._high_watermark:
             return self._high_watermark
         return max(first_unstable, self.log_start_offset)
+
+    def position_of(self, offset: int, *, look_up: bool = False) -> tuple[int, int] | None:
+        """(segment base offset, byte position) of the batch boundary at ``offset``: at once for
+        the log end and the high watermark (Kafka's LogOffsetMetadata), with ``look_up`` through
+        the index and batch headers for other offsets (the start of the batch holding it); None
+        when not known that way. A waiting Fetch measures bytes available as the difference."""
+        with self._lock:
+            seg = self._segments[-1]
+            if offset == self.log_end_offset:
+                return seg.base_offset, seg.size
+            mark = self._hw_mark
+            if mark is not None and mark[0] == offset:
+                return mark[1], mark[2]
+            if not look_up or offset < self.log_start_offset or offset > self.log_end_offset:
+                return None
+            i = max(0, bisect_right(self._bases, offset) - 1)
+            for seg in self._segments[i:]:
+                found = seg.find_position(offset)
+                if found is not None:
+                    return seg.base_offset, found[0]
+            return None
 
     def collect_aborted(self, fetch_offset: int, upper_bound: int) -> list[AbortedTxn]:
         """Aborted transactions overlapping [fetch_offset, upper_bound), for a read_committed fetch."""
@@ -388,6 +432,8 @@ class PartitionLog:
                 raise self._storage_error("appending records to", exc) from exc
             log_transactions.apply_appended(self.producer_state, self.active_segment, headers, first, markers)
             self.log_end_offset = last + 1
+            seg = self.active_segment
+            self._marks.append((self.log_end_offset, seg.base_offset, seg.size))
             result = AppendResult(
                 first,
                 last,
@@ -435,6 +481,8 @@ class PartitionLog:
                 assigned=False,
             )
             self.log_end_offset = headers[-1].last_offset + 1
+            seg = self.active_segment
+            self._marks.append((self.log_end_offset, seg.base_offset, seg.size))
             end = self.log_end_offset
         self._after_append()
         return end
@@ -519,6 +567,30 @@ class PartitionLog:
         self, offset: int, max_bytes: int, *, upper_bound: int | None = None, min_one_batch: bool = True
     ) -> bytes:
         """Whole batches from the one holding ``offset``, within one segment and ``max_bytes``."""
+        records = self.read_records(
+            offset, max_bytes, upper_bound=upper_bound, min_one_batch=min_one_batch, zero_copy=False
+        ).records
+        assert isinstance(records, bytes)
+        return records
+
+    def read_records(
+        self,
+        offset: int,
+        max_bytes: int,
+        *,
+        upper_bound: int | None = None,
+        min_one_batch: bool = True,
+        zero_copy: bool = True,
+        copy_max_bytes: int | None = None,
+    ) -> ReadResult:
+        """What :meth:`read` returns, as a :class:`ReadResult`: with ``zero_copy``, batches that
+        were CRC-checked or appended by this process come back as a pinned :class:`FileRegion`
+        of the segment file (the Fetch response sends it with sendfile, the bytes never entering
+        Python); batches nothing vouches for yet are read and checked first, exactly as
+        :meth:`read` does, so zero-copy never serves a batch that was not validated once; so are
+        batches beyond the budget of pinned regions (see ``HandleCache.region_budget``).
+        ``copy_max_bytes`` caps what such a read copies into memory (still one whole batch at
+        least): a region costs no memory, bytes do."""
         with self._lock:
             if offset < self.log_start_offset or offset > self.log_end_offset:
                 raise OffsetOutOfRangeError(
@@ -527,9 +599,9 @@ class PartitionLog:
                 )
             bound = self.log_end_offset if upper_bound is None else min(upper_bound, self.log_end_offset)
             if offset >= bound:
-                return b""
+                return ReadResult(b"", offset)
             i = max(0, bisect_right(self._bases, offset) - 1)
-            for seg in self._segments[i:]:
+            for k, seg in enumerate(self._segments[i:], i):
                 found = seg.find_position(offset)
                 if found is None:
                     start = seg.index.lookup(offset)[1]
@@ -540,11 +612,21 @@ class PartitionLog:
                     continue  # compaction (even to an empty segment) left nothing at or after offset
                 pos, first = found
                 if first.base_offset >= bound:
-                    return b""
+                    return ReadResult(b"", offset)
                 if first.size > max_bytes and not min_one_batch:
-                    return b""
-                chunk = seg.read_bytes(pos, min(max(max_bytes, first.size), seg.size - pos))
-                data = _whole_batches(seg, pos, chunk, bound)
+                    return ReadResult(b"", offset)
+                limit = pos + min(max(max_bytes, first.size), seg.size - pos)
+                following = self._bases[k + 1] if k + 1 < len(self._bases) else self.log_end_offset
+                end, end_offset = _whole_batches_end(seg, pos, limit, bound, following)
+                if zero_copy and seg.vouched_for(pos, end):
+                    region = seg.region(pos, end - pos)
+                    if region is not None:
+                        return ReadResult(region, end_offset)
+                if copy_max_bytes is not None and end - pos > max(copy_max_bytes, first.size):
+                    end, beyond = seg.last_batch_before(pos + max(copy_max_bytes, first.size), pos)
+                    if beyond is not None:
+                        end_offset = beyond.base_offset
+                data = seg.read_bytes(pos, end - pos)
                 bad = seg.first_invalid_batch(pos, data)
                 if bad is not None:
                     bad_pos, reason = bad
@@ -552,8 +634,9 @@ class PartitionLog:
                         raise self._corrupt(seg, bad_pos, offset, reason)
                     self._corrupt(seg, bad_pos, None, reason)
                     data = data[: bad_pos - pos]  # the valid batches before it; the next fetch errs
-                return data
-            return b""
+                    end_offset = min(end_offset, _next_offset_of(data, offset))
+                return ReadResult(data, end_offset)
+            return ReadResult(b"", offset)
 
     def _corrupt(self, seg: LogSegment, position: int, offset: int | None, reason: str) -> CorruptBatchError:
         """A damaged stored batch met by a read: an ERROR the first time, and the fetch error."""
@@ -756,6 +839,8 @@ class PartitionLog:
         self._after_truncation()
 
     def _after_truncation(self) -> None:
+        self._marks.clear()
+        self._hw_mark = None
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
         self.high_watermark = min(self.high_watermark, self.log_end_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
@@ -879,29 +964,37 @@ def _require_keys(records: bytes, headers: list[BatchHeader], name: str) -> None
         pos += h.size
 
 
-def _whole_batches(seg: LogSegment, pos: int, chunk: bytes, bound: int) -> bytes:
-    """Trim ``chunk`` (read at ``pos``) to whole batches below ``bound``.
-
-    The walk over batch headers starts at the last indexed batch boundary before the cut, so it
-    covers at most about index.interval.bytes, whatever the size of the read.
-    """
-    end = pos + len(chunk)
+def _whole_batches_end(seg: LogSegment, pos: int, limit: int, bound: int, following: int) -> tuple[int, int]:
+    """Where a read from ``pos`` (a batch boundary) ends: at the last whole batch within the byte
+    position ``limit`` and below the offset ``bound``; and an offset at or after the end of the
+    last batch read (exact when the walk saw that batch, else the next batch's base offset or
+    ``following``, the next segment's base or the log end), which read_committed fetches bound
+    their aborted transactions with, as Kafka's ``fetchUpperBoundOffset`` does."""
+    end, end_offset = limit, following
     at_boundary = end == seg.size  # a segment holds only whole batches
     if bound < seg.next_offset:
         found = seg.find_position(bound)
         if found is not None:
             bpos, bh = found
-            limit = bpos if bh.base_offset >= bound else bpos + bh.size
-            if limit <= end:
-                end, at_boundary = limit, True
+            if bh.base_offset >= bound:
+                cut, cut_offset = bpos, bh.base_offset
+            else:  # a batch straddling the bound is served whole
+                cut, cut_offset = bpos + bh.size, bh.next_offset
+            if cut <= end:
+                end, end_offset, at_boundary = cut, cut_offset, True
     if not at_boundary:
-        cut = max(pos, seg.index.floor_position(end)) - pos
-        for p, h in iter_batches(chunk, cut):
-            if p + h.size > end - pos:
-                break
-            cut = p + h.size
-        end = pos + cut
-    return chunk if end - pos == len(chunk) else chunk[: end - pos]
+        end, beyond = seg.last_batch_before(end, pos)
+        if beyond is not None:
+            end_offset = beyond.base_offset
+    return end, end_offset
+
+
+def _next_offset_of(data: bytes, default: int) -> int:
+    """One past the last offset of the whole batches in ``data`` (``default`` when none)."""
+    end = default
+    for _, h in iter_batches(data):
+        end = h.next_offset
+    return end
 
 
 def _delete_segment_files(directory: Path, base: int) -> tuple[int, int, int]:

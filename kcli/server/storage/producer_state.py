@@ -24,14 +24,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kio.schema.errors import ErrorCode
+
 from kcli.server.protocol.records import BatchHeader
 
 BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN
 _INT32_MAX = 0x7FFFFFFF
-OUT_OF_ORDER_SEQUENCE_NUMBER = 45
-INVALID_PRODUCER_EPOCH = 47
-INVALID_TXN_STATE = 48
-TRANSACTION_COORDINATOR_FENCED = 52
+OUT_OF_ORDER_SEQUENCE_NUMBER = int(ErrorCode.out_of_order_sequence_number)
+INVALID_PRODUCER_EPOCH = int(ErrorCode.invalid_producer_epoch)
+INVALID_TXN_STATE = int(ErrorCode.invalid_txn_state)
+TRANSACTION_COORDINATOR_FENCED = int(ErrorCode.transaction_coordinator_fenced)
 SNAPSHOT_VERSION = 2  # 2 adds the coordinator epoch, the open transaction and the last timestamp
 
 

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from kcli.server.protocol.records import BATCH_HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header
 from kcli.server.protocol.records import batch_crc as _batch_crc
-from kcli.server.storage.handles import FileHandle
+from kcli.server.storage.handles import FileHandle, FileRegion
 from kcli.server.storage.index import IndexCorruptError, OffsetIndex, TimeIndex
 from kcli.server.storage.transaction_index import (
     TXN_INDEX_SUFFIX,
@@ -39,6 +39,10 @@ CLEANED_SUFFIX = ".cleaned"
 SWAP_SUFFIX = ".swap"
 DELETED_SUFFIX = ".deleted"
 _SCAN_CHUNK = 64 * 1024
+# A fetch looks up a few batch headers near an index entry (index.interval.bytes apart, 4 KiB by
+# default): reading them in 4 KiB windows rather than 64 KiB keeps the cost of serving a region
+# with sendfile independent of how much is served.
+_SEEK_CHUNK = 4 * 1024
 _MIN_BATCH_LENGTH = BATCH_HEADER_SIZE - LOG_OVERHEAD
 
 
@@ -256,6 +260,11 @@ class LogSegment:
             self.verified_end = max(self.verified_end, min(pos + rel, hi))
         return None
 
+    def vouched_for(self, pos: int, end: int) -> bool:
+        """Whether every batch in ``[pos, end)`` was CRC-checked since open or appended by this
+        process: such bytes may be served without being read (sendfile)."""
+        return max(pos, self.verified_end) >= min(end, self.trusted_from)
+
     # --- writing ------------------------------------------------------------------------------
     def append(self, data: bytes | bytearray, batches: list[BatchInfo]) -> None:
         """Write offset-stamped batches; returns after the bytes are in the file (page cache).
@@ -336,15 +345,23 @@ class LogSegment:
     def read_bytes(self, position: int, size: int) -> bytes:
         return self._log.pread(size, position)
 
-    def headers_from(self, pos: int, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
-        """(position, header) of each complete batch from ``pos``, reading 64 KiB at a time."""
+    def region(self, position: int, size: int) -> FileRegion | None:
+        """``size`` bytes from ``position``, pinned for sendfile (see :class:`FileRegion`); None
+        when no more regions may be pinned now."""
+        return self._log.region(position, size)
+
+    def headers_from(
+        self, pos: int, end: int | None = None, chunk: int = _SCAN_CHUNK
+    ) -> Iterator[tuple[int, BatchHeader]]:
+        """(position, header) of each complete batch from ``pos``, reading ``chunk`` bytes at a
+        time (64 KiB for scans; lookups pass less)."""
         end = self.size if end is None else end
         buf = b""
         buf_start = pos
         while end - pos >= BATCH_HEADER_SIZE:
             rel = pos - buf_start
             if rel + BATCH_HEADER_SIZE > len(buf):
-                buf = self._log.pread(min(_SCAN_CHUNK, end - pos), pos)
+                buf = self._log.pread(min(chunk, end - pos), pos)
                 buf_start, rel = pos, 0
                 if len(buf) < BATCH_HEADER_SIZE:
                     return
@@ -364,10 +381,23 @@ class LogSegment:
     def find_position(self, offset: int) -> tuple[int, BatchHeader] | None:
         """The first batch whose last offset is >= ``offset`` (the one holding it, or the next)."""
         start = self.index.lookup(offset)[1]
-        for pos, h in self.headers_from(start):
+        for pos, h in self.headers_from(start, chunk=_SEEK_CHUNK):
             if h.last_offset >= offset:
                 return pos, h
         return None
+
+    def last_batch_before(self, limit: int, start: int) -> tuple[int, BatchHeader | None]:
+        """Where the whole batches from ``start`` (a batch boundary) stop at or before the byte
+        position ``limit``, and the header of the first batch that does not fit (None when
+        every batch up to the end of the file fits). The walk starts at the last indexed batch
+        boundary before ``limit``, so it covers about index.interval.bytes whatever the size of
+        the read."""
+        cut = max(start, self.index.floor_position(limit))
+        for pos, h in self.headers_from(cut, self.size, chunk=_SEEK_CHUNK):
+            if pos + h.size > limit:
+                return pos, h
+            cut = pos + h.size
+        return cut, None
 
     def batch_for_timestamp(self, timestamp: int) -> tuple[int, BatchHeader] | None:
         """The first batch whose max timestamp is >= ``timestamp``."""

@@ -11,7 +11,7 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.group import GroupState
-from kcli.server.coordinator.service import CommitEntry
+from kcli.server.coordinator.group_requests import CommitEntry
 from kcli.server.coordinator.store import MemoryStore
 from tests.server.coordinator.test_group_coordinator import coordinator, join_new, run, wait_for
 

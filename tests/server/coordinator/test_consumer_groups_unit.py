@@ -27,8 +27,9 @@ from kcli.server.coordinator.consumer_group_records import (
     decode,
     encode,
 )
+from kcli.server.coordinator.group_coordinator import GroupCoordinator
+from kcli.server.coordinator.group_requests import Settings
 from kcli.server.coordinator.reconciliation import reconcile
-from kcli.server.coordinator.service import GroupCoordinator, Settings
 from kcli.server.coordinator.store import MemoryStore
 from kcli.server.coordinator.subscriptions import InvalidRegex, compile_regex
 

@@ -23,7 +23,8 @@ from kcli.server.apis.registry import APIS, RequestContext
 from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
 from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator.consumer_group_records import TopicMetadata
-from kcli.server.coordinator.service import GroupCoordinator, Settings
+from kcli.server.coordinator.group_coordinator import GroupCoordinator
+from kcli.server.coordinator.group_requests import Settings
 from kcli.server.coordinator.store import MemoryStore
 from kcli.server.protocol.codec import RequestHeader, build, encode_response, request_class, response_class
 

@@ -15,6 +15,8 @@ import pytest
 
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.group import GroupState
+from kcli.server.coordinator.group_coordinator import GroupCoordinator
+from kcli.server.coordinator.group_requests import CommitEntry, JoinRequest, Settings
 from kcli.server.coordinator.schema import (
     GroupKey,
     OffsetKey,
@@ -22,7 +24,6 @@ from kcli.server.coordinator.schema import (
     decode_key,
     decode_offset_value,
 )
-from kcli.server.coordinator.service import CommitEntry, GroupCoordinator, JoinRequest, Settings
 from kcli.server.coordinator.store import MemoryStore
 
 SETTINGS = Settings(
