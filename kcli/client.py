@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kcli.cli_errors import ToolError
 from kcli.properties import load_properties
-from kcli.tools.cli import ToolError
 
 Role = Literal["producer", "consumer", "admin"]
 
@@ -290,7 +290,7 @@ def client_settings(
     role: Role,
 ) -> ClientConfig:
     """Like :func:`client_config` but also returns the Java-only settings for the tool to use."""
-    from kcli.tools.cli import parse_key_values
+    from kcli.properties import parse_key_values
 
     java: dict[str, str] = {}
     if config_file:
@@ -484,7 +484,7 @@ def prepare(settings: ClientConfig, role: Role) -> None:
     host, port = wait_for_broker(bootstrap, timeout_ms / 1000, setting)
     protocol = str(settings.conf.get("security.protocol", "PLAINTEXT")).upper()
     if protocol != "PLAINTEXT":
-        from kcli.tools.listener_probe import protocol_mismatch
+        from kcli.protocol.listener_probe import protocol_mismatch
 
         mismatch = protocol_mismatch(
             host, port, protocol, str(settings.conf.get("sasl.mechanisms", "GSSAPI"))

@@ -8,7 +8,10 @@ Apache and Confluent distributions, so we accept the whole syntax rather than a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+from kcli.cli_errors import UsageError
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 
@@ -94,3 +97,15 @@ def parse_assignment(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise ValueError(f"Invalid property '{text}': expected key=value")
     return key.strip(), value
+
+
+def parse_key_values(items: Sequence[str] | None, what: str = "property") -> dict[str, str]:
+    """``k=v`` items (``--property``, ``--producer-property``...), Java's way: split at the first ``=``;
+    a missing value is an empty string, as joptsimple's ``parseKeyValueArgs`` accepts it."""
+    result: dict[str, str] = {}
+    for item in items or ():
+        key, _, value = item.partition("=")
+        if not key:
+            raise UsageError(f"Invalid {what} '{item}': expected key=value")
+        result[key] = value
+    return result

@@ -44,7 +44,8 @@ def run_check(
     except spec.SpecError as exc:
         return _unusable(str(exc), as_json, stream)
     server = bootstrap or lab.bootstrap or DEFAULT_BOOTSTRAP
-    from kcli.tui.kafka import KafkaDataError, KafkaSource, error_text
+    from kcli.tui.kafka import KafkaSource
+    from kcli.tui.source import KafkaDataError, error_text
 
     try:
         source = KafkaSource(server, command_config, timeout_s=10.0)

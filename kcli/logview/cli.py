@@ -22,7 +22,8 @@ class LogCommandError(Exception):
 
 
 def open_source(bootstrap: str, command_config: str | None) -> KafkaSource:
-    from kcli.tui.kafka import KafkaDataError, KafkaSource, error_text
+    from kcli.tui.kafka import KafkaSource
+    from kcli.tui.source import KafkaDataError, error_text
 
     try:
         return KafkaSource(bootstrap, command_config)
@@ -35,7 +36,7 @@ def open_source(bootstrap: str, command_config: str | None) -> KafkaSource:
 def resolve_target(source: KafkaSource, target: str) -> tuple[str, list[int]]:
     """``orders`` -> every partition of orders; ``orders-2`` -> partition 2 (unless a topic is
     named ``orders-2``: an existing topic's full name wins, as it is what the user typed)."""
-    from kcli.tui.kafka import KafkaDataError
+    from kcli.tui.source import KafkaDataError
 
     try:
         md = source._metadata()
@@ -66,7 +67,7 @@ def draw_command(
     console: Console | None = None,
 ) -> int:
     from kcli.logview.draw import draw
-    from kcli.tui.kafka import KafkaDataError
+    from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)
     source = open_source(bootstrap, command_config)
@@ -105,7 +106,7 @@ def xray_command(
     console: Console | None = None,
 ) -> int:
     from kcli.logview.xray import registry_lookup, render, xray
-    from kcli.tui.kafka import KafkaDataError
+    from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)
     source = open_source(bootstrap, command_config)
@@ -134,7 +135,7 @@ def local_registry_url(bootstrap: str) -> str | None:
     """The schema registry of the ``kcli local`` stack, when ``bootstrap`` names one of its brokers."""
     try:
         from kcli.local import load_state
-        from kcli.tui.kafka import bootstrap_addresses
+        from kcli.tui.bootstrap import bootstrap_addresses
 
         services = load_state()
         ports = {s.port for s in services if s.node_id is not None}

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kcli.logview.model import BatchInfo, RecordCell
-from kcli.tui.wire import BrokerConnection, WireError, error_name, error_value
+from kcli.protocol.connection import BrokerConnection, WireError
+from kcli.protocol.errors import error_code, error_name
 
 FETCH, LIST_OFFSETS = 1, 2
 #: Fetch versions with topic names (v13 switched to topic ids) and the log start offset (v5).
@@ -59,7 +60,7 @@ def fetch_window(
     decode: bool = True,
 ) -> FetchedWindow:
     """The batches from ``offset`` on, up to about ``max_bytes`` (at least one whole batch)."""
-    with BrokerConnection(host, port, timeout_s) as conn:
+    with BrokerConnection(host, port, timeout_s, "kcli-tui") as conn:
         version = conn.version(FETCH, *FETCH_VERSIONS)
         body = {
             "replica_id": -1,
@@ -87,13 +88,13 @@ def fetch_window(
             "rack_id": "",
         }
         response = conn.exchange([(FETCH, version, body)])[0]
-    if error_value(response.error_code):
+    if error_code(response.error_code):
         return FetchedWindow(error_name(response.error_code), None, None, None, (), (), {}, 0)
     for t in response.responses:
         for p in t.partitions:
             if int(p.partition_index) != partition:
                 continue
-            error = error_name(p.error_code) if error_value(p.error_code) else None
+            error = error_name(p.error_code) if error_code(p.error_code) else None
             data = bytes(p.records or b"")
             batches, records, raw, note = parse_batches(data, decode)
             return FetchedWindow(
@@ -174,7 +175,7 @@ def replica_log_end(
 ) -> tuple[int | None, str | None]:
     """(log end offset, None) of the replica on this broker, or (None, why not)."""
     try:
-        with BrokerConnection(host, port, timeout_s) as conn:
+        with BrokerConnection(host, port, timeout_s, "kcli-tui") as conn:
             version = conn.version(LIST_OFFSETS, *LIST_OFFSETS_VERSIONS)
             body = {
                 "replica_id": DEBUGGING_REPLICA_ID,
@@ -193,7 +194,7 @@ def replica_log_end(
         return None, str(exc)
     for t in response.topics:
         for p in t.partitions:
-            if error_value(p.error_code):
+            if error_code(p.error_code):
                 return None, error_name(p.error_code)
             return _known(p.offset), None
     return None, "no answer"

@@ -141,3 +141,15 @@ class PartitionLog:
             else:
                 out[g.group_id] = max(0, self.high_watermark - g.committed)
         return out
+
+
+@dataclass(frozen=True)
+class XRayInput:
+    """The batch holding one record, as the leader stores it, for :mod:`kcli.logview.xray`."""
+
+    topic: str
+    partition: int
+    offset: int
+    batch: BatchInfo
+    raw: bytes
+    record: RecordCell

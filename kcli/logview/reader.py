@@ -15,16 +15,33 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kcli.logview.fetch import FetchedWindow, fetch_window, replica_log_end
-from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment
+from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment, XRayInput
 from kcli.logview.replicas import LogDirCache, local_partition_dir, log_end_offset, segments
-from kcli.tui.wire import WireError
+from kcli.protocol.connection import WireError
 
 if TYPE_CHECKING:
-    from kcli.tui.kafka import KafkaSource
+    from kcli.tui.group_reader import WireGroupReader
+
+    class KafkaSource(Protocol):
+        """What the reader uses of :class:`kcli.tui.kafka.KafkaSource` (named here, not imported:
+        the source imports this module)."""
+
+        admin: Any
+        conf: dict[str, Any]
+        timeout_s: float
+
+        def _topic_metadata(self, name: str) -> tuple[Any, Any]: ...
+        def _watermarks(self, md: Any, wanted: Any) -> dict[tuple[str, int], tuple[int, int]]: ...
+        def _group_reader(self, md: Any) -> WireGroupReader | Any: ...
+        def _listing(self, reader: Any) -> tuple[list[str], list[str], dict[str, str]]: ...
+        def _wait(self, future: Any) -> Any: ...
+        def read_ranges(
+            self, topic: str, ranges: dict[int, tuple[int, int]], limit: int, newest: bool = False
+        ) -> list[Any]: ...
+
 
 #: Bytes asked per Fetch; a window of small records fits in one, big batches take a few.
 FETCH_BYTES = 256 * 1024
@@ -48,18 +65,6 @@ SEGMENTS_NA = (
 )
 
 
-@dataclass(frozen=True)
-class XRayInput:
-    """The batch holding one record, as the leader stores it, for :mod:`kcli.logview.xray`."""
-
-    topic: str
-    partition: int
-    offset: int
-    batch: BatchInfo
-    raw: bytes
-    record: RecordCell
-
-
 class PartitionLogReader:
     """Reads partitions through one :class:`~kcli.tui.kafka.KafkaSource` (its clients, timeouts and
     security settings), remembering the brokers' log directories between reads."""
@@ -81,7 +86,7 @@ class PartitionLogReader:
         return plaintext(self.source.conf)
 
     def _partition_meta(self, topic: str, partition: int) -> tuple[Any, Any]:
-        from kcli.tui.kafka import KafkaDataError
+        from kcli.tui.source import KafkaDataError
 
         md, t = self.source._topic_metadata(topic)
         pm = t.partitions.get(partition)
@@ -177,7 +182,7 @@ class PartitionLogReader:
         return out, None
 
     def _groups(self, md: Any, topic: str, partition: int) -> tuple[tuple[GroupMark, ...] | None, str | None]:
-        from kcli.tui.kafka import STATE_UNREAD, KafkaDataError
+        from kcli.tui.source import STATE_UNREAD, KafkaDataError
 
         try:
             with self.source._group_reader(md) as reader:
@@ -335,7 +340,7 @@ class PartitionLogReader:
 
     def batch_for(self, topic: str, partition: int, offset: int) -> XRayInput:
         """The batch holding ``offset``, its bytes and the record, from the leader (PLAINTEXT)."""
-        from kcli.tui.kafka import KafkaDataError
+        from kcli.tui.source import KafkaDataError
 
         if not self.plaintext:
             raise KafkaDataError("the X-ray reads batches over the protocol: PLAINTEXT listeners only")

@@ -16,7 +16,8 @@ import struct
 from pathlib import Path
 
 from kcli.logview.model import Segment
-from kcli.tui.wire import BrokerConnection, WireError, error_value
+from kcli.protocol.connection import BrokerConnection, WireError
+from kcli.protocol.errors import error_code
 
 DESCRIBE_LOG_DIRS = 35
 #: The index's entries are (int32 relative offset, int32 position); the last non-zero one is the
@@ -27,11 +28,11 @@ _INDEX_ENTRY = struct.Struct(">ii")
 def log_dirs_holding(host: str, port: int, topic: str, partition: int, timeout_s: float) -> list[str]:
     """The log directories of one broker that hold ``topic-partition`` (DescribeLogDirs v1)."""
     body = {"topics": [{"topic": topic, "partitions": [partition]}]}
-    with BrokerConnection(host, port, timeout_s) as conn:
+    with BrokerConnection(host, port, timeout_s, "kcli-tui") as conn:
         response = conn.exchange([(DESCRIBE_LOG_DIRS, 1, body)])[0]
     out = []
     for result in response.results:
-        if error_value(result.error_code):
+        if error_code(result.error_code):
             continue
         for t in result.topics:
             if str(t.name) == topic and any(int(p.partition_index) == partition for p in t.partitions):
@@ -41,9 +42,9 @@ def log_dirs_holding(host: str, port: int, topic: str, partition: int, timeout_s
 
 def all_log_dirs(host: str, port: int, timeout_s: float) -> list[str]:
     """Every log directory of one broker (DescribeLogDirs v1 for no topic: only the directories)."""
-    with BrokerConnection(host, port, timeout_s) as conn:
+    with BrokerConnection(host, port, timeout_s, "kcli-tui") as conn:
         response = conn.exchange([(DESCRIBE_LOG_DIRS, 1, {"topics": []})])[0]
-    return [str(r.log_dir) for r in response.results if not error_value(r.error_code)]
+    return [str(r.log_dir) for r in response.results if not error_code(r.error_code)]
 
 
 def local_partition_dir(log_dirs: list[str], topic: str, partition: int) -> Path | None:

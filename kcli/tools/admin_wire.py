@@ -1,25 +1,26 @@
-"""A blocking Kafka protocol connection for the admin requests confluent-kafka has no call for.
+"""The admin tools' connection for requests confluent-kafka has no call for: one-line ToolErrors.
 
 librdkafka has no ListTransactions, DescribeTransactions, DescribeProducers or WriteTxnMarkers
 (the Java AdminClient's listTransactions, describeTransactions, describeProducers and
-abortTransaction), so ``kafka-transactions`` sends them itself, encoded and decoded with kio
-(Kafka's own message schemas), on PLAINTEXT listeners, as ``kafka-consumer-groups
---delete-offsets`` does. Requests go to the broker that must answer them: the coordinator of a
-transactional id, the leader of a partition, every broker for a listing. Frames are built by
-:mod:`kcli.tools.raw_request`; a connection here is kept for several requests, and a response can
-be read raw (:class:`Reader`) where kio's reader is stricter than Kafka's data.
+abortTransaction), nor DescribeQuorum or the reassignment calls, so ``kafka-transactions``,
+``kafka-metadata-quorum``, ``kafka-reassign-partitions`` and ``kafka-log-dirs`` send them
+themselves over :class:`kcli.protocol.connection.BrokerConnection` (kio, Kafka's own message
+schemas), on PLAINTEXT listeners. Requests go to the broker that must answer them: the
+coordinator of a transactional id, the leader of a partition, every broker for a listing. A
+connection here is kept for several requests, and a response can be read raw (:class:`Reader`)
+where kio's reader is stricter than Kafka's data.
 """
 
 from __future__ import annotations
 
-import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
 
+from kcli.protocol.connection import BrokerConnection, WireError
 from kcli.tools.cli import ToolError
 
-_LEN = struct.Struct(">i")
+CLIENT_ID = "kcli"
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,12 @@ class Node:
 
 
 class Connection:
-    """One socket to one broker; one request in flight at a time."""
+    """One socket to one broker, opened on first use; one request in flight at a time."""
 
     def __init__(self, host: str, port: int, timeout_s: float = 30.0):
         self.host, self.port = host, port
         self.timeout_s = timeout_s
-        self._sock: socket.socket | None = None
-        self._correlation = 0
+        self._conn = BrokerConnection(host, port, timeout_s, CLIENT_ID, connect=False)
 
     def __enter__(self) -> Connection:
         return self
@@ -45,50 +45,43 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        self._conn.close()
 
-    def _socket(self) -> socket.socket:
-        if self._sock is None:
-            try:
-                self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
-            except OSError as exc:
-                raise ToolError(
-                    f"Connection to {self.host}:{self.port} failed: {exc.strerror or exc}"
-                ) from None
-        return self._sock
+    def open(self) -> None:
+        """Connect now (when not connected yet): ToolError when the broker cannot be reached."""
+        try:
+            self._conn.open()
+        except WireError as exc:
+            raise ToolError(f"Connection to {self.host}:{self.port} failed: {_reason(exc)}") from None
 
     def raw(self, api_key: int, version: int, body: dict[str, Any]) -> tuple[bytes, int]:
         """Send one request; returns the response frame and where its body starts."""
-        from kio.index import load_response_schema
-        from kio.serial import entity_reader
-
-        from kcli.tools.raw_request import encode, recv_exactly
-
-        self._correlation += 1
-        sock = self._socket()
+        self.open()
         try:
-            sock.sendall(encode(api_key, version, self._correlation, body))
-            (size,) = _LEN.unpack(recv_exactly(sock, 4))
-            frame = recv_exactly(sock, size)
-        except OSError as exc:
-            self.close()
-            raise ToolError(f"Request to {self.host}:{self.port} failed: {exc.strerror or exc}") from None
-        response_cls = load_response_schema(api_key, version)
-        header, used = entity_reader(response_cls.__header_schema__)(frame, 0)
-        if header.correlation_id != self._correlation:
-            raise ToolError(f"{self.host}:{self.port} answered another request")
-        return frame, used
+            return self._conn.raw(api_key, version, body)
+        except WireError as exc:
+            raise self._failed(exc) from None
 
     def request(self, api_key: int, version: int, body: dict[str, Any]) -> Any:
         """Send one request and decode its response with kio."""
-        from kio.index import load_response_schema
-        from kio.serial import entity_reader
+        self.open()
+        try:
+            return self._conn.request(api_key, version, body)
+        except WireError as exc:
+            raise self._failed(exc) from None
 
-        frame, used = self.raw(api_key, version, body)
-        response, _ = entity_reader(load_response_schema(api_key, version))(frame, used)
-        return response
+    def _failed(self, exc: WireError) -> ToolError:
+        if exc.kind == "mismatch":
+            return ToolError(f"{self.host}:{self.port} answered another request")
+        self.close()
+        return ToolError(f"Request to {self.host}:{self.port} failed: {_reason(exc)}")
+
+
+def _reason(exc: WireError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, OSError):
+        return cause.strerror or str(cause)
+    return str(cause or exc)
 
 
 def check_plaintext(conf: dict[str, str]) -> None:

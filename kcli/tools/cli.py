@@ -18,19 +18,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from kcli.cli_errors import ToolError, UsageError
 from kcli.versions import CONFLUENT_VERSION, KAFKA_VERSION, kafka_version  # noqa: F401 - re-exported
-
-
-class ToolError(Exception):
-    """An expected failure: its message is printed as one line on stderr and the tool exits 1."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-class UsageError(ToolError):
-    """A wrong or missing option: the message, then the usage, on stderr (exit 1)."""
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -174,18 +163,6 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
-
-
-def parse_key_values(items: Sequence[str] | None, what: str = "property") -> dict[str, str]:
-    """``k=v`` items (``--property``, ``--producer-property``...), Java's way: split at the first ``=``;
-    a missing value is an empty string, as joptsimple's ``parseKeyValueArgs`` accepts it."""
-    result: dict[str, str] = {}
-    for item in items or ():
-        key, _, value = item.partition("=")
-        if not key:
-            raise UsageError(f"Invalid {what} '{item}': expected key=value")
-        result[key] = value
-    return result
 
 
 def positive_int(text: str) -> int:

@@ -54,7 +54,7 @@ class ClusterView:
         for host, port in split_bootstrap(self.bootstrap):
             conn = self.connection(host, port)
             try:
-                conn._socket()
+                conn.open()
                 return conn
             except ToolError as exc:
                 last = exc

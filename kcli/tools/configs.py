@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from kcli.protocol.errors import error_code
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
@@ -255,24 +256,31 @@ class BrokerLoggers:
             raise ToolError(f"Broker {name} is not part of the cluster")
         return address
 
-    def describe(self, name: str) -> list[LoggerEntry]:
-        from kcli.tools.raw_request import call, code
+    def _request(self, name: str, api_key: int, version: int, body: dict[str, Any]) -> Any:
+        """One request to broker ``name`` over PLAINTEXT (librdkafka has no BROKER_LOGGER resource)."""
+        from kcli.protocol.connection import BrokerConnection, WireError
 
+        host, port = self._address(name)
+        try:
+            with BrokerConnection(host, port, 30.0) as conn:
+                return conn.request(api_key, version, body)
+        except WireError as exc:
+            raise ToolError(str(exc)) from None
+
+    def describe(self, name: str) -> list[LoggerEntry]:
         body = {
             "resources": [
                 {"resource_type": BROKER_LOGGER, "resource_name": name, "configuration_keys": None}
             ],
             "include_synonyms": True,
         }
-        response = call(*self._address(name), DESCRIBE_CONFIGS, 1, body)
+        response = self._request(name, DESCRIBE_CONFIGS, 1, body)
         result = response.results[0]
-        if code(result.error_code):
-            raise ToolError(result.error_message or f"Error code {code(result.error_code)}")
+        if error_code(result.error_code):
+            raise ToolError(result.error_message or f"Error code {error_code(result.error_code)}")
         return sorted((LoggerEntry(c) for c in result.configs), key=lambda e: e.name)
 
     def alter(self, name: str, to_add: dict[str, str], to_delete: list[str]) -> None:
-        from kcli.tools.raw_request import call, code
-
         valid = {e.name for e in self.describe(name)}
         invalid = [k for k in to_delete if k not in valid] + [k for k in to_add if k not in valid]
         if invalid:
@@ -283,10 +291,10 @@ class BrokerLoggers:
             "resources": [{"resource_type": BROKER_LOGGER, "resource_name": name, "configs": ops}],
             "validate_only": False,
         }
-        response = call(*self._address(name), INCREMENTAL_ALTER_CONFIGS, 0, body)
+        response = self._request(name, INCREMENTAL_ALTER_CONFIGS, 0, body)
         result = response.responses[0]
-        if code(result.error_code):
-            raise ToolError(result.error_message or f"Error code {code(result.error_code)}")
+        if error_code(result.error_code):
+            raise ToolError(result.error_message or f"Error code {error_code(result.error_code)}")
 
 
 def describe_entity(admin: Any, kind: str, name: str, describe_all: bool) -> list[Any]:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from kcli.properties import parse_key_values
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 from kcli.tools.formatter import DEFAULT_FORMATTER, DefaultMessageFormatter, FormatError, FormattedRecord
@@ -150,7 +151,7 @@ def formatter_properties(args: argparse.Namespace) -> dict[str, str]:
         props["key.deserializer"] = args.key_deserializer
     if args.value_deserializer:
         props["value.deserializer"] = args.value_deserializer
-    props.update(cli.parse_key_values(args.property))
+    props.update(parse_key_values(args.property))
     return props
 
 
@@ -172,7 +173,7 @@ def parse_options(parser: ToolParser, argv: Sequence[str]) -> ConsumerOptions:
     assert bootstrap is not None
 
     from_file = load_config_file(args.consumer_config) if args.consumer_config else {}
-    extra = cli.parse_key_values(args.consumer_property, "consumer property")
+    extra = parse_key_values(args.consumer_property, "consumer property")
     groups = {g for g in (args.group, from_file.get("group.id"), extra.get("group.id")) if g is not None}
     if len(groups) > 1:
         detected = ", ".join(f"'{g}'" for g in sorted(groups))

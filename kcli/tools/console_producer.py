@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kcli.properties import parse_key_values
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
@@ -133,7 +134,7 @@ def producer_settings(args: argparse.Namespace, bootstrap: str) -> tuple[ClientC
     java: dict[str, str] = {}
     if args.producer_config:
         java.update(load_config_file(args.producer_config))
-    java.update(cli.parse_key_values(args.producer_property, "producer property"))
+    java.update(parse_key_values(args.producer_property, "producer property"))
     java["bootstrap.servers"] = bootstrap
     if args.compression_codec is not None:
         java["compression.type"] = args.compression_codec or "gzip"
@@ -167,7 +168,7 @@ def reader_properties(args: argparse.Namespace) -> dict[str, str]:
     if args.reader_config:
         props.update(load_config_file(args.reader_config))
     props["topic"] = args.topic
-    props.update(cli.parse_key_values(args.property))
+    props.update(parse_key_values(args.property))
     return props
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from kcli.properties import parse_key_values
 from kcli.tools import cli
 from kcli.tools.cli import ToolParser, UsageError
 
@@ -152,7 +153,7 @@ def _body(argv: list[str]) -> int:
     java: dict[str, str] = {}
     if args.consumer_config:
         java.update(client.load_config_file(args.consumer_config))
-    java.update(cli.parse_key_values(args.command_property, "command property"))
+    java.update(parse_key_values(args.command_property, "command property"))
     java.update(
         {
             "bootstrap.servers": args.bootstrap_server,

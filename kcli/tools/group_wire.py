@@ -1,8 +1,9 @@
-"""Group facts the Python admin client does not expose, asked with plain Kafka requests (kio).
+"""Group requests the Python admin client lacks, sent over :mod:`kcli.protocol` (kio).
 
-confluent-kafka's ``describe_consumer_groups`` has no group epoch, target assignment epoch,
-member epoch or member protocol, and maps the KIP-848 states Assigning and Reconciling to
-UNKNOWN; its ``list_consumer_groups`` has no protocol type. Kafka 4.x's tools show all of them, so
+confluent-kafka has no OffsetDelete call, so ``kafka-consumer-groups --delete-offsets`` sends
+FindCoordinator and OffsetDelete itself (:func:`delete_offsets`). Its ``describe_consumer_groups``
+has no group epoch, target assignment epoch, member epoch or member protocol, and maps the
+KIP-848 states Assigning and Reconciling to UNKNOWN; its ``list_consumer_groups`` has no protocol type. Kafka 4.x's tools show all of them, so
 ``kafka-consumer-groups`` and ``kafka-groups`` ask for them directly: ConsumerGroupDescribe at the
 group's coordinator and ListGroups v5 at every broker, as Kafka's admin client does. Only on
 PLAINTEXT listeners; elsewhere (or against a broker without these APIs) the callers fall back to
@@ -11,19 +12,19 @@ what the admin client gives, and show ``-`` for what it does not.
 
 from __future__ import annotations
 
-import io
-import socket
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kcli.client import split_bootstrap
+from kcli.protocol.connection import BrokerConnection, WireError
+from kcli.protocol.errors import error_code
+from kcli.tools.cli import ToolError
 
 CONSUMER_GROUP_DESCRIBE = 69
 LIST_GROUPS = 16
 FIND_COORDINATOR = 10
-API_VERSIONS = 18
+OFFSET_DELETE = 47
 CLIENT_ID = "kcli-admin"
 
 
@@ -56,77 +57,22 @@ class ListedGroup:
     state: str
 
 
-class _Conn:
-    def __init__(self, host: str, port: int, timeout_s: float):
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
-        self.correlation = 0
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _read(self, n: int) -> bytes:
-        chunks = []
-        while n:
-            chunk = self.sock.recv(n)
-            if not chunk:
-                raise WireUnavailable("the broker closed the connection")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
-    def ask(self, api_key: int, version: int, body: dict[str, Any]) -> Any:
-        from kio.index import load_request_schema, load_response_schema
-        from kio.serial import entity_reader, entity_writer
-
-        from kcli.server.protocol.codec import build
-
-        self.correlation += 1
-        request_cls = load_request_schema(api_key, version)
-        header_cls = request_cls.__header_schema__
-        buf = io.BytesIO()
-        entity_writer(header_cls)(
-            buf,
-            header_cls(
-                request_api_key=api_key,
-                request_api_version=version,
-                correlation_id=self.correlation,
-                client_id=CLIENT_ID,
-            ),
-        )
-        entity_writer(request_cls)(buf, build(request_cls, body))
-        payload = buf.getvalue()
-        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
-        (size,) = struct.unpack(">i", self._read(4))
-        frame = self._read(size)
-        response_cls = load_response_schema(api_key, version)
-        _, used = entity_reader(response_cls.__header_schema__)(frame, 0)
-        response, _ = entity_reader(response_cls)(frame, used)
-        return response
-
-    def max_version(self, api_key: int) -> int:
-        """The highest version of ``api_key`` the broker serves, -1 when it does not."""
-        answer = self.ask(API_VERSIONS, 0, {})
-        for entry in answer.api_keys:
-            if entry.api_key == api_key:
-                return int(entry.max_version)
-        return -1
-
-
-def _int(value: Any) -> int:
-    return int(getattr(value, "value", value))
-
-
 def _plaintext(conf: dict[str, Any]) -> None:
     if str(conf.get("security.protocol", "plaintext")).lower() != "plaintext":
         raise WireUnavailable("not a PLAINTEXT listener")
 
 
-def _connect(bootstrap: str, timeout_s: float) -> _Conn:
+def _max_version(conn: BrokerConnection, api_key: int) -> int:
+    """The highest version of ``api_key`` the broker serves, -1 when it does not."""
+    return conn.versions().get(api_key, (-1, -1))[1]
+
+
+def _connect(bootstrap: str, timeout_s: float) -> BrokerConnection:
     last: Exception | None = None
     for host, port in split_bootstrap(bootstrap):
         try:
-            return _Conn(host, port, timeout_s)
-        except OSError as exc:
+            return BrokerConnection(host, port, timeout_s, CLIENT_ID)
+        except WireError as exc:
             last = exc
     raise WireUnavailable(f"no broker reachable: {last}")
 
@@ -143,24 +89,21 @@ def describe_consumer_groups(
     except WireUnavailable:
         return facts
     try:
-        version = min(first.max_version(CONSUMER_GROUP_DESCRIBE), 1)
+        version = min(_max_version(first, CONSUMER_GROUP_DESCRIBE), 1)
         if version < 0:
             return facts
         for group in groups:
-            found = first.ask(FIND_COORDINATOR, 1, {"key": group, "key_type": 0})
-            if _int(found.error_code) != 0:
+            found = first.request(FIND_COORDINATOR, 1, {"key": group, "key_type": 0})
+            if error_code(found.error_code) != 0:
                 continue
-            conn = _Conn(found.host, found.port, timeout_s)
-            try:
-                answer = conn.ask(
+            with BrokerConnection(found.host, found.port, timeout_s, CLIENT_ID) as conn:
+                answer = conn.request(
                     CONSUMER_GROUP_DESCRIBE,
                     version,
                     {"group_ids": [group], "include_authorized_operations": False},
                 )
-            finally:
-                conn.close()
             for g in answer.groups:
-                if _int(g.error_code) != 0:
+                if error_code(g.error_code) != 0:
                     continue
                 members = {
                     m.member_id: MemberFacts(
@@ -178,7 +121,7 @@ def describe_consumer_groups(
                 facts[g.group_id] = GroupFacts(
                     g.group_state, int(g.group_epoch), int(g.assignment_epoch), g.assignor_name, members
                 )
-    except (OSError, WireUnavailable, ValueError):
+    except (WireError, WireUnavailable):
         return facts
     finally:
         first.close()
@@ -193,16 +136,16 @@ def list_groups(
     listed: dict[str, ListedGroup] = {}
     for host, port in brokers:
         try:
-            conn = _Conn(host, port, timeout_s)
-        except OSError as exc:
+            conn = BrokerConnection(host, port, timeout_s, CLIENT_ID)
+        except WireError as exc:
             raise WireUnavailable(f"broker {host}:{port} unreachable: {exc}") from None
         try:
-            version = min(conn.max_version(LIST_GROUPS), 5)
+            version = min(_max_version(conn, LIST_GROUPS), 5)
             if version < 0:
                 raise WireUnavailable("ListGroups is not served")
-            answer = conn.ask(LIST_GROUPS, version, {"states_filter": [], "types_filter": []})
-            if _int(answer.error_code) != 0:
-                raise WireUnavailable(f"ListGroups failed with error {_int(answer.error_code)}")
+            answer = conn.request(LIST_GROUPS, version, {"states_filter": [], "types_filter": []})
+            if error_code(answer.error_code) != 0:
+                raise WireUnavailable(f"ListGroups failed with error {error_code(answer.error_code)}")
             for g in answer.groups:
                 listed[g.group_id] = ListedGroup(
                     g.group_id,
@@ -210,8 +153,45 @@ def list_groups(
                     g.protocol_type or "",
                     getattr(g, "group_state", "") or "",
                 )
-        except OSError as exc:
+        except WireError as exc:
             raise WireUnavailable(str(exc)) from None
         finally:
             conn.close()
     return sorted(listed.values(), key=lambda g: g.group_id)
+
+
+def delete_offsets(
+    bootstrap: str, conf: dict[str, Any], group: str, partitions: list[tuple[str, int]], timeout_s: float
+) -> tuple[int, dict[tuple[str, int], int]]:
+    """FindCoordinator v1 then OffsetDelete v0: (group error, error per partition)."""
+    if str(conf.get("security.protocol", "plaintext")).lower() != "plaintext":
+        raise ToolError(
+            "--delete-offsets needs a PLAINTEXT listener (the Python admin client has no OffsetDelete)"
+        )
+    by_topic: dict[str, list[int]] = {}
+    for t, p in partitions:
+        by_topic.setdefault(t, []).append(p)
+    body = {
+        "group_id": group,
+        "topics": [
+            {"name": t, "partitions": [{"partition_index": p} for p in ps]} for t, ps in by_topic.items()
+        ],
+    }
+    last_error: Exception | None = None
+    for host, port in split_bootstrap(bootstrap):
+        try:
+            with BrokerConnection(host, port, timeout_s + 5, "kafka-consumer-groups") as conn:
+                found = conn.request(FIND_COORDINATOR, 1, {"key": group, "key_type": 0})
+            if error_code(found.error_code) != 0:
+                return error_code(found.error_code), {}
+            with BrokerConnection(found.host, found.port, timeout_s + 5, "kafka-consumer-groups") as conn:
+                response = conn.request(OFFSET_DELETE, 0, body)
+            per = {
+                (t.name, p.partition_index): error_code(p.error_code)
+                for t in response.topics
+                for p in t.partitions
+            }
+            return error_code(response.error_code), per
+        except WireError as exc:
+            last_error = exc
+    raise ToolError(f"Could not reach the group coordinator: {last_error}")

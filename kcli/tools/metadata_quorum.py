@@ -81,7 +81,7 @@ def _connect(bootstrap: str) -> Connection:
     for host, port in split_bootstrap(bootstrap):
         conn = Connection(host, port, TIMEOUT_S)
         try:
-            conn._socket()
+            conn.open()
             return conn
         except ToolError as exc:
             last = exc

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kcli.properties import parse_key_values
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
@@ -137,7 +138,7 @@ def _body(fmt: SchemaFormat, argv: list[str]) -> int:
     from kcli.client import load_config_file
 
     props: dict[str, str] = load_config_file(args.reader_config) if args.reader_config else {}
-    props.update(cli.parse_key_values(args.property))
+    props.update(parse_key_values(args.property))
     parse_key = props.get("parse.key", "false").lower() == "true"
     separator = props.get("key.separator", "\t")
     props.setdefault("schema.registry.url", DEFAULT_REGISTRY_URL)

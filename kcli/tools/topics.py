@@ -414,8 +414,8 @@ class TopicService:
     def eligible_leader_replicas(self, topics: list[str]) -> dict[str, dict[int, tuple[Any, Any]]]:
         """{topic: {partition: (elr, last known elr)}} from DescribeTopicPartitions, or {} when the
         cluster does not serve it (or the listener is secured)."""
+        from kcli.protocol.connection import BrokerConnection, WireError
         from kcli.tools.admin import list_topic_metadata
-        from kcli.tools.raw_request import call, code
 
         if not self.plaintext:
             return {}
@@ -424,9 +424,9 @@ class TopicService:
             return {}
         host, port = brokers[0].host, brokers[0].port
         try:
-            versions = call(host, port, 18, 0, {}, timeout_s=10)
-            if DESCRIBE_TOPIC_PARTITIONS not in {code(k.api_key) for k in versions.api_keys}:
-                return {}
+            with BrokerConnection(host, port, 10) as conn:
+                if DESCRIBE_TOPIC_PARTITIONS not in conn.versions():
+                    return {}
             found: dict[str, dict[int, tuple[Any, Any]]] = {}
             cursor = None
             while True:
@@ -435,7 +435,8 @@ class TopicService:
                     "response_partition_limit": 2000,
                     "cursor": cursor,
                 }
-                response = call(host, port, DESCRIBE_TOPIC_PARTITIONS, 0, body, timeout_s=30)
+                with BrokerConnection(host, port, 30) as conn:
+                    response = conn.request(DESCRIBE_TOPIC_PARTITIONS, 0, body)
                 for topic in response.topics:
                     for part in topic.partitions:
                         found.setdefault(topic.name, {})[int(part.partition_index)] = (
@@ -448,7 +449,7 @@ class TopicService:
                     "topic_name": response.next_cursor.topic_name,
                     "partition_index": response.next_cursor.partition_index,
                 }
-        except (OSError, ConnectionError):
+        except WireError:
             return {}
 
 

@@ -118,7 +118,7 @@ class Cluster:
         for host, port in self.bootstrap:
             conn = self.connection(host, port)
             try:
-                conn._socket()
+                conn.open()
                 return conn
             except ToolError as exc:
                 last = exc

@@ -1,6 +1,6 @@
 """``kcli tui``: the Textual application, its navigation, connection state and periodic refresh.
 
-The app owns the one :class:`~kcli.tui.kafka.DataSource` and a single timer. Each tick asks the
+The app owns the one :class:`~kcli.tui.source.DataSource` and a single timer. Each tick asks the
 screen on top whether it is due for a refresh (its ``refresh_every``). When no broker answers,
 full refreshes wait for an exponential backoff (2, 4, 8... up to 30 s), so a dead cluster costs
 one timed-out request per period instead of a stream of them; meanwhile the app probes every
@@ -22,7 +22,7 @@ from textual.binding import Binding
 
 from kcli.tui.commands import KcliCommands
 from kcli.tui.decode import AvroDecoder, registry_avro_decoder
-from kcli.tui.kafka import DataSource, KafkaDataError, KafkaSource, error_text
+from kcli.tui.kafka import KafkaSource
 from kcli.tui.model import ClusterInfo
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.screens.cluster import ClusterScreen
@@ -30,6 +30,7 @@ from kcli.tui.screens.groups import GroupScreen, GroupsScreen
 from kcli.tui.screens.messages import MessagesScreen
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.screens.topics import TopicsScreen
+from kcli.tui.source import DataSource, KafkaDataError, error_text
 from kcli.tui.widgets import StatusBar
 
 MAX_BACKOFF_S = 30.0

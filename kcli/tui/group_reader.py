@@ -31,8 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kcli.protocol.connection import BrokerConnection, WireError
+from kcli.protocol.errors import error_code, error_name
 from kcli.tui.model import GroupMemberInfo
-from kcli.tui.wire import BrokerConnection, WireError, error_name, error_value
 
 FIND_COORDINATOR, DESCRIBE_GROUPS, LIST_GROUPS, OFFSET_FETCH = 10, 15, 16, 9
 CONSUMER_GROUP_DESCRIBE = 69
@@ -126,7 +127,7 @@ class WireGroupReader:
                 raise WireError(f"broker {broker_id} is not in the cluster's metadata")
             host, port = self.brokers[broker_id]
             try:
-                self._pool[broker_id] = BrokerConnection(host, port, self.timeout_s)
+                self._pool[broker_id] = BrokerConnection(host, port, self.timeout_s, "kcli-tui")
             except WireError as exc:
                 raise WireError(self._drop(broker_id, exc)) from exc
         return self._pool[broker_id]
@@ -153,7 +154,7 @@ class WireGroupReader:
             except WireError as exc:
                 listing.failed[broker_id] = self._drop(broker_id, exc)
                 continue
-            if error_value(response.error_code):
+            if error_code(response.error_code):
                 listing.failed[broker_id] = f"broker {broker_id}: {error_name(response.error_code)}"
                 continue
             for g in response.groups:
@@ -192,7 +193,7 @@ class WireGroupReader:
         return out
 
     def _coordinator(self, node_id: int, host: str, port: int, code: Any) -> int | str:
-        if error_value(code):
+        if error_code(code):
             return error_name(code)
         # The answer names the coordinator's address too: trust it over metadata that may lag.
         self.brokers.setdefault(node_id, (host, port))
@@ -302,7 +303,7 @@ class WireGroupReader:
         by_id = {r.group_id: r for r in reads}
         for g in response.groups:
             read = by_id.get(str(g.group_id))
-            if read is None or error_value(g.error_code):
+            if read is None or error_code(g.error_code):
                 continue
             read.state = str(g.group_state)
             read.group_type = "consumer"
@@ -337,7 +338,7 @@ def _retry(read: GroupRead) -> bool:
 def _apply_description(read: GroupRead | None, g: Any) -> None:
     if read is None:
         return
-    if error_value(g.error_code):
+    if error_code(g.error_code):
         name = error_name(g.error_code)
         if name == "GROUP_ID_NOT_FOUND":  # DescribeGroups v6: the group is gone, or not classic
             read.state, read.members = "Dead", ()
@@ -364,14 +365,14 @@ def _apply_description(read: GroupRead | None, g: Any) -> None:
 def _apply_offsets(read: GroupRead | None, code: Any, topics: Any, coordinator: int) -> None:
     if read is None:
         return
-    if error_value(code):
+    if error_code(code):
         read.errors.append(f"committed offsets: {error_name(code)}")
         return
     found: dict[TopicPartitionKey, int | None] = {}
     bad: list[str] = []
     for t in topics:
         for p in t.partitions:
-            if error_value(p.error_code):
+            if error_code(p.error_code):
                 bad.append(f"{t.name}-{p.partition_index} {error_name(p.error_code)}")
                 continue
             offset = int(p.committed_offset)

@@ -1,30 +1,30 @@
-"""The TUI's only door to Kafka: confluent-kafka clients (and a few kio requests) behind methods
-returning plain data.
+"""The TUI's Kafka source: :class:`kcli.tui.source.DataSource` over confluent-kafka clients and kio requests.
 
-Every method here blocks (librdkafka futures, consumer polls, sockets) and is meant to be called
-from a Textual thread worker, never from the event loop. Each call has a timeout, and every
-failure is raised as :class:`KafkaDataError` carrying one readable line, so a screen can show it
-instead of crashing; ``unreachable`` tells the app that no broker answered at all (the cluster is
-down) rather than that one thing failed (a topic is gone, a group's coordinator moved). Partial
-failures are returned with the data, never swallowed: a group whose offsets could not be read
-has ``lag`` None and its ``error`` says why. The screens depend on the :class:`DataSource`
-protocol only, which is what lets the snapshot tests substitute a fixed source.
+One long-lived AdminClient, short-lived consumers for browsing, a producer for the produce
+dialog, and on PLAINTEXT listeners a few requests of its own over :mod:`kcli.protocol` (the topic
+table's watermarks, topic sizes, consumer groups: :mod:`kcli.tui.watermarks`,
+:mod:`kcli.tui.logdirs`, :mod:`kcli.tui.group_reader`). What the methods promise (blocking,
+timeouts, one-line :class:`kcli.tui.source.KafkaDataError`) is written in :mod:`kcli.tui.source`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import socket
 import struct
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from kcli.logview.model import PartitionLog
-from kcli.logview.reader import PartitionLogReader, XRayInput
-from kcli.tui.group_reader import GroupListing, GroupRead, ListedGroup, WireGroupReader
+from kcli import offset_reset
+from kcli.logview.model import PartitionLog, XRayInput
+from kcli.logview.reader import PartitionLogReader
+from kcli.protocol.connection import WireError
+from kcli.tui.admin_groups import AdminGroupReader
+from kcli.tui.bootstrap import bootstrap_addresses, client_conf, same_address, tcp_answers
+from kcli.tui.group_reader import WireGroupReader
+from kcli.tui.group_rows import group_partitions, offset_rows
+from kcli.tui.log_offsets import SourceLogOffsets
 from kcli.tui.logdirs import plaintext, topic_sizes
 from kcli.tui.model import (
     BrokerInfo,
@@ -34,8 +34,6 @@ from kcli.tui.model import (
     ConnectionInfo,
     GroupDetail,
     GroupList,
-    GroupMemberInfo,
-    GroupOffset,
     GroupSummary,
     Message,
     NewTopicSpec,
@@ -49,169 +47,22 @@ from kcli.tui.model import (
     TopicGroupLag,
     TopicSummary,
 )
+from kcli.tui.source import (
+    INACTIVE_GROUP_STATES,
+    STATE_UNREAD,
+    TP,
+    KafkaDataError,
+    ResetTo,
+    StartFrom,
+    error_text,
+    is_internal,
+)
+from kcli.tui.tail import KafkaTail, to_message
 from kcli.tui.watermarks import leader_watermarks
-from kcli.tui.wire import WireError
-
-StartFrom = Literal["beginning", "end", "offset", "timestamp"]
-ResetTo = Literal["earliest", "latest", "offset", "timestamp"]
-TP = tuple[str, int]
-
-#: Kafka's states in which a group has no live members, so its offsets may be changed from outside.
-INACTIVE_GROUP_STATES = frozenset({"Empty", "Dead", "Unknown"})
-#: Shown as a group's state when it could not be described in this refresh (its error says why).
-STATE_UNREAD = "-"
-
-
-class KafkaDataError(Exception):
-    """A failed call to the cluster, with a message fit for the status bar.
-
-    ``unreachable`` is True when no broker answered at all, as opposed to one request failing.
-    """
-
-    def __init__(self, message: str, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-class DataSource(Protocol):
-    """What the screens need from a cluster. Implemented by :class:`KafkaSource` (real clusters)."""
-
-    bootstrap: str
-
-    def connection(self) -> ConnectionInfo: ...
-    def probe(self) -> str | None: ...
-    def cluster(self) -> ClusterInfo: ...
-    def topics(self) -> list[TopicSummary]: ...
-    def topic_detail(self, name: str, with_groups: bool = False) -> TopicDetail: ...
-    def topic_defaults(self) -> TopicDefaults: ...
-    def alter_topic_config(self, topic: str, name: str, value: str | None) -> None: ...
-    def watermarks(self, name: str) -> dict[int, tuple[int, int]]: ...
-    def create_topic(self, spec: NewTopicSpec) -> None: ...
-    def delete_topic(self, name: str) -> None: ...
-    def browse(
-        self,
-        topic: str,
-        partition: int | None = None,
-        start: StartFrom = "beginning",
-        position: int | None = None,
-        limit: int = 200,
-    ) -> list[Message]: ...
-    def plan_browse(
-        self,
-        topic: str,
-        partition: int | None = None,
-        start: StartFrom = "beginning",
-        position: int | None = None,
-        limit: int = 200,
-    ) -> BrowsePlan: ...
-    def read_ranges(
-        self, topic: str, ranges: dict[int, tuple[int, int]], limit: int, newest: bool
-    ) -> list[Message]: ...
-    def open_tail(self, topic: str, partition: int | None = None) -> Tail: ...
-    def produce(self, spec: ProduceSpec) -> tuple[int, int]: ...
-    def groups(self) -> GroupList: ...
-    def group_detail(self, group_id: str) -> GroupDetail: ...
-    def preview_reset(
-        self, group_id: str, to: ResetTo, value: int | None = None, topic: str | None = None
-    ) -> list[OffsetReset]: ...
-    def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None: ...
-    def partition_log(
-        self,
-        topic: str,
-        partition: int,
-        first: int | None = None,
-        count: int = 200,
-        with_groups: bool = True,
-        with_configs: bool = False,
-    ) -> PartitionLog: ...
-    def record_batch(self, topic: str, partition: int, offset: int) -> XRayInput: ...
-    def replication(self) -> ReplicationState: ...
-    def close(self) -> None: ...
-
-
-class Tail(Protocol):
-    """A live cursor at the end of a topic: ``poll`` returns whatever arrived since last time."""
-
-    def poll(self, max_wait_s: float = 0.5) -> list[Message]: ...
-    def close(self) -> None: ...
-
-
-def error_text(exc: BaseException) -> str:
-    """One line for a KafkaException/KafkaError/timeout: ``str()`` of those is a repr-like blob."""
-    if isinstance(exc, KafkaDataError):
-        return str(exc)
-    if isinstance(exc, concurrent.futures.TimeoutError | TimeoutError):
-        return "timed out waiting for the cluster"
-    err = exc.args[0] if exc.args else exc
-    if hasattr(err, "str") and callable(err.str):
-        text = str(err.str())
-        name = err.name() if hasattr(err, "name") else ""
-        if name and name not in text and not name.startswith("_"):
-            return f"{text} ({name})"
-        return text
-    return str(exc) or type(exc).__name__
-
-
-def _state_name(state: Any) -> str:
-    """``ConsumerGroupState.STABLE`` -> ``Stable``, the spelling Kafka's tools print."""
-    raw = getattr(state, "name", str(state))
-    special = {"PREPARING_REBALANCING": "PreparingRebalance", "COMPLETING_REBALANCING": "CompletingRebalance"}
-    if raw in special:
-        return special[raw]
-    return "".join(part.capitalize() for part in raw.split("_"))
-
-
-def client_conf(bootstrap: str, command_config: str | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """librdkafka settings (and the Java-only leftovers, e.g. ``schema.registry.url``).
-
-    Uses the tools' translation table in ``kcli.client`` when it is available so that a
-    ``--command-config`` file means the same to ``kcli tui`` as to ``kafka-topics``; otherwise
-    passes the file's keys through to librdkafka as they are.
-    """
-    try:
-        from kcli.client import client_settings
-    except ImportError:  # pragma: no cover - only before the tools helper's module lands
-        from kcli.properties import load_properties
-
-        conf: dict[str, Any] = dict(load_properties(command_config)) if command_config else {}
-        conf["bootstrap.servers"] = bootstrap
-        extra = {k: conf.pop(k) for k in list(conf) if k.startswith(("schema.registry.", "basic.auth."))}
-        return conf, extra
-    settings = client_settings(bootstrap, command_config, None, "admin")
-    return dict(settings.conf), dict(settings.java_only)
-
-
-def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
-    """``h1:9092,PLAINTEXT://h2:9093`` -> [(host, port)]; unparsable entries are left out."""
-    try:
-        from kcli.client import split_bootstrap
-
-        return split_bootstrap(bootstrap)
-    except Exception:
-        return []
-
-
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
-
-
-def same_address(a: tuple[str, int], b: tuple[str, int]) -> bool:
-    """Whether two host:port pairs name the same listener (``localhost`` and 127.0.0.1 do)."""
-    if a[1] != b[1]:
-        return False
-    return a[0] == b[0] or (a[0] in _LOOPBACK and b[0] in _LOOPBACK)
-
-
-def tcp_answers(host: str, port: int, timeout_s: float) -> bool:
-    """True when something accepts a TCP connection there: cheap, and the same for any protocol."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 class KafkaSource:
-    """A :class:`DataSource` over one cluster, using one AdminClient and short-lived consumers.
+    """A :class:`~kcli.tui.source.DataSource` over one cluster, using one AdminClient and short-lived consumers.
 
     The AdminClient is long-lived (it keeps its broker connections and reconnects on its own);
     consumers for browsing are created per request and closed at once, since they are assigned
@@ -778,7 +629,7 @@ class KafkaSource:
                     p = msg.partition()
                     if p not in todo or msg.offset() >= todo[p]:
                         continue
-                    out.append(_message(msg))
+                    out.append(to_message(msg))
                     if msg.offset() >= todo[p] - 1:
                         del todo[p]
                         consumer.incremental_unassign([TopicPartition(topic, p)])
@@ -862,11 +713,11 @@ class KafkaSource:
         with self._group_reader(md) as reader:
             ids, problems, missing = self._listing(reader)
             reads = reader.read(ids) if ids else {}
-        marks = self._watermarks(md, _group_partitions(reads.values(), md))
+        marks = self._watermarks(md, group_partitions(reads.values(), md))
         rows: list[GroupSummary] = []
         for gid in ids:
             read = reads[gid]
-            offsets = _offset_rows(read, marks)
+            offsets = offset_rows(read, marks)
             errors = list(read.errors)
             if gid in missing and not (read.members is not None and read.offsets is not None):
                 errors.insert(0, missing[gid])
@@ -897,14 +748,14 @@ class KafkaSource:
             read = reader.read([group_id])[group_id]
         if read.members is None and read.offsets is None:
             raise KafkaDataError(f"cannot read group {group_id}: {read.error}")
-        marks = self._watermarks(md, _group_partitions([read], md))
+        marks = self._watermarks(md, group_partitions([read], md))
         return GroupDetail(
             group_id,
             read.state or STATE_UNREAD,
             read.protocol,
             read.coordinator,
             read.members or (),
-            tuple(_offset_rows(read, marks)),
+            tuple(offset_rows(read, marks)),
             tuple(read.errors),
             read.group_type,
             read.group_epoch,
@@ -922,7 +773,7 @@ class KafkaSource:
         out = []
         for gid in ids:
             read = reads[gid]
-            rows = [o for o in _offset_rows(read, marks) if o.topic == topic]
+            rows = [o for o in offset_rows(read, marks) if o.topic == topic]
             if not rows and (read.offsets is not None or read.members is not None):
                 continue  # the group has nothing to do with this topic
             owners = {o.member_id for o in rows if o.member_id}
@@ -949,9 +800,6 @@ class KafkaSource:
         Refuses while the group has members, with the message Kafka's tool prints: a live
         consumer would overwrite the new offsets with its next commit anyway.
         """
-        from confluent_kafka import TopicPartition
-        from confluent_kafka.admin import OffsetSpec
-
         detail = self.group_detail(group_id)
         if detail.errors:
             raise KafkaDataError(f"cannot read group {group_id}: {'; '.join(detail.errors)}")
@@ -969,27 +817,8 @@ class KafkaSource:
                 current = {(topic, p): None for p in (t.partitions if t else {})}
         if not current:
             raise KafkaDataError(f"group {group_id} has no committed offsets to reset")
-        marks = self._offsets(current)
-        targets: dict[TP, int] = {}
-        if to == "timestamp":
-            specs = {TopicPartition(t, p): OffsetSpec.for_timestamp(int(value or 0)) for t, p in current}
-            try:
-                futures = self.admin.list_offsets(specs, request_timeout=self.timeout_s)
-            except Exception as exc:
-                raise KafkaDataError(error_text(exc)) from exc
-            for tp, fut in futures.items():
-                found = self._wait(fut).offset
-                key = (tp.topic, tp.partition)
-                targets[key] = found if found >= 0 else marks.get(key, (0, 0))[1]
-        else:
-            for key in current:
-                low, high = marks.get(key, (0, 0))
-                if to == "earliest":
-                    targets[key] = low
-                elif to == "latest":
-                    targets[key] = high
-                else:  # an explicit offset, clamped into the log as Kafka's tool does
-                    targets[key] = min(max(int(value or 0), low), high)
+        target = offset_reset.ResetTarget(to, int(value or 0))
+        targets = offset_reset.plan(target, list(current), {}, SourceLogOffsets(self, list(current)))
         return [OffsetReset(t, p, current[(t, p)], targets[(t, p)]) for t, p in sorted(current)]
 
     def apply_reset(self, group_id: str, plan: list[OffsetReset]) -> None:
@@ -1067,191 +896,9 @@ class KafkaSource:
         self._group_admin = None
 
 
-def _group_partitions(reads: Iterable[GroupRead], md: Any) -> list[TP]:
-    """Partitions whose watermarks a group's rows need: committed ones and assigned ones."""
-    out: dict[TP, None] = {}
-    for read in reads:
-        for tp in read.offsets or {}:
-            out[tp] = None
-        for m in read.members or ():
-            for tp in m.assignment:
-                out[tp] = None
-    return [tp for tp in out if tp[0] in md.topics]
-
-
-def _offset_rows(read: GroupRead, marks: dict[TP, tuple[int, int]]) -> list[GroupOffset]:
-    """One row per partition the group committed or has assigned, with its owning member."""
-    owner: dict[TP, GroupMemberInfo] = {}
-    for m in read.members or ():
-        for tp in m.assignment:
-            owner[tp] = m
-    committed = read.offsets or {}
-    rows = []
-    for t, p in sorted(set(committed) | set(owner)):
-        low, high = marks.get((t, p), (None, None))
-        m = owner.get((t, p))
-        rows.append(
-            GroupOffset(
-                t,
-                p,
-                committed.get((t, p)),
-                high,
-                start=low,
-                member=m.client_id if m else None,
-                member_id=m.member_id if m else None,
-                host=m.host if m else None,
-            )
-        )
-    return rows
-
-
-class AdminGroupReader:
-    """The group reader for secured listeners, through librdkafka's AdminClient.
-
-    Same answers as :class:`~kcli.tui.group_reader.WireGroupReader`. librdkafka's coordinator
-    bugs (see :mod:`kcli.tui.group_reader`) cannot all be avoided here: after any error that
-    means "ask another coordinator" the source's group AdminClient is replaced, so the next
-    refresh looks the coordinator up afresh instead of failing forever.
-    """
-
-    _MOVED = ("NOT_COORDINATOR", "COORDINATOR", "Timed out", "Transport", "Broker transport")
-
-    def __init__(self, source: KafkaSource) -> None:
-        self.source = source
-        self.admin = source.group_admin
-
-    def __enter__(self) -> AdminGroupReader:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        pass
-
-    def _result(self, future: Any) -> tuple[Any, str | None]:
-        try:
-            return future.result(timeout=self.source.timeout_s + 1.0), None
-        except Exception as exc:
-            text = error_text(exc)
-            if any(word.lower() in text.lower() for word in self._MOVED):
-                self.source.reset_group_admin()
-            return None, text
-
-    def list_groups(self) -> GroupListing:
-        listing = GroupListing()
-        result, error = self._result(self.admin.list_consumer_groups(request_timeout=self.source.timeout_s))
-        if error is not None:
-            listing.failed[-1] = f"the cluster ({error})"
-            return listing
-        for g in result.valid:
-            protocol = "" if g.is_simple_consumer_group else "consumer"
-            listing.groups[g.group_id] = ListedGroup(g.group_id, protocol, _state_name(g.state))
-        for i, err in enumerate(result.errors or []):
-            listing.failed[-1 - i] = f"a broker ({error_text(Exception(err))})"
-        return listing
-
-    def read(
-        self,
-        group_ids: Iterable[str],
-        describe: bool = True,
-        offsets: bool = True,
-        topics: dict[str, list[int]] | None = None,
-    ) -> dict[str, GroupRead]:
-        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-
-        ids = list(dict.fromkeys(group_ids))
-        reads = {gid: GroupRead(gid) for gid in ids}
-        timeout = self.source.timeout_s
-        if describe and ids:
-            for gid, fut in self.admin.describe_consumer_groups(ids, request_timeout=timeout).items():
-                d, error = self._result(fut)
-                if error is not None:
-                    reads[gid].errors.append(f"describe: {error}")
-                    continue
-                reads[gid].state = _state_name(d.state)
-                reads[gid].protocol = d.partition_assignor or ""
-                reads[gid].coordinator = d.coordinator.id if getattr(d, "coordinator", None) else None
-                reads[gid].members = tuple(
-                    GroupMemberInfo(
-                        m.member_id,
-                        m.client_id,
-                        m.host,
-                        tuple(
-                            sorted(
-                                (tp.topic, tp.partition)
-                                for tp in (m.assignment.topic_partitions if m.assignment else [])
-                            )
-                        ),
-                    )
-                    for m in d.members
-                )
-        if offsets:
-            wanted = None
-            if topics is not None:
-                wanted = [TopicPartition(t, p) for t, ps in topics.items() for p in ps]
-            for gid in ids:
-                request = ConsumerGroupTopicPartitions(gid, wanted)
-                futures = self.admin.list_consumer_group_offsets([request], request_timeout=timeout)
-                res, error = self._result(futures[gid])
-                if error is not None:
-                    reads[gid].errors.append(f"committed offsets: {error}")
-                    continue
-                reads[gid].offsets = {
-                    (tp.topic, tp.partition): tp.offset
-                    for tp in res.topic_partitions or []
-                    if tp.error is None and tp.offset >= 0
-                }
-        return reads
-
-
-class KafkaTail:
-    """A consumer assigned at the current end of a topic, for live tail mode."""
-
-    def __init__(self, consumer: Any, topic: str, starts: dict[int, int]) -> None:
-        from confluent_kafka import TopicPartition
-
-        self.consumer = consumer
-        self.topic = topic
-        consumer.assign([TopicPartition(topic, p, off) for p, off in starts.items()])
-
-    def poll(self, max_wait_s: float = 0.5) -> list[Message]:
-        try:
-            batch = self.consumer.consume(num_messages=500, timeout=max_wait_s)
-        except Exception as exc:
-            raise KafkaDataError(error_text(exc)) from exc
-        return [_message(m) for m in batch if m.error() is None]
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.consumer.close()
-
-
-def _message(msg: Any) -> Message:
-    ts_type, ts = msg.timestamp()
-    headers = tuple((k, v) for k, v in (msg.headers() or []))
-    return Message(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
-        timestamp_ms=ts if ts_type != 0 and ts >= 0 else None,
-        key=msg.key(),
-        value=msg.value(),
-        headers=headers,
-    )
-
-
 def _iter_maybe(value: Any) -> Iterable[Any]:
     if isinstance(value, dict):
         return value.values()
     if isinstance(value, list | tuple):
         return value
     return [value]
-
-
-def is_internal(name: str) -> bool:
-    """Kafka's own internal topics (``__consumer_offsets``, ``__transaction_state``...)."""
-    return name.startswith("__")
-
-
-def needs_typed_confirmation(name: str) -> bool:
-    """Topics whose deletion must be confirmed by typing the name: Kafka's internal ones, and the
-    ``_``-prefixed topics platform services keep their state in (``_schemas``, ``_confluent-*``)."""
-    return name.startswith("_")

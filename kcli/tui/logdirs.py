@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcli.tui.wire import BrokerConnection, error_value
+from kcli.protocol.connection import BrokerConnection
+from kcli.protocol.errors import error_code
 
 _API_KEY = 35  # DescribeLogDirs
 _VERSION = 1  # not flexible: plain request header v1, response header v0
@@ -24,11 +25,11 @@ def plaintext(conf: dict[str, Any]) -> bool:
 
 def topic_sizes(host: str, port: int, timeout_s: float = 5.0) -> dict[str, int]:
     """Bytes on disk per topic on one broker (all its log directories, all partitions)."""
-    with BrokerConnection(host, port, timeout_s) as conn:
+    with BrokerConnection(host, port, timeout_s, "kcli-tui") as conn:
         response = conn.exchange([(_API_KEY, _VERSION, {"topics": None})])[0]
     sizes: dict[str, int] = {}
     for result in response.results:
-        if error_value(result.error_code) != 0:
+        if error_code(result.error_code) != 0:
             continue
         for topic in result.topics:
             total = sum(int(p.partition_size) for p in topic.partitions)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcli.tui.wire import BrokerConnection, WireError, decode_response, encode_request
+from kcli.protocol.connection import BrokerConnection
+from kcli.protocol.frames import decode_response, encode_request
 
 API_KEY = 2  # ListOffsets
 VERSION = 2  # not flexible, still served by Kafka 4: request header v1, response header v0
 EARLIEST, LATEST = -2, -1
+CLIENT_ID = "kcli-tui"
 
 
 def _body(topics: dict[str, list[int]], timestamp: int) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def _body(topics: dict[str, list[int]], timestamp: int) -> dict[str, Any]:
 
 def encode_list_offsets(correlation_id: int, topics: dict[str, list[int]], timestamp: int) -> bytes:
     """A size-prefixed ListOffsets request asking ``timestamp`` (-2 earliest, -1 latest)."""
-    return encode_request(API_KEY, VERSION, correlation_id, _body(topics, timestamp))
+    return encode_request(API_KEY, VERSION, correlation_id, _body(topics, timestamp), CLIENT_ID)
 
 
 def _offsets(response: Any) -> dict[tuple[str, int], int]:
@@ -47,10 +49,10 @@ def _offsets(response: Any) -> dict[tuple[str, int], int]:
 
 def decode_list_offsets(frame: bytes, correlation_id: int) -> dict[tuple[str, int], int]:
     """Offsets of the partitions answered without an error, from one response frame."""
-    try:
-        return _offsets(decode_response(API_KEY, VERSION, frame, correlation_id))
-    except WireError as exc:
-        raise ValueError(str(exc)) from exc
+    answered, response = decode_response(API_KEY, VERSION, frame)
+    if answered != correlation_id:
+        raise ValueError(f"answer {answered} to request {correlation_id}")
+    return _offsets(response)
 
 
 def leader_watermarks(
@@ -58,9 +60,9 @@ def leader_watermarks(
 ) -> dict[tuple[str, int], tuple[int, int]]:
     """(low, high) watermarks of ``topics``' partitions led by one broker, in one round trip.
 
-    Raises :class:`~kcli.tui.wire.WireError` when the broker cannot be asked.
+    Raises :class:`~kcli.protocol.connection.WireError` when the broker cannot be asked.
     """
-    with BrokerConnection(host, port, timeout_s) as conn:
+    with BrokerConnection(host, port, timeout_s, CLIENT_ID) as conn:
         earliest, latest = conn.exchange(
             [(API_KEY, VERSION, _body(topics, EARLIEST)), (API_KEY, VERSION, _body(topics, LATEST))]
         )

@@ -152,8 +152,8 @@ def test_elr_as_kafka_4_prints_it() -> None:
     from kio.index import load_response_schema
     from kio.serial import entity_writer
 
-    from kcli.server.protocol.codec import build
-    from kcli.tools.raw_request import read_response
+    from kcli.protocol.frames import decode_response, read_size, recv_exactly
+    from kcli.protocol.messages import build
 
     response_cls = load_response_schema(75, 0)
     partitions = [
@@ -183,7 +183,9 @@ def test_elr_as_kafka_4_prints_it() -> None:
             chunk, self.data = self.data[:size], self.data[size:]
             return chunk
 
-    decoded = read_response(Wire(), 75, 0, 1)  # type: ignore[arg-type]
+    wire = Wire()
+    correlation_id, decoded = decode_response(75, 0, recv_exactly(wire, read_size(wire)))  # type: ignore[arg-type]
+    assert correlation_id == 1
     elr = {
         p.partition_index: (p.eligible_leader_replicas, p.last_known_elr)
         for p in decoded.topics[0].partitions

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import struct
 
-from kcli.tui.kafka import KafkaDataError
 from kcli.tui.model import (
     BrokerInfo,
     BrowsePlan,
@@ -30,6 +29,7 @@ from kcli.tui.model import (
     TopicGroupLag,
     TopicSummary,
 )
+from kcli.tui.source import KafkaDataError
 
 BASE_TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -111,7 +111,7 @@ class FixedTail:
         )
 
     def record_batch(self, topic, partition, offset):
-        from kcli.logview.reader import XRayInput
+        from kcli.logview.model import XRayInput
         from kcli.server.protocol.records import build_batch
 
         raw = build_batch(
@@ -349,7 +349,7 @@ class FixedSource:
         )
 
     def record_batch(self, topic, partition, offset):
-        from kcli.logview.reader import XRayInput
+        from kcli.logview.model import XRayInput
         from kcli.server.protocol.records import build_batch
 
         raw = build_batch(

@@ -571,8 +571,8 @@ async def test_internal_topics_need_their_name_typed_to_be_deleted(bootstrap: st
 def test_secured_listener_group_reader_answers_like_the_wire_reader(bootstrap: str) -> None:
     """The AdminClient-based reader (used when the listener is not PLAINTEXT) reads the same
     groups, states, members' assignments and committed offsets as the kio one."""
+    from kcli.tui.admin_groups import AdminGroupReader
     from kcli.tui.group_reader import WireGroupReader
-    from kcli.tui.kafka import AdminGroupReader
 
     topic, group = unique("readers"), unique("group")
     create_topic(bootstrap, topic, partitions=2)

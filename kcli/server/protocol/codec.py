@@ -1,27 +1,35 @@
-"""Request and response bodies, via kio's dataclasses generated from Kafka's own message schemas.
+"""The broker's side of the request codec: request headers and bodies in, response frames out.
 
-kio gives one frozen dataclass per API, version and nested structure. Handlers here are written
-once for all versions of an API: they return plain dicts and lists, and :func:`build` turns those
-into the dataclasses of the exact version the client asked for, keeping only the fields that
-version has. That is the one place where "which field exists in which version" is decided, and
-kio (generated from Kafka's JSON schemas) is the authority on it.
+Requests are decoded into kio's dataclasses (generated from Kafka's own message schemas), and
+handlers answer with plain dicts that :func:`kcli.protocol.messages.build` turns into the
+dataclasses of the version the client asked for. The message classes and ``build`` are shared
+with the client half in :mod:`kcli.protocol.messages`; they are imported here because the
+network layer and the API registry reach them through this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import enum
 import io
 import struct
-import types
-import typing
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from kio.index import load_request_schema, load_response_schema
 from kio.serial import entity_reader, entity_writer
+
+from kcli.protocol.messages import build, request_class, response_class
+
+__all__ = [
+    "DecodeError",
+    "RequestHeader",
+    "build",
+    "decode_request",
+    "encode_response",
+    "peek_header",
+    "request_class",
+    "response_class",
+]
 
 _HEAD = struct.Struct(">hhi")
 _LEN = struct.Struct(">i")
@@ -44,16 +52,6 @@ def peek_header(frame: bytes | memoryview) -> tuple[int, int, int]:
     if len(frame) < 8:
         raise DecodeError(f"request of {len(frame)} bytes is shorter than a request header")
     return _HEAD.unpack_from(frame, 0)
-
-
-@cache
-def request_class(api_key: int, api_version: int) -> type:
-    return load_request_schema(api_key, api_version)
-
-
-@cache
-def response_class(api_key: int, api_version: int) -> type:
-    return load_response_schema(api_key, api_version)
 
 
 def decode_request(frame: bytes | memoryview, api_key: int, api_version: int) -> tuple[RequestHeader, Any]:
@@ -87,63 +85,3 @@ def encode_response(body: Any, correlation_id: int) -> bytes:
     _LEN.pack_into(data, 0, len(data) - 4)
     del data
     return buf.getvalue()
-
-
-# --- building dataclasses from plain data -------------------------------------------------------
-
-_Converter = Callable[[Any], Any]
-
-
-def _to_timedelta(value: Any) -> datetime.timedelta:
-    if isinstance(value, datetime.timedelta):
-        return value
-    return datetime.timedelta(milliseconds=int(value))
-
-
-def _to_datetime(value: Any) -> datetime.datetime | None:
-    """Kafka timestamps are epoch milliseconds; -1 means none."""
-    if value is None or isinstance(value, datetime.datetime):
-        return value
-    if value < 0:
-        return None
-    return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _converter_for(hint: Any) -> _Converter:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        inner = _converter_for(args[0]) if len(args) == 1 else _identity
-        return lambda v: None if v is None else inner(v)
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        conv = _converter_for(item)
-        if conv is _identity:
-            return lambda v: tuple(v)
-        return lambda v: tuple(conv(x) for x in v)
-    if isinstance(hint, type):
-        if dataclasses.is_dataclass(hint):
-            return lambda v, c=hint: v if isinstance(v, c) else build(c, v)
-        if issubclass(hint, datetime.timedelta):
-            return _to_timedelta
-        if issubclass(hint, datetime.datetime):
-            return _to_datetime
-        if issubclass(hint, enum.Enum):
-            return lambda v, e=hint: v if isinstance(v, e) else e(v)
-    return _identity
-
-
-@cache
-def _plan(cls: type) -> dict[str, _Converter]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: _converter_for(hints[f.name]) for f in dataclasses.fields(cls)}
-
-
-def build(cls: type, data: dict[str, Any]) -> Any:
-    """Instantiate kio dataclass ``cls`` from ``data``, dropping keys this version does not have."""
-    plan = _plan(cls)
-    return cls(**{name: conv(data[name]) for name, conv in plan.items() if name in data})

@@ -17,11 +17,11 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from kcli.tui.kafka import error_text
+from kcli.tui.source import error_text
 
 if TYPE_CHECKING:
     from kcli.tui.app import KcliApp
-    from kcli.tui.kafka import DataSource
+    from kcli.tui.source import DataSource
 
 
 def clock(wall: float) -> str:

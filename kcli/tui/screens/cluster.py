@@ -89,7 +89,7 @@ class ClusterScreen(DataScreen):
         try:
             return ClusterLook(info, self.source.replication())
         except Exception as exc:  # the overview still shows; the timeline waits for the next look
-            from kcli.tui.kafka import error_text
+            from kcli.tui.source import error_text
 
             return ClusterLook(info, None, error_text(exc))
 

@@ -112,7 +112,7 @@ class ClusterForm(ModalScreen[Any]):
         self.run_worker(lambda: self._call(work), thread=True, group="form")
 
     def _call(self, work: Callable[[], Any]) -> None:
-        from kcli.tui.kafka import error_text
+        from kcli.tui.source import error_text
 
         try:
             result = work()
@@ -183,7 +183,7 @@ class CreateTopicDialog(ClusterForm):
         try:
             defaults = self.app.source.topic_defaults()  # type: ignore[attr-defined]
         except Exception as exc:
-            from kcli.tui.kafka import error_text
+            from kcli.tui.source import error_text
 
             self._post(self._no_defaults, error_text(exc))
             return
@@ -484,7 +484,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         self.app.run_worker(lambda: self._preview(to, value, topic), thread=True, group="reset")  # type: ignore[arg-type]
 
     def _preview(self, to: str, value: int | None, topic: str | None) -> None:
-        from kcli.tui.kafka import error_text
+        from kcli.tui.source import error_text
 
         try:
             plan = self.app.source.preview_reset(self.group_id, to, value, topic)  # type: ignore[attr-defined]
@@ -526,7 +526,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         )
 
     def _apply(self, plan: list[OffsetReset]) -> None:
-        from kcli.tui.kafka import error_text
+        from kcli.tui.source import error_text
 
         try:
             self.app.source.apply_reset(self.group_id, plan)  # type: ignore[attr-defined]

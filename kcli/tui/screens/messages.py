@@ -23,9 +23,9 @@ from textual.worker import Worker, get_current_worker
 
 from kcli.tui import decode
 from kcli.tui.decode import RecordView
-from kcli.tui.kafka import error_text
 from kcli.tui.model import Message
 from kcli.tui.screens.base import DataScreen
+from kcli.tui.source import error_text
 from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts, parse_ts
 
 START_CHOICES = [

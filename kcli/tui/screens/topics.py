@@ -10,9 +10,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from kcli.tui.kafka import needs_typed_confirmation
 from kcli.tui.model import TopicSummary
 from kcli.tui.screens.base import DataScreen
+from kcli.tui.source import needs_typed_confirmation
 from kcli.tui.widgets import StatusBar, fmt_bytes, fmt_count
 
 #: column key -> (title, sort key on a TopicSummary)

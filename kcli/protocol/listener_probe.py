@@ -19,11 +19,32 @@ for, or None when they agree (or the listener cannot be told apart, e.g. it clos
 from __future__ import annotations
 
 import socket
+from typing import Any
 
-from kcli.tools.raw_request import code, encode, read_response
+from kcli.protocol.errors import error_code as code
+from kcli.protocol.frames import decode_response, encode_request, read_size, recv_exactly
 
 API_VERSIONS, SASL_HANDSHAKE = 18, 17
 TIMEOUT_S = 3.0
+CLIENT_ID = "kcli"
+
+
+def encode(api_key: int, version: int, correlation_id: int, body: dict[str, Any]) -> bytes:
+    return encode_request(api_key, version, correlation_id, body, CLIENT_ID)
+
+
+def read_response(sock: socket.socket, api_key: int, version: int, correlation_id: int) -> Any | None:
+    """The decoded answer, or None when the bytes that came back are not a Kafka response to it
+    (a TLS alert, an HTTP reply...)."""
+    size = read_size(sock)
+    if not 4 <= size <= 64 << 20:
+        return None
+    frame = recv_exactly(sock, size)
+    try:
+        answered, body = decode_response(api_key, version, frame)
+    except Exception:
+        return None
+    return body if answered == correlation_id else None
 
 
 def listener_kind(host: str, port: int, mechanism: str, timeout_s: float = TIMEOUT_S) -> str | None:
