@@ -118,6 +118,10 @@ class ReplicaFetcher:
         self._errors = RepeatingLog()
         self._changed = asyncio.Event()
         self._conn: KafkaConnection | None = None
+        # Set before the task is cancelled: Python 3.11's wait_for can swallow a cancellation that
+        # races with the event it waits for, and a fetcher still looping would then keep the
+        # broker's shutdown (asyncio.run cancels remaining tasks once) from ever finishing.
+        self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def set_partitions(self, partitions: list[Partition]) -> None:
@@ -137,6 +141,8 @@ class ReplicaFetcher:
         self._changed.set()
 
     async def close(self) -> None:
+        self._closing = True
+        self._changed.set()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
@@ -145,7 +151,7 @@ class ReplicaFetcher:
 
     # --- the loop ----------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             active = [s for s in self.states.values() if not s.paused]
             if not active:
                 # Everything is paused (or nothing to fetch): wait for new metadata, or until the
@@ -382,8 +388,11 @@ class ReplicaFetcherManager:
     def __init__(self, broker: Broker):
         self.broker = broker
         self.fetchers: dict[int, ReplicaFetcher] = {}
+        self._closed = False
 
     def update(self) -> None:
+        if self._closed:  # shutting down: metadata applied late starts no new fetcher
+            return
         wanted: dict[int, list[Partition]] = {}
         for p in self.broker.partitions.values():
             if not p.is_leader and p.leader != NO_LEADER:
@@ -399,6 +408,7 @@ class ReplicaFetcherManager:
             fetcher.set_partitions(parts)
 
     async def close(self) -> None:
+        self._closed = True
         fetchers, self.fetchers = list(self.fetchers.values()), {}
         for fetcher in fetchers:
             await fetcher.close()

@@ -103,3 +103,49 @@ def test_a_refusal_by_the_leader_backs_the_partition_off() -> None:
     fetcher = SimpleNamespace(broker=SimpleNamespace(node_id=1), leader_id=0)
     ReplicaFetcher._pause(fetcher, state, 6)  # type: ignore[arg-type]
     assert state.paused and state.last_error == 6
+
+
+def test_close_ends_a_fetcher_whose_cancellation_was_lost() -> None:
+    """Python 3.11's wait_for can swallow a cancellation; a fetcher that kept looping held the
+    broker's shutdown forever (asyncio.run cancels the remaining tasks only once)."""
+
+    class SwallowOnce(FakeConnection):
+        requests = 0
+        swallowed = False
+
+        async def request(self, *_args: Any, **_kwargs: Any) -> Any:
+            self.requests += 1
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                if self.swallowed:
+                    raise
+                self.swallowed = True  # the first cancellation is lost, as in the race
+            return self.response
+
+    async def main() -> None:
+        broker = SimpleNamespace(node_id=1, broker_node=lambda _id: None, partitions={})
+        fetcher = ReplicaFetcher(broker, 0)  # type: ignore[arg-type]
+        conn = SwallowOnce(SimpleNamespace(responses=[answer("t", b"", 0, 0)]))
+
+        async def connection() -> Any:
+            return conn
+
+        fetcher._connection = connection  # type: ignore[method-assign]
+        fetcher.set_partitions([partition("t")])
+        for state in fetcher.states.values():
+            state.truncated = True
+        while conn.requests < 3:  # it is fetching
+            await asyncio.sleep(0.01)
+        before = conn.requests
+        # Without the closing flag the fetcher loops until wait_for cancels it a second time.
+        await asyncio.wait_for(fetcher.close(), 2)
+        assert conn.swallowed and conn.requests - before <= 1
+
+        manager = replica_fetcher.ReplicaFetcherManager(broker)  # type: ignore[arg-type]
+        await manager.close()
+        broker.partitions[("t", 0)] = SimpleNamespace(is_leader=False, leader=0)
+        manager.update()  # metadata applied after the close starts no fetcher
+        assert manager.fetchers == {}
+
+    asyncio.run(main())
