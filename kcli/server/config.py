@@ -16,6 +16,7 @@ from typing import Any
 from kcli.properties import load_properties, parse_assignment
 from kcli.server.coordinator.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
 from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
+from kcli.server.replica_selector import UnknownSelector, check_selector_class
 
 MIB = 1024 * 1024
 INT_MAX = 2**31 - 1
@@ -240,6 +241,7 @@ KNOWN_KEYS = {
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
     "broker.rack",
+    "replica.selector.class",
     "cluster.id",
     "log.cleaner.delete.retention.ms",
     "log.cleaner.min.compaction.lag.ms",
@@ -316,6 +318,8 @@ class BrokerConfig:
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
+    #: KIP-392's replica.selector.class (kcli.server.replica_selector); None: the leader serves
+    replica_selector_class: str | None = None
     #: listener name -> security protocol, for every listener name the settings use
     listener_security: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
@@ -434,12 +438,17 @@ class BrokerConfig:
             zookeeper_connect=s.get("zookeeper.connect", ""),
             min_insync_replicas=_int(s, "min.insync.replicas", 1),
             broker_rack=s.get("broker.rack") or None,
+            replica_selector_class=s.get("replica.selector.class") or None,
             listener_security=protocols,
             raw=dict(s),
         )
         try:
             ConsumerGroupConfig.from_settings(s)
         except SettingError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            check_selector_class(config.replica_selector_class)
+        except UnknownSelector as exc:
             raise ConfigError(str(exc)) from None
         if config.num_partitions < 1:
             raise ConfigError("Invalid value for configuration num.partitions: must be at least 1")

@@ -12,11 +12,22 @@ append, high-watermark move or leadership change of a partition it asked for run
 offsets and byte positions only, and the data is read once, when the check passes or the time is
 up. Fetch sessions (KIP-227) are declined by answering session id 0, which every client accepts
 by sending full requests; versions 13+ name topics by id.
+
+Follower fetching (KIP-392), as Kafka's ReplicaManager.readFromLog: a consumer's Fetch of v11+
+may be served by any replica this broker holds, a follower reading up to its own high watermark
+(learnt from the leader's fetch responses), with the leader's errors for the rest (an older or
+newer leader epoch is FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH, an offset past the follower's
+log end OFFSET_OUT_OF_RANGE, on which clients go back to the leader); followers' and older
+consumers' fetches stay leader-only (NOT_LEADER_OR_FOLLOWER). With ``replica.selector.class``
+set, the leader asks the selector (:mod:`kcli.server.replica_selector`) which replica a consumer
+should read from, among the in-sync followers that hold the fetch offset; when it is another
+broker the partition answers ``preferred_read_replica`` with no records, at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +44,7 @@ from kcli.server.protocol.fast_responses import (
     release_regions,
 )
 from kcli.server.purgatory import DelayedOperation
+from kcli.server.replica_selector import ReplicaView, replica_selector
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -60,6 +72,7 @@ def _partition_result(
     records: bytes | Region | None,
     isolation: int,
     aborted: list[dict[str, int]] | None = None,
+    preferred_read_replica: int = -1,
 ) -> dict[str, Any]:
     return {
         "partition_index": index,
@@ -68,7 +81,7 @@ def _partition_result(
         "last_stable_offset": partition.log.last_stable_offset if partition else -1,
         "log_start_offset": partition.log.log_start_offset if partition else -1,
         "aborted_transactions": (aborted or []) if isolation == READ_COMMITTED else None,
-        "preferred_read_replica": -1,
+        "preferred_read_replica": preferred_read_replica,
         # Empty, never null, on an error, as Kafka answers (MemoryRecords.EMPTY): librdkafka
         # rejects a null record set as a parse failure of the whole response.
         "records": b"" if records is None else records,
@@ -90,6 +103,46 @@ def _replica_id(request: Any) -> int:
     """The fetching follower's broker id (v15+ carry it in replica_state); -1 for consumers."""
     state = getattr(request, "replica_state", None)
     return int(state.replica_id if state is not None else getattr(request, "replica_id", -1))
+
+
+def _readable_partition(broker: Broker, name: str | None, index: int) -> tuple[Partition | None, ErrorCode]:
+    """For a consumer's Fetch v11+: any replica this broker holds, leader or follower (Kafka's
+    getLocalLog with requireLeader=false); else the leader-only answer and its errors."""
+    partition = broker.partitions.get((name, index)) if name is not None else None
+    if partition is not None:
+        return partition, ErrorCode.none
+    return broker.leader_partition(name, index)
+
+
+def _preferred_read_replica(
+    broker: Broker, listener: str, partition: Partition, client_rack: str | None, fetch_offset: int
+) -> int:
+    """The replica ``replica.selector.class`` prefers for this consumer, or -1 for this leader
+    (Kafka's ReplicaManager.findPreferredReadReplica). Candidates are the live in-sync followers
+    whose log holds ``fetch_offset`` (a lagging follower would only make the consumer lag)."""
+    selector = replica_selector(broker.config.replica_selector_class)
+    if selector is None or partition.local_id is None or not partition.is_leader:
+        return -1
+    live = {b.node_id: b for b in broker.live_brokers(listener)}
+    now = time.monotonic()
+    leader = ReplicaView(partition.local_id, broker.config.broker_rack, partition.log.log_end_offset)
+    candidates = [leader]
+    for replica in partition.isr:
+        state = partition.followers.get(replica)
+        node = live.get(replica)
+        if replica == partition.local_id or state is None or node is None:
+            continue
+        if state.log_end_offset >= fetch_offset and state.log_start_offset <= fetch_offset:
+            since_ms = int(max(now - state.caught_up_at, 0.0) * 1000)
+            candidates.append(ReplicaView(replica, node.rack, state.log_end_offset, since_ms))
+    chosen = selector.select(client_rack, leader, candidates)
+    if chosen.node_id == leader.node_id:
+        return -1
+    log.debug(
+        "Replica selector returned preferred replica %d for %s-%d (client rack %s)",
+        chosen.node_id, partition.topic, partition.index, client_rack,
+    )  # fmt: skip
+    return chosen.node_id
 
 
 def _epoch_error(partition: Partition, current_leader_epoch: int) -> int:
@@ -115,6 +168,7 @@ class _Watched:
     max_bytes: int  # what the partition may contribute (its partition_max_bytes, capped)
     bound: int  # 0: high watermark, 1: last stable offset, 2: log end offset (followers)
     leader_epoch: int
+    is_leader: bool  # read as the leader (else a consumer reading this follower)
     position: tuple[int, int] | None = None  # (segment base, byte position) of fetch_offset
 
 
@@ -131,10 +185,10 @@ def _bound_offset(partition: Partition, bound: int) -> int:
 
 
 def _read_all(
-    broker: Broker, request: Any, by_id: bool
+    broker: Broker, request: Any, by_id: bool, version: int = 16, listener: str = "PLAINTEXT"
 ) -> tuple[list[dict[str, Any]], int, list[_Watched], bool]:
     """One pass over the requested partitions: (topic responses, bytes, partitions read, whether
-    any partition answered an error)."""
+    the response must go at once: a partition answered an error or a preferred read replica)."""
     remaining = response_max_bytes(broker, request)
     isolation = getattr(request, "isolation_level", 0)
     total = 0
@@ -143,6 +197,9 @@ def _read_all(
     topics = []
     replica_id = _replica_id(request)
     kind = _LOG_END if replica_id >= 0 else _LAST_STABLE if isolation == READ_COMMITTED else _HIGH_WATERMARK
+    # Kafka's clientMetadata: a consumer's Fetch v11+ may read from a follower, and names its rack.
+    from_any_replica = replica_id < 0 and version >= 11
+    client_rack = getattr(request, "rack_id", None) if from_any_replica else None
     for topic in request.topics:
         if by_id:
             record = broker.topics_by_id.get(topic.topic_id)
@@ -153,7 +210,10 @@ def _read_all(
             missing = UNKNOWN_TOPIC_OR_PARTITION
         parts = []
         for fp in topic.partitions:
-            partition, error = broker.leader_partition(name, fp.partition)
+            if from_any_replica:
+                partition, error = _readable_partition(broker, name, fp.partition)
+            else:
+                partition, error = broker.leader_partition(name, fp.partition)
             if partition is None:
                 code = missing if error == UNKNOWN_TOPIC_OR_PARTITION else error
                 parts.append(_partition_result(fp.partition, code, None, None, isolation))
@@ -164,6 +224,14 @@ def _read_all(
                 parts.append(_partition_result(fp.partition, epoch_error, partition, None, isolation))
                 has_error = True
                 continue
+            if from_any_replica and partition.is_leader:
+                preferred = _preferred_read_replica(broker, listener, partition, client_rack, fp.fetch_offset)
+                if preferred >= 0:  # no records: the client fetches from the preferred replica
+                    parts.append(
+                        _partition_result(fp.partition, 0, partition, None, isolation, None, preferred)
+                    )
+                    has_error = True  # answered at once, as Kafka's hasPreferredReadReplica
+                    continue
             plog = partition.log
             if replica_id >= 0:
                 partition.record_follower_fetch(
@@ -174,7 +242,9 @@ def _read_all(
                 has_error = True
                 continue
             cap = max(fp.partition_max_bytes, 0)
-            watched.append(_Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch))
+            watched.append(
+                _Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch, partition.is_leader)
+            )
             limit = min(cap, remaining)
             records: bytes | Region = b""
             end_offset = fp.fetch_offset
@@ -251,7 +321,7 @@ class DelayedFetch(DelayedOperation):
             partition = w.partition
             if self.partitions.get((partition.topic, partition.index)) is not partition:
                 return True  # deleted (or re-created): the response reports it
-            if not partition.is_leader or partition.leader_epoch != w.leader_epoch:
+            if partition.is_leader != w.is_leader or partition.leader_epoch != w.leader_epoch:
                 return True  # the response reports the change
             plog = partition.log
             if w.fetch_offset > plog.log_end_offset or w.fetch_offset < plog.log_start_offset:
@@ -273,7 +343,7 @@ async def fetch(ctx: RequestContext, request: Any) -> dict:
     by_id = ctx.version >= 13
     max_wait_s = max(request.max_wait.total_seconds(), 0.0)
     min_bytes = max(min(request.min_bytes, response_max_bytes(ctx.broker, request)), 1)
-    topics, total, watched, has_error = _read_all(ctx.broker, request, by_id)
+    topics, total, watched, has_error = _read_all(ctx.broker, request, by_id, ctx.version, ctx.listener)
     if total < min_bytes and not has_error and max_wait_s > 0 and watched:
         release_regions({"responses": topics})  # not enough yet: read again, once, when there is
         delayed = DelayedFetch(watched, min_bytes, max_wait_s, ctx.broker.partitions)
@@ -282,5 +352,5 @@ async def fetch(ctx: RequestContext, request: Any) -> dict:
             await delayed.wait()
         else:
             delayed.force_complete()
-        topics, total, watched, has_error = _read_all(ctx.broker, request, by_id)
+        topics, total, watched, has_error = _read_all(ctx.broker, request, by_id, ctx.version, ctx.listener)
     return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": topics, "node_endpoints": []}

@@ -377,6 +377,7 @@ class ReplicaFetcher:
         hw = min(int(answer.high_watermark), plog.log_end_offset)
         if hw > plog.high_watermark:
             plog.high_watermark = hw
+            state.partition.wake_fetchers()  # consumers long-polling this follower (KIP-392)
         start = min(int(answer.log_start_offset), plog.high_watermark)
         if start > plog.log_start_offset:
             plog.delete_records_before(start)

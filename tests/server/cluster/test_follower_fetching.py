@@ -1,0 +1,172 @@
+"""Follower fetching (KIP-392) on a real 3-broker cluster with racks a, b, c and
+``replica.selector.class=RackAwareReplicaSelector``: a librdkafka consumer with ``client.rack``
+set to a follower's rack is moved to that follower and reads every record from it; without a
+rack it reads from the leader; and when the follower dies it falls back and still reads every
+record exactly once. Which broker serves the partition is read from librdkafka's own statistics
+(per partition: ``leader`` and ``broker``, the one it fetches from), not assumed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.cluster_process import Cluster
+from tests.e2e.helpers import wait_until
+
+RACKS = ["a", "b", "c"]
+RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    c = Cluster(
+        tmp_path_factory.mktemp("racks"),
+        3,
+        mode="kraft",
+        overrides={"replica.selector.class": RACK_AWARE, "replica.lag.time.max.ms": "3000"},
+    )
+    for broker, rack in zip(c.brokers, RACKS, strict=True):
+        broker.properties.write_text(broker.properties.read_text() + f"broker.rack={rack}\n")
+    c.start()
+    yield c
+    c.stop()
+
+
+def create_rf3(cluster: Cluster, topic: str) -> None:
+    """One partition led by broker 0, followed by 1 (rack b) and 2 (rack c)."""
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, replica_assignment=[[0, 1, 2]])])[topic].result(30)
+
+
+def produce(bootstrap: str, topic: str, values: list[str]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for value in values:
+        producer.produce(topic, value.encode())
+    assert producer.flush(60) == 0
+
+
+def in_sync(cluster: Cluster, topic: str, brokers: list[int]) -> bool:
+    admin = AdminClient({"bootstrap.servers": cluster.brokers[0].bootstrap})
+    partition = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
+    return sorted(partition.isrs) == brokers
+
+
+class RackConsumer:
+    """A consumer of partition 0 from the beginning that keeps librdkafka's partition stats."""
+
+    def __init__(self, bootstrap: str, topic: str, rack: str | None):
+        self.topic = topic
+        self.served_by: list[tuple[int, int]] = []  # (broker fetched from, leader) per stats sample
+        self.received: dict[int, int] = {}  # broker id -> bytes received from it so far
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"g-{topic}",
+            "enable.auto.commit": False,
+            "statistics.interval.ms": 100,
+            "stats_cb": self._stats,
+        }
+        if rack is not None:
+            config["client.rack"] = rack
+        self.consumer = Consumer(config)
+        self.consumer.assign([TopicPartition(topic, 0, 0)])
+
+    def _stats(self, raw: str) -> None:
+        stats = json.loads(raw)
+        for broker in stats.get("brokers", {}).values():
+            if broker["nodeid"] >= 0:
+                self.received[broker["nodeid"]] = broker["rxbytes"]
+        partition = stats.get("topics", {}).get(self.topic, {}).get("partitions", {}).get("0")
+        if partition is not None and partition["broker"] >= 0:
+            self.served_by.append((partition["broker"], partition["leader"]))
+
+    def read(self, count: int, timeout_s: float = 60.0) -> list[str]:
+        values: list[str] = []
+        assert wait_until(lambda: self._poll_into(values) or len(values) >= count, timeout_s), values
+        return values
+
+    def _poll_into(self, values: list[str]) -> bool:
+        msg = self.consumer.poll(0.2)
+        if msg is not None:
+            assert msg.error() is None, msg.error()
+            values.append(msg.value().decode())
+        return False
+
+    def wait_served_by(self, broker: int, timeout_s: float = 30.0) -> bool:
+        """Until a statistics sample shows the partition fetched from ``broker``."""
+        start = len(self.served_by)
+        return wait_until(
+            lambda: self._poll_into([]) or any(b == broker for b, _ in self.served_by[start:]), timeout_s
+        )
+
+    def drain(self, seconds: float) -> list[str]:
+        """Whatever else arrives within ``seconds`` (expected: nothing)."""
+        values: list[str] = []
+        wait_until(lambda: self._poll_into(values), seconds)
+        return values
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def test_metadata_tells_each_broker_rack(cluster: Cluster) -> None:
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    nodes = admin.describe_cluster().result(30).nodes
+    assert {n.id: n.rack for n in nodes} == {0: "a", 1: "b", 2: "c"}
+
+
+def test_a_consumer_in_a_followers_rack_reads_every_record_from_that_follower(cluster: Cluster) -> None:
+    create_rf3(cluster, "near")
+    values = [f"v{i:04}".ljust(1000, ".") for i in range(300)]  # 300 kB: they can only come from 1
+    produce(cluster.bootstrap, "near", values)
+    assert wait_until(lambda: in_sync(cluster, "near", [0, 1, 2]), 30)
+    consumer = RackConsumer(cluster.bootstrap, "near", "b")
+    try:
+        assert consumer.read(len(values)) == values
+        assert consumer.wait_served_by(1)
+        # The leader (0) answered the first fetch with preferred_read_replica=1 and no records:
+        # librdkafka fetched from the leader, then from broker 1 only, and the 300 kB came from 1.
+        first = next(i for i, (b, _) in enumerate(consumer.served_by) if b == 1)
+        assert set(consumer.served_by[:first]) <= {(0, 0)}
+        assert set(consumer.served_by[first:]) == {(1, 0)}
+        assert consumer.received[1] > 300_000 > 30_000 > consumer.received[0], consumer.received
+    finally:
+        consumer.close()
+
+
+def test_a_consumer_without_a_rack_reads_from_the_leader(cluster: Cluster) -> None:
+    create_rf3(cluster, "plain")
+    values = [f"p{i}" for i in range(100)]
+    produce(cluster.bootstrap, "plain", values)
+    consumer = RackConsumer(cluster.bootstrap, "plain", None)
+    try:
+        assert consumer.read(len(values)) == values
+        assert consumer.wait_served_by(0)
+        assert all(b == 0 and leader == 0 for b, leader in consumer.served_by)
+    finally:
+        consumer.close()
+
+
+def test_the_consumer_falls_back_when_its_preferred_follower_dies(cluster: Cluster) -> None:
+    """Last in this module: it kills broker 1."""
+    create_rf3(cluster, "fallback")
+    first = [f"f{i}" for i in range(100)]
+    produce(cluster.bootstrap, "fallback", first)
+    assert wait_until(lambda: in_sync(cluster, "fallback", [0, 1, 2]), 30)
+    consumer = RackConsumer(cluster.bootstrap, "fallback", "b")
+    try:
+        assert consumer.read(len(first)) == first
+        assert consumer.wait_served_by(1)
+        cluster.brokers[1].kill()
+        second = [f"s{i}" for i in range(100)]
+        produce(cluster.brokers[0].bootstrap, "fallback", second)
+        # Exactly the rest, in order, once: nothing re-read from the start, nothing skipped.
+        assert consumer.read(len(second)) == second
+        assert consumer.wait_served_by(0)
+        assert consumer.drain(1.0) == []  # and no duplicate follows
+    finally:
+        consumer.close()
