@@ -32,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from kcli import local_racks
 from kcli.paths import kcli_home, pid_alive, process_cmdline, run_dir
 
 START_TIMEOUT_S = 60.0
@@ -273,10 +274,16 @@ def start(
     registry_port: int = 8081,
     secure: bool = False,
     controllers: int = 1,
+    racks: str | None = None,
 ) -> list[str]:
-    """Start the stack; returns the lines to print. Raises LocalError with one line on failure."""
+    """Start the stack; returns the lines to print. Raises LocalError with one line on failure.
+    ``racks``: ``--racks a,b,c``, the brokers' racks round robin (:mod:`kcli.local_racks`)."""
     if brokers < 1:
         raise LocalError(f"--brokers {brokers}: the number of brokers must be at least 1")
+    try:
+        rack_list = local_racks.parse_racks(racks, brokers)
+    except ValueError as exc:
+        raise LocalError(str(exc)) from None
     if controllers < 1 or controllers % 2 == 0:
         raise LocalError(
             f"--controllers {controllers}: a controller quorum needs an odd number of voters (1, 3 or 5)"
@@ -320,7 +327,9 @@ def start(
         secure_dir = None
         if brokers == 1 and controllers == 1:
             server_props = config_dir / "server.properties"
-            text = broker_properties(port, port + 1, base / "data" / "kafka")
+            text = local_racks.with_rack(
+                broker_properties(port, port + 1, base / "data" / "kafka"), rack_list, 0
+            )
             if secure:  # the SASL_SSL lab: certificates, users, ACLs (kcli/local_secure.py)
                 from kcli import local_secure
 
@@ -345,7 +354,7 @@ def start(
                 secure_dir = local_secure.prepare(base, [base / "data" / n for n in names])
             _start_cluster(
                 brokers, broker_ports, controller_port, base, config_dir, logs, started, messages, secure_dir,
-                controller_ports,
+                controller_ports, rack_list,
             )  # fmt: skip
         if schema_registry:
             sr_props = config_dir / "schema-registry.properties"
@@ -393,6 +402,7 @@ def _start_cluster(
     messages: list[str],
     secure_dir: Path | None = None,
     controller_ports: list[int] | None = None,
+    racks: list[str] | None = None,
 ) -> None:
     """The controller node(s), then the brokers 0..N-1; each recorded as soon as it is up. With a
     quorum the voters are controller-100, controller-101, ... (node ids 100, 101, ...)."""
@@ -418,6 +428,7 @@ def _start_cluster(
         props = config_dir / f"server-{node_id}.properties"
         data = base / "data" / f"kafka-{node_id}"
         text = cluster_properties(node_id, "broker", broker_port, controller_port, data, brokers, ports)
+        text = local_racks.with_rack(text, racks, node_id)
         if secure_dir is not None:
             from kcli import local_secure
 
@@ -433,10 +444,13 @@ def status() -> list[str]:
     services = _adopt(load_state())
     if not services:
         return ["Nothing runs: start the stack with kcli local start"]
-    lines = [f"{'SERVICE':<16}{'STATE':<10}{'PORT':<8}{'PID':<10}LOG"]
+    racks = {s.name: local_racks.rack_in(s.config_path()) for s in services if s.node_id is not None}
+    shown = any(racks.values())  # a RACK column only for a lab started with --racks
+    lines = [f"{'SERVICE':<16}{'STATE':<10}{'PORT':<8}{'PID':<10}" + ("RACK    " if shown else "") + "LOG"]
     for s in services:
         state = "UP" if s.alive() else "DOWN"
-        lines.append(f"{s.name:<16}{state:<10}{s.port:<8}{s.pid:<10}{s.log}")
+        rack = f"{racks.get(s.name) or '-':<8}" if shown else ""
+        lines.append(f"{s.name:<16}{state:<10}{s.port:<8}{s.pid:<10}{rack}{s.log}")
     return lines
 
 

@@ -115,6 +115,13 @@ def local_start(
             "the brokers'; --broker 101 then stops or starts one of them."
         ),
     ] = 1,
+    racks: Annotated[
+        str | None,
+        typer.Option(
+            help="Racks for the brokers, round robin (e.g. a,b,c): sets broker.rack and the rack-aware "
+            "replica selector, so consumers with client.rack read from a replica in their rack."
+        ),
+    ] = None,
 ) -> None:
     """Start a KRaft broker, or a cluster with --brokers N (and the schema registry), in the background."""
     from kcli import local
@@ -122,7 +129,7 @@ def local_start(
     if broker is not None:
         _run(lambda: local.start_broker(broker))
         return
-    _run(lambda: local.start(brokers, port, schema_registry, registry_port, secure, controllers))
+    _run(lambda: local.start(brokers, port, schema_registry, registry_port, secure, controllers, racks))
 
 
 @local_app.command("status")

@@ -375,3 +375,48 @@ def test_a_controller_quorum(local: dict[str, str]) -> None:
         f"Controller {active} is [UP] on localhost:{port + 2 + active - 100}"
     ]
     assert kcli(local, "local", "stop").returncode == 0
+
+
+def test_racks_lay_out_a_follower_fetching_lab(local: dict[str, str]) -> None:
+    """``--racks a,b,c``: broker.rack round robin and the rack-aware replica selector, shown by
+    status and told by Metadata; a consumer with client.rack of a follower's rack is served by
+    that follower (librdkafka's own statistics say which broker it fetches from)."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tests.server.cluster.test_follower_fetching import RackConsumer
+
+    refused = kcli(local, "local", "start", "--brokers", "2", "--racks", "a,,b")
+    assert (refused.returncode, refused.stderr.strip().count("\n")) == (1, 0), refused.stderr
+    assert "--racks a,,b: an empty rack name" in refused.stderr
+    too_many = kcli(local, "local", "start", "--brokers", "2", "--racks", "a,b,c")
+    assert too_many.returncode == 1 and "3 racks for 2 brokers" in too_many.stderr, too_many.stderr
+
+    port = consecutive_ports(4)
+    started = kcli(local, "local", "start", "--brokers", "3", "--port", str(port), "--racks", "a,b,c")
+    assert started.returncode == 0, started.stderr
+    status = kcli(local, "local", "status").stdout.splitlines()
+    assert status[0].split() == ["SERVICE", "STATE", "PORT", "PID", "RACK", "LOG"]
+    assert [(line.split()[0], line.split()[4]) for line in status[1:]] == [
+        ("controller", "-"), ("kafka-0", "a"), ("kafka-1", "b"), ("kafka-2", "c"),
+    ]  # fmt: skip
+    bootstrap = f"localhost:{port}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    assert {n.id: n.rack for n in admin.describe_cluster().result(30).nodes} == {0: "a", 1: "b", 2: "c"}
+    admin.create_topics([NewTopic("lab", 1)])["lab"].result(30)  # replication 3 by default
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    values = [f"r{i}" for i in range(50)]
+    for value in values:
+        producer.produce("lab", value.encode())
+    assert producer.flush(60) == 0
+    partition = admin.list_topics("lab", timeout=10).topics["lab"].partitions[0]
+    follower = next(r for r in partition.replicas if r != partition.leader)
+    assert wait_until(
+        lambda: follower in admin.list_topics("lab", timeout=10).topics["lab"].partitions[0].isrs, 30
+    )
+    consumer = RackConsumer(bootstrap, "lab", "abc"[follower])
+    try:
+        assert consumer.read(len(values)) == values
+        assert consumer.wait_served_by(follower)
+    finally:
+        consumer.close()
