@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from kio.schema.errors import ErrorCode
 
 from tests.cluster_process import Cluster
 from tests.e2e.helpers import wait_until
+from tests.kafka_wire import Connection, code
 
 RACKS = ["a", "b", "c"]
 RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
@@ -149,6 +151,50 @@ def test_a_consumer_without_a_rack_reads_from_the_leader(cluster: Cluster) -> No
         assert all(b == 0 and leader == 0 for b, leader in consumer.served_by)
     finally:
         consumer.close()
+
+
+def fetch(address: str, topic: str, offset: int, *, version: int = 11, **fields: Any) -> Any:
+    """One partition's answer to a raw consumer Fetch (``fields`` override the request's)."""
+    part = {"partition": 0, "current_leader_epoch": fields.pop("epoch", -1), "fetch_offset": offset,
+            "log_start_offset": -1, "partition_max_bytes": 1 << 20}  # fmt: skip
+    body: dict[str, Any] = {"replica_id": -1, "max_wait": 0, "min_bytes": 1, "max_bytes": 1 << 20,
+                            "isolation_level": 0, "session_id": 0, "session_epoch": -1,
+                            "topics": [{"topic": topic, "partitions": [part]}], "forgotten_topics_data": []}  # fmt: skip
+    if version >= 11:
+        body["rack_id"] = ""
+    body.update(fields)
+    with Connection(address) as conn:
+        return conn.request(1, version, body).responses[0].partitions[0]
+
+
+def test_what_a_leader_and_a_follower_answer_on_the_wire(cluster: Cluster) -> None:
+    """The exact answers librdkafka acts on: the leader's preferred_read_replica (no records) for
+    a rack holding an in-sync follower; a follower serving a consumer up to its high watermark,
+    with Kafka's errors; old consumers, followers' own fetches and ListOffsets leader-only."""
+    create_rf3(cluster, "wire")
+    produce(cluster.bootstrap, "wire", [f"w{i}" for i in range(10)])
+    leader, follower = cluster.brokers[0].bootstrap, cluster.brokers[1].bootstrap
+    assert wait_until(lambda: fetch(follower, "wire", 0).high_watermark == 10, 30)
+    assert wait_until(lambda: in_sync(cluster, "wire", [0, 1, 2]), 30)
+
+    for rack, preferred in (("b", 1), ("c", 2), ("a", -1), ("", -1), ("z", -1)):
+        answer = fetch(leader, "wire", 0, rack_id=rack)
+        assert (code(answer.error_code), answer.preferred_read_replica) == (0, preferred), rack
+        assert bool(answer.records) == (preferred == -1), rack
+
+    served = fetch(follower, "wire", 0, rack_id="c")  # a follower never redirects
+    assert (code(served.error_code), served.preferred_read_replica, served.high_watermark) == (0, -1, 10)
+    assert served.records
+    assert code(fetch(follower, "wire", 10).error_code) == 0  # at its high watermark: nothing yet
+    assert code(fetch(follower, "wire", 11).error_code) == ErrorCode.offset_out_of_range
+    assert code(fetch(follower, "wire", 0, epoch=1_000_000).error_code) == ErrorCode.unknown_leader_epoch
+    assert code(fetch(follower, "wire", 0, version=10).error_code) == ErrorCode.not_leader_or_follower
+    assert code(fetch(follower, "wire", 0, replica_id=2).error_code) == ErrorCode.not_leader_or_follower
+    with Connection(follower) as conn:
+        listed = conn.request(2, 5, {"replica_id": -1, "isolation_level": 0, "topics": [
+            {"name": "wire", "partitions": [{"partition_index": 0, "current_leader_epoch": -1, "timestamp": -1}]}
+        ]})  # fmt: skip
+    assert code(listed.topics[0].partitions[0].error_code) == ErrorCode.not_leader_or_follower
 
 
 def test_the_consumer_falls_back_when_its_preferred_follower_dies(cluster: Cluster) -> None:
