@@ -18,6 +18,7 @@ from kio.schema.errors import ErrorCode
 
 from tests.cluster_process import Cluster
 from tests.e2e.helpers import wait_until
+from tests.java_client import needs_java, run_java
 from tests.kafka_wire import Connection, code
 
 RACKS = ["a", "b", "c"]
@@ -195,6 +196,65 @@ def test_what_a_leader_and_a_follower_answer_on_the_wire(cluster: Cluster) -> No
             {"name": "wire", "partitions": [{"partition_index": 0, "current_leader_epoch": -1, "timestamp": -1}]}
         ]})  # fmt: skip
     assert code(listed.topics[0].partitions[0].error_code) == ErrorCode.not_leader_or_follower
+
+
+JAVA_RACK_CONSUMER = """
+import java.time.Duration;
+import java.util.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.common.*;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+public class JavaRackConsumer {
+    public static void main(String[] args) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", args[0]);
+        p.put("client.rack", args[3]);
+        p.put("enable.auto.commit", "false");
+        p.put("key.deserializer", StringDeserializer.class.getName());
+        p.put("value.deserializer", StringDeserializer.class.getName());
+        int n = Integer.parseInt(args[2]);
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            TopicPartition tp = new TopicPartition(args[1], 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            int got = 0;
+            long deadline = System.currentTimeMillis() + 60000;
+            while (got < n && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    System.out.println("record " + r.offset() + " " + r.value().substring(0, 5));
+                    got++;
+                }
+            }
+            for (Map.Entry<MetricName, ? extends Metric> e : consumer.metrics().entrySet()) {
+                MetricName m = e.getKey();
+                if (m.group().equals("consumer-node-metrics") && m.name().equals("incoming-byte-total")) {
+                    System.out.println("bytes " + m.tags().get("node-id") + " " + e.getValue().metricValue());
+                }
+            }
+        }
+    }
+}
+"""
+
+
+@needs_java
+def test_the_java_consumer_with_client_rack_reads_from_the_follower(cluster: Cluster) -> None:
+    create_rf3(cluster, "java")
+    values = [f"j{i:04}".ljust(1000, ".") for i in range(300)]
+    produce(cluster.bootstrap, "java", values)
+    assert wait_until(lambda: in_sync(cluster, "java", [0, 1, 2]), 30)
+    result = run_java(JAVA_RACK_CONSUMER, cluster.bootstrap, "java", str(len(values)), "c")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("record")] == [
+        f"record {i} j{i:04}" for i in range(300)
+    ]
+    received = {
+        node: float(total) for _, node, total in (line.split() for line in lines if line.startswith("bytes "))
+    }
+    # The client's own per-broker byte counts: the 300 kB came from broker 2 (rack c), not the leader.
+    assert received["node-2"] > 300_000 > 30_000 > received.get("node-0", 0.0), received
 
 
 def test_the_consumer_falls_back_when_its_preferred_follower_dies(cluster: Cluster) -> None:
