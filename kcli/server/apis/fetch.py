@@ -34,7 +34,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker
+from kcli.server.broker import Broker, BrokerNode
 from kcli.server.partition import Partition
 from kcli.server.protocol.fast_responses import (
     SENDFILE_MIN,
@@ -44,7 +44,7 @@ from kcli.server.protocol.fast_responses import (
     release_regions,
 )
 from kcli.server.purgatory import DelayedOperation
-from kcli.server.replica_selector import ReplicaView, replica_selector
+from kcli.server.replica_selector import ReplicaSelector, ReplicaView, replica_selector
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 
@@ -115,15 +115,19 @@ def _readable_partition(broker: Broker, name: str | None, index: int) -> tuple[P
 
 
 def _preferred_read_replica(
-    broker: Broker, listener: str, partition: Partition, client_rack: str | None, fetch_offset: int
+    broker: Broker,
+    selector: ReplicaSelector,
+    live: dict[int, BrokerNode],
+    partition: Partition,
+    client_rack: str | None,
+    fetch_offset: int,
 ) -> int:
     """The replica ``replica.selector.class`` prefers for this consumer, or -1 for this leader
-    (Kafka's ReplicaManager.findPreferredReadReplica). Candidates are the live in-sync followers
-    whose log holds ``fetch_offset`` (a lagging follower would only make the consumer lag)."""
-    selector = replica_selector(broker.config.replica_selector_class)
-    if selector is None or partition.local_id is None or not partition.is_leader:
+    (Kafka's ReplicaManager.findPreferredReadReplica). Candidates are the live (``live``: on the
+    client's listener) in-sync followers whose log holds ``fetch_offset``: a lagging follower
+    would only make the consumer lag."""
+    if partition.local_id is None or not partition.is_leader:
         return -1
-    live = {b.node_id: b for b in broker.live_brokers(listener)}
     now = time.monotonic()
     leader = ReplicaView(partition.local_id, broker.config.broker_rack, partition.log.log_end_offset)
     candidates = [leader]
@@ -200,6 +204,8 @@ def _read_all(
     # Kafka's clientMetadata: a consumer's Fetch v11+ may read from a follower, and names its rack.
     from_any_replica = replica_id < 0 and version >= 11
     client_rack = getattr(request, "rack_id", None) if from_any_replica else None
+    selector = replica_selector(broker.config.replica_selector_class) if from_any_replica else None
+    live = {b.node_id: b for b in broker.live_brokers(listener)} if selector is not None else {}
     for topic in request.topics:
         if by_id:
             record = broker.topics_by_id.get(topic.topic_id)
@@ -224,8 +230,10 @@ def _read_all(
                 parts.append(_partition_result(fp.partition, epoch_error, partition, None, isolation))
                 has_error = True
                 continue
-            if from_any_replica and partition.is_leader:
-                preferred = _preferred_read_replica(broker, listener, partition, client_rack, fp.fetch_offset)
+            if selector is not None and partition.is_leader:
+                preferred = _preferred_read_replica(
+                    broker, selector, live, partition, client_rack, fp.fetch_offset
+                )
                 if preferred >= 0:  # no records: the client fetches from the preferred replica
                     parts.append(
                         _partition_result(fp.partition, 0, partition, None, isolation, None, preferred)

@@ -35,7 +35,9 @@ class FakeLog:
 
 
 def partition(name: str, broken: bool = False) -> Any:
-    return SimpleNamespace(topic=name, index=0, leader_epoch=3, log=FakeLog(broken))
+    return SimpleNamespace(
+        topic=name, index=0, leader_epoch=3, log=FakeLog(broken), wake_fetchers=lambda: None
+    )
 
 
 def answer(name: str, records: bytes, hw: int, start: int) -> Any:
