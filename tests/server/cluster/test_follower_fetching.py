@@ -258,8 +258,12 @@ def test_the_java_consumer_with_client_rack_reads_from_the_follower(cluster: Clu
 
 
 def test_the_consumer_falls_back_when_its_preferred_follower_dies(cluster: Cluster) -> None:
-    """Last in this module: it kills broker 1."""
+    """Last in this module: it kills broker 1, which also leads "moved": a follower then fences a
+    consumer that still knows the leader epoch before the election (FENCED_LEADER_EPOCH)."""
     create_rf3(cluster, "fallback")
+    admin = AdminClient({"bootstrap.servers": cluster.brokers[0].bootstrap})
+    admin.create_topics([NewTopic("moved", 1, replica_assignment=[[1, 0, 2]])])["moved"].result(30)
+    produce(cluster.brokers[0].bootstrap, "moved", ["m"])
     first = [f"f{i}" for i in range(100)]
     produce(cluster.bootstrap, "fallback", first)
     assert wait_until(lambda: in_sync(cluster, "fallback", [0, 1, 2]), 30)
@@ -276,3 +280,12 @@ def test_the_consumer_falls_back_when_its_preferred_follower_dies(cluster: Clust
         assert consumer.drain(1.0) == []  # and no duplicate follows
     finally:
         consumer.close()
+    assert wait_until(
+        lambda: admin.list_topics("moved", timeout=10).topics["moved"].partitions[0].leader in (0, 2), 30
+    )
+    follower = 2 if admin.list_topics("moved", timeout=10).topics["moved"].partitions[0].leader == 0 else 0
+    address = cluster.brokers[follower].bootstrap
+    assert wait_until(
+        lambda: code(fetch(address, "moved", 0, epoch=0).error_code) == ErrorCode.fenced_leader_epoch, 30
+    )
+    assert code(fetch(address, "moved", 0).error_code) == 0  # without an epoch it still serves
