@@ -239,6 +239,8 @@ KNOWN_KEYS = {
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
+    "replication.quota.window.num",
+    "replication.quota.window.size.seconds",
     "broker.rack",
     "cluster.id",
     "log.cleaner.delete.retention.ms",

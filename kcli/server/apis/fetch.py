@@ -24,6 +24,7 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
+from kcli.server.cluster.replication_quota import leader_throttled, record_leader_fetch
 from kcli.server.partition import Partition
 from kcli.server.protocol.fast_responses import (
     SENDFILE_MIN,
@@ -174,11 +175,15 @@ def _read_all(
                 has_error = True
                 continue
             cap = max(fp.partition_max_bytes, 0)
-            watched.append(_Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch))
+            # KIP-73: a throttled replica over the leader quota gets no data and adds no bytes
+            throttled = replica_id >= 0 and leader_throttled(broker, partition, replica_id)
+            watched.append(
+                _Watched(partition, fp.fetch_offset, 0 if throttled else cap, kind, partition.leader_epoch)
+            )
             limit = min(cap, remaining)
             records: bytes | Region = b""
             end_offset = fp.fetch_offset
-            if limit > 0 or total == 0:
+            if not throttled and (limit > 0 or total == 0):
                 try:
                     records, end_offset = plog.read_records(
                         fp.fetch_offset,
@@ -283,4 +288,6 @@ async def fetch(ctx: RequestContext, request: Any) -> dict:
         else:
             delayed.force_complete()
         topics, total, watched, has_error = _read_all(ctx.broker, request, by_id)
+    if _replica_id(request) >= 0:
+        record_leader_fetch(ctx.broker, topics)
     return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": topics, "node_endpoints": []}
