@@ -1,24 +1,31 @@
-"""Unit tests of the replication quota's arithmetic (Kafka's Rate over sampled windows) and of
-the throttle configs' parsing and validation (Kafka's ThrottledReplicaListValidator and the
-broker rates' LONG >= 0)."""
+"""Unit tests of the replication quota's arithmetic (Kafka's Rate over sampled windows), of the
+throttle configs' parsing and validation (Kafka's ThrottledReplicaListValidator and the broker
+rates' LONG >= 0), of each side's decision (the follower's fetcher, the leader's Fetch) on a
+stand-in broker, and of the reassignment tool's throttle lists."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
 from kcli.server.cluster.replication_quota import (
     FOLLOWER_RATE,
+    FOLLOWER_REPLICAS,
     LEADER_RATE,
     LEADER_REPLICAS,
     UNLIMITED,
     QuotaConfigError,
     ReplicationQuotaManager,
     ReplicationQuotas,
+    follower_fetchable,
+    leader_throttled,
+    record_follower_fetch,
+    record_leader_fetch,
     throttled_partitions,
     validate_rate,
     validate_throttled_replicas,
 )
-from kcli.server.cluster.replication_quota import FOLLOWER_REPLICAS as FOLLOWER_REPLICAS
 from kcli.tools.reassign_partitions import move_map, throttle_configs
 
 MB = 1_000_000
@@ -141,3 +148,63 @@ def test_the_tool_throttles_the_moving_replicas_as_kafka() -> None:
     assert leaders == {"t": "0:0,0:1,0:2,1:0,1:1,1:2", "u": "0:0,0:1"}
     assert followers == {"t": "0:3,1:3", "u": ""}
     assert brokers == [0, 1, 2, 3]
+
+
+def fake_broker(
+    node_id: int, rates: dict[str, str], topic_configs: dict[str, dict[str, str]]
+) -> SimpleNamespace:
+    """What the hooks read of a broker: its id, quotas, dynamic broker configs and topic configs."""
+    return SimpleNamespace(
+        node_id=node_id,
+        replication_quotas=ReplicationQuotas(samples=2, window_s=1.0, clock=lambda: 100.0),
+        catalog=SimpleNamespace(broker_configs=rates),
+        topic=lambda name: SimpleNamespace(configs=topic_configs[name]) if name in topic_configs else None,
+        topics_by_id={},
+    )
+
+
+def test_the_follower_holds_back_its_throttled_replicas_while_over_its_quota() -> None:
+    broker = fake_broker(2, {FOLLOWER_RATE: "1000"}, {"t": {FOLLOWER_REPLICAS: "0:2,1:3"}, "u": {}})
+
+    def state(topic: str, index: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            partition=SimpleNamespace(topic=topic, index=index, log=SimpleNamespace(log_end_offset=0))
+        )
+
+    t0, t1, u0 = state("t", 0), state("t", 1), state("u", 0)
+    assert follower_fetchable(broker, [t0, t1, u0]) == [t0, t1, u0]  # under the quota
+    answers = [
+        SimpleNamespace(partition_index=0, error_code=0, high_watermark=5000, records=b"x" * 2000),
+        SimpleNamespace(partition_index=1, error_code=0, high_watermark=10, records=b"y" * 9000),
+    ]
+    record_follower_fetch(broker, SimpleNamespace(responses=[SimpleNamespace(topic="t", partitions=answers)]))
+    assert broker.replication_quotas.follower.rate() == pytest.approx(2000)  # only t-0 is throttled on 2
+    assert follower_fetchable(broker, [t0, t1, u0]) == [t1, u0]
+    t0.partition.log.log_end_offset = 5000  # caught up with the leader's high watermark: in sync
+    assert follower_fetchable(broker, [t0, t1, u0]) == [t0, t1, u0]
+    t0.partition.log.log_end_offset = 0
+    broker.catalog.broker_configs = {}  # the rate removed: unthrottled
+    assert follower_fetchable(broker, [t0, t1, u0]) == [t0, t1, u0]
+
+
+def test_the_leader_serves_no_data_to_throttled_replicas_out_of_the_isr_while_over_its_quota() -> None:
+    broker = fake_broker(0, {LEADER_RATE: "1000"}, {"t": {LEADER_REPLICAS: "0:0,0:1"}})
+    p0 = SimpleNamespace(topic="t", index=0, isr=[0, 1])
+    p1 = SimpleNamespace(topic="t", index=1, isr=[0, 1])
+    assert not leader_throttled(broker, p0, 2)  # under the quota
+    response = [
+        {
+            "topic": "t",
+            "partitions": [
+                {"partition_index": 0, "records": b"x" * 2000},
+                {"partition_index": 1, "records": b"y" * 9000},
+            ],
+        }
+    ]
+    record_leader_fetch(broker, response)
+    assert broker.replication_quotas.leader.rate() == pytest.approx(2000)  # only t-0 is throttled on 0
+    assert leader_throttled(broker, p0, 2)
+    assert not leader_throttled(broker, p0, 1)  # an in-sync follower is never throttled
+    assert not leader_throttled(broker, p1, 2)  # nor a replica the config does not name here
+    broker.catalog.broker_configs = {LEADER_RATE: "5000"}
+    assert not leader_throttled(broker, p0, 2)
