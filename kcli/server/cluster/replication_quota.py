@@ -215,17 +215,25 @@ class ReplicationQuotas:
 
     @classmethod
     def from_settings(cls, raw: dict[str, str]) -> ReplicationQuotas:
-        """The window from the static broker settings (Kafka's defaults: 11 samples of 1 s)."""
+        """The window from the static broker settings (Kafka's defaults: 11 samples of 1 s); a
+        value Kafka would refuse stops the broker's start (ConfigError, with Kafka's message)."""
+        from kcli.server.config import ConfigError
 
-        def positive(key: str, default: int) -> int:
+        def at_least_one(key: str, default: int) -> int:
+            text = raw.get(key, str(default)).strip()
             try:
-                return max(1, int(raw.get(key, default)))
+                value = int(text)
             except ValueError:
-                return default
+                raise ConfigError(
+                    f"Invalid value {text} for configuration {key}: Not a number of type INT"
+                ) from None
+            if value < 1:
+                raise ConfigError(f"Invalid value {value} for configuration {key}: Value must be at least 1")
+            return value
 
         return cls(
-            positive(WINDOW_NUM, DEFAULT_WINDOW_NUM),
-            positive(WINDOW_SIZE_SECONDS, DEFAULT_WINDOW_SIZE_SECONDS),
+            at_least_one(WINDOW_NUM, DEFAULT_WINDOW_NUM),
+            at_least_one(WINDOW_SIZE_SECONDS, DEFAULT_WINDOW_SIZE_SECONDS),
         )
 
     def sync(self, broker_configs: dict[str, str]) -> None:

@@ -26,6 +26,7 @@ from kcli.server.cluster.replication_quota import (
     validate_rate,
     validate_throttled_replicas,
 )
+from kcli.server.config import ConfigError
 from kcli.tools.reassign_partitions import move_map, throttle_configs
 
 MB = 1_000_000
@@ -86,6 +87,16 @@ def test_the_rates_follow_the_dynamic_broker_configs() -> None:
     quotas.sync({FOLLOWER_RATE: "300"})
     assert (quotas.leader.bound, quotas.follower.bound) == (float(UNLIMITED), 300)
     assert ReplicationQuotas.from_settings({"replication.quota.window.num": "3"}).leader.samples_count == 3
+    with pytest.raises(
+        ConfigError,
+        match=r"^Invalid value 0 for configuration replication\.quota\.window\.num: Value must be at least 1$",
+    ):
+        ReplicationQuotas.from_settings({"replication.quota.window.num": "0"})
+    with pytest.raises(
+        ConfigError,
+        match=r"^Invalid value 1s for configuration replication\.quota\.window\.size\.seconds: Not a number",
+    ):
+        ReplicationQuotas.from_settings({"replication.quota.window.size.seconds": "1s"})
 
 
 def test_throttled_partitions_of_a_broker() -> None:
