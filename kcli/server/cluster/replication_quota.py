@@ -321,7 +321,8 @@ def follower_fetchable(broker: Broker, states: list[Any]) -> list[Any]:
             quotas = quotas or _quotas(broker)
             if (
                 quotas.is_throttled(value, p.index, broker.node_id)
-                and not p.log.log_end_offset >= quotas.follower_leader_hw.get((p.topic, p.index), 2**63)
+                and p.log.log_end_offset
+                < quotas.follower_leader_hw.get((p.topic, p.index), 2**63)  # not in sync
                 and quotas.follower.is_quota_exceeded()
             ):
                 continue
