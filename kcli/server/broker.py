@@ -33,6 +33,7 @@ from kcli.server.cluster.link import CALL_TIMEOUT_S
 from kcli.server.cluster.local_link import ControllerThread, LocalControllerLink
 from kcli.server.cluster.metadata_log import METADATA_DIR
 from kcli.server.cluster.metadata_records import MetadataRecord
+from kcli.server.cluster.replication_quota import ReplicationQuotas
 from kcli.server.cluster.topic_rules import (
     TopicError,
     topic_name_problem,
@@ -124,6 +125,7 @@ class Broker:
         self._controller_thread: ControllerThread | None = None
         self._open_failures: dict[tuple[str, int], OSError] = {}
         self.fetchers: ReplicaFetcherManager | None = None
+        self.replication_quotas = ReplicationQuotas.from_settings(config.raw)  # KIP-73 throttles
         self.leadership_listeners: list[Callable[[str, int, bool], None]] = []
 
     # --- start-up ---------------------------------------------------------------------------

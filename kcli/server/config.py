@@ -240,6 +240,8 @@ KNOWN_KEYS = {
     "min.insync.replicas",
     "unclean.leader.election.enable",
     "replica.lag.time.max.ms",
+    "replication.quota.window.num",
+    "replication.quota.window.size.seconds",
     "broker.rack",
     "replica.selector.class",
     "cluster.id",

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kcli.server.cluster.replication_quota import (
+    FOLLOWER_REPLICAS,
+    LEADER_REPLICAS,
+    QuotaConfigError,
+    validate_throttled_replicas,
+)
 from kcli.server.config import BrokerConfig
+
+THROTTLED_REPLICAS = (LEADER_REPLICAS, FOLLOWER_REPLICAS)  # KIP-73, enforced by the replication quotas
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ TOPIC_CONFIGS: dict[str, TopicConfigDef] = {
         _d("file.delete.delay.ms", "long", "log.segment.delete.delay.ms", "60000"),
         _d("flush.messages", "long", "log.flush.interval.messages", "9223372036854775807"),
         _d("flush.ms", "long", "log.flush.interval.ms", "9223372036854775807"),
+        _d("follower.replication.throttled.replicas", "list", None, ""),
         _d("index.interval.bytes", "int", "log.index.interval.bytes", "4096"),
+        _d("leader.replication.throttled.replicas", "list", None, ""),
         _d("max.compaction.lag.ms", "long", "log.cleaner.max.compaction.lag.ms", "9223372036854775807"),
         _d("max.message.bytes", "int", "message.max.bytes", "1048588"),
         _d(
@@ -83,6 +93,11 @@ def validate_topic_config(name: str, value: str | None) -> None:
         raise InvalidConfigError(f"Unknown topic config name: {name}")
     if value is None:
         return
+    if name in THROTTLED_REPLICAS:
+        try:
+            validate_throttled_replicas(name, value)
+        except QuotaConfigError as exc:
+            raise InvalidConfigError(str(exc)) from None
     if definition.kind in ("int", "long"):
         try:
             int(value)

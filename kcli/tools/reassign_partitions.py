@@ -12,9 +12,12 @@ The calls confluent-kafka lacks (AlterPartitionReassignments, ListPartitionReass
 sent with kio over PLAINTEXT (:mod:`kcli.tools.cluster_wire`), so the tool works against any
 Kafka cluster's plaintext listener, not only kcli's. ``--throttle`` sets Kafka's throttle
 configs (``leader/follower.replication.throttled.replicas`` on the topics, the ``...rate``
-configs on the brokers) exactly as Kafka's tool does; kcli's brokers have no replication
-quotas and refuse the topic configs with INVALID_CONFIG, so a throttled reassignment against
-kcli fails before it starts rather than running unthrottled. Replica moves between log dirs
+configs on the brokers) exactly as Kafka's tool does, and kcli's brokers enforce them as Kafka's
+replication quotas (:mod:`kcli.server.cluster.replication_quota`); ``--execute --additional
+--throttle N`` resubmits a running plan with a new rate. ``--verify`` (once nothing is moving)
+and ``--cancel`` clear them, printing Kafka 3.9's ``Clearing broker-level throttles ...`` and
+``Clearing topic-level throttles ...`` lines (the ZooKeeper-era tool printed ``Throttle was
+removed.``, which Kafka's documentation still shows). Replica moves between log dirs
 (``log_dirs`` other than ``"any"``) are refused with one line.
 """
 
@@ -496,7 +499,7 @@ def execute(view: Any, text: str, additional: bool, throttle: int, log_dir_throt
         if throttle >= 0:
             _set_throttles(view, proposed, current, throttle)
         if log_dir_throttle >= 0:
-            print(f"The replica-alter-dir throttle limit was set to {log_dir_throttle} B/s")
+            _set_log_dir_throttle(view, dirs, log_dir_throttle)
     errors = alter_reassignments(view, proposed)
     if errors:
         lines = "\n".join(f"{_tp(tp)}: {errors[tp]}" for tp in sorted(errors))
@@ -505,32 +508,60 @@ def execute(view: Any, text: str, additional: bool, throttle: int, log_dir_throt
     print(f"Successfully started partition reassignment{'' if len(proposed) == 1 else 's'} for {names}")
 
 
+def move_map(
+    ongoing: dict[tuple[str, int], Any],
+    proposed: dict[tuple[str, int], list[int]],
+    current: dict[tuple[str, int], list[int]],
+) -> dict[tuple[str, int], tuple[set[int], set[int]]]:
+    """Kafka's calculateProposedMoveMap: (sources, destinations) of every partition moving - those
+    of the running reassignments (sources without the adding replicas) and the proposed ones
+    (sources from a running reassignment when there is one, else the current replicas)."""
+    moves: dict[tuple[str, int], tuple[set[int], set[int]]] = {}
+    for tp, r in ongoing.items():
+        adding = set(r.adding_replicas)
+        moves[tp] = ({int(b) for b in r.replicas} - adding, adding)
+    for tp, target in proposed.items():
+        sources = moves[tp][0] if tp in moves else set(current[tp])
+        moves[tp] = (sources, set(target) - sources)
+    return moves
+
+
+def throttle_configs(
+    moves: dict[tuple[str, int], tuple[set[int], set[int]]],
+) -> tuple[dict[str, str], dict[str, str], list[int]]:
+    """Kafka's leader and follower throttled-replicas values per topic (``partition:broker`` in
+    string order) and the brokers that get the rates: the sources throttle as leaders, the new
+    replicas as followers."""
+    leaders: dict[str, set[str]] = {}
+    followers: dict[str, set[str]] = {}
+    brokers: set[int] = set()
+    for (t, p), (sources, destinations) in moves.items():
+        leaders.setdefault(t, set()).update(f"{p}:{s}" for s in sources)
+        followers.setdefault(t, set()).update(f"{p}:{d}" for d in destinations - sources)
+        brokers |= sources | destinations
+    return (
+        {t: ",".join(sorted(v)) for t, v in leaders.items()},
+        {t: ",".join(sorted(v)) for t, v in followers.items()},
+        sorted(brokers),
+    )
+
+
 def _set_throttles(
     view: Any,
     proposed: dict[tuple[str, int], list[int]],
     current: dict[tuple[str, int], list[int]],
     rate: int,
 ) -> None:
-    """Kafka's topic throttle lists (partition:broker of sources and destinations) and broker rates."""
-    leaders: dict[str, set[str]] = {}
-    followers: dict[str, set[str]] = {}
-    brokers: set[int] = set()
-    for (t, p), target in proposed.items():
-        sources = set(current[(t, p)])
-        destinations = set(target) - sources
-        leaders.setdefault(t, set()).update(f"{p}:{s}" for s in sources)
-        followers.setdefault(t, set()).update(f"{p}:{d}" for d in destinations)
-        brokers |= sources | destinations
+    """Kafka's modifyReassignmentThrottle: the topics' throttled replicas, then both rates on every
+    broker a partition moves from or to (with ``--additional``, the running moves count too)."""
+    leaders, followers, brokers = throttle_configs(move_map(list_reassignments(view), proposed, current))
     _alter_configs(
         view,
         [
             (
                 TOPIC_RESOURCE,
                 t,
-                [
-                    (TOPIC_THROTTLES[0], ",".join(sorted(leaders[t])), SET),
-                    (TOPIC_THROTTLES[1], ",".join(sorted(followers[t])), SET),
-                ],
+                [(TOPIC_THROTTLES[0], leaders[t], SET), (TOPIC_THROTTLES[1], followers[t], SET)],
             )
             for t in hashmap_order(leaders)
         ],
@@ -543,10 +574,20 @@ def _set_throttles(
                 str(b),
                 [(BROKER_THROTTLES[0], str(rate), SET), (BROKER_THROTTLES[1], str(rate), SET)],
             )
-            for b in sorted(brokers)
+            for b in brokers
         ],
     )
     print(f"The inter-broker throttle limit was set to {rate} B/s")
+
+
+def _set_log_dir_throttle(view: Any, dirs: dict[tuple[str, int, int], str], rate: int) -> None:
+    """Kafka's modifyLogDirThrottle: the rate on each broker with a replica moving between its
+    log dirs (none when the plan names no log dir); the line is printed either way."""
+    brokers = sorted({b for _, _, b in dirs})
+    _alter_configs(
+        view, [(BROKER_RESOURCE, str(b), [(BROKER_THROTTLES[2], str(rate), SET)]) for b in brokers]
+    )
+    print(f"The replica-alter-dir throttle limit was set to {rate} B/s")
 
 
 def verify(view: Any, text: str, preserve_throttles: bool) -> None:

@@ -12,6 +12,11 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker, TopicError
+from kcli.server.cluster.replication_quota import (
+    BROKER_RATE_CONFIGS,
+    QuotaConfigError,
+    validate_broker_config,
+)
 from kcli.server.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
 
 TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
@@ -93,10 +98,19 @@ def _group_configs(broker: Broker, group: str, include_synonyms: bool) -> list[d
     return entries
 
 
-def _broker_configs(broker: Broker) -> list[dict]:
+def _broker_configs(broker: Broker, include_synonyms: bool = False) -> list[dict]:
+    """Static settings, then the dynamic ones (this broker's, from its catalog) over them; with
+    synonyms, a dynamic config lists itself and the static setting it overrides, as Kafka does."""
     entries = {k: _entry(k, v, SOURCE_STATIC_BROKER) for k, v in sorted(broker.config.raw.items())}
     for key, value in broker.catalog.broker_configs.items():
-        entries[key] = _entry(key, value, SOURCE_DYNAMIC_BROKER)
+        entry = _entry(key, value, SOURCE_DYNAMIC_BROKER, "long" if key in BROKER_RATE_CONFIGS else "string")
+        if include_synonyms:
+            entry["synonyms"] = [{"name": key, "value": value, "source": SOURCE_DYNAMIC_BROKER}]
+            if key in broker.config.raw:
+                entry["synonyms"].append(
+                    {"name": key, "value": broker.config.raw[key], "source": SOURCE_STATIC_BROKER}
+                )
+        entries[key] = entry
     return list(entries.values())
 
 
@@ -127,7 +141,7 @@ async def describe_configs(ctx: RequestContext, request: Any) -> dict:
                 entry["error_code"] = ErrorCode.invalid_request
                 entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
             elif res.resource_type == BROKER:
-                entry["configs"] = _broker_configs(broker)
+                entry["configs"] = _broker_configs(broker, getattr(request, "include_synonyms", False))
         elif res.resource_type == GROUP:
             entry["configs"] = _group_configs(
                 broker, res.resource_name, getattr(request, "include_synonyms", False)
@@ -168,9 +182,11 @@ async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, va
             if not _is_this_broker(broker, res.resource_name):
                 entry["error_code"] = ErrorCode.invalid_request
                 entry["error_message"] = f"Unexpected broker id, expected {broker.node_id}"
-            elif new_values is not None and not validate_only:
-                broker.catalog.broker_configs = new_values
-                broker.catalog.save()
+            elif new_values is not None:
+                _validate_broker(new_values)
+                if not validate_only:
+                    broker.catalog.broker_configs = new_values
+                    broker.catalog.save()
         elif res.resource_type == GROUP:
             if new_values is not None:
                 for key, value in new_values.items():
@@ -191,6 +207,15 @@ async def _alter(broker: Broker, res: Any, new_values: dict[str, str] | None, va
     except TopicError as exc:  # the controller refused or could not be reached
         entry["error_code"], entry["error_message"] = exc.error_code, exc.message
     return entry
+
+
+def _validate_broker(values: dict[str, str]) -> None:
+    """The replication throttle rates (KIP-73) are checked as Kafka's DynamicConfig.Broker does."""
+    for key, value in values.items():
+        try:
+            validate_broker_config(key, value)
+        except QuotaConfigError as exc:
+            raise InvalidConfigError(str(exc)) from None
 
 
 def _current(broker: Broker, res: Any) -> dict[str, str]:

@@ -35,6 +35,7 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker, BrokerNode
+from kcli.server.cluster.replication_quota import leader_throttled, record_leader_fetch
 from kcli.server.partition import Partition
 from kcli.server.protocol.fast_responses import (
     SENDFILE_MIN,
@@ -250,13 +251,22 @@ def _read_all(
                 has_error = True
                 continue
             cap = max(fp.partition_max_bytes, 0)
+            # KIP-73: a throttled replica over the leader quota gets no data and adds no bytes
+            throttled = replica_id >= 0 and leader_throttled(broker, partition, replica_id)
             watched.append(
-                _Watched(partition, fp.fetch_offset, cap, kind, partition.leader_epoch, partition.is_leader)
+                _Watched(
+                    partition,
+                    fp.fetch_offset,
+                    0 if throttled else cap,
+                    kind,
+                    partition.leader_epoch,
+                    partition.is_leader,
+                )
             )
             limit = min(cap, remaining)
             records: bytes | Region = b""
             end_offset = fp.fetch_offset
-            if limit > 0 or total == 0:
+            if not throttled and (limit > 0 or total == 0):
                 try:
                     records, end_offset = plog.read_records(
                         fp.fetch_offset,
@@ -361,4 +371,6 @@ async def fetch(ctx: RequestContext, request: Any) -> dict:
         else:
             delayed.force_complete()
         topics, total, watched, has_error = _read_all(ctx.broker, request, by_id, ctx.version, ctx.listener)
+    if _replica_id(request) >= 0:
+        record_leader_fetch(ctx.broker, topics)
     return {"throttle_time": 0, "error_code": 0, "session_id": 0, "responses": topics, "node_endpoints": []}

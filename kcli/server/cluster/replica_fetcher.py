@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.cluster.kafka_connection import KafkaConnection
+from kcli.server.cluster.replication_quota import follower_fetchable, record_follower_fetch
 from kcli.server.partition import NO_LEADER, Partition
 from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
 from kcli.server.security import inter_broker_client
@@ -307,6 +308,10 @@ class ReplicaFetcher:
 
     # --- fetching ----------------------------------------------------------------------------
     async def _fetch(self, conn: KafkaConnection, states: list[_Fetching]) -> None:
+        states = follower_fetchable(self.broker, states)  # KIP-73: throttled replicas wait when over
+        if not states:
+            await self._pause_briefly()
+            return
         grouped = self._by_topic(states)
         body: dict[str, Any] = {
             "replica_id": self.broker.node_id,
@@ -337,6 +342,7 @@ class ReplicaFetcher:
             "rack_id": "",
         }
         response = await conn.request(1, FETCH_VERSION, body, timeout_s=FETCH_MAX_WAIT_MS / 1000 + 30)
+        record_follower_fetch(self.broker, response)
         for topic in response.responses:
             for answer in topic.partitions:
                 state = self.states.get((topic.topic, answer.partition_index))
