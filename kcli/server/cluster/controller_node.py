@@ -160,6 +160,12 @@ class ControllerNode:
 
         try:
             await answer_lines(reader, writer, lambda request: self._dispatch(session, request), seen)
+        except asyncio.CancelledError:
+            # The loop is ending (shutdown) while a request was held (a voter's long-poll fetch):
+            # the connection just ends. Not re-raised: Python 3.11's stream server calls
+            # ``task.exception()`` on a cancelled handler task, which logs a CancelledError
+            # traceback for a clean stop.
+            pass
         finally:
             self._end(session)
 
@@ -245,6 +251,11 @@ async def serve_controller(config: BrokerConfig) -> None:
     finally:
         log.info("%s shutting down", tag)
         reaper.cancel()
+        if node.quorum is not None:
+            # Before the connections close: the other voters hear EndQuorumEpoch and elect the
+            # next leader while this one can still vote.
+            node._resign()
+            await node.quorum.resign_gracefully()
         for server in servers:
             server.close()
         for session in list(node.sessions.values()):
