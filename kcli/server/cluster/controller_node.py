@@ -23,7 +23,8 @@ from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
-from kcli.server.cluster.raft_node import QuorumNode, parse_voters
+from kcli.server.cluster.raft_node import QuorumNode
+from kcli.server.cluster.raft_voters import configured_voters
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
@@ -64,7 +65,7 @@ class ControllerNode:
         )
         self.sessions: dict[int, _Session] = {}
         self._ids = itertools.count(1)
-        self.voters = parse_voters(config.controller_quorum_voters)
+        self.voters = configured_voters(config.controller_quorum_voters, config.log_dirs[0])
         self.quorum: QuorumNode | None = None
         self.service: ControllerService | None = None
         if len(self.voters) > 1:
