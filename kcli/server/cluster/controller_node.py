@@ -24,6 +24,7 @@ from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.cluster.raft_node import QuorumNode
+from kcli.server.cluster.raft_snapshots import FollowerSnapshots
 from kcli.server.cluster.raft_voters import configured_voters
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
@@ -73,6 +74,7 @@ class ControllerNode:
                 config, self.voters, _cluster_id(config, make=False), self._become_active, self._resign
             )
             self.quorum.on_cluster_id = self._adopt_cluster_id
+            self.quorum.log.on_commit = self._follower_snapshots()
             return
         self.service = self._make_service(None)
 
@@ -109,10 +111,18 @@ class ControllerNode:
         self.quorum.log.on_commit = committed
         self.service = service
 
+    def _snapshot_bytes(self) -> int:
+        return int(self.config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES))
+
+    def _follower_snapshots(self) -> FollowerSnapshots:
+        """A follower voter snapshots its own log as the leader does (``raft_snapshots``)."""
+        assert self.quorum is not None
+        return FollowerSnapshots(self.quorum.log, self._snapshot_bytes())
+
     def _resign(self) -> None:
         service, self.service = self.service, None
         if self.quorum is not None:
-            self.quorum.log.on_commit = lambda: None
+            self.quorum.log.on_commit = self._follower_snapshots()
         if service is not None:
             service.deactivate()
 
@@ -122,9 +132,7 @@ class ControllerNode:
             config.log_dirs[0],
             self.quorum.cluster_id if self.quorum is not None else _cluster_id(config),
             node_id=config.node_id,
-            snapshot_bytes=int(
-                config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES)
-            ),
+            snapshot_bytes=self._snapshot_bytes(),
             metadata_log=metadata_log,
         )
         raw = config.raw
