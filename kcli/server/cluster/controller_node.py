@@ -25,7 +25,7 @@ from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.cluster.raft_node import QuorumNode
 from kcli.server.cluster.raft_snapshots import FollowerSnapshots
-from kcli.server.cluster.raft_voters import configured_voters
+from kcli.server.cluster.raft_voters import configured_voters, read_bootstrap_voters
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
@@ -74,6 +74,9 @@ class ControllerNode:
                 config, self.voters, _cluster_id(config, make=False), self._become_active, self._resign
             )
             self.quorum.on_cluster_id = self._adopt_cluster_id
+            if not config.controller_quorum_voters.strip():
+                bootstrapped = read_bootstrap_voters(config.log_dirs[0]) or []
+                self.quorum.directory_ids = {v.node_id: v.directory_id for v in bootstrapped}
             self.quorum.log.on_commit = self._follower_snapshots()
             return
         self.service = self._make_service(None)

@@ -138,6 +138,8 @@ class QuorumNode:
         self._announcing: set[asyncio.Task[None]] = set()
         # (epoch, back-off in seconds) once the leader of that epoch resigned (EndQuorumEpoch)
         self._leader_resigned: tuple[int, float] | None = None
+        # voter -> directory id, for a voter set read from the bootstrap snapshot (KIP-853)
+        self.directory_ids: dict[int, str] = {}
 
     # --- notifications -----------------------------------------------------------------------
     def _on_append(self) -> None:
@@ -466,7 +468,7 @@ class QuorumNode:
     def describe(self) -> dict[str, Any]:
         """DescribeQuorum's partition data, from the leader's view."""
         now = _now_ms()
-        voters = []
+        voters: list[list[Any]] = []
         for v in self.state.voters:
             if v == self.node_id:
                 voters.append([v, self.log.end_offset, now, now])
@@ -475,6 +477,8 @@ class QuorumNode:
                 voters.append(
                     [v, -1, -1, -1] if p is None else [v, p.end_offset, p.last_fetch_ms, p.last_caught_up_ms]
                 )
+            if v in self.directory_ids:  # a KIP-853 voter set names each voter's directory
+                voters[-1].append(self.directory_ids[v])
         return {
             "leader": self.state.leader_id,
             "epoch": self.state.epoch,

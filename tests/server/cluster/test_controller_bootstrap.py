@@ -115,9 +115,10 @@ def test_the_voter_set_comes_from_the_bootstrap_snapshot(quorum):
         assert f"directory.id={next(v.directory_id for v in voters if v.node_id == node)}" in meta
     assert wait_until(lambda: describe_status(broker.bootstrap).get("LeaderId", "") != "", 30)
     status = describe_status(broker.bootstrap)
+    # Kafka's format for a KIP-853 voter set: each voter with its directory id
     expected = ", ".join(
-        f'{{"id": {10 + i}, "endpoints": ["CONTROLLER://127.0.0.1:{c.port}"]}}'
-        for i, c in enumerate(controllers)
+        f'{{"id": {v.node_id}, "directoryId": "{v.directory_id}", "endpoints": ["CONTROLLER://127.0.0.1:{c.port}"]}}'
+        for v, c in zip(read_bootstrap_voters(controllers[0].log_dirs) or [], controllers, strict=True)
     )
     assert status["CurrentVoters"] == f"[{expected}]"
     assert int(status["LeaderId"]) in (10, 11, 12)
