@@ -85,7 +85,7 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
 def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
     """Every controller a broker-only node may find the active one among (the voters, or the
     bootstrap servers), in order."""
-    from kcli.server.cluster.raft_node import parse_voters
+    from kcli.server.cluster.raft_voters import parse_voters
 
     if config.zookeeper_connect and not config.kraft:
         return []
@@ -104,8 +104,7 @@ def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
 def check_supported_topology(config: BrokerConfig) -> None:
     """Voters must parse; a controller must be one of them; a combined broker+controller node in
     a quorum of several is not built (controller-only voters are): say so clearly."""
-    from kcli.server.cluster.raft_node import parse_voters
-    from kcli.server.cluster.raft_voters import configured_voters
+    from kcli.server.cluster.raft_voters import configured_voters, parse_voters
 
     try:
         voters = parse_voters(config.controller_quorum_voters)

@@ -47,20 +47,6 @@ log = logging.getLogger("kafka.raft.KafkaRaftClient")
 FETCH_WAIT_MS = 500  # how long a leader holds a fetch that has nothing new (a long poll)
 
 
-def parse_voters(value: str) -> dict[int, tuple[str, int]]:
-    """``controller.quorum.voters``: ``id@host:port,...``; raises ValueError with the bad entry."""
-    voters: dict[int, tuple[str, int]] = {}
-    for entry in (v.strip() for v in value.split(",")):
-        if not entry:
-            continue
-        node, at, address = entry.partition("@")
-        host, _, port = address.rpartition(":")
-        if not at or not node.strip().isdigit() or not port.isdigit():
-            raise ValueError(f"controller.quorum.voters: {entry!r} is not id@host:port")
-        voters[int(node)] = (host.strip("[]") or "localhost", int(port))
-    return voters
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 

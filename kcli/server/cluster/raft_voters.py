@@ -39,6 +39,20 @@ SNAPSHOT_HEADER, SNAPSHOT_FOOTER, KRAFT_VERSION, KRAFT_VOTERS = 3, 4, 5, 6
 BOOTSTRAP_SNAPSHOT = f"{0:020d}-{0:010d}.checkpoint"
 
 
+def parse_voters(value: str) -> dict[int, tuple[str, int]]:
+    """``controller.quorum.voters``: ``id@host:port,...``; raises ValueError with the bad entry."""
+    voters: dict[int, tuple[str, int]] = {}
+    for entry in (v.strip() for v in value.split(",")):
+        if not entry:
+            continue
+        node, at, address = entry.partition("@")
+        host, _, port = address.rpartition(":")
+        if not at or not node.strip().isdigit() or not port.isdigit():
+            raise ValueError(f"controller.quorum.voters: {entry!r} is not id@host:port")
+        voters[int(node)] = (host.strip("[]") or "localhost", int(port))
+    return voters
+
+
 class VoterParseError(ValueError):
     """A ``--initial-controllers`` entry Kafka would refuse; the message is Kafka's."""
 
@@ -224,8 +238,6 @@ def configured_voters(static: str, metadata_dir: Path) -> dict[int, tuple[str, i
     """A controller's voter set: ``controller.quorum.voters`` when set (a static quorum), else
     the bootstrap snapshot's (``controller.quorum.bootstrap.servers`` and a node formatted with
     ``--standalone``/``--initial-controllers``), else none (a lone controller, or a broker)."""
-    from kcli.server.cluster.raft_node import parse_voters
-
     voters = parse_voters(static)
     if voters:
         return voters
