@@ -85,7 +85,7 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
 def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
     """Every controller a broker-only node may find the active one among (the voters, or the
     bootstrap servers), in order."""
-    from kcli.server.cluster.raft_node import parse_voters
+    from kcli.server.cluster.raft_voters import parse_voters
 
     if config.zookeeper_connect and not config.kraft:
         return []
@@ -104,17 +104,19 @@ def controller_voters(config: BrokerConfig) -> list[tuple[str, int]]:
 def check_supported_topology(config: BrokerConfig) -> None:
     """Voters must parse; a controller must be one of them; a combined broker+controller node in
     a quorum of several is not built (controller-only voters are): say so clearly."""
-    from kcli.server.cluster.raft_node import parse_voters
+    from kcli.server.cluster.raft_voters import configured_voters, parse_voters
 
     try:
         voters = parse_voters(config.controller_quorum_voters)
+        if "controller" in config.process_roles and config.log_dirs:
+            voters = configured_voters(config.controller_quorum_voters, config.log_dirs[0])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if "controller" in config.process_roles and len(voters) > 1:
         if config.node_id not in voters:
             raise ConfigError(
                 f"node.id {config.node_id} of a controller is not in controller.quorum.voters "
-                f"({config.controller_quorum_voters})"
+                f"({config.controller_quorum_voters or 'the voter set its metadata log was formatted with'})"
             )
         if "broker" in config.process_roles:
             others = [f"{v}@{h}:{p}" for v, (h, p) in voters.items() if v != config.node_id]

@@ -30,11 +30,33 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--config", "-c", required=True, help="The Kafka configuration file to use.")
     fmt.add_argument("--cluster-id", "-t", required=True, help="The cluster ID to use.")
     fmt.add_argument("--ignore-formatted", "-g", action="store_true")
-    fmt.add_argument("--standalone", "-s", action="store_true")
     fmt.add_argument("--release-version", "-r")
     fmt.add_argument("--add-scram", "-S", action="append")
-    fmt.add_argument("--initial-controllers", "-I")
-    fmt.add_argument("--no-initial-controllers", "-N", action="store_true")
+    # KIP-853 (Kafka 3.9+): how the first voter set of a dynamic quorum is given; one at most.
+    quorum = fmt.add_mutually_exclusive_group()
+    quorum.add_argument(
+        "--standalone",
+        "-s",
+        action="store_true",
+        help="Used to initialize a controller as a single-node dynamic quorum. When setting this flag, the "
+        "controller.quorum.voters config must not be set, and controller.quorum.bootstrap.servers is set instead.",
+    )
+    quorum.add_argument(
+        "--no-initial-controllers",
+        "-N",
+        action="store_true",
+        help="Used to initialize a server without specifying a dynamic quorum. When setting this flag, the "
+        "controller.quorum.voters config should not be set, and controller.quorum.bootstrap.servers is set instead.",
+    )
+    quorum.add_argument(
+        "--initial-controllers",
+        "-I",
+        help="Used to initialize a server with the specified dynamic quorum. The argument is a comma-separated "
+        "list of id@hostname:port:directory. The same values must be used to format all nodes. For example: "
+        "0@example.com:8082:JEXY6aqzQY-32P5TStzaFg,1@example.com:8083:MvDxzVmcRsaTz33bUuRU6A,"
+        "2@example.com:8084:07R5amHmR32VDA6jHkGbTA . When setting this flag, the controller.quorum.voters config "
+        "must not be set, and controller.quorum.bootstrap.servers is set instead.",
+    )
     info = sub.add_parser("info", help="Get information about the Kafka log directories on this node.")
     info.add_argument("--config", "-c", required=True)
     verify = sub.add_parser(
@@ -57,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "random-uuid":
         print(encode_cluster_id(random_uuid()))
         return 0
+    from kcli.server.cluster.raft_voters import write_bootstrap_snapshot
     from kcli.server.config import BrokerConfig, ConfigError
     from kcli.server.storage.log_dirs import MetaPropertiesError, read_meta, write_meta
 
@@ -85,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    try:
+        initial = _initial_controllers(args, config)
+    except ValueError as exc:
+        print(f"Error: {exc}" if not isinstance(exc, _Terse) else str(exc), file=sys.stderr)
+        return 1
     credentials = []
     if args.add_scram:
         from kcli.server.security.scram_bootstrap import ScramArgumentError, parse_add_scram
@@ -109,14 +137,73 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        write_meta(d, cluster_id, config.node_id, kraft=True)
-        print(f"Formatting metadata directory {d} with metadata.version 4.0-IV3.")
+        voter = next((v for v in initial or [] if v.node_id == config.node_id), None)
+        if d == config.log_dirs[0] and voter is not None:
+            # Kafka's DYNAMIC_METADATA_VOTER_DIRECTORY: the directory id is the one the voter
+            # set names, and the bootstrap snapshot holds the voter set.
+            write_meta(d, cluster_id, config.node_id, kraft=True, directory_id=voter.directory_id)
+            write_bootstrap_snapshot(d, initial or [], _controller_listener(config))
+            kind = "dynamic metadata voter directory"
+        elif d == config.log_dirs[0]:
+            write_meta(d, cluster_id, config.node_id, kraft=True)
+            kind = "dynamic metadata directory" if initial is not None else "metadata directory"
+        else:
+            write_meta(d, cluster_id, config.node_id, kraft=True)
+            kind = "data directory"
+        print(f"Formatting {kind} {d} with metadata.version 4.0-IV3.")
     if credentials:  # bootstrap SCRAM users, in the node's security store
         from kcli.server.security.store import SecurityStore
 
         store = SecurityStore.load(config.log_dirs[0])
         store.alter_scram(credentials, [])
     return 0
+
+
+class _Terse(ValueError):
+    """A refusal printed as Kafka's StorageTool prints a TerseFailure: the message alone."""
+
+
+def _controller_listener(config) -> str:  # type: ignore[no-untyped-def]
+    return (config.controller_listener_names or ["CONTROLLER"])[0]
+
+
+def _initial_controllers(args: argparse.Namespace, config) -> list | None:  # type: ignore[no-untyped-def]
+    """KIP-853's first voter set from ``--standalone``/``--initial-controllers``, with the rules
+    and messages of Kafka's StorageTool (3.9+): None when the node gets none (a static quorum, a
+    broker, or ``--no-initial-controllers``)."""
+    from kcli.server.cluster.raft_voters import DynamicVoter, parse_dynamic_voters
+
+    static = bool(config.controller_quorum_voters.strip())
+    if static and (args.initial_controllers or args.standalone):
+        raise _Terse(
+            "You cannot specify controller.quorum.voters and format the node with --initial-controllers or "
+            "--standalone. If you want to use dynamic quorum, please remove controller.quorum.voters and specify "
+            "controller.quorum.bootstrap.servers instead."
+        )
+    is_controller = "controller" in config.process_roles
+    if args.standalone:
+        if not is_controller:
+            raise _Terse("You can only use --standalone on a controller.")
+        listener = _controller_listener(config).upper()
+        found = [ls for ls in config.advertised_listeners + config.listeners if ls.name == listener]
+        if not found:
+            raise _Terse("No controller listeners found.")
+        host, port = found[0].host, found[0].port
+        from kcli.server.catalog import encode_cluster_id, random_uuid
+
+        return [DynamicVoter(config.node_id, host or "localhost", port, encode_cluster_id(random_uuid()))]
+    if args.initial_controllers:
+        return parse_dynamic_voters(args.initial_controllers)
+    # Kafka applies this to every controller without controller.quorum.voters; kcli only to one
+    # with controller.quorum.bootstrap.servers (a dynamic quorum): a node naming neither is kcli's
+    # lone-node convenience (it is its own only voter), which Kafka's config would refuse anyway.
+    dynamic = bool(config.raw.get("controller.quorum.bootstrap.servers", "").strip())
+    if is_controller and dynamic and not static and not args.no_initial_controllers:
+        raise _Terse(
+            "Because controller.quorum.voters is not set on this controller, you must specify one of the "
+            "following: --standalone, --initial-controllers, or --no-initial-controllers."
+        )
+    return None
 
 
 def _info(directories: list[Path], kraft: bool) -> int:

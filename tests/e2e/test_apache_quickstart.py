@@ -42,7 +42,9 @@ def test_apache_quickstart_verbatim(env: dict[str, str], servers: list[Server], 
     assert formatted.returncode == 0, formatted.stderr
     cluster_id = formatted.stdout.strip().splitlines()[-1].removeprefix("cluster=")
     assert len(cluster_id) == 22
-    assert f"Formatting metadata directory {tmp_path / 'kraft-combined-logs'}" in formatted.stdout
+    assert (
+        f"Formatting dynamic metadata voter directory {tmp_path / 'kraft-combined-logs'}" in formatted.stdout
+    )
 
     broker = Server("bin/kafka-server-start.sh config/server.properties", env, cwd=home)
     servers.append(broker)

@@ -7,6 +7,7 @@ voter's log end offset and fetch times, and the brokers following the log as obs
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -19,11 +20,21 @@ METADATA_TOPIC = "__cluster_metadata"
 ZERO_UUID = uuid.UUID(int=0)  # a static quorum's voters have no directory id (Kafka's ZERO_UUID)
 
 
-def _replica(row: list[int]) -> dict[str, Any]:
-    replica, end, fetched, caught_up = (int(x) for x in row)
+def _directory_id(text: str) -> uuid.UUID:
+    """A directory id as Kafka writes it (22 characters of URL-safe base64); zero when unreadable."""
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=="))
+    except ValueError:
+        return ZERO_UUID
+
+
+def _replica(row: list[Any]) -> dict[str, Any]:
+    """``[id, log end, last fetch ms, last caught-up ms]`` and, for a voter of a quorum bootstrapped
+    by KIP-853, its directory id."""
+    replica, end, fetched, caught_up = (int(x) for x in row[:4])
     return {
         "replica_id": replica,
-        "replica_directory_id": ZERO_UUID,
+        "replica_directory_id": _directory_id(str(row[4])) if len(row) > 4 and row[4] else ZERO_UUID,
         "log_end_offset": end,
         "last_fetch_timestamp": fetched,
         "last_caught_up_timestamp": caught_up,

@@ -23,7 +23,9 @@ from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
-from kcli.server.cluster.raft_node import QuorumNode, parse_voters
+from kcli.server.cluster.raft_node import QuorumNode
+from kcli.server.cluster.raft_snapshots import FollowerSnapshots
+from kcli.server.cluster.raft_voters import configured_voters, read_bootstrap_voters
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
@@ -64,7 +66,7 @@ class ControllerNode:
         )
         self.sessions: dict[int, _Session] = {}
         self._ids = itertools.count(1)
-        self.voters = parse_voters(config.controller_quorum_voters)
+        self.voters = configured_voters(config.controller_quorum_voters, config.log_dirs[0])
         self.quorum: QuorumNode | None = None
         self.service: ControllerService | None = None
         if len(self.voters) > 1:
@@ -72,6 +74,10 @@ class ControllerNode:
                 config, self.voters, _cluster_id(config, make=False), self._become_active, self._resign
             )
             self.quorum.on_cluster_id = self._adopt_cluster_id
+            if not config.controller_quorum_voters.strip():
+                bootstrapped = read_bootstrap_voters(config.log_dirs[0]) or []
+                self.quorum.directory_ids = {v.node_id: v.directory_id for v in bootstrapped}
+            self.quorum.log.on_commit = self._follower_snapshots()
             return
         self.service = self._make_service(None)
 
@@ -108,10 +114,18 @@ class ControllerNode:
         self.quorum.log.on_commit = committed
         self.service = service
 
+    def _snapshot_bytes(self) -> int:
+        return int(self.config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES))
+
+    def _follower_snapshots(self) -> FollowerSnapshots:
+        """A follower voter snapshots its own log as the leader does (``raft_snapshots``)."""
+        assert self.quorum is not None
+        return FollowerSnapshots(self.quorum.log, self._snapshot_bytes())
+
     def _resign(self) -> None:
         service, self.service = self.service, None
         if self.quorum is not None:
-            self.quorum.log.on_commit = lambda: None
+            self.quorum.log.on_commit = self._follower_snapshots()
         if service is not None:
             service.deactivate()
 
@@ -121,9 +135,7 @@ class ControllerNode:
             config.log_dirs[0],
             self.quorum.cluster_id if self.quorum is not None else _cluster_id(config),
             node_id=config.node_id,
-            snapshot_bytes=int(
-                config.raw.get("metadata.log.max.record.bytes.between.snapshots", SNAPSHOT_BYTES)
-            ),
+            snapshot_bytes=self._snapshot_bytes(),
             metadata_log=metadata_log,
         )
         raw = config.raw
@@ -160,6 +172,12 @@ class ControllerNode:
 
         try:
             await answer_lines(reader, writer, lambda request: self._dispatch(session, request), seen)
+        except asyncio.CancelledError:
+            # The loop is ending (shutdown) while a request was held (a voter's long-poll fetch):
+            # the connection just ends. Not re-raised: Python 3.11's stream server calls
+            # ``task.exception()`` on a cancelled handler task, which logs a CancelledError
+            # traceback for a clean stop.
+            pass
         finally:
             self._end(session)
 
@@ -245,6 +263,11 @@ async def serve_controller(config: BrokerConfig) -> None:
     finally:
         log.info("%s shutting down", tag)
         reaper.cancel()
+        if node.quorum is not None:
+            # Before the connections close: the other voters hear EndQuorumEpoch and elect the
+            # next leader while this one can still vote.
+            node._resign()
+            await node.quorum.resign_gracefully()
         for server in servers:
             server.close()
         for session in list(node.sessions.values()):

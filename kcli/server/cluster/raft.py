@@ -23,6 +23,12 @@ Understandable Consensus Algorithm", 2014) in KIP-595's pull-based form:
   replica counting alone (the paper's figure 8).
 - **Check quorum**: a leader that has not been fetched from by a majority for a fetch timeout and
   a half resigns (KIP-595), so a partitioned leader stops answering brokers.
+- **Graceful resignation** (KIP-595's EndQuorumEpoch): a leader that stops cleanly resigns and
+  tells the voters, naming its preferred successors - the other voters, most up to date first (by
+  the offset each last fetched). A follower of that leader in that epoch stands for election
+  after a back-off that grows with its place in that list (none for the first, KafkaRaftClient's
+  strict exponential back-off for the others), instead of waiting out the fetch timeout, so the
+  most up-to-date voter usually stands alone and a clean stop fails over in milliseconds.
 
 The I/O around it (connections, timers, the log on disk) is ``raft_node``; this module only
 decides, so it can be tested as Raft is tested: elections, log matching, truncation and commit
@@ -94,6 +100,19 @@ class ReplicaProgress:
     end_offset: int = -1
     last_fetch_ms: int = -1
     last_caught_up_ms: int = -1
+
+
+def end_epoch_backoff_ms(position: int, successors: int, retry_backoff_ms: int, backoff_max_ms: int) -> int:
+    """How long a follower waits before standing after its leader's EndQuorumEpoch, from its
+    place among the preferred successors: the first stands at once, the others after a strict
+    exponential back-off (retry back-off x 2^(place-1), capped at the election back-off maximum,
+    which is also what a voter outside the list waits) - KafkaRaftClient's rule, so the most up-
+    to-date voter gets a head start."""
+    if position <= 0:
+        return 0
+    if position >= successors:
+        return backoff_max_ms
+    return min(backoff_max_ms, retry_backoff_ms * 2 ** (position - 1))
 
 
 class RaftState:
@@ -219,6 +238,29 @@ class RaftState:
         """The new leader of an epoch announces itself (KIP-595's BeginQuorumEpoch)."""
         self.observe(int(request["epoch"]), int(request["leader"]))
         return {"epoch": self.epoch, "leader": self.leader_id}
+
+    def end_epoch_request(self) -> dict[str, Any]:
+        """EndQuorumEpoch of a resigning leader: its epoch, itself, and the preferred successors
+        (the other voters by the offset they last fetched, highest first; ties by id)."""
+        successors = sorted(
+            (v for v in self.voters if v != self.node_id),
+            key=lambda v: (-self.progress.get(v, ReplicaProgress()).end_offset, v),
+        )
+        return {"epoch": self.epoch, "leader": self.node_id, "preferred_successors": successors}
+
+    def handle_end_epoch(self, request: dict[str, Any]) -> int | None:
+        """A leader resigns (KIP-595's EndQuorumEpoch). A follower of that leader in that epoch
+        gets its place among the preferred successors (their count when it is not listed): the
+        caller stands for election after :func:`end_epoch_backoff_ms` of it. None: the request
+        is stale or this voter does not follow that leader (nothing to do)."""
+        epoch, leader = int(request["epoch"]), int(request["leader"])
+        if epoch < self.epoch:
+            return None
+        self.observe(epoch, leader)
+        if self.role != Role.FOLLOWER or self.leader_id != leader or self.epoch != epoch:
+            return None
+        successors = [int(v) for v in request.get("preferred_successors", [])]
+        return successors.index(self.node_id) if self.node_id in successors else len(successors)
 
     def resign(self) -> None:
         """A leader without a quorum (or stopping) steps down; the epoch stays."""

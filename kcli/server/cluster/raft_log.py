@@ -11,6 +11,7 @@ file as it is.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from kcli.server.cluster.metadata_log import (
     control_key,
     snapshot_name,
 )
+from kcli.server.cluster.raft_voters import BOOTSTRAP_SNAPSHOT
 
 FETCH_MAX_BYTES = 512 * 1024  # one answer line stays well below the JSON-lines limit
 SNAPSHOT_CHUNK = 512 * 1024
@@ -102,6 +104,19 @@ class RaftMetadataLog(MetadataLog):
         self.on_append()
         return last
 
+    def write_snapshot(self, records: list, end_offset: int) -> Path:  # type: ignore[override]
+        """As a lone controller's, but the bootstrap snapshot (KIP-853's voter set, see
+        ``raft_voters``) survives: a controller configured with
+        ``controller.quorum.bootstrap.servers`` reads its voters there at every start."""
+        bootstrap = self.directory / BOOTSTRAP_SNAPSHOT
+        kept = bootstrap.read_bytes() if bootstrap.exists() else None
+        path = super().write_snapshot(records, end_offset)
+        if kept is not None and not bootstrap.exists():
+            tmp = bootstrap.with_suffix(".checkpoint.part")
+            tmp.write_bytes(kept)
+            os.replace(tmp, bootstrap)
+        return path
+
     # --- snapshots between voters ------------------------------------------------------------
     def snapshot_chunk(self, end: int, position: int) -> tuple[bytes, bool] | None:
         latest = self.latest_snapshot()
@@ -120,12 +135,10 @@ class RaftMetadataLog(MetadataLog):
         tmp = path.with_suffix(".checkpoint.part")
         tmp.write_bytes(data)
         with open(tmp, "rb+") as fh:
-            import os
-
             os.fsync(fh.fileno())
             os.replace(tmp, path)
         for old in self.directory.glob(f"*{SNAPSHOT_SUFFIX}"):
-            if old != path:
+            if old != path and old.name != BOOTSTRAP_SNAPSHOT:
                 old.unlink(missing_ok=True)
         self.log.truncate_fully_and_start_at(end)
         self.log.high_watermark = end

@@ -4,15 +4,20 @@ controller when this voter is elected.
 **The RPCs.** Voters speak KIP-595's four requests - Vote, BeginQuorumEpoch, Fetch of
 ``__cluster_metadata`` and FetchSnapshot (KIP-630) - with KIP-595's fields and semantics, but as
 JSON lines on the controller listener (``raft_vote``, ``raft_begin_epoch``, ``raft_fetch``,
-``raft_snapshot``) beside the ``ctl_*`` operations brokers already speak there, rather than in
+``raft_snapshot``, and ``raft_end_epoch`` for EndQuorumEpoch) beside the ``ctl_*`` operations brokers already speak there, rather than in
 Kafka's binary framing. Why: the controller listener of a kcli controller speaks JSON lines to
 brokers today (a Kafka broker cannot join a kcli quorum nor the reverse, since the broker-to-
 controller RPCs differ anyway), one connection handler and one codec serve both, and each
 message stays readable in a packet capture. What is replicated is Kafka's, byte for byte: the
 record batches of ``__cluster_metadata-0`` (base64 in the line) with their offsets and leader
 epochs, the LeaderChange control record opening each epoch, the snapshot files and
-``quorum-state``. EndQuorumEpoch is not sent: a stopping leader's followers notice it within the
-fetch timeout (2 s by default), as after a crash.
+``quorum-state``.
+
+**A clean stop of the leader** (KIP-595's EndQuorumEpoch): the stopping leader resigns, sends
+EndQuorumEpoch with its preferred successors to every other voter, answers the fetches it was
+holding (NOT_LEADER), and waits - still voting - up to an election timeout for the next leader to
+announce itself before it closes. Its followers stand for election at once (the most up-to-date
+first), so the failover takes milliseconds rather than the fetch timeout a crash costs.
 
 **Timers** (Kafka's settings and defaults): ``controller.quorum.election.timeout.ms`` (1000,
 randomised up to twice that), ``controller.quorum.fetch.timeout.ms`` (2000: a follower that has
@@ -32,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kcli.server.cluster.quorum_state import QuorumStateStore
-from kcli.server.cluster.raft import RaftState, Role
+from kcli.server.cluster.raft import RaftState, Role, end_epoch_backoff_ms
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import MAX_LINE, decode, encode
@@ -40,20 +45,6 @@ from kcli.zookeeper.protocol import MAX_LINE, decode, encode
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
 
 FETCH_WAIT_MS = 500  # how long a leader holds a fetch that has nothing new (a long poll)
-
-
-def parse_voters(value: str) -> dict[int, tuple[str, int]]:
-    """``controller.quorum.voters``: ``id@host:port,...``; raises ValueError with the bad entry."""
-    voters: dict[int, tuple[str, int]] = {}
-    for entry in (v.strip() for v in value.split(",")):
-        if not entry:
-            continue
-        node, at, address = entry.partition("@")
-        host, _, port = address.rpartition(":")
-        if not at or not node.strip().isdigit() or not port.isdigit():
-            raise ValueError(f"controller.quorum.voters: {entry!r} is not id@host:port")
-        voters[int(node)] = (host.strip("[]") or "localhost", int(port))
-    return voters
 
 
 def _now_ms() -> int:
@@ -120,6 +111,7 @@ class QuorumNode:
         self.election_timeout_ms = int(raw.get("controller.quorum.election.timeout.ms", "1000"))
         self.fetch_timeout_ms = int(raw.get("controller.quorum.fetch.timeout.ms", "2000"))
         self.backoff_max_ms = int(raw.get("controller.quorum.election.backoff.max.ms", "1000"))
+        self.retry_backoff_ms = int(raw.get("controller.quorum.retry.backoff.ms", "20"))
         self.log = RaftMetadataLog(config.log_dirs[0], self.node_id)
         store = QuorumStateStore(self.log.directory, list(voters))
         self.state = RaftState(self.node_id, list(voters), self.log, store)
@@ -130,6 +122,10 @@ class QuorumNode:
         self._task: asyncio.Task[None] | None = None
         self._was_leader = False
         self._announcing: set[asyncio.Task[None]] = set()
+        # (epoch, back-off in seconds) once the leader of that epoch resigned (EndQuorumEpoch)
+        self._leader_resigned: tuple[int, float] | None = None
+        # voter -> directory id, for a voter set read from the bootstrap snapshot (KIP-853)
+        self.directory_ids: dict[int, str] = {}
 
     # --- notifications -----------------------------------------------------------------------
     def _on_append(self) -> None:
@@ -172,11 +168,47 @@ class QuorumNode:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def _stop_loop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task
+
+    async def resign_gracefully(self) -> None:
+        """A clean stop (KIP-595's EndQuorumEpoch): a leader resigns, tells the other voters and
+        waits up to an election timeout for the next leader (it still answers Vote requests
+        meanwhile, so its vote can complete a majority). Other roles just stop their loop."""
+        await self._stop_loop()
+        if self.state.role != Role.LEADER:
+            return
+        epoch = self.state.epoch
+        request = {**self.state.end_epoch_request(), "cluster_id": self.cluster_id}
+        log.info(
+            "Resigning the leadership of epoch %d (clean shutdown): EndQuorumEpoch to %s, preferred successors %s",
+            epoch, sorted(self.peers), request["preferred_successors"],
+        )  # fmt: skip
+        self.state.resign()
+        self._after_change()
+        async with self._appended:
+            self._appended.notify_all()  # the held fetches answer NOT_LEADER now
+
+        async def tell(peer: Peer) -> None:
+            with contextlib.suppress(ConnectionError):
+                await peer.request("raft_end_epoch", request, self.election_timeout_ms / 1000)
+
+        await asyncio.gather(*(tell(p) for p in self.peers.values()))
+        deadline = time.monotonic() + self.election_timeout_ms / 1000
+        while not (self.state.epoch > epoch and self.state.leader_id >= 0):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.info("No new leader within %d ms of resigning; stopping anyway", self.election_timeout_ms)
+                return
+            await self._wait_change(remaining)
+        log.info("Voter %d leads epoch %d after the resignation", self.state.leader_id, self.state.epoch)
+
+    async def close(self) -> None:
+        await self._stop_loop()
         for peer in self.peers.values():
             peer.close()
         self.log.close()
@@ -282,6 +314,10 @@ class QuorumNode:
         peer = self.peers.get(leader)
         last_heard = time.monotonic()
         while self.state.role == Role.FOLLOWER and self.state.epoch == epoch and peer is not None:
+            resigned = self._leader_resigned
+            if resigned is not None and resigned[0] == epoch:
+                await self._stand_at(epoch, time.monotonic() + resigned[1])
+                return
             try:
                 answer = await peer.request(
                     "raft_fetch",
@@ -293,7 +329,8 @@ class QuorumNode:
                     log.info("Leader %d unreachable for %d ms (%s)", leader, self.fetch_timeout_ms, exc)
                     await self._stand_after_jitter(epoch)
                     return
-                await asyncio.sleep(0.05)  # back-off before reconnecting (not a synchronisation)
+                # back-off before reconnecting (cut short by a state change: EndQuorumEpoch, a vote)
+                await self._wait_change(0.05)
                 continue
             if answer.get("ok") is False:
                 return
@@ -310,7 +347,8 @@ class QuorumNode:
                 if time.monotonic() - last_heard > self.fetch_timeout_ms / 1000:
                     await self._stand_after_jitter(epoch)
                     return
-                await asyncio.sleep(0.05)
+                if self._leader_resigned is None or self._leader_resigned[0] != epoch:
+                    await self._wait_change(0.05)
         if peer is None and self.state.role == Role.FOLLOWER:
             await self._wait_change(self.fetch_timeout_ms / 1000)
 
@@ -319,6 +357,16 @@ class QuorumNode:
         unless another voter's Vote request came first (then this voter votes instead), so the
         followers of a killed leader rarely split the vote."""
         await self._wait_change(random.random() * self.election_timeout_ms / 1000)
+        if self.state.role == Role.FOLLOWER and self.state.epoch == epoch:
+            await self._elect()
+
+    async def _stand_at(self, epoch: int, at: float) -> None:
+        """The leader of ``epoch`` resigned: stand for election at ``at`` (monotonic), unless a
+        Vote request or a new leader moves this voter first."""
+        while (remaining := at - time.monotonic()) > 0:
+            await self._wait_change(remaining)
+            if self.state.role != Role.FOLLOWER or self.state.epoch != epoch:
+                return
         if self.state.role == Role.FOLLOWER and self.state.epoch == epoch:
             await self._elect()
 
@@ -354,6 +402,20 @@ class QuorumNode:
                 log.info("Voted for %s in epoch %d", request["candidate"], answer["epoch"])
         elif op == "raft_begin_epoch":
             answer = self.state.handle_begin_epoch(request)
+        elif op == "raft_end_epoch":
+            place = self.state.handle_end_epoch(request)
+            if place is not None:
+                successors = list(request.get("preferred_successors", []))
+                backoff = end_epoch_backoff_ms(
+                    place, len(successors), self.retry_backoff_ms, self.backoff_max_ms
+                )
+                self._leader_resigned = (self.state.epoch, backoff / 1000)
+                log.info(
+                    "Leader %d resigned epoch %d (EndQuorumEpoch, preferred successors %s): "
+                    "standing for election in %d ms",
+                    request["leader"], self.state.epoch, successors, backoff,
+                )  # fmt: skip
+            answer = {"epoch": self.state.epoch, "leader": self.state.leader_id}
         elif op == "raft_fetch":
             answer = {**await self._answer_fetch(request), "cluster_id": self.cluster_id}
         elif op == "raft_snapshot":
@@ -392,7 +454,7 @@ class QuorumNode:
     def describe(self) -> dict[str, Any]:
         """DescribeQuorum's partition data, from the leader's view."""
         now = _now_ms()
-        voters = []
+        voters: list[list[Any]] = []
         for v in self.state.voters:
             if v == self.node_id:
                 voters.append([v, self.log.end_offset, now, now])
@@ -401,6 +463,8 @@ class QuorumNode:
                 voters.append(
                     [v, -1, -1, -1] if p is None else [v, p.end_offset, p.last_fetch_ms, p.last_caught_up_ms]
                 )
+            if v in self.directory_ids:  # a KIP-853 voter set names each voter's directory
+                voters[-1].append(self.directory_ids[v])
         return {
             "leader": self.state.leader_id,
             "epoch": self.state.epoch,

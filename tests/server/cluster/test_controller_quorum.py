@@ -103,6 +103,30 @@ def test_describe_status_and_replication_in_kafkas_format(cluster: Cluster):
     )
 
 
+def test_a_clean_stop_of_the_active_controller_hands_over_by_end_quorum_epoch(cluster: Cluster):
+    """KIP-595's EndQuorumEpoch: the stopping leader tells the voters, they elect the next one at
+    once (their log says why), and the stop prints no traceback. The node is started again after,
+    so the module's cluster keeps three voters."""
+    assert wait_until(lambda: leader_id(cluster.bootstrap) is not None, 30)
+    old = leader_id(cluster.bootstrap)
+    victim = next(c for c in cluster.controllers if f"node.id={old}\n" in c.properties.read_text())
+    others = [c for c in cluster.controllers if c is not victim]
+    marks = [len(c.output) for c in others]
+    assert victim.stop() == 0
+    stopped_log = "".join(victim.output)
+    assert "Traceback" not in stopped_log, stopped_log[-3000:]
+    assert "Resigning the leadership of epoch" in stopped_log
+    assert wait_until(lambda: (leader_id(cluster.bootstrap) or old) != old, 15), "no new leader"
+    new = leader_id(cluster.bootstrap)
+    reasons = ["".join(c.output[mark:]) for c, mark in zip(others, marks, strict=True)]
+    assert all(f"Leader {old} resigned epoch" in r and "(EndQuorumEpoch" in r for r in reasons), reasons
+    assert f"Leader {old} unreachable" not in "".join(reasons)  # not the fetch timeout's way
+    new_leader = next(c for c in others if f"node.id={new}\n" in c.properties.read_text())
+    assert "Elected as leader" in "".join(new_leader.output[marks[others.index(new_leader)] :])
+    victim.start()
+    assert wait_until(lambda: status(cluster.bootstrap).get("MaxFollowerLag", "").strip() == "0", 30)
+
+
 def metadata_view(bootstrap: str) -> dict[str, list[tuple[int, int, tuple[int, ...], tuple[int, ...]]]]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     md = admin.list_topics(timeout=10)

@@ -1,4 +1,5 @@
-"""A lagging controller follower installs the leader's snapshot (KIP-630), and can then lead.
+"""A lagging controller follower installs the leader's snapshot (KIP-630), and can then lead; an
+up-to-date follower takes snapshots of its own log.
 
 Three controllers snapshot every couple of KB of metadata. One follower (F) is stopped; topics
 are created until the leader's snapshot ends past F's log end, so the leader no longer has the
@@ -105,6 +106,13 @@ def test_lagging_follower_installs_the_snapshot_then_leads(tmp_path: Path) -> No
             if snapshot_end(by_id[leader]) > f_end:
                 break
             assert len(created) < 400, "the leader never snapshotted past the stopped follower's log end"
+
+        # G, an up-to-date follower, snapshots its own log too (it never needed the leader's).
+        assert wait_until(lambda: any("Wrote snapshot" in line for line in g.output), 30), (
+            "the follower G took no snapshot of its own"
+        )
+        assert snapshot_end(g) > 0
+        assert not any("Installed the leader's snapshot" in line for line in g.output)
 
         restarted_ms = int(time.time() * 1000)
         f.start()

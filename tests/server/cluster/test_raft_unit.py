@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kcli.server.cluster.quorum_state import ElectionState
-from kcli.server.cluster.raft import RaftState, ReplicaProgress, Role
+from kcli.server.cluster.raft import RaftState, ReplicaProgress, Role, end_epoch_backoff_ms
 
 
 class MemoryLog:
@@ -234,3 +234,46 @@ def test_check_quorum():
 @pytest.mark.parametrize("voters", [(1, 2, 3), (1, 2, 3, 4, 5)])
 def test_majority_size(voters: tuple[int, ...]):
     assert node(1, voters=voters).majority == len(voters) // 2 + 1
+
+
+def test_end_quorum_epoch_names_the_most_up_to_date_successor_first():
+    """KIP-595's EndQuorumEpoch: a resigning leader lists the other voters by the offset each last
+    fetched; its follower learns its place, and only the first stands at once."""
+    a, b, c, d, e = (node(i, voters=(1, 2, 3, 4, 5)) for i in range(1, 6))
+    elect(a, b, c)
+    for follower in (b, c, d, e):
+        follower.handle_begin_epoch(a.begin_epoch_request())
+    a.log.append(1, 3)
+    replicate(a, d)  # d has everything, c a part, b and e nothing
+    c.handle_fetch_answer(a.handle_fetch(c.fetch_request(), 0))
+    c.log.entries = c.log.entries[:2]
+    a.handle_fetch(c.fetch_request(), 0)
+    request = a.end_epoch_request()
+    assert request == {"epoch": 1, "leader": 1, "preferred_successors": [4, 3, 2, 5]}
+    a.resign()
+    assert a.role is Role.UNATTACHED and a.leader_id == -1 and a.epoch == 1
+    assert [v.handle_end_epoch(request) for v in (d, c, b, e)] == [0, 1, 2, 3]
+    assert (d.role, d.leader_id) == (Role.FOLLOWER, 1)  # the node stands; the state just tells when
+    assert [end_epoch_backoff_ms(p, 4, 20, 1000) for p in range(5)] == [0, 20, 40, 80, 1000]
+    assert end_epoch_backoff_ms(3, 4, 200, 500) == 500  # capped at the election back-off maximum
+    # the first successor is electable: its log is the most up to date
+    elect(d, b, c)
+    assert d.role is Role.LEADER and d.epoch == 2
+
+
+def test_a_stale_or_own_end_quorum_epoch_changes_nothing():
+    a, b, c = node(1), node(2), node(3)
+    elect(a, b)
+    b.handle_begin_epoch(a.begin_epoch_request())
+    stale = a.end_epoch_request()
+    c.handle_begin_epoch(a.begin_epoch_request())
+    replicate(a, c)
+    elect(c, a)  # epoch 2, leader 3
+    assert c.role is Role.LEADER and c.epoch == 2
+    b.handle_begin_epoch(c.begin_epoch_request())
+    assert b.handle_end_epoch(stale) is None
+    assert (b.role, b.leader_id, b.epoch) == (Role.FOLLOWER, 3, 2)
+    # the resigned leader hears its own EndQuorumEpoch (it follows no one): nothing to do
+    resigning = c.end_epoch_request()
+    c.resign()
+    assert c.handle_end_epoch(resigning) is None and c.role is Role.UNATTACHED
