@@ -24,6 +24,14 @@ from kcli.tui.commands import KcliCommands
 from kcli.tui.decode import AvroDecoder, registry_avro_decoder
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.model import ClusterInfo
+from kcli.tui.navigation import (
+    OpenGroup,
+    OpenMessages,
+    OpenPartitionLog,
+    OpenTopic,
+    ProduceRecord,
+    ResetGroupOffsets,
+)
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.screens.cluster import ClusterScreen
 from kcli.tui.screens.groups import GroupScreen, GroupsScreen
@@ -250,7 +258,7 @@ class KcliApp(App[int]):
         from kcli.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.BINDINGS))
 
     def action_explain(self) -> None:
         self.explaining = not self.explaining
@@ -267,6 +275,27 @@ class KcliApp(App[int]):
         screen = self.screen
         if isinstance(screen, TopicsScreen):
             screen.action_create_topic()
+
+    # The screens and the command palette ask for views and forms with these messages
+    # (kcli.tui.navigation); they bubble from the screen to the app.
+
+    def on_open_topic(self, message: OpenTopic) -> None:
+        self.open_topic(message.name)
+
+    def on_open_messages(self, message: OpenMessages) -> None:
+        self.open_messages(message.topic, message.partition)
+
+    def on_open_group(self, message: OpenGroup) -> None:
+        self.open_group(message.group_id)
+
+    def on_open_partition_log(self, message: OpenPartitionLog) -> None:
+        self.open_partition_log(message.topic, message.partition)
+
+    def on_produce_record(self, message: ProduceRecord) -> None:
+        self.produce(message.topic, message.partition, message.on_done)
+
+    def on_reset_group_offsets(self, message: ResetGroupOffsets) -> None:
+        self.reset_offsets(message.group_id, message.on_done)
 
     def open_topic(self, name: str) -> None:
         self.push_screen(TopicScreen(name))

@@ -34,8 +34,12 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc")]
 
+    def __init__(self, app_bindings: list) -> None:
+        """``app_bindings``: the keys that work everywhere (the app's ``BINDINGS``), handed in by the app."""
+        super().__init__()
+        self.app_bindings = list(app_bindings)
+
     def compose(self) -> ComposeResult:
-        from kcli.tui.app import KcliApp
         from kcli.tui.screens.cluster import ClusterScreen
         from kcli.tui.screens.dialogs import (
             ConfigDialog,
@@ -52,7 +56,7 @@ class HelpScreen(ModalScreen[None]):
         from kcli.tui.screens.topics import TopicsScreen
 
         sections = [
-            ("Everywhere", [*KcliApp.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("Everywhere", [*self.app_bindings, Binding("ctrl+p", "command_palette", "Command palette")]),
             ("Cluster and failure lab", ClusterScreen.BINDINGS),
             ("Topics", TopicsScreen.BINDINGS),
             ("Topic detail", TopicScreen.BINDINGS),

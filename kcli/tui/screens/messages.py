@@ -24,6 +24,7 @@ from textual.worker import Worker, get_current_worker
 from kcli.tui import decode
 from kcli.tui.decode import RecordView
 from kcli.tui.model import Message
+from kcli.tui.navigation import ProduceRecord
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.source import error_text
 from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts, parse_ts
@@ -435,7 +436,7 @@ class MessagesScreen(DataScreen):
 
     def action_produce(self) -> None:
         part_text = self.query_one("#partition", Input).value.strip()
-        self.kapp.produce(self.topic, int(part_text) if part_text.isdigit() else None, None)
+        self.post_message(ProduceRecord(self.topic, int(part_text) if part_text.isdigit() else None, None))
 
     def action_toggle_tail(self) -> None:
         if self.tailing:
