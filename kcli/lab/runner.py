@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kcli.lab import checks, spec
+from kcli.lab.context import Context
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_BOOTSTRAP = "localhost:9092"
@@ -55,7 +56,7 @@ def run_check(
     except Exception as exc:  # a bad --command-config file
         return _unusable(error_text(exc), as_json, stream, lab, server)
     try:
-        ctx = checks.Context(source, registry_url(lab, source, server))
+        ctx = Context(source, registry_url(lab, source, server))
         results = [checks.run_one(ctx, c) for c in lab.checks]
     finally:
         source.close()

@@ -105,7 +105,9 @@ def xray_command(
     width: int | None,
     console: Console | None = None,
 ) -> int:
-    from kcli.logview.xray import registry_lookup, render, xray
+    from kcli.logview.xray import xray
+    from kcli.logview.xray_render import render
+    from kcli.logview.xray_schemas import registry_lookup
     from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)

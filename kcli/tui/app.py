@@ -315,7 +315,7 @@ class KcliApp(App[int]):
 
     def produce(self, topic: str, partition: int | None, on_done: Callable[[], None] | None) -> None:
         """Ask for a record in a form (which sends it and stays open if refused), report where it landed."""
-        from kcli.tui.screens.dialogs import ProduceDialog
+        from kcli.tui.screens.forms import ProduceDialog
 
         def sent(result: tuple[int, int] | None) -> None:
             if result is not None:
@@ -329,7 +329,7 @@ class KcliApp(App[int]):
             on_done()
 
     def reset_offsets(self, group_id: str, on_done: Callable[[], None] | None) -> None:
-        from kcli.tui.screens.dialogs import ResetOffsetsDialog
+        from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
 
         def closed(changed: bool | None) -> None:
             if changed and on_done is not None:

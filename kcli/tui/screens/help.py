@@ -41,17 +41,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         from kcli.tui.screens.cluster import ClusterScreen
-        from kcli.tui.screens.dialogs import (
-            ConfigDialog,
-            ConfirmDialog,
-            CreateTopicDialog,
-            ProduceDialog,
-            ResetOffsetsDialog,
-            TypeNameDialog,
-        )
+        from kcli.tui.screens.dialogs import ConfirmDialog, TypeNameDialog
+        from kcli.tui.screens.forms import ConfigDialog, CreateTopicDialog, ProduceDialog
         from kcli.tui.screens.groups import GroupScreen, GroupsScreen
         from kcli.tui.screens.messages import MessagesScreen
         from kcli.tui.screens.partition import PartitionScreen
+        from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
         from kcli.tui.screens.topic import TopicScreen
         from kcli.tui.screens.topics import TopicsScreen
 

@@ -325,7 +325,7 @@ class TopicScreen(DataScreen):
             self.post_message(OpenGroup(self.group_ids[row]))
 
     def action_edit_config(self) -> None:
-        from kcli.tui.screens.dialogs import ConfigDialog
+        from kcli.tui.screens.forms import ConfigDialog
 
         config = self.selected_config()
         if config is None:

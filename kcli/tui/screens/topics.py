@@ -198,7 +198,7 @@ class TopicsScreen(DataScreen):
             self.post_message(OpenMessages(name))
 
     def action_create_topic(self) -> None:
-        from kcli.tui.screens.dialogs import CreateTopicDialog
+        from kcli.tui.screens.forms import CreateTopicDialog
 
         def created(name: str | None) -> None:
             if name is not None:
