@@ -21,7 +21,7 @@ DEFAULT_BOOTSTRAP = "localhost:9092"
 def registry_url(lab: spec.LabSpec, source: object, bootstrap: str) -> str | None:
     """The file's registry, else the client config's, else the ``kcli local`` stack's, else
     Confluent's default ``http://localhost:8081``."""
-    from kcli.logview.cli import local_registry_url
+    from kcli.tui.local_lab import local_registry_url
 
     extra = getattr(source, "extra", {}) or {}
     return (

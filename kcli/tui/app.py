@@ -359,7 +359,7 @@ def run(bootstrap: str, command_config: str | None, registry_url: str | None = N
             message = error_text(exc)
         print(f"kcli tui: {message}", file=sys.stderr)
         return 1
-    from kcli.logview.cli import local_registry_url
+    from kcli.tui.local_lab import local_registry_url
 
     url = registry_url or source.extra.get("schema.registry.url") or local_registry_url(bootstrap)
     decoder = registry_avro_decoder(url, source.extra)
