@@ -7,7 +7,7 @@ still there (:class:`ClusterForm`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,11 +29,21 @@ def _configs(text: str) -> dict[str, str]:
     return out
 
 
+if TYPE_CHECKING:
+    from kcli.tui.services import AppServices
+    from kcli.tui.source import DataSource
+
+
 class ClusterForm(ModalScreen[Any]):
     """A form whose submission is a cluster call: it runs in a worker while the form stays open,
     and a refusal by the broker is shown in the form with everything typed still there."""
 
     busy = False
+
+    @property
+    def source(self) -> DataSource:
+        """The app's data source, through its services (:class:`~kcli.tui.services.AppServices`)."""
+        return cast("AppServices", self.app).source
 
     def submit_call(self, work: Callable[[], Any], what: str) -> None:
         if self.busy:
@@ -112,7 +122,7 @@ class CreateTopicDialog(ClusterForm):
 
     def _read_defaults(self) -> None:
         try:
-            defaults = self.app.source.topic_defaults()  # type: ignore[attr-defined]
+            defaults = self.source.topic_defaults()
         except Exception as exc:
             from kcli.tui.source import error_text
 
@@ -176,7 +186,7 @@ class CreateTopicDialog(ClusterForm):
         except ValueError as exc:
             self.query_one("#form-error", Static).update(str(exc))
             return
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.source
 
         def create() -> str:
             source.create_topic(spec)
@@ -246,7 +256,7 @@ class ProduceDialog(ClusterForm):
         except ValueError as exc:
             self.query_one("#form-error", Static).update(str(exc))
             return
-        source = self.app.source  # type: ignore[attr-defined]
+        source = self.source
         self.submit_call(lambda: source.produce(spec), "sending")
 
 
@@ -310,7 +320,7 @@ class ConfigDialog(ClusterForm):
         if not value:
             self.query_one("#form-error", Static).update("type a value, or use the default (ctrl+r)")
             return
-        source, topic, name = self.app.source, self.topic, self.config.name  # type: ignore[attr-defined]
+        source, topic, name = self.source, self.topic, self.config.name
 
         def alter() -> str:
             source.alter_topic_config(topic, name, value)
@@ -319,7 +329,7 @@ class ConfigDialog(ClusterForm):
         self.submit_call(alter, f"setting {name}")
 
     def action_reset_default(self) -> None:
-        source, topic, name = self.app.source, self.topic, self.config.name  # type: ignore[attr-defined]
+        source, topic, name = self.source, self.topic, self.config.name
 
         def alter() -> str:
             source.alter_topic_config(topic, name, None)

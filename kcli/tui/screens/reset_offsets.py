@@ -6,6 +6,8 @@ The plan comes from :func:`kcli.offset_reset.plan` through the data source, the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -15,6 +17,10 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from kcli.tui.model import OffsetReset
 from kcli.tui.screens.dialogs import ConfirmDialog
 from kcli.tui.widgets import fmt_count, parse_ts
+
+if TYPE_CHECKING:
+    from kcli.tui.services import AppServices
+    from kcli.tui.source import DataSource
 
 RESET_CHOICES = [
     ("earliest (--to-earliest)", "earliest"),
@@ -36,6 +42,11 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         Binding("ctrl+r", "preview", "Preview", priority=True),
         Binding("ctrl+s", "apply", "Apply"),
     ]
+
+    @property
+    def source(self) -> DataSource:
+        """The app's data source, through its services (:class:`~kcli.tui.services.AppServices`)."""
+        return cast("AppServices", self.app).source
 
     def __init__(self, group_id: str) -> None:
         super().__init__()
@@ -106,7 +117,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         from kcli.tui.source import error_text
 
         try:
-            plan = self.app.source.preview_reset(self.group_id, to, value, topic)  # type: ignore[attr-defined]
+            plan = self.source.preview_reset(self.group_id, to, value, topic)
         except Exception as exc:
             self.app.call_from_thread(self._show_error, error_text(exc))
             return
@@ -148,7 +159,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         from kcli.tui.source import error_text
 
         try:
-            self.app.source.apply_reset(self.group_id, plan)  # type: ignore[attr-defined]
+            self.source.apply_reset(self.group_id, plan)
         except Exception as exc:
             self.app.call_from_thread(self._show_error, error_text(exc))
             return
