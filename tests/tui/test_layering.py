@@ -7,25 +7,8 @@ another view with the messages of ``kcli.tui.navigation``.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+from tests.test_import_cycles import cycles
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _load_script() -> ModuleType:
-    path = ROOT / "scripts" / "import_cycles.py"
-    spec = importlib.util.spec_from_file_location("kcli_import_cycles_tui", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cycles = _load_script()
 GRAPH = cycles.import_graph()
 
 
