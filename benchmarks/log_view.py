@@ -259,7 +259,7 @@ async def shots(env: dict[str, str], bootstrap: str, registry: str, out: Path) -
     ]
     for t in threads:
         t.start()
-    from kcli.logview.cli import local_registry_url
+    from kcli.tui.local_lab import local_registry_url
 
     app = KcliApp(KafkaSource(bootstrap), registry_url=local_registry_url(bootstrap), refresh_scale=0.5)
     try:

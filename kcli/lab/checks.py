@@ -1,81 +1,25 @@
 """One function per kind of expectation, each asking the cluster (read-only) and answering with a
 :class:`Result`: passed or not, what was found, and a hint that teaches the fix.
 
-The checks read through :class:`kcli.tui.kafka.KafkaSource`, the data source of ``kcli tui``, so a
-lab check sees exactly what the explorer shows, and works against any Kafka cluster.
+This module holds the checks of topics, records, groups, configs and replicas, the table of every
+kind (:data:`CHECKS`) and :func:`run_one`; the schema checks are :mod:`kcli.lab.schema_checks`,
+what they share (:class:`~kcli.lab.context.Context`, :class:`~kcli.lab.context.Result`)
+:mod:`kcli.lab.context`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kcli.lab.spec import Check
 
 if TYPE_CHECKING:
-    from kcli.tui.kafka import KafkaSource
-    from kcli.tui.model import Message
-
-#: Records read from one topic at most, so a check on a huge topic stays quick.
-MAX_RECORDS = 100_000
-
-
-@dataclass
-class Result:
-    check: Check
-    title: str
-    passed: bool
-    detail: str = ""
-    hint: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "index": self.check.index,
-            "kind": self.check.kind,
-            "name": self.title,
-            "passed": self.passed,
-            "detail": self.detail,
-            "hint": None if self.passed else self.hint,
-        }
-
-
-@dataclass
-class Context:
-    source: KafkaSource
-    registry: str | None
-    _records: dict[str, list[Message]] = field(default_factory=dict)
-
-    def records(self, topic: str) -> list[Message]:
-        """Every record of ``topic`` (up to :data:`MAX_RECORDS`), oldest first per partition."""
-        if topic not in self._records:
-            marks = self.source.watermarks(topic)
-            ranges = {p: (low, high) for p, (low, high) in marks.items() if high > low}
-            got = self.source.read_ranges(topic, ranges, MAX_RECORDS) if ranges else []
-            got.sort(key=lambda m: (m.partition, m.offset))
-            self._records[topic] = got
-        return self._records[topic]
-
-    def registry_call(self, url: str, path: str) -> Any:
-        from kcli.schema_registry.client import SchemaRegistryClient
-
-        return SchemaRegistryClient(url, timeout_s=5.0)._call("GET", path)
-
-
-class CheckFailed(Exception):
-    """The check could not even look (topic missing, registry down): a failure with this detail."""
-
-
-def _topic(ctx: Context, name: str) -> Any:
-    from kcli.tui.source import KafkaDataError
-
-    try:
-        return ctx.source.topic_detail(name)
-    except KafkaDataError as exc:
-        raise CheckFailed(str(exc)) from None
+    pass
+from kcli.lab.context import CheckFailed, Context, Result, short, topic_detail
+from kcli.lab.schema_checks import check_avro_records, check_schema
 
 
 def check_topic(ctx: Context, c: Check) -> Result:
@@ -103,7 +47,7 @@ def check_topic(ctx: Context, c: Check) -> Result:
         return Result(c, title, True, f"{topic} does not exist")
     if topic not in names:
         return Result(c, title, False, f"there is no topic {topic}", f"create it: {create}")
-    detail = _topic(ctx, topic)
+    detail = topic_detail(ctx, topic)
     found_p = len(detail.partitions)
     found_rf = max((len(p.replicas) for p in detail.partitions), default=0)
     problems = []
@@ -131,7 +75,7 @@ def check_records(ctx: Context, c: Check) -> Result:
     title = f"topic {topic} holds at least {least}{' keyed' if keyed else ''} record(s)"
     if fields:
         title += f", JSON with {', '.join(fields)}"
-    _topic(ctx, topic)
+    topic_detail(ctx, topic)
     records = ctx.records(topic)
     counted = [m for m in records if m.key is not None] if keyed else records
     producer = f"kafka-console-producer --bootstrap-server localhost:9092 --topic {topic}"
@@ -152,7 +96,7 @@ def check_records(ctx: Context, c: Check) -> Result:
                     c,
                     title,
                     False,
-                    f"offset {m.offset} of partition {m.partition} is not a JSON object: {_short(m.value)}",
+                    f"offset {m.offset} of partition {m.partition} is not a JSON object: {short(m.value)}",
                     "type one JSON object per line, e.g. "
                     + json.dumps({f: "..." for f in fields})
                     + "; a bad record stays in the topic: recreate the topic or use kcli local restore",
@@ -163,17 +107,10 @@ def check_records(ctx: Context, c: Check) -> Result:
                     c,
                     title,
                     False,
-                    f"offset {m.offset} of partition {m.partition} lacks {', '.join(missing)}: {_short(m.value)}",
+                    f"offset {m.offset} of partition {m.partition} lacks {', '.join(missing)}: {short(m.value)}",
                     "check the field names against the exercise (they are case-sensitive)",
                 )
     return Result(c, title, True, f"found {len(counted)}")
-
-
-def _short(data: bytes | None, width: int = 60) -> str:
-    if data is None:
-        return "null"
-    text = data.decode("utf-8", errors="replace")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def check_key_partition(ctx: Context, c: Check) -> Result:
@@ -185,7 +122,7 @@ def check_key_partition(ctx: Context, c: Check) -> Result:
         if wanted
         else "every key always in one partition"
     )
-    _topic(ctx, topic)
+    topic_detail(ctx, topic)
     where: dict[bytes, set[int]] = {}
     for m in ctx.records(topic):
         if m.key is not None:
@@ -274,7 +211,7 @@ def check_aggregate(ctx: Context, c: Check) -> Result:
     avg_as = a.get("average_as", f"avg_{fname}")
     count_as = a.get("count_as", "count")
     title = f"topic {topic} holds avg({fname}) and count(*) of {source}"
-    _topic(ctx, source)
+    topic_detail(ctx, source)
     values = [m.value for m in ctx.records(source)]
     numbers = []
     for v in values:
@@ -302,7 +239,7 @@ def check_aggregate(ctx: Context, c: Check) -> Result:
         got = None
     if not isinstance(got, dict):
         return Result(
-            c, title, False, f"the newest record of {topic} is not JSON: {_short(latest.value)}", hint
+            c, title, False, f"the newest record of {topic} is not JSON: {short(latest.value)}", hint
         )
     problems = []
     if got.get(count_as) != expected[count_as]:
@@ -312,18 +249,18 @@ def check_aggregate(ctx: Context, c: Check) -> Result:
         if not isinstance(found, int | float) or not math.isclose(found, expected[avg_as], rel_tol=1e-9):
             problems.append(f"{avg_as} is {found!r}, expected {expected[avg_as]!r}")
     if a.get("key_is_count") and (latest.key or b"").decode(errors="replace") != str(expected[count_as]):
-        problems.append(f"key is {_short(latest.key)}, expected {expected[count_as]} (the count)")
+        problems.append(f"key is {short(latest.key)}, expected {expected[count_as]} (the count)")
     if problems:
         return Result(
             c,
             title,
             False,
-            "; ".join(problems) + f" (newest record: {_short(latest.value)})",
+            "; ".join(problems) + f" (newest record: {short(latest.value)})",
             hint
             + f"; {source} holds {len(values)} record(s) now: if the job ran before the last ones arrived, it must still be running to update {topic}",
         )
     return Result(
-        c, title, True, f"newest record {_short(latest.value)} matches {len(values)} record(s) of {source}"
+        c, title, True, f"newest record {short(latest.value)} matches {len(values)} record(s) of {source}"
     )
 
 
@@ -333,7 +270,7 @@ def check_config(ctx: Context, c: Check) -> Result:
     if "topic" in a:
         topic = a["topic"]
         title = f"topic {topic} has {name}={value}"
-        detail = _topic(ctx, topic)
+        detail = topic_detail(ctx, topic)
         found = {cv.name: cv.value for cv in detail.configs}
         hint = f"kafka-configs --bootstrap-server localhost:9092 --alter --entity-type topics --entity-name {topic} --add-config {name}={value}"
     else:
@@ -367,7 +304,7 @@ def check_in_sync(ctx: Context, c: Check) -> Result:
     topic = a["topic"]
     least = a.get("min_isr")
     title = f"every replica of {topic} is in sync" + (f" (ISR of at least {least})" if least else "")
-    detail = _topic(ctx, topic)
+    detail = topic_detail(ctx, topic)
     behind = [p for p in detail.partitions if len(p.isr) < len(p.replicas) or (least and len(p.isr) < least)]
     if behind:
         text = "; ".join(
@@ -381,121 +318,6 @@ def check_in_sync(ctx: Context, c: Check) -> Result:
         )
         return Result(c, title, False, text, hint)
     return Result(c, title, True, f"{len(detail.partitions)} partition(s) fully in sync")
-
-
-def _registry(ctx: Context, c: Check) -> str:
-    url = c.args.get("registry") or ctx.registry
-    if not url:
-        raise CheckFailed('no schema registry to ask: set registry = "http://localhost:8081" in the file')
-    return str(url)
-
-
-def check_schema(ctx: Context, c: Check) -> Result:
-    from kcli.schema_registry.client import RegistryClientError
-
-    a = c.args
-    subject = a["subject"]
-    fields = list(a.get("fields", []))
-    kind = str(a.get("schema_type", "AVRO")).upper()
-    title = f"subject {subject} has a {kind} schema" + (f" with {', '.join(fields)}" if fields else "")
-    url = _registry(ctx, c)
-    try:
-        latest = ctx.registry_call(url, f"/subjects/{subject}/versions/latest")
-    except RegistryClientError as exc:
-        hint = (
-            "register it by producing with kafka-avro-console-producer --property value.schema.file=... "
-            "(it registers <topic>-value), or POST it to /subjects/" + subject + "/versions"
-        )
-        return Result(c, title, False, str(exc), hint)
-    found_type = str(latest.get("schemaType") or "AVRO")
-    if found_type != kind:
-        return Result(
-            c, title, False, f"its schema type is {found_type}", "register the schema of the exercise"
-        )
-    try:
-        schema = json.loads(latest["schema"])
-    except (ValueError, KeyError):
-        return Result(c, title, False, "its schema is not JSON", None)
-    names = [f.get("name") for f in schema.get("fields", [])] if isinstance(schema, dict) else []
-    missing = [f for f in fields if f not in names]
-    if missing:
-        return Result(
-            c,
-            title,
-            False,
-            f"version {latest.get('version')} lacks {', '.join(missing)} (has {', '.join(map(str, names))})",
-            "register the exercise's schema (a new version must stay compatible: add fields with defaults)",
-        )
-    for f in schema.get("fields", []) if isinstance(schema, dict) else []:
-        if isinstance(f.get("type"), list) and "null" in f["type"] and f.get("default") == "null":
-            return Result(
-                c,
-                title,
-                False,
-                f'field {f["name"]} has "default": "null" (a string)',
-                'a ["null", ...] union defaults to null, unquoted: "default": null',
-            )
-    return Result(c, title, True, f"version {latest.get('version')}, id {latest.get('id')}")
-
-
-def check_avro_records(ctx: Context, c: Check) -> Result:
-    import io
-
-    import fastavro
-
-    from kcli.schema_registry.client import RegistryClientError
-
-    a = c.args
-    topic = a["topic"]
-    least = int(a.get("at_least", 1))
-    subject = a.get("subject")
-    title = f"topic {topic} holds at least {least} Avro record(s)" + (
-        f" of subject {subject}" if subject else ""
-    )
-    _topic(ctx, topic)
-    url = _registry(ctx, c)
-    hint = (
-        f"produce with kafka-avro-console-producer --bootstrap-server localhost:9092 --topic {topic} "
-        f"--property schema.registry.url={url} --property value.schema.file=customer.avsc"
-    )
-    records = ctx.records(topic)
-    ok = 0
-    schemas: dict[int, Any] = {}
-    for m in records:
-        v = m.value
-        if v is None or len(v) < 5 or v[0] != 0:
-            return Result(
-                c,
-                title,
-                False,
-                f"offset {m.offset} of partition {m.partition} is not Confluent-framed Avro: {_short(v)}",
-                hint + " (kafka-console-producer writes plain text, not Avro)",
-            )
-        schema_id = struct.unpack(">I", v[1:5])[0]
-        if schema_id not in schemas:
-            try:
-                found = ctx.registry_call(url, f"/schemas/ids/{schema_id}")
-                schemas[schema_id] = fastavro.parse_schema(json.loads(found["schema"]))
-                if subject:
-                    holders = ctx.registry_call(url, f"/schemas/ids/{schema_id}/versions") or []
-                    if not any(h.get("subject") == subject for h in holders):
-                        return Result(
-                            c, title, False, f"schema id {schema_id} is not a version of {subject}", hint
-                        )
-            except (RegistryClientError, ValueError, KeyError) as exc:
-                return Result(c, title, False, f"schema id {schema_id}: {exc}", hint)
-        try:
-            fastavro.schemaless_reader(io.BytesIO(v[5:]), schemas[schema_id])
-        except Exception as exc:
-            return Result(
-                c, title, False, f"offset {m.offset} does not decode with schema {schema_id}: {exc}", hint
-            )
-        ok += 1
-    if ok < least:
-        return Result(c, title, False, f"found {ok}", hint)
-    return Result(
-        c, title, True, f"{ok} record(s) decode with schema id(s) {', '.join(map(str, sorted(schemas)))}"
-    )
 
 
 CHECKS: dict[str, Callable[[Context, Check], Result]] = {

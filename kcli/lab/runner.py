@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kcli.lab import checks, spec
+from kcli.lab.context import Context
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 DEFAULT_BOOTSTRAP = "localhost:9092"
@@ -20,7 +21,7 @@ DEFAULT_BOOTSTRAP = "localhost:9092"
 def registry_url(lab: spec.LabSpec, source: object, bootstrap: str) -> str | None:
     """The file's registry, else the client config's, else the ``kcli local`` stack's, else
     Confluent's default ``http://localhost:8081``."""
-    from kcli.logview.cli import local_registry_url
+    from kcli.tui.local_lab import local_registry_url
 
     extra = getattr(source, "extra", {}) or {}
     return (
@@ -55,7 +56,7 @@ def run_check(
     except Exception as exc:  # a bad --command-config file
         return _unusable(error_text(exc), as_json, stream, lab, server)
     try:
-        ctx = checks.Context(source, registry_url(lab, source, server))
+        ctx = Context(source, registry_url(lab, source, server))
         results = [checks.run_one(ctx, c) for c in lab.checks]
     finally:
         source.close()

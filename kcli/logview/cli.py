@@ -105,7 +105,10 @@ def xray_command(
     width: int | None,
     console: Console | None = None,
 ) -> int:
-    from kcli.logview.xray import registry_lookup, render, xray
+    from kcli.logview.xray import xray
+    from kcli.logview.xray_render import render
+    from kcli.logview.xray_schemas import registry_lookup
+    from kcli.tui.local_lab import local_registry_url
     from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)
@@ -129,24 +132,6 @@ def xray_command(
     finally:
         source.close()
     return 0
-
-
-def local_registry_url(bootstrap: str) -> str | None:
-    """The schema registry of the ``kcli local`` stack, when ``bootstrap`` names one of its brokers."""
-    try:
-        from kcli.local import load_state
-        from kcli.tui.bootstrap import bootstrap_addresses
-
-        services = load_state()
-        ports = {s.port for s in services if s.node_id is not None}
-        if not any(port in ports for _host, port in bootstrap_addresses(bootstrap)):
-            return None
-        for s in services:
-            if s.name == "schema-registry" and s.live_pid() is not None:
-                return f"http://localhost:{s.port}"
-    except Exception:
-        return None
-    return None
 
 
 def run(action: object) -> int:

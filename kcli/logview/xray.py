@@ -8,8 +8,9 @@ length, value, header count, headers). A value written by a Confluent serializer
 Confluent framing: magic byte 0, a 4-byte schema id, for Protobuf the message indexes, then the
 Avro / Protobuf / JSON body that the schema with that id decodes.
 
-:func:`xray` returns :class:`Field` rows with their byte ranges; :func:`render` turns them into
-lines. Both are pure; the schema lookup is a callable, so nothing here talks to a registry.
+:func:`xray` returns :class:`Field` rows with their byte ranges; :func:`kcli.logview.xray_render.render`
+turns them into lines. Both are pure; the schema lookup is a callable
+(:mod:`kcli.logview.xray_schemas`), so nothing here talks to a registry.
 """
 
 from __future__ import annotations
@@ -20,19 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.text import Text
-
-#: schema id -> (schema type AVRO/PROTOBUF/JSON, schema text, subject, version), or None
-SchemaLookup = Callable[[int], "RegistrySchema | None"]
-
-
-@dataclass(frozen=True)
-class RegistrySchema:
-    schema_id: int
-    schema_type: str  # AVRO, PROTOBUF or JSON, as the registry names them
-    schema: str
-    subject: str | None = None
-    version: int | None = None
+from kcli.logview.xray_schemas import RegistrySchema, SchemaLookup, decode_body, plain
 
 
 @dataclass(frozen=True)
@@ -404,117 +393,7 @@ def xray(
                     )
                 )
         elif data is not None:
-            result.decoded.append((what, _plain(data)))
+            result.decoded.append((what, plain(data)))
         else:
             result.decoded.append((what, "null"))
     return result
-
-
-def _plain(data: bytes) -> str:
-    from kcli.tui.decode import as_json, as_text
-
-    return as_json(data) or as_text(data) or "0x" + data.hex()
-
-
-def decode_body(body: bytes, schema: RegistrySchema) -> str:
-    """The body decoded with the writer's schema (Avro with fastavro; JSON as text; Protobuf's
-    fields need generated classes, so its bytes are shown)."""
-    import io
-
-    import orjson
-
-    if schema.schema_type == "AVRO":
-        try:
-            import fastavro
-
-            parsed = fastavro.parse_schema(orjson.loads(schema.schema))
-            value = fastavro.schemaless_reader(io.BytesIO(body), parsed)
-            return orjson.dumps(
-                value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
-            ).decode()
-        except Exception as exc:
-            return f"cannot decode with schema {schema.schema_id}: {exc}"
-    if schema.schema_type == "JSON":
-        return _plain(body)
-    return "0x" + body.hex() + "  (Protobuf: decoded by the producer's generated classes)"
-
-
-def render(x: XRay, width: int = 100) -> list[Text]:
-    """The X-ray as lines: ``offset  hex  field  value  meaning`` per field, then the decoded view."""
-    lines: list[Text] = []
-    head = Text(f"X-ray of {x.topic}-{x.partition} offset {x.offset}", style="bold")
-    lines.append(head)
-    for section in x.sections:
-        lines.append(Text(section.title, style="bold cyan"))
-        for f in section.fields:
-            t = Text()
-            t.append(f"  {f.start:04x} ", style="dim")
-            hexes = f.raw[:8].hex(" ") + (" …" if len(f.raw) > 8 else "")
-            t.append(f"{hexes:<26}", style="yellow")
-            t.append(f"{f.name:<22}", style="bold")
-            value = f.value if len(f.value) <= 26 else f.value[:25] + "…"
-            t.append(f"{value:<27}")
-            if f.meaning and len(t.plain) + len(f.meaning) > width:
-                lines.append(t)
-                t = Text(" " * 33)  # under the field's name
-            t.append(f.meaning, style="dim")
-            lines.append(t)
-        for note in section.notes:
-            lines.append(Text(f"  {note}", style="dim"))
-    if x.decoded:
-        lines.append(Text("decoded", style="bold cyan"))
-        for label, text in x.decoded:
-            lines.append(Text(f"  {label}:", style="bold"))
-            for line in text.splitlines() or [""]:
-                lines.append(Text(f"    {line}"))
-    if x.schema is not None:
-        import orjson
-
-        lines.append(
-            Text(
-                f"the schema that decoded it (id {x.schema.schema_id}"
-                + (f", subject {x.schema.subject} v{x.schema.version}" if x.schema.subject else "")
-                + f", {x.schema.schema_type})",
-                style="bold cyan",
-            )
-        )
-        try:
-            pretty = orjson.dumps(orjson.loads(x.schema.schema), option=orjson.OPT_INDENT_2).decode()
-        except orjson.JSONDecodeError:
-            pretty = x.schema.schema
-        for line in pretty.splitlines():
-            lines.append(Text(f"  {line}"))
-    for p in x.problems:
-        lines.append(Text(f"⚠ {p}", style="yellow"))
-    return lines
-
-
-def registry_lookup(url: str | None) -> SchemaLookup | None:
-    """A :data:`SchemaLookup` against a schema registry's REST API (``/schemas/ids/{id}`` tells the
-    schema type; the subject and version come from ``/schemas/ids/{id}/versions``)."""
-    if not url:
-        return None
-    from kcli.schema_registry.client import RegistryClientError, SchemaRegistryClient
-
-    client = SchemaRegistryClient(url, timeout_s=5.0)
-    cache: dict[int, RegistrySchema] = {}
-
-    def lookup(schema_id: int) -> RegistrySchema | None:
-        if schema_id not in cache:
-            try:
-                found = client._call("GET", f"/schemas/ids/{schema_id}")
-                holders = []
-                try:
-                    holders = client._call("GET", f"/schemas/ids/{schema_id}/versions") or []
-                except RegistryClientError:
-                    pass
-                subject = holders[0]["subject"] if holders else None
-                version = holders[0]["version"] if holders else None
-                cache[schema_id] = RegistrySchema(
-                    schema_id, str(found.get("schemaType") or "AVRO"), str(found["schema"]), subject, version
-                )
-            except RegistryClientError as exc:
-                raise LookupError(str(exc)) from None
-        return cache[schema_id]
-
-    return lookup

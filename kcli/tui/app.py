@@ -24,6 +24,14 @@ from kcli.tui.commands import KcliCommands
 from kcli.tui.decode import AvroDecoder, registry_avro_decoder
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.model import ClusterInfo
+from kcli.tui.navigation import (
+    OpenGroup,
+    OpenMessages,
+    OpenPartitionLog,
+    OpenTopic,
+    ProduceRecord,
+    ResetGroupOffsets,
+)
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.screens.cluster import ClusterScreen
 from kcli.tui.screens.groups import GroupScreen, GroupsScreen
@@ -250,7 +258,7 @@ class KcliApp(App[int]):
         from kcli.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.BINDINGS))
 
     def action_explain(self) -> None:
         self.explaining = not self.explaining
@@ -267,6 +275,27 @@ class KcliApp(App[int]):
         screen = self.screen
         if isinstance(screen, TopicsScreen):
             screen.action_create_topic()
+
+    # The screens and the command palette ask for views and forms with these messages
+    # (kcli.tui.navigation); they bubble from the screen to the app.
+
+    def on_open_topic(self, message: OpenTopic) -> None:
+        self.open_topic(message.name)
+
+    def on_open_messages(self, message: OpenMessages) -> None:
+        self.open_messages(message.topic, message.partition)
+
+    def on_open_group(self, message: OpenGroup) -> None:
+        self.open_group(message.group_id)
+
+    def on_open_partition_log(self, message: OpenPartitionLog) -> None:
+        self.open_partition_log(message.topic, message.partition)
+
+    def on_produce_record(self, message: ProduceRecord) -> None:
+        self.produce(message.topic, message.partition, message.on_done)
+
+    def on_reset_group_offsets(self, message: ResetGroupOffsets) -> None:
+        self.reset_offsets(message.group_id, message.on_done)
 
     def open_topic(self, name: str) -> None:
         self.push_screen(TopicScreen(name))
@@ -286,7 +315,7 @@ class KcliApp(App[int]):
 
     def produce(self, topic: str, partition: int | None, on_done: Callable[[], None] | None) -> None:
         """Ask for a record in a form (which sends it and stays open if refused), report where it landed."""
-        from kcli.tui.screens.dialogs import ProduceDialog
+        from kcli.tui.screens.forms import ProduceDialog
 
         def sent(result: tuple[int, int] | None) -> None:
             if result is not None:
@@ -300,7 +329,7 @@ class KcliApp(App[int]):
             on_done()
 
     def reset_offsets(self, group_id: str, on_done: Callable[[], None] | None) -> None:
-        from kcli.tui.screens.dialogs import ResetOffsetsDialog
+        from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
 
         def closed(changed: bool | None) -> None:
             if changed and on_done is not None:
@@ -330,7 +359,7 @@ def run(bootstrap: str, command_config: str | None, registry_url: str | None = N
             message = error_text(exc)
         print(f"kcli tui: {message}", file=sys.stderr)
         return 1
-    from kcli.logview.cli import local_registry_url
+    from kcli.tui.local_lab import local_registry_url
 
     url = registry_url or source.extra.get("schema.registry.url") or local_registry_url(bootstrap)
     decoder = registry_avro_decoder(url, source.extra)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kcli.properties import load_properties
+from kcli.tui.bootstrap import bootstrap_addresses
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,20 @@ def start(node_id: int) -> str:
     from kcli.local import start_broker
 
     return "; ".join(start_broker(node_id))
+
+
+def local_registry_url(bootstrap: str) -> str | None:
+    """The schema registry of the ``kcli local`` stack, when ``bootstrap`` names one of its brokers."""
+    try:
+        from kcli.local import load_state
+
+        services = load_state()
+        ports = {s.port for s in services if s.node_id is not None}
+        if not any(port in ports for _host, port in bootstrap_addresses(bootstrap)):
+            return None
+        for s in services:
+            if s.name == "schema-registry" and s.live_pid() is not None:
+                return f"http://localhost:{s.port}"
+    except Exception:
+        return None
+    return None

@@ -85,7 +85,7 @@ class Lab:
         )
 
     def app(self) -> KcliApp:
-        from kcli.logview.cli import local_registry_url
+        from kcli.tui.local_lab import local_registry_url
 
         url = local_registry_url(self.bootstrap)
         return KcliApp(KafkaSource(self.bootstrap, timeout_s=5.0), refresh_scale=0.5, registry_url=url)

@@ -18,17 +18,12 @@ from textual.widgets import DataTable, Input, Static, TextArea
 from kcli.tui.app import KcliApp
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.cluster import ClusterScreen
-from kcli.tui.screens.dialogs import (
-    ConfigDialog,
-    ConfirmDialog,
-    CreateTopicDialog,
-    ProduceDialog,
-    ResetOffsetsDialog,
-    TypeNameDialog,
-)
+from kcli.tui.screens.dialogs import ConfirmDialog, TypeNameDialog
+from kcli.tui.screens.forms import ConfigDialog, CreateTopicDialog, ProduceDialog
 from kcli.tui.screens.groups import GroupScreen, GroupsScreen
 from kcli.tui.screens.help import HelpScreen
 from kcli.tui.screens.messages import MessagesScreen
+from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.screens.topics import TopicsScreen
 from kcli.tui.widgets import StatusBar

@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kcli.tui.app import KcliApp
 from kcli.tui.group_reader import WireGroupReader
 from kcli.tui.kafka import KafkaSource
-from kcli.tui.screens.dialogs import CreateTopicDialog
+from kcli.tui.screens.forms import CreateTopicDialog
 from kcli.tui.screens.groups import GroupsScreen
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.widgets import StatusBar

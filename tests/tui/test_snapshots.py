@@ -74,7 +74,7 @@ def loaded(*keys: str, final: type | None = None) -> Callable[[Pilot], Awaitable
     ],
 )
 def test_screen_snapshot(snap_compare, name: str, keys: tuple[str, ...]) -> None:
-    from kcli.tui.screens.dialogs import CreateTopicDialog
+    from kcli.tui.screens.forms import CreateTopicDialog
     from kcli.tui.screens.help import HelpScreen
 
     final = {"help": HelpScreen, "create_topic": CreateTopicDialog}.get(name)

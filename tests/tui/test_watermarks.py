@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.tui import kafka
+from kcli.tui import kafka_offsets
 from kcli.tui.kafka import KafkaSource
 from kcli.tui.watermarks import decode_list_offsets, encode_list_offsets
 from tests.broker_process import BrokerProcess
@@ -66,6 +66,6 @@ def test_an_unreachable_listener_falls_back_to_the_admin_client(
     def refused(*_args: object) -> dict:
         raise ConnectionRefusedError("connection refused")
 
-    monkeypatch.setattr(kafka, "leader_watermarks", refused)  # the name kafka.py imported
+    monkeypatch.setattr(kafka_offsets, "leader_watermarks", refused)  # the name kafka_offsets.py imported
     rows = {r.name: r.records for r in source_with_data.topics()}
     assert rows["wm-a"] == 7 and rows["wm-b"] == 1

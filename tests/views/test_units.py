@@ -14,7 +14,9 @@ import pytest
 
 from kcli.logview.draw import GONE, cell_span, draw, markers
 from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment
-from kcli.logview.xray import RegistrySchema, framing, read_varint, render, xray
+from kcli.logview.xray import framing, read_varint, xray
+from kcli.logview.xray_render import render
+from kcli.logview.xray_schemas import RegistrySchema
 from kcli.server.protocol.records import build_batch
 from kcli.tools.explain import key_partition, key_reason, murmur2
 from kcli.tui.events import GroupLook, group_events, replication_events

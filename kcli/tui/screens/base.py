@@ -11,7 +11,7 @@ probing for a broker that comes back).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.screen import Screen
@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 from kcli.tui.source import error_text
 
 if TYPE_CHECKING:
-    from kcli.tui.app import KcliApp
+    from kcli.tui.services import AppServices
     from kcli.tui.source import DataSource
 
 
@@ -58,8 +58,10 @@ class DataScreen(Screen):
     last_recovery: str | None = None
 
     @property
-    def kapp(self) -> KcliApp:
-        return self.app  # type: ignore[return-value]
+    def kapp(self) -> AppServices:
+        """The app's services (:class:`~kcli.tui.services.AppServices`); views and forms are asked
+        for with the messages of :mod:`kcli.tui.navigation`, never by calling the app."""
+        return cast("AppServices", self.app)
 
     @property
     def source(self) -> DataSource:

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kcli.tui.events import EventLog, GroupLook, group_events, look_from_detail
 from kcli.tui.model import GroupDetail, GroupList, GroupMemberInfo
+from kcli.tui.navigation import OpenGroup, ResetGroupOffsets
 from kcli.tui.rebalance_timeline import Timeline
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
@@ -129,7 +130,7 @@ class GroupsScreen(DataScreen):
     def action_open_group(self) -> None:
         gid = self.selected_group()
         if gid:
-            self.kapp.open_group(gid)
+            self.post_message(OpenGroup(gid))
 
     def explain_lines(self) -> list[str] | None:
         from kcli.tui.explain import groups_lines
@@ -139,7 +140,7 @@ class GroupsScreen(DataScreen):
     def action_reset_offsets(self) -> None:
         gid = self.selected_group()
         if gid:
-            self.kapp.reset_offsets(gid, self.refresh_data)
+            self.post_message(ResetGroupOffsets(gid, self.refresh_data))
 
     def action_refresh(self) -> None:
         self.refresh_data()
@@ -260,7 +261,7 @@ class GroupScreen(DataScreen):
         return group_lines(self.detail) if self.detail is not None else None
 
     def action_reset_offsets(self) -> None:
-        self.kapp.reset_offsets(self.group_id, self.refresh_data)
+        self.post_message(ResetGroupOffsets(self.group_id, self.refresh_data))
 
     def action_refresh(self) -> None:
         self.refresh_data()

@@ -34,25 +34,24 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc")]
 
+    def __init__(self, app_bindings: list) -> None:
+        """``app_bindings``: the keys that work everywhere (the app's ``BINDINGS``), handed in by the app."""
+        super().__init__()
+        self.app_bindings = list(app_bindings)
+
     def compose(self) -> ComposeResult:
-        from kcli.tui.app import KcliApp
         from kcli.tui.screens.cluster import ClusterScreen
-        from kcli.tui.screens.dialogs import (
-            ConfigDialog,
-            ConfirmDialog,
-            CreateTopicDialog,
-            ProduceDialog,
-            ResetOffsetsDialog,
-            TypeNameDialog,
-        )
+        from kcli.tui.screens.dialogs import ConfirmDialog, TypeNameDialog
+        from kcli.tui.screens.forms import ConfigDialog, CreateTopicDialog, ProduceDialog
         from kcli.tui.screens.groups import GroupScreen, GroupsScreen
         from kcli.tui.screens.messages import MessagesScreen
         from kcli.tui.screens.partition import PartitionScreen
+        from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
         from kcli.tui.screens.topic import TopicScreen
         from kcli.tui.screens.topics import TopicsScreen
 
         sections = [
-            ("Everywhere", [*KcliApp.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("Everywhere", [*self.app_bindings, Binding("ctrl+p", "command_palette", "Command palette")]),
             ("Cluster and failure lab", ClusterScreen.BINDINGS),
             ("Topics", TopicsScreen.BINDINGS),
             ("Topic detail", TopicScreen.BINDINGS),

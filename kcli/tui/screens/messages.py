@@ -1,7 +1,7 @@
 """The message browser: read a topic or one partition from a position, page both ways, jump to an
 offset or a time, inspect, filter, tail, produce.
 
-The browser holds a window of records (at most :data:`MAX_ROWS`), oldest first, and for each
+The browser holds a window of records (:mod:`kcli.tui.record_window`), oldest first, and for each
 partition the offsets the window covers, ``[lower, upper)``. ``[`` reads the page before
 ``lower``, ``]`` the page from ``upper``; whatever falls out of the window on the other side
 moves that side's bound. Records are decoded (Avro through the registry, JSON, text) in the
@@ -10,8 +10,6 @@ header values, never hex where a reading exists.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
@@ -24,9 +22,21 @@ from textual.worker import Worker, get_current_worker
 from kcli.tui import decode
 from kcli.tui.decode import RecordView
 from kcli.tui.model import Message
+from kcli.tui.navigation import ProduceRecord
+from kcli.tui.record_window import (
+    MAX_ROWS,
+    PAGE,
+    Page,
+    drop,
+    extend,
+    move_bounds,
+    page_ranges,
+    start_from,
+    trim,
+)
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.source import error_text
-from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts, parse_ts
+from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts
 
 START_CHOICES = [
     ("from beginning", "beginning"),
@@ -34,23 +44,6 @@ START_CHOICES = [
     ("from offset", "offset"),
     ("from time", "timestamp"),
 ]
-#: Records kept in memory; paging or tailing past it drops records from the other end.
-MAX_ROWS = 5000
-#: Records read per page (per partition at most: the pages of several partitions are merged).
-PAGE = 200
-#: Offsets from this many digits up are taken for epoch milliseconds when jumping.
-EPOCH_MS_DIGITS = 12
-
-
-@dataclass
-class Page:
-    """What a worker read: ``kind`` load/older/newer, the ranges asked, the watermarks, the records."""
-
-    kind: str
-    ranges: dict[int, tuple[int, int]]
-    marks: dict[int, tuple[int, int]]
-    records: list[RecordView]
-    newest: bool
 
 
 class MessagesScreen(DataScreen):
@@ -135,26 +128,10 @@ class MessagesScreen(DataScreen):
         select = self.query_one("#start", Select)
         start = str(select.value)
         raw = self.query_one("#position", Input).value.strip()
-        if raw:
-            digits = raw.lstrip("-").isdigit()
-            start = "offset" if digits and len(raw.lstrip("-")) < EPOCH_MS_DIGITS else "timestamp"
-            if start != select.value:
-                self._start = start
-                select.value = start
-        position: int | None = None
-        if start == "offset":
-            if not raw.lstrip("-").isdigit():
-                raise ValueError("type an offset to start from")
-            position = int(raw)
-        elif start == "timestamp":
-            if not raw:
-                raise ValueError("type a time: epoch ms or 2026-01-01T12:00:00")
-            try:
-                position = parse_ts(raw)
-            except ValueError:
-                raise ValueError(
-                    f"'{raw}' is neither an offset nor a time (epoch ms or 2026-01-01T12:00:00)"
-                ) from None
+        start, position = start_from(raw, start)
+        if start != select.value:
+            self._start = start
+            select.value = start
         return partition, start, position
 
     def refresh_data(self) -> None:
@@ -184,19 +161,7 @@ class MessagesScreen(DataScreen):
             got = self.source.read_ranges(self.topic, plan.ranges, PAGE * max(1, len(plan.ranges)), newest)
             return Page("load", plan.ranges, plan.marks, [decode.view(m, avro) for m in got], newest)
         marks = self.source.watermarks(self.topic)
-        scope = [p for p in self.bounds if p in marks]
-        if kind == "older":
-            ranges = {
-                p: (max(marks[p][0], self.bounds[p][0] - PAGE), self.bounds[p][0])
-                for p in scope
-                if self.bounds[p][0] > marks[p][0]
-            }
-        else:
-            ranges = {
-                p: (self.bounds[p][1], min(marks[p][1], self.bounds[p][1] + PAGE))
-                for p in scope
-                if self.bounds[p][1] < marks[p][1]
-            }
+        ranges = page_ranges(kind, self.bounds, marks)
         newest = kind == "older"
         got = (
             self.source.read_ranges(self.topic, ranges, PAGE * max(1, len(ranges)), newest) if ranges else []
@@ -204,7 +169,7 @@ class MessagesScreen(DataScreen):
         return Page(kind, ranges, marks, [decode.view(m, avro) for m in got], newest)
 
     def apply(self, page: Page) -> None:
-        kept = _trim(page.records, PAGE, page.newest)
+        kept = trim(page.records, PAGE, page.newest)
         self.marks = page.marks
         selected = self._selected()
         if page.kind == "load":
@@ -214,7 +179,7 @@ class MessagesScreen(DataScreen):
             self.records = kept + self.records
         else:
             self.records = self.records + kept
-        _move_bounds(self.bounds, page, kept)
+        move_bounds(self.bounds, page, kept)
         if len(self.records) > MAX_ROWS:
             self._drop(len(self.records) - MAX_ROWS, from_start=page.kind != "older")
         self.render_rows(keep=selected if page.kind != "load" else None)
@@ -228,18 +193,7 @@ class MessagesScreen(DataScreen):
 
     def _drop(self, count: int, from_start: bool) -> None:
         """Drop ``count`` records from one end of the window, moving that end's bounds."""
-        if from_start:
-            dropped, self.records = self.records[:count], self.records[count:]
-            for r in dropped:
-                b = self.bounds.get(r.message.partition)
-                if b is not None:
-                    b[0] = max(b[0], r.message.offset + 1)
-        else:
-            dropped, self.records = self.records[-count:], self.records[:-count]
-            for r in dropped:
-                b = self.bounds.get(r.message.partition)
-                if b is not None:
-                    b[1] = min(b[1], r.message.offset)
+        self.records = drop(self.records, self.bounds, count, from_start)
 
     def _selected(self) -> tuple[int, int] | None:
         table = self.query_one("#messages", DataTable)
@@ -435,7 +389,7 @@ class MessagesScreen(DataScreen):
 
     def action_produce(self) -> None:
         part_text = self.query_one("#partition", Input).value.strip()
-        self.kapp.produce(self.topic, int(part_text) if part_text.isdigit() else None, None)
+        self.post_message(ProduceRecord(self.topic, int(part_text) if part_text.isdigit() else None, None))
 
     def action_toggle_tail(self) -> None:
         if self.tailing:
@@ -493,9 +447,7 @@ class MessagesScreen(DataScreen):
         table = self.query_one("#messages", DataTable)
         following = not self.shown or table.cursor_row >= len(self.shown) - 1
         self.records.extend(batch)
-        for r in batch:
-            b = self.bounds.setdefault(r.message.partition, [r.message.offset, r.message.offset + 1])
-            b[1] = max(b[1], r.message.offset + 1)
+        extend(self.bounds, batch)
         if len(self.records) > MAX_ROWS:
             selected = self._selected()
             self._drop(len(self.records) - MAX_ROWS + MAX_ROWS // 10, from_start=True)  # room for a while
@@ -512,41 +464,3 @@ class MessagesScreen(DataScreen):
     def on_unmount(self) -> None:
         if self._tail is not None:
             self._tail.cancel()
-
-
-def _trim(records: list[RecordView], limit: int, newest: bool) -> list[RecordView]:
-    """The page the user sees: the first ``limit`` records by time, or the last when paging back."""
-    return records[-limit:] if newest else records[:limit]
-
-
-def _move_bounds(bounds: dict[int, list[int]], page: Page, kept: list[RecordView]) -> None:
-    """Move the window's bounds for what a page read (``page.records``) and kept (``kept``).
-
-    Reading oldest-first, the lower bound is exact (the range's start) and the upper one is after
-    the last kept record of the partition; reading newest-first (a page back, or "last records"),
-    the other way round. A partition whose records were all cut from the page keeps its bound,
-    so the next page reads them; one whose range held no record at all moves past it.
-    """
-    kept_by: dict[int, list[int]] = {}
-    read_by: set[int] = set()
-    for r in page.records:
-        read_by.add(r.message.partition)
-    for r in kept:
-        kept_by.setdefault(r.message.partition, []).append(r.message.offset)
-    for p, (first, stop) in page.ranges.items():
-        b = bounds.setdefault(p, [first, first] if not page.newest else [stop, stop])
-        offsets = kept_by.get(p)
-        if page.newest:  # a page back (or the last records): [x, stop)
-            if page.kind == "load":
-                b[1] = stop
-            if offsets:
-                b[0] = min(offsets)
-            elif p not in read_by:
-                b[0] = first  # nothing there: the next page back starts before it
-        else:  # a page forward (or from a position): [first, x)
-            if page.kind == "load":
-                b[0] = first
-            if offsets:
-                b[1] = max(offsets) + 1
-            elif p not in read_by:
-                b[1] = stop

@@ -359,7 +359,9 @@ class PartitionScreen(DataScreen):
         self.run_action_in_thread(self._xray, self._xrayed, offset)
 
     def _xray(self, offset: int) -> Text:
-        from kcli.logview.xray import registry_lookup, render, xray
+        from kcli.logview.xray import xray
+        from kcli.logview.xray_render import render
+        from kcli.logview.xray_schemas import registry_lookup
 
         found = self.source.record_batch(self.topic, self.partition, offset)
         result = xray(self.topic, self.partition, offset, found.raw, registry_lookup(self.kapp.registry_url))

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kcli.tui.events import EventLog, GroupLook, group_events, look_from_topic
 from kcli.tui.model import ConfigValue, PartitionInfo, TopicDetail
+from kcli.tui.navigation import OpenGroup, OpenMessages, OpenPartitionLog, ProduceRecord
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.sparks import legend, marks, spark
 from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
@@ -294,21 +295,21 @@ class TopicScreen(DataScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "partitions" and self.detail is not None:
-            self.kapp.open_messages(self.topic, self.detail.partitions[event.cursor_row].partition)
+            self.post_message(OpenMessages(self.topic, self.detail.partitions[event.cursor_row].partition))
         elif event.data_table.id == "configs":
             self.action_edit_config()
         elif event.data_table.id == "topic-groups":
             self.action_open_group()
 
     def action_messages(self) -> None:
-        self.kapp.open_messages(self.topic)
+        self.post_message(OpenMessages(self.topic))
 
     def action_partition_log(self) -> None:
         if self.detail is None or not self.detail.partitions:
             return
         row = self.query_one("#partitions", DataTable).cursor_row
         if 0 <= row < len(self.detail.partitions):
-            self.kapp.open_partition_log(self.topic, self.detail.partitions[row].partition)
+            self.post_message(OpenPartitionLog(self.topic, self.detail.partitions[row].partition))
 
     def explain_lines(self) -> list[str] | None:
         from kcli.tui.explain import topic_lines
@@ -316,15 +317,15 @@ class TopicScreen(DataScreen):
         return topic_lines(self.detail) if self.detail is not None else None
 
     def action_produce(self) -> None:
-        self.kapp.produce(self.topic, None, self.refresh_data)
+        self.post_message(ProduceRecord(self.topic, None, self.refresh_data))
 
     def action_open_group(self) -> None:
         row = self.query_one("#topic-groups", DataTable).cursor_row
         if 0 <= row < len(self.group_ids):
-            self.kapp.open_group(self.group_ids[row])
+            self.post_message(OpenGroup(self.group_ids[row]))
 
     def action_edit_config(self) -> None:
-        from kcli.tui.screens.dialogs import ConfigDialog
+        from kcli.tui.screens.forms import ConfigDialog
 
         config = self.selected_config()
         if config is None:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from kcli.tui.model import TopicSummary
+from kcli.tui.navigation import OpenMessages, OpenTopic
 from kcli.tui.screens.base import DataScreen
 from kcli.tui.source import needs_typed_confirmation
 from kcli.tui.widgets import StatusBar, fmt_bytes, fmt_count
@@ -189,15 +190,15 @@ class TopicsScreen(DataScreen):
     def action_open_topic(self) -> None:
         name = self.selected_topic()
         if name:
-            self.kapp.open_topic(name)
+            self.post_message(OpenTopic(name))
 
     def action_messages(self) -> None:
         name = self.selected_topic()
         if name:
-            self.kapp.open_messages(name)
+            self.post_message(OpenMessages(name))
 
     def action_create_topic(self) -> None:
-        from kcli.tui.screens.dialogs import CreateTopicDialog
+        from kcli.tui.screens.forms import CreateTopicDialog
 
         def created(name: str | None) -> None:
             if name is not None:
