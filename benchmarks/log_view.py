@@ -109,7 +109,7 @@ def draw_cli(bootstrap: str) -> float:
         [
             sys.executable,
             "-m",
-            "kcli.main",
+            "kcli.cli.main",
             "log",
             "draw",
             "big-0",
@@ -178,7 +178,7 @@ async def shots(env: dict[str, str], bootstrap: str, registry: str, out: Path) -
 
     def kcli(*args: str) -> None:
         subprocess.run(
-            [sys.executable, "-m", "kcli.main", *args],
+            [sys.executable, "-m", "kcli.cli.main", *args],
             capture_output=True,
             text=True,
             env=env,
@@ -341,7 +341,7 @@ def screenshots(out: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "kcli.main",
+                "kcli.cli.main",
                 "local",
                 "start",
                 "--brokers",
@@ -362,7 +362,7 @@ def screenshots(out: Path) -> None:
             asyncio.run(shots(env, bootstrap, registry, out))
         finally:
             subprocess.run(
-                [sys.executable, "-m", "kcli.main", "local", "destroy"],
+                [sys.executable, "-m", "kcli.cli.main", "local", "destroy"],
                 env=env,
                 capture_output=True,
                 timeout=180,

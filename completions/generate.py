@@ -15,7 +15,7 @@ FILES = {"bash": "kcli.bash", "zsh": "kcli.zsh", "fish": "kcli.fish"}
 
 def generate(target: Path = HERE) -> dict[Path, str]:
     """Write the three files into ``target``; returns what was written."""
-    from kcli.main import render_completion, tool_options
+    from kcli.cli.main import render_completion, tool_options
 
     tools = tool_options()
     written = {}

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_pyproject_scripts_match_the_command_table() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    expected = {"kcli": "kcli.main:app"}
+    expected = {"kcli": "kcli.cli.main:app"}
     for name, module in COMMANDS.items():
         expected[name] = expected[f"{name}.sh"] = f"{module}:main"
     assert scripts == expected
@@ -44,7 +44,7 @@ def test_every_command_module_has_main(module: str) -> None:
 def test_kcli_imports_nothing_heavy_at_start() -> None:
     """``kcli --help`` must stay fast: no Kafka client, TUI or broker imported by the app itself."""
     code = (
-        "import sys, kcli.main; heavy = [m for m in ('confluent_kafka', 'textual', 'kcli.server', 'kcli.tools', "
+        "import sys, kcli.cli.main; heavy = [m for m in ('confluent_kafka', 'textual', 'kcli.server', 'kcli.tools', "
         "'kcli.local', 'kcli.home') if m in sys.modules]; print(heavy)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -52,7 +52,7 @@ def test_kcli_imports_nothing_heavy_at_start() -> None:
 
 
 def test_kcli_help_lists_commands() -> None:
-    from kcli.main import app
+    from kcli.cli.main import app
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
@@ -73,7 +73,7 @@ def test_committed_completions_are_up_to_date(tmp_path: Path) -> None:
 
 
 def test_completion_scripts_cover_every_tool_name() -> None:
-    from kcli.main import render_completion
+    from kcli.cli.main import render_completion
 
     tools = {name: ["--opt"] for name in COMMANDS}
     bash = render_completion("bash", tools)
@@ -107,7 +107,7 @@ def test_bash_completion_completes_sub_commands() -> None:
 
 
 def test_completion_command_rejects_unknown_shell() -> None:
-    from kcli.main import app
+    from kcli.cli.main import app
 
     result = CliRunner().invoke(app, ["completion", "powershell"])
     assert result.exit_code == 1
@@ -116,7 +116,7 @@ def test_completion_command_rejects_unknown_shell() -> None:
 def test_tui_passes_its_options_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
-    from kcli.main import app
+    from kcli.cli.main import app
 
     calls: list[tuple[str, str | None]] = []
     fake = types.ModuleType("kcli.tui.app")
@@ -128,7 +128,7 @@ def test_tui_passes_its_options_to_the_app(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_tui_missing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kcli.main import app
+    from kcli.cli.main import app
 
     monkeypatch.setitem(sys.modules, "kcli.tui.app", None)
     result = CliRunner().invoke(app, ["tui"])

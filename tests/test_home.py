@@ -10,8 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from kcli import home
+from kcli.cli.main import app
 from kcli.commands import COMMANDS
-from kcli.main import app
 from kcli.properties import load_properties
 
 
@@ -108,6 +108,6 @@ def test_env_honours_kcli_confluent_home(tmp_path: Path) -> None:
 
 def test_eval_puts_tools_on_path(tmp_path: Path) -> None:
     env = dict(os.environ, KCLI_HOME=str(tmp_path / "kh"), KCLI_CONFLUENT_HOME=str(tmp_path / "cp"))
-    probe = f'eval "$({sys.executable} -m kcli.main env --shell bash)"; command -v kafka-topics.sh'
+    probe = f'eval "$({sys.executable} -m kcli.cli.main env --shell bash)"; command -v kafka-topics.sh'
     result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == str((tmp_path / "cp" / "bin" / "kafka-topics.sh").resolve())

@@ -38,6 +38,7 @@ def _ports(values: list[str], flag: str) -> list[int]:
 def start(brokers: int, plaintext_ports: list[str], kafka_rest_ports: list[str], **_: Any) -> None:
     from kcli import local
     from kcli.confluent import ports as port_owner
+    from kcli.local.services import port_in_use
 
     sys.stderr.write(DEV_ONLY + "\n\n")
     if not 1 <= brokers <= 4:
@@ -57,7 +58,7 @@ def start(brokers: int, plaintext_ports: list[str], kafka_rest_ports: list[str],
             "Confluent Local is already running", "Stop it with `confluent local kafka stop` first."
         )
     for taken in [*plain, plain[-1] + 1, rest_port]:
-        if local.port_in_use(taken):
+        if port_in_use(taken):
             raise CLIError(
                 port_owner.describe(taken),
                 "Stop that process, or choose other ports with --plaintext-ports and --kafka-rest-ports.",
@@ -88,12 +89,12 @@ def start(brokers: int, plaintext_ports: list[str], kafka_rest_ports: list[str],
 
 
 def _start_rest(port: int, bootstrap: str) -> None:
-    from kcli import local
+    from kcli.local import services as local
 
     props = local.local_dir() / "etc" / "kafka-rest.properties"
     props.parent.mkdir(parents=True, exist_ok=True)
     props.write_text(f"listeners=http://0.0.0.0:{port}\nbootstrap.servers=PLAINTEXT://{bootstrap}\n")
-    service = local._launch(
+    service = local.launch(
         "kafka-rest", REST_MODULE, props, port, local.local_dir() / "logs" / "kafka-rest.log"
     )
     local.save_state([*local.load_state(), service])

@@ -8,8 +8,8 @@ properties file under ``$CONFLUENT_HOME/etc`` (the ports are read from there, so
 directory injected; ``--config FILE`` replaces the source file.
 
 Processes are started and waited for with the project's own process management
-(:func:`kcli.local._launch`: ``python -m <module> <properties>``, detached, up once its port
-accepts connections) and stopped with :func:`kcli.local._stop_services` (SIGTERM, then SIGKILL
+(:func:`kcli.local.services.launch`: ``python -m <module> <properties>``, detached, up once its port
+accepts connections) and stopped with :func:`kcli.local.services.stop_services` (SIGTERM, then SIGKILL
 after a grace period). Each service's pid is in ``<current>/<service>/<service>.pid`` and is only
 trusted when that process still runs the service's module.
 """
@@ -267,7 +267,7 @@ def is_running(name: str) -> bool:
 def start(name: str, override: str | None = None) -> None:
     """Start one service and wait until its port accepts connections (CLIError on failure)."""
     from kcli.confluent import ports
-    from kcli.local import LocalError, _launch, port_in_use
+    from kcli.local.services import LocalError, launch, port_in_use
 
     spec = SPECS[name]
     module = module_of(spec)
@@ -283,7 +283,7 @@ def start(name: str, override: str | None = None) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["LOG_DIR"] = str(logs)
     try:
-        launched = _launch(spec.display, module, config, service_port, log_file(name))
+        launched = launch(spec.display, module, config, service_port, log_file(name))
     except LocalError as exc:
         raise CLIError(
             f"{spec.display} failed to start: {exc}",
@@ -294,10 +294,10 @@ def start(name: str, override: str | None = None) -> None:
 
 def stop(name: str) -> None:
     """Stop one service (SIGTERM, SIGKILL after the grace period) and remove its pid file."""
-    from kcli.local import Service, _stop_services
+    from kcli.local.services import Service, stop_services
 
     pid = read_pid(name)
     module = module_of(SPECS[name]) or ""
     if pid is not None:
-        _stop_services([Service(name, module, pid, port(name), str(log_file(name)))])
+        stop_services([Service(name, module, pid, port(name), str(log_file(name)))])
     pid_file(name).unlink(missing_ok=True)

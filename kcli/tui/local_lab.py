@@ -37,10 +37,10 @@ def _log_dirs(config: Path) -> list[str]:
 
 def recorded_brokers() -> dict[int, LocalBroker]:
     """The brokers of the recorded ``kcli local`` stack (node id -> broker), running or not."""
-    from kcli.local import _adopt, load_state
+    from kcli.local.services import adopt, load_state
 
     out = {}
-    for s in _adopt(load_state(), save=False):
+    for s in adopt(load_state(), save=False):
         if s.node_id is None or s.module != "kcli.server.start":
             continue
         config = s.config_path()

@@ -93,7 +93,7 @@ def make_stack(root: Path) -> Stack:
     env["CONFLUENT_HOME"] = str(home)
     env["CONFLUENT_CURRENT"] = str(root / "current")
     subprocess.run(
-        [sys.executable, "-m", "kcli.main", "env", "--home", str(home)],
+        [sys.executable, "-m", "kcli.cli.main", "env", "--home", str(home)],
         env=env,
         check=True,
         capture_output=True,

@@ -20,7 +20,7 @@ from pathlib import Path
 from kcli.paths import pid_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ENV_PREFIX = f'eval "$({sys.executable} -m kcli.main env)"\n'
+ENV_PREFIX = f'eval "$({sys.executable} -m kcli.cli.main env)"\n'
 
 
 def free_port() -> int:

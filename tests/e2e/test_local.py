@@ -21,7 +21,11 @@ from tests.e2e.helpers import free_port, live_pid_files, wait_until
 
 def kcli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kcli.main", *args], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", "kcli.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
 
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def kcli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kcli.main", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "kcli.cli.main", *args], capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -55,7 +55,7 @@ class Lab:
 
     def kcli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "kcli.main", *args],
+            [sys.executable, "-m", "kcli.cli.main", *args],
             capture_output=True,
             text=True,
             env=self.env,

@@ -81,7 +81,9 @@ def test_version_under_confluent_home_is_confluent_platforms(tmp_path: Path) -> 
 def test_kcli_version_is_its_own() -> None:
     from kcli import __version__
 
-    result = subprocess.run([sys.executable, "-m", "kcli.main", "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kcli.cli.main", "--version"], capture_output=True, text=True
+    )
     assert (result.returncode, result.stdout) == (0, f"kcli {__version__}\n")
 
 

@@ -27,7 +27,7 @@ def unique(prefix: str) -> str:
 
 def kcli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kcli.main", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "kcli.cli.main", *args], capture_output=True, text=True, timeout=timeout
     )
 
 

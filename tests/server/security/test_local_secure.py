@@ -17,7 +17,7 @@ from tests.e2e.helpers import free_port, isolated_env
 
 def kcli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kcli.main", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "kcli.cli.main", *args], capture_output=True, text=True, env=env, timeout=120
     )
 
 
