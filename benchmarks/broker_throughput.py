@@ -323,7 +323,7 @@ def main() -> int:
                 if math.isnan(theirs[key]):
                     continue  # CPU time of a broker this script did not start is not known
                 ratio = (
-                    (theirs[key] / value)
+                    (theirs[key] / value if value else float("nan"))  # below /proc's clock tick
                     if key.endswith((" ms", " us"))
                     else (value / theirs[key] if theirs[key] else float("inf"))
                 )
