@@ -35,7 +35,14 @@ class FakeLog:
 
 
 def partition(name: str, broken: bool = False) -> Any:
-    return SimpleNamespace(topic=name, index=0, leader_epoch=3, log=FakeLog(broken))
+    log = FakeLog(broken)
+    return SimpleNamespace(
+        topic=name,
+        index=0,
+        leader_epoch=3,
+        log=log,
+        append_fetched=lambda records, _epoch: log.append_as_follower(records),
+    )
 
 
 def answer(name: str, records: bytes, hw: int, start: int) -> Any:
