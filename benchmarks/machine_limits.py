@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import queue
 import statistics
 import struct
 import subprocess
@@ -45,37 +44,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions
 
-from benchmarks import wire_clients
-from benchmarks.broker_throughput import tansu_broker
+from benchmarks import common, wire_clients
+from benchmarks.common import code_from, cpu_seconds, create_topics, run_clients, tansu_broker
 from kcli.server.protocol.records import build_batch, decode_records
-from tests.broker_process import BrokerProcess
 from tests.cluster_process import Cluster
 
 RECORD = 1024
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _create(bootstrap: str, topics: dict[str, int], replication_factor: int = 1) -> None:
-    """Create topics (name: partitions), a thousand per request, waiting for each."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    names = list(topics)
-    for i in range(0, len(names), 1000):
-        futures = admin.create_topics(
-            [
-                NewTopic(n, num_partitions=topics[n], replication_factor=replication_factor)
-                for n in names[i : i + 1000]
-            ],
-            operation_timeout=300,
-            request_timeout=300,
-        )
-        for future in futures.values():
-            future.result(600)
 
 
 # --- client processes ----------------------------------------------------------------------
@@ -133,12 +109,12 @@ def _create_large(bootstrap: str, topic: str, partitions: int, step: int = 5000)
     metadata records ("excessively large batch operation", POLICY_VIOLATION), so a topic of
     10,000 partitions is created and then grown with CreatePartitions, as with Kafka."""
     try:
-        _create(bootstrap, {topic: partitions})
+        create_topics(bootstrap, {topic: partitions})
         return
     except KafkaException as exc:
         if exc.args[0].code() != KafkaError.POLICY_VIOLATION:
             raise
-    _create(bootstrap, {topic: min(partitions, step)})
+    create_topics(bootstrap, {topic: min(partitions, step)})
     admin = AdminClient({"bootstrap.servers": bootstrap})
     count = min(partitions, step)
     while count < partitions:
@@ -160,36 +136,7 @@ def _in_processes(
 ) -> tuple[float, float, float]:
     """Run one client process per argument tuple, released together once all are ready; returns
     (seconds from the first start to the last finish, broker CPU seconds, clients' CPU seconds)."""
-    ctx = multiprocessing.get_context("spawn")
-    go, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*a, go, out), daemon=True) for a in args_per_process]
-    for proc in procs:
-        proc.start()
-
-    def collect(deadline_s: float) -> list[Any]:
-        got: list[Any] = []
-        deadline = time.monotonic() + deadline_s
-        while len(got) < len(procs):
-            try:
-                got.append(out.get(timeout=0.5))
-            except queue.Empty:
-                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-                if dead or time.monotonic() > deadline:
-                    sys.exit(f"a benchmark client failed (exit codes {dead}) or timed out")
-        return got
-
-    try:
-        pids = pid if isinstance(pid, list) else [pid]
-        collect(120)
-        cpu0 = sum(map(_cpu_seconds, pids))
-        go.set()
-        spans = collect(600)
-        broker_cpu = sum(map(_cpu_seconds, pids)) - cpu0
-    finally:
-        for proc in procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
+    spans, broker_cpu = run_clients(target, args_per_process, pid)
     elapsed = max(s[1] for s in spans) - min(s[0] for s in spans)
     return elapsed, broker_cpu, sum(s[2] for s in spans)
 
@@ -198,7 +145,7 @@ def _in_processes(
 def throughput_rows(bootstrap: str, pid: int, clients: int, mb: int, fetch_bytes: int) -> dict[str, str]:
     """Produce then consume ``mb`` MiB of 1 KiB records over ``clients`` partitions."""
     topic = f"lim-{os.urandom(3).hex()}"
-    _create(bootstrap, {topic: clients})
+    create_topics(bootstrap, {topic: clients})
     per_batch = 256  # 256 KiB batches, as a client with batch.size 1 MB and linger sends them
     batches = max(1, mb * 1024 // per_batch // clients)
     count = batches * per_batch
@@ -241,19 +188,24 @@ def partition_rows(bootstrap: str, pid: int, clients: int, partitions: int, acti
     return rows
 
 
-def metadata_row(bootstrap: str, pid: int, topics: int, requests: int = 20) -> dict[str, str]:
+def metadata_row(bootstrap: str, pid: int, topics: int, min_seconds: float = 2.0) -> dict[str, str]:
+    """Metadata v8 for every topic, one request at a time, for at least ``min_seconds`` (and 10
+    requests): the broker's CPU per request, to well below the clock tick of /proc's figures."""
     prefix = f"md-{os.urandom(2).hex()}-"
     created = time.monotonic()
-    _create(bootstrap, {f"{prefix}{i}": 1 for i in range(topics)})
+    create_topics(bootstrap, {f"{prefix}{i}": 1 for i in range(topics)})
     created = time.monotonic() - created
     wire_clients.metadata_all(bootstrap, 2)  # warm
-    cpu0, start = _cpu_seconds(pid), time.monotonic()
-    size = wire_clients.metadata_all(bootstrap, requests)
-    cpu = (_cpu_seconds(pid) - cpu0) / requests
+    cpu0, start = cpu_seconds(pid), time.monotonic()
+    requests = 0
+    while requests < 10 or time.monotonic() - start < min_seconds:
+        size = wire_clients.metadata_all(bootstrap, 10)
+        requests += 10
+    cpu = (cpu_seconds(pid) - cpu0) / requests
     wall = (time.monotonic() - start) / requests
     return {
         f"Metadata for {topics} topics": (
-            f"broker CPU {cpu * 1000:.1f} ms/request, {wall * 1000:.1f} ms round trip, "
+            f"broker CPU {cpu * 1000:.2f} ms/request, {wall * 1000:.1f} ms round trip ({requests} requests), "
             f"{size / 1e6:.1f} MB; topics created in {created:.0f} s"
         )
     }
@@ -267,18 +219,18 @@ def replication_rows(
     rows: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="kcli-limits-repl-") as tmp:
         cluster = Cluster(Path(tmp), brokers=3, mode="kraft")
-        with _code_from(source):
+        with code_from(source):
             cluster.start()
         try:
             pids = [b.pid for b in cluster.brokers]
             bootstrap = cluster.bootstrap
             # Latency first, on the fresh cluster: measured after the throughput rows below (about
             # a gigabyte written), the same row's p99 came out at 180-250 ms, its p50 at ~2 ms.
-            _create(bootstrap, {"latency": 1}, replication_factor=3)
+            create_topics(bootstrap, {"latency": 1}, replication_factor=3)
             leader = _leaders(bootstrap, "latency")[0]
-            cpu0 = sum(map(_cpu_seconds, pids))
+            cpu0 = sum(map(cpu_seconds, pids))
             p50, p99, count, elapsed = end_to_end_latency(leader, "latency", rate, seconds)
-            cpu = sum(map(_cpu_seconds, pids)) - cpu0
+            cpu = sum(map(cpu_seconds, pids)) - cpu0
             rows[f"end-to-end latency at {rate:,} msg/s, acks=all RF 3"] = (
                 f"p50 {p50:.2f} ms, p99 {p99:.2f} ms ({count:,} records at {count / elapsed:,.0f}/s; "
                 f"3 brokers' CPU {cpu / elapsed:.0%} of a core)"
@@ -289,13 +241,17 @@ def replication_rows(
             total = batches * per_batch * clients * RECORD
             for rf in (1, 3):
                 topic = f"rf{rf}"
-                _create(bootstrap, {topic: clients}, replication_factor=rf)
+                create_topics(bootstrap, {topic: clients}, replication_factor=rf)
                 leaders = _leaders(bootstrap, topic)
                 args = [([(leaders[i], topic, i)], batches, per_batch, -1) for i in range(clients)]
+                each0 = [cpu_seconds(p) for p in pids]
                 elapsed, broker, client = _in_processes(_produce_worker, args, pids)
+                each = "/".join(
+                    f"{(cpu_seconds(p) - c) / elapsed:.0%}" for p, c in zip(pids, each0, strict=True)
+                )
                 rates[rf] = total / elapsed
-                rows[f"acks=all 1 KiB, RF {rf}, 3 brokers, {clients} producer processes"] = _figure(
-                    total, elapsed, broker, client
+                rows[f"acks=all 1 KiB, RF {rf}, 3 brokers, {clients} producer processes"] = (
+                    f"{_figure(total, elapsed, broker, client)}; brokers 0/1/2 {each} of a core"
                 )
             rows["acks=all RF 3 against RF 1"] = f"{rates[3] / rates[1]:.2f}x"
         finally:
@@ -383,34 +339,11 @@ def _figure(total: int, elapsed: float, broker_cpu: float, client_cpu: float) ->
 
 
 @contextlib.contextmanager
-def _code_from(source: Path | None) -> Iterator[None]:
-    """Brokers started inside run kcli's code from ``source`` (None: this checkout)."""
-    if source is None:
-        yield
-        return
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(source)  # ahead of the editable install of this checkout
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
-
-
-@contextlib.contextmanager
 def kcli_broker(source: Path | None = None) -> Iterator[tuple[str, int]]:
     """A kcli broker storing in a temporary directory; from ``source`` (a tree of kcli's code)
     instead of this checkout when given."""
-    with tempfile.TemporaryDirectory(prefix="kcli-limits-") as tmp:
-        broker = BrokerProcess(Path(tmp), {"auto.create.topics.enable": "false"})
-        with _code_from(source):
-            broker.start(timeout=60)
-        try:
-            yield broker.bootstrap, broker.pid
-        finally:
-            broker.stop()
+    with common.kcli_broker({"auto.create.topics.enable": "false"}, source, "kcli-limits-") as broker:
+        yield broker.bootstrap, broker.pid
 
 
 @contextlib.contextmanager
@@ -479,6 +412,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"machine: writing 256 MiB to the page cache: {common.page_cache_write_cost()}", flush=True)
     results: dict[str, dict[str, list[str]]] = {}
     with contextlib.ExitStack() as stack:
         runs: list[tuple[str, Callable[[], dict[str, str]]]] = [
@@ -498,6 +432,7 @@ def main() -> int:
             for label, go in runs if round_no % 2 == 0 else reversed(runs):
                 for key, value in go().items():
                     results.setdefault(label, {}).setdefault(key, []).append(value)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     print("\n| figure | " + " | ".join(results) + " |")
     print("| --- |" + " --- |" * len(results))
     for key in results["kcli"]:

@@ -32,7 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.broker_throughput import _cpu_seconds, _create, kcli_broker, tansu_broker
+from benchmarks.broker_throughput import _create, kcli_broker
+from benchmarks.common import cpu_seconds as _cpu_seconds
+from benchmarks.common import tansu_broker
 
 SETTINGS: list[tuple[str, list[str]]] = [
     ("defaults (Java's)", []),

@@ -140,7 +140,7 @@ def main() -> int:
     if args.against:
         peer(args.against, args.against, args)
     if args.tansu:
-        from benchmarks.broker_throughput import tansu_broker
+        from benchmarks.common import tansu_broker
 
         with tansu_broker() as (bootstrap, _pid):
             peer("tansu", bootstrap, args)

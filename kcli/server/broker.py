@@ -39,6 +39,7 @@ from kcli.server.cluster.topic_rules import (
     topic_name_problem,
 )
 from kcli.server.config import BrokerConfig
+from kcli.server.metadata_response_cache import MetadataResponseCache
 from kcli.server.partition import Partition
 from kcli.server.replica_manager import ReplicaManager
 from kcli.server.storage import log_dirs
@@ -116,6 +117,7 @@ class Broker:
         self.transaction_coordinator = None  # and the transaction coordinator with its verifier
         self.transaction_verifier = None
         self.replica_manager = ReplicaManager(self)  # the one append-and-wait-for-acks path
+        self.metadata_responses = MetadataResponseCache(self)  # Metadata's encoded topics
         # Cluster mode: the controller link, the latest metadata image and the replica fetchers.
         self.cluster: ControllerLink | None = None
         self.image: MetadataImage | None = None
@@ -333,20 +335,29 @@ class Broker:
         if delta.security:
             self._apply_security()
         if not delta.empty:
-            await self._reconcile(delta)
+            try:
+                await self._reconcile(delta)
+            finally:
+                self.metadata_responses.invalidate(delta)
 
     async def on_snapshot(self, image: MetadataImage) -> None:
         """A whole image replaces ours (we were behind the controller's snapshot)."""
         self.image = image
         self._apply_security()
-        await self.reconcile_all()
+        try:
+            await self.reconcile_all()
+        finally:
+            self.metadata_responses.clear()
 
     async def on_caught_up(self) -> None:
         """Registered and caught up: every local log matches the metadata."""
         if self.image is None:
             self.image = MetadataImage()
         self._apply_security()
-        await self.reconcile_all()
+        try:
+            await self.reconcile_all()
+        finally:
+            self.metadata_responses.clear()
 
     def _apply_security(self) -> None:
         """The ACLs and SCRAM credentials of the image to the authorizer and authenticator."""

@@ -11,6 +11,7 @@ high watermark simply follows every append.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,9 @@ class Partition:
     followers: dict[int, FollowerState] = field(default_factory=dict)
     pending_isr: list[int] | None = None
     _waiters: set[asyncio.Future[None]] = field(default_factory=set)
+    # Held by a follower's write (which may run in the replica fetcher's worker thread) and by
+    # apply_state, so a leadership change never interleaves with a write of fetched batches.
+    _role_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def is_leader(self) -> bool:
@@ -139,12 +143,31 @@ class Partition:
             self.pending_isr = isr
             self.propose_isr(self, isr)
 
+    # --- follower side -------------------------------------------------------------------------
+    def append_fetched(self, records: bytes | memoryview, leader_epoch: int) -> bool:
+        """Write batches a follower fetched under ``leader_epoch``, as they are; False, writing
+        nothing, when this broker leads now or the epoch moved on. The replica fetcher may call
+        it from a worker thread: :meth:`apply_state` waits for a write in progress, as Kafka's
+        makeLeader first takes the partition away from its fetcher, so a new leader's epoch
+        always starts after the batches its previous leader sent."""
+        with self._role_lock:
+            if self.is_leader or self.leader_epoch != leader_epoch:
+                return False
+            self.log.append_as_follower(records)
+            return True
+
     # --- leadership changes from the controller ---------------------------------------------
     def apply_state(
         self, leader: int, leader_epoch: int, partition_epoch: int, replicas: list[int], isr: list[int]
     ) -> bool:
         """Take the controller's view; True when this broker has just become leader or follower
         under a new epoch (the caller then starts or restarts fetching)."""
+        with self._role_lock:
+            return self._apply_state(leader, leader_epoch, partition_epoch, replicas, isr)
+
+    def _apply_state(
+        self, leader: int, leader_epoch: int, partition_epoch: int, replicas: list[int], isr: list[int]
+    ) -> bool:
         changed = leader != self.leader or leader_epoch != self.leader_epoch
         was_leader = self.is_leader and self.leader != NO_LEADER
         self.leader, self.leader_epoch, self.partition_epoch = leader, leader_epoch, partition_epoch

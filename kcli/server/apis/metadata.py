@@ -1,7 +1,10 @@
 """Metadata: brokers, cluster id, controller, and topics with partitions and topic ids.
 
 A request naming an unknown topic auto-creates it when ``auto.create.topics.enable`` is on and the
-client allows it (``allow_auto_topic_creation``, v4+).
+client allows it (``allow_auto_topic_creation``, v4+). Topics are answered from the broker's
+:class:`~kcli.server.metadata_response_cache.MetadataResponseCache` (each topic encoded once per
+version until its metadata changes) and the response is assembled from those bytes by
+:func:`~kcli.server.metadata_response_cache.encode_metadata_response`.
 """
 
 from __future__ import annotations
@@ -12,51 +15,40 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker, topic_name_problem
+from kcli.server.metadata_response_cache import NOT_REQUESTED, encode_metadata_response, topic_dict
 
 
-def topic_metadata(broker: Broker, name: str) -> dict[str, Any]:
-    record = broker.topic(name)
-    assert record is not None
-    partitions = []
-    for index in range(record.partitions):
-        view = broker.partition_view(name, index)
-        if view is None:
-            continue
-        partitions.append(
-            {
-                "error_code": ErrorCode.leader_not_available if view.leader < 0 else 0,
-                "partition_index": index,
-                "leader_id": view.leader,
-                "leader_epoch": view.leader_epoch,
-                "replica_nodes": view.replicas,
-                "isr_nodes": view.isr,
-                "offline_replicas": view.offline,
-            }
-        )
-    return {
-        "error_code": ErrorCode.none,
-        "name": name,
-        "topic_id": record.topic_id,
-        "is_internal": record.internal,
-        "partitions": partitions,
-        "topic_authorized_operations": -2147483648,
-    }
+def topic_metadata(broker: Broker, name: str, private: bool = False) -> dict[str, Any]:
+    """The topic's entry: its shared cached fragment, or a plain dict of it when ``private``
+    (the caller will change it, as the authorizer does to add authorized operations) or while
+    the broker has no metadata image yet."""
+    cache = broker.metadata_responses
+    if not cache.active:
+        return topic_dict(broker, name)
+    fragment = cache.topic(name)
+    assert fragment is not None
+    return dict(fragment) if private else fragment
 
 
 def _error_topic(name: str | None, code: int, topic_id: Any = None) -> dict[str, Any]:
     return {"error_code": code, "name": name, "topic_id": topic_id, "is_internal": False, "partitions": []}
 
 
-@api(3, "Metadata", 0, 12)
+@api(3, "Metadata", 0, 12, encoder=encode_metadata_response)
 async def metadata(ctx: RequestContext, request: Any) -> dict:
     broker = ctx.broker
     requested = request.topics
     if ctx.version == 0 and requested == ():
         requested = None  # v0: an empty list means every topic
     allow_auto = getattr(request, "allow_auto_topic_creation", True)
-    topics = []
+    private = getattr(request, "include_topic_authorized_operations", False)
+    topics: list[Any] = []
     if requested is None:
-        topics = [topic_metadata(broker, name) for name in sorted(broker.catalog.topics)]
+        cache = broker.metadata_responses
+        if cache.active and not private:
+            topics = cache.all_topics()
+        else:
+            topics = [topic_metadata(broker, name, private) for name in sorted(broker.catalog.topics)]
     else:
         for item in requested:
             name = item.name
@@ -70,13 +62,13 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
             if name is None:
                 continue
             if broker.topic(name) is not None:
-                topics.append(topic_metadata(broker, name))
+                topics.append(topic_metadata(broker, name, private))
             elif topic_name_problem(name):
                 topics.append(_error_topic(name, ErrorCode.invalid_topic_exception))
             elif allow_auto and await broker.auto_create(name) is not None:
                 # Creation here is synchronous, so the new topic's leader is known at once and the
                 # client need not retry after ErrorCode.leader_not_available as it would with Kafka.
-                topics.append(topic_metadata(broker, name))
+                topics.append(topic_metadata(broker, name, private))
             else:
                 topics.append(_error_topic(name, ErrorCode.unknown_topic_or_partition))
     return {
@@ -88,5 +80,5 @@ async def metadata(ctx: RequestContext, request: Any) -> dict:
         "cluster_id": broker.cluster_id,
         "controller_id": broker.controller_id,
         "topics": topics,
-        "cluster_authorized_operations": -2147483648,
+        "cluster_authorized_operations": NOT_REQUESTED,
     }

@@ -44,6 +44,7 @@ REPEAT_LOG_INTERVAL_S = 30.0
 FETCH_MAX_WAIT_MS = 500
 PARTITION_MAX_BYTES = 1024 * 1024
 FETCH_MAX_BYTES = 10 * 1024 * 1024
+OFFLOAD_BYTES = 64 * 1024  # a response with at least this much data is written in a worker thread
 
 
 @dataclass(eq=False)
@@ -343,25 +344,67 @@ class ReplicaFetcher:
         }
         response = await conn.request(1, FETCH_VERSION, body, timeout_s=FETCH_MAX_WAIT_MS / 1000 + 30)
         record_follower_fetch(self.broker, response)
+        answers: list[tuple[_Fetching, Any]] = []
         for topic in response.responses:
             for answer in topic.partitions:
                 state = self.states.get((topic.topic, answer.partition_index))
                 if state is None or state.paused or state.epoch != state.partition.leader_epoch:
                     continue
                 try:
-                    self._apply_fetched(state, answer)
-                except (CorruptRecordError, InvalidRecordError) as exc:
-                    # Kafka logs and retries these: a partial or corrupt read may be transient.
-                    log.error(
-                        "[ReplicaFetcher broker=%d] Found invalid records fetching %s-%d at offset %d: %s",
-                        self.broker.node_id, topic.topic, answer.partition_index,
-                        state.partition.log.log_end_offset, exc,
-                    )  # fmt: skip
-                    self._pause(state, getattr(exc, "error_code", ErrorCode.corrupt_message))
+                    if self._check_fetched(state, answer):
+                        answers.append((state, answer))
                 except Exception:
                     self._fail(state, "applying the data of")
+        size = sum(len(answer.records or b"") for _, answer in answers)
+        if size >= OFFLOAD_BYTES:
+            # Writing a megabyte into pages the page cache has not used yet takes milliseconds
+            # here (see the README's replication figures): in a worker thread, which releases the
+            # GIL in write(), the broker meanwhile serves its own leaders' produces and fetches.
+            errors = await asyncio.to_thread(self._append_all, answers)
+        else:
+            errors = self._append_all(answers)
+        for (state, answer), error in zip(answers, errors, strict=True):
+            key = (state.partition.topic, state.partition.index)
+            if self.states.get(key) is not state or state.epoch != state.partition.leader_epoch:
+                continue  # the leadership moved while the batches were written: fetched anew
+            try:
+                if error is not None:
+                    raise error
+                self._apply_watermarks(state, answer)
+            except (CorruptRecordError, InvalidRecordError) as exc:
+                # Kafka logs and retries these: a partial or corrupt read may be transient.
+                log.error(
+                    "[ReplicaFetcher broker=%d] Found invalid records fetching %s-%d at offset %d: %s",
+                    self.broker.node_id, key[0], key[1], state.partition.log.log_end_offset, exc,
+                )  # fmt: skip
+                self._pause(state, getattr(exc, "error_code", ErrorCode.corrupt_message))
+            except Exception:
+                self._fail(state, "applying the data of")
+
+    @staticmethod
+    def _append_all(answers: list[tuple[_Fetching, Any]]) -> list[BaseException | None]:
+        """Append each partition's fetched batches (:meth:`Partition.append_fetched`, which
+        writes nothing once the leadership moved); the error of each (None when written or
+        skipped), so one partition's failure never stops the others'."""
+        errors: list[BaseException | None] = []
+        for state, answer in answers:
+            try:
+                if answer.records:
+                    state.partition.append_fetched(answer.records, state.epoch)
+                errors.append(None)
+            except Exception as exc:
+                errors.append(exc)
+        return errors
 
     def _apply_fetched(self, state: _Fetching, answer: Any) -> None:
+        """One partition's answer, applied at once: its error, its batches, its watermarks."""
+        if self._check_fetched(state, answer):
+            if answer.records:
+                state.partition.append_fetched(answer.records, state.epoch)
+            self._apply_watermarks(state, answer)
+
+    def _check_fetched(self, state: _Fetching, answer: Any) -> bool:
+        """Handle the answer's error code; True when it carries data (or none) to apply."""
         plog = state.partition.log
         code = answer.error_code
         if code == ErrorCode.offset_out_of_range:
@@ -369,14 +412,15 @@ class ReplicaFetcher:
                 plog.truncate_fully_and_start_at(answer.log_start_offset)
             else:
                 state.truncated = False  # diverged beyond the leader's end: truncate again first
-            return
+            return False
         if code:
             self._pause(state, code)
-            return
+            return False
         state.last_error = 0
-        records = answer.records
-        if records:
-            plog.append_as_follower(records)
+        return True
+
+    def _apply_watermarks(self, state: _Fetching, answer: Any) -> None:
+        plog = state.partition.log
         # As Kafka's ReplicaFetcherThread.processPartitionData: the high watermark first (the
         # leader's, bounded by this log's end), then the leader's log start offset, which never
         # exceeds the leader's high watermark and so never this replica's new one.

@@ -35,8 +35,14 @@ class FakeLog:
 
 
 def partition(name: str, broken: bool = False) -> Any:
+    log = FakeLog(broken)
     return SimpleNamespace(
-        topic=name, index=0, leader_epoch=3, log=FakeLog(broken), wake_fetchers=lambda: None
+        topic=name,
+        index=0,
+        leader_epoch=3,
+        log=log,
+        append_fetched=lambda records, _epoch: log.append_as_follower(records),
+        wake_fetchers=lambda: None,
     )
 
 
