@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -310,31 +309,6 @@ def client_settings(
 
 # ---------------------------------------------------------------------------------------------
 # Building clients: quiet logging, one-line errors, fast failure when nothing listens.
-
-
-class ErrorRecorder:
-    """librdkafka ``error_cb``/``logger`` target: keeps the last error instead of printing it.
-
-    librdkafka logs every failed connection attempt; Kafka's tools print nothing until a timeout.
-    The tools print one line naming the address instead (see :func:`unreachable_message`).
-    """
-
-    def __init__(self) -> None:
-        self.errors: list[Any] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, err: Any) -> None:
-        with self.lock:
-            self.errors.append(err)
-            del self.errors[:-20]
-
-    def log(self, *_args: Any) -> None:
-        """``logger`` hook: drop librdkafka log lines."""
-
-    @property
-    def last(self) -> Any | None:
-        with self.lock:
-            return self.errors[-1] if self.errors else None
 
 
 class _SilentLogger:

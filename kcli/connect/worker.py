@@ -262,7 +262,7 @@ class SourceTaskRunner(TaskRunner):
             except BufferError:
                 self.producer.poll(0.1)
         if record.source_partition is not None or record.source_offset is not None:
-            from kcli.connect.converters.json_converter import dumps
+            from kcli.connect.json_converter import dumps
 
             self.offsets[dumps(record.source_partition).decode()] = (
                 record.source_partition,
