@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 
 Deserializer = Callable[[bytes | None], str | None]
-Serializer = Callable[[str | None], bytes | None]
 
 _PKG = "org.apache.kafka.common.serialization."
 
@@ -132,32 +131,15 @@ def _int(value: float | int) -> str:
     return str(int(value))
 
 
-#: Short names of the deserializers in org.apache.kafka.common.serialization.
-DESERIALIZER_NAMES = (
-    "StringDeserializer",
-    "ByteArrayDeserializer",
-    "ByteBufferDeserializer",
-    "BytesDeserializer",
-    "IntegerDeserializer",
-    "LongDeserializer",
-    "ShortDeserializer",
-    "FloatDeserializer",
-    "DoubleDeserializer",
-    "UUIDDeserializer",
-    "VoidDeserializer",
-    "BooleanDeserializer",
-)
-
-
 def deserializer(
     class_name: str, properties: dict[str, str] | None = None, is_key: bool = False
 ) -> Deserializer:
     """The deserializer a Java class name stands for.
 
     ``properties`` are the formatter's settings: ``key.deserializer.encoding`` /
-    ``value.deserializer.encoding`` / ``deserializer.encoding`` choose the String/UUID charset, and
-    ``schema.registry.url`` is what the Confluent Avro deserializer needs.
-    Raises :class:`SerdeError` for a class kcli does not provide.
+    ``value.deserializer.encoding`` / ``deserializer.encoding`` choose the String/UUID charset.
+    Raises :class:`SerdeError` for a class kcli does not provide. Confluent's Avro deserializer
+    is added on top by :func:`kcli.tools.formatter.deserializer_for` (it needs the registry).
     """
     props = properties or {}
     name = class_name.strip()
@@ -189,27 +171,7 @@ def deserializer(
         return _uuid(_python_encoding(encoding))
     if short == "VoidDeserializer":
         return _void
-    if name in AVRO_DESERIALIZERS:
-        return _avro(props, is_key)
     raise SerdeError(f"Unable to instantiate a deserializer from {class_name}: class not found")
-
-
-AVRO_DESERIALIZERS = frozenset(
-    {
-        "io.confluent.kafka.serializers.KafkaAvroDeserializer",
-        "io.confluent.kafka.streams.serdes.avro.GenericAvroDeserializer",
-    }
-)
-
-
-def _avro(properties: dict[str, str], is_key: bool) -> Deserializer:
-    try:
-        from kcli.schema_registry.serde import avro_deserializer_from_properties
-    except ImportError:
-        raise SerdeError(
-            "The Avro deserializer needs kcli's schema registry support, which is not installed"
-        ) from None
-    return avro_deserializer_from_properties(properties, is_key)
 
 
 def _boolean(data: bytes | None) -> str | None:
@@ -230,32 +192,3 @@ def _python_encoding(java_name: str) -> str:
     except LookupError:
         raise SerdeError(f"Unsupported encoding {java_name}") from None
     return java_name
-
-
-# ---------------------------------------------------------------------------------------------
-# Serializers (text -> bytes), for tools that write typed keys/values (e.g. a numeric key).
-
-
-def serializer(class_name: str) -> Serializer:
-    """The Java serializer for a class name, taking the text a user typed."""
-    short = class_name.strip().removeprefix(_PKG)
-
-    def fixed(fmt: str, convert: Callable[[str], float | int]) -> Serializer:
-        return lambda text: None if text is None else struct.pack(fmt, convert(text))
-
-    table: dict[str, Serializer] = {
-        "StringSerializer": lambda t: None if t is None else t.encode("utf-8"),
-        "ByteArraySerializer": lambda t: None if t is None else t.encode("utf-8"),
-        "BytesSerializer": lambda t: None if t is None else t.encode("utf-8"),
-        "IntegerSerializer": fixed(">i", int),
-        "LongSerializer": fixed(">q", int),
-        "ShortSerializer": fixed(">h", int),
-        "FloatSerializer": fixed(">f", float),
-        "DoubleSerializer": fixed(">d", float),
-        "UUIDSerializer": lambda t: None if t is None else str(uuid.UUID(t)).encode("utf-8"),
-        "VoidSerializer": lambda t: None,
-    }
-    try:
-        return table[short]
-    except KeyError:
-        raise SerdeError(f"Unable to instantiate a serializer from {class_name}: class not found") from None

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from kcli.connect.converters.json_converter import dumps
+from kcli.connect.json_converter import dumps
 
 
 @dataclass

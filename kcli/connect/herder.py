@@ -19,6 +19,7 @@ from kcli.connect import connector_config, plugins
 from kcli.connect.config_store import ConfigSnapshot, ConfigStore
 from kcli.connect.errors import AlreadyExists, BadRequest, ConnectError, NotFound
 from kcli.connect.offsets import OffsetStore
+from kcli.connect.sink_offsets import alter_sink_offsets, reset_sink_offsets, sink_offsets
 from kcli.connect.status_store import Status, StatusStore
 from kcli.connect.worker import Worker
 from kcli.connect.worker_config import WorkerConfig
@@ -403,28 +404,10 @@ class Herder:
         snapshot = self._require(name)
         config = snapshot.connectors[name]
         if self.connector_type(config) == "sink":
-            return {"offsets": self._sink_offsets(name)}
+            return {"offsets": sink_offsets(self.config.client_conf("admin"), name)}
         if hasattr(self.offsets, "log"):
             self.offsets.log.read_to_end()
         return {"offsets": self.offsets.connector_offsets(name)}
-
-    def _sink_offsets(self, name: str) -> list[dict[str, Any]]:
-        from confluent_kafka import ConsumerGroupTopicPartitions
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient(self.config.client_conf("admin"))
-        futures = admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(f"connect-{name}")], request_timeout=30
-        )
-        result = next(iter(futures.values())).result(30)
-        return [
-            {
-                "partition": {"kafka_topic": tp.topic, "kafka_partition": tp.partition},
-                "offset": {"kafka_offset": tp.offset},
-            }
-            for tp in result.topic_partitions
-            if tp.offset >= 0
-        ]
 
     def _require_stopped(self, name: str) -> ConfigSnapshot:
         snapshot = self._require(name)
@@ -442,7 +425,7 @@ class Herder:
     def alter_offsets(self, name: str, offsets: list[dict[str, Any]]) -> dict[str, str]:
         snapshot = self._require_stopped(name)
         if self.connector_type(snapshot.connectors[name]) == "sink":
-            self._alter_sink_offsets(name, offsets)
+            alter_sink_offsets(self.config.client_conf("admin"), name, offsets)
             return {"message": "The offsets for this connector have been altered successfully"}
         pairs = []
         for entry in offsets:
@@ -458,42 +441,10 @@ class Herder:
             "for a source connector is not guaranteed to take effect immediately."
         }
 
-    def _alter_sink_offsets(self, name: str, offsets: list[dict[str, Any]]) -> None:
-        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-        from confluent_kafka.admin import AdminClient
-
-        tps = []
-        for entry in offsets:
-            partition = entry.get("partition") or {}
-            offset = entry.get("offset") or {}
-            try:
-                tps.append(
-                    TopicPartition(
-                        str(partition["kafka_topic"]),
-                        int(partition["kafka_partition"]),
-                        int(offset["kafka_offset"]),
-                    )
-                )
-            except (KeyError, TypeError, ValueError):
-                raise BadRequest(
-                    "Offsets of a sink connector need kafka_topic, kafka_partition and kafka_offset"
-                ) from None
-        admin = AdminClient(self.config.client_conf("admin"))
-        futures = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(f"connect-{name}", tps)])
-        next(iter(futures.values())).result(30)
-
     def reset_offsets(self, name: str) -> dict[str, str]:
         snapshot = self._require_stopped(name)
         if self.connector_type(snapshot.connectors[name]) == "sink":
-            from confluent_kafka.admin import AdminClient
-
-            admin = AdminClient(self.config.client_conf("admin"))
-            futures = admin.delete_consumer_groups([f"connect-{name}"], request_timeout=30)
-            try:
-                next(iter(futures.values())).result(30)
-            except Exception as exc:  # a group that never committed does not exist: nothing to reset
-                if "GROUP_ID_NOT_FOUND" not in str(exc):
-                    raise ConnectError(f"Failed to reset offsets of connector {name}: {exc}") from None
+            reset_sink_offsets(self.config.client_conf("admin"), name)
             return {"message": "The offsets for this connector have been reset successfully"}
         if hasattr(self.offsets, "log"):
             self.offsets.log.read_to_end()

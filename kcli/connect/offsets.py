@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from kcli.connect.converters.json_converter import dumps
+from kcli.connect.json_converter import dumps
 
 
 def offset_key(connector: str, partition: dict[str, Any] | None) -> bytes:

@@ -31,9 +31,9 @@ def read_worker_properties(path: str, distributed: bool) -> WorkerConfig:
         raise ConnectError(f"{path} (No such file or directory)") from None
     except OSError as exc:
         raise ConnectError(f"{path} ({exc.strerror or exc})") from None
-    from kcli.connect import plugins
+    from kcli.connect.plugin_path import add_plugin_path
 
-    plugins.add_plugin_path(props.get("plugin.path"))
+    add_plugin_path(props.get("plugin.path"))
     return load(props, distributed)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from kcli.connect.converters.json_converter import dumps
+from kcli.connect.json_converter import dumps
 
 
 @dataclass

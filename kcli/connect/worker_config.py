@@ -136,8 +136,9 @@ class WorkerConfig:
 
     def client_conf(self, role: str) -> dict[str, Any]:
         """librdkafka settings for one kind of client (``producer``, ``consumer`` or ``admin``)."""
-        from kcli.client import quiet_settings, translate
-        from kcli.tools.cli import ToolError
+        from kcli.cli_errors import ToolError
+        from kcli.client import quiet_settings
+        from kcli.java_settings import translate
 
         try:
             conf = translate(self.client_java(role), role).conf  # type: ignore[arg-type]

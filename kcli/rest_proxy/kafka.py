@@ -28,7 +28,8 @@ class Delivered:
 
 
 def client_conf(cfg: RestConfig, role: str, extra: dict[str, str]) -> dict[str, Any]:
-    from kcli.client import quiet_settings, translate
+    from kcli.client import quiet_settings
+    from kcli.java_settings import translate
 
     java = {**cfg.client, **extra}
     conf = translate(java, role).conf  # type: ignore[arg-type]

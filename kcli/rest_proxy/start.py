@@ -53,10 +53,11 @@ async def _serve(props_path: Path) -> int:
 
     from kcli.daemons import PidFile, stop_on_signals
     from kcli.properties import load_properties
-    from kcli.rest_proxy.app import Proxy, build_app
+    from kcli.rest_proxy.app import build_app
     from kcli.rest_proxy.config import ConfigError, from_properties
     from kcli.rest_proxy.embedded import Schemas
     from kcli.rest_proxy.kafka import Kafka
+    from kcli.rest_proxy.route_support import Proxy
     from kcli.rest_proxy.v2_consumers import Instances, expire
 
     try:

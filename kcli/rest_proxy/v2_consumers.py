@@ -24,10 +24,19 @@ from typing import Any
 from aiohttp import web
 
 from kcli.rest_proxy import errors
-from kcli.rest_proxy.app import V2_TYPE, base_url, no_content, proxy, read_json, reply, require_type
 from kcli.rest_proxy.embedded import PLAIN_FORMATS, decode_plain
 from kcli.rest_proxy.errors import RestError
 from kcli.rest_proxy.kafka import client_conf, kafka_error
+from kcli.rest_proxy.route_support import (
+    PROXY_KEY,
+    V2_TYPE,
+    base_url,
+    no_content,
+    proxy,
+    read_json,
+    reply,
+    require_type,
+)
 
 FORMATS = ("binary", "json", "avro", "jsonschema", "protobuf")
 BODY_TYPES = (V2_TYPE, "application/vnd.kafka+json", "application/json")
@@ -414,8 +423,6 @@ async def committed(request: web.Request) -> web.Response:
 
 async def expire(app: web.Application) -> None:
     """Close idle instances now and then (a background task of the application)."""
-    from kcli.rest_proxy.app import PROXY_KEY
-
     state = app[PROXY_KEY]
     while True:
         await asyncio.sleep(5)  # a periodic sweep, not a synchronisation

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from kcli.rest_proxy import errors
-from kcli.rest_proxy.app import V2_TYPE, proxy, reply
+from kcli.rest_proxy.route_support import V2_TYPE, proxy, reply
 
 
 def _partition(p: Any) -> dict[str, Any]:

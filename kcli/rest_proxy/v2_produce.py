@@ -15,9 +15,9 @@ from typing import Any
 from aiohttp import web
 
 from kcli.rest_proxy import errors
-from kcli.rest_proxy.app import V2_TYPE, proxy, read_json, reply
 from kcli.rest_proxy.embedded import PLAIN_FORMATS, SCHEMA_FORMATS, encode_plain, encode_with
 from kcli.rest_proxy.errors import RestError
+from kcli.rest_proxy.route_support import V2_TYPE, proxy, read_json, reply
 
 _PRODUCE_TYPE = re.compile(r"^application/vnd\.kafka\.(json|binary|avro|jsonschema|protobuf)\.v2\+json$")
 

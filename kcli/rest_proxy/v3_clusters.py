@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from kcli.rest_proxy import errors
-from kcli.rest_proxy.app import base_url, proxy, reply
 from kcli.rest_proxy.errors import RestError
+from kcli.rest_proxy.route_support import base_url, proxy, reply
 
 
 def listing(kind: str, self_url: str, data: list[Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from kcli.rest_proxy.app import proxy, reply
 from kcli.rest_proxy.errors import RestError
+from kcli.rest_proxy.route_support import proxy, reply
 from kcli.rest_proxy.v3_clusters import cluster_metadata, listing, meta, related
 
 

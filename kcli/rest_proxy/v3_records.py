@@ -24,9 +24,9 @@ import orjson
 from aiohttp import web
 
 from kcli.rest_proxy import errors
-from kcli.rest_proxy.app import proxy, reply, require_type
 from kcli.rest_proxy.embedded import encode_plain, encode_with
 from kcli.rest_proxy.errors import RestError
+from kcli.rest_proxy.route_support import proxy, reply, require_type
 from kcli.rest_proxy.v3_clusters import cluster_metadata
 from kcli.rest_proxy.v3_topics import TOPIC_NOT_FOUND
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from kcli.rest_proxy.app import no_content, proxy, read_json, reply, require_type
 from kcli.rest_proxy.errors import RestError
+from kcli.rest_proxy.route_support import no_content, proxy, read_json, reply, require_type
 from kcli.rest_proxy.v3_clusters import (
     cluster_metadata,
     config_body,

@@ -49,7 +49,7 @@ def from_properties(props: dict[str, str]) -> RegistryConfig:
 def kafka_client_settings(props: dict[str, str]) -> dict[str, str]:
     """The store's Kafka client security, from ``kafkastore.``-prefixed Java client keys, as
     Confluent's registry passes them on (``kafkastore.sasl.jaas.config``, ``kafkastore.ssl.*``...)."""
-    from kcli.client import translate
+    from kcli.java_settings import translate
 
     java = {
         key.removeprefix("kafkastore."): value

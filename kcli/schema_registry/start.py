@@ -48,6 +48,7 @@ def _daemonize(argv: list[str]) -> int:
 async def _serve(props_path: Path) -> int:
     from aiohttp import web
 
+    from kcli.cli_errors import ToolError
     from kcli.daemons import PidFile, stop_on_signals
     from kcli.properties import load_properties
     from kcli.schema_registry.config import from_properties
@@ -55,7 +56,6 @@ async def _serve(props_path: Path) -> int:
     from kcli.schema_registry.registry import Registry
     from kcli.schema_registry.rest import build_app
     from kcli.schema_registry.security import RegistrySecurityError, registry_security
-    from kcli.tools.cli import ToolError
 
     props = load_properties(props_path)
     try:

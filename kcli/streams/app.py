@@ -120,7 +120,7 @@ _notes_shown: set[str] = set()
 def client_settings(props: dict[str, str], role: str) -> dict[str, str]:
     """librdkafka settings of one of the application's clients: the security settings and
     ``client.id`` unprefixed, then the keys under Kafka Streams' prefixes for that client."""
-    from kcli.client import translate
+    from kcli.java_settings import translate
 
     prefixes = {"consumer": CONSUMER_PREFIXES, "producer": PRODUCER_PREFIXES}.get(role, ())
     java = {

@@ -34,7 +34,7 @@ from kcli.tools.cli import ToolError, ToolParser, UsageError
 from kcli.tools.formatter import DEFAULT_FORMATTER, DefaultMessageFormatter, FormatError, FormattedRecord
 
 if TYPE_CHECKING:
-    from kcli.client import ClientConfig
+    from kcli.java_settings import ClientConfig
 
 PROG = "kafka-console-consumer"
 

@@ -23,7 +23,7 @@ from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 
 if TYPE_CHECKING:
-    from kcli.client import ClientConfig
+    from kcli.java_settings import ClientConfig
 
 PROG = "kafka-console-producer"
 

@@ -242,7 +242,7 @@ def body(argv: list[str]) -> int:
         elif args.delete_offsets:
             delete_offsets(svc, args, bootstrap, conf)
         if args.explain:
-            from kcli.tools.explain import explain_groups
+            from kcli.tools.explain_admin import explain_groups
 
             explain_groups(args, groups or list(args.group or []), bootstrap, conf)
     except CommandFailed as exc:

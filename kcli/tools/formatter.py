@@ -43,6 +43,25 @@ class FormattedRecord:
     headers: Sequence[tuple[str, bytes | None]] = field(default_factory=list)
 
 
+AVRO_DESERIALIZERS = frozenset(
+    {
+        "io.confluent.kafka.serializers.KafkaAvroDeserializer",
+        "io.confluent.kafka.streams.serdes.avro.GenericAvroDeserializer",
+    }
+)
+
+
+def deserializer_for(class_name: str, properties: dict[str, str], is_key: bool) -> Deserializer:
+    """The ``key.deserializer``/``value.deserializer`` a class name stands for: Kafka's Java ones
+    (:func:`kcli.serde.deserializer`) and Confluent's Avro deserializer, which needs
+    ``schema.registry.url`` in ``properties``."""
+    if class_name.strip() in AVRO_DESERIALIZERS:
+        from kcli.schema_registry.serde import avro_deserializer_from_properties
+
+        return avro_deserializer_from_properties(properties, is_key)
+    return deserializer(class_name, properties, is_key)
+
+
 class FormatError(Exception):
     """A deserializer rejected a record; the message names the partition and offset."""
 
@@ -78,7 +97,7 @@ class DefaultMessageFormatter:
     def _deserializer(props: dict[str, str], name: str, is_key: bool) -> Deserializer | None:
         if name not in props:
             return None
-        return deserializer(props[name], props, is_key)
+        return deserializer_for(props[name], props, is_key)
 
     def _render(self, data: bytes | None, deser: Deserializer | None) -> bytes:
         if deser is None:

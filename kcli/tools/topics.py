@@ -22,200 +22,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from kcli.tools import cli
-from kcli.tools.cli import ToolError, ToolParser, UsageError
+from kcli.tools.cli import ToolError, UsageError
+from kcli.tools.topic_description import print_description, topic_id_text
+from kcli.tools.topic_options import (
+    build_parser,
+    check_args,
+    parse_replica_assignment,
+    parse_topic_configs,
+)
 
-PROG = "kafka-topics"
-ACTIONS = ("create", "list", "describe", "delete", "alter")
 ERROR_PREFIX = "Error while executing topic command : "
-#: ConfigEntry source code of a value that nobody set (Kafka's ``ConfigSource.DEFAULT_CONFIG``).
-DEFAULT_CONFIG_SOURCE = 5
-
-
-def build_parser() -> ToolParser:
-    """The option parser (also used to generate shell completions)."""
-    p = ToolParser(PROG, "This tool helps to create, delete, describe, or change a topic.")
-    p.add_argument(
-        "--bootstrap-server", metavar="server to connect to", help="REQUIRED: The Kafka server to connect to."
-    )
-    p.add_argument(
-        "--zookeeper", metavar="hosts", help="DEPRECATED (removed in Kafka 3.0): resolved to its brokers."
-    )
-    p.add_argument(
-        "--command-config", metavar="command config property file", help="Admin client properties file."
-    )
-    for action, text in (
-        ("list", "List all available topics."),
-        ("create", "Create a new topic."),
-        ("delete", "Delete a topic."),
-        ("alter", "Alter the number of partitions and replica assignment."),
-        ("describe", "List details for the given topics."),
-    ):
-        p.add_argument(f"--{action}", action="store_true", help=text)
-    p.add_argument(
-        "--topic",
-        metavar="topic",
-        help="The topic to create, alter, describe or delete (a regex except for --create).",
-    )
-    p.add_argument("--topic-id", metavar="topic-id", help="The topic-id to describe.")
-    p.add_argument(
-        "--config",
-        action="append",
-        metavar="name=value",
-        help="A topic configuration override (with --create).",
-    )
-    p.add_argument(
-        "--delete-config", action="append", metavar="name", help="No longer supported (Kafka 4.0)."
-    )
-    p.add_argument(
-        "--partitions", type=int, metavar="# of partitions", help="Number of partitions (create or alter)."
-    )
-    p.add_argument(
-        "--replication-factor", type=int, metavar="replication factor", help="Replication factor (create)."
-    )
-    p.add_argument(
-        "--replica-assignment",
-        metavar="broker_id_for_part1_replica1 : broker_id_for_part1_replica2 , ...",
-        help="Manual partition-to-broker assignments.",
-    )
-    p.add_argument(
-        "--under-replicated-partitions", action="store_true", help="Only show under-replicated partitions."
-    )
-    p.add_argument(
-        "--unavailable-partitions",
-        action="store_true",
-        help="Only show partitions whose leader is not available.",
-    )
-    p.add_argument(
-        "--under-min-isr-partitions",
-        action="store_true",
-        help="Only show partitions with ISR below the minimum.",
-    )
-    p.add_argument(
-        "--at-min-isr-partitions", action="store_true", help="Only show partitions with ISR at the minimum."
-    )
-    p.add_argument(
-        "--topics-with-overrides", action="store_true", help="Only show topics that have overridden configs."
-    )
-    p.add_argument(
-        "--if-exists", action="store_true", help="Only act if the topic exists (alter, delete, describe)."
-    )
-    p.add_argument("--if-not-exists", action="store_true", help="Only create the topic if it does not exist.")
-    p.add_argument(
-        "--exclude-internal", action="store_true", help="Exclude internal topics when listing or describing."
-    )
-    p.add_argument(
-        "--partition-size-limit-per-response", type=int, metavar="Integer", help="Accepted for compatibility."
-    )
-    cli.add_explain(p)
-    return p
-
-
-def parse_replica_assignment(text: str) -> list[list[int]]:
-    """``0:1,1:2`` -> [[0, 1], [1, 2]] with Kafka's checks (no duplicates, same replication factor)."""
-    result: list[list[int]] = []
-    for index, part in enumerate(text.split(",")):
-        try:
-            brokers = [int(b.strip()) for b in part.split(":")]
-        except ValueError:
-            raise UsageError(f"Invalid replica assignment '{text}': broker ids must be integers") from None
-        duplicates = sorted({b for b in brokers if brokers.count(b) > 1})
-        if duplicates:
-            raise ToolError(
-                "Partition replica lists may not contain duplicate entries: " + ",".join(map(str, duplicates))
-            )
-        if result and len(brokers) != len(result[0]):
-            raise ToolError(
-                f"Partition {index} has different replication factor: [{', '.join(map(str, brokers))}]"
-            )
-        result.append(brokers)
-    return result
-
-
-def parse_topic_configs(items: list[str] | None) -> dict[str, str]:
-    """``--config k=v`` items; each must be exactly one ``key=val`` (Kafka splits on ``\\s*=\\s*``)."""
-    import re
-
-    configs: dict[str, str] = {}
-    for item in items or ():
-        pieces = re.split(r"\s*=\s*", item)
-        if len(pieces) != 2:
-            raise ToolError(
-                'requirement failed: Invalid topic config: all configs to be added must be in the format "key=val".'
-            )
-        configs[pieces[0].strip()] = pieces[1].strip()
-    return configs
-
-
-def check_args(args: argparse.Namespace) -> str:
-    """Kafka's option checks; returns the action."""
-    actions = [a for a in ACTIONS if getattr(args, a)]
-    if len(actions) != 1:
-        raise UsageError(
-            "Command must include exactly one action: --list, --describe, --create, --alter or --delete"
-        )
-    action = actions[0]
-    if args.delete_config and not args.zookeeper:
-        print(
-            "delete-config option is no longer supported and deprecated since version 4.0. "
-            "The config will be fully removed in future releases.",
-            file=sys.stderr,
-        )
-    if not args.bootstrap_server and not args.zookeeper:
-        raise UsageError("--bootstrap-server must be specified")
-    if action not in ("list", "describe") and not args.topic:
-        raise UsageError('Missing required argument "topic"')
-    if action == "alter" and args.zookeeper and not args.bootstrap_server:
-        # Kafka 2.x's ZooKeeper path: configs and partitions may be altered together
-        if args.partitions is None and not args.config and not args.delete_config:
-            raise UsageError('Missing required argument "partitions"')
-    elif action == "alter":
-        if args.config:
-            raise UsageError(
-                'Option combination "[bootstrap-server, config]" can\'t be used with option "alter" '
-                "(To alter topic configurations, the kafka-configs tool can be used.)"
-            )
-        if args.partitions is None:
-            raise UsageError('Missing required argument "partitions"')
-
-    def invalid(option: str, allowed: tuple[str, ...], extra: tuple[str, ...] = ()) -> None:
-        if not _given(args, option):
-            return
-        for other in [a for a in ACTIONS if a not in allowed] + list(extra):
-            if _given(args, other):
-                raise UsageError(f'Option "{_opt(option)}" can\'t be used with option "{_opt(other)}"')
-
-    invalid("config", ("alter", "create"))
-    invalid("partitions", ("alter", "create"))
-    invalid("replication_factor", ("create",))
-    invalid("replica_assignment", ("alter", "create"))
-    if args.create and args.replica_assignment:
-        for other in ("partitions", "replication_factor"):
-            if _given(args, other):
-                raise UsageError(
-                    f'Option "replica-assignment" can\'t be used with option "{other.replace("_", "-")}"'
-                )
-    reports = (
-        "under_replicated_partitions",
-        "under_min_isr_partitions",
-        "at_min_isr_partitions",
-        "unavailable_partitions",
-    )
-    for report in reports:
-        invalid(report, ("describe",), ("topics_with_overrides",))
-    invalid("topics_with_overrides", ("describe",), reports)
-    invalid("if_exists", ("alter", "delete", "describe"))
-    invalid("if_not_exists", ("create",))
-    invalid("exclude_internal", ("list", "describe"))
-    return action
-
-
-def _opt(dest: str) -> str:
-    return dest.replace("_", "-")
-
-
-def _given(args: argparse.Namespace, dest: str) -> bool:
-    value = getattr(args, dest)
-    return value not in (None, False, [])
 
 
 DESCRIBE_TOPIC_PARTITIONS = 75
@@ -453,97 +269,6 @@ class TopicService:
             return {}
 
 
-def overridden_configs(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """Entries whose source is not DEFAULT_CONFIG, in the broker's order (``ConfigEntry.isDefault``)."""
-    out = []
-    for name, entry in config.items():
-        source = getattr(entry.source, "value", entry.source)
-        if source == DEFAULT_CONFIG_SOURCE:
-            continue
-        out.append((name, "null" if entry.value is None else entry.value))
-    return out
-
-
-def topic_id_text(uuid: Any) -> str | None:
-    """Kafka's ``Uuid.toString``: URL-safe base64 of the 16 bytes without padding; None for the
-    all-zero id (which TopicCommand omits). librdkafka's own text uses the standard alphabet."""
-    import base64
-
-    if uuid is None:
-        return None
-    try:
-        high = uuid.get_most_significant_bits() & (2**64 - 1)
-        low = uuid.get_least_significant_bits() & (2**64 - 1)
-    except AttributeError:
-        return str(uuid).replace("+", "-").replace("/", "_").rstrip("=")
-    if high == 0 and low == 0:
-        return None
-    raw = high.to_bytes(8, "big") + low.to_bytes(8, "big")
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _ids(nodes: Any) -> str:
-    return ",".join(str(n.id) for n in nodes)
-
-
-def _elr_text(ids: Any) -> str:
-    """Kafka 4.x: the ids joined by commas (an empty list prints nothing), N/A when unknown."""
-    return "N/A" if ids is None else ",".join(str(int(i)) for i in ids)
-
-
-def print_description(
-    args: argparse.Namespace,
-    desc: Any,
-    config: dict[str, Any],
-    live: set[int] | None,
-    out: Any,
-    elr: dict[int, tuple[Any, Any]] | None = None,
-) -> None:
-    """One topic in TopicCommand's format, with the report filters applied."""
-    reports = (
-        args.under_replicated_partitions
-        or args.unavailable_partitions
-        or args.under_min_isr_partitions
-        or args.at_min_isr_partitions
-    )
-    overrides = overridden_configs(config)
-    partitions = sorted(desc.partitions, key=lambda p: p.id)
-    if not reports and (not args.topics_with_overrides or overrides):
-        line = f"Topic: {desc.name}"
-        topic_id = topic_id_text(getattr(desc, "topic_id", None))
-        if topic_id:
-            line += f"\tTopicId: {topic_id}"
-        replication = len(partitions[0].replicas) if partitions else 0
-        line += f"\tPartitionCount: {len(partitions)}\tReplicationFactor: {replication}"
-        line += "\tConfigs: " + ",".join(f"{k}={v}" for k, v in overrides)
-        print(line, file=out)
-    if args.topics_with_overrides:
-        return
-    min_isr_entry = config.get("min.insync.replicas")
-    min_isr = int(min_isr_entry.value) if min_isr_entry is not None and min_isr_entry.value else 1
-    for part in partitions:
-        isr = len(part.isr)
-        if reports:
-            show = (
-                (args.under_replicated_partitions and len(part.replicas) - isr > 0)
-                or (
-                    args.unavailable_partitions
-                    and (part.leader is None or (live is not None and part.leader.id not in live))
-                )
-                or (args.under_min_isr_partitions and (part.leader is None or isr < min_isr))
-                or (args.at_min_isr_partitions and isr == min_isr)
-            )
-            if not show:
-                continue
-        leader = "none" if part.leader is None or part.leader.id < 0 else str(part.leader.id)
-        eligible, last_known = (elr or {}).get(part.id, (None, None))
-        print(
-            f"\tTopic: {desc.name}\tPartition: {part.id}\tLeader: {leader}\tReplicas: {_ids(part.replicas)}"
-            f"\tIsr: {_ids(part.isr)}\tElr: {_elr_text(eligible)}\tLastKnownElr: {_elr_text(last_known)}",
-            file=out,
-        )
-
-
 def _body(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -559,7 +284,7 @@ def _body(argv: list[str]) -> int:
         service = TopicService(client.build("admin", settings.conf), plaintext)
         getattr(service, action)(args)
         if args.explain:
-            from kcli.tools.explain import explain_topics
+            from kcli.tools.explain_admin import explain_topics
 
             explain_topics(action, args, service.admin)
     except UsageError:

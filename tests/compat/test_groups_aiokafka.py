@@ -24,15 +24,15 @@ from tests.compat.test_groups_confluent import (
     produce,
     python_client_group_settings,
     stable_split,
-    wait_until,
 )
+from tests.waiting import wait_for
 
 __all__ = ["group_broker"]  # the fixture, re-used from the confluent-kafka tests
 
 
 async def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """``wait_until`` off the event loop, so aiokafka keeps heartbeating while we poll the broker."""
-    return await asyncio.to_thread(wait_until, check, timeout, what)
+    """``wait_for`` off the event loop, so aiokafka keeps heartbeating while we poll the broker."""
+    return await asyncio.to_thread(wait_for, check, timeout, what)
 
 
 class TaskConsumer:

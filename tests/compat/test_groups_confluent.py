@@ -22,6 +22,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, To
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.broker_process import BrokerProcess
+from tests.waiting import wait_for
 
 # Short group timeouts so that expiry paths take seconds, not minutes.
 GROUP_OVERRIDES = {
@@ -53,21 +54,6 @@ def group_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
         yield proc
     finally:
         proc.kill()
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # the broker may be between states
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -194,7 +180,7 @@ def test_three_consumers_split_leave_crash_and_lose_nothing(group_broker: Broker
     closed: list[ThreadConsumer] = []  # what they consumed (and committed) still counts
     doomed: subprocess.Popen[bytes] | None = None
     try:
-        first = wait_until(stable_split(bootstrap, group, 3, 6), 30, "3 members sharing 6 partitions")
+        first = wait_for(stable_split(bootstrap, group, 3, 6), 30, "3 members sharing 6 partitions")
         assert all(len(tps) == 2 for tps in first.values())  # range assignor: 6 / 3
 
         # A clean close: LeaveGroup, and the partitions move within the rebalance.
@@ -202,22 +188,22 @@ def test_three_consumers_split_leave_crash_and_lose_nothing(group_broker: Broker
         left = consumers.pop()
         left.close()
         closed.append(left)
-        wait_until(stable_split(bootstrap, group, 2, 6), 20, "2 members after a clean leave")
+        wait_for(stable_split(bootstrap, group, 2, 6), 20, "2 members after a clean leave")
         assert time.monotonic() - started < 20
 
         # A crash: a consumer process killed with SIGKILL never leaves; its session expires.
         doomed = subprocess.Popen(
             [sys.executable, "-c", KILLED_CONSUMER, bootstrap, group, topic, str(SESSION_MS)]
         )
-        wait_until(stable_split(bootstrap, group, 3, 6), 30, "the subprocess consumer to join")
+        wait_for(stable_split(bootstrap, group, 3, 6), 30, "the subprocess consumer to join")
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(10)
         killed_at = time.monotonic()
-        wait_until(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 20, "the dead member to expire")
+        wait_for(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 20, "the dead member to expire")
         assert time.monotonic() - killed_at >= SESSION_MS / 1000 - 1.5  # it was the session timeout
 
         produced |= produce(bootstrap, topic, 300, start=300)
-        wait_until(
+        wait_for(
             lambda: produced <= {v for c in consumers + closed for v in c.values}, 30, "every record consumed"
         )
     finally:
@@ -264,7 +250,7 @@ def test_committed_offsets_survive_restart_and_kill_9(group_broker: BrokerProces
     assert committed_offsets(bootstrap, group) == expected
 
     group_broker.restart()
-    assert wait_until(lambda: committed_offsets(bootstrap, group) == expected, 30, "offsets after restart")
+    assert wait_for(lambda: committed_offsets(bootstrap, group) == expected, 30, "offsets after restart")
 
     # A simple (assign()) commit, then kill -9 right after the acknowledgement.
     simple = Consumer(
@@ -274,8 +260,8 @@ def test_committed_offsets_survive_restart_and_kill_9(group_broker: BrokerProces
     simple.close()
     group_broker.kill()
     group_broker.start()
-    assert wait_until(lambda: committed_offsets(bootstrap, group) == expected, 30, "offsets after kill -9")
-    assert wait_until(
+    assert wait_for(lambda: committed_offsets(bootstrap, group) == expected, 30, "offsets after kill -9")
+    assert wait_for(
         lambda: committed_offsets(bootstrap, group + "-simple") == {(topic, 0): 7},
         30,
         "simple offsets after kill -9",
@@ -423,12 +409,12 @@ def test_active_member_carries_on_across_a_broker_restart(group_broker: BrokerPr
     produced = produce(bootstrap, topic, 50)
     consumer = ThreadConsumer(bootstrap, group, topic, "survivor")
     try:
-        before = wait_until(stable_split(bootstrap, group, 1, 2), 30, "the member to join")
-        wait_until(lambda: produced <= set(consumer.values), 30, "the first records consumed")
+        before = wait_for(stable_split(bootstrap, group, 1, 2), 30, "the member to join")
+        wait_for(lambda: produced <= set(consumer.values), 30, "the first records consumed")
         group_broker.restart()
         produced |= produce(bootstrap, topic, 50, start=50)
-        wait_until(lambda: produced <= set(consumer.values), 60, "records produced after the restart")
-        after = wait_until(stable_split(bootstrap, group, 1, 2), 30, "the group after the restart")
+        wait_for(lambda: produced <= set(consumer.values), 60, "records produced after the restart")
+        after = wait_for(stable_split(bootstrap, group, 1, 2), 30, "the group after the restart")
         assert list(after) == list(before)  # the same member id: no rejoin was needed
     finally:
         consumer.close()

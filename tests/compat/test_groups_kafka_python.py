@@ -23,8 +23,8 @@ from tests.compat.test_groups_confluent import (
     produce,
     python_client_group_settings,
     stable_split,
-    wait_until,
 )
+from tests.waiting import wait_for
 
 __all__ = ["group_broker"]  # the fixture, re-used from the confluent-kafka tests
 
@@ -42,7 +42,7 @@ def know_partitions_before_joining(consumer: KafkaConsumer, topic: str) -> None:
     metadata before they assign; this makes kafka-python do the same. It waits on a metadata
     answer, not on time.
     """
-    wait_until(lambda: consumer.partitions_for_topic(topic), 30, f"kafka-python to know {topic}'s partitions")
+    wait_for(lambda: consumer.partitions_for_topic(topic), 30, f"kafka-python to know {topic}'s partitions")
 
 
 class ThreadConsumer:
@@ -120,24 +120,24 @@ def split_leave_crash(
     """Three members split six partitions; one leaves cleanly; a fourth joins and is SIGKILLed."""
     doomed: subprocess.Popen[bytes] | None = None
     try:
-        wait_until(stable_split(bootstrap, group, 3, 6), 40, "3 kafka-python members sharing 6 partitions")
+        wait_for(stable_split(bootstrap, group, 3, 6), 40, "3 kafka-python members sharing 6 partitions")
         left = consumers.pop()
         left.close()
         closed.append(left)
-        wait_until(stable_split(bootstrap, group, 2, 6), 30, "2 members after a clean leave")
+        wait_for(stable_split(bootstrap, group, 2, 6), 30, "2 members after a clean leave")
 
         doomed = subprocess.Popen(
             [sys.executable, "-c", KILLED_CONSUMER, bootstrap, group, topic, str(SESSION_MS)]
         )
-        wait_until(stable_split(bootstrap, group, 3, 6), 40, "the subprocess consumer to join")
+        wait_for(stable_split(bootstrap, group, 3, 6), 40, "the subprocess consumer to join")
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(10)
         killed_at = time.monotonic()
-        wait_until(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 30, "the dead member to expire")
+        wait_for(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 30, "the dead member to expire")
         assert time.monotonic() - killed_at >= SESSION_MS / 1000 - 1.5
 
         produced |= produce(bootstrap, topic, 300, start=300)
-        wait_until(
+        wait_for(
             lambda: produced <= {v for c in consumers + closed for v in c.values}, 40, "every record consumed"
         )
     finally:

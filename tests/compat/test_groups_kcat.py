@@ -21,8 +21,8 @@ from tests.compat.test_groups_confluent import (
     log_end_offsets,
     produce,
     stable_split,
-    wait_until,
 )
+from tests.waiting import wait_for
 
 __all__ = ["group_broker"]  # the fixture, re-used from the confluent-kafka tests
 
@@ -57,19 +57,19 @@ def test_kcat_balanced_consumers_split_crash_and_commit(group_broker: BrokerProc
         return {line for out in outputs for line in out.read_bytes().splitlines()}
 
     try:
-        wait_until(stable_split(bootstrap, group, 2, 6), 30, "2 kcat members sharing 6 partitions")
-        wait_until(lambda: produced <= consumed(), 30, "the first records consumed")
+        wait_for(stable_split(bootstrap, group, 2, 6), 30, "2 kcat members sharing 6 partitions")
+        wait_for(lambda: produced <= consumed(), 30, "the first records consumed")
         doomed = start_kcat(
             bootstrap, group, topic, tmp_path / "doomed.txt", "-X", "enable.auto.commit=false"
         )
-        wait_until(stable_split(bootstrap, group, 3, 6), 30, "the third kcat to join")
+        wait_for(stable_split(bootstrap, group, 3, 6), 30, "the third kcat to join")
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(10)
         killed_at = time.monotonic()
-        wait_until(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 20, "the killed kcat to expire")
+        wait_for(stable_split(bootstrap, group, 2, 6), SESSION_MS / 1000 + 20, "the killed kcat to expire")
         assert time.monotonic() - killed_at >= SESSION_MS / 1000 - 1.5
         produced |= produce(bootstrap, topic, 200, start=200)
-        wait_until(lambda: produced <= consumed(), 30, "every record consumed")
+        wait_for(lambda: produced <= consumed(), 30, "every record consumed")
     finally:
         for proc in survivors:
             proc.send_signal(signal.SIGTERM)  # kcat closes the consumer: final commit, LeaveGroup
@@ -83,7 +83,7 @@ def test_kcat_balanced_consumers_split_crash_and_commit(group_broker: BrokerProc
             doomed.kill()
             doomed.wait()
     ends = log_end_offsets(bootstrap, topic, 6)
-    committed = wait_until(
+    committed = wait_for(
         lambda: (
             (c := committed_offsets(bootstrap, group))
             and {p: c.get((topic, p)) for p in range(6)} == ends

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from kcli.tools.transactions import Cluster as AdminCluster
-from kcli.tools.transactions import describe_transaction
+from kcli.tools.transactions_admin import Cluster as AdminCluster
+from kcli.tools.transactions_admin import describe_transaction
 from tests.cluster_process import Cluster
 from tests.compat.txn_helpers import new_topic, read_all
 

@@ -7,9 +7,9 @@ import decimal
 import pytest
 
 from kcli.connect.converters import make_converter
-from kcli.connect.converters.json_converter import ENVELOPE_ERROR
 from kcli.connect.data import STRING_SCHEMA, Schema, Struct, java_string, struct_schema
 from kcli.connect.errors import ConnectError, DataError
+from kcli.connect.json_converter import ENVELOPE_ERROR
 
 
 def test_json_envelope_matches_kafkas_bytes() -> None:

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from kcli.paths import pid_alive
+from tests.waiting import wait_until as wait_until  # the e2e tests import it from here
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = f'eval "$({sys.executable} -m kcli.cli.main env)"\n'
@@ -190,13 +190,3 @@ def terminate_recorded(kcli_home: Path, timeout_s: float = 30.0) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-    """Poll an observable condition until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

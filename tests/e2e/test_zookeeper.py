@@ -24,6 +24,7 @@ from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavaila
 from kcli.zookeeper.resolve import ZooKeeperUnavailable as ResolveUnavailable
 from kcli.zookeeper.resolve import bootstrap_servers
 from tests.e2e.helpers import Server, free_port, live_pid_files
+from tests.waiting import wait_until
 
 
 class ZooKeeper:
@@ -85,15 +86,6 @@ def config(address: str, port: int = 9999, timeout_ms: int = 5000) -> BrokerConf
             "zookeeper.connection.timeout.ms": str(timeout_ms),
         }
     )
-
-
-def wait_until(predicate, timeout_s: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_parse_connect() -> None:

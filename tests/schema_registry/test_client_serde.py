@@ -88,7 +88,8 @@ def test_wire_format(server: MemoryRegistry) -> None:
 
 
 def test_console_consumer_deserializer(server: MemoryRegistry) -> None:
-    from kcli.serde import SerdeError, deserializer
+    from kcli.serde import SerdeError
+    from kcli.tools.formatter import deserializer_for
 
     data = encoder(server).encode_json('{"id":2,"name":"Bob"}')
     props = {"schema.registry.url": server.url}
@@ -96,7 +97,7 @@ def test_console_consumer_deserializer(server: MemoryRegistry) -> None:
     assert value(data) == '{"id":2,"name":"Bob","faxNumber":null}'
     assert value(None) is None
     # reached through the plain console consumer's deserializer table, by Confluent's class name
-    via_table = deserializer("io.confluent.kafka.serializers.KafkaAvroDeserializer", props, False)
+    via_table = deserializer_for("io.confluent.kafka.serializers.KafkaAvroDeserializer", props, False)
     assert via_table(data) == '{"id":2,"name":"Bob","faxNumber":null}'
     with pytest.raises(SerdeError, match=r"schema\.registry\.url"):
         avro_deserializer_from_properties({}, True)

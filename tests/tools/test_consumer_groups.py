@@ -13,13 +13,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.broker_process import BrokerProcess
+from tests.waiting import wait_for
 
 DRY_RUN_WARNING = (
     "WARN: No action will be performed as the --execute option is missing.In a future major release"
@@ -37,17 +37,6 @@ def tool(bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
@@ -111,7 +100,7 @@ def active_consumer(shared_broker: BrokerProcess) -> Iterator[Callable[[str, str
             )
 
         # librdkafka joins from its own thread; polling here would consume records the test counts.
-        wait_until(joined, 30, f"a member of {group} with an assignment")
+        wait_for(joined, 30, f"a member of {group} with an assignment")
         return consumer
 
     yield start

@@ -19,6 +19,7 @@ import pytest
 
 from tests.broker_process import BrokerProcess, free_port
 from tests.tools.helpers import run_tool
+from tests.waiting import wait_until
 
 TOOL_ENV = dict(os.environ, PYTHONUNBUFFERED="1")
 
@@ -44,15 +45,6 @@ def topic_exists(bootstrap: str, name: str) -> bool:
     from confluent_kafka.admin import AdminClient
 
     return name in AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
-
-
-def wait_until(predicate, timeout_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def spawn(module: str, args: list[str]) -> subprocess.Popen[str]:

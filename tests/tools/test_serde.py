@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kcli.serde import SerdeError, deserializer, java_double_to_string, java_float_to_string, serializer
+from kcli.serde import SerdeError, deserializer, java_double_to_string, java_float_to_string
 
 PKG = "org.apache.kafka.common.serialization."
 
@@ -89,10 +89,3 @@ def test_double_to_string(value: float, expected: str) -> None:
 
 def test_float_to_string_uses_float32_digits() -> None:
     assert java_float_to_string(struct.unpack(">f", struct.pack(">f", 16777216.0))[0]) == "1.6777216E7"
-
-
-def test_serializers_write_java_bytes() -> None:
-    assert serializer(PKG + "IntegerSerializer")("7") == b"\x00\x00\x00\x07"
-    assert serializer(PKG + "LongSerializer")("-1") == b"\xff" * 8
-    assert serializer(PKG + "DoubleSerializer")("1.5") == struct.pack(">d", 1.5)
-    assert serializer(PKG + "StringSerializer")(None) is None

@@ -10,13 +10,8 @@ import pytest
 from confluent_kafka import Uuid
 
 from kcli.tools.cli import ToolError, UsageError
-from kcli.tools.topics import (
-    build_parser,
-    check_args,
-    parse_replica_assignment,
-    print_description,
-    topic_id_text,
-)
+from kcli.tools.topic_description import print_description, topic_id_text
+from kcli.tools.topic_options import build_parser, check_args, parse_replica_assignment
 
 
 def node(i: int) -> SimpleNamespace:

@@ -1,27 +1,29 @@
-"""A bare Kafka protocol client over one socket, for tests that must send what real clients never
-send (expired sessions, raw SASL tokens, malformed frames) and check the broker's exact answer."""
+"""A Kafka protocol client over one socket, for tests that must send what real clients never
+send (expired sessions, raw SASL tokens, malformed frames) and check the broker's exact answer.
+
+Well-formed requests go through kcli's wire client (:class:`kcli.protocol.connection.BrokerConnection`);
+what a hostile client does - hand-built frames sent as bytes, SASL v0 tokens without a Kafka
+header, reading the socket until the broker hangs up - is done on its socket directly."""
 
 from __future__ import annotations
 
-import io
-import socket
 import struct
 from typing import Any
 
-from kio.serial import entity_reader, entity_writer
-
-from kcli.server.protocol.codec import build, request_class, response_class
+from kcli.protocol.connection import BrokerConnection
+from kcli.protocol.frames import encode_request, read_size, recv_exactly
 
 _LEN = struct.Struct(">i")
 
 
 class RawClient:
     def __init__(self, port: int, timeout: float = 10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.correlation = 0
+        self.conn = BrokerConnection("127.0.0.1", port, timeout, client_id="raw")
+        self.sock = self.conn.open()
+        self._frames = 0
 
     def close(self) -> None:
-        self.sock.close()
+        self.conn.close()
 
     def __enter__(self) -> RawClient:
         return self
@@ -30,37 +32,18 @@ class RawClient:
         self.close()
 
     def frame(self, api_key: int, version: int, body: dict[str, Any]) -> bytes:
-        self.correlation += 1
-        cls = request_class(api_key, version)
-        header_cls = cls.__header_schema__
-        buf = io.BytesIO()
-        entity_writer(header_cls)(
-            buf,
-            header_cls(
-                request_api_key=api_key,
-                request_api_version=version,
-                correlation_id=self.correlation,
-                client_id="raw",
-            ),
-        )
-        entity_writer(cls)(buf, build(cls, body))
-        data = buf.getvalue()
-        return _LEN.pack(len(data)) + data
+        """A well-formed request frame as bytes, for a test to send (or cut up) itself."""
+        self._frames += 1
+        return encode_request(api_key, version, self._frames, body, "raw")
 
     def send_raw(self, payload: bytes) -> None:
         self.sock.sendall(payload)
 
     def read_frame(self) -> bytes:
-        (size,) = _LEN.unpack(self._exactly(4))
-        return self._exactly(size)
+        return recv_exactly(self.sock, read_size(self.sock))
 
     def request(self, api_key: int, version: int, body: dict[str, Any]) -> Any:
-        self.sock.sendall(self.frame(api_key, version, body))
-        data = self.read_frame()
-        cls = response_class(api_key, version)
-        _header, pos = entity_reader(cls.__header_schema__)(data, 0)
-        response, _ = entity_reader(cls)(data, pos)
-        return response
+        return self.conn.request(api_key, version, body)
 
     def closed_by_broker(self) -> bool:
         """True when the broker has closed the connection (reads EOF or a reset)."""
@@ -68,15 +51,6 @@ class RawClient:
             return self.sock.recv(1) == b""
         except (ConnectionResetError, BrokenPipeError):
             return True
-
-    def _exactly(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed by the broker")
-            data += chunk
-        return data
 
 
 def plain_login(client: RawClient, user: str, password: str, handshake_version: int = 1) -> Any:

@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from tests.broker_process import BrokerProcess, free_port
 from tests.cluster_process import CONTROLLER_MARKER
 from tests.server.security.secure_broker import PLAIN_MODULE, SCRAM_MODULE, USERS, make_certificates
+from tests.waiting import wait_for
 
 
 class SecureCluster:
@@ -102,13 +103,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureCluster]
         c.stop()
 
 
-def wait_until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
-
-
 def test_replication_over_sasl_ssl(cluster: SecureCluster) -> None:
     admin = AdminClient(cluster.conf(0, "admin"))
     admin.create_topics([NewTopic("replicated", 1, 3)])["replicated"].result(30)
@@ -117,7 +111,7 @@ def test_replication_over_sasl_ssl(cluster: SecureCluster) -> None:
         partition = admin.list_topics("replicated", timeout=10).topics["replicated"].partitions[0]
         return sorted(partition.isrs) == [0, 1, 2]
 
-    wait_until(in_sync)
+    wait_for(in_sync, 30, "the partition's ISR to be all three brokers")
     producer = Producer({**cluster.conf(1, "admin"), "acks": "all"})
     for i in range(20):
         producer.produce("replicated", f"r{i}".encode())

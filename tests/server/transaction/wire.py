@@ -109,7 +109,7 @@ class Wire:
     def describe(self, txn_id: str) -> Any:
         """DescribeTransactions, read as kafka-transactions reads it (the start time may be -1)."""
         from kcli.tools.admin_wire import Connection
-        from kcli.tools.transactions import decode_describe_transactions
+        from kcli.tools.transactions_admin import decode_describe_transactions
 
         with Connection(self.conn.host, self.conn.port) as conn:
             frame, pos = conn.raw(65, 0, {"transactional_ids": [txn_id]})

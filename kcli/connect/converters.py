@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcli.connect.converters.avro_converter import AvroConverter
-from kcli.connect.converters.json_converter import JsonConverter
-from kcli.connect.converters.simple import (
+from kcli.connect.avro_converter import AvroConverter
+from kcli.connect.json_converter import JsonConverter
+from kcli.connect.plugin_path import load_python_class
+from kcli.connect.simple_converters import (
     BooleanConverter,
     ByteArrayConverter,
     DoubleConverter,
@@ -56,8 +57,6 @@ def converter_class(name: str) -> type | None:
     for java, cls in CONVERTERS.items():
         if java.rsplit(".", 1)[1] == name:
             return cls
-    from kcli.connect.plugins import load_python_class
-
     cls = load_python_class(name)
     if cls is not None and callable(getattr(cls, "from_connect_data", None)):
         return cls
