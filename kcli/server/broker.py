@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
+from kcli.server.broker_view import BrokerNode
 from kcli.server.catalog import Catalog, TopicRecord
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller, NewPartitions, NewTopic
 from kcli.server.cluster.image import (
@@ -61,14 +62,6 @@ INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 PRODUCER_ID_BLOCK = 1000
 CATALOG_SAVE_DELAY_S = 5.0
 YIELD_EVERY = 500  # records or partitions applied between two turns of the event loop
-
-
-@dataclass
-class BrokerNode:
-    node_id: int
-    host: str
-    port: int
-    rack: str | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from kcli.zookeeper.protocol import MAX_LINE, START_HINT, ConnectString, decode, encode, parse_connect
 
 if TYPE_CHECKING:
-    from kcli.server.broker import BrokerNode
+    from kcli.server.broker_view import BrokerNode
     from kcli.server.config import BrokerConfig
 
 log = logging.getLogger("kafka.zookeeper.ZooKeeperClient")

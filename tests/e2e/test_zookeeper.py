@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kcli.server.broker import BrokerNode
+from kcli.server.broker_view import BrokerNode
 from kcli.server.config import BrokerConfig
 from kcli.zookeeper.protocol import parse_connect
 from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavailable
