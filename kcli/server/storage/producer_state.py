@@ -38,7 +38,7 @@ SNAPSHOT_VERSION = 2  # 2 adds the coordinator epoch, the open transaction and t
 
 
 class ProducerStateError(Exception):
-    error_code = -1
+    error_code = int(ErrorCode.unknown_server_error)  # each subclass names its own
 
     def __init__(self, message: str):
         super().__init__(message)
