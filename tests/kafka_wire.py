@@ -11,7 +11,7 @@ from typing import Any
 from kio.index import load_request_schema, load_response_schema
 from kio.serial import entity_reader, entity_writer
 
-from kcli.server.protocol.codec import build
+from kcli.protocol.messages import build
 
 
 class Connection:

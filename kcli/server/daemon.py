@@ -263,11 +263,10 @@ def attach_security(broker: Broker, cluster: bool) -> None:
 
 
 def attach_coordinator(broker: Broker) -> None:
-    """Attach the group coordinator when the coordinator package provides one."""
-    try:
-        from kcli.server.coordinator.group_coordinator import GroupCoordinator
-    except ImportError:
-        return
+    """Attach the group coordinators (classic and KIP-848 consumer groups), then the transaction
+    coordinator."""
+    from kcli.server.coordinator.group_coordinator import GroupCoordinator
+
     broker.coordinator = coordinator = GroupCoordinator(broker)
     broker.leadership_listeners.append(coordinator.on_leadership)
     from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator

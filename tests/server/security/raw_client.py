@@ -10,7 +10,7 @@ from typing import Any
 
 from kio.serial import entity_reader, entity_writer
 
-from kcli.server.protocol.codec import build, request_class, response_class
+from kcli.protocol.messages import build, request_class, response_class
 
 _LEN = struct.Struct(">i")
 
