@@ -62,7 +62,7 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
     node uses the voter in ``controller.quorum.voters`` (or ``controller.quorum.bootstrap.servers``).
     """
     if config.zookeeper_connect and not config.kraft:
-        from kcli.zookeeper.protocol import parse_connect
+        from kcli.zookeeper.connect import parse_connect
 
         connect = parse_connect(config.zookeeper_connect)
         return connect.hosts[0], connect.chroot

@@ -19,7 +19,7 @@ import pytest
 
 from kcli.server.broker_view import BrokerNode
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import parse_connect
+from kcli.zookeeper.connect import parse_connect
 from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavailable
 from kcli.zookeeper.resolve import ZooKeeperUnavailable as ResolveUnavailable
 from kcli.zookeeper.resolve import bootstrap_servers

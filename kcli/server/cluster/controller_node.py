@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 from kio.schema.errors import ErrorCode
 
+from kcli.protocol.json_lines import MAX_LINE, answer_lines
 from kcli.server.catalog import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.cluster.raft_node import QuorumNode, parse_voters
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
 log = logging.getLogger("kafka.server.ControllerServer")
 
