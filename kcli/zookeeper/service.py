@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcli.protocol.json_lines import MAX_LINE, answer_lines
-from kcli.server.catalog import encode_cluster_id, random_uuid
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.zookeeper.connect import normalize_path

@@ -25,7 +25,7 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.catalog import random_uuid
+from kcli.protocol.uuids import random_uuid
 from kcli.server.cluster import reassignment
 from kcli.server.cluster.image import (
     INTERNAL_TOPICS,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from kio.schema.errors import ErrorCode
 
 from kcli.protocol.json_lines import MAX_LINE, answer_lines
-from kcli.server.catalog import encode_cluster_id, random_uuid
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
