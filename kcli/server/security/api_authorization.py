@@ -221,6 +221,35 @@ class RequestAuthorization:
     async def _open(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         return await handler(ctx, request)
 
+    @staticmethod
+    async def _answer_allowed_topics(
+        ctx: RequestContext,
+        request: Any,
+        handler: Handler,
+        allowed: set[str],
+        denied_entry: Callable[[Any], dict[str, Any]],
+        *,
+        name: str = "name",
+        field: str = "topics",
+        empty: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run ``handler`` on the request's topics in ``allowed`` (not at all when none is), then
+        add ``denied_entry(topic)`` to the response's ``field`` for each other topic, after the
+        handler's: how KafkaApis answers a request some of whose topics are denied."""
+        denied = [t for t in request.topics if getattr(t, name) not in allowed]
+        if not denied:
+            return await handler(ctx, request)
+        kept = dataclasses.replace(
+            request, topics=tuple(t for t in request.topics if getattr(t, name) in allowed)
+        )
+        data = (
+            _as_dict(await handler(ctx, kept))
+            if kept.topics
+            else dict(empty or {"throttle_time": 0, field: []})
+        )
+        data[field] = list(data[field]) + [denied_entry(t) for t in denied]
+        return data
+
     # --- Produce / Fetch / ListOffsets / OffsetForLeaderEpoch ---------------------------------
     async def _produce(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         txn = getattr(request, "transactional_id", None)
@@ -299,35 +328,16 @@ class RequestAuthorization:
 
     async def _list_offsets(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         allowed = self._allowed(ctx, Op.DESCRIBE, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
-        data["topics"] = list(data["topics"]) + [
-            {
-                "name": t.name,
-                "partitions": [
-                    {"partition_index": p.partition_index, "error_code": TOPIC_DENIED, "timestamp": -1, "offset": -1,
-                     "leader_epoch": -1, "old_style_offsets": []}
-                    for p in t.partitions
-                ],
-            }
-            for t in denied
-        ]  # fmt: skip
-        return data
+        return await self._answer_allowed_topics(ctx, request, handler, allowed, lambda t: _partition_errors(
+            t, TOPIC_DENIED, timestamp=-1, offset=-1, leader_epoch=-1, old_style_offsets=[]))  # fmt: skip
 
     async def _offset_for_leader_epoch(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         if self._cluster(ctx, Op.CLUSTER_ACTION, log_denied=False):
             return await handler(ctx, request)
         allowed = self._allowed(ctx, Op.DESCRIBE, Res.TOPIC, [t.topic for t in request.topics])
-        denied = [t for t in request.topics if t.topic not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.topic in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
-        data["topics"] = list(data["topics"]) + [
-            {
+
+        def denied_entry(t: Any) -> dict[str, Any]:
+            return {
                 "topic": t.topic,
                 "partitions": [
                     {
@@ -339,9 +349,8 @@ class RequestAuthorization:
                     for p in t.partitions
                 ],
             }
-            for t in denied
-        ]
-        return data
+
+        return await self._answer_allowed_topics(ctx, request, handler, allowed, denied_entry, name="topic")
 
     # --- Metadata --------------------------------------------------------------------------------
     async def _metadata(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
@@ -426,21 +435,9 @@ class RequestAuthorization:
                 TOPIC_DENIED,
                 self._allowed(ctx, Op.READ, Res.TOPIC, [t.name for t in request.topics]),
             )
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
-        data["topics"] = list(data["topics"]) + [
-            {
-                "name": t.name,
-                "partitions": [
-                    {"partition_index": p.partition_index, "error_code": code} for p in t.partitions
-                ],
-            }
-            for t in denied
-        ]
-        return data
+        return await self._answer_allowed_topics(
+            ctx, request, handler, allowed, lambda t: _partition_errors(t, code)
+        )
 
     async def _offset_fetch(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         if ctx.version >= 8:
@@ -607,25 +604,14 @@ class RequestAuthorization:
         if not ctx.authorize(Op.DELETE, Res.GROUP, request.group_id):
             return {"error_code": GROUP_DENIED, "throttle_time": 0, "topics": []}
         allowed = self._allowed(ctx, Op.READ, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = (
-            _as_dict(await handler(ctx, kept))
-            if kept.topics
-            else {"error_code": 0, "throttle_time": 0, "topics": []}
+        return await self._answer_allowed_topics(
+            ctx,
+            request,
+            handler,
+            allowed,
+            lambda t: _partition_errors(t, TOPIC_DENIED),
+            empty={"error_code": 0, "throttle_time": 0, "topics": []},
         )
-        data["topics"] = list(data["topics"]) + [
-            {
-                "name": t.name,
-                "partitions": [
-                    {"partition_index": p.partition_index, "error_code": TOPIC_DENIED} for p in t.partitions
-                ],
-            }
-            for t in denied
-        ]
-        return data
 
     # --- topics ------------------------------------------------------------------------------------
     async def _create_topics(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
@@ -691,39 +677,24 @@ class RequestAuthorization:
 
     async def _create_partitions(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         allowed = self._allowed(ctx, Op.ALTER, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "results": []}
-        data["results"] = list(data["results"]) + [
-            {
+        return await self._answer_allowed_topics(
+            ctx,
+            request,
+            handler,
+            allowed,
+            lambda t: {
                 "name": t.name,
                 "error_code": TOPIC_DENIED,
                 "error_message": "The topic authorization is failed.",
-            }
-            for t in denied
-        ]
-        return data
+            },
+            field="results",
+        )
 
     async def _delete_records(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         allowed = self._allowed(ctx, Op.DELETE, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
-        data["topics"] = list(data["topics"]) + [
-            {
-                "name": t.name,
-                "partitions": [
-                    {"partition_index": p.partition_index, "low_watermark": -1, "error_code": TOPIC_DENIED}
-                    for p in t.partitions
-                ],
-            }
-            for t in denied
-        ]
-        return data
+        return await self._answer_allowed_topics(
+            ctx, request, handler, allowed, lambda t: _partition_errors(t, TOPIC_DENIED, low_watermark=-1)
+        )
 
     # --- transactions (KIP-98), as KafkaApis checks them ---------------------------------------
     async def _add_partitions_to_txn(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
@@ -787,37 +758,17 @@ class RequestAuthorization:
         elif not ctx.authorize(Op.READ, Res.GROUP, request.group_id):
             whole = GROUP_DENIED
         allowed = set() if whole else self._allowed(ctx, Op.READ, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
         code = whole or TOPIC_DENIED
-        data["topics"] = list(data["topics"]) + [
-            {
-                "name": t.name,
-                "partitions": [
-                    {"partition_index": p.partition_index, "error_code": code} for p in t.partitions
-                ],
-            }
-            for t in denied
-        ]
-        return data
+        return await self._answer_allowed_topics(
+            ctx, request, handler, allowed, lambda t: _partition_errors(t, code)
+        )
 
     async def _describe_producers(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         allowed = self._allowed(ctx, Op.READ, Res.TOPIC, [t.name for t in request.topics])
-        denied = [t for t in request.topics if t.name not in allowed]
-        if not denied:
-            return await handler(ctx, request)
-        kept = dataclasses.replace(request, topics=tuple(t for t in request.topics if t.name in allowed))
-        data = _as_dict(await handler(ctx, kept)) if kept.topics else {"throttle_time": 0, "topics": []}
-        data["topics"] = list(data["topics"]) + [
-            {"name": t.name, "partitions": [
+        return await self._answer_allowed_topics(ctx, request, handler, allowed, lambda t: {
+            "name": t.name, "partitions": [
                 {"partition_index": p, "error_code": TOPIC_DENIED, "error_message": None, "active_producers": []}
-                for p in t.partition_indexes]}
-            for t in denied
-        ]  # fmt: skip
-        return data
+                for p in t.partition_indexes]})  # fmt: skip
 
     async def _describe_transactions(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         ids = list(request.transactional_ids)
@@ -960,6 +911,16 @@ def _replica_id(request: Any) -> int:
 def _metadata_error(name: str | None, topic_id: uuid.UUID) -> dict[str, Any]:
     return {"error_code": TOPIC_DENIED, "name": name, "topic_id": topic_id, "is_internal": False, "partitions": [],
             "topic_authorized_operations": _NOT_REQUESTED}  # fmt: skip
+
+
+def _partition_errors(topic: Any, code: int, **fields: Any) -> dict[str, Any]:
+    """A denied topic's entry: each requested partition with ``code`` (and ``fields``)."""
+    return {
+        "name": topic.name,
+        "partitions": [
+            {"partition_index": p.partition_index, "error_code": code, **fields} for p in topic.partitions
+        ],
+    }
 
 
 def _offset_error(partition: int, code: int) -> dict[str, Any]:
