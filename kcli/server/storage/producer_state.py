@@ -34,6 +34,7 @@ OUT_OF_ORDER_SEQUENCE_NUMBER = int(ErrorCode.out_of_order_sequence_number)
 INVALID_PRODUCER_EPOCH = int(ErrorCode.invalid_producer_epoch)
 INVALID_TXN_STATE = int(ErrorCode.invalid_txn_state)
 TRANSACTION_COORDINATOR_FENCED = int(ErrorCode.transaction_coordinator_fenced)
+PRODUCER_SNAPSHOT_FILE = "producer-state.json"  # in the partition directory, written on a clean shutdown
 SNAPSHOT_VERSION = 2  # 2 adds the coordinator epoch, the open transaction and the last timestamp
 
 
