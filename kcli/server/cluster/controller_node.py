@@ -42,7 +42,7 @@ class _Session:
 def _cluster_id(config: BrokerConfig, make: bool = True) -> str:
     """The formatted cluster id; an unformatted single controller formats itself (a voter of a
     quorum learns it from its leader instead: ``make=False`` answers "")."""
-    from kcli.server.broker import read_meta, write_meta
+    from kcli.server.storage.log_dirs import read_meta, write_meta
 
     directory = config.log_dirs[0]
     meta = read_meta(directory)
@@ -83,7 +83,7 @@ class ControllerNode:
         return self.service.controller.image.cluster_id
 
     def _adopt_cluster_id(self, cluster_id: str) -> None:
-        from kcli.server.broker import write_meta
+        from kcli.server.storage.log_dirs import write_meta
 
         write_meta(self.config.log_dirs[0], cluster_id, self.config.node_id, kraft=True)
 
