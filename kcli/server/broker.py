@@ -20,7 +20,7 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.broker_view import BrokerNode
 from kcli.server.catalog import Catalog, TopicRecord
-from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller, NewPartitions, NewTopic
+from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.image import (
     BrokerRegistration,
     MetadataImage,
@@ -30,6 +30,7 @@ from kcli.server.cluster.image import (
 from kcli.server.cluster.link import CALL_TIMEOUT_S
 from kcli.server.cluster.local_link import ControllerThread, LocalControllerLink
 from kcli.server.cluster.metadata_log import METADATA_DIR
+from kcli.server.cluster.replication_control import NewPartitions, NewTopic
 from kcli.server.cluster.topic_rules import (
     TopicError,
     topic_name_problem,
