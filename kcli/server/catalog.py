@@ -10,7 +10,6 @@ is written and fsynced once per request, before the answer, instead of once per 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -58,20 +57,6 @@ class TopicRecord:
             configs=dict(data.get("configs", {})),
             internal=bool(data.get("internal", False)),
         )
-
-
-def encode_cluster_id(value: uuid.UUID) -> str:
-    """Kafka's cluster ids are a UUID in URL-safe base64 without padding (22 characters)."""
-    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
-
-
-def random_uuid() -> uuid.UUID:
-    """A random id as Kafka's ``Uuid.randomUuid`` makes them: never one whose text form starts
-    with ``-`` (it would read as an option in ``--topic-id ID`` or ``-t ID``)."""
-    while True:
-        value = uuid.uuid4()
-        if not encode_cluster_id(value).startswith("-"):
-            return value
 
 
 _WRITE_LOCK = threading.Lock()

@@ -62,7 +62,7 @@ def controller_address(config: BrokerConfig) -> tuple[tuple[str, int], str] | No
     node uses the voter in ``controller.quorum.voters`` (or ``controller.quorum.bootstrap.servers``).
     """
     if config.zookeeper_connect and not config.kraft:
-        from kcli.zookeeper.protocol import parse_connect
+        from kcli.zookeeper.connect import parse_connect
 
         connect = parse_connect(config.zookeeper_connect)
         return connect.hosts[0], connect.chroot
@@ -265,11 +265,10 @@ def attach_security(broker: Broker, cluster: bool) -> None:
 
 
 def attach_coordinator(broker: Broker) -> None:
-    """Attach the group coordinator when the coordinator package provides one."""
-    try:
-        from kcli.server.coordinator.group_coordinator import GroupCoordinator
-    except ImportError:
-        return
+    """Attach the group coordinators (classic and KIP-848 consumer groups), then the transaction
+    coordinator."""
+    from kcli.server.coordinator.group_coordinator import GroupCoordinator
+
     broker.coordinator = coordinator = GroupCoordinator(broker)
     broker.leadership_listeners.append(coordinator.on_leadership)
     from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator

@@ -24,7 +24,7 @@ from kio.schema.errors import ErrorCode
 from kcli.server.partition import Partition
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.broker_view import BrokerView as Broker
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 

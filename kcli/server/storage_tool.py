@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from kcli.server.catalog import encode_cluster_id, random_uuid
+    from kcli.protocol.uuids import encode_cluster_id, random_uuid
 
     if args.command == "random-uuid":
         print(encode_cluster_id(random_uuid()))

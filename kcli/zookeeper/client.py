@@ -9,7 +9,8 @@ from __future__ import annotations
 import socket
 import time
 
-from kcli.zookeeper.protocol import MAX_LINE, ConnectString, ProtocolError, decode, encode
+from kcli.protocol.json_lines import MAX_LINE, ProtocolError, decode, encode
+from kcli.zookeeper.connect import ConnectString
 
 
 class NotListening(OSError):

@@ -14,10 +14,11 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from kcli.zookeeper.protocol import MAX_LINE, START_HINT, ConnectString, decode, encode, parse_connect
+from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.zookeeper.connect import START_HINT, ConnectString, parse_connect
 
 if TYPE_CHECKING:
-    from kcli.server.broker import BrokerNode
+    from kcli.server.broker_view import BrokerNode
     from kcli.server.config import BrokerConfig
 
 log = logging.getLogger("kafka.zookeeper.ZooKeeperClient")

@@ -7,7 +7,7 @@ coordination service which brokers registered and talks to them over the Kafka p
 from __future__ import annotations
 
 from kcli.zookeeper.client import NotListening, RequestFailed, SyncClient
-from kcli.zookeeper.protocol import START_HINT, parse_connect
+from kcli.zookeeper.connect import START_HINT, parse_connect
 from kcli.zookeeper.registration import ZooKeeperUnavailable
 
 __all__ = ["ZooKeeperUnavailable", "bootstrap_servers"]

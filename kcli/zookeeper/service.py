@@ -19,10 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kcli.server.catalog import encode_cluster_id, random_uuid
+from kcli.protocol.json_lines import MAX_LINE, answer_lines
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import ControllerService
-from kcli.zookeeper.protocol import MAX_LINE, answer_lines, normalize_path
+from kcli.zookeeper.connect import normalize_path
 
 log = logging.getLogger("org.apache.zookeeper.server.ZooKeeperServer")
 CLUSTER_FILE = "kcli-cluster-ids.json"

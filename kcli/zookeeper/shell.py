@@ -18,7 +18,7 @@ import shlex
 import sys
 
 from kcli.zookeeper.client import NotListening, RequestFailed, SyncClient
-from kcli.zookeeper.protocol import START_HINT, parse_connect
+from kcli.zookeeper.connect import START_HINT, parse_connect
 
 USAGE = "USAGE: zookeeper-shell zookeeper_host:port[/path] [-zk-tls-config-file file] [args...]"
 HELP = """ZooKeeper -server host:port cmd args

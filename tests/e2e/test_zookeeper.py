@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from kcli.server.broker import BrokerNode
+from kcli.server.broker_view import BrokerNode
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import parse_connect
+from kcli.zookeeper.connect import parse_connect
 from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavailable
 from kcli.zookeeper.resolve import ZooKeeperUnavailable as ResolveUnavailable
 from kcli.zookeeper.resolve import bootstrap_servers

@@ -9,14 +9,8 @@ import pytest
 from kio.index import load_request_schema
 from kio.serial import entity_reader, entity_writer
 
-from kcli.server.protocol.codec import (
-    DecodeError,
-    build,
-    decode_request,
-    encode_response,
-    peek_header,
-    response_class,
-)
+from kcli.protocol.messages import build, response_class
+from kcli.server.protocol.codec import DecodeError, decode_request, encode_response, peek_header
 
 
 def _frame(api_key: int, version: int, body: object, correlation: int = 42, client_id: str = "me") -> bytes:

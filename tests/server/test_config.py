@@ -83,7 +83,7 @@ def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_generated_ids_never_start_with_a_dash() -> None:
     """Like Kafka's Uuid.randomUuid: an id such as ``-x3...`` would read as an option on a command line."""
-    from kcli.server.catalog import encode_cluster_id, random_uuid
+    from kcli.protocol.uuids import encode_cluster_id, random_uuid
 
     assert not any(encode_cluster_id(random_uuid()).startswith("-") for _ in range(5000))
 

@@ -1,7 +1,8 @@
 """Unit test: the broker takes its error codes from kio's copy of Kafka's error table (issue
 12), never from numbers typed into each module (the same code used to be defined six times
-over). Scans every module of the broker for error-code constants, ``error_code`` entries and
-TopicError calls written as number literals (0, "no error", excepted)."""
+over). Scans every module of the broker for error-code constants (``NAME = 35`` or an
+exception's ``error_code = 35``), ``error_code`` entries and TopicError calls written as number
+literals (0, "no error", excepted)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ def _number(node: ast.AST) -> bool:
 def typed_error_codes(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Assign) and _number(node.value):
-            names = [t.id for t in node.targets if isinstance(t, ast.Name) and t.id in ERROR_NAMES]
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and _number(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [
+                t.id
+                for t in targets
+                if isinstance(t, ast.Name) and (t.id in ERROR_NAMES or t.id.endswith("error_code"))
+            ]
             found += [f"{path.name}:{node.lineno} {n} = number" for n in names]
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
@@ -48,6 +54,23 @@ def typed_error_codes(path: Path) -> list[str]:
             ):
                 found.append(f"{path.name}:{node.lineno} {callee}(number, ...)")
     return found
+
+
+def test_the_scan_sees_constants_and_class_attributes(tmp_path: Path) -> None:
+    """The forms the issue-17 review found: a constant named after the error, and an
+    exception's ``error_code`` class attribute, each with a bare number."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "UNSUPPORTED_VERSION = 35\n"
+        "class E(Exception):\n    error_code = 45\n"
+        "class F(Exception):\n    error_code: int = 1\n"
+        "OK = int(35)\nNAME_LENGTH = 249\n"
+    )
+    assert typed_error_codes(module) == [
+        "m.py:1 UNSUPPORTED_VERSION = number",
+        "m.py:3 error_code = number",
+        "m.py:5 error_code = number",
+    ]
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SERVER)))

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
+from kcli.protocol.messages import build, response_class
 from kcli.server.apis import load_all
-from kcli.server.protocol.codec import build, encode_response, response_class
+from kcli.server.protocol.codec import encode_response
 from kcli.server.protocol.fast_responses import encode_fetch_response, encode_produce_response
 
 APIS = load_all()

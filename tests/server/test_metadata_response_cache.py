@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from kio.schema.errors import ErrorCode
 
+from kcli.protocol.messages import build, response_class
 from kcli.server.apis import load_all
 from kcli.server.catalog import TopicRecord
 from kcli.server.cluster.image import MetadataDelta
@@ -19,7 +20,7 @@ from kcli.server.metadata_response_cache import (
     TopicFragment,
     encode_metadata_response,
 )
-from kcli.server.protocol.codec import build, encode_response, response_class
+from kcli.server.protocol.codec import encode_response
 
 APIS = load_all()
 VERSIONS = range(APIS[3].min_version, APIS[3].max_version + 1)

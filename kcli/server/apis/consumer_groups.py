@@ -14,15 +14,16 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-import kcli.server.apis.groups as groups_api
+from kcli.server.apis.coordinators import (
+    client_host,
+    consumer_groups,
+    coordinator_for,
+    millis,
+    routed_to_consumer_group,
+)
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator, HeartbeatRequest
-
-
-def consumer_groups(ctx: RequestContext) -> ConsumerGroupCoordinator | None:
-    classic = groups_api.coordinator(ctx)
-    return getattr(classic, "consumer", None)
 
 
 def enabled(broker: Any) -> bool:
@@ -47,10 +48,10 @@ async def consumer_group_heartbeat(ctx: RequestContext, request: Any) -> dict:
         return ConsumerGroupCoordinator.error_response(
             ErrorCode.unsupported_version, "The consumer group protocol is not enabled on this broker."
         )
-    _, unavailable = groups_api.coordinator_for(ctx, request.group_id)
+    _, unavailable = coordinator_for(ctx, request.group_id)
     if unavailable:
         return ConsumerGroupCoordinator.error_response(unavailable)
-    rebalance = groups_api.millis(request.rebalance_timeout)
+    rebalance = millis(request.rebalance_timeout)
     req = HeartbeatRequest(
         group_id=request.group_id,
         member_id=request.member_id,
@@ -63,7 +64,7 @@ async def consumer_group_heartbeat(ctx: RequestContext, request: Any) -> dict:
         server_assignor=request.server_assignor,
         owned=_owned(request),
         client_id=ctx.client_id,
-        client_host=groups_api.client_host(ctx),
+        client_host=client_host(ctx),
         version=ctx.version,
     )
     return await consumer.heartbeat(req)
@@ -77,7 +78,7 @@ async def consumer_group_describe(ctx: RequestContext, request: Any) -> dict:
     consumer = consumer_groups(ctx)
     described = []
     for group_id in request.group_ids:
-        classic, unavailable = groups_api.coordinator_for(ctx, group_id)
+        classic, unavailable = coordinator_for(ctx, group_id)
         if consumer is None or not consumer.config.consumer_protocol_enabled:
             unavailable = ErrorCode.unsupported_version
         if unavailable:
@@ -109,14 +110,6 @@ def _describe_error(group_id: str, code: int, message: str | None) -> dict[str, 
 
 
 # --- hooks for the classic group APIs -------------------------------------------------------------
-
-
-def routed_to_consumer_group(ctx: RequestContext, group_id: str) -> ConsumerGroupCoordinator | None:
-    """The consumer coordinator when ``group_id`` is a consumer group (JoinGroup & co. go there)."""
-    consumer = consumer_groups(ctx)
-    if consumer is not None and consumer.is_consumer_group(group_id):
-        return consumer
-    return None
 
 
 async def join(ctx: RequestContext, req: Any) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from kcli.server.apis import consumer_groups as kip848
-from kcli.server.apis.groups import coordinator_for
+from kcli.server.apis.coordinators import coordinator_for
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.group_requests import CommitEntry

@@ -3,50 +3,27 @@ ListGroups, DescribeGroups, DeleteGroups.
 
 The handlers only translate between the wire versions and :mod:`kcli.server.coordinator`: the
 state machine is there. FindCoordinator for transactional ids (key type 1) is answered by
-:mod:`kcli.server.apis.transactions`.
+:func:`kcli.server.apis.coordinators.find_transaction_coordinator`.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from kcli.server.apis import consumer_groups as kip848
+from kcli.server.apis.coordinators import (
+    client_host,
+    coordinator,
+    coordinator_for,
+    find_transaction_coordinator,
+    millis,
+)
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator import errors as E
-from kcli.server.coordinator.group_coordinator import GroupCoordinator
 from kcli.server.coordinator.group_requests import JoinRequest, join_error, sync_result
 
 KEY_TYPE_GROUP = 0
 KEY_TYPE_TRANSACTION = 1
-
-
-def coordinator(ctx: RequestContext) -> GroupCoordinator | None:
-    return ctx.broker.coordinator  # type: ignore[return-value]
-
-
-def coordinator_for(ctx: RequestContext, group_id: str) -> tuple[GroupCoordinator | None, int]:
-    """(coordinator, 0) when this broker coordinates ``group_id``, else (None, error): in a cluster
-    the coordinator of a group is the leader of its ``__consumer_offsets`` partition, and the
-    others answer NOT_COORDINATOR so the client looks it up again."""
-    coord = coordinator(ctx)
-    if coord is None:
-        return None, E.COORDINATOR_NOT_AVAILABLE
-    if not coord.owns(group_id):
-        return None, E.NOT_COORDINATOR
-    return coord, E.NONE
-
-
-def millis(value: Any) -> int:
-    """kio decodes int32 millisecond fields as timedelta; the coordinator works in ms."""
-    if isinstance(value, datetime.timedelta):
-        return int(value / datetime.timedelta(milliseconds=1))
-    return int(value)
-
-
-def client_host(ctx: RequestContext) -> str:
-    """Kafka reports hosts as ``InetAddress.toString()``, i.e. with a leading slash."""
-    return f"/{ctx.client_host}"
 
 
 # --- FindCoordinator ------------------------------------------------------------------------------
@@ -56,8 +33,6 @@ async def _find(ctx: RequestContext, key: str, key_type: int) -> dict[str, Any]:
     result = {"key": key, "node_id": -1, "host": "", "port": -1, "error_code": E.NONE, "error_message": None}
     coord = coordinator(ctx)
     if key_type == KEY_TYPE_TRANSACTION:
-        from kcli.server.apis.transactions import find_transaction_coordinator
-
         code, node = await find_transaction_coordinator(ctx.broker, key, ctx.listener)
         if node is None:
             result.update(error_code=code, error_message="The coordinator is not available.")

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kcli.server.protocol.codec import RequestHeader, response_class
+from kcli.protocol.messages import response_class
+from kcli.server.protocol.codec import RequestHeader
 from kcli.server.security.acls import AclOperation, ResourceType
 from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal
 

@@ -13,7 +13,7 @@ from kio.schema.errors import ErrorCode
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.broker import Broker
 from kcli.server.catalog import TopicRecord
-from kcli.server.cluster.controller import NewPartitions, NewTopic
+from kcli.server.cluster.replication_control import NewPartitions, NewTopic
 from kcli.server.cluster.topic_rules import TopicError
 
 

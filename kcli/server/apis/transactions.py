@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from kcli.server.apis.consumer_groups import routed_to_consumer_group
-from kcli.server.apis.groups import coordinator_for, millis
+from kcli.server.apis.coordinators import coordinator_for, millis, routed_to_consumer_group, txn_coordinator
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.coordinator.group_requests import CommitEntry
 from kcli.server.transaction import errors as E
@@ -29,18 +28,11 @@ from kcli.server.transaction.markers import Marker
 from kcli.server.transaction.verification import for_producer
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker, BrokerNode
+    from kcli.server.broker import Broker
     from kcli.server.transaction.coordinator import TransactionCoordinator
 
 NO_PRODUCER_ID = -1
 NO_PRODUCER_EPOCH = -1
-
-
-def txn_coordinator(broker: Broker) -> TransactionCoordinator | None:
-    coordinator = getattr(broker, "transaction_coordinator", None)
-    if coordinator is not None:
-        coordinator.start()
-    return coordinator
 
 
 def _old_fenced(code: int, version: int, first_aware: int) -> int:
@@ -58,23 +50,6 @@ def _by_topic(partitions: Any) -> dict[str, list[int]]:
 def _partition_exists(broker: Broker, topic: str, partition: int) -> bool:
     record = broker.topic(topic)
     return record is not None and 0 <= partition < record.partitions
-
-
-# --- FindCoordinator (key type 1), called by the FindCoordinator handler ---------------------------
-
-
-async def find_transaction_coordinator(
-    broker: Broker, transactional_id: str, listener: str | None = None
-) -> tuple[int, BrokerNode | None]:
-    """(error, node) for FindCoordinator with key type TRANSACTION: the leader of the id's
-    ``__transaction_state`` partition, creating the topic on first use as Kafka does."""
-    coordinator = txn_coordinator(broker)
-    if coordinator is None or not await coordinator.ensure_topic():
-        return E.COORDINATOR_NOT_AVAILABLE, None
-    node = coordinator.coordinator_node(transactional_id, listener)
-    if node is None:
-        return E.COORDINATOR_NOT_AVAILABLE, None
-    return E.NONE, node
 
 
 # --- InitProducerId -------------------------------------------------------------------------------
@@ -422,7 +397,7 @@ async def describe_producers(ctx: RequestContext, request: Any) -> dict:
     return {"throttle_time": 0, "topics": topics}
 
 
-__all__ = ["TRANSACTION_STATE_TOPIC", "find_transaction_coordinator", "txn_coordinator"]
+__all__ = ["TRANSACTION_STATE_TOPIC"]
 
 
 # --- Produce: KIP-890 verification of a transaction's first write to a partition ------------------

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.catalog import encode_cluster_id, random_uuid
+from kcli.protocol.json_lines import MAX_LINE, answer_lines
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
@@ -27,7 +28,6 @@ from kcli.server.cluster.raft_node import QuorumNode
 from kcli.server.cluster.raft_snapshots import FollowerSnapshots
 from kcli.server.cluster.raft_voters import configured_voters, read_bootstrap_voters
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import MAX_LINE, answer_lines
 
 log = logging.getLogger("kafka.server.ControllerServer")
 
@@ -44,7 +44,7 @@ class _Session:
 def _cluster_id(config: BrokerConfig, make: bool = True) -> str:
     """The formatted cluster id; an unformatted single controller formats itself (a voter of a
     quorum learns it from its leader instead: ``make=False`` answers "")."""
-    from kcli.server.broker import read_meta, write_meta
+    from kcli.server.storage.log_dirs import read_meta, write_meta
 
     directory = config.log_dirs[0]
     meta = read_meta(directory)
@@ -89,7 +89,7 @@ class ControllerNode:
         return self.service.controller.image.cluster_id
 
     def _adopt_cluster_id(self, cluster_id: str) -> None:
-        from kcli.server.broker import write_meta
+        from kcli.server.storage.log_dirs import write_meta
 
         write_meta(self.config.log_dirs[0], cluster_id, self.config.node_id, kraft=True)
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.cluster.controller import Controller, ControllerError, NewPartitions, NewTopic
+from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.image import BrokerRegistration, TopicState
+from kcli.server.cluster.replication_control import ControllerError, NewPartitions, NewTopic
 
 log = logging.getLogger("kafka.controller.QuorumController")
 

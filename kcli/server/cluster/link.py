@@ -23,9 +23,9 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
+from kcli.protocol.json_lines import MAX_LINE, decode, encode
 from kcli.server.cluster.image import BrokerRegistration, MetadataImage
 from kcli.server.cluster.metadata_records import MetadataRecord
-from kcli.zookeeper.protocol import MAX_LINE, decode, encode
 
 log = logging.getLogger("kafka.server.BrokerLifecycleManager")
 

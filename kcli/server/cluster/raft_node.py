@@ -36,11 +36,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kcli.protocol.json_lines import MAX_LINE, decode, encode
 from kcli.server.cluster.quorum_state import QuorumStateStore
 from kcli.server.cluster.raft import RaftState, Role, end_epoch_backoff_ms
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.config import BrokerConfig
-from kcli.zookeeper.protocol import MAX_LINE, decode, encode
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
 

@@ -16,15 +16,16 @@ and the leader stays if it is one of the original replicas (PartitionReassignmen
 A new target for a partition already moving is computed from the reverted state, as Kafka
 does, so a second reassignment never strands a half-copied replica.
 
-These functions work on the :class:`~kcli.server.cluster.controller.Controller` (its image,
-``_emit`` and ``_commit``); ``Controller`` calls :func:`maybe_complete` after an ISR change.
+These functions work on the :class:`~kcli.server.cluster.controller.Controller` through
+:class:`ReplicationControl` (its image, ``_emit`` and ``_commit``); ``Controller`` calls
+:func:`maybe_complete` after an ISR change.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kio.schema.errors import ErrorCode
 
@@ -39,9 +40,23 @@ from kcli.server.cluster.image import (
 from kcli.server.cluster.topic_rules import TopicError, manual_assignment
 
 if TYPE_CHECKING:
-    from kcli.server.cluster.controller import Controller
+    from kcli.server.cluster.metadata_records import MetadataRecord
 
 log = logging.getLogger("kafka.controller.ReplicationControlManager")
+
+
+class ReplicationControl(Protocol):
+    """The part of the controller a reassignment works on: its image, which brokers are alive,
+    and emitting and committing records. A protocol, so the controller can call these functions
+    without the two modules importing each other."""
+
+    image: MetadataImage
+
+    def _alive(self, node_id: int) -> bool: ...
+
+    def _emit(self, rec: MetadataRecord) -> None: ...
+
+    def _commit(self) -> None: ...
 
 
 @dataclass
@@ -53,7 +68,7 @@ class Reassignment:
     target: list[int] | None
 
 
-def alter(controller: Controller, requests: list[Reassignment]) -> list[TopicError | None]:
+def alter(controller: ReplicationControl, requests: list[Reassignment]) -> list[TopicError | None]:
     """Start, replace or cancel each partition's reassignment; one commit for all of them.
     Returns None or the partition's error (Kafka's code and message), in request order."""
     results: list[TopicError | None] = []
@@ -68,7 +83,7 @@ def alter(controller: Controller, requests: list[Reassignment]) -> list[TopicErr
 
 
 def ongoing(
-    controller: Controller, wanted: list[tuple[str, int]] | None
+    controller: ReplicationControl, wanted: list[tuple[str, int]] | None
 ) -> list[tuple[str, int, PartitionState]]:
     """The partitions being reassigned (of ``wanted``, or all), sorted by topic and partition."""
     return ongoing_in(controller.image, wanted)
@@ -94,7 +109,7 @@ def ongoing_in(
     return sorted(out, key=lambda item: (item[0], item[1]))
 
 
-def maybe_complete(controller: Controller, topic: TopicState, index: int) -> bool:
+def maybe_complete(controller: ReplicationControl, topic: TopicState, index: int) -> bool:
     """Finish the reassignment of ``topic``-``index`` if every adding replica is in the ISR
     (records emitted, not committed). True when it completed."""
     st = topic.partitions[index]
@@ -117,7 +132,7 @@ def maybe_complete(controller: Controller, topic: TopicState, index: int) -> boo
     return True
 
 
-def _partition(controller: Controller, name: str, index: int) -> tuple[TopicState, PartitionState]:
+def _partition(controller: ReplicationControl, name: str, index: int) -> tuple[TopicState, PartitionState]:
     topic = controller.image.topics.get(name)
     if topic is None:
         raise TopicError(
@@ -135,7 +150,7 @@ def _reverted(st: PartitionState) -> tuple[list[int], list[int]]:
     return original, isr
 
 
-def _alter_one(controller: Controller, request: Reassignment) -> None:
+def _alter_one(controller: ReplicationControl, request: Reassignment) -> None:
     topic, st = _partition(controller, request.topic, request.partition)
     if request.target is None:
         if not st.reassigning:
@@ -177,7 +192,7 @@ def _alter_one(controller: Controller, request: Reassignment) -> None:
         maybe_complete(controller, topic, request.partition)
 
 
-def _cancel(controller: Controller, topic: TopicState, index: int, st: PartitionState) -> None:
+def _cancel(controller: ReplicationControl, topic: TopicState, index: int, st: PartitionState) -> None:
     original, isr = _reverted(st)
     if not isr:
         isr = [r for r in original if controller._alive(r)][:1]

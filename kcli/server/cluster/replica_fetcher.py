@@ -33,7 +33,7 @@ from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
 from kcli.server.security import inter_broker_client
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.broker_view import BrokerView as Broker
 
 log = logging.getLogger("kafka.server.ReplicaFetcherThread")
 

@@ -102,24 +102,7 @@ class OffsetMetadataManager:
         code = self._validate_commit(group, generation, member_id, instance_id)
         if code:
             return dict.fromkeys(keys, code)
-        now = now_ms()
-        results: dict[tuple[str, int], int] = {}
-        records: list[Record] = []
-        accepted: dict[tuple[str, int], OffsetValue] = {}
-        for e in entries:
-            key = (e.topic, e.partition)
-            if not partition_exists(e.topic, e.partition):
-                results[key] = E.UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            if e.metadata is not None and len(e.metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
-                results[key] = E.OFFSET_METADATA_TOO_LARGE
-                continue
-            value = OffsetValue(e.offset, e.leader_epoch, e.metadata or "", now)
-            records.append(
-                (encode_offset_key(OffsetKey(group_id, e.topic, e.partition)), encode_offset_value(value))
-            )
-            accepted[key] = value
-            results[key] = E.NONE
+        results, records, accepted = _offset_records(group_id, entries, partition_exists)
         if not records:
             return results
         # Appends are in call order, acknowledgements may interleave: each commit carries its
@@ -188,21 +171,7 @@ class OffsetMetadataManager:
         code = self._validate_txn_commit(group, generation, member_id, instance_id)
         if code:
             return dict.fromkeys(keys, code)
-        now = now_ms()
-        results: dict[tuple[str, int], int] = {}
-        records: list[Record] = []
-        accepted: dict[tuple[str, int], OffsetValue] = {}
-        for e in entries:
-            key = (e.topic, e.partition)
-            if e.metadata is not None and len(e.metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
-                results[key] = E.OFFSET_METADATA_TOO_LARGE
-                continue
-            value = OffsetValue(e.offset, e.leader_epoch, e.metadata or "", now)
-            records.append(
-                (encode_offset_key(OffsetKey(group_id, e.topic, e.partition)), encode_offset_value(value))
-            )
-            accepted[key] = value
-            results[key] = E.NONE
+        results, records, accepted = _offset_records(group_id, entries)
         if not records:
             return results
         sequence = next(self.metadata.append_sequence)
@@ -328,3 +297,33 @@ class OffsetMetadataManager:
         exc = fut.exception()
         if exc is not None:
             log.warning("Expired offsets or groups were not acknowledged: %s", exc)
+
+
+def _offset_records(
+    group_id: str,
+    entries: list[CommitEntry],
+    partition_exists: Callable[[str, int], bool] | None = None,
+) -> tuple[dict[tuple[str, int], int], list[Record], dict[tuple[str, int], OffsetValue]]:
+    """The records of one OffsetCommit or TxnOffsetCommit: (error by partition, the records to
+    append, the accepted values by partition). A partition is refused when its metadata is over
+    ``OFFSET_METADATA_MAX_BYTES`` or, when ``partition_exists`` is given, it does not exist (a
+    transactional commit was checked by AddOffsetsToTxn instead)."""
+    now = now_ms()
+    results: dict[tuple[str, int], int] = {}
+    records: list[Record] = []
+    accepted: dict[tuple[str, int], OffsetValue] = {}
+    for e in entries:
+        key = (e.topic, e.partition)
+        if partition_exists is not None and not partition_exists(e.topic, e.partition):
+            results[key] = E.UNKNOWN_TOPIC_OR_PARTITION
+            continue
+        if e.metadata is not None and len(e.metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
+            results[key] = E.OFFSET_METADATA_TOO_LARGE
+            continue
+        value = OffsetValue(e.offset, e.leader_epoch, e.metadata or "", now)
+        records.append(
+            (encode_offset_key(OffsetKey(group_id, e.topic, e.partition)), encode_offset_value(value))
+        )
+        accepted[key] = value
+        results[key] = E.NONE
+    return results, records, accepted

@@ -3,8 +3,7 @@
 Requests are decoded into kio's dataclasses (generated from Kafka's own message schemas), and
 handlers answer with plain dicts that :func:`kcli.protocol.messages.build` turns into the
 dataclasses of the version the client asked for. The message classes and ``build`` are shared
-with the client half in :mod:`kcli.protocol.messages`; they are imported here because the
-network layer and the API registry reach them through this module.
+with the client half in :mod:`kcli.protocol.messages`, and every module imports them from there.
 """
 
 from __future__ import annotations
@@ -18,17 +17,14 @@ from typing import Any
 
 from kio.serial import entity_reader, entity_writer
 
-from kcli.protocol.messages import build, request_class, response_class
+from kcli.protocol.messages import request_class
 
 __all__ = [
     "DecodeError",
     "RequestHeader",
-    "build",
     "decode_request",
     "encode_response",
     "peek_header",
-    "request_class",
-    "response_class",
 ]
 
 _HEAD = struct.Struct(">hhi")

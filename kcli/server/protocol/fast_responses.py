@@ -1,6 +1,6 @@
 """Hand-written encoders for the two hot responses, Produce (v3-12) and Fetch (v4-16).
 
-The generic path (:func:`kcli.server.protocol.codec.build` then kio's pure-Python writer) costs
+The generic path (:func:`kcli.protocol.messages.build` then kio's pure-Python writer) costs
 tens of microseconds per response and copies a Fetch response's record batches several times
 (into a BytesIO, out of it, into the frame). These encoders take the same plain dicts the
 handlers return and produce the same bytes as kio does for the same version (the unit tests in

@@ -53,7 +53,7 @@ INVALID_RECORD = int(ErrorCode.invalid_record)
 class RecordError(Exception):
     """A produce-path rejection; ``error_code`` is the Kafka error code for the partition response."""
 
-    error_code = -1
+    error_code = int(ErrorCode.unknown_server_error)  # each subclass names its own
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -22,14 +22,8 @@ from typing import Any
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.protocol.codec import (
-    DecodeError,
-    build,
-    decode_request,
-    encode_response,
-    peek_header,
-    response_class,
-)
+from kcli.protocol.messages import build, response_class
+from kcli.server.protocol.codec import DecodeError, decode_request, encode_response, peek_header
 from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal
 from kcli.server.security.sasl_plain import PlainError, PlainServer
 from kcli.server.security.scram import MECHANISMS as SCRAM_MECHANISMS

@@ -23,7 +23,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kcli.server.protocol.records import (
     LOG_APPEND_TIME,
@@ -38,7 +38,27 @@ from kcli.server.storage.cleaner_transactions import CleanedTransactions
 from kcli.server.storage.segment import CLEANED_SUFFIX, SWAP_SUFFIX, BatchInfo, LogSegment
 
 if TYPE_CHECKING:
-    from kcli.server.storage.partition_log import PartitionLog
+    import threading
+
+    from kcli.server.storage.log_config import LogConfig
+
+
+class CleanableLog(Protocol):
+    """What the cleaner reads and replaces in a partition's log (a
+    :class:`~kcli.server.storage.partition_log.PartitionLog`): its segment list under its lock,
+    its config and last stable offset, and where its cleaning got to. A protocol, so the log can
+    call the cleaner without the two modules importing each other."""
+
+    config: LogConfig
+    cleaned_up_to: int
+    tombstone_expiry_ms: int | None
+    _segments: list[LogSegment]
+    _bases: list[int]
+    _lock: threading.RLock
+
+    @property
+    def last_stable_offset(self) -> int: ...
+
 
 _WRITE_CHUNK = 1 << 20
 _INT32_MAX = 0x7FFFFFFF
@@ -52,7 +72,7 @@ class CleanerStats:
     bytes_after: int = 0
 
 
-def cleanable_segments(log: PartitionLog, now_ms: int) -> list[LogSegment]:
+def cleanable_segments(log: CleanableLog, now_ms: int) -> list[LogSegment]:
     """Closed segments, oldest first, below the last stable offset and past min.compaction.lag.ms."""
     out = []
     lag = log.config.min_compaction_lag_ms
@@ -141,7 +161,7 @@ class _Filter:
         self.tombstone_expiry = min(expiry, self.tombstone_expiry or expiry)
 
 
-def clean_log(log: PartitionLog, now_ms: int) -> CleanerStats:
+def clean_log(log: CleanableLog, now_ms: int) -> CleanerStats:
     """Compact ``log`` in place; the caller holds the log's maintenance lock.
 
     Closed segments do not change while the maintenance lock is held, so they are read without
@@ -216,7 +236,7 @@ def _rebuild(h: BatchHeader, keep: list[Record]) -> bytes:
     )
 
 
-def _write_group(log: PartitionLog, group: list[LogSegment], filt: _Filter) -> LogSegment:
+def _write_group(log: CleanableLog, group: list[LogSegment], filt: _Filter) -> LogSegment:
     first = group[0]
     directory, base = first.directory, first.base_offset
     interval = log.config.index_interval_bytes

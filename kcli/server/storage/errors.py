@@ -54,3 +54,13 @@ class StorageStartupError(Exception):
     def __init__(self, message: str, what: str | None = None):
         super().__init__(message)
         self.what = what or message
+
+
+class OffsetOutOfRangeError(Exception):
+    """A read or DeleteRecords outside the log's offsets: OFFSET_OUT_OF_RANGE."""
+
+    error_code = int(ErrorCode.offset_out_of_range)
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

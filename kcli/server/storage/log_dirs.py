@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kcli.properties import parse_properties
-from kcli.server.catalog import CATALOG_FILE, encode_cluster_id, random_uuid
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
+from kcli.server.catalog import CATALOG_FILE
 from kcli.server.storage.checkpoints import parse_partition_dir
 from kcli.server.storage.errors import StorageStartupError
 

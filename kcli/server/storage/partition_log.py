@@ -1,4 +1,4 @@
-"""The log of one partition: a directory of segments, offsets, recovery, retention and idempotence.
+"""One partition's log (Kafka's UnifiedLog): appends with idempotence, offsets, rolling, truncation, flushes.
 
 Appends validate the batches by header and CRC, stamp them with offsets and append the bytes to
 the active segment in one ``os.write``: the call returns only once the data is in the file, so an
@@ -11,16 +11,15 @@ when it is; ``flush.messages``/``flush.ms`` flush more often when asked to; a cl
 flushes everything before its marker. An unclean start CRC-checks every segment from the one
 holding the recovery point on, cuts the log at the first invalid batch and drops the unflushed
 segments after it; every byte cut is logged with the partition and offsets, and an offset range
-lost below the high watermark is logged as an ERROR naming it.
+lost below the high watermark is logged as an ERROR naming it (that is
+:mod:`kcli.server.storage.log_loader`; reads are :mod:`kcli.server.storage.log_reads`, retention,
+DeleteRecords and compaction :mod:`kcli.server.storage.log_retention`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
-import mmap
-import os
 import shutil
 import threading
 import time
@@ -30,54 +29,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from kio.schema.errors import ErrorCode
-
 from kcli.server.protocol.records import (
-    LOG_APPEND_TIME,
     BatchHeader,
     InvalidRecordError,
     assign_offsets,
     decode_batch,
-    iter_batches,
     validate_batches,
 )
 from kcli.server.storage import log_transactions
 from kcli.server.storage.checkpoints import LogDirCheckpoints, parse_partition_dir
-from kcli.server.storage.cleaner import CleanerStats, clean_log
 from kcli.server.storage.dir_health import dir_health
-from kcli.server.storage.errors import CorruptBatchError, KafkaStorageError
+from kcli.server.storage.errors import KafkaStorageError
 from kcli.server.storage.flusher import Flusher, default_flusher
-from kcli.server.storage.handles import FileRegion
 from kcli.server.storage.leader_epoch import LeaderEpochCache
 from kcli.server.storage.log_config import LogConfig
-from kcli.server.storage.producer_state import ProducerStateManager, VerificationGuard
+from kcli.server.storage.log_loader import load_log
+from kcli.server.storage.log_reads import LogReads
+from kcli.server.storage.log_retention import LogRetention
+from kcli.server.storage.producer_state import PRODUCER_SNAPSHOT_FILE, ProducerStateManager, VerificationGuard
 from kcli.server.storage.segment import (
-    CLEANED_SUFFIX,
-    DELETED_SUFFIX,
-    INDEX_SUFFIX,
-    LOG_SUFFIX,
-    SWAP_SUFFIX,
-    TIME_INDEX_SUFFIX,
     BatchInfo,
     LogSegment,
-    Truncation,
 )
-from kcli.server.storage.transaction_index import TXN_INDEX_SUFFIX, AbortedTxn
+from kcli.server.storage.transaction_index import AbortedTxn
 
 log = logging.getLogger("kafka.log.LogLoader")
 
-OFFSET_OUT_OF_RANGE = int(ErrorCode.offset_out_of_range)
 _MARKS_KEPT = 4096  # appends the high watermark may lag behind and still have a known position
-PRODUCER_SNAPSHOT_FILE = "producer-state.json"
 _INT32_MAX = 0x7FFFFFFF
-
-
-class OffsetOutOfRangeError(Exception):
-    error_code = OFFSET_OUT_OF_RANGE
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -90,14 +69,6 @@ class AppendResult:
     max_timestamp: int = -1
 
 
-class ReadResult(NamedTuple):
-    """A read's batches (bytes, or a pinned region of a segment file for sendfile) and an offset
-    at or after the end of the last of them (the upper bound for aborted transactions)."""
-
-    records: bytes | FileRegion
-    end_offset: int
-
-
 class SegmentInfo(NamedTuple):
     base_offset: int
     size_bytes: int
@@ -105,7 +76,13 @@ class SegmentInfo(NamedTuple):
     max_timestamp: int
 
 
-class PartitionLog:
+class PartitionLog(LogReads, LogRetention):
+    """One partition's log (Kafka's UnifiedLog over its LocalLog): appends, the offsets and the
+    high watermark, rolling, truncation, flushes and closing; reads are
+    :class:`~kcli.server.storage.log_reads.LogReads`, deletions
+    :class:`~kcli.server.storage.log_retention.LogRetention`, loading
+    :mod:`kcli.server.storage.log_loader`."""
+
     def __init__(self, directory: Path, config: LogConfig, segments: list[LogSegment]):
         self.directory = directory
         self.config = config
@@ -148,134 +125,9 @@ class PartitionLog:
         clean_shutdown: bool = False,
         flusher: Flusher | None = None,
     ) -> PartitionLog:
-        """Create the partition directory, or load and recover the one there (Kafka's LogLoader)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        _finish_interrupted_operations(directory)
-        bases = sorted(
-            int(p.name[: -len(LOG_SUFFIX)])
-            for p in directory.iterdir()
-            if p.name.endswith(LOG_SUFFIX) and p.name[: -len(LOG_SUFFIX)].isdigit()
-        )
-        ckpt = LogDirCheckpoints.for_dir(directory.parent)
-        tp = parse_partition_dir(directory.name) or (directory.name, -1)
-        recovery_point = ckpt.recovery_points.get(tp, 0)
-        interval = config.index_interval_bytes
-        segments: list[LogSegment] = []
-        cuts: list[tuple[LogSegment, Truncation]] = []
-        dropped: list[tuple[int, int, int]] = []  # (base offset, bytes, next offset) of deleted segments
-        if not bases:
-            start = max(0, ckpt.log_start_offsets.get(tp, 0))
-            segments.append(LogSegment.create(directory, start, interval))
-        corrupt_unflushed = False
-        for i, base in enumerate(bases):
-            active = i == len(bases) - 1
-            # The segments holding offsets from the recovery point on, as Kafka's
-            # ``segments.values(recoveryPoint, Long.MaxValue)``.
-            unflushed = not clean_shutdown and (active or bases[i + 1] > recovery_point)
-            if corrupt_unflushed:
-                # Kafka deletes the unflushed segments after a corrupt one: what follows a torn
-                # or lost write cannot be trusted to continue the log.
-                dropped.append(_delete_segment_files(directory, base))
-                continue
-            seg, cut, index_problem = LogSegment.load(
-                directory, base, interval, active=active, recover=unflushed
-            )
-            if index_problem is not None:
-                log.warning(
-                    "Found a corrupted index file corresponding to log file %s due to %s, recovering "
-                    "segment and rebuilding index files...",
-                    seg.log_path,
-                    index_problem,
-                )
-            if cut is not None:
-                cuts.append((seg, cut))
-                corrupt_unflushed = unflushed
-            segments.append(seg)
-        log_ = cls(directory, config, segments)
-        if flusher is not None:
-            log_.flusher = flusher
-        active_seg = segments[-1]
-        log_.log_end_offset = active_seg.next_offset if active_seg.size else active_seg.base_offset
-        log_.log_start_offset = min(
-            max(ckpt.log_start_offsets.get(tp, 0), segments[0].base_offset), log_.log_end_offset
-        )
-        hw = ckpt.high_watermarks.get(tp)
-        log_._report_recovery(cuts, dropped, hw)
-        log_.high_watermark = (
-            log_.log_end_offset if hw is None else max(log_.log_start_offset, min(hw, log_.log_end_offset))
-        )
-        # A clean shutdown flushed everything; otherwise what recovery checked is still unflushed.
-        log_.recovery_point = (
-            log_.log_end_offset if clean_shutdown else min(recovery_point, log_.log_end_offset)
-        )
-        snapshot = directory / PRODUCER_SNAPSHOT_FILE
-        if not (clean_shutdown and not cuts and log_.producer_state.load(snapshot, log_.log_end_offset)):
-            log_transactions.rebuild(log_.producer_state, segments, log_.high_watermark)  # and .txnindex
-        try:
-            snapshot.unlink()  # any later append makes it stale; a crash must not find it
-        except FileNotFoundError:
-            pass
-        if log_.epoch_cache.damaged:
-            log_.epoch_cache.rebuild(
-                (h.partition_leader_epoch, h.base_offset) for seg in segments for _, h in seg.headers_from(0)
-            )
-        log_.epoch_cache.truncate_from_end(log_.log_end_offset)
-        return log_
-
-    def _report_recovery(
-        self, cuts: list[tuple[LogSegment, Truncation]], dropped: list[tuple[int, int, int]], hw: int | None
-    ) -> None:
-        """Log every byte recovery cut or deleted, and as ERRORs the offsets lost below the high
-        watermark or left as a hole in the middle of the log."""
-        name = self.directory.name
-        by_base = {s.base_offset: i for i, s in enumerate(self._segments)}
-        for seg, cut in cuts:
-            self.truncated_on_recovery += cut.bytes
-            log.warning(
-                "Truncated %d invalid bytes at the end of segment %s of %s, from position %d and offset %d: %s",
-                cut.bytes,
-                seg.log_path.name,
-                name,
-                cut.position,
-                cut.next_offset,
-                cut.reason,
-            )
-            i = by_base[seg.base_offset]
-            if i + 1 < len(self._segments):
-                following = self._segments[i + 1].base_offset
-                if following > cut.next_offset:
-                    log.error(
-                        "Partition %s lost offsets %d to %d: the %d corrupt bytes cut from segment %s held "
-                        "them; the log continues at offset %d",
-                        name,
-                        cut.next_offset,
-                        following - 1,
-                        cut.bytes,
-                        seg.log_path.name,
-                        following,
-                    )
-        if dropped:
-            self.truncated_on_recovery += sum(size for _, size, _ in dropped)
-            log.warning(
-                "Deleting segments as part of log recovery of %s, after the corruption found before them: %s",
-                name,
-                ", ".join(
-                    f"{base} ({size} bytes, offsets {base} to {nxt - 1})" for base, size, nxt in dropped
-                ),
-            )
-        if hw is not None and hw > self.log_end_offset:
-            log.error(
-                "Partition %s lost acknowledged records: offsets %d to %d were below its high watermark %d, "
-                "but the log now ends at %d (%s)",
-                name,
-                self.log_end_offset,
-                hw - 1,
-                hw,
-                self.log_end_offset,
-                "recovery found them corrupt or incomplete"
-                if cuts or dropped
-                else "its segment files are gone",
-            )
+        """Create the partition directory, or load and recover the one there (Kafka's LogLoader,
+        :func:`kcli.server.storage.log_loader.load_log`)."""
+        return load_log(cls, directory, config, clean_shutdown=clean_shutdown, flusher=flusher)
 
     # --- state --------------------------------------------------------------------------------
     @property
@@ -562,255 +414,6 @@ class PartitionLog:
                 return True
             return False
 
-    # --- read ---------------------------------------------------------------------------------
-    def read(
-        self, offset: int, max_bytes: int, *, upper_bound: int | None = None, min_one_batch: bool = True
-    ) -> bytes:
-        """Whole batches from the one holding ``offset``, within one segment and ``max_bytes``."""
-        records = self.read_records(
-            offset, max_bytes, upper_bound=upper_bound, min_one_batch=min_one_batch, zero_copy=False
-        ).records
-        assert isinstance(records, bytes)
-        return records
-
-    def read_records(
-        self,
-        offset: int,
-        max_bytes: int,
-        *,
-        upper_bound: int | None = None,
-        min_one_batch: bool = True,
-        zero_copy: bool = True,
-        copy_max_bytes: int | None = None,
-    ) -> ReadResult:
-        """What :meth:`read` returns, as a :class:`ReadResult`: with ``zero_copy``, batches that
-        were CRC-checked or appended by this process come back as a pinned :class:`FileRegion`
-        of the segment file (the Fetch response sends it with sendfile, the bytes never entering
-        Python); batches nothing vouches for yet are read and checked first, exactly as
-        :meth:`read` does, so zero-copy never serves a batch that was not validated once; so are
-        batches beyond the budget of pinned regions (see ``HandleCache.region_budget``).
-        ``copy_max_bytes`` caps what such a read copies into memory (still one whole batch at
-        least): a region costs no memory, bytes do."""
-        with self._lock:
-            if offset < self.log_start_offset or offset > self.log_end_offset:
-                raise OffsetOutOfRangeError(
-                    f"offset {offset} is outside [{self.log_start_offset}, {self.log_end_offset}] "
-                    f"of {self.directory.name}"
-                )
-            bound = self.log_end_offset if upper_bound is None else min(upper_bound, self.log_end_offset)
-            if offset >= bound:
-                return ReadResult(b"", offset)
-            i = max(0, bisect_right(self._bases, offset) - 1)
-            for k, seg in enumerate(self._segments[i:], i):
-                found = seg.find_position(offset)
-                if found is None:
-                    start = seg.index.lookup(offset)[1]
-                    if seg is not self.active_segment and not seg.frames_to_end(start):
-                        # No batch at or after the offset, and the bytes stop framing before the
-                        # end of the file: damage, not a hole left by compaction or truncation.
-                        raise self._corrupt(seg, start, offset, "the batches after it do not frame up")
-                    continue  # compaction (even to an empty segment) left nothing at or after offset
-                pos, first = found
-                if first.base_offset >= bound:
-                    return ReadResult(b"", offset)
-                if first.size > max_bytes and not min_one_batch:
-                    return ReadResult(b"", offset)
-                limit = pos + min(max(max_bytes, first.size), seg.size - pos)
-                following = self._bases[k + 1] if k + 1 < len(self._bases) else self.log_end_offset
-                end, end_offset = _whole_batches_end(seg, pos, limit, bound, following)
-                if zero_copy and seg.vouched_for(pos, end):
-                    region = seg.region(pos, end - pos)
-                    if region is not None:
-                        return ReadResult(region, end_offset)
-                if copy_max_bytes is not None and end - pos > max(copy_max_bytes, first.size):
-                    end, beyond = seg.last_batch_before(pos + max(copy_max_bytes, first.size), pos)
-                    if beyond is not None:
-                        end_offset = beyond.base_offset
-                data = seg.read_bytes(pos, end - pos)
-                bad = seg.first_invalid_batch(pos, data)
-                if bad is not None:
-                    bad_pos, reason = bad
-                    if bad_pos == pos:
-                        raise self._corrupt(seg, bad_pos, offset, reason)
-                    self._corrupt(seg, bad_pos, None, reason)
-                    data = data[: bad_pos - pos]  # the valid batches before it; the next fetch errs
-                    end_offset = min(end_offset, _next_offset_of(data, offset))
-                return ReadResult(data, end_offset)
-            return ReadResult(b"", offset)
-
-    def _corrupt(self, seg: LogSegment, position: int, offset: int | None, reason: str) -> CorruptBatchError:
-        """A damaged stored batch met by a read: an ERROR the first time, and the fetch error."""
-        name = self.directory.name
-        if position not in seg.reported_corrupt:
-            seg.reported_corrupt.add(position)
-            log.error(
-                "Found a corrupt batch in segment %s of %s at position %d: %s. It is not served; fetches "
-                "at it answer CORRUPT_MESSAGE (kafka-storage verify lists every damaged batch)",
-                seg.log_path,
-                name,
-                position,
-                reason,
-            )
-        at = "" if offset is None else f" at offset {offset}"
-        return CorruptBatchError(
-            f"Corrupt record batch in {name}{at} (segment {seg.log_path.name}, position {position}): {reason}"
-        )
-
-    def read_batches(self, offset: int) -> list[tuple[BatchHeader, bytes]]:
-        """Every batch from ``offset`` to the end, as (header, bytes): for tools and tests."""
-        out: list[tuple[BatchHeader, bytes]] = []
-        with self._lock:
-            for seg in self._segments:
-                if seg.next_offset <= offset and seg is not self.active_segment:
-                    continue
-                for pos, h in seg.headers_from(0):
-                    if h.last_offset >= offset:
-                        out.append((h, seg.read_bytes(pos, h.size)))
-        return out
-
-    # --- timestamps ---------------------------------------------------------------------------
-    def offset_for_timestamp(self, timestamp_ms: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with a timestamp >= ``timestamp_ms``."""
-        with self._lock:
-            for seg in self._segments:
-                found = seg.batch_for_timestamp(timestamp_ms)
-                if found is None:
-                    continue
-                pos, h = found
-                if h.timestamp_type == LOG_APPEND_TIME:
-                    return max(h.base_offset, self.log_start_offset), h.max_timestamp
-                _, records = decode_batch(seg.read_bytes(pos, h.size))
-                for rec in records:
-                    if rec.timestamp >= timestamp_ms and rec.offset >= self.log_start_offset:
-                        return rec.offset, rec.timestamp
-            return None
-
-    def max_timestamp(self) -> tuple[int, int]:
-        """(offset, timestamp) of the record with the largest timestamp, (-1, -1) when empty."""
-        with self._lock:
-            best: LogSegment | None = None
-            for seg in self._segments:
-                if seg.size and (best is None or seg.max_timestamp > best.max_timestamp):
-                    best = seg
-            if best is None or best.max_timestamp < 0:
-                return -1, -1
-            found = best.find_position(best.offset_of_max_timestamp)
-            if found is not None:
-                pos, h = found
-                if h.timestamp_type != LOG_APPEND_TIME:
-                    for rec in decode_batch(best.read_bytes(pos, h.size))[1]:
-                        if rec.timestamp == best.max_timestamp:
-                            return rec.offset, rec.timestamp
-                else:
-                    return h.base_offset, h.max_timestamp
-            return best.offset_of_max_timestamp, best.max_timestamp
-
-    # --- deletion -----------------------------------------------------------------------------
-    def delete_records_before(self, offset: int) -> int:
-        """DeleteRecords: move the log start offset up to ``offset``; returns the new one."""
-        with self._maintenance_lock, self._lock:
-            if offset > self.high_watermark:
-                raise OffsetOutOfRangeError(
-                    f"offset {offset} is beyond the high watermark {self.high_watermark}"
-                )
-            if offset > self.log_start_offset:
-                self._set_log_start_offset(offset)
-                self._delete_segments(self._segments_below_start())
-            return self.log_start_offset
-
-    def _set_log_start_offset(self, offset: int) -> None:
-        self._checkpoints.set_log_start_offset(self.topic_partition, offset)  # persisted first
-        self.log_start_offset = offset
-        self.producer_state.evict_before(offset)
-        self.epoch_cache.truncate_from_start(offset)
-
-    def _segments_below_start(self) -> list[LogSegment]:
-        out = []
-        for seg, nxt in itertools.pairwise(self._segments):
-            if nxt.base_offset <= self.log_start_offset:
-                out.append(seg)
-            else:
-                break
-        return out
-
-    def _delete_segments(self, doomed: list[LogSegment]) -> int:
-        if not doomed:
-            return 0
-        if len(doomed) == len(self._segments):
-            self.roll()
-        for seg in doomed:
-            self._segments.remove(seg)
-            seg.delete()
-        self._bases = [s.base_offset for s in self._segments]
-        if self._segments[0].base_offset > self.log_start_offset:
-            self._set_log_start_offset(self._segments[0].base_offset)
-        return len(doomed)
-
-    def apply_retention(self, now_ms: int) -> int:
-        """retention.ms and retention.bytes, oldest segment first, never beyond the high watermark."""
-        if not self.config.delete:
-            return 0
-        with self._maintenance_lock, self._lock:
-            if self._closed:
-                return 0
-            deleted = 0
-            if self.config.retention_ms >= 0:
-                deleted += self._delete_oldest(
-                    lambda seg: now_ms - seg.largest_timestamp() > self.config.retention_ms
-                )
-            if self.config.retention_bytes >= 0:
-                excess = self.size_bytes - self.config.retention_bytes
-
-                def over_size(seg: LogSegment) -> bool:
-                    nonlocal excess
-                    if excess - seg.size >= 0:
-                        excess -= seg.size
-                        return True
-                    return False
-
-                deleted += self._delete_oldest(over_size)
-            deleted += self._delete_segments(self._segments_below_start())
-            return deleted
-
-    def _delete_oldest(self, predicate) -> int:  # type: ignore[no-untyped-def]
-        doomed: list[LogSegment] = []
-        for i, seg in enumerate(self._segments):
-            last = i == len(self._segments) - 1
-            upper = self.log_end_offset if last else self._segments[i + 1].base_offset
-            if self.high_watermark < upper or (last and seg.size == 0) or not predicate(seg):
-                break
-            doomed.append(seg)
-        return self._delete_segments(doomed)
-
-    def expire_producers(self, now_ms: int, expiration_ms: int) -> int:
-        """Forget idempotent producers silent for producer.id.expiration.ms; returns how many."""
-        with self._lock:
-            return self.producer_state.expire(now_ms - expiration_ms)
-
-    def compact(self, now_ms: int) -> CleanerStats:
-        """cleanup.policy=compact: keep the latest record per key in the closed segments.
-
-        Holds the log's lock only to pick segments and to swap each cleaned one in, so appends and
-        reads go on while it decodes and rewrites (when maintenance runs in its own thread).
-        """
-        with self._maintenance_lock:
-            if self._closed:
-                return CleanerStats()
-            return clean_log(self, now_ms)
-
-    def needs_compaction(self, now_ms: int) -> bool:
-        """Whether the dirty part of the closed segments reaches min.cleanable.dirty.ratio, or
-        cleaned segments may hold tombstones that delete.retention.ms now lets go."""
-        with self._lock:
-            closed = self._segments[:-1]
-            total = sum(s.size for s in closed)
-            if not total:
-                return False
-            dirty = sum(s.size for s in closed if s.base_offset >= self.cleaned_up_to)
-            if dirty / total >= self.config.min_cleanable_dirty_ratio:
-                return True
-            return self.tombstone_expiry_ms is not None and now_ms > self.tombstone_expiry_ms
-
     def truncate_to(self, offset: int) -> None:
         """Drop every batch at or beyond ``offset`` (a follower catching up to a new leader)."""
         with self._maintenance_lock, self._lock:
@@ -962,91 +565,3 @@ def _require_keys(records: bytes, headers: list[BatchHeader], name: str) -> None
                 if rec.key is None:
                     raise InvalidRecordError(f"Compacted topic cannot accept message without key in {name}")
         pos += h.size
-
-
-def _whole_batches_end(seg: LogSegment, pos: int, limit: int, bound: int, following: int) -> tuple[int, int]:
-    """Where a read from ``pos`` (a batch boundary) ends: at the last whole batch within the byte
-    position ``limit`` and below the offset ``bound``; and an offset at or after the end of the
-    last batch read (exact when the walk saw that batch, else the next batch's base offset or
-    ``following``, the next segment's base or the log end), which read_committed fetches bound
-    their aborted transactions with, as Kafka's ``fetchUpperBoundOffset`` does."""
-    end, end_offset = limit, following
-    at_boundary = end == seg.size  # a segment holds only whole batches
-    if bound < seg.next_offset:
-        found = seg.find_position(bound)
-        if found is not None:
-            bpos, bh = found
-            if bh.base_offset >= bound:
-                cut, cut_offset = bpos, bh.base_offset
-            else:  # a batch straddling the bound is served whole
-                cut, cut_offset = bpos + bh.size, bh.next_offset
-            if cut <= end:
-                end, end_offset, at_boundary = cut, cut_offset, True
-    if not at_boundary:
-        end, beyond = seg.last_batch_before(end, pos)
-        if beyond is not None:
-            end_offset = beyond.base_offset
-    return end, end_offset
-
-
-def _next_offset_of(data: bytes, default: int) -> int:
-    """One past the last offset of the whole batches in ``data`` (``default`` when none)."""
-    end = default
-    for _, h in iter_batches(data):
-        end = h.next_offset
-    return end
-
-
-def _delete_segment_files(directory: Path, base: int) -> tuple[int, int, int]:
-    """Delete one segment's files; returns (base offset, bytes, next offset) for the log line."""
-    stem = directory / f"{base:020d}"
-    path = Path(f"{stem}{LOG_SUFFIX}")
-    size = path.stat().st_size
-    end = _end_offset(path, base)
-    for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
-        Path(f"{stem}{suffix}").unlink(missing_ok=True)
-    return base, size, end
-
-
-def _end_offset(path: Path, base: int) -> int:
-    """One past the last offset of the complete batches in a log file (``base`` if none)."""
-    end = base
-    if path.stat().st_size == 0:
-        return end
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for _, h in iter_batches(mm):
-            end = h.next_offset
-    return end
-
-
-def _finish_interrupted_operations(directory: Path) -> None:
-    """Complete or undo what a crash interrupted: cleaner swaps, half-deleted segments, temp files."""
-    for path in directory.iterdir():
-        name = path.name
-        if name.endswith((CLEANED_SUFFIX, DELETED_SUFFIX, ".tmp")):
-            path.unlink(missing_ok=True)
-    # A cleaned log renamed to .swap is complete and wins over the original; segments it overlaps
-    # (the rest of a merged group) go. Indexes are never trusted across a swap (the crash may have
-    # hit between the renames) and are rebuilt instead.
-    for path in sorted(directory.iterdir()):
-        name = path.name
-        if name.endswith(LOG_SUFFIX + SWAP_SUFFIX):
-            stem = name[: -len(LOG_SUFFIX + SWAP_SUFFIX)]
-            base = int(stem)
-            end = _end_offset(path, base)
-            os.replace(path, directory / (stem + LOG_SUFFIX))
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
-                (directory / (stem + suffix)).unlink(missing_ok=True)
-            for other in directory.iterdir():
-                other_stem = other.name.split(".", 1)[0]
-                if other_stem.isdigit() and base < int(other_stem) < end:
-                    other.unlink(missing_ok=True)
-    for path in directory.iterdir():
-        if path.name.endswith(SWAP_SUFFIX):
-            path.unlink(missing_ok=True)
-    # An index without its log (a segment deleted half way) is removed.
-    logs = {p.name[: -len(LOG_SUFFIX)] for p in directory.iterdir() if p.name.endswith(LOG_SUFFIX)}
-    for path in directory.iterdir():
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
-            if path.name.endswith(suffix) and path.name[: -len(suffix)] not in logs:
-                path.unlink(missing_ok=True)

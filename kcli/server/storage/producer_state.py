@@ -34,11 +34,12 @@ OUT_OF_ORDER_SEQUENCE_NUMBER = int(ErrorCode.out_of_order_sequence_number)
 INVALID_PRODUCER_EPOCH = int(ErrorCode.invalid_producer_epoch)
 INVALID_TXN_STATE = int(ErrorCode.invalid_txn_state)
 TRANSACTION_COORDINATOR_FENCED = int(ErrorCode.transaction_coordinator_fenced)
+PRODUCER_SNAPSHOT_FILE = "producer-state.json"  # in the partition directory, written on a clean shutdown
 SNAPSHOT_VERSION = 2  # 2 adds the coordinator epoch, the open transaction and the last timestamp
 
 
 class ProducerStateError(Exception):
-    error_code = -1
+    error_code = int(ErrorCode.unknown_server_error)  # each subclass names its own
 
     def __init__(self, message: str):
         super().__init__(message)

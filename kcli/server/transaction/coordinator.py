@@ -36,7 +36,8 @@ from kcli.server.transaction.state import (
 from kcli.server.transaction.state_manager import TransactionStateManager, now_ms
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker, BrokerNode
+    from kcli.server.broker import Broker
+    from kcli.server.broker_view import BrokerNode
 
 log = logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator")
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from kio.schema.errors import ErrorCode
 
-from kcli.server.cluster.controller import Controller, ControllerError
+from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.image import NO_LEADER, BrokerRegistration
 from kcli.server.cluster.placement import assign_replicas
+from kcli.server.cluster.replication_control import ControllerError
 
 
 def controller(tmp_path: Path, brokers: int = 3) -> Controller:

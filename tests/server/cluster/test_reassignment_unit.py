@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from kio.schema.errors import ErrorCode
 
-from kcli.server.cluster.controller import Controller, ControllerError
+from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.image import BrokerRegistration
 from kcli.server.cluster.placement import assign_replicas, rack_alternated
 from kcli.server.cluster.reassignment import Reassignment
+from kcli.server.cluster.replication_control import ControllerError
 
 
 def controller(tmp_path: Path, brokers: int = 4, racks: list[str] | None = None) -> Controller:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kcli.protocol.messages import build, request_class, response_class
 from kcli.server.apis import consumer_groups as _consumer_groups  # noqa: F401
 from kcli.server.apis import group_offsets as _group_offsets  # noqa: F401
 from kcli.server.apis import groups as _groups  # noqa: F401  (registers the handlers)
@@ -26,7 +27,7 @@ from kcli.server.coordinator.consumer_group_records import TopicMetadata
 from kcli.server.coordinator.group_coordinator import GroupCoordinator
 from kcli.server.coordinator.group_requests import Settings
 from kcli.server.coordinator.store import MemoryStore
-from kcli.server.protocol.codec import RequestHeader, build, encode_response, request_class, response_class
+from kcli.server.protocol.codec import RequestHeader, encode_response
 
 TOPIC_ID = uuid.uuid4()
 

@@ -8,9 +8,13 @@ import struct
 import pytest
 
 from kcli.server.protocol.records import build_batch, decode_records, iter_batches, parse_header
+from kcli.server.storage.errors import OffsetOutOfRangeError
 from kcli.server.storage.log_config import LogConfig
-from kcli.server.storage.partition_log import PRODUCER_SNAPSHOT_FILE, OffsetOutOfRangeError
-from kcli.server.storage.producer_state import InvalidProducerEpochError, OutOfOrderSequenceError
+from kcli.server.storage.producer_state import (
+    PRODUCER_SNAPSHOT_FILE,
+    InvalidProducerEpochError,
+    OutOfOrderSequenceError,
+)
 
 from .helpers import batch, open_log, read_all
 
