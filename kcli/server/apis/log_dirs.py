@@ -11,20 +11,13 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.storage.dir_health import dir_health
-from kcli.server.storage.log_dir_mover import name_fits
-from kcli.server.storage.partition_log import PartitionLog
 
 IO_RATE_CONFIG = "replica.alter.log.dirs.io.max.bytes.per.second"
 
 
-def _dir_error(log_dir: Path) -> ErrorCode:
-    """KAFKA_STORAGE_ERROR for a dir that cannot be written now (Kafka's offline log dir)."""
-    return (
-        ErrorCode.kafka_storage_error
-        if dir_health().is_failing(log_dir) or not log_dir.is_dir()
-        else ErrorCode.none
-    )
+def _dir_error(broker: Any, log_dir: Path) -> ErrorCode:
+    """KAFKA_STORAGE_ERROR for a dir that cannot be used now (Kafka's offline log dir)."""
+    return ErrorCode.kafka_storage_error if broker.logs.dir_offline(log_dir) else ErrorCode.none
 
 
 @api(35, "DescribeLogDirs", 1, 4)
@@ -59,7 +52,7 @@ async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
                         "is_future_key": True,
                     }
                 )
-        error = _dir_error(log_dir)
+        error = _dir_error(broker, log_dir)
         try:
             usage = shutil.disk_usage(log_dir)
             total, usable = usage.total, usage.free
@@ -110,26 +103,25 @@ def _io_rate(broker: Any) -> int | None:
 
 
 def _alter_one(broker: Any, topic: str, index: int, target: Path | None) -> ErrorCode:
-    if not name_fits(topic, index):
+    if not broker.logs.movable_name(topic, index):
         return ErrorCode.invalid_topic_exception
     if target is None:
         return ErrorCode.log_dir_not_found
-    if _dir_error(target):
+    if _dir_error(broker, target):
         return ErrorCode.kafka_storage_error
     partition = broker.partitions.get((topic, index))
     if partition is None or broker.logs.get(topic, index) is None:
         return ErrorCode.replica_not_available
-    if _dir_error(partition.log.directory.parent):
+    if _dir_error(broker, partition.log.directory.parent):
         return ErrorCode.kafka_storage_error
 
-    def on_moved(moved: PartitionLog) -> None:
+    def on_moved(moved: Any) -> None:
         current = broker.partitions.get((topic, index))
         if current is not None:
             current.log = moved
 
     try:
         broker.logs.move(topic, index, target, on_moved, _io_rate(broker))
-    except OSError as exc:
-        dir_health().failed(target, f"creating the future replica of {topic}-{index}", exc)
+    except OSError:  # the future replica's directory could not be created (logged for the dir)
         return ErrorCode.kafka_storage_error
     return ErrorCode.none

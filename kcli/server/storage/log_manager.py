@@ -25,7 +25,7 @@ from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import StorageStartupError
 from kcli.server.storage.flusher import Flusher, default_flusher
 from kcli.server.storage.log_config import NEVER, LogConfig
-from kcli.server.storage.log_dir_mover import LogDirMove, recover_future_dirs
+from kcli.server.storage.log_dir_mover import LogDirMove, name_fits, recover_future_dirs
 from kcli.server.storage.log_dirs import DELETE_SUFFIX, METADATA_TOPIC, STRAY_SUFFIX, stray_dir_name
 from kcli.server.storage.partition_log import PartitionLog
 
@@ -209,7 +209,11 @@ class LogManager:
         self.cancel_move(topic, partition)
         if plog.directory.parent == target_dir:
             return
-        move = LogDirMove.start(topic, partition, plog, target_dir)
+        try:
+            move = LogDirMove.start(topic, partition, plog, target_dir)
+        except OSError as exc:
+            dir_health().failed(target_dir, f"creating the future replica of {topic}-{partition}", exc)
+            raise
         self.moves[tp] = move
         log.info("Started moving %s-%d from %s to %s", topic, partition, plog.directory.parent, target_dir)
 
@@ -236,6 +240,16 @@ class LogManager:
                     self._move_tasks.pop(tp, None)
 
         self._move_tasks[tp] = asyncio.get_running_loop().create_task(run())
+
+    @staticmethod
+    def movable_name(topic: str, partition: int) -> bool:
+        """Whether the partition's future dir name fits in 255 characters (Kafka's KAFKA-4893)."""
+        return name_fits(topic, partition)
+
+    @staticmethod
+    def dir_offline(log_dir: Path) -> bool:
+        """A log dir writes fail in, or that is no directory any more (Kafka's offline log dir)."""
+        return dir_health().is_failing(log_dir) or not log_dir.is_dir()
 
     def cancel_move(self, topic: str, partition: int) -> None:
         move = self.moves.pop((topic, partition), None)

@@ -76,7 +76,9 @@ def where(dirs: list[Path], topic: str) -> list[Path]:
 
 
 def leftovers(dirs: list[Path]) -> list[str]:
-    return [p.name for d in dirs if d.is_dir() for p in d.iterdir() if p.name.endswith(("-future", "-delete"))]
+    return [
+        p.name for d in dirs if d.is_dir() for p in d.iterdir() if p.name.endswith(("-future", "-delete"))
+    ]
 
 
 def reassign(capsys: pytest.CaptureFixture[str], bootstrap: str, *args: str) -> tuple[int, str]:
@@ -101,7 +103,9 @@ def replicas_by_dir(bootstrap: str, topic: str) -> dict[str, list[tuple[bool, in
     finally:
         view.close()
     return {
-        str(r.log_dir): [(bool(p.is_future_key), int(p.partition_size)) for t in r.topics for p in t.partitions]
+        str(r.log_dir): [
+            (bool(p.is_future_key), int(p.partition_size)) for t in r.topics for p in t.partitions
+        ]
         for r in response.results
     }
 
