@@ -58,6 +58,10 @@ async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
             total, usable = usage.total, usage.free
         except OSError:
             total = usable = -1
+        if error:
+            # As Kafka answers for an offline log dir: the error, no partitions, no sizes. (kcli
+            # still serves reads of a dir whose writes fail, see dir_health.)
+            by_topic, total, usable = {}, -1, -1
         results.append(
             {
                 "error_code": error,
