@@ -727,8 +727,8 @@ def verify(view: Any, text: str, preserve_throttles: bool) -> None:
         clear_all_throttles(view, parts)
 
 
-def cancel(view: Any, text: str, preserve_throttles: bool) -> None:
-    parts, _dirs = parse_reassignment(text)
+def cancel(view: Any, text: str, preserve_throttles: bool, timeout_ms: int = 10000) -> None:
+    parts, dirs = parse_reassignment(text)
     wanted = [tp for tp, _ in parts]
     running = list_reassignments(view, wanted)
     # Kafka 3.9's tool (ReassignPartitionsCommand.cancelAssignment, Java) cancels those with no
@@ -750,7 +750,13 @@ def cancel(view: Any, text: str, preserve_throttles: bool) -> None:
     else:
         print("None of the specified partition reassignments are active.")
     # Kafka prints this without a line end, so the throttle line follows on the same line.
-    print("None of the specified partition moves are active.", end="" if not preserve_throttles else "\n")
+    # Moves between log dirs under way go back to the dir they are in, as Kafka's tool does it.
+    states = log_dir_move_states(view, dirs) if dirs else {}
+    moving = {r: state[1] for r, state in states.items() if state[0] == "active"}
+    if moving:
+        execute_moves(view, moving, timeout_ms)
+    else:
+        print("None of the specified partition moves are active.", end="" if not preserve_throttles else "\n")
     if not preserve_throttles:
         view.load([])
         clear_all_throttles(view, parts)
@@ -806,7 +812,12 @@ def _body(argv: list[str]) -> int:
             elif action == "verify":
                 verify(view, _read(args.reassignment_json_file), args.preserve_throttles)
             elif action == "cancel":
-                cancel(view, _read(args.reassignment_json_file), args.preserve_throttles)
+                cancel(
+                    view,
+                    _read(args.reassignment_json_file),
+                    args.preserve_throttles,
+                    _long(args.timeout, "timeout", 10000),
+                )
             else:
                 list_action(view)
         finally:

@@ -121,6 +121,49 @@ def alter(bootstrap: str, topic: str, path: str) -> int:
     return int(response.results[0].partitions[0].error_code)
 
 
+def test_a_dir_not_in_log_dirs_or_unusable_answers_kafkas_errors(
+    broker: BrokerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topic = "stays"
+    create(broker.bootstrap, topic)
+    dirs = dirs_of(broker)
+    (source,) = where(dirs, topic)
+    missing = str(tmp_path / "not-a-log-dir")
+    assert alter(broker.bootstrap, topic, missing) == ErrorCode.log_dir_not_found
+    path = plan(tmp_path / "move.json", topic, missing)
+    code, out = reassign(capsys, broker.bootstrap, "--execute", "--reassignment-json-file", path)
+    assert code == 1
+    assert out.splitlines()[-2:] == [
+        f"Error: Failed to alter dir for {topic}-0-0",
+        "Caused by: org.apache.kafka.common.errors.LogDirNotFoundException: The user-specified log "
+        "directory is not found in the broker config.",
+    ]
+    # A log dir of the broker replaced by a file: unusable, as Kafka's offline log dir.
+    broken = dirs[2]
+    for held in [p.name for p in broken.iterdir() if p.is_dir()]:  # moved out first
+        name = held.rpartition("-")[0]
+        assert alter(broker.bootstrap, name, str(dirs[0])) == ErrorCode.none
+        assert wait_until(lambda: where(dirs, name) == [dirs[0]], 60)  # noqa: B023
+    (source,) = where(dirs, topic)
+    saved = tmp_path / "saved"
+    shutil.move(broken, saved)
+    broken.write_text("not a directory")
+    try:
+        assert alter(broker.bootstrap, topic, str(broken)) == ErrorCode.kafka_storage_error
+        capsys.readouterr()
+        assert log_dirs_tool.main(["--bootstrap-server", broker.bootstrap, "--describe"]) == 0
+        described = json.loads(capsys.readouterr().out.splitlines()[2])
+        errors = {d["logDir"]: d["error"] for d in described["brokers"][0]["logDirs"]}
+        assert errors[str(broken)] == "org.apache.kafka.common.errors.KafkaStorageException"
+        assert errors[str(source)] is None
+    finally:
+        broken.unlink()
+        shutil.move(saved, broken)
+    assert where(dirs, topic) == [source] and leftovers(dirs) == []
+    # An unknown partition: REPLICA_NOT_AVAILABLE (the tool retries it until --timeout).
+    assert alter(broker.bootstrap, "no-such-topic", str(source)) == ErrorCode.replica_not_available
+
+
 def test_move_under_an_acks_all_producer_keeps_every_record_once_in_order(
     broker: BrokerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -178,47 +221,34 @@ def test_move_under_an_acks_all_producer_keeps_every_record_once_in_order(
     )
 
 
-def test_a_dir_not_in_log_dirs_or_unusable_answers_kafkas_errors(
+def test_cancel_puts_a_move_back_and_verify_says_so(
     broker: BrokerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    topic = "stays"
+    topic = "cancelled"
     create(broker.bootstrap, topic)
     dirs = dirs_of(broker)
     (source,) = where(dirs, topic)
-    missing = str(tmp_path / "not-a-log-dir")
-    assert alter(broker.bootstrap, topic, missing) == ErrorCode.log_dir_not_found
-    path = plan(tmp_path / "move.json", topic, missing)
-    code, out = reassign(capsys, broker.bootstrap, "--execute", "--reassignment-json-file", path)
-    assert code == 1
-    assert out.splitlines()[-2:] == [
-        f"Error: Failed to alter dir for {topic}-0-0",
-        "Caused by: org.apache.kafka.common.errors.LogDirNotFoundException: The user-specified log "
-        "directory is not found in the broker config.",
+    target = next(d for d in dirs[:2] if d != source)
+    values = preload(broker.bootstrap, topic)
+    path = plan(tmp_path / "move.json", topic, str(target))
+    assert reassign(capsys, broker.bootstrap, "--execute", "--reassignment-json-file", path)[0] == 0
+    assert len(list(target.glob(f"{topic}-0.*-future"))) == 1
+    code, out = reassign(capsys, broker.bootstrap, "--cancel", "--reassignment-json-file", path)
+    assert code == 0, out
+    assert out.splitlines()[:2] == [
+        "None of the specified partition reassignments are active.",
+        f"Successfully started moving log directory to {source} for replica {topic}-0 with broker 0 ",
     ]
-    # A log dir of the broker replaced by a file: unusable, as Kafka's offline log dir.
-    broken = dirs[2]
-    if source == broken:  # placed there: moved out first (an empty log moves at once)
-        assert alter(broker.bootstrap, topic, str(dirs[0])) == ErrorCode.none
-        assert wait_until(lambda: where(dirs, topic) == [dirs[0]], 30)
-        source = dirs[0]
-    assert not any(p.is_dir() and "-" in p.name for p in broken.iterdir())
-    saved = tmp_path / "saved"
-    shutil.move(broken, saved)
-    broken.write_text("not a directory")
-    try:
-        assert alter(broker.bootstrap, topic, str(broken)) == ErrorCode.kafka_storage_error
-        capsys.readouterr()
-        assert log_dirs_tool.main(["--bootstrap-server", broker.bootstrap, "--describe"]) == 0
-        described = json.loads(capsys.readouterr().out.splitlines()[2])
-        errors = {d["logDir"]: d["error"] for d in described["brokers"][0]["logDirs"]}
-        assert errors[str(broken)] == "org.apache.kafka.common.errors.KafkaStorageException"
-        assert errors[str(source)] is None
-    finally:
-        broken.unlink()
-        shutil.move(saved, broken)
-    assert where(dirs, topic) == [source] and leftovers(dirs) == []
-    # An unknown partition: REPLICA_NOT_AVAILABLE (the tool retries it until --timeout).
-    assert alter(broker.bootstrap, "no-such-topic", str(source)) == ErrorCode.replica_not_available
+    assert wait_until(lambda: leftovers(dirs) == [], 30)  # the future replica is removed
+    code, out = reassign(capsys, broker.bootstrap, "--verify", "--reassignment-json-file", path)
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "Status of partition reassignment:",
+        f"Reassignment of partition {topic}-0 is completed.",
+        f"Partition {topic}-0 on broker 0 is not being moved from log dir {source} to {target}.",
+    ]
+    assert where(dirs, topic) == [source]
+    assert read_partition(broker.bootstrap, topic, 0) == values
 
 
 def test_kill_during_a_move_and_between_the_renames_loses_nothing(tmp_path: Path) -> None:
