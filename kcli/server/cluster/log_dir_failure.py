@@ -52,8 +52,8 @@ class LogDirFailureHandler:
             for key, partition in broker.partitions.items()
             if partition.log.directory.parent == log_dir and broker.node_id in partition.isr
         )
-        if not hosted or broker.cluster is None:
-            return
+        if not hosted or broker.cluster is None or not broker.logs.dir_offline(log_dir):
+            return  # (a failure seen on a log deleted meanwhile leaves the dir usable)
         log.error(
             "[ReplicaManager broker=%d] Log dir %s failed: moving the leadership of its %d partition(s) "
             "to other in-sync replicas and leaving their ISRs",

@@ -248,8 +248,25 @@ class LogManager:
 
     @staticmethod
     def dir_offline(log_dir: Path) -> bool:
-        """A log dir writes fail in, or that is no directory any more (Kafka's offline log dir)."""
-        return dir_health().is_failing(log_dir) or not log_dir.is_dir()
+        """A log dir that is no directory any more, or whose writes failed and still fail (Kafka's
+        offline log dir). A dir marked failing is probed with a one-byte write: a failure seen on
+        a log deleted meanwhile, or a disk with space again, must not keep it offline."""
+        if not log_dir.is_dir():
+            return True
+        if not dir_health().is_failing(log_dir):
+            return False
+        probe = log_dir / ".kcli-log-dir-probe"
+        try:
+            with open(probe, "wb") as fh:
+                fh.write(b"\0")
+                fh.flush()
+            probe.unlink()
+        except OSError:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+            return True
+        dir_health().succeeded(log_dir)
+        return False
 
     def cancel_move(self, topic: str, partition: int) -> None:
         move = self.moves.pop((topic, partition), None)
