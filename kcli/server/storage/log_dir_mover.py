@@ -21,7 +21,7 @@ Neither both copies lost nor both served.
 
 A segment the cleaner rewrote (a new file under the same name) or that retention deleted while
 the copy ran is copied again or dropped at the end; a truncation of the source (a follower whose
-leader changed, which always comes with a new leader epoch) restarts the copy.
+leader changed) restarts the copy.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class LogDirMove:
     segments: dict[int, _Copied] = field(default_factory=dict)
     copied_offset: int = 0  # the next offset of the last copied batch (DescribeLogDirs' lag)
     cancelled: bool = False
-    _epochs: list[tuple[int, int]] = field(default_factory=list)
+    _truncations: int = -1  # the source's truncation count the copy was started at
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -190,14 +190,16 @@ class LogDirMove:
             return sum(max(0, size - self.segments.get(b, _Copied()).copied) for b, size, _ in segments)
 
     def _snapshot(self) -> tuple[list[tuple[int, int, Path]], int, int] | None:
+        """The source's segments (base, size, file), log end and active base; None when it was
+        truncated since the copy started (what was copied may differ from the log now)."""
         src = self.source
         with src._lock:
             segs = [(s.base_offset, s.size, s.log_path) for s in src._segments]
             next_offset = src.log_end_offset
-            epochs = list(src.epoch_cache.entries)
-        if epochs[: len(self._epochs)] != self._epochs and self._epochs:
+            truncations = src.truncations
+        if self._truncations >= 0 and truncations != self._truncations:
             return None
-        self._epochs = epochs
+        self._truncations = truncations
         return segs, next_offset, segs[-1][0]
 
     def _reset(self) -> None:
@@ -207,7 +209,7 @@ class LogDirMove:
         for path in self.future_dir.iterdir():
             path.unlink()
         self.segments.clear()
-        self._epochs = []
+        self._truncations = -1
 
     def _drop_deleted(self, bases: set[int]) -> None:
         for base in [b for b in self.segments if b not in bases]:

@@ -33,12 +33,12 @@ RATE = 300_000  # bytes per second the copy may read
 PRELOAD = 6000  # records of 200 bytes: about 1.3 MB, four seconds of copying at RATE
 
 
-def settings(root: Path, dirs: str = "a,b,c") -> dict[str, str | None]:
+def settings(root: Path, dirs: str = "a,b,c", rate: int = RATE) -> dict[str, str | None]:
     return {
         "log.dirs": ",".join(str(root / d) for d in dirs.split(",")),
         "log.segment.bytes": "262144",  # several closed segments and an active one
         "offsets.topic.num.partitions": "1",
-        "replica.alter.log.dirs.io.max.bytes.per.second": str(RATE),
+        "replica.alter.log.dirs.io.max.bytes.per.second": str(rate),
     }
 
 
@@ -253,7 +253,8 @@ def test_cancel_puts_a_move_back_and_verify_says_so(
 
 def test_kill_during_a_move_and_between_the_renames_loses_nothing(tmp_path: Path) -> None:
     topic = "crashing"
-    broker = BrokerProcess(tmp_path / "run", settings(tmp_path, "a,b")).start()
+    # A slow copy (13 s), killed as soon as it started: however slow the machine, it is mid-copy.
+    broker = BrokerProcess(tmp_path / "run", settings(tmp_path, "a,b", rate=100_000)).start()
     dirs = [tmp_path / "a", tmp_path / "b"]
     try:
         create(broker.bootstrap, topic)
