@@ -274,18 +274,25 @@ class LogDirMove:
                 ckpt.write()  # raises if the target dir cannot be written: nothing moved yet
                 ckpt.set_log_start_offset(tp, src.log_start_offset)
                 # The point of no return: from here on a restart completes the move.
-                doomed = src.directory.with_name(delete_dir_name(self.topic, self.partition))
-                os.replace(src.directory, doomed)
-                fsync_dir(doomed.parent)
+                current = src.directory
+                doomed = current.with_name(delete_dir_name(self.topic, self.partition))
                 final = self.target_dir / f"{self.topic}-{self.partition}"
-                os.replace(self.future_dir, final)
-                fsync_dir(self.target_dir)
+                os.replace(current, doomed)
                 try:
+                    fsync_dir(doomed.parent)
+                    os.replace(self.future_dir, final)
+                    fsync_dir(self.target_dir)
                     moved = PartitionLog.open(final, src.config, clean_shutdown=False, flusher=src.flusher)
                 except Exception:
+                    # Undone, so that the old replica goes on taking writes (a restart would
+                    # otherwise serve the copy without them).
                     log.exception(
-                        "Could not open the moved replica %s: the next start of the broker serves it", final
+                        "Could not swap in the moved replica of %s-%d: keeping the current one", *tp
                     )
+                    if final.is_dir():
+                        os.replace(final, self.future_dir)
+                    os.replace(doomed, current)
+                    fsync_dir(current.parent)
                     raise
                 moved.high_watermark = src.high_watermark
                 install(moved)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from kcli.server.storage import log_dir_mover
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_dir_mover import LogDirMove, recover_future_dirs
 from kcli.server.storage.partition_log import PartitionLog
@@ -75,3 +78,27 @@ def test_start_up_discards_an_unfinished_future_and_completes_a_swapped_one(tmp_
     assert sorted(p.name for p in a.iterdir()) == ["t-0"]
     assert sorted(p.name for p in b.iterdir()) == ["u-3"]
     assert (b / "u-3" / "00000000000000000000.log").exists()
+
+
+def test_a_swap_that_cannot_open_the_copy_keeps_the_current_replica(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _source(tmp_path)
+    for i in range(10):
+        src.append(batch(5, tag=f"a{i}-"))
+    move = LogDirMove.start("t", 0, src, tmp_path / "b")
+    while move.copy_round():
+        pass
+
+    def refuse(*_args: object, **_kwargs: object) -> PartitionLog:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(log_dir_mover.PartitionLog, "open", refuse)
+    with pytest.raises(OSError):
+        move.finish_on_loop(lambda _log: None)
+    assert src.directory == tmp_path / "a" / "t-0" and src.directory.is_dir()
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["t-0"]
+    assert [p for p in (tmp_path / "b").iterdir() if p.is_dir()] == [move.future_dir]
+    src.append(batch(1, tag="after-"))  # the current replica goes on taking writes
+    assert _values(src)[-1].startswith(b"after-")
+    src.close()
