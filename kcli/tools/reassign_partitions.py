@@ -28,6 +28,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
 from kcli.tools.java_order import hashmap_order
@@ -510,13 +512,25 @@ def execute(
 Replica = tuple[str, int, int]  # topic, partition, broker: Kafka's TopicPartitionReplica
 ALTER_REPLICA_LOG_DIRS_VERSION = 1  # every broker since Kafka 1.1; kcli's answer 1 and 2
 DESCRIBE_LOG_DIRS_VERSION = 1
-REPLICA_NOT_AVAILABLE = 9
+REPLICA_NOT_AVAILABLE = int(ErrorCode.replica_not_available)
 # The exception Kafka's admin client raises for each error AlterReplicaLogDirs answers, with its message.
 LOG_DIR_ERRORS = {
-    57: ("LogDirNotFoundException", "The user-specified log directory is not found in the broker config."),
-    56: ("KafkaStorageException", "Disk error when trying to access log file on the disk."),
-    17: ("InvalidTopicException", "The request attempted to perform an operation on an invalid topic."),
-    31: ("ClusterAuthorizationException", "Cluster authorization failed."),
+    int(ErrorCode.log_dir_not_found): (
+        "LogDirNotFoundException",
+        "The user-specified log directory is not found in the broker config.",
+    ),
+    int(ErrorCode.kafka_storage_error): (
+        "KafkaStorageException",
+        "Disk error when trying to access log file on the disk.",
+    ),
+    int(ErrorCode.invalid_topic_exception): (
+        "InvalidTopicException",
+        "The request attempted to perform an operation on an invalid topic.",
+    ),
+    int(ErrorCode.cluster_authorization_failed): (
+        "ClusterAuthorizationException",
+        "Cluster authorization failed.",
+    ),
 }
 
 
