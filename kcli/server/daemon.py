@@ -178,6 +178,9 @@ async def serve(config: BrokerConfig) -> None:
     attach_coordinator(broker)
     if link is not None:
         broker.fetchers = ReplicaFetcherManager(broker)
+        from kcli.server.cluster.log_dir_failure import attach_log_dir_failure_handler
+
+        attach_log_dir_failure_handler(broker)  # a failed log dir moves its leaderships elsewhere
         try:
             await link.start()
         except (ControllerUnavailable, ControllerRefused) as exc:

@@ -17,8 +17,10 @@ replication quotas (:mod:`kcli.server.cluster.replication_quota`); ``--execute -
 --throttle N`` resubmits a running plan with a new rate. ``--verify`` (once nothing is moving)
 and ``--cancel`` clear them, printing Kafka 3.9's ``Clearing broker-level throttles ...`` and
 ``Clearing topic-level throttles ...`` lines (the ZooKeeper-era tool printed ``Throttle was
-removed.``, which Kafka's documentation still shows). Replica moves between log dirs
-(``log_dirs`` other than ``"any"``) are refused with one line.
+removed.``, which Kafka's documentation still shows). ``log_dirs`` other than ``"any"`` move
+those replicas between the log dirs of their broker, as Kafka's tool does: ``--execute`` sends
+AlterReplicaLogDirs to each broker (retrying, until ``--timeout``, the replicas a broker does not
+host yet), ``--verify`` reports each move from DescribeLogDirs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from kio.schema.errors import ErrorCode
 
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
@@ -457,7 +461,9 @@ def generate(view: Any, topics_json: str, broker_list: str, rack_aware: bool) ->
     print(f"Proposed partition reassignment configuration\n{format_reassignment_json(proposed)}")
 
 
-def execute(view: Any, text: str, additional: bool, throttle: int, log_dir_throttle: int) -> None:
+def execute(
+    view: Any, text: str, additional: bool, throttle: int, log_dir_throttle: int, timeout_ms: int = 10000
+) -> None:
     parts, dirs = parse_reassignment(text)
     if not parts:
         raise Failed("Partition reassignment list cannot be empty")
@@ -475,11 +481,6 @@ def execute(view: Any, text: str, additional: bool, throttle: int, log_dir_throt
             + ". ".join(
                 f"{_tp(tp)} contains multiple entries for {','.join(map(str, d))}" for tp, d in dup_entries
             )
-        )
-    if dirs:
-        raise Failed(
-            'Moving replicas between log directories (log_dirs other than "any") is not supported by kcli\'s '
-            'kafka-reassign-partitions; use "any"'
         )
     proposed = dict(parts)
     if not additional and list_reassignments(view):
@@ -506,6 +507,172 @@ def execute(view: Any, text: str, additional: bool, throttle: int, log_dir_throt
         raise Failed(f"Error reassigning partition(s):\n{lines}", terse=True)
     names = ",".join(_tp(tp) for tp in sorted(proposed))
     print(f"Successfully started partition reassignment{'' if len(proposed) == 1 else 's'} for {names}")
+    if dirs:
+        execute_moves(view, dirs, timeout_ms)
+
+
+# --- moves between log dirs (the log_dirs of the JSON) ---------------------------------------------
+Replica = tuple[str, int, int]  # topic, partition, broker: Kafka's TopicPartitionReplica
+ALTER_REPLICA_LOG_DIRS_VERSION = 1  # every broker since Kafka 1.1; kcli's answer 1 and 2
+DESCRIBE_LOG_DIRS_VERSION = 1
+REPLICA_NOT_AVAILABLE = int(ErrorCode.replica_not_available)
+# The exception Kafka's admin client raises for each error AlterReplicaLogDirs answers, with its message.
+LOG_DIR_ERRORS = {
+    int(ErrorCode.log_dir_not_found): (
+        "LogDirNotFoundException",
+        "The user-specified log directory is not found in the broker config.",
+    ),
+    int(ErrorCode.kafka_storage_error): (
+        "KafkaStorageException",
+        "Disk error when trying to access log file on the disk.",
+    ),
+    int(ErrorCode.invalid_topic_exception): (
+        "InvalidTopicException",
+        "The request attempted to perform an operation on an invalid topic.",
+    ),
+    int(ErrorCode.cluster_authorization_failed): (
+        "ClusterAuthorizationException",
+        "Cluster authorization failed.",
+    ),
+}
+
+
+def _replica(r: Replica) -> str:
+    """TopicPartitionReplica.toString: ``topic-partition-broker``."""
+    return f"{r[0]}-{r[1]}-{r[2]}"
+
+
+def _replica_order(r: Replica) -> tuple[int, str, int]:
+    """Kafka's compareTopicPartitionReplicas: broker, then topic, then partition."""
+    return (r[2], r[0], r[1])
+
+
+def alter_replica_log_dirs(view: Any, moves: dict[Replica, str]) -> set[Replica]:
+    """AlterReplicaLogDirs to each broker; the replicas whose move started. A replica its broker
+    does not host yet (REPLICA_NOT_AVAILABLE) is left for the next try, as Kafka's tool does;
+    any other error fails the command."""
+    started: set[Replica] = set()
+    by_broker: dict[int, dict[str, dict[str, list[int]]]] = {}
+    for (topic, partition, broker), path in moves.items():
+        by_broker.setdefault(broker, {}).setdefault(path, {}).setdefault(topic, []).append(partition)
+    for broker in sorted(by_broker):
+        body = {
+            "dirs": [
+                {"path": path, "topics": [{"name": t, "partitions": ps} for t, ps in topics.items()]}
+                for path, topics in by_broker[broker].items()
+            ]
+        }
+        response = view.request(34, ALTER_REPLICA_LOG_DIRS_VERSION, body, node_id=broker)
+        for t in response.results:
+            for p in t.partitions:
+                replica = (t.topic_name, int(p.partition_index), broker)
+                code = int(p.error_code)
+                if code == 0:
+                    started.add(replica)
+                elif code != REPLICA_NOT_AVAILABLE:
+                    name, message = LOG_DIR_ERRORS.get(code, ("ApiException", f"error code {code}"))
+                    raise Failed(
+                        f"Failed to alter dir for {_replica(replica)}\nCaused by: "
+                        f"org.apache.kafka.common.errors.{name}: {message}"
+                    )
+    return started
+
+
+def execute_moves(view: Any, moves: dict[Replica, str], timeout_ms: int) -> None:
+    """Kafka's executeMoves: start every move, retrying those not yet possible until the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    pending = dict(moves)
+    while True:
+        started = alter_replica_log_dirs(view, pending)
+        for r in sorted(started, key=_replica_order):
+            print(
+                f"Successfully started moving log directory to {pending[r]} for replica {r[0]}-{r[1]} "
+                f"with broker {r[2]} "
+            )
+        for r in started:
+            del pending[r]
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            names = ",".join(_replica(r) for r in sorted(pending, key=_replica_order))
+            raise Failed(
+                f"Timed out before log directory move{'' if len(pending) == 1 else 's'} could be started "
+                f"for: {names}",
+                terse=True,
+            )
+        time.sleep(0.1)  # a replica a reassignment brings to this broker appears meanwhile
+
+
+def log_dir_move_states(view: Any, moves: dict[Replica, str]) -> dict[Replica, tuple[str, ...]]:
+    """Kafka's findLogDirMoveStates from DescribeLogDirs (describeReplicaLogDirs): per replica
+    ("missing-replica",), ("missing-dir",), ("completed",), ("cancelled", current) or
+    ("active", current, future)."""
+    by_broker: dict[int, list[Replica]] = {}
+    for r in moves:
+        by_broker.setdefault(r[2], []).append(r)
+    states: dict[Replica, tuple[str, ...]] = {}
+    for broker, replicas in by_broker.items():
+        topics: dict[str, list[int]] = {}
+        for t, p, _ in replicas:
+            topics.setdefault(t, []).append(p)
+        body = {"topics": [{"topic": t, "partitions": ps} for t, ps in topics.items()]}
+        try:
+            response = view.request(35, DESCRIBE_LOG_DIRS_VERSION, body, node_id=broker)
+        except ToolError:
+            for r in replicas:
+                states[r] = ("missing-replica",)
+            continue
+        current: dict[tuple[str, int], str] = {}
+        future: dict[tuple[str, int], str] = {}
+        for result in response.results:
+            if int(result.error_code):
+                continue
+            for t in result.topics:
+                for p in t.partitions:
+                    where = future if p.is_future_key else current
+                    where[(t.name, int(p.partition_index))] = str(result.log_dir)
+        for r in replicas:
+            tp, target = (r[0], r[1]), moves[r]
+            if tp not in current and tp not in future:
+                states[r] = ("missing-replica",)
+            elif tp not in current:
+                states[r] = ("missing-dir",)
+            elif tp not in future:
+                states[r] = ("completed",) if current[tp] == target else ("cancelled", current[tp])
+            else:
+                states[r] = ("active", current[tp], future[tp])
+    return states
+
+
+def format_move_states(states: dict[Replica, tuple[str, ...]], moves: dict[Replica, str]) -> str:
+    """Kafka's replicaMoveStatesToString (an empty line when no log_dirs were given)."""
+    lines = []
+    for r in sorted(states, key=_replica_order):
+        state, target, tp = states[r], moves[r], f"{r[0]}-{r[1]}"
+        kind = state[0]
+        if kind == "missing-dir":
+            lines.append(
+                f"Partition {tp} is not found in any live log dir on broker {r[2]}. There is likely an "
+                "offline log directory on the broker."
+            )
+        elif kind == "missing-replica":
+            lines.append(f"Partition {tp} cannot be found in any live log directory on broker {r[2]}.")
+        elif kind == "active":
+            if state[2] == target:
+                lines.append(f"Reassignment of replica {_replica(r)} is still in progress.")
+            else:
+                lines.append(
+                    f"Partition {tp} on broker {r[2]} is being moved to log dir {state[2]} instead of {target}."
+                )
+        elif kind == "cancelled":
+            lines.append(
+                f"Partition {tp} on broker {r[2]} is not being moved from log dir {state[1]} to {target}."
+            )
+        else:
+            lines.append(f"Reassignment of replica {_replica(r)} completed successfully.")
+    return "\n".join(lines)
 
 
 def move_map(
@@ -608,13 +775,15 @@ def verify(view: Any, text: str, preserve_throttles: bool) -> None:
                 f"{','.join(map(str, current))} rather than {','.join(map(str, target))}."
             )
     print("\n".join(lines))
-    print("")  # the (empty) log dir move states
-    if not ongoing and not preserve_throttles:
+    states = log_dir_move_states(view, _dirs)
+    print(format_move_states(states, _dirs))
+    moving = any(state[0] != "completed" for state in states.values())
+    if not ongoing and not moving and not preserve_throttles:
         clear_all_throttles(view, parts)
 
 
-def cancel(view: Any, text: str, preserve_throttles: bool) -> None:
-    parts, _dirs = parse_reassignment(text)
+def cancel(view: Any, text: str, preserve_throttles: bool, timeout_ms: int = 10000) -> None:
+    parts, dirs = parse_reassignment(text)
     wanted = [tp for tp, _ in parts]
     running = list_reassignments(view, wanted)
     # Kafka 3.9's tool (ReassignPartitionsCommand.cancelAssignment, Java) cancels those with no
@@ -636,7 +805,13 @@ def cancel(view: Any, text: str, preserve_throttles: bool) -> None:
     else:
         print("None of the specified partition reassignments are active.")
     # Kafka prints this without a line end, so the throttle line follows on the same line.
-    print("None of the specified partition moves are active.", end="" if not preserve_throttles else "\n")
+    # Moves between log dirs under way go back to the dir they are in, as Kafka's tool does it.
+    states = log_dir_move_states(view, dirs) if dirs else {}
+    moving = {r: state[1] for r, state in states.items() if state[0] == "active"}
+    if moving:
+        execute_moves(view, moving, timeout_ms)
+    else:
+        print("None of the specified partition moves are active.", end="" if not preserve_throttles else "\n")
     if not preserve_throttles:
         view.load([])
         clear_all_throttles(view, parts)
@@ -681,11 +856,23 @@ def _body(argv: list[str]) -> int:
                     view, _read(args.topics_to_move_json_file), args.broker_list, not args.disable_rack_aware
                 )
             elif action == "execute":
-                execute(view, _read(args.reassignment_json_file), args.additional, throttle, log_dir_throttle)
+                execute(
+                    view,
+                    _read(args.reassignment_json_file),
+                    args.additional,
+                    throttle,
+                    log_dir_throttle,
+                    _long(args.timeout, "timeout", 10000),
+                )
             elif action == "verify":
                 verify(view, _read(args.reassignment_json_file), args.preserve_throttles)
             elif action == "cancel":
-                cancel(view, _read(args.reassignment_json_file), args.preserve_throttles)
+                cancel(
+                    view,
+                    _read(args.reassignment_json_file),
+                    args.preserve_throttles,
+                    _long(args.timeout, "timeout", 10000),
+                )
             else:
                 list_action(view)
         finally:

@@ -1,9 +1,9 @@
-"""DescribeCluster, DescribeLogDirs and DeleteRecords (InitProducerId is in ``transactions``)."""
+"""DescribeCluster and DeleteRecords (InitProducerId is in ``transactions``, the log dirs' APIs in
+``log_dirs``)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from typing import Any
 
 from kio.schema.errors import ErrorCode
@@ -27,45 +27,6 @@ async def describe_cluster(ctx: RequestContext, request: Any) -> dict:
         ],
         "cluster_authorized_operations": -2147483648,
     }
-
-
-@api(35, "DescribeLogDirs", 1, 4)
-async def describe_log_dirs(ctx: RequestContext, request: Any) -> dict:
-    broker = ctx.broker
-    wanted = None
-    if request.topics is not None:
-        wanted = {(t.topic, p) for t in request.topics for p in t.partitions}
-    results = []
-    for log_dir in broker.config.log_dirs:
-        by_topic: dict[str, list[dict]] = {}
-        for (topic, index), partition in sorted(broker.partitions.items()):
-            if partition.log.directory.parent != log_dir:
-                continue
-            if wanted is not None and (topic, index) not in wanted:
-                continue
-            by_topic.setdefault(topic, []).append(
-                {
-                    "partition_index": index,
-                    "partition_size": partition.log.size_bytes,
-                    "offset_lag": 0,
-                    "is_future_key": False,
-                }
-            )
-        try:
-            usage = shutil.disk_usage(log_dir)
-            total, usable = usage.total, usage.free
-        except OSError:
-            total = usable = -1
-        results.append(
-            {
-                "error_code": ErrorCode.none,
-                "log_dir": str(log_dir),
-                "topics": [{"name": n, "partitions": ps} for n, ps in by_topic.items()],
-                "total_bytes": total,
-                "usable_bytes": usable,
-            }
-        )
-    return {"throttle_time": 0, "error_code": ErrorCode.none, "results": results}
 
 
 @api(21, "DeleteRecords", 0, 2)

@@ -326,6 +326,24 @@ class Controller(ReplicationControlManager):
                     self._emit(partition_change(topic, index, isr=[r for r in state.isr if r != node_id]))
         self._commit()
 
+    def offline_replicas(self, node_id: int, partitions: list[tuple[str, int]]) -> None:
+        """A log dir of broker ``node_id`` failed (Kafka's offline log dir): its replicas there leave
+        the ISR and leadership moves to another live in-sync replica. A partition without one
+        keeps its leader (kcli's failing dir still serves reads, see storage.dir_health)."""
+        for name, index in partitions:
+            topic = self.image.topics.get(name)
+            if topic is None or not 0 <= index < len(topic.partitions):
+                continue
+            state = topic.partitions[index]
+            others = [r for r in state.isr if r != node_id and self._alive(r)]
+            if node_id not in state.isr or not others:
+                continue
+            if state.leader == node_id:
+                self._set_leader(topic, index, others[0], f"a log dir of broker {node_id} failed", isr=others)
+            else:
+                self._emit(partition_change(topic, index, isr=[r for r in state.isr if r != node_id]))
+        self._commit()
+
     def _elect_after_loss(self, topic: TopicState, index: int, state: PartitionState, lost: int) -> None:
         remaining = [r for r in state.isr if r != lost]
         candidates = [r for r in state.replicas if r in remaining and self._alive(r)]

@@ -338,6 +338,8 @@ class ControllerService:
                 int(r["partition_epoch"]),
                 [int(x) for x in r["isr"]],
             )
+        elif op == "ctl_offline_replicas":  # a broker's log dir failed
+            c.offline_replicas(int(r["broker"]), [(str(t), int(p)) for t, p in r["partitions"]])
         elif op == "ctl_elect_leaders":
             wanted = r.get("partitions")
             parts = None if wanted is None else [(str(t), int(p)) for t, p in wanted]

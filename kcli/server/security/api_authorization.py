@@ -71,6 +71,7 @@ class RequestAuthorization(DataPathRules, GroupRules, TransactionRules, AdminRul
             31: self._open,
             32: self._describe_configs,
             33: self._alter_configs,
+            34: self._alter_replica_log_dirs,
             35: self._describe_log_dirs,
             36: self._open,
             37: self._create_partitions,

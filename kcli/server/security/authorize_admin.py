@@ -174,6 +174,21 @@ class AdminRules(AuthorizationRules):
         ]
         return data
 
+    async def _alter_replica_log_dirs(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
+        """KafkaApis: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED for every partition."""
+        if self._cluster(ctx, Op.ALTER):
+            return await handler(ctx, request)
+        results: dict[str, list[dict[str, Any]]] = {}
+        for d in request.dirs:
+            for t in d.topics:
+                results.setdefault(t.name, []).extend(
+                    {"partition_index": p, "error_code": CLUSTER_DENIED} for p in t.partitions
+                )
+        return {
+            "throttle_time": 0,
+            "results": [{"topic_name": n, "partitions": ps} for n, ps in results.items()],
+        }
+
     async def _describe_log_dirs(self, ctx: RequestContext, request: Any, handler: Handler) -> Any:
         if self._cluster(ctx, Op.DESCRIBE):
             return await handler(ctx, request)

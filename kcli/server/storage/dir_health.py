@@ -4,7 +4,10 @@ Kafka's ``LogDirFailureChannel`` takes a log directory offline at its first I/O 
 the broker when none is left. kcli keeps the directory online instead: writes to it answer
 KAFKA_STORAGE_ERROR (retriable, so producers keep their records) while reads go on being served,
 and the next write that succeeds puts it back. On a laptop the usual cause is a full disk, which
-comes back when space is freed; halting would end the whole session for that. Either way the
+comes back when space is freed; halting would end the whole session for that. In a cluster the
+broker also tells the controller (``kcli.server.cluster.log_dir_failure``), which moves the
+leadership of the dir's partitions to other in-sync replicas, as Kafka does for an offline dir;
+DescribeLogDirs answers KAFKA_STORAGE_ERROR for the dir, as for Kafka's offline one. Either way the
 log says it once when the directory starts failing and once when it recovers, never once per
 request.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("kafka.server.LogDirFailureChannel")
@@ -24,6 +28,9 @@ class LogDirHealth:
     def __init__(self) -> None:
         self._failing: dict[Path, str] = {}
         self._lock = threading.Lock()
+        # Told (from whichever thread saw the error) when a dir starts failing: in a cluster the
+        # broker then moves its leaderships there elsewhere (kcli.server.cluster.log_dir_failure).
+        self.listeners: list[Callable[[Path], None]] = []
 
     def failed(self, log_dir: Path, what: str, exc: OSError) -> None:
         """A write under ``log_dir`` failed; the first failure is logged, the rest counted."""
@@ -39,6 +46,11 @@ class LogDirHealth:
             log_dir,
             reason,
         )
+        for listener in list(self.listeners):
+            try:
+                listener(log_dir)
+            except Exception:
+                log.exception("Could not report the failure of log dir %s", log_dir)
 
     def succeeded(self, log_dir: Path) -> None:
         """A write under ``log_dir`` succeeded: log the recovery if it was failing."""

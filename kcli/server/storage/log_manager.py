@@ -9,12 +9,14 @@ shutdown flushes every log (several at a time, off the event loop) before it lea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import StorageStartupError
 from kcli.server.storage.flusher import Flusher, default_flusher
 from kcli.server.storage.log_config import NEVER, LogConfig
+from kcli.server.storage.log_dir_mover import LogDirMove, name_fits, recover_future_dirs
 from kcli.server.storage.log_dirs import DELETE_SUFFIX, METADATA_TOPIC, STRAY_SUFFIX, stray_dir_name
 from kcli.server.storage.partition_log import PartitionLog
 
@@ -54,12 +57,17 @@ class LogManager:
         self.stray_dirs: list[Path] = []  # -stray directories found at start-up, kept and not served
         self._stop_flushing = threading.Event()
         self._flush_thread: threading.Thread | None = None
+        # Replicas being moved to another log dir (AlterReplicaLogDirs), with their copy tasks.
+        self.moves: dict[tuple[str, int], LogDirMove] = {}
+        self._move_tasks: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def load(self) -> dict[tuple[str, int], PartitionLog]:
         """Open every ``<topic>-<partition>`` directory, recovering the ones not closed cleanly."""
         with self._lock:
             for log_dir in self.log_dirs:
                 log_dir.mkdir(parents=True, exist_ok=True)
+            recover_future_dirs(self.log_dirs)  # moves between log dirs a crash interrupted
+            for log_dir in self.log_dirs:
                 LogDirCheckpoints.forget(log_dir)
                 marker = log_dir / CLEAN_SHUTDOWN_FILE
                 clean = marker.exists()
@@ -159,6 +167,7 @@ class LogManager:
         self._dir_counts[parent] = self._dir_counts.get(parent, 0) + 1
 
     def delete(self, topic: str, partition: int) -> None:
+        self.cancel_move(topic, partition)
         with self._lock:
             plog = self.logs.pop((topic, partition), None)
             if plog is not None and self._dir_counts.get(plog.directory.parent):
@@ -179,6 +188,92 @@ class LogManager:
             except OSError:
                 pass
             plog.delete()
+
+    # --- moving replicas between log dirs (AlterReplicaLogDirs) ---------------------------------
+    def move(
+        self,
+        topic: str,
+        partition: int,
+        target_dir: Path,
+        on_moved: Callable[[PartitionLog], None],
+        rate: int | None = None,
+    ) -> None:
+        """Start moving the partition's log to ``target_dir`` (a task on the running event loop);
+        ``on_moved`` gets the new log once it replaced the old one. Moving to the dir the log is
+        in cancels a move under way; moving to another dir than a move under way restarts it."""
+        tp = (topic, partition)
+        plog = self.logs[tp]
+        ongoing = self.moves.get(tp)
+        if ongoing is not None and ongoing.target_dir == target_dir:
+            return
+        self.cancel_move(topic, partition)
+        if plog.directory.parent == target_dir:
+            return
+        try:
+            move = LogDirMove.start(topic, partition, plog, target_dir)
+        except OSError as exc:
+            dir_health().failed(target_dir, f"creating the future replica of {topic}-{partition}", exc)
+            raise
+        self.moves[tp] = move
+        log.info("Started moving %s-%d from %s to %s", topic, partition, plog.directory.parent, target_dir)
+
+        def install(moved: PartitionLog) -> None:
+            with self._lock:
+                self.logs[tp] = moved
+                old_parent = plog.directory.parent
+                if self._dir_counts.get(old_parent):
+                    self._dir_counts[old_parent] -= 1
+                self._dir_counts[target_dir] = self._dir_counts.get(target_dir, 0) + 1
+            on_moved(moved)
+
+        async def run() -> None:
+            try:
+                await move.run(install, rate)
+            except Exception:
+                log.exception("Moving %s-%d to %s failed", topic, partition, target_dir)
+                move.cancelled = True
+            finally:
+                if move.cancelled:
+                    await asyncio.to_thread(move.discard)
+                if self.moves.get(tp) is move:
+                    del self.moves[tp]
+                    self._move_tasks.pop(tp, None)
+
+        self._move_tasks[tp] = asyncio.get_running_loop().create_task(run())
+
+    @staticmethod
+    def movable_name(topic: str, partition: int) -> bool:
+        """Whether the partition's future dir name fits in 255 characters (Kafka's KAFKA-4893)."""
+        return name_fits(topic, partition)
+
+    @staticmethod
+    def dir_offline(log_dir: Path) -> bool:
+        """A log dir that is no directory any more, or whose writes failed and still fail (Kafka's
+        offline log dir). A dir marked failing is probed with a one-byte write: a failure seen on
+        a log deleted meanwhile, or a disk with space again, must not keep it offline."""
+        if not log_dir.is_dir():
+            return True
+        if not dir_health().is_failing(log_dir):
+            return False
+        probe = log_dir / ".kcli-log-dir-probe"
+        try:
+            with open(probe, "wb") as fh:
+                fh.write(b"\0")
+                fh.flush()
+            probe.unlink()
+        except OSError:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+            return True
+        dir_health().succeeded(log_dir)
+        return False
+
+    def cancel_move(self, topic: str, partition: int) -> None:
+        move = self.moves.pop((topic, partition), None)
+        self._move_tasks.pop((topic, partition), None)
+        if move is not None:
+            log.info("Cancelled the move of %s-%d to %s", topic, partition, move.target_dir)
+            move.cancelled = True  # its task removes the future replica
 
     def run_maintenance(self, now_ms: int) -> None:
         """Periodic work: time-based rolls, retention, compaction, checkpoints."""
@@ -261,6 +356,8 @@ class LogManager:
         a write per log made shutdown quadratic. A directory whose logs could not all be flushed,
         or whose checkpoints could not be written, gets no marker: its next start recovers."""
         self._stop_flushing.set()
+        for move in self.moves.values():
+            move.cancelled = True  # its future dir stays: the next start discards it
         if self._flush_thread is not None:
             self._flush_thread.join()
             self._flush_thread = None

@@ -109,6 +109,7 @@ class PartitionLog(LogReads, LogRetention):
         self.cleaned_up_to = self.log_start_offset  # the cleaner's progress (compacted topics)
         self.tombstone_expiry_ms: int | None = None  # when cleaned segments' tombstones may go
         self._closed = False
+        self.truncations = 0  # how many times the log was cut back (see _after_truncation)
         # Everything below the recovery point is fsynced; an unclean start recovers from there.
         self._recovery_point = 0
         self.last_flush_ms = int(time.time() * 1000)
@@ -442,6 +443,7 @@ class PartitionLog(LogReads, LogRetention):
         self._after_truncation()
 
     def _after_truncation(self) -> None:
+        self.truncations += 1  # a copy of this log being made (log_dir_mover) starts again
         self._marks.clear()
         self._hw_mark = None
         self.recovery_point = min(self.recovery_point, self.log_end_offset)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+from kio.schema.errors import ErrorCode
 
 from tests.server.security.raw_client import RawClient, plain_login
 from tests.server.security.secure_broker import SecureBroker, start_secure_broker
@@ -361,3 +362,19 @@ def test_transactions_need_their_transactional_id(lab: SecureBroker) -> None:
             (errors if message.error() else values).append(message.error() or message.value())
     consumer.close()
     assert values == [b"credit 10"], errors
+
+
+def test_moving_a_replica_between_log_dirs_needs_alter_on_the_cluster(lab: SecureBroker) -> None:
+    """AlterReplicaLogDirs, as KafkaApis: CLUSTER_AUTHORIZATION_FAILED per partition for bob; the
+    super user's request reaches the broker (a path outside log.dirs: LOG_DIR_NOT_FOUND)."""
+    body = {"dirs": [{"path": "/not/a/log/dir", "topics": [{"name": "orders", "partitions": [0]}]}]}
+    for user, password, code in (
+        ("bob", "bob-secret", ErrorCode.cluster_authorization_failed),
+        ("admin", "admin-secret", ErrorCode.log_dir_not_found),
+    ):
+        with RawClient(lab.sasl_port) as raw:
+            assert plain_login(raw, user, password).error_code == 0
+            answer = raw.request(34, 2, body)
+        assert [(t.topic_name, [int(p.error_code) for p in t.partitions]) for t in answer.results] == [
+            ("orders", [int(code)])
+        ]
