@@ -31,42 +31,49 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from kio.schema.errors import ErrorCode
-
 from kcli.tools import cli
 from kcli.tools.cli import ToolError, ToolParser, UsageError
-from kcli.tools.java_order import hashmap_order
+from kcli.tools.reassignment_calls import (
+    Failed,
+    alter_reassignments,
+    assignment_of,
+    list_reassignments,
+    tp_text,
+)
+from kcli.tools.reassignment_json import (
+    format_reassignment_json,
+    java_list,
+    parse_reassignment,
+    read_file,
+)
+from kcli.tools.reassignment_log_dirs import (
+    execute_moves,
+    format_move_states,
+    log_dir_move_states,
+)
+from kcli.tools.reassignment_throttles import (
+    clear_all_throttles,
+    set_log_dir_throttle,
+    set_throttles,
+)
 
 PROG = "kafka-reassign-partitions"
+
 HELP_TEXT = "This tool helps to move topic partitions between replicas."
+
 ACTIONS = ("generate", "execute", "verify", "cancel", "list")
-ANY_LOG_DIR = "any"
+
 CANNOT_EXECUTE = (
     "Cannot execute because there is an existing partition assignment.  Use --additional to override this "
     "and create a new partition assignment in addition to the existing one. The --additional flag can also "
     "be used to change the throttle by resubmitting the current reassignment."
 )
+
 RUN_VERIFY = (
     "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle "
     "is removed."
 )
-BROKER_THROTTLES = (
-    "leader.replication.throttled.rate",
-    "follower.replication.throttled.rate",
-    "replica.alter.log.dirs.io.max.bytes.per.second",
-)
-TOPIC_THROTTLES = ("leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
-SET, DELETE = 0, 1  # IncrementalAlterConfigs operations
-TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
-EXCEPTIONS = {
-    3: "UnknownTopicOrPartitionException",
-    7: "TimeoutException",
-    31: "ClusterAuthorizationException",
-    39: "InvalidReplicaAssignmentException",
-    40: "InvalidConfigurationException",
-    41: "NotControllerException",
-    85: "NoReassignmentInProgressException",
-}
+
 # (option, its action list, permitted options) as Kafka's validateAndParseArgs
 REQUIRED = {
     "verify": ["reassignment_json_file"],
@@ -75,6 +82,7 @@ REQUIRED = {
     "cancel": ["reassignment_json_file"],
     "list": [],
 }
+
 PERMITTED = {
     "verify": ["bootstrap", "command_config", "preserve_throttles"],
     "generate": ["bootstrap", "broker_list", "command_config", "disable_rack_aware"],
@@ -84,6 +92,7 @@ PERMITTED = {
     "cancel": ["bootstrap", "command_config", "preserve_throttles", "timeout"],
     "list": ["bootstrap", "command_config"],
 }  # fmt: skip
+
 VALUED = {
     "reassignment_json_file": None,
     "topics_to_move_json_file": None,
@@ -93,14 +102,6 @@ VALUED = {
     "replica_alter_log_dirs_throttle": None,
     "timeout": None,
 }
-
-
-class Failed(Exception):
-    """Kafka's tool prints these on stdout (``Error: `` prefixed unless terse) and exits 1."""
-
-    def __init__(self, message: str, terse: bool = False):
-        super().__init__(message)
-        self.text = message if terse else f"Error: {message}"
 
 
 def build_parser() -> ToolParser:
@@ -222,187 +223,6 @@ def _long(text: str | None, option: str, default: int) -> int:
         raise UsageError(f"Cannot parse argument '{text}' of option {option}") from None
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise Failed(path) from None  # NoSuchFileException's message is the path
-    except OSError as exc:
-        raise Failed(f"{path}: {exc.strerror}") from None
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise Failed(f"com.fasterxml.jackson.core.JsonParseException: {exc}") from None
-
-
-def _exception(code: int, message: str | None) -> str:
-    name = EXCEPTIONS.get(code, "ApiException")
-    return f"org.apache.kafka.common.errors.{name}: {message or 'error code ' + str(code)}"
-
-
-def parse_reassignment(
-    text: str,
-) -> tuple[list[tuple[tuple[str, int], list[int]]], dict[tuple[str, int, int], str]]:
-    """The partitions and their target replicas (in file order, duplicates kept for the
-    checks), and the log dir of each replica that names one."""
-    data = _json(text)
-    if not isinstance(data, dict):
-        raise Failed("The input string is not a valid JSON")
-    version = data.get("version", 1)
-    if version != 1:
-        raise Failed(f"Not supported version field value {version}")
-    parts: list[tuple[tuple[str, int], list[int]]] = []
-    dirs: dict[tuple[str, int, int], str] = {}
-    for entry in data.get("partitions") or []:
-        try:
-            topic, partition, replicas = (
-                str(entry["topic"]),
-                int(entry["partition"]),
-                [int(r) for r in entry["replicas"]],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise Failed(f"com.fasterxml.jackson.databind.JsonMappingException: {exc}") from None
-        log_dirs = entry.get("log_dirs") or [ANY_LOG_DIR] * len(replicas)
-        if len(log_dirs) != len(replicas):
-            raise Failed(
-                f"Size of replicas list {_java_list(replicas)} is different from size of log dirs list "
-                f"{_java_list(log_dirs)} for partition {topic}-{partition}"
-            )
-        parts.append(((topic, partition), replicas))
-        for replica, log_dir in zip(replicas, log_dirs, strict=True):
-            if log_dir != ANY_LOG_DIR:
-                dirs[(topic, partition, replica)] = str(log_dir)
-    return parts, dirs
-
-
-def _java_list(items: list[Any]) -> str:
-    return "[" + ", ".join(map(str, items)) + "]"
-
-
-def _tp(tp: tuple[str, int]) -> str:
-    return f"{tp[0]}-{tp[1]}"
-
-
-def format_reassignment_json(assignment: dict[tuple[str, int], list[int]]) -> str:
-    """Kafka's formatAsReassignmentJson: compact, partitions sorted by topic then partition."""
-    partitions = [
-        {
-            "topic": t,
-            "partition": p,
-            "replicas": assignment[(t, p)],
-            "log_dirs": [ANY_LOG_DIR] * len(assignment[(t, p)]),
-        }
-        for t, p in sorted(assignment)
-    ]
-    return json.dumps({"version": 1, "partitions": partitions}, separators=(",", ":"), ensure_ascii=False)
-
-
-# --- the calls -----------------------------------------------------------------------------------
-
-
-def list_reassignments(
-    view: Any, partitions: list[tuple[str, int]] | None = None
-) -> dict[tuple[str, int], Any]:
-    topics = None
-    if partitions is not None:
-        by_topic: dict[str, list[int]] = {}
-        for t, p in partitions:
-            by_topic.setdefault(t, []).append(p)
-        topics = [{"name": t, "partition_indexes": ps} for t, ps in by_topic.items()]
-    response = view.request(46, 0, {"timeout": 30000, "topics": topics})
-    if int(response.error_code):
-        raise Failed(_exception(int(response.error_code), response.error_message))
-    return {(t.name, int(p.partition_index)): p for t in response.topics for p in t.partitions}
-
-
-def alter_reassignments(
-    view: Any, targets: dict[tuple[str, int], list[int] | None]
-) -> dict[tuple[str, int], str]:
-    """AlterPartitionReassignments; the failed partitions with their exception text."""
-    by_topic: dict[str, list[dict[str, Any]]] = {}
-    for (t, p), replicas in targets.items():
-        by_topic.setdefault(t, []).append({"partition_index": p, "replicas": replicas})
-    body = {"timeout": 30000, "topics": [{"name": t, "partitions": ps} for t, ps in by_topic.items()]}
-    response = view.request(45, 0, body)
-    if int(response.error_code):
-        text = _exception(int(response.error_code), response.error_message)
-        return {tp: text for tp in targets}
-    errors = {}
-    for t in response.responses:
-        for p in t.partitions:
-            if int(p.error_code):
-                errors[(t.name, int(p.partition_index))] = p.error_message or _exception(
-                    int(p.error_code), None
-                )
-    return errors
-
-
-def _alter_configs(view: Any, resources: list[tuple[int, str, list[tuple[str, str | None, int]]]]) -> None:
-    """IncrementalAlterConfigs; a broker's resource goes to that broker, as the Java admin sends it."""
-    for rtype, name, ops in resources:
-        body = {
-            "resources": [
-                {
-                    "resource_type": rtype,
-                    "resource_name": name,
-                    "configs": [{"name": k, "config_operation": op, "value": v} for k, v, op in ops],
-                }
-            ],
-            "validate_only": False,
-        }
-        node = int(name) if rtype == BROKER_RESOURCE else None
-        response = view.request(44, 0, body, node_id=node)
-        for r in response.responses:
-            if int(r.error_code):
-                raise Failed(_exception(int(r.error_code), r.error_message))
-
-
-def clear_all_throttles(view: Any, targets: list[tuple[tuple[str, int], list[int]]]) -> None:
-    brokers = list(view.brokers)
-    for _, replicas in targets:
-        brokers += replicas
-    brokers = hashmap_order(brokers)
-    print(
-        f"Clearing broker-level throttles on broker{'' if len(brokers) == 1 else 's'} {','.join(map(str, brokers))}"
-    )
-    _alter_configs(
-        view,
-        [
-            (BROKER_RESOURCE, str(b), [(k, None, DELETE) for k in BROKER_THROTTLES])
-            for b in brokers
-            if b in view.brokers
-        ],
-    )
-    topics = hashmap_order(tp[0] for tp, _ in targets)
-    print(f"Clearing topic-level throttles on topic{'' if len(topics) == 1 else 's'} {','.join(topics)}")
-    _alter_configs(view, [(TOPIC_RESOURCE, t, [(k, None, DELETE) for k in TOPIC_THROTTLES]) for t in topics])
-
-
-def _assignment_of(view: Any, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
-    topics = sorted({t for t, _ in wanted})
-    view.load(topics)
-    for t in topics:
-        if t in view.topic_errors:
-            raise Failed(
-                f"org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Topic {t} not found."
-            )
-    found = {(t, p): view.topics[t][p] for t, p in wanted if p in view.topics.get(t, {})}
-    missing = [tp for tp in wanted if tp not in found]
-    if missing:
-        raise Failed(
-            "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Unable to find partition: "
-            + ", ".join(_tp(tp) for tp in missing)
-        )
-    return found
-
-
-# --- the actions ---------------------------------------------------------------------------------
-
-
 def generate(view: Any, topics_json: str, broker_list: str, rack_aware: bool) -> None:
     try:
         brokers = [int(b) for b in broker_list.split(",")]
@@ -410,7 +230,7 @@ def generate(view: Any, topics_json: str, broker_list: str, rack_aware: bool) ->
         raise Failed(f"java.lang.NumberFormatException: {exc}") from None
     duplicates = sorted({b for b in brokers if brokers.count(b) > 1})
     if duplicates:
-        raise Failed(f"Broker list contains duplicate entries: {_java_list(duplicates)}")
+        raise Failed(f"Broker list contains duplicate entries: {java_list(duplicates)}")
     try:
         data = json.loads(topics_json)
     except ValueError:
@@ -425,7 +245,7 @@ def generate(view: Any, topics_json: str, broker_list: str, rack_aware: bool) ->
         raise Failed(f"com.fasterxml.jackson.databind.JsonMappingException: {exc}") from None
     dup_topics = sorted({t for t in topics if topics.count(t) > 1})
     if dup_topics:
-        raise Failed(f"List of topics to reassign contains duplicate entries: {_java_list(dup_topics)}")
+        raise Failed(f"List of topics to reassign contains duplicate entries: {java_list(dup_topics)}")
     view.load(sorted(set(topics)))
     for t in topics:
         if t in view.topic_errors:
@@ -472,14 +292,17 @@ def execute(
     keys = [tp for tp, _ in parts]
     dup = [tp for tp in dict.fromkeys(keys) if keys.count(tp) > 1]
     if dup:
-        raise Failed(f"Partition reassignment contains duplicate topic partitions: {','.join(map(_tp, dup))}")
+        raise Failed(
+            f"Partition reassignment contains duplicate topic partitions: {','.join(map(tp_text, dup))}"
+        )
     dup_entries = [(tp, sorted({r for r in reps if reps.count(r) > 1})) for tp, reps in parts]
     dup_entries = [(tp, d) for tp, d in dup_entries if d]
     if dup_entries:
         raise Failed(
             "Partition replica lists may not contain duplicate entries: "
             + ". ".join(
-                f"{_tp(tp)} contains multiple entries for {','.join(map(str, d))}" for tp, d in dup_entries
+                f"{tp_text(tp)} contains multiple entries for {','.join(map(str, d))}"
+                for tp, d in dup_entries
             )
         )
     proposed = dict(parts)
@@ -490,7 +313,7 @@ def execute(
         for b in reps:
             if b not in view.brokers:
                 raise Failed(f"Unknown broker id {b}")
-    current = _assignment_of(view, set(proposed))
+    current = assignment_of(view, set(proposed))
     print(
         f"Current partition replica assignment\n\n{format_reassignment_json(current)}\n\n"
         "Save this to use as the --reassignment-json-file option during rollback"
@@ -498,263 +321,17 @@ def execute(
     if throttle >= 0 or log_dir_throttle >= 0:
         print(RUN_VERIFY)
         if throttle >= 0:
-            _set_throttles(view, proposed, current, throttle)
+            set_throttles(view, proposed, current, throttle)
         if log_dir_throttle >= 0:
-            _set_log_dir_throttle(view, dirs, log_dir_throttle)
+            set_log_dir_throttle(view, dirs, log_dir_throttle)
     errors = alter_reassignments(view, proposed)
     if errors:
-        lines = "\n".join(f"{_tp(tp)}: {errors[tp]}" for tp in sorted(errors))
+        lines = "\n".join(f"{tp_text(tp)}: {errors[tp]}" for tp in sorted(errors))
         raise Failed(f"Error reassigning partition(s):\n{lines}", terse=True)
-    names = ",".join(_tp(tp) for tp in sorted(proposed))
+    names = ",".join(tp_text(tp) for tp in sorted(proposed))
     print(f"Successfully started partition reassignment{'' if len(proposed) == 1 else 's'} for {names}")
     if dirs:
         execute_moves(view, dirs, timeout_ms)
-
-
-# --- moves between log dirs (the log_dirs of the JSON) ---------------------------------------------
-Replica = tuple[str, int, int]  # topic, partition, broker: Kafka's TopicPartitionReplica
-ALTER_REPLICA_LOG_DIRS_VERSION = 1  # every broker since Kafka 1.1; kcli's answer 1 and 2
-DESCRIBE_LOG_DIRS_VERSION = 1
-REPLICA_NOT_AVAILABLE = int(ErrorCode.replica_not_available)
-# The exception Kafka's admin client raises for each error AlterReplicaLogDirs answers, with its message.
-LOG_DIR_ERRORS = {
-    int(ErrorCode.log_dir_not_found): (
-        "LogDirNotFoundException",
-        "The user-specified log directory is not found in the broker config.",
-    ),
-    int(ErrorCode.kafka_storage_error): (
-        "KafkaStorageException",
-        "Disk error when trying to access log file on the disk.",
-    ),
-    int(ErrorCode.invalid_topic_exception): (
-        "InvalidTopicException",
-        "The request attempted to perform an operation on an invalid topic.",
-    ),
-    int(ErrorCode.cluster_authorization_failed): (
-        "ClusterAuthorizationException",
-        "Cluster authorization failed.",
-    ),
-}
-
-
-def _replica(r: Replica) -> str:
-    """TopicPartitionReplica.toString: ``topic-partition-broker``."""
-    return f"{r[0]}-{r[1]}-{r[2]}"
-
-
-def _replica_order(r: Replica) -> tuple[int, str, int]:
-    """Kafka's compareTopicPartitionReplicas: broker, then topic, then partition."""
-    return (r[2], r[0], r[1])
-
-
-def alter_replica_log_dirs(view: Any, moves: dict[Replica, str]) -> set[Replica]:
-    """AlterReplicaLogDirs to each broker; the replicas whose move started. A replica its broker
-    does not host yet (REPLICA_NOT_AVAILABLE) is left for the next try, as Kafka's tool does;
-    any other error fails the command."""
-    started: set[Replica] = set()
-    by_broker: dict[int, dict[str, dict[str, list[int]]]] = {}
-    for (topic, partition, broker), path in moves.items():
-        by_broker.setdefault(broker, {}).setdefault(path, {}).setdefault(topic, []).append(partition)
-    for broker in sorted(by_broker):
-        body = {
-            "dirs": [
-                {"path": path, "topics": [{"name": t, "partitions": ps} for t, ps in topics.items()]}
-                for path, topics in by_broker[broker].items()
-            ]
-        }
-        response = view.request(34, ALTER_REPLICA_LOG_DIRS_VERSION, body, node_id=broker)
-        for t in response.results:
-            for p in t.partitions:
-                replica = (t.topic_name, int(p.partition_index), broker)
-                code = int(p.error_code)
-                if code == 0:
-                    started.add(replica)
-                elif code != REPLICA_NOT_AVAILABLE:
-                    name, message = LOG_DIR_ERRORS.get(code, ("ApiException", f"error code {code}"))
-                    raise Failed(
-                        f"Failed to alter dir for {_replica(replica)}\nCaused by: "
-                        f"org.apache.kafka.common.errors.{name}: {message}"
-                    )
-    return started
-
-
-def execute_moves(view: Any, moves: dict[Replica, str], timeout_ms: int) -> None:
-    """Kafka's executeMoves: start every move, retrying those not yet possible until the timeout."""
-    import time
-
-    deadline = time.monotonic() + timeout_ms / 1000
-    pending = dict(moves)
-    while True:
-        started = alter_replica_log_dirs(view, pending)
-        for r in sorted(started, key=_replica_order):
-            print(
-                f"Successfully started moving log directory to {pending[r]} for replica {r[0]}-{r[1]} "
-                f"with broker {r[2]} "
-            )
-        for r in started:
-            del pending[r]
-        if not pending:
-            return
-        if time.monotonic() >= deadline:
-            names = ",".join(_replica(r) for r in sorted(pending, key=_replica_order))
-            raise Failed(
-                f"Timed out before log directory move{'' if len(pending) == 1 else 's'} could be started "
-                f"for: {names}",
-                terse=True,
-            )
-        time.sleep(0.1)  # a replica a reassignment brings to this broker appears meanwhile
-
-
-def log_dir_move_states(view: Any, moves: dict[Replica, str]) -> dict[Replica, tuple[str, ...]]:
-    """Kafka's findLogDirMoveStates from DescribeLogDirs (describeReplicaLogDirs): per replica
-    ("missing-replica",), ("missing-dir",), ("completed",), ("cancelled", current) or
-    ("active", current, future)."""
-    by_broker: dict[int, list[Replica]] = {}
-    for r in moves:
-        by_broker.setdefault(r[2], []).append(r)
-    states: dict[Replica, tuple[str, ...]] = {}
-    for broker, replicas in by_broker.items():
-        topics: dict[str, list[int]] = {}
-        for t, p, _ in replicas:
-            topics.setdefault(t, []).append(p)
-        body = {"topics": [{"topic": t, "partitions": ps} for t, ps in topics.items()]}
-        try:
-            response = view.request(35, DESCRIBE_LOG_DIRS_VERSION, body, node_id=broker)
-        except ToolError:
-            for r in replicas:
-                states[r] = ("missing-replica",)
-            continue
-        current: dict[tuple[str, int], str] = {}
-        future: dict[tuple[str, int], str] = {}
-        for result in response.results:
-            if int(result.error_code):
-                continue
-            for t in result.topics:
-                for p in t.partitions:
-                    where = future if p.is_future_key else current
-                    where[(t.name, int(p.partition_index))] = str(result.log_dir)
-        for r in replicas:
-            tp, target = (r[0], r[1]), moves[r]
-            if tp not in current and tp not in future:
-                states[r] = ("missing-replica",)
-            elif tp not in current:
-                states[r] = ("missing-dir",)
-            elif tp not in future:
-                states[r] = ("completed",) if current[tp] == target else ("cancelled", current[tp])
-            else:
-                states[r] = ("active", current[tp], future[tp])
-    return states
-
-
-def format_move_states(states: dict[Replica, tuple[str, ...]], moves: dict[Replica, str]) -> str:
-    """Kafka's replicaMoveStatesToString (an empty line when no log_dirs were given)."""
-    lines = []
-    for r in sorted(states, key=_replica_order):
-        state, target, tp = states[r], moves[r], f"{r[0]}-{r[1]}"
-        kind = state[0]
-        if kind == "missing-dir":
-            lines.append(
-                f"Partition {tp} is not found in any live log dir on broker {r[2]}. There is likely an "
-                "offline log directory on the broker."
-            )
-        elif kind == "missing-replica":
-            lines.append(f"Partition {tp} cannot be found in any live log directory on broker {r[2]}.")
-        elif kind == "active":
-            if state[2] == target:
-                lines.append(f"Reassignment of replica {_replica(r)} is still in progress.")
-            else:
-                lines.append(
-                    f"Partition {tp} on broker {r[2]} is being moved to log dir {state[2]} instead of {target}."
-                )
-        elif kind == "cancelled":
-            lines.append(
-                f"Partition {tp} on broker {r[2]} is not being moved from log dir {state[1]} to {target}."
-            )
-        else:
-            lines.append(f"Reassignment of replica {_replica(r)} completed successfully.")
-    return "\n".join(lines)
-
-
-def move_map(
-    ongoing: dict[tuple[str, int], Any],
-    proposed: dict[tuple[str, int], list[int]],
-    current: dict[tuple[str, int], list[int]],
-) -> dict[tuple[str, int], tuple[set[int], set[int]]]:
-    """Kafka's calculateProposedMoveMap: (sources, destinations) of every partition moving - those
-    of the running reassignments (sources without the adding replicas) and the proposed ones
-    (sources from a running reassignment when there is one, else the current replicas)."""
-    moves: dict[tuple[str, int], tuple[set[int], set[int]]] = {}
-    for tp, r in ongoing.items():
-        adding = set(r.adding_replicas)
-        moves[tp] = ({int(b) for b in r.replicas} - adding, adding)
-    for tp, target in proposed.items():
-        sources = moves[tp][0] if tp in moves else set(current[tp])
-        moves[tp] = (sources, set(target) - sources)
-    return moves
-
-
-def throttle_configs(
-    moves: dict[tuple[str, int], tuple[set[int], set[int]]],
-) -> tuple[dict[str, str], dict[str, str], list[int]]:
-    """Kafka's leader and follower throttled-replicas values per topic (``partition:broker`` in
-    string order) and the brokers that get the rates: the sources throttle as leaders, the new
-    replicas as followers."""
-    leaders: dict[str, set[str]] = {}
-    followers: dict[str, set[str]] = {}
-    brokers: set[int] = set()
-    for (t, p), (sources, destinations) in moves.items():
-        leaders.setdefault(t, set()).update(f"{p}:{s}" for s in sources)
-        followers.setdefault(t, set()).update(f"{p}:{d}" for d in destinations - sources)
-        brokers |= sources | destinations
-    return (
-        {t: ",".join(sorted(v)) for t, v in leaders.items()},
-        {t: ",".join(sorted(v)) for t, v in followers.items()},
-        sorted(brokers),
-    )
-
-
-def _set_throttles(
-    view: Any,
-    proposed: dict[tuple[str, int], list[int]],
-    current: dict[tuple[str, int], list[int]],
-    rate: int,
-) -> None:
-    """Kafka's modifyReassignmentThrottle: the topics' throttled replicas, then both rates on every
-    broker a partition moves from or to (with ``--additional``, the running moves count too)."""
-    leaders, followers, brokers = throttle_configs(move_map(list_reassignments(view), proposed, current))
-    _alter_configs(
-        view,
-        [
-            (
-                TOPIC_RESOURCE,
-                t,
-                [(TOPIC_THROTTLES[0], leaders[t], SET), (TOPIC_THROTTLES[1], followers[t], SET)],
-            )
-            for t in hashmap_order(leaders)
-        ],
-    )
-    _alter_configs(
-        view,
-        [
-            (
-                BROKER_RESOURCE,
-                str(b),
-                [(BROKER_THROTTLES[0], str(rate), SET), (BROKER_THROTTLES[1], str(rate), SET)],
-            )
-            for b in brokers
-        ],
-    )
-    print(f"The inter-broker throttle limit was set to {rate} B/s")
-
-
-def _set_log_dir_throttle(view: Any, dirs: dict[tuple[str, int, int], str], rate: int) -> None:
-    """Kafka's modifyLogDirThrottle: the rate on each broker with a replica moving between its
-    log dirs (none when the plan names no log dir); the line is printed either way."""
-    brokers = sorted({b for _, _, b in dirs})
-    _alter_configs(
-        view, [(BROKER_RESOURCE, str(b), [(BROKER_THROTTLES[2], str(rate), SET)]) for b in brokers]
-    )
-    print(f"The replica-alter-dir throttle limit was set to {rate} B/s")
 
 
 def verify(view: Any, text: str, preserve_throttles: bool) -> None:
@@ -764,14 +341,14 @@ def verify(view: Any, text: str, preserve_throttles: bool) -> None:
     lines = ["Status of partition reassignment:"]
     for tp, target in sorted(dict(parts).items()):
         if tp in ongoing:
-            lines.append(f"Reassignment of partition {_tp(tp)} is still in progress.")
+            lines.append(f"Reassignment of partition {tp_text(tp)} is still in progress.")
             continue
         current = view.topics.get(tp[0], {}).get(tp[1], [])
         if current == target:
-            lines.append(f"Reassignment of partition {_tp(tp)} is completed.")
+            lines.append(f"Reassignment of partition {tp_text(tp)} is completed.")
         else:
             lines.append(
-                f"There is no active reassignment of partition {_tp(tp)}, but replica set is "
+                f"There is no active reassignment of partition {tp_text(tp)}, but replica set is "
                 f"{','.join(map(str, current))} rather than {','.join(map(str, target))}."
             )
     print("\n".join(lines))
@@ -793,12 +370,12 @@ def cancel(view: Any, text: str, preserve_throttles: bool, timeout_ms: int = 100
     if cancelling:
         errors = alter_reassignments(view, {tp: None for tp in cancelling})
         if errors:
-            lines = "\n".join(f"{_tp(tp)}: {errors[tp]}" for tp in sorted(errors))
+            lines = "\n".join(f"{tp_text(tp)}: {errors[tp]}" for tp in sorted(errors))
             raise Failed(
                 f"Error cancelling partition reassignment{'' if len(errors) == 1 else 's'} for:\n{lines}",
                 terse=True,
             )
-        names = ",".join(_tp(tp) for tp in cancelling)
+        names = ",".join(tp_text(tp) for tp in cancelling)
         print(
             f"Successfully cancelled partition reassignment{'' if len(cancelling) == 1 else 's'} for: {names}"
         )
@@ -825,7 +402,7 @@ def list_action(view: Any) -> None:
     lines = ["Current partition reassignments:"]
     for tp in sorted(running):
         r = running[tp]
-        line = f"{_tp(tp)}: replicas: {','.join(map(str, r.replicas))}."
+        line = f"{tp_text(tp)}: replicas: {','.join(map(str, r.replicas))}."
         if r.adding_replicas:
             line += f" adding: {','.join(map(str, r.adding_replicas))}."
         if r.removing_replicas:
@@ -853,23 +430,26 @@ def _body(argv: list[str]) -> int:
             view.load([])
             if action == "generate":
                 generate(
-                    view, _read(args.topics_to_move_json_file), args.broker_list, not args.disable_rack_aware
+                    view,
+                    read_file(args.topics_to_move_json_file),
+                    args.broker_list,
+                    not args.disable_rack_aware,
                 )
             elif action == "execute":
                 execute(
                     view,
-                    _read(args.reassignment_json_file),
+                    read_file(args.reassignment_json_file),
                     args.additional,
                     throttle,
                     log_dir_throttle,
                     _long(args.timeout, "timeout", 10000),
                 )
             elif action == "verify":
-                verify(view, _read(args.reassignment_json_file), args.preserve_throttles)
+                verify(view, read_file(args.reassignment_json_file), args.preserve_throttles)
             elif action == "cancel":
                 cancel(
                     view,
-                    _read(args.reassignment_json_file),
+                    read_file(args.reassignment_json_file),
                     args.preserve_throttles,
                     _long(args.timeout, "timeout", 10000),
                 )

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kcli.tools.cluster_wire import ClusterView
-from kcli.tools.reassign_partitions import alter_reassignments
+from kcli.tools.reassignment_calls import alter_reassignments
 from tests.cluster_process import Cluster
 from tests.e2e.helpers import wait_until
 from tests.tools.helpers import run_tool

@@ -27,7 +27,7 @@ from kcli.server.cluster.replication_quota import (
     validate_throttled_replicas,
 )
 from kcli.server.config import ConfigError
-from kcli.tools.reassign_partitions import move_map, throttle_configs
+from kcli.tools.reassignment_throttles import move_map, throttle_configs
 
 MB = 1_000_000
 
