@@ -97,8 +97,13 @@ async def alter_replica_log_dirs(ctx: RequestContext, request: Any) -> dict:
 
 
 def _io_rate(broker: Any) -> int | None:
-    """``replica.alter.log.dirs.io.max.bytes.per.second`` (Kafka's default: unlimited)."""
-    text = broker.config.raw.get(IO_RATE_CONFIG, "")
+    """The copy's ``replica.alter.log.dirs.io.max.bytes.per.second``: the dynamic broker config
+    (``kafka-configs --entity-type brokers`` or ``kafka-reassign-partitions
+    --replica-alter-log-dirs-throttle``) when set, else the static setting; unset is unlimited, as
+    Kafka's default. The mover asks again each round, so a change applies to a running move, as
+    a changed quota does in Kafka."""
+    dynamic = getattr(broker.catalog, "broker_configs", {}).get(IO_RATE_CONFIG)
+    text = dynamic if dynamic is not None else broker.config.raw.get(IO_RATE_CONFIG, "")
     try:
         rate = int(text)
     except ValueError:
@@ -125,7 +130,7 @@ def _alter_one(broker: Any, topic: str, index: int, target: Path | None) -> Erro
             current.log = moved
 
     try:
-        broker.logs.move(topic, index, target, on_moved, _io_rate(broker))
+        broker.logs.move(topic, index, target, on_moved, lambda: _io_rate(broker))
     except OSError:  # the future replica's directory could not be created (logged for the dir)
         return ErrorCode.kafka_storage_error
     return ErrorCode.none

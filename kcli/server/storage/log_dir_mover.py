@@ -309,13 +309,14 @@ class LogDirMove:
             src._maintenance_lock.release()
 
     async def run(
-        self, install: Callable[[PartitionLog], None], rate: int | None = None
+        self, install: Callable[[PartitionLog], None], rates: Callable[[], int | None] = lambda: None
     ) -> PartitionLog | None:
         """Copy in rounds off the event loop until little is left, then swap on the loop.
 
-        ``rate``: Kafka's ``replica.alter.log.dirs.io.max.bytes.per.second``, the bytes per second
-        the copy may read (None: as fast as the disk goes)."""
+        ``rates``: Kafka's ``replica.alter.log.dirs.io.max.bytes.per.second`` now, the bytes per
+        second the copy may read (None: as fast as the disk goes), asked each round."""
         while not self.cancelled:
+            rate = rates()
             budget = None if rate is None else max(1, rate // 10)
             left = await asyncio.to_thread(self.copy_round, budget)
             if rate is not None and left > FINAL_STEP_BYTES:

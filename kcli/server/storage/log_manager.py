@@ -196,7 +196,7 @@ class LogManager:
         partition: int,
         target_dir: Path,
         on_moved: Callable[[PartitionLog], None],
-        rate: int | None = None,
+        rate: Callable[[], int | None] = lambda: None,
     ) -> None:
         """Start moving the partition's log to ``target_dir`` (a task on the running event loop);
         ``on_moved`` gets the new log once it replaced the old one. Moving to the dir the log is

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from kio.schema.errors import ErrorCode
 
+from kcli.server.storage.log_dir_mover import FINAL_STEP_BYTES
 from kcli.tools import log_dirs as log_dirs_tool
 from kcli.tools import reassign_partitions
 from kcli.tools.cluster_wire import ClusterView
@@ -284,3 +286,32 @@ def test_kill_during_a_move_and_between_the_renames_loses_nothing(tmp_path: Path
         assert read_partition(broker.bootstrap, topic, 0) == values
     finally:
         broker.stop()
+
+
+def test_the_tools_log_dir_throttle_bounds_a_running_move(
+    broker: BrokerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--replica-alter-log-dirs-throttle`` sets the brokers' dynamic
+    ``replica.alter.log.dirs.io.max.bytes.per.second``, which the copy obeys over the static one
+    (here a third of it): the move lasts at least the bytes it copies at that rate (a lower bound
+    from the data; the last FINAL_STEP_BYTES are swapped in at once), and ``--verify`` clears it."""
+    topic = "throttled-move"
+    create(broker.bootstrap, topic)
+    dirs = dirs_of(broker)
+    (source,) = where(dirs, topic)
+    target = next(d for d in dirs[:2] if d != source)
+    preload(broker.bootstrap, topic, 3500)
+    size = sum(f.stat().st_size for f in (source / f"{topic}-0").glob("*.log"))
+    rate = RATE // 3
+    path = plan(tmp_path / "move.json", topic, str(target))
+    started = time.monotonic()
+    code, out = reassign(
+        capsys, broker.bootstrap, "--execute", "--reassignment-json-file", path,
+        "--replica-alter-log-dirs-throttle", str(rate),
+    )  # fmt: skip
+    assert code == 0, out
+    assert wait_until(lambda: where(dirs, topic) == [target], 120)
+    elapsed = time.monotonic() - started
+    assert elapsed >= (size - FINAL_STEP_BYTES - rate / 10) / rate, (size, elapsed)
+    code, out = reassign(capsys, broker.bootstrap, "--verify", "--reassignment-json-file", path)
+    assert code == 0 and "Clearing broker-level throttles on broker 0" in out, out
