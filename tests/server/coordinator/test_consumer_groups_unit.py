@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from kcli.server.base.consumer_group_config import ConsumerGroupConfig, SettingError
 from kcli.server.coordinator.assignors import MemberSpec, RangeAssignor, UniformAssignor
 from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator, HeartbeatRequest
 from kcli.server.coordinator.consumer_group import Member
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
 from kcli.server.coordinator.consumer_group_records import (
     CURRENT_ASSIGNMENT,
     GROUP_EPOCH,
