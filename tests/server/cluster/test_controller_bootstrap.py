@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.raft_voters import read_bootstrap_voters
-from kcli.server.storage.catalog import encode_cluster_id, random_uuid
 from tests.broker_process import BrokerProcess, free_port
 from tests.cluster_process import CONTROLLER_MARKER
 from tests.e2e.helpers import wait_until
