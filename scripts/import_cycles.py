@@ -6,7 +6,7 @@ under ``if TYPE_CHECKING:`` (a type-only import is still a dependency of the des
 how most of the cycles the review found were hidden). ``--runtime`` leaves the TYPE_CHECKING
 ones out, to show which cycles Python itself would meet.
 
-A file's package is the package it sits in (``kcli/server/broker.py`` is in ``kcli.server``,
+A file's package is the package it sits in (``kcli/server/daemon.py`` is in ``kcli.server``,
 ``kcli/server/cluster/__init__.py`` is ``kcli.server.cluster``). The implicit import of a
 parent package's ``__init__`` is not counted.
 
@@ -33,7 +33,7 @@ Edge = tuple[str, str]
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
-    """``kcli/server/broker.py`` -> ``kcli.server.broker``; a package's ``__init__`` is the package."""
+    """``kcli/server/daemon.py`` -> ``kcli.server.daemon``; a package's ``__init__`` is the package."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()

@@ -1,6 +1,6 @@
 """Unit tests: ``docs/architecture.md`` names only what exists (issue 17), and the README points to it.
 
-Every repository path the document writes (``kcli/server/partition.py``, ``tests/...``) must exist,
+Every repository path the document writes (``kcli/server/base/partition.py``, ``tests/...``) must exist,
 and every dotted name it writes in backticks from ``kcli.`` or ``kio.`` (a module, a class, a
 function, a method, or an attribute a class sets in its methods) must resolve, so a rename or a
 move fails here until the map is updated.
@@ -90,9 +90,9 @@ def test_every_dotted_name_in_the_doc_resolves() -> None:
 
 
 def test_resolve_refuses_what_does_not_exist() -> None:
-    assert resolve("kcli.server.replica_manager.ReplicaManager.append_records")
-    assert resolve("kcli.server.broker.Broker.leadership_listeners")  # set in __init__
-    for missing in ("kcli.server.no_such_module", "kcli.server.broker.Broker.no_such_method"):
+    assert resolve("kcli.server.state.replica_manager.ReplicaManager.append_records")
+    assert resolve("kcli.server.state.broker.Broker.leadership_listeners")  # set in __init__
+    for missing in ("kcli.server.no_such_module", "kcli.server.state.broker.Broker.no_such_method"):
         with pytest.raises(LookupError):
             resolve(missing)
 

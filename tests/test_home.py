@@ -62,7 +62,7 @@ def test_apache_config_is_kraft(tmp_path: Path) -> None:
     assert server["controller.quorum.bootstrap.servers"] == "localhost:9093"
     assert server["listeners"] == "PLAINTEXT://:9092,CONTROLLER://:9093"
     assert server["log.dirs"] == "/tmp/kraft-combined-logs"
-    from kcli.server.config import BrokerConfig
+    from kcli.server.base.config import BrokerConfig
 
     config = BrokerConfig.load(target / "config/server.properties")
     assert config.kraft and [ls.port for ls in config.client_listeners] == [9092]

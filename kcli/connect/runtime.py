@@ -61,7 +61,7 @@ def run(
     build: Callable[[WorkerConfig, list[str]], Herder],
     after_start: Callable[[Herder], None] | None = None,
 ) -> int:
-    from kcli.server.logging_setup import setup_logging
+    from kcli.server.base.logging_setup import setup_logging
 
     args = list(sys.argv[1:] if argv is None else argv)
     usage = f"USAGE: {prog} [-daemon] connect-{'distributed' if distributed else 'standalone'}.properties"

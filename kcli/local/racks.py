@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kcli.properties import load_properties
 
-#: Kafka's selector class, as the broker knows it (kcli.server.replica_selector.RACK_AWARE);
+#: Kafka's selector class, as the broker knows it (kcli.server.base.replica_selector.RACK_AWARE);
 #: spelt out here so ``kcli local`` stays a launcher that imports nothing of the broker.
 RACK_AWARE = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 

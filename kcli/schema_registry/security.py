@@ -225,7 +225,7 @@ def _basic_auth(props: Mapping[str, str], env: Mapping[str, str]) -> BasicAuth |
 
 
 def _ssl_context(props: Mapping[str, str]) -> ssl.SSLContext | None:
-    from kcli.server.config import ConfigError
+    from kcli.server.base.config import ConfigError
     from kcli.server.security.tls import server_context
 
     listener = (props.get("listeners") or "").split(",")[0].strip()

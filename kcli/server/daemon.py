@@ -15,9 +15,9 @@ import logging
 import time
 
 from kcli.daemons import PidFile, stop_on_signals
-from kcli.server.broker import Broker
-from kcli.server.config import BrokerConfig, ConfigError
+from kcli.server.base.config import BrokerConfig, ConfigError
 from kcli.server.network import BrokerServer
+from kcli.server.state.broker import Broker
 from kcli.server.storage.errors import StorageStartupError
 
 log = logging.getLogger("kafka.server.KafkaServer")

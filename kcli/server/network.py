@@ -28,18 +28,18 @@ from kio.schema.errors import ErrorCode
 
 from kcli.protocol.messages import build, response_class
 from kcli.server.apis import ApiSpec, RequestContext, load_all
-from kcli.server.broker import Broker
-from kcli.server.config import Listener
+from kcli.server.authorization.api_authorization import RequestAuthorization
+from kcli.server.authorization.authorization_base import CloseConnection
+from kcli.server.base.config import Listener
 from kcli.server.connection_quotas import ConnectionQuotas, TooManyConnections
 from kcli.server.framing import FrameConnection, ReceiveBuffers
 from kcli.server.memory_pool import MemoryPool
 from kcli.server.protocol.codec import DecodeError, decode_request, encode_response, peek_header
-from kcli.server.security.api_authorization import RequestAuthorization
 from kcli.server.security.authenticator import AuthenticationFailed, IllegalState, SaslSession
-from kcli.server.security.authorization_base import CloseConnection
 from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal, NoMatchingRule, rfc2253_name
 from kcli.server.security.scram import ScramCredential
 from kcli.server.security.setup import ListenerSecurity
+from kcli.server.state.broker import Broker
 from kcli.server.storage.handles import FileRegion
 
 log = logging.getLogger("kafka.network.SocketServer")

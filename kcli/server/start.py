@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     # kio registers property-testing strategies whenever hypothesis is importable, which costs the
     # broker about 0.3 s of start-up; the broker process never needs them.
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]
-    from kcli.server.config import BrokerConfig, ConfigError
+    from kcli.server.base.config import BrokerConfig, ConfigError
 
     try:
         config = BrokerConfig.load(path, overrides)
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if daemon:
         return _detach(path, overrides)
+    from kcli.server.base.logging_setup import setup_logging
     from kcli.server.daemon import run
-    from kcli.server.logging_setup import setup_logging
 
     setup_logging()
     try:

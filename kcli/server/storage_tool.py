@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "random-uuid":
         print(encode_cluster_id(random_uuid()))
         return 0
+    from kcli.server.base.config import BrokerConfig, ConfigError
     from kcli.server.cluster.raft_voters import write_bootstrap_snapshot
-    from kcli.server.config import BrokerConfig, ConfigError
     from kcli.server.storage.log_dirs import MetaPropertiesError, read_meta, write_meta
 
     if args.command == "verify" and args.log_dir:
@@ -189,7 +189,7 @@ def _initial_controllers(args: argparse.Namespace, config) -> list | None:  # ty
         if not found:
             raise _Terse("No controller listeners found.")
         host, port = found[0].host, found[0].port
-        from kcli.server.catalog import encode_cluster_id, random_uuid
+        from kcli.protocol.uuids import encode_cluster_id, random_uuid
 
         return [DynamicVoter(config.node_id, host or "localhost", port, encode_cluster_id(random_uuid()))]
     if args.initial_controllers:

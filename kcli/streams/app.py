@@ -208,7 +208,7 @@ def run_demo(
 def log_like_kafka_tools() -> None:
     """Kafka Streams' own warnings on stderr in the layout of Kafka's tools-log4j.properties
     (``[date] WARN message (logger)``), which ``kafka-run-class`` uses."""
-    from kcli.server.logging_setup import KafkaFormatter
+    from kcli.server.base.logging_setup import KafkaFormatter
 
     if not config_log.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -13,7 +13,7 @@ sent with kio over PLAINTEXT (:mod:`kcli.tools.cluster_wire`), so the tool works
 Kafka cluster's plaintext listener, not only kcli's. ``--throttle`` sets Kafka's throttle
 configs (``leader/follower.replication.throttled.replicas`` on the topics, the ``...rate``
 configs on the brokers) exactly as Kafka's tool does, and kcli's brokers enforce them as Kafka's
-replication quotas (:mod:`kcli.server.cluster.replication_quota`); ``--execute --additional
+replication quotas (:mod:`kcli.server.base.replication_quota`); ``--execute --additional
 --throttle N`` resubmits a running plan with a new rate. ``--verify`` (once nothing is moving)
 and ``--cancel`` clear them, printing Kafka 3.9's ``Clearing broker-level throttles ...`` and
 ``Clearing topic-level throttles ...`` lines (the ZooKeeper-era tool printed ``Throttle was

@@ -18,8 +18,8 @@ from kcli.protocol.json_lines import MAX_LINE, decode, encode
 from kcli.zookeeper.connect import START_HINT, ConnectString, parse_connect
 
 if TYPE_CHECKING:
-    from kcli.server.broker_view import BrokerNode
-    from kcli.server.config import BrokerConfig
+    from kcli.server.base.broker_view import BrokerNode
+    from kcli.server.base.config import BrokerConfig
 
 log = logging.getLogger("kafka.zookeeper.ZooKeeperClient")
 

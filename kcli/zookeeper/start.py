@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(settings.get("dataDir", "/tmp/zookeeper").strip()).expanduser()
     if daemon:
         return _detach(path)
-    from kcli.server.logging_setup import setup_logging
+    from kcli.server.base.logging_setup import setup_logging
 
     setup_logging()
     logging.getLogger("org.apache.zookeeper.server.quorum.QuorumPeerConfig").info(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kcli.server.broker_view import BrokerNode
-from kcli.server.config import BrokerConfig
+from kcli.server.base.broker_view import BrokerNode
+from kcli.server.base.config import BrokerConfig
 from kcli.zookeeper.connect import parse_connect
 from kcli.zookeeper.registration import ZooKeeperRegistration, ZooKeeperUnavailable
 from kcli.zookeeper.resolve import ZooKeeperUnavailable as ResolveUnavailable

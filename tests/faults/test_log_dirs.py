@@ -10,8 +10,8 @@ import sys
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from kcli.server.catalog import CATALOG_FILE
 from kcli.server.cluster.metadata_log import METADATA_DIR
+from kcli.server.storage.catalog import CATALOG_FILE
 from tests.faults.helpers import PARTITIONS, TOPICS, Copy, lines, read_partition, start_expecting_refusal
 
 

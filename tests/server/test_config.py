@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kcli.properties import parse_properties
-from kcli.server.config import BrokerConfig, ConfigError, Listener
+from kcli.server.base.config import BrokerConfig, ConfigError, Listener
 
 
 def test_java_properties_syntax() -> None:
@@ -92,7 +92,7 @@ def test_log_lines_use_log4j_level_names() -> None:
     """Unit test: Kafka's logs say WARN and FATAL (log4j), never Python's WARNING and CRITICAL."""
     import logging
 
-    from kcli.server.logging_setup import KafkaFormatter
+    from kcli.server.base.logging_setup import KafkaFormatter
 
     def line(level: int) -> str:
         record = logging.LogRecord("kafka.log.LogManager", level, __file__, 1, "disk %s", ("full",), None)

@@ -11,16 +11,16 @@ from kio.schema.errors import ErrorCode
 
 from kcli.protocol.messages import build, response_class
 from kcli.server.apis import load_all
-from kcli.server.catalog import TopicRecord
 from kcli.server.cluster.image import MetadataDelta
-from kcli.server.metadata_response_cache import (
+from kcli.server.protocol.codec import encode_response
+from kcli.server.state.metadata_response_cache import (
     NOT_REQUESTED,
     FragmentList,
     MetadataResponseCache,
     TopicFragment,
     encode_metadata_response,
 )
-from kcli.server.protocol.codec import encode_response
+from kcli.server.storage.catalog import TopicRecord
 
 APIS = load_all()
 VERSIONS = range(APIS[3].min_version, APIS[3].max_version + 1)

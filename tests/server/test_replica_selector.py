@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kcli.server.config import BrokerConfig, ConfigError
-from kcli.server.replica_selector import (
+from kcli.server.base.config import BrokerConfig, ConfigError
+from kcli.server.base.replica_selector import (
     RACK_AWARE,
     RackAwareReplicaSelector,
     ReplicaView,

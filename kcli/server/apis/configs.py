@@ -11,13 +11,13 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker, TopicError
-from kcli.server.cluster.replication_quota import (
+from kcli.server.base.replication_quota import (
     BROKER_RATE_CONFIGS,
     QuotaConfigError,
     validate_broker_config,
 )
-from kcli.server.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
+from kcli.server.base.topic_configs import TOPIC_CONFIGS, InvalidConfigError, validate_topic_config
+from kcli.server.state.broker import Broker, TopicError
 
 TOPIC, BROKER, BROKER_LOGGER, GROUP = 2, 4, 8, 32
 SOURCE_GROUP = 8

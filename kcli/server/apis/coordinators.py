@@ -16,10 +16,10 @@ from kcli.server.coordinator import errors as E
 from kcli.server.transaction import errors as TE
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
-    from kcli.server.broker_view import BrokerNode
+    from kcli.server.base.broker_view import BrokerNode
     from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
     from kcli.server.coordinator.group_coordinator import GroupCoordinator
+    from kcli.server.state.broker import Broker
     from kcli.server.transaction.coordinator import TransactionCoordinator
 
 

@@ -7,7 +7,7 @@ only for TLS, or when the region is small). Batches nothing has CRC-checked yet 
 earlier run and not recovered) are read and checked once before they are served, as before.
 
 The response is ready when it holds ``min_bytes`` or ``max_wait`` has passed. In between the
-request waits in the purgatory (:mod:`kcli.server.purgatory`) as Kafka's DelayedFetch: each
+request waits in the purgatory (:mod:`kcli.server.base.purgatory`) as Kafka's DelayedFetch: each
 append, high-watermark move or leadership change of a partition it asked for runs a check of
 offsets and byte positions only, and the data is read once, when the check passes or the time is
 up. Fetch sessions (KIP-227) are declined by answering session id 0, which every client accepts
@@ -19,7 +19,7 @@ may be served by any replica this broker holds, a follower reading up to its own
 newer leader epoch is FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH, an offset past the follower's
 log end OFFSET_OUT_OF_RANGE, on which clients go back to the leader); followers' and older
 consumers' fetches stay leader-only (NOT_LEADER_OR_FOLLOWER). With ``replica.selector.class``
-set, the leader asks the selector (:mod:`kcli.server.replica_selector`) which replica a consumer
+set, the leader asks the selector (:mod:`kcli.server.base.replica_selector`) which replica a consumer
 should read from, among the in-sync followers that hold the fetch offset; when it is another
 broker the partition answers ``preferred_read_replica`` with no records, at once.
 """
@@ -34,9 +34,10 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker, BrokerNode
-from kcli.server.cluster.replication_quota import leader_throttled, record_leader_fetch
-from kcli.server.partition import Partition
+from kcli.server.base.partition import Partition
+from kcli.server.base.purgatory import DelayedOperation
+from kcli.server.base.replica_selector import ReplicaSelector, ReplicaView, replica_selector
+from kcli.server.base.replication_quota import leader_throttled, record_leader_fetch
 from kcli.server.protocol.fast_responses import (
     SENDFILE_MIN,
     Region,
@@ -44,8 +45,7 @@ from kcli.server.protocol.fast_responses import (
     is_region,
     release_regions,
 )
-from kcli.server.purgatory import DelayedOperation
-from kcli.server.replica_selector import ReplicaSelector, ReplicaView, replica_selector
+from kcli.server.state.broker import Broker, BrokerNode
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 

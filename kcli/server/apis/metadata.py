@@ -2,9 +2,9 @@
 
 A request naming an unknown topic auto-creates it when ``auto.create.topics.enable`` is on and the
 client allows it (``allow_auto_topic_creation``, v4+). Topics are answered from the broker's
-:class:`~kcli.server.metadata_response_cache.MetadataResponseCache` (each topic encoded once per
+:class:`~kcli.server.state.metadata_response_cache.MetadataResponseCache` (each topic encoded once per
 version until its metadata changes) and the response is assembled from those bytes by
-:func:`~kcli.server.metadata_response_cache.encode_metadata_response`.
+:func:`~kcli.server.state.metadata_response_cache.encode_metadata_response`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker, topic_name_problem
-from kcli.server.metadata_response_cache import NOT_REQUESTED, encode_metadata_response, topic_dict
+from kcli.server.state.broker import Broker, topic_name_problem
+from kcli.server.state.metadata_response_cache import NOT_REQUESTED, encode_metadata_response, topic_dict
 
 
 def topic_metadata(broker: Broker, name: str, private: bool = False) -> dict[str, Any]:

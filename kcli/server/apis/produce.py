@@ -2,7 +2,7 @@
 
 The storage layer checks batch headers and CRCs, assigns offsets by rewriting the header and
 writes the bytes; records are never decoded here. Appending and waiting for acks=all is the
-broker's one append path (:class:`kcli.server.replica_manager.ReplicaManager`), shared with the
+broker's one append path (:class:`kcli.server.state.replica_manager.ReplicaManager`), shared with the
 group coordinator. With acks=0 no response is sent, as in Kafka. A transaction's first write to a
 partition is checked with its coordinator first (KIP-890, :func:`verify_produce`).
 """
@@ -15,7 +15,7 @@ from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
 from kcli.server.protocol.fast_responses import encode_produce_response
-from kcli.server.replica_manager import PartitionAppend
+from kcli.server.state.replica_manager import PartitionAppend
 
 
 @api(0, "Produce", 3, 12, encoder=encode_produce_response)

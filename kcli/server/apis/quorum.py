@@ -43,7 +43,7 @@ def _replica(row: list[Any]) -> dict[str, Any]:
 
 @api(55, "DescribeQuorum", 0, 2)
 async def describe_quorum(ctx: RequestContext, request: Any) -> dict:
-    from kcli.server.broker import TopicError
+    from kcli.server.state.broker import TopicError
 
     if not ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME):  # as KafkaApis
         return {

@@ -22,7 +22,7 @@ from kcli.server.security.acls import AclOperation, ResourceType
 from kcli.server.security.principal import ANONYMOUS, KafkaPrincipal
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
 
 
 @dataclass

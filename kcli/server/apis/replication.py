@@ -41,7 +41,7 @@ async def elect_leaders(ctx: RequestContext, request: Any) -> dict:
     if request.topic_partitions is not None:
         wanted = [(t.topic, int(p)) for t in request.topic_partitions for p in t.partitions]
     election_type = int(getattr(request, "election_type", 0))
-    from kcli.server.broker import TopicError
+    from kcli.server.state.broker import TopicError
 
     try:
         results = await ctx.broker.elect_leaders(election_type, wanted, request.timeout.total_seconds())

@@ -11,10 +11,10 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext, api
-from kcli.server.broker import Broker
-from kcli.server.catalog import TopicRecord
 from kcli.server.cluster.replication_control import NewPartitions, NewTopic
 from kcli.server.cluster.topic_rules import TopicError
+from kcli.server.state.broker import Broker
+from kcli.server.storage.catalog import TopicRecord
 
 
 @api(19, "CreateTopics", 2, 7)

@@ -28,7 +28,7 @@ from kcli.server.transaction.markers import Marker
 from kcli.server.transaction.verification import for_producer
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
     from kcli.server.transaction.coordinator import TransactionCoordinator
 
 NO_PRODUCER_ID = -1

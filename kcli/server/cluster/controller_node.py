@@ -21,13 +21,13 @@ from kio.schema.errors import ErrorCode
 
 from kcli.protocol.json_lines import MAX_LINE, answer_lines
 from kcli.protocol.uuids import encode_cluster_id, random_uuid
+from kcli.server.base.config import BrokerConfig
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.controller_service import ControllerService
 from kcli.server.cluster.raft_log import RaftMetadataLog
 from kcli.server.cluster.raft_node import QuorumNode
 from kcli.server.cluster.raft_snapshots import FollowerSnapshots
 from kcli.server.cluster.raft_voters import configured_voters, read_bootstrap_voters
-from kcli.server.config import BrokerConfig
 
 log = logging.getLogger("kafka.server.ControllerServer")
 

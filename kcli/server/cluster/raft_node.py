@@ -37,10 +37,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.server.base.config import BrokerConfig
 from kcli.server.cluster.quorum_state import QuorumStateStore
 from kcli.server.cluster.raft import RaftState, Role, end_epoch_backoff_ms
 from kcli.server.cluster.raft_log import RaftMetadataLog
-from kcli.server.config import BrokerConfig
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.topic_configs import validate_topic_config
+from kcli.server.base.topic_configs import validate_topic_config
 
 LEGAL_TOPIC = re.compile(r"^[a-zA-Z0-9._-]+$")
 MAX_TOPIC_NAME = 249

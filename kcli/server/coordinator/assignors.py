@@ -233,8 +233,3 @@ BUILTIN: dict[str, type[UniformAssignor] | type[RangeAssignor]] = {
     "uniform": UniformAssignor,
     "range": RangeAssignor,
 }
-#: Kafka's class names, accepted in ``group.consumer.assignors`` as Kafka 3.x required them.
-CLASS_NAMES = {
-    "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
-    "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range",
-}

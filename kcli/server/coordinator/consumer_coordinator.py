@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
+from kcli.server.base.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.classic_members import ClassicMembers
 from kcli.server.coordinator.consumer_group import (
@@ -35,7 +36,6 @@ from kcli.server.coordinator.consumer_group import (
     member_records,
     new_member_id,
 )
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator.consumer_group_membership import ConsumerGroupMembership
 from kcli.server.coordinator.consumer_group_records import (
     CURRENT_ASSIGNMENT,

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
+from kcli.server.base.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator import errors as E
 from kcli.server.coordinator.assignors import BUILTIN, Assignor
 from kcli.server.coordinator.consumer_group import ConsumerGroup, Member
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator.consumer_group_records import GROUP_EPOCH, MemberState, Record, decode, encode
 from kcli.server.coordinator.store import AppendError
 from kcli.server.coordinator.subscriptions import BrokerTopics, RegexResolver, TopicView

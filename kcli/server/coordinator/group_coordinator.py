@@ -23,7 +23,7 @@ from kcli.server.coordinator.store import OFFSETS_TOPIC, OffsetsTopicStore, Stor
 from kcli.server.coordinator.transactional_offsets import PendingTransactionalOffsets
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
 
 
 class GroupCoordinator:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kio.schema.errors import ErrorCode
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
 
 log = logging.getLogger("kafka.coordinator.group.GroupCoordinator")
 
@@ -144,7 +144,7 @@ class OffsetsTopicStore:
         """Create ``__consumer_offsets`` if it is missing; False when that is impossible."""
         if self.broker.topic(OFFSETS_TOPIC) is not None:
             return True
-        from kcli.server.broker import TopicError
+        from kcli.server.state.broker import TopicError
 
         config = self.broker.config
         live = len(self.broker.live_brokers())

@@ -24,7 +24,7 @@ import re2
 from kcli.server.coordinator.consumer_group_records import TopicMetadata
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
 
 
 class InvalidRegex(ValueError):

@@ -7,7 +7,7 @@ Every setting is looked up as Kafka does: ``listener.name.<listener>.<key>`` fir
 a JAAS login module for a mechanism comes from
 ``listener.name.<listener>.<mechanism>.sasl.jaas.config``, else from the JAAS file named in
 ``KAFKA_OPTS`` (``-Djava.security.auth.login.config=FILE``), section ``<listener>.KafkaServer`` or
-``KafkaServer``. Anything unusable is a :class:`~kcli.server.config.ConfigError` naming the key
+``KafkaServer``. Anything unusable is a :class:`~kcli.server.base.config.ConfigError` naming the key
 and the fix, so ``kafka-server-start`` stops with one line.
 """
 
@@ -18,7 +18,8 @@ import os
 import ssl
 from dataclasses import dataclass, field
 
-from kcli.server.config import BrokerConfig, ConfigError
+from kcli.server.base.config import BrokerConfig, ConfigError
+from kcli.server.base.unhonoured import SUPPORTED_MECHANISMS
 from kcli.server.security.authorizer import AUTHORIZER_CLASSES, Authorizer, parse_super_users
 from kcli.server.security.jaas import (
     PLAIN_MODULE,
@@ -31,7 +32,6 @@ from kcli.server.security.jaas import (
 )
 from kcli.server.security.principal import SslPrincipalMapper
 from kcli.server.security.sasl_plain import plain_users
-from kcli.server.security.unhonoured import SUPPORTED_MECHANISMS
 
 log = logging.getLogger("kafka.server.KafkaConfig")
 

@@ -14,7 +14,7 @@ Stores, as Kafka 2.7+ accepts them:
   ``ssl.truststore.certificates`` (inline PEM), or PKCS12.
 
 ``ssl.client.auth`` is ``required`` / ``requested`` / ``none``; ``ssl.enabled.protocols`` bounds the
-TLS versions. Every problem is a :class:`~kcli.server.config.ConfigError` naming the key and the fix.
+TLS versions. Every problem is a :class:`~kcli.server.base.config.ConfigError` naming the key and the fix.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from kcli.server.config import ConfigError
+from kcli.server.base.config import ConfigError
 
 Lookup = Callable[[str], "str | None"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kcli.properties import parse_properties
 from kcli.protocol.uuids import encode_cluster_id, random_uuid
-from kcli.server.catalog import CATALOG_FILE
+from kcli.server.storage.catalog import CATALOG_FILE
 from kcli.server.storage.checkpoints import parse_partition_dir
 from kcli.server.storage.errors import StorageStartupError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kcli.server.config import ConfigError
+from kcli.server.base.config import ConfigError
 
 TRANSACTION_STATE_TOPIC = "__transaction_state"
 

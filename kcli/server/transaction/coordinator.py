@@ -36,8 +36,8 @@ from kcli.server.transaction.state import (
 from kcli.server.transaction.state_manager import TransactionStateManager, now_ms
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
-    from kcli.server.broker_view import BrokerNode
+    from kcli.server.base.broker_view import BrokerNode
+    from kcli.server.state.broker import Broker
 
 log = logging.getLogger("kafka.coordinator.transaction.TransactionCoordinator")
 
@@ -216,7 +216,7 @@ class TransactionCoordinator:
 
     async def _new_producer_id(self) -> int:
         """A new producer id, -1 when none can be had now (a cluster's controller unreachable)."""
-        from kcli.server.broker import TopicError
+        from kcli.server.state.broker import TopicError
 
         try:
             return await self.broker.allocate_producer_id()

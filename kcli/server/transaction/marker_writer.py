@@ -19,8 +19,8 @@ from kcli.server.transaction.state import TopicPartition
 from kcli.server.transaction.state_manager import now_ms
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
-    from kcli.server.partition import Partition
+    from kcli.server.base.partition import Partition
+    from kcli.server.state.broker import Broker
 
 log = logging.getLogger("kafka.server.KafkaApis")
 

@@ -28,7 +28,7 @@ from kcli.server.transaction.state import TopicPartition, TransactionMetadata, T
 from kcli.server.transaction.state_manager import TransactionStateManager
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
 
 log = logging.getLogger("kafka.coordinator.transaction.TransactionMarkerChannelManager")
 

@@ -35,8 +35,8 @@ from kcli.server.transaction.log_format import (
 from kcli.server.transaction.state import TransactionMetadata, TransactionState, TxnTransit
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
-    from kcli.server.partition import Partition
+    from kcli.server.base.partition import Partition
+    from kcli.server.state.broker import Broker
 
 log = logging.getLogger("kafka.coordinator.transaction.TransactionStateManager")
 
@@ -89,7 +89,7 @@ class TransactionStateManager:
         """
         if self.broker.topic(TRANSACTION_STATE_TOPIC) is not None:
             return True
-        from kcli.server.broker import TopicError
+        from kcli.server.state.broker import TopicError
 
         live = len(self.broker.live_brokers())
         wanted = self.config.replication_factor

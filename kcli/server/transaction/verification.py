@@ -24,7 +24,7 @@ from kcli.server.transaction import errors as E
 from kcli.server.transaction.state import TopicPartition
 
 if TYPE_CHECKING:
-    from kcli.server.broker import Broker
+    from kcli.server.state.broker import Broker
     from kcli.server.transaction.coordinator import TransactionCoordinator
 
 log = logging.getLogger("kafka.server.AddPartitionsToTxnManager")

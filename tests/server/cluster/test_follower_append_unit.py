@@ -9,7 +9,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from kcli.server.partition import Partition
+from kcli.server.base.partition import Partition
 from tests.server.storage.helpers import batch, open_log
 
 

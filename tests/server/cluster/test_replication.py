@@ -9,8 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+from kcli.server.base.partition import Partition
 from kcli.server.cluster.replica_fetcher import truncation_offset
-from kcli.server.partition import Partition
 from tests.server.storage.helpers import batch, open_log, read_all
 
 

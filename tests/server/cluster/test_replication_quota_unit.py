@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kcli.server.cluster.replication_quota import (
+from kcli.server.base.config import ConfigError
+from kcli.server.base.replication_quota import (
     FOLLOWER_RATE,
     FOLLOWER_REPLICAS,
     LEADER_RATE,
@@ -26,7 +27,6 @@ from kcli.server.cluster.replication_quota import (
     validate_rate,
     validate_throttled_replicas,
 )
-from kcli.server.config import ConfigError
 from kcli.tools.reassignment_throttles import move_map, throttle_configs
 
 MB = 1_000_000

@@ -146,7 +146,7 @@ def test_delete_groups_answers_the_append_error() -> None:
 
 
 def test_offsets_commit_required_acks_other_than_minus_one_zero_or_one_refuses_to_start() -> None:
-    from kcli.server.config import BrokerConfig, ConfigError
+    from kcli.server.base.config import BrokerConfig, ConfigError
 
     assert BrokerConfig.from_properties({}).offsets_commit_required_acks == -1
     assert (

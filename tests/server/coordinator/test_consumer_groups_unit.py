@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 
-from kcli.server.coordinator.assignors import MemberSpec, RangeAssignor, UniformAssignor
+from kcli.server.base.consumer_group_config import (
+    ASSIGNOR_NAMES,
+    CLASS_NAMES,
+    ConsumerGroupConfig,
+    SettingError,
+)
+from kcli.server.coordinator.assignors import BUILTIN, MemberSpec, RangeAssignor, UniformAssignor
 from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator, HeartbeatRequest
 from kcli.server.coordinator.consumer_group import Member
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
 from kcli.server.coordinator.consumer_group_records import (
     CURRENT_ASSIGNMENT,
     GROUP_EPOCH,
@@ -156,6 +161,11 @@ def test_settings_are_checked_as_kafka_checks_them() -> None:
     assert not ConsumerGroupConfig.from_settings(
         {"group.coordinator.rebalance.protocols": "classic"}
     ).consumer_protocol_enabled
+
+
+def test_the_settings_name_exactly_the_built_in_assignors() -> None:
+    """The start-up checks (below the coordinator) name the assignors the coordinator builds."""
+    assert set(ASSIGNOR_NAMES) == set(BUILTIN) == set(CLASS_NAMES.values())
 
 
 def test_regexes_are_re2() -> None:

@@ -21,8 +21,8 @@ from kcli.server.apis import consumer_groups as _consumer_groups  # noqa: F401
 from kcli.server.apis import group_offsets as _group_offsets  # noqa: F401
 from kcli.server.apis import groups as _groups  # noqa: F401  (registers the handlers)
 from kcli.server.apis.registry import APIS, RequestContext
+from kcli.server.base.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator.consumer_coordinator import ConsumerGroupCoordinator
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig
 from kcli.server.coordinator.consumer_group_records import TopicMetadata
 from kcli.server.coordinator.group_coordinator import GroupCoordinator
 from kcli.server.coordinator.group_requests import Settings

@@ -164,9 +164,9 @@ def test_authorizer_decisions() -> None:
 
 def test_every_served_api_has_an_authorization_rule() -> None:
     """With an authorizer, an API without a rule is refused to all but super users: a new API must
-    come with its checks (kcli/server/security/api_authorization.py), as Kafka's KafkaApis has them."""
+    come with its checks (kcli/server/authorization/api_authorization.py), as Kafka's KafkaApis has them."""
     from kcli.server.apis import load_all
-    from kcli.server.security.api_authorization import RequestAuthorization
+    from kcli.server.authorization.api_authorization import RequestAuthorization
 
     rules = RequestAuthorization(None).rules
     missing = [f"{key} {spec.name}" for key, spec in sorted(load_all().items()) if key not in rules]

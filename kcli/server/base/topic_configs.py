@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcli.server.cluster.replication_quota import (
+from kcli.server.base.config import BrokerConfig
+from kcli.server.base.replication_quota import (
     FOLLOWER_REPLICAS,
     LEADER_REPLICAS,
     QuotaConfigError,
     validate_throttled_replicas,
 )
-from kcli.server.config import BrokerConfig
 
 THROTTLED_REPLICAS = (LEADER_REPLICAS, FOLLOWER_REPLICAS)  # KIP-73, enforced by the replication quotas
 

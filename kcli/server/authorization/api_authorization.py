@@ -21,9 +21,9 @@ broker logs why): a new API must never be served without its checks. Passwords i
 (``ssl.*password``, ``sasl.jaas.config``, ...) are never returned by DescribeConfigs, authorizer or
 not: they come back as sensitive with no value, as Kafka returns PASSWORD configs.
 
-The rules are grouped by API family, one module each: :mod:`kcli.server.security.authorize_data_path`,
-:mod:`kcli.server.security.authorize_groups`, :mod:`kcli.server.security.authorize_transactions`,
-:mod:`kcli.server.security.authorize_admin`, on :mod:`kcli.server.security.authorization_base`.
+The rules are grouped by API family, one module each: :mod:`kcli.server.authorization.authorize_data_path`,
+:mod:`kcli.server.authorization.authorize_groups`, :mod:`kcli.server.authorization.authorize_transactions`,
+:mod:`kcli.server.authorization.authorize_admin`, on :mod:`kcli.server.authorization.authorization_base`.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kcli.server.apis.registry import ApiSpec, RequestContext
-from kcli.server.security.authorization_base import CloseConnection, mask_sensitive
-from kcli.server.security.authorize_admin import AdminRules
-from kcli.server.security.authorize_data_path import DataPathRules
-from kcli.server.security.authorize_groups import GroupRules
-from kcli.server.security.authorize_transactions import TransactionRules
+from kcli.server.authorization.authorization_base import CloseConnection, mask_sensitive
+from kcli.server.authorization.authorize_admin import AdminRules
+from kcli.server.authorization.authorize_data_path import DataPathRules
+from kcli.server.authorization.authorize_groups import GroupRules
+from kcli.server.authorization.authorize_transactions import TransactionRules
 from kcli.server.security.authorizer import Authorizer
 
 

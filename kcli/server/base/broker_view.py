@@ -1,7 +1,7 @@
 """What the broker's own parts see of the broker: a typing protocol and the address type.
 
 The replica manager and the replica fetchers are built by and for
-:class:`kcli.server.broker.Broker`, and it calls into them; they in turn need a few of its
+:class:`kcli.server.state.broker.Broker`, and it calls into them; they in turn need a few of its
 answers (which partitions it leads or follows, where another broker listens). Declaring those
 here, below both, keeps the two modules from importing each other (issue 17).
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from kio.schema.errors import ErrorCode
 
-    from kcli.server.partition import Partition
+    from kcli.server.base.partition import Partition
 
 
 @dataclass

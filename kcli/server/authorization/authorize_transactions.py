@@ -9,7 +9,7 @@ from typing import Any
 from kio.schema.errors import ErrorCode
 
 from kcli.server.apis.registry import RequestContext
-from kcli.server.security.authorization_base import (
+from kcli.server.authorization.authorization_base import (
     CLUSTER_DENIED,
     GROUP_DENIED,
     TOPIC_DENIED,

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.broker_view import BrokerNode
-from kcli.server.catalog import Catalog, TopicRecord
+from kcli.server.base.broker_view import BrokerNode
+from kcli.server.base.config import BrokerConfig
+from kcli.server.base.partition import Partition
+from kcli.server.base.replication_quota import ReplicationQuotas
+from kcli.server.base.topic_configs import TOPIC_CONFIGS, broker_default
 from kcli.server.cluster.controller import SNAPSHOT_BYTES, Controller
 from kcli.server.cluster.image import (
     BrokerRegistration,
@@ -31,22 +34,19 @@ from kcli.server.cluster.link import CALL_TIMEOUT_S
 from kcli.server.cluster.local_link import ControllerThread, LocalControllerLink
 from kcli.server.cluster.metadata_log import METADATA_DIR
 from kcli.server.cluster.replication_control import NewPartitions, NewTopic
-from kcli.server.cluster.replication_quota import ReplicationQuotas
 from kcli.server.cluster.topic_rules import (
     TopicError,
     topic_name_problem,
 )
-from kcli.server.config import BrokerConfig
-from kcli.server.metadata_publisher import MetadataPublisher
-from kcli.server.metadata_response_cache import MetadataResponseCache
-from kcli.server.partition import Partition
-from kcli.server.replica_manager import ReplicaManager
+from kcli.server.state.metadata_publisher import MetadataPublisher
+from kcli.server.state.metadata_response_cache import MetadataResponseCache
+from kcli.server.state.replica_manager import ReplicaManager
 from kcli.server.storage import log_dirs
+from kcli.server.storage.catalog import Catalog, TopicRecord
 from kcli.server.storage.dir_health import dir_health
 from kcli.server.storage.errors import StorageStartupError
 from kcli.server.storage.log_config import LogConfig, flush_settings
 from kcli.server.storage.log_manager import LogManager
-from kcli.server.topic_configs import TOPIC_CONFIGS, broker_default
 
 if TYPE_CHECKING:
     from kcli.server.cluster.link import ControllerLink
@@ -81,7 +81,7 @@ def _topic_result(data: dict) -> TopicRecord | TopicError:
 class Broker(MetadataPublisher):
     """The broker's state: identity, log dirs, topics and partitions, the metadata image, the
     topic and producer-id calls to the controller; following the metadata log is
-    :class:`~kcli.server.metadata_publisher.MetadataPublisher`."""
+    :class:`~kcli.server.state.metadata_publisher.MetadataPublisher`."""
 
     def __init__(self, config: BrokerConfig):
         self.config = config
@@ -116,7 +116,7 @@ class Broker(MetadataPublisher):
 
     # --- start-up ---------------------------------------------------------------------------
     def _flush_settings(self) -> tuple[int, int, int]:
-        from kcli.server.config import ConfigError
+        from kcli.server.base.config import ConfigError
 
         try:
             return flush_settings(self.config.raw)

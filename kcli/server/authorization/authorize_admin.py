@@ -8,8 +8,7 @@ import dataclasses
 from typing import Any
 
 from kcli.server.apis.registry import RequestContext
-from kcli.server.security.acls import CLUSTER_NAME, AclOperation
-from kcli.server.security.authorization_base import (
+from kcli.server.authorization.authorization_base import (
     CLUSTER_DENIED,
     DENIED_MESSAGES,
     GROUP_DENIED,
@@ -25,6 +24,7 @@ from kcli.server.security.authorization_base import (
     mask_sensitive,
     partition_errors,
 )
+from kcli.server.security.acls import CLUSTER_NAME, AclOperation
 
 
 class AdminRules(AuthorizationRules):

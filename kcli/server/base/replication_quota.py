@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# The hooks take the broker (kcli.server.broker.Broker) and its partitions untyped: this module
+# The hooks take the broker (kcli.server.state.broker.Broker) and its partitions untyped: this module
 # is imported by the broker, the topic configs and the fetcher, and imports none of them.
 Broker = Any
 Partition = Any
@@ -217,7 +217,7 @@ class ReplicationQuotas:
     def from_settings(cls, raw: dict[str, str]) -> ReplicationQuotas:
         """The window from the static broker settings (Kafka's defaults: 11 samples of 1 s); a
         value Kafka would refuse stops the broker's start (ConfigError, with Kafka's message)."""
-        from kcli.server.config import ConfigError
+        from kcli.server.base.config import ConfigError
 
         def at_least_one(key: str, default: int) -> int:
             text = raw.get(key, str(default)).strip()

@@ -9,14 +9,14 @@ import asyncio
 import dataclasses
 import logging
 
-from kcli.server.catalog import TopicRecord
+from kcli.server.base.partition import Partition
 from kcli.server.cluster.image import (
     NO_LEADER,
     MetadataDelta,
     MetadataImage,
 )
 from kcli.server.cluster.metadata_records import MetadataRecord
-from kcli.server.partition import Partition
+from kcli.server.storage.catalog import TopicRecord
 from kcli.server.storage.partition_log import PartitionLog
 
 log = logging.getLogger("kafka.server.KafkaServer")
@@ -26,7 +26,7 @@ YIELD_EVERY = 500  # records or partitions applied between two turns of the even
 
 
 class MetadataPublisher:
-    """How :class:`~kcli.server.broker.Broker` follows the metadata log (a part of the broker:
+    """How :class:`~kcli.server.state.broker.Broker` follows the metadata log (a part of the broker:
     it works on the broker's image, catalog, partitions and links)."""
 
     # --- cluster mode: following the metadata log ----------------------------------------------

@@ -9,8 +9,7 @@ import uuid
 from typing import Any
 
 from kcli.server.apis.registry import RequestContext
-from kcli.server.security.acls import CLUSTER_NAME
-from kcli.server.security.authorization_base import (
+from kcli.server.authorization.authorization_base import (
     NOT_REQUESTED,
     TOPIC_DENIED,
     TXN_DENIED,
@@ -23,6 +22,7 @@ from kcli.server.security.authorization_base import (
     as_dict,
     partition_errors,
 )
+from kcli.server.security.acls import CLUSTER_NAME
 
 
 class DataPathRules(AuthorizationRules):

@@ -18,7 +18,7 @@ fenced, unfenced, registered or gone drops them all, since offline replicas foll
 catalog record it was built from and is rebuilt when the catalog holds another one, so a topic
 re-created under the same name can never be answered from its predecessor's bytes.
 
-Authorization stays in :mod:`kcli.server.security.api_authorization`: a fragment is a read-only
+Authorization stays in :mod:`kcli.server.authorization.api_authorization`: a fragment is a read-only
 dict (the handler's dict of that topic), so the authorizer filters the array by name as before
 and the encoder then joins the remaining fragments' bytes; when a client asks for topic
 authorized operations (which depend on the principal) the handler hands out plain copies that
@@ -40,12 +40,12 @@ from kio.serial import entity_writer
 from kcli.protocol.messages import build, response_class
 
 if TYPE_CHECKING:
-    from kcli.server.catalog import Catalog, TopicRecord
     from kcli.server.cluster.image import MetadataDelta
+    from kcli.server.storage.catalog import Catalog, TopicRecord
 
 
 class Broker(Protocol):
-    """What the cache reads of the broker (kcli.server.broker.Broker, which owns the cache)."""
+    """What the cache reads of the broker (kcli.server.state.broker.Broker, which owns the cache)."""
 
     image: Any
     catalog: Catalog

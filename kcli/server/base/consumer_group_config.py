@@ -12,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kcli.server.coordinator.assignors import BUILTIN, CLASS_NAMES
-
 INT_MAX = 2**31 - 1
+
+#: The built-in server-side assignors (``kcli.server.coordinator.assignors.BUILTIN`` implements
+#: them); named here, below the coordinator, so the start-up checks do not import it.
+ASSIGNOR_NAMES = ("uniform", "range")
+#: Kafka's class names, accepted in ``group.consumer.assignors`` as Kafka 3.x required them.
+CLASS_NAMES = {
+    "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+    "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range",
+}
 
 #: Keys this module reads (the broker reports any other unknown key once at start-up).
 KEYS = (
@@ -110,7 +117,7 @@ class ConsumerGroupConfig:
         assignors = []
         for name in _list(s, "group.consumer.assignors", "uniform,range"):
             short = CLASS_NAMES.get(name, name)
-            if short not in BUILTIN:
+            if short not in ASSIGNOR_NAMES:
                 raise SettingError(
                     f"Invalid value {name} for configuration group.consumer.assignors: "
                     "the built-in assignors are uniform and range "

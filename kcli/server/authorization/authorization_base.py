@@ -1,4 +1,4 @@
-"""What every API's authorization rule shares (see :mod:`kcli.server.security.api_authorization`):
+"""What every API's authorization rule shares (see :mod:`kcli.server.authorization.api_authorization`):
 the ACL questions a rule asks, and the answers it gives for what was denied (Kafka's error
 codes and messages, a whole error response of the request's version, one entry per denied topic).
 """
@@ -139,7 +139,7 @@ def mask_sensitive(result: Any) -> Any:
 
 class AuthorizationRules:
     """The helpers of the rules; each family's rules are a subclass, and
-    :class:`~kcli.server.security.api_authorization.RequestAuthorization` combines them."""
+    :class:`~kcli.server.authorization.api_authorization.RequestAuthorization` combines them."""
 
     authorizer: Authorizer | None
 

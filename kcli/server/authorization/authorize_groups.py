@@ -9,7 +9,7 @@ import dataclasses
 from typing import Any
 
 from kcli.server.apis.registry import RequestContext
-from kcli.server.security.authorization_base import (
+from kcli.server.authorization.authorization_base import (
     GROUP_DENIED,
     NOT_REQUESTED,
     TOPIC_DENIED,

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kcli.server.partition import Partition
+    from kcli.server.base.partition import Partition
 
 log = logging.getLogger("kafka.server.DelayedOperationPurgatory")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from kcli.properties import load_properties, parse_assignment
-from kcli.server.coordinator.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
-from kcli.server.coordinator.consumer_group_config import ConsumerGroupConfig, SettingError
-from kcli.server.replica_selector import UnknownSelector, check_selector_class
+from kcli.server.base.consumer_group_config import KEYS as CONSUMER_GROUP_KEYS
+from kcli.server.base.consumer_group_config import ConsumerGroupConfig, SettingError
+from kcli.server.base.replica_selector import UnknownSelector, check_selector_class
 
 MIB = 1024 * 1024
 INT_MAX = 2**31 - 1
@@ -320,7 +320,7 @@ class BrokerConfig:
     zookeeper_connect: str = ""
     min_insync_replicas: int = 1
     broker_rack: str | None = None
-    #: KIP-392's replica.selector.class (kcli.server.replica_selector); None: the leader serves
+    #: KIP-392's replica.selector.class (kcli.server.base.replica_selector); None: the leader serves
     replica_selector_class: str | None = None
     #: listener name -> security protocol, for every listener name the settings use
     listener_security: dict[str, str] = field(default_factory=dict)
@@ -484,7 +484,7 @@ class BrokerConfig:
 
 def _refuse_unhonoured_security(s: dict[str, str], protocols: dict[str, str]) -> None:
     """Stop the start on any security setting not honoured yet (never run less secured than asked)."""
-    from kcli.server.security.unhonoured import SERVED_PROTOCOLS, unhonoured_setting
+    from kcli.server.base.unhonoured import SERVED_PROTOCOLS, unhonoured_setting
 
     inter_protocol = s.get("security.inter.broker.protocol", "").strip().upper()
     if inter_protocol and inter_protocol not in SERVED_PROTOCOLS:

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.partition import Partition
+from kcli.server.base.partition import Partition
 
 if TYPE_CHECKING:
-    from kcli.server.broker_view import BrokerView as Broker
+    from kcli.server.base.broker_view import BrokerView as Broker
 
 log = logging.getLogger("kafka.server.ReplicaManager")
 

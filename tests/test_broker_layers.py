@@ -1,0 +1,70 @@
+"""Unit tests: the broker's packages import only downward, in the order docs/architecture.md draws (issue 17).
+
+``LAYERS`` is the DAG of "The broker's layers", bottom first; a package may import the packages
+of the layers before its own. A new package of the broker must be placed in it, and an import
+that points up a layer fails here with the files that make it, before it can grow into a cycle.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Bottom first; each entry is one layer (a package imports only the ones before it).
+LAYERS = (
+    "kcli.server.protocol",
+    "kcli.server.storage",
+    "kcli.server.base",
+    "kcli.server.security",
+    "kcli.server.cluster",
+    "kcli.zookeeper",
+    "kcli.server.state",
+    "kcli.server.coordinator",
+    "kcli.server.transaction",
+    "kcli.server.apis",
+    "kcli.server.authorization",
+    "kcli.server",
+)
+
+
+def _load_script() -> ModuleType:
+    path = ROOT / "scripts" / "import_cycles.py"
+    spec = importlib.util.spec_from_file_location("kcli_import_cycles_layers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cycles = _load_script()
+
+
+def _broker(package: str) -> bool:
+    return package.startswith(("kcli.server", "kcli.zookeeper"))
+
+
+def test_every_broker_package_has_a_layer() -> None:
+    marked = {cycles.module_name(p, ROOT) for p in (ROOT / "kcli").rglob("__init__.py")}
+    packages = {cycles.package_of(m, marked) for m in cycles.import_graph(ROOT)}  # with namespace ones
+    assert sorted(p for p in packages if _broker(p) and p not in LAYERS) == []
+    assert sorted(p for p in LAYERS if p not in packages) == []
+
+
+def test_the_broker_imports_only_downward() -> None:
+    graph = cycles.import_graph(ROOT)
+    packages = {cycles.module_name(p, ROOT) for p in (ROOT / "kcli").rglob("__init__.py")}
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if (src := cycles.package_of(module, packages)) in rank
+        and (dst := cycles.package_of(target, packages)) in rank
+        and rank[dst] > rank[src]
+    )
+    assert upward == [], "imports up the broker's layers (docs/architecture.md): " + "; ".join(upward)
