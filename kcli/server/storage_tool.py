@@ -189,7 +189,7 @@ def _initial_controllers(args: argparse.Namespace, config) -> list | None:  # ty
         if not found:
             raise _Terse("No controller listeners found.")
         host, port = found[0].host, found[0].port
-        from kcli.server.catalog import encode_cluster_id, random_uuid
+        from kcli.protocol.uuids import encode_cluster_id, random_uuid
 
         return [DynamicVoter(config.node_id, host or "localhost", port, encode_cluster_id(random_uuid()))]
     if args.initial_controllers:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.server.catalog import encode_cluster_id, random_uuid
+from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.raft_voters import read_bootstrap_voters
 from tests.broker_process import BrokerProcess, free_port
 from tests.cluster_process import CONTROLLER_MARKER
