@@ -188,3 +188,29 @@ def test_restarted_voters_keep_the_changed_set(lab):
     assert voter_ids(status(survivors)) == [2, 3]
     admin = AdminClient({"bootstrap.servers": lab["broker"].bootstrap})
     admin.create_topics([NewTopic("restarted", 1, 1)])["restarted"].result(30)
+
+
+def test_removing_the_leader_hands_over(lab):
+    """remove-controller of the leader itself: it commits the change, resigns, and the one voter
+    left leads; the removed controller goes on as an observer."""
+    controllers = lab["controllers"]
+    survivors = f"127.0.0.1:{controllers[2].port},127.0.0.1:{controllers[3].port}"
+    assert wait_until(lambda: status(survivors).get("LeaderId") in ("2", "3"), 30)
+    leader = int(status(survivors)["LeaderId"])
+    other = 5 - leader
+    out = quorum_tool(
+        "--bootstrap-controller",
+        survivors,
+        "remove-controller",
+        "--controller-id",
+        str(leader),
+        "--controller-directory-id",
+        directory_id(controllers[leader]),
+    )
+    assert out.returncode == 0, out.stderr
+    assert wait_until(lambda: status(survivors).get("LeaderId") == str(other), 30)
+    found = status(survivors)
+    assert voter_ids(found) == [other]
+    assert wait_until(lambda: f'"id": {leader}' in status(survivors).get("CurrentObservers", ""), 30)
+    admin = AdminClient({"bootstrap.servers": lab["broker"].bootstrap})
+    admin.create_topics([NewTopic("handed-over", 1, 1)])["handed-over"].result(30)

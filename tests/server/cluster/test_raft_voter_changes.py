@@ -45,7 +45,7 @@ def observer(node_id: int = 4) -> RaftState:
 
 
 def test_only_the_leader_changes_voters(three):
-    a, b, _ = three
+    _, b, _ = three
     assert error_of(b.check_add_voter, 4, 0, CAUGHT_UP_MS) == "NotLeaderOrFollower"
     assert error_of(b.check_remove_voter, 3) == "NotLeaderOrFollower"
 
@@ -58,7 +58,7 @@ def test_a_leader_must_commit_in_its_epoch_first():
 
 
 def test_a_new_voter_must_be_a_caught_up_observer(three):
-    a, b, c = three
+    a, _, _ = three
     assert error_of(a.check_add_voter, 4, 1000, CAUGHT_UP_MS) == "RequestTimedOut"  # never fetched
     d = observer()
     d.observe(a.epoch, a.node_id)
