@@ -274,8 +274,16 @@ class ControllerClient:
         raise ToolError(f"Timed out waiting for a node assignment ({last})")
 
 
+# Kafka's exception for an error code, as its tool prints it (the ExecutionException's message)
+EXCEPTIONS = {"RequestTimedOut": "TimeoutException"}
+
+
 def _error(answer: dict[str, Any]) -> ToolError:
-    return ToolError(f"{answer.get('error', 'Error')}: {answer.get('message', '')}".rstrip(": "))
+    """``org.apache.kafka.common.errors.DuplicateVoterException: ...``: how Kafka's tool reports a
+    refused AddRaftVoter/RemoveRaftVoter."""
+    name = str(answer.get("error", "Unknown"))
+    exception = EXCEPTIONS.get(name, f"{name}Exception")
+    return ToolError(f"org.apache.kafka.common.errors.{exception}: {answer.get('message', '')}".rstrip(": "))
 
 
 def describe_via_controller(client: ControllerClient) -> tuple[str, Any]:

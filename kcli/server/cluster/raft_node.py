@@ -46,6 +46,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.protocol.json_lines import MAX_LINE, decode, encode
 from kcli.server.cluster.quorum_state import QuorumStateStore
 from kcli.server.cluster.raft import RaftState, Role, VoterChangeError, end_epoch_backoff_ms
@@ -54,6 +56,16 @@ from kcli.server.cluster.raft_voters import DynamicVoter, VoterParseError, parse
 from kcli.server.config import BrokerConfig
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
+
+# VoterChangeError names -> Kafka's error codes (AddRaftVoter/RemoveRaftVoter answer with them)
+VOTER_CHANGE_ERRORS = {
+    "NotLeaderOrFollower": ErrorCode.not_leader_or_follower,
+    "RequestTimedOut": ErrorCode.request_timed_out,
+    "DuplicateVoter": ErrorCode.duplicate_voter,
+    "VoterNotFound": ErrorCode.voter_not_found,
+    "InvalidRequest": ErrorCode.invalid_request,
+    "UnsupportedVersion": ErrorCode.unsupported_version,
+}
 
 FETCH_WAIT_MS = 500  # how long a leader holds a fetch that has nothing new (a long poll)
 
@@ -596,7 +608,12 @@ class QuorumNode:
                     )
                 voters = [v for v in self.voter_records.values() if v.node_id != voter_id]
         except VoterChangeError as exc:
-            answer: dict[str, Any] = {"ok": False, "error": exc.error, "message": exc.message}
+            answer: dict[str, Any] = {
+                "ok": False,
+                "error": exc.error,
+                "code": int(VOTER_CHANGE_ERRORS[exc.error]),
+                "message": exc.message,
+            }
             leader, address = self.leader_address()
             if exc.error == "NotLeaderOrFollower" and address is not None and leader != self.node_id:
                 answer.update(leader=leader, host=address[0], port=address[1])
@@ -612,6 +629,7 @@ class QuorumNode:
                 return {
                     "ok": False,
                     "error": "RequestTimedOut",
+                    "code": int(ErrorCode.request_timed_out),
                     "message": f"The voter change at offset {offset} was not committed in time",
                 }
             async with self._appended:

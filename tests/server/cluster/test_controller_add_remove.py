@@ -142,7 +142,10 @@ def test_add_two_observers_one_by_one(lab):
     out = quorum_tool(
         "--bootstrap-controller", first, "add-controller", "--command-config", str(controllers[3].properties)
     )
-    assert out.returncode != 0 and "DuplicateVoter" in out.stderr, out.stderr
+    assert out.returncode != 0, out.stderr
+    assert out.stderr.startswith(
+        "org.apache.kafka.common.errors.DuplicateVoterException: The voter id 3 is already"
+    ), out.stderr
 
 
 def test_kill_the_first_controller_and_remove_it(lab):
