@@ -243,6 +243,8 @@ class RaftState:
             return False
         if self.role != Role.CANDIDATE or int(answer["epoch"]) != self.epoch or not answer.get("granted"):
             return False
+        if voter not in self.voters:  # a vote counts only from the current set (KIP-853)
+            return False
         self.votes.add(voter)
         if len(self.votes) >= self.majority:
             self.become_leader()

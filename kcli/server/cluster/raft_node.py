@@ -133,6 +133,7 @@ class QuorumNode:
         self.bootstrap_servers = list(bootstrap_servers or [])
         self.listener_name = (config.controller_listener_names or ["CONTROLLER"])[0]
         self.voter_records: dict[int, DynamicVoter] = {v.node_id: v for v in bootstrap or []}
+        self._bootstrap_records = list(bootstrap or [])
         self.cluster_id = cluster_id
         self.on_leader = on_leader
         self.on_resign = on_resign
@@ -181,9 +182,8 @@ class QuorumNode:
     def _voters_changed(self) -> None:
         """A VotersRecord was appended (or truncated away): the set takes effect at once."""
         latest = self.log.latest_voters()
-        if latest is None:
-            return
-        offset, records = latest
+        # none left (truncated away): the bootstrap snapshot's set again
+        offset, records = latest if latest is not None else (-1, self._bootstrap_records)
         was_voter = self.state.is_voter
         self.voter_records = {v.node_id: v for v in records}
         self.voters = {v.node_id: (v.host, v.port) for v in records}
@@ -389,7 +389,7 @@ class QuorumNode:
             self.state.handle_vote_answer(peer.node_id, answer)
             self._after_change()
 
-        await asyncio.gather(*(ask(p) for p in self.peers.values()))
+        await asyncio.gather(*(ask(self.peers[v]) for v in self.state.voters if v in self.peers))
 
     async def _lead(self) -> None:
         """Announce the epoch to voters that do not fetch, and resign without a quorum."""

@@ -153,3 +153,11 @@ def test_the_voter_history_survives_snapshots_truncation_and_restarts(tmp_path):
     again = RaftMetadataLog(tmp_path, 1)
     assert again.latest_voters() == (offset, second)
     again.close()
+
+
+def test_only_current_voters_votes_count():
+    a, removed = node(1, voters=(1, 2, 3)), node(4, voters=(1, 2, 3, 4))
+    request = a.start_election()
+    assert removed.handle_vote(request)["granted"]  # it still thinks 1 is a fellow voter
+    assert a.handle_vote_answer(4, removed.handle_vote(request)) is False
+    assert a.role is Role.CANDIDATE and a.votes == {1}
