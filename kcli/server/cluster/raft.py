@@ -56,6 +56,8 @@ from typing import Any, Protocol
 
 from kcli.server.cluster.quorum_state import ElectionState
 
+MAX_OBSERVERS = 1000  # replicas outside the voter set the leader keeps track of
+
 
 class Role(Enum):
     UNATTACHED = "Unattached"
@@ -334,6 +336,13 @@ class RaftState:
                 "hw": self.high_watermark,
             }
         if replica != self.node_id:
+            if (
+                replica not in self.progress
+                and replica not in self.observers
+                and len(self.observers) >= MAX_OBSERVERS
+            ):
+                # bounded whatever replica ids fetches claim: the longest silent one is forgotten
+                del self.observers[min(self.observers, key=lambda r: self.observers[r].last_fetch_ms)]
             progress = self.progress.get(replica) or self.observers.setdefault(replica, ReplicaProgress())
             progress.end_offset = offset
             progress.last_fetch_ms = now_ms

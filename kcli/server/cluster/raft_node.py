@@ -622,7 +622,7 @@ class QuorumNode:
         log.info("%s voter %d: voters %s from offset %d", "Adding" if op == "raft_add_voter" else "Removing",
                  voter_id, sorted(v.node_id for v in voters), offset)  # fmt: skip
         self._after_change()
-        deadline = time.monotonic() + float(request.get("timeout_ms", 30000)) / 1000
+        deadline = time.monotonic() + min(max(float(request.get("timeout_ms", 30000)), 0), 60000) / 1000
         while self.log.high_watermark <= offset:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.state.role != Role.LEADER:

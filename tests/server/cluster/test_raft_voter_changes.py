@@ -161,3 +161,13 @@ def test_only_current_voters_votes_count():
     assert removed.handle_vote(request)["granted"]  # it still thinks 1 is a fellow voter
     assert a.handle_vote_answer(4, removed.handle_vote(request)) is False
     assert a.role is Role.CANDIDATE and a.votes == {1}
+
+
+def test_the_leader_tracks_a_bounded_number_of_observers(three):
+    from kcli.server.cluster.raft import MAX_OBSERVERS
+
+    a, _, _ = three
+    for replica in range(100, 100 + MAX_OBSERVERS + 50):
+        a.handle_fetch({"epoch": a.epoch, "replica": replica, "offset": 0, "last_epoch": -1}, replica)
+    assert len(a.observers) == MAX_OBSERVERS
+    assert 100 not in a.observers and 100 + MAX_OBSERVERS + 49 in a.observers
