@@ -10,8 +10,9 @@ The requests go over PLAINTEXT with kio (:mod:`kcli.tools.admin_wire`): confluen
 DescribeQuorum.
 
 ``add-controller`` and ``remove-controller`` (KIP-853, Kafka 3.9) and ``--bootstrap-controller``:
-Kafka's tool sends AddRaftVoter (API 80), RemoveRaftVoter (81) and DescribeQuorum straight to the
-controllers, on their controller listener. A kcli controller's listener speaks kcli's JSON lines
+Kafka's tool sends AddRaftVoter (API 80), RemoveRaftVoter (81) and DescribeQuorum to a broker, which forwards
+them to the active controller (``--bootstrap-server``: kcli does the same, in Kafka's protocol), or
+straight to the controllers, on their controller listener. A kcli controller's listener speaks kcli's JSON lines
 (:mod:`kcli.protocol.json_lines`: one JSON object per line, the transport its brokers and the
 other voters already use there), not Kafka's framing, so with ``--bootstrap-controller`` this tool
 speaks that: ``raft_add_voter``/``raft_remove_voter`` with AddRaftVoter's fields (voter id,
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import json
 import socket
 import sys
@@ -51,7 +53,7 @@ from kcli.tools.transactions import error_message, pretty_table
 PROG = "kafka-metadata-quorum"
 DESCRIPTION = "This tool describes kraft metadata quorum status."
 TIMEOUT_S = 30.0
-DESCRIBE_QUORUM, DESCRIBE_CLUSTER = 55, 60
+DESCRIBE_QUORUM, DESCRIBE_CLUSTER, ADD_RAFT_VOTER, REMOVE_RAFT_VOTER = 55, 60, 80, 81
 
 
 def build_parser() -> ToolParser:
@@ -363,7 +365,40 @@ def new_controller(properties: str) -> tuple[int, str, str, tuple[str, int]]:
     raise ToolError(f"Cannot find the {names[0]} listener of the new controller in {properties}")
 
 
-def add_controller(client: ControllerClient, properties: str, dry_run: bool) -> str:
+class BrokerClient:
+    """AddRaftVoter (80) and RemoveRaftVoter (81) in Kafka's protocol, through a broker
+    (``--bootstrap-server``): it forwards them to the active controller, as Kafka's brokers do."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    def request(self, request: dict[str, Any], timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+        directory = uuid.UUID(bytes=base64.urlsafe_b64decode(str(request["directory_id"]) + "=="))
+        with _connect(self.bootstrap) as conn:
+            cluster = conn.request(DESCRIBE_CLUSTER, 0, {"include_cluster_authorized_operations": False})
+            body: dict[str, Any] = {
+                "cluster_id": str(cluster.cluster_id),
+                "voter_id": int(request["voter_id"]),
+                "voter_directory_id": directory,
+            }
+            if request["op"] == "raft_add_voter":
+                body["timeout"] = datetime.timedelta(seconds=timeout_s)
+                body["listeners"] = [
+                    {"name": request["listener"], "host": request["host"], "port": int(request["port"])}
+                ]
+                response = conn.request(ADD_RAFT_VOTER, 0, body)
+            else:
+                response = conn.request(REMOVE_RAFT_VOTER, 0, body)
+        code = int(response.error_code)
+        if not code:
+            return {"ok": True}
+        from kio.schema.errors import ErrorCode
+
+        name = "".join(part.capitalize() for part in ErrorCode(code).name.split("_"))
+        return {"ok": False, "error": name, "message": response.error_message or error_message(code)}
+
+
+def add_controller(client: ControllerClient | BrokerClient, properties: str, dry_run: bool) -> str:
     node, directory_id, listener, (host, port) = new_controller(properties)
     endpoint = f"{listener}://{host}:{port}"
     if dry_run:
@@ -386,7 +421,9 @@ def add_controller(client: ControllerClient, properties: str, dry_run: bool) -> 
     return f"Added controller {node} with directory id {directory_id} and endpoints: {endpoint}"
 
 
-def remove_controller(client: ControllerClient, node: int, directory_id: str, dry_run: bool) -> str:
+def remove_controller(
+    client: ControllerClient | BrokerClient, node: int, directory_id: str, dry_run: bool
+) -> str:
     if dry_run:
         return f"DRY RUN of removing KRaft controller {node} with directory id {directory_id}"
     answer = client.request(
@@ -412,10 +449,11 @@ def _body(argv: list[str]) -> int:
     if args.command is None:
         parser.fail("too few arguments")
     if args.command in ("add-controller", "remove-controller"):
-        if not args.bootstrap_controller:
-            # kcli's brokers do not forward voter changes; Kafka's tool says the same of its own
-            raise ToolError(f"{args.command} requires --bootstrap-controller")
-        client = ControllerClient(args.bootstrap_controller)
+        client: ControllerClient | BrokerClient = (
+            ControllerClient(args.bootstrap_controller)
+            if args.bootstrap_controller
+            else BrokerClient(args.bootstrap_server)
+        )
         if args.command == "add-controller":
             if not args.command_config:
                 raise ToolError(

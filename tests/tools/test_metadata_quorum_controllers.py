@@ -53,8 +53,6 @@ def test_dry_run_prints_what_would_be_asked(tmp_path, capsys):
 def test_bad_input_is_one_line(tmp_path, capsys):
     path = controller_properties(tmp_path)
     cases = [
-        (["--bootstrap-server", "127.0.0.1:1", "add-controller", "--command-config", str(path)],
-         "add-controller requires --bootstrap-controller"),
         (["--bootstrap-controller", "127.0.0.1:1", "add-controller"],
          "You must supply the configuration file of the controller you are adding when using add-controller."),
     ]  # fmt: skip

@@ -115,6 +115,8 @@ def test_standalone_controller_leads_alone(lab):
 
 
 def test_add_two_observers_one_by_one(lab):
+    """Controller 2 is added through the controllers (--bootstrap-controller), controller 3
+    through the broker (--bootstrap-server: AddRaftVoter in Kafka's protocol, forwarded)."""
     controllers = lab["controllers"]
     first = f"127.0.0.1:{controllers[1].port}"
     for node in (2, 3):
@@ -122,9 +124,13 @@ def test_add_two_observers_one_by_one(lab):
         lab["started"].append(controllers[node])
         # an observer first: DescribeQuorum lists it among the observers once it fetches
         assert wait_until(lambda n=node: f'"id": {n}' in status(first).get("CurrentObservers", ""), 30)
+        via = (
+            ["--bootstrap-controller", first]
+            if node == 2
+            else ["--bootstrap-server", lab["broker"].bootstrap]
+        )
         out = quorum_tool(
-            "--bootstrap-controller",
-            first,
+            *via,
             "add-controller",
             "--command-config",
             str(controllers[node].properties),
@@ -139,13 +145,12 @@ def test_add_two_observers_one_by_one(lab):
     assert voter_ids(found) == [1, 2, 3]
     assert '"id": 2' not in found["CurrentObservers"] and '"id": 3' not in found["CurrentObservers"]
     # adding a voter twice is refused with Kafka's error
-    out = quorum_tool(
-        "--bootstrap-controller", first, "add-controller", "--command-config", str(controllers[3].properties)
-    )
-    assert out.returncode != 0, out.stderr
-    assert out.stderr.startswith(
-        "org.apache.kafka.common.errors.DuplicateVoterException: The voter id 3 is already"
-    ), out.stderr
+    for via in (["--bootstrap-controller", first], ["--bootstrap-server", lab["broker"].bootstrap]):
+        out = quorum_tool(*via, "add-controller", "--command-config", str(controllers[3].properties))
+        assert out.returncode != 0, out.stderr
+        assert out.stderr.startswith(
+            "org.apache.kafka.common.errors.DuplicateVoterException: The voter id 3 is already"
+        ), out.stderr
 
 
 def test_kill_the_first_controller_and_remove_it(lab):
