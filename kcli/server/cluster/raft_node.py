@@ -530,6 +530,7 @@ class QuorumNode:
             return {
                 "ok": False,
                 "error": "InconsistentClusterId",
+                "code": int(ErrorCode.inconsistent_cluster_id),
                 "message": f"cluster id {theirs} is not this quorum's {self.cluster_id}",
             }
         if op == "raft_vote":
