@@ -7,18 +7,42 @@ printed as Kafka prints them - the ``--status`` block with its aligned labels an
 the directory id left out when it is the zero UUID, as in Kafka), and the ``--replication``
 table (``ToolsUtils.prettyPrintTable``) with the leader first, then followers, then observers.
 The requests go over PLAINTEXT with kio (:mod:`kcli.tools.admin_wire`): confluent-kafka has no
-DescribeQuorum. ``--bootstrap-controller`` is refused with one line: kcli's controllers do not
-serve the Kafka protocol.
+DescribeQuorum.
+
+``add-controller`` and ``remove-controller`` (KIP-853, Kafka 3.9) and ``--bootstrap-controller``:
+Kafka's tool sends AddRaftVoter (API 80), RemoveRaftVoter (81) and DescribeQuorum to a broker, which forwards
+them to the active controller (``--bootstrap-server``: kcli does the same, in Kafka's protocol), or
+straight to the controllers, on their controller listener. A kcli controller's listener speaks kcli's JSON lines
+(:mod:`kcli.protocol.json_lines`: one JSON object per line, the transport its brokers and the
+other voters already use there), not Kafka's framing, so with ``--bootstrap-controller`` this tool
+speaks that: ``raft_add_voter``/``raft_remove_voter`` with AddRaftVoter's fields (voter id,
+directory id, the CONTROLLER endpoint) and Kafka's error names, and ``ctl_describe_quorum`` (the
+answer DescribeQuorum is built from on a broker). A controller that is not the leader answers
+with where the leader is, and the tool follows it, as Kafka's admin client does. It is a real
+client of the quorum (the same requests over TCP, nothing in-process); against Apache Kafka's
+controllers ``--bootstrap-controller`` cannot work (they speak only Kafka's protocol there) and
+``describe --bootstrap-server`` is the way.
+
+``add-controller --command-config controller.properties`` reads the new controller's own
+properties, as Kafka's tool does: its ``node.id``, its directory id from ``meta.properties`` in
+its metadata log directory (``metadata.log.dir``, else the first of ``log.dirs``), and its
+endpoint on the first of ``controller.listener.names`` (``advertised.listeners``, else
+``listeners``). The output lines are Kafka's: ``Added controller N with directory id D and
+endpoints: CONTROLLER://host:port`` and ``Removed KRaft controller N with directory id D``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
+import json
+import socket
 import sys
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from kcli.tools import cli
@@ -29,7 +53,7 @@ from kcli.tools.transactions import error_message, pretty_table
 PROG = "kafka-metadata-quorum"
 DESCRIPTION = "This tool describes kraft metadata quorum status."
 TIMEOUT_S = 30.0
-DESCRIBE_QUORUM, DESCRIBE_CLUSTER = 55, 60
+DESCRIBE_QUORUM, DESCRIBE_CLUSTER, ADD_RAFT_VOTER, REMOVE_RAFT_VOTER = 55, 60, 80, 81
 
 
 def build_parser() -> ToolParser:
@@ -63,6 +87,23 @@ def build_parser() -> ToolParser:
         "--replication", action="store_true", help="Detailed information about the status of replication"
     )
     d.add_argument("--human-readable", action="store_true", help="Human-readable output")
+    sub.add_parser("add-controller", help="Add a controller to the KRaft controller cluster")
+    r = sub.add_parser("remove-controller", help="Remove a controller from the KRaft controller cluster")
+    r.add_argument("--controller-id", "-i", type=int, metavar="CONTROLLER_ID", required=True,
+                   help="The id of the controller to remove.")  # fmt: skip
+    r.add_argument("--controller-directory-id", "-d", metavar="CONTROLLER_DIRECTORY_ID", required=True,
+                   help="The directory ID of the controller to remove.")  # fmt: skip
+    r.add_argument(
+        "--dry-run", action="store_true", help="True if we should print what would be done, but not do it."
+    )
+    a = sub.choices["add-controller"]
+    # Kafka's usage puts --command-config before the sub-command; after it is accepted too
+    a.add_argument(
+        "--command-config", metavar="COMMAND_CONFIG", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    a.add_argument(
+        "--dry-run", action="store_true", help="True if we should print what would be done, but not do it."
+    )
     for parser in (p, *sub.choices.values()):
         parser.error = p.error  # type: ignore[method-assign]
     return p
@@ -188,20 +229,240 @@ def replication(response: Any, human_readable: bool, now_ms: int | None = None) 
     return pretty_table(headers, rows)
 
 
+class ControllerClient:
+    """kcli's JSON lines to a controller listener (see the module's docstring for why)."""
+
+    def __init__(self, bootstrap: str):
+        from kcli.client import split_bootstrap
+
+        self.addresses = split_bootstrap(bootstrap)
+        if not self.addresses:
+            raise ToolError("No bootstrap controller given")
+
+    @staticmethod
+    def _exchange(address: tuple[str, int], request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        with socket.create_connection(address, timeout=timeout_s) as sock:
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("connection closed")
+                data += chunk
+        answer = json.loads(data)
+        if not isinstance(answer, dict):
+            raise ValueError("not a JSON object")
+        return answer
+
+    def request(self, request: dict[str, Any], timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+        """Ask each bootstrap controller in turn; a non-leader's answer naming the leader (host,
+        port) is followed."""
+        last = "no controller answered"
+        deadline = time.monotonic() + timeout_s
+        pending = list(self.addresses)
+        while pending and time.monotonic() < deadline:
+            address = pending.pop(0)
+            try:
+                answer = self._exchange(address, request, max(deadline - time.monotonic(), 1.0))
+            except (OSError, ValueError) as exc:
+                last = f"{address[0]}:{address[1]}: {exc}"
+                continue
+            if answer.get("ok") is False and answer.get("host") and answer.get("port"):
+                leader = (str(answer["host"]), int(answer["port"]))
+                if leader != address:
+                    pending.insert(0, leader)
+                    continue
+            return answer
+        raise ToolError(f"Timed out waiting for a node assignment ({last})")
+
+
+# Kafka's exception for an error code, as its tool prints it (the ExecutionException's message)
+EXCEPTIONS = {"RequestTimedOut": "TimeoutException"}
+
+
+def _error(answer: dict[str, Any]) -> ToolError:
+    """``org.apache.kafka.common.errors.DuplicateVoterException: ...``: how Kafka's tool reports a
+    refused AddRaftVoter/RemoveRaftVoter."""
+    name = str(answer.get("error", "Unknown"))
+    exception = EXCEPTIONS.get(name, f"{name}Exception")
+    return ToolError(f"org.apache.kafka.common.errors.{exception}: {answer.get('message', '')}".rstrip(": "))
+
+
+def describe_via_controller(client: ControllerClient) -> tuple[str, Any]:
+    """DescribeQuorum's answer from the quorum itself, in the shape :func:`status` reads."""
+    from types import SimpleNamespace
+
+    cluster = client.request({"op": "cluster_id"})
+    if not cluster.get("ok"):
+        raise _error(cluster)
+    info = client.request({"op": "ctl_describe_quorum"})
+    if not info.get("ok"):
+        raise _error(info)
+
+    def replica(row: list[Any]) -> SimpleNamespace:
+        directory = uuid.UUID(int=0)
+        if len(row) > 4 and row[4]:
+            directory = uuid.UUID(bytes=base64.urlsafe_b64decode(str(row[4]) + "=="))
+        return SimpleNamespace(
+            replica_id=int(row[0]),
+            replica_directory_id=directory,
+            log_end_offset=int(row[1]),
+            last_fetch_timestamp=int(row[2]),
+            last_caught_up_timestamp=int(row[3]),
+        )
+
+    partition = SimpleNamespace(
+        leader_id=int(info["leader"]),
+        leader_epoch=int(info["epoch"]),
+        high_watermark=int(info["hw"]),
+        current_voters=[replica(v) for v in info["voters"]],
+        observers=[replica(o) for o in info.get("observers", [])],
+    )
+    nodes = [
+        SimpleNamespace(node_id=int(n), listeners=[SimpleNamespace(name="CONTROLLER", host=h, port=int(p))])
+        for n, h, p in info.get("nodes", [])
+    ]
+    response = SimpleNamespace(topics=[SimpleNamespace(partitions=[partition])], nodes=nodes)
+    return str(cluster["id"]), response
+
+
+def new_controller(properties: str) -> tuple[int, str, str, tuple[str, int]]:
+    """(node id, directory id, listener name, (host, port)) of the controller ``properties`` describes."""
+    from kcli.client import load_config_file
+
+    conf = load_config_file(properties)
+    node = conf.get("node.id", "").strip()
+    if not node.isdigit():
+        raise ToolError(f"node.id not found in {properties}")
+    roles = [r.strip() for r in conf.get("process.roles", "").split(",")]
+    if "controller" not in roles:
+        raise ToolError(
+            f"{properties} does not describe a controller (process.roles={conf.get('process.roles', '')})"
+        )
+    log_dir = (
+        conf.get("metadata.log.dir") or (conf.get("log.dirs") or conf.get("log.dir") or "").split(",")[0]
+    )
+    if not log_dir.strip():
+        raise ToolError(f"No metadata.log.dir or log.dirs in {properties}")
+    meta = Path(log_dir.strip()) / "meta.properties"
+    try:
+        directory_id = load_config_file(str(meta)).get("directory.id", "").strip()
+    except (OSError, ToolError):
+        directory_id = ""
+    if not directory_id:
+        raise ToolError(
+            f"No directory.id found in {meta}: format the new controller with kafka-storage first"
+        )
+    names = [n.strip() for n in conf.get("controller.listener.names", "").split(",") if n.strip()]
+    if not names:
+        raise ToolError(f"controller.listener.names not found in {properties}")
+    for key in ("advertised.listeners", "listeners"):
+        for entry in conf.get(key, "").split(","):
+            name, _, rest = entry.strip().partition("://")
+            host, _, port = rest.rpartition(":")
+            if name == names[0] and port.isdigit():
+                return int(node), directory_id, name, (host.strip("[]") or "localhost", int(port))
+    raise ToolError(f"Cannot find the {names[0]} listener of the new controller in {properties}")
+
+
+class BrokerClient:
+    """AddRaftVoter (80) and RemoveRaftVoter (81) in Kafka's protocol, through a broker
+    (``--bootstrap-server``): it forwards them to the active controller, as Kafka's brokers do."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    def request(self, request: dict[str, Any], timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+        directory = uuid.UUID(bytes=base64.urlsafe_b64decode(str(request["directory_id"]) + "=="))
+        with _connect(self.bootstrap) as conn:
+            cluster = conn.request(DESCRIBE_CLUSTER, 0, {"include_cluster_authorized_operations": False})
+            body: dict[str, Any] = {
+                "cluster_id": str(cluster.cluster_id),
+                "voter_id": int(request["voter_id"]),
+                "voter_directory_id": directory,
+            }
+            if request["op"] == "raft_add_voter":
+                body["timeout"] = datetime.timedelta(seconds=timeout_s)
+                body["listeners"] = [
+                    {"name": request["listener"], "host": request["host"], "port": int(request["port"])}
+                ]
+                response = conn.request(ADD_RAFT_VOTER, 0, body)
+            else:
+                response = conn.request(REMOVE_RAFT_VOTER, 0, body)
+        code = int(response.error_code)
+        if not code:
+            return {"ok": True}
+        from kio.schema.errors import ErrorCode
+
+        name = "".join(part.capitalize() for part in ErrorCode(code).name.split("_"))
+        return {"ok": False, "error": name, "message": response.error_message or error_message(code)}
+
+
+def add_controller(client: ControllerClient | BrokerClient, properties: str, dry_run: bool) -> str:
+    node, directory_id, listener, (host, port) = new_controller(properties)
+    endpoint = f"{listener}://{host}:{port}"
+    if dry_run:
+        return (
+            f"DRY RUN of adding controller {node} with directory id {directory_id} and endpoints: {endpoint}"
+        )
+    answer = client.request(
+        {
+            "op": "raft_add_voter",
+            "voter_id": node,
+            "directory_id": directory_id,
+            "listener": listener,
+            "host": host,
+            "port": port,
+            "timeout_ms": int(TIMEOUT_S * 1000),
+        }
+    )
+    if not answer.get("ok"):
+        raise _error(answer)
+    return f"Added controller {node} with directory id {directory_id} and endpoints: {endpoint}"
+
+
+def remove_controller(
+    client: ControllerClient | BrokerClient, node: int, directory_id: str, dry_run: bool
+) -> str:
+    if dry_run:
+        return f"DRY RUN of removing KRaft controller {node} with directory id {directory_id}"
+    answer = client.request(
+        {
+            "op": "raft_remove_voter",
+            "voter_id": node,
+            "directory_id": directory_id,
+            "timeout_ms": int(TIMEOUT_S * 1000),
+        }
+    )
+    if not answer.get("ok"):
+        raise _error(answer)
+    return f"Removed KRaft controller {node} with directory id {directory_id}"
+
+
 def _body(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.bootstrap_server and args.bootstrap_controller:
         parser.fail("argument --bootstrap-controller: not allowed with argument --bootstrap-server")
-    if args.bootstrap_controller:
-        raise ToolError(
-            "--bootstrap-controller is not supported by kcli's controllers (they do not serve the Kafka "
-            "protocol): use --bootstrap-server"
-        )
-    if not args.bootstrap_server:
+    if not args.bootstrap_server and not args.bootstrap_controller:
         parser.fail("one of the arguments --bootstrap-server --bootstrap-controller is required")
-    if args.command != "describe":
-        parser.fail("too few arguments" if args.command is None else f"invalid choice: '{args.command}'")
+    if args.command is None:
+        parser.fail("too few arguments")
+    if args.command in ("add-controller", "remove-controller"):
+        client: ControllerClient | BrokerClient = (
+            ControllerClient(args.bootstrap_controller)
+            if args.bootstrap_controller
+            else BrokerClient(args.bootstrap_server)
+        )
+        if args.command == "add-controller":
+            if not args.command_config:
+                raise ToolError(
+                    "You must supply the configuration file of the controller you are adding when using add-controller."
+                )
+            print(add_controller(client, args.command_config, args.dry_run))
+        else:
+            print(remove_controller(client, args.controller_id, args.controller_directory_id, args.dry_run))
+        return 0
     if args.status and args.replication:
         raise ToolError("Only one of --status or --replication should be specified with describe sub-command")
     if not args.status and not args.replication:
@@ -214,8 +475,11 @@ def _body(argv: list[str]) -> int:
 
         conf = load_config_file(args.command_config)
     check_plaintext(conf)
-    with _connect(args.bootstrap_server) as conn:
-        cluster_id, response = describe_quorum(conn)
+    if args.bootstrap_controller:
+        cluster_id, response = describe_via_controller(ControllerClient(args.bootstrap_controller))
+    else:
+        with _connect(args.bootstrap_server) as conn:
+            cluster_id, response = describe_quorum(conn)
     print(status(cluster_id, response) if args.status else replication(response, args.human_readable))
     return 0
 

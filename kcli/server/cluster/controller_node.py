@@ -58,6 +58,17 @@ def _cluster_id(config: BrokerConfig, make: bool = True) -> str:
     return found
 
 
+def _bootstrap_servers(config: BrokerConfig) -> list[tuple[str, int]]:
+    """``controller.quorum.bootstrap.servers`` (host:port,...), without this node's own listeners."""
+    own = {ls.port for ls in config.listeners}
+    found = []
+    for entry in config.raw.get("controller.quorum.bootstrap.servers", "").split(","):
+        host, _, port = entry.strip().rpartition(":")
+        if port.isdigit() and not (int(port) in own and host in ("localhost", "127.0.0.1", "")):
+            found.append((host.strip("[]") or "localhost", int(port)))
+    return found
+
+
 class ControllerNode:
     def __init__(self, config: BrokerConfig):
         self.config = config
@@ -69,14 +80,26 @@ class ControllerNode:
         self.voters = configured_voters(config.controller_quorum_voters, config.log_dirs[0])
         self.quorum: QuorumNode | None = None
         self.service: ControllerService | None = None
-        if len(self.voters) > 1:
-            self.quorum = QuorumNode(
-                config, self.voters, _cluster_id(config, make=False), self._become_active, self._resign
-            )
-            self.quorum.on_cluster_id = self._adopt_cluster_id
+        # KIP-853: without a static controller.quorum.voters, a controller that knows the quorum
+        # by controller.quorum.bootstrap.servers runs Raft even alone (the set can grow), and
+        # one outside the set (formatted with --no-initial-controllers) is an observer.
+        dynamic = not config.controller_quorum_voters.strip() and bool(
+            config.raw.get("controller.quorum.bootstrap.servers", "").strip()
+        )
+        if len(self.voters) > 1 or dynamic:
+            bootstrapped = None
             if not config.controller_quorum_voters.strip():
                 bootstrapped = read_bootstrap_voters(config.log_dirs[0]) or []
-                self.quorum.directory_ids = {v.node_id: v.directory_id for v in bootstrapped}
+            self.quorum = QuorumNode(
+                config,
+                self.voters,
+                _cluster_id(config, make=False),
+                self._become_active,
+                self._resign,
+                bootstrap=bootstrapped,
+                bootstrap_servers=_bootstrap_servers(config) if dynamic else None,
+            )
+            self.quorum.on_cluster_id = self._adopt_cluster_id
             self.quorum.log.on_commit = self._follower_snapshots()
             return
         self.service = self._make_service(None)

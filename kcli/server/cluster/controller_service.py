@@ -151,7 +151,7 @@ class ControllerService:
                 "nodes": [],
             }
         voters = {v[0] for v in info["voters"]}
-        info["observers"] = [
+        info["observers"] = info.pop("controller_observers", []) + [
             [b, *progress] for b, progress in sorted(self.observers.items()) if b not in voters
         ]
         return {"ok": True, **info}

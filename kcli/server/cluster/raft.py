@@ -30,6 +30,19 @@ Understandable Consensus Algorithm", 2014) in KIP-595's pull-based form:
   strict exponential back-off for the others), instead of waiting out the fetch timeout, so the
   most up-to-date voter usually stands alone and a clean stop fails over in milliseconds.
 
+- **Voter changes** (KIP-853's AddRaftVoter and RemoveRaftVoter, Raft's single-server membership
+  change, section 4.1 of Ongaro's thesis): only the leader changes the set, one voter at a time,
+  and only once it has committed a record of its own epoch and no earlier VotersRecord is still
+  uncommitted (one change at a time is what keeps any two consecutive majorities overlapping). A
+  voter to add must be an observer fetching from the leader and caught up with its log end. The
+  new set takes effect as soon as its VotersRecord is appended (on the leader, and on each
+  follower when it appends it, reverting if it is truncated away); a leader that removed itself
+  keeps leading, without counting itself in majorities, until that record is committed, then
+  resigns.
+- **Observers**: a replica outside the voter set fetches the log like a follower but never
+  stands for election nor grants a vote; the leader tracks how far it has fetched (DescribeQuorum's
+  observers, and the caught-up rule above).
+
 The I/O around it (connections, timers, the log on disk) is ``raft_node``; this module only
 decides, so it can be tested as Raft is tested: elections, log matching, truncation and commit
 rules on in-memory logs (tests/server/cluster/test_raft_unit.py).
@@ -42,6 +55,8 @@ from enum import Enum
 from typing import Any, Protocol
 
 from kcli.server.cluster.quorum_state import ElectionState
+
+MAX_OBSERVERS = 1000  # replicas outside the voter set the leader keeps track of
 
 
 class Role(Enum):
@@ -115,10 +130,17 @@ def end_epoch_backoff_ms(position: int, successors: int, retry_backoff_ms: int, 
     return min(backoff_max_ms, retry_backoff_ms * 2 ** (position - 1))
 
 
+class VoterChangeError(Exception):
+    """A refused AddRaftVoter/RemoveRaftVoter: ``error`` is the name of Kafka's error code."""
+
+    def __init__(self, error: str, message: str):
+        super().__init__(message)
+        self.error = error
+        self.message = message
+
+
 class RaftState:
     def __init__(self, node_id: int, voters: list[int], log: RaftLog, store: StateStore):
-        if node_id not in voters:
-            raise ValueError(f"node.id {node_id} is not one of the voters {sorted(voters)}")
         self.node_id = node_id
         self.voters = sorted(voters)
         self.log = log
@@ -132,6 +154,12 @@ class RaftState:
         self.progress: dict[int, ReplicaProgress] = {}
         self.epoch_start_offset = -1
         self.last_majority_fetch_ms = 0
+        self.observers: dict[int, ReplicaProgress] = {}  # the leader's view of non-voters
+        self.voters_offset = -1  # offset of the latest VotersRecord appended (-1: none)
+
+    @property
+    def is_voter(self) -> bool:
+        return self.node_id in self.voters
 
     # --- helpers -----------------------------------------------------------------------------
     @property
@@ -175,6 +203,8 @@ class RaftState:
     # --- elections ---------------------------------------------------------------------------
     def start_election(self) -> dict[str, Any]:
         """Become a candidate in a new epoch; the Vote request to send to every other voter."""
+        if not self.is_voter:
+            raise VoterChangeError("InvalidRequest", f"node {self.node_id} is an observer: it never stands")
         self.epoch += 1
         self.role = Role.CANDIDATE
         self.voted_id = self.node_id
@@ -198,6 +228,7 @@ class RaftState:
         self.observe(epoch)
         granted = (
             self.role != Role.LEADER
+            and self.is_voter
             and self.leader_id < 0
             and self.voted_id in (-1, candidate)
             and candidate in self.voters
@@ -214,6 +245,8 @@ class RaftState:
             return False
         if self.role != Role.CANDIDATE or int(answer["epoch"]) != self.epoch or not answer.get("granted"):
             return False
+        if voter not in self.voters:  # a vote counts only from the current set (KIP-853)
+            return False
         self.votes.add(voter)
         if len(self.votes) >= self.majority:
             self.become_leader()
@@ -225,6 +258,7 @@ class RaftState:
         self.leader_id = self.node_id
         self._persist()
         self.progress = {v: ReplicaProgress() for v in self.voters if v != self.node_id}
+        self.observers = {}
         self.last_majority_fetch_ms = now_ms
         self.epoch_start_offset = self.log.append_leader_change(
             self.epoch, self.node_id, self.voters, sorted(self.votes)
@@ -262,6 +296,12 @@ class RaftState:
         successors = [int(v) for v in request.get("preferred_successors", [])]
         return successors.index(self.node_id) if self.node_id in successors else len(successors)
 
+    def lose_leader(self) -> None:
+        """An observer that cannot reach its leader looks for it again (no election)."""
+        if self.role == Role.FOLLOWER:
+            self.role = Role.UNATTACHED
+            self.leader_id = -1
+
     def resign(self) -> None:
         """A leader without a quorum (or stopping) steps down; the epoch stays."""
         if self.role == Role.LEADER:
@@ -295,8 +335,15 @@ class RaftState:
                 "diverging": [self.log.last_epoch(), self.log.end_offset],
                 "hw": self.high_watermark,
             }
-        if replica in self.progress:
-            progress = self.progress[replica]
+        if replica != self.node_id:
+            if (
+                replica not in self.progress
+                and replica not in self.observers
+                and len(self.observers) >= MAX_OBSERVERS
+            ):
+                # bounded whatever replica ids fetches claim: the longest silent one is forgotten
+                del self.observers[min(self.observers, key=lambda r: self.observers[r].last_fetch_ms)]
+            progress = self.progress.get(replica) or self.observers.setdefault(replica, ReplicaProgress())
             progress.end_offset = offset
             progress.last_fetch_ms = now_ms
             if offset >= self.log.end_offset:
@@ -305,7 +352,11 @@ class RaftState:
         return {**base, "records": self.log.read_raw(offset), "hw": self.high_watermark}
 
     def _advance_high_watermark(self) -> None:
-        ends = sorted([self.log.end_offset] + [p.end_offset for p in self.progress.values()], reverse=True)
+        # A leader that removed itself manages the quorum without counting itself (the thesis).
+        own = [self.log.end_offset] if self.is_voter else []
+        ends = sorted(own + [p.end_offset for p in self.progress.values()], reverse=True)
+        if len(ends) < self.majority:
+            return
         candidate = ends[self.majority - 1]
         # Only an offset past the leader's own LeaderChange record commits by counting.
         if candidate > self.epoch_start_offset and candidate > self.log.high_watermark:
@@ -318,7 +369,7 @@ class RaftState:
 
     def has_quorum(self, now_ms: int, timeout_ms: int) -> bool:
         """Check quorum: a majority (counting the leader) fetched within ``timeout_ms``."""
-        fresh = 1 + sum(
+        fresh = int(self.is_voter) + sum(
             1
             for p in self.progress.values()
             if p.last_fetch_ms >= 0 and now_ms - p.last_fetch_ms <= timeout_ms
@@ -327,6 +378,76 @@ class RaftState:
             self.last_majority_fetch_ms = now_ms
             return True
         return now_ms - self.last_majority_fetch_ms <= timeout_ms
+
+    # --- voter changes (KIP-853) -------------------------------------------------------------
+    @property
+    def voter_change_pending(self) -> bool:
+        """A VotersRecord is appended but not yet committed."""
+        return self.voters_offset >= self.log.high_watermark
+
+    def _check_can_change(self, what: str) -> None:
+        if self.role != Role.LEADER:
+            raise VoterChangeError("NotLeaderOrFollower", f"Node {self.node_id} is not the leader")
+        if self.log.high_watermark <= self.epoch_start_offset:
+            raise VoterChangeError(
+                "RequestTimedOut",
+                f"Cannot {what} a voter: the leader has not committed an offset in its epoch {self.epoch} yet",
+            )
+        if self.voter_change_pending:
+            raise VoterChangeError(
+                "RequestTimedOut",
+                f"Cannot {what} a voter: the previous voter change (offset {self.voters_offset}) "
+                "is not committed yet",
+            )
+
+    def check_add_voter(self, voter_id: int, now_ms: int, caught_up_ms: int) -> None:
+        """Raises :class:`VoterChangeError` unless ``voter_id`` may join now: this is the leader,
+        it has committed in its epoch, no change is pending, the replica is not a voter already,
+        and it is an observer that has fetched up to the leader's log end within
+        ``caught_up_ms`` (Kafka's AddVoterHandler, errors named as Kafka's)."""
+        self._check_can_change("add")
+        if voter_id in self.voters:
+            raise VoterChangeError(
+                "DuplicateVoter", f"The voter id {voter_id} is already part of the set of voters"
+            )
+        progress = self.observers.get(voter_id)
+        if progress is None or progress.last_fetch_ms < 0:
+            raise VoterChangeError(
+                "RequestTimedOut",
+                f"The new voter {voter_id} is not an observer fetching from the leader {self.node_id}",
+            )
+        if progress.last_caught_up_ms < 0 or now_ms - progress.last_caught_up_ms > caught_up_ms:
+            raise VoterChangeError(
+                "RequestTimedOut",
+                f"The new voter {voter_id} is not caught up with the leader's log "
+                f"(it fetched offset {progress.end_offset}, the log ends at {self.log.end_offset})",
+            )
+
+    def check_remove_voter(self, voter_id: int) -> None:
+        """Raises :class:`VoterChangeError` unless ``voter_id`` may leave now (the leader itself
+        may: it resigns once the change is committed)."""
+        self._check_can_change("remove")
+        if voter_id not in self.voters:
+            raise VoterChangeError(
+                "VoterNotFound", f"The voter id {voter_id} is not part of the set of voters"
+            )
+        if len(self.voters) == 1:
+            raise VoterChangeError("InvalidRequest", "Cannot remove the only voter of the quorum")
+
+    def set_voters(self, voters: list[int], offset: int = -1) -> None:
+        """A VotersRecord at ``offset`` was appended (or truncated away, restoring an older set):
+        the set takes effect at once. The leader keeps its view of every replica it knew."""
+        self.voters = sorted(voters)
+        self.voters_offset = offset
+        if self.role == Role.LEADER:
+            known = {**self.observers, **self.progress}
+            self.progress = {v: known.get(v, ReplicaProgress()) for v in self.voters if v != self.node_id}
+            self.observers = {r: p for r, p in known.items() if r not in self.voters}
+            self._advance_high_watermark()
+
+    def removed_and_committed(self) -> bool:
+        """The leader removed itself and that change is committed: time to resign."""
+        return self.role == Role.LEADER and not self.is_voter and not self.voter_change_pending
 
     # --- replication (follower side) ---------------------------------------------------------
     def fetch_request(self) -> dict[str, Any]:

@@ -6,11 +6,18 @@ watermark moves only when a majority has the records, set by Raft), followers ap
 batches byte for byte (offsets and epochs included, as a Kafka follower does) and truncate where
 their log diverged, and a follower behind the leader's log start installs the leader's snapshot
 file as it is.
+
+**Voter sets** (KIP-853): every VotersRecord in the log - appended by the leader, or fetched - is
+remembered with its offset (``voter_sets``), so the latest set is known at once and a truncation
+past one restores the set before it, as Kafka's VoterSetHistory does. The history is also kept in
+``voter-sets.json`` beside the log (fsynced and renamed), because a snapshot deletes the log
+segments that held the records; at start the file and the remaining log are read back.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +32,18 @@ from kcli.server.cluster.metadata_log import (
     control_key,
     snapshot_name,
 )
-from kcli.server.cluster.raft_voters import BOOTSTRAP_SNAPSHOT
+from kcli.server.cluster.raft_voters import (
+    BOOTSTRAP_SNAPSHOT,
+    KRAFT_VOTERS,
+    DynamicVoter,
+    decode_voters_record,
+    voters_record,
+)
+from kcli.server.protocol.records import decode_batch, iter_batches
 
 FETCH_MAX_BYTES = 512 * 1024  # one answer line stays well below the JSON-lines limit
 SNAPSHOT_CHUNK = 512 * 1024
+VOTER_SETS = "voter-sets.json"
 
 
 class RaftMetadataLog(MetadataLog):
@@ -38,6 +53,61 @@ class RaftMetadataLog(MetadataLog):
         super().__init__(parent, node_id)
         self.on_append: Callable[[], None] = lambda: None
         self.on_commit: Callable[[], None] = lambda: None
+        self.on_voters: Callable[[], None] = lambda: None  # the latest voter set changed
+        self.voter_sets: list[tuple[int, list[DynamicVoter]]] = self._load_voter_sets()
+
+    # --- voter sets (KIP-853) ------------------------------------------------------------------
+    def _load_voter_sets(self) -> list[tuple[int, list[DynamicVoter]]]:
+        found: dict[int, list[DynamicVoter]] = {}
+        path = self.directory / VOTER_SETS
+        if path.exists():
+            for offset, voters in json.loads(path.read_text()):
+                found[int(offset)] = [DynamicVoter(*v) for v in voters]
+        for header, data in self.log.read_batches(self.start_offset):
+            if header.is_control:
+                found.update(self._voters_in(data))
+        return sorted((o, v) for o, v in found.items() if o < self.end_offset)
+
+    @staticmethod
+    def _voters_in(data: bytes) -> dict[int, list[DynamicVoter]]:
+        found: dict[int, list[DynamicVoter]] = {}
+        for pos, header in iter_batches(data):
+            if not header.is_control:
+                continue
+            _, records = decode_batch(data, pos)
+            for rec in records:
+                if (
+                    rec.key is not None
+                    and rec.value is not None
+                    and int.from_bytes(rec.key[2:4], "big") == KRAFT_VOTERS
+                ):
+                    found[rec.offset] = decode_voters_record(bytes(rec.value))
+        return found
+
+    def _save_voter_sets(self) -> None:
+        path = self.directory / VOTER_SETS
+        tmp = path.with_name(VOTER_SETS + ".tmp")
+        rows = [[o, [[v.node_id, v.host, v.port, v.directory_id] for v in vs]] for o, vs in self.voter_sets]
+        with open(tmp, "w") as fh:
+            json.dump(rows, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        self.on_voters()
+
+    def latest_voters(self) -> tuple[int, list[DynamicVoter]] | None:
+        """(offset, voters) of the newest VotersRecord in the log, or None."""
+        return self.voter_sets[-1] if self.voter_sets else None
+
+    def append_voters(self, epoch: int, voters: list[DynamicVoter], listener_name: str) -> int:
+        """The leader appends a VotersRecord in ``epoch``; returns its offset."""
+        self.epoch = epoch
+        offset = self._append_batch(
+            [(control_key(KRAFT_VOTERS), voters_record(voters, listener_name))], control=True
+        )
+        self.voter_sets.append((offset, list(voters)))
+        self._save_voter_sets()
+        return offset
 
     # --- what Raft asks ------------------------------------------------------------------------
     @property
@@ -77,6 +147,9 @@ class RaftMetadataLog(MetadataLog):
         if offset < self.end_offset:
             self.log.truncate_to(offset)
             self.log.flush()
+            if any(o >= offset for o, _ in self.voter_sets):
+                self.voter_sets = [(o, v) for o, v in self.voter_sets if o < offset]
+                self._save_voter_sets()
 
     def read_raw(self, offset: int) -> str:
         """Whole batches from ``offset``, base64 (they travel in a JSON line)."""
@@ -88,6 +161,10 @@ class RaftMetadataLog(MetadataLog):
         if data:
             self.log.append_as_follower(data)
             self.log.flush()
+            found = self._voters_in(data)
+            if found:
+                self.voter_sets.extend(sorted(found.items()))
+                self._save_voter_sets()
 
     def append_leader_change(self, epoch: int, leader: int, voters: list[int], granting: list[int]) -> int:
         self.epoch = epoch

@@ -19,6 +19,16 @@ holding (NOT_LEADER), and waits - still voting - up to an election timeout for t
 announce itself before it closes. Its followers stand for election at once (the most up-to-date
 first), so the failover takes milliseconds rather than the fetch timeout a crash costs.
 
+**Voter changes and observers** (KIP-853): with a voter set from ``kafka-storage format``
+(``controller.quorum.bootstrap.servers``) the set lives in the log: the first leader appends it
+as a VotersRecord, and ``raft_add_voter``/``raft_remove_voter`` (AddRaftVoter, API 80, and
+RemoveRaftVoter, API 81, with their fields and Kafka's error names, on the same JSON-lines
+listener) append the next one - the rules are :class:`~kcli.server.cluster.raft.RaftState`'s. The
+leader answers once the change is committed (or REQUEST_TIMED_OUT), as Kafka does. A controller
+outside the set is an observer: it finds the leader through the bootstrap servers (any node's
+fetch answer names the leader and its endpoint), fetches the log, never votes, and becomes a
+voter as soon as it appends a VotersRecord that names it.
+
 **Timers** (Kafka's settings and defaults): ``controller.quorum.election.timeout.ms`` (1000,
 randomised up to twice that), ``controller.quorum.fetch.timeout.ms`` (2000: a follower that has
 not heard from its leader for it stands for election; a leader not fetched from by a majority
@@ -36,13 +46,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kio.schema.errors import ErrorCode
+
 from kcli.protocol.json_lines import MAX_LINE, decode, encode
 from kcli.server.base.config import BrokerConfig
 from kcli.server.cluster.quorum_state import QuorumStateStore
-from kcli.server.cluster.raft import RaftState, Role, end_epoch_backoff_ms
+from kcli.server.cluster.raft import RaftState, Role, VoterChangeError, end_epoch_backoff_ms
 from kcli.server.cluster.raft_log import RaftMetadataLog
+from kcli.server.cluster.raft_voters import DynamicVoter, VoterParseError, parse_dynamic_voter
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")
+
+# VoterChangeError names -> Kafka's error codes (AddRaftVoter/RemoveRaftVoter answer with them)
+VOTER_CHANGE_ERRORS = {
+    "NotLeaderOrFollower": ErrorCode.not_leader_or_follower,
+    "RequestTimedOut": ErrorCode.request_timed_out,
+    "DuplicateVoter": ErrorCode.duplicate_voter,
+    "VoterNotFound": ErrorCode.voter_not_found,
+    "InvalidRequest": ErrorCode.invalid_request,
+    "UnsupportedVersion": ErrorCode.unsupported_version,
+}
 
 FETCH_WAIT_MS = 500  # how long a leader holds a fetch that has nothing new (a long poll)
 
@@ -89,7 +112,7 @@ class Peer:
 
 
 class QuorumNode:
-    """One voter of ``controller.quorum.voters``."""
+    """One voter of ``controller.quorum.voters`` (or of the KIP-853 set in the log), or an observer."""
 
     def __init__(
         self,
@@ -98,9 +121,19 @@ class QuorumNode:
         cluster_id: str,
         on_leader: Callable[[], None],
         on_resign: Callable[[], None],
+        bootstrap: list[DynamicVoter] | None = None,
+        bootstrap_servers: list[tuple[str, int]] | None = None,
     ):
+        """``bootstrap``: the voter set of the bootstrap snapshot - a KIP-853 (dynamic) quorum
+        whose set can change; None for a static ``controller.quorum.voters``.
+        ``bootstrap_servers``: where an observer looks for the leader."""
         self.node_id = config.node_id
-        self.voters = voters
+        self.voters = dict(voters)
+        self.dynamic = bootstrap is not None or bool(bootstrap_servers)
+        self.bootstrap_servers = list(bootstrap_servers or [])
+        self.listener_name = (config.controller_listener_names or ["CONTROLLER"])[0]
+        self.voter_records: dict[int, DynamicVoter] = {v.node_id: v for v in bootstrap or []}
+        self._bootstrap_records = list(bootstrap or [])
         self.cluster_id = cluster_id
         self.on_leader = on_leader
         self.on_resign = on_resign
@@ -113,9 +146,16 @@ class QuorumNode:
         self.backoff_max_ms = int(raw.get("controller.quorum.election.backoff.max.ms", "1000"))
         self.retry_backoff_ms = int(raw.get("controller.quorum.retry.backoff.ms", "20"))
         self.log = RaftMetadataLog(config.log_dirs[0], self.node_id)
-        store = QuorumStateStore(self.log.directory, list(voters))
-        self.state = RaftState(self.node_id, list(voters), self.log, store)
-        self.peers = {v: Peer(v, a) for v, a in voters.items() if v != self.node_id}
+        latest = self.log.latest_voters() if self.dynamic else None
+        if latest is not None:  # the set in the log is newer than the bootstrap snapshot's
+            self.voter_records = {v.node_id: v for v in latest[1]}
+            self.voters = {v.node_id: (v.host, v.port) for v in latest[1]}
+        store = QuorumStateStore(self.log.directory, list(self.voters))
+        self.state = RaftState(self.node_id, list(self.voters), self.log, store)
+        if latest is not None:
+            self.state.voters_offset = latest[0]
+        self.peers = {v: Peer(v, a) for v, a in self.voters.items() if v != self.node_id}
+        self.log.on_voters = self._voters_changed
         self._changed = asyncio.Event()  # the role or epoch moved, or records were appended
         self._appended = asyncio.Condition()
         self.log.on_append = self._on_append
@@ -124,8 +164,40 @@ class QuorumNode:
         self._announcing: set[asyncio.Task[None]] = set()
         # (epoch, back-off in seconds) once the leader of that epoch resigned (EndQuorumEpoch)
         self._leader_resigned: tuple[int, float] | None = None
-        # voter -> directory id, for a voter set read from the bootstrap snapshot (KIP-853)
-        self.directory_ids: dict[int, str] = {}
+        self._bootstrap_turn = 0
+
+    @property
+    def directory_ids(self) -> dict[int, str]:
+        """voter -> directory id, for a KIP-853 voter set (DescribeQuorum shows them)."""
+        return {v: r.directory_id for v, r in self.voter_records.items()}
+
+    def _peer(self, node: int, address: tuple[str, int]) -> Peer:
+        peer = self.peers.get(node)
+        if peer is None or peer.address != address:
+            if peer is not None:
+                peer.close()
+            peer = self.peers[node] = Peer(node, address)
+        return peer
+
+    def _voters_changed(self) -> None:
+        """A VotersRecord was appended (or truncated away): the set takes effect at once."""
+        latest = self.log.latest_voters()
+        # none left (truncated away): the bootstrap snapshot's set again
+        offset, records = latest if latest is not None else (-1, self._bootstrap_records)
+        was_voter = self.state.is_voter
+        self.voter_records = {v.node_id: v for v in records}
+        self.voters = {v.node_id: (v.host, v.port) for v in records}
+        for v, address in self.voters.items():
+            if v != self.node_id:
+                self._peer(v, address)
+        self.state.set_voters(list(self.voters), offset)
+        self.state.store.voters = sorted(self.voters)  # type: ignore[attr-defined]
+        if was_voter != self.state.is_voter:
+            log.info(
+                "Node %d is %s a voter (voters %s)",
+                self.node_id, "now" if self.state.is_voter else "no longer", sorted(self.voters),
+            )  # fmt: skip
+        self._changed.set()
 
     # --- notifications -----------------------------------------------------------------------
     def _on_append(self) -> None:
@@ -144,6 +216,12 @@ class QuorumNode:
         if is_leader and not self._was_leader:
             self._was_leader = True
             self.state.last_majority_fetch_ms = _now_ms()
+            if self.dynamic and not self.log.voter_sets and self.voter_records:
+                # KIP-853: the bootstrap snapshot's set goes into the log, so observers (which
+                # have no bootstrap snapshot) and every later change start from it
+                self.log.append_voters(
+                    self.state.epoch, list(self.voter_records.values()), self.listener_name
+                )
             log.info(
                 "Elected as leader of __cluster_metadata-0 with epoch %d (votes %s of %s)",
                 self.state.epoch, sorted(self.state.votes), self.state.voters,
@@ -162,7 +240,10 @@ class QuorumNode:
 
     def leader_address(self) -> tuple[int, tuple[str, int] | None]:
         leader = self.state.leader_id
-        return leader, self.voters.get(leader)
+        address = self.voters.get(leader)
+        if address is None and leader in self.peers:
+            address = self.peers[leader].address
+        return leader, address
 
     # --- the loop ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -214,7 +295,7 @@ class QuorumNode:
         self.log.close()
 
     async def _run(self) -> None:
-        if len(self.voters) == 1:
+        if len(self.voters) == 1 and self.state.is_voter:
             self.state.start_election()
             self._after_change()
         while True:
@@ -224,6 +305,8 @@ class QuorumNode:
                     await self._lead()
                 elif role == Role.FOLLOWER:
                     await self._follow()
+                elif not self.state.is_voter:
+                    await self._discover()
                 else:
                     await self._campaign()
             except asyncio.CancelledError:
@@ -260,7 +343,36 @@ class QuorumNode:
                 return  # granted a vote: wait a whole timeout again
         await self._elect()
 
+    async def _discover(self) -> None:
+        """An observer without a leader asks the bootstrap servers (and known voters) in turn: any
+        fetch answer names the epoch's leader and where it listens."""
+        addresses = self.bootstrap_servers + [a for v, a in sorted(self.voters.items()) if v != self.node_id]
+        if not addresses:
+            await self._wait_change(self.fetch_timeout_ms / 1000)
+            return
+        address = addresses[self._bootstrap_turn % len(addresses)]
+        self._bootstrap_turn += 1
+        peer = Peer(-1, address)
+        try:
+            answer = await peer.request(
+                "raft_fetch", {**self.state.fetch_request(), "cluster_id": self.cluster_id}, 2.0
+            )
+        except ConnectionError:
+            answer = {}
+        finally:
+            peer.close()
+        leader = int(answer.get("leader", -1)) if answer.get("ok") is not False else -1
+        endpoint = answer.get("leader_endpoint")
+        if leader >= 0 and endpoint:
+            self._peer(leader, (str(endpoint[0]), int(endpoint[1])))
+            if self.state.observe(int(answer["epoch"]), leader):
+                self._after_change()
+                return
+        await self._wait_change(self.retry_backoff_ms * 10 / 1000)
+
     async def _elect(self) -> None:
+        if not self.state.is_voter:
+            return
         request = {**self.state.start_election(), "cluster_id": self.cluster_id}
         log.info("Standing for election in epoch %d", self.state.epoch)
         self._after_change()
@@ -277,15 +389,19 @@ class QuorumNode:
             self.state.handle_vote_answer(peer.node_id, answer)
             self._after_change()
 
-        await asyncio.gather(*(ask(p) for p in self.peers.values()))
+        await asyncio.gather(*(ask(self.peers[v]) for v in self.state.voters if v in self.peers))
 
     async def _lead(self) -> None:
         """Announce the epoch to voters that do not fetch, and resign without a quorum."""
         epoch = self.state.epoch
         now = _now_ms()
+        if self.state.removed_and_committed():
+            log.info("Resigning the leadership of epoch %d: this node was removed from the voters", epoch)
+            await self._resign_and_tell()
+            return
         stale = [
-            p for v, p in self.peers.items()
-            if now - self.state.progress[v].last_fetch_ms > self.fetch_timeout_ms / 2
+            self.peers[v] for v, p in self.state.progress.items()
+            if v in self.peers and now - p.last_fetch_ms > self.fetch_timeout_ms / 2
         ]  # fmt: skip
         for peer in stale:
             task = asyncio.create_task(self._announce(peer, epoch))
@@ -297,6 +413,20 @@ class QuorumNode:
             self._after_change()
             return
         await self._wait_change(0.5)
+
+    async def _resign_and_tell(self) -> None:
+        """Resign and send EndQuorumEpoch to the voters (a removed leader's last act)."""
+        request = {**self.state.end_epoch_request(), "cluster_id": self.cluster_id}
+        self.state.resign()
+        self._after_change()
+        async with self._appended:
+            self._appended.notify_all()
+
+        async def tell(peer: Peer) -> None:
+            with contextlib.suppress(ConnectionError):
+                await peer.request("raft_end_epoch", request, self.election_timeout_ms / 1000)
+
+        await asyncio.gather(*(tell(self.peers[v]) for v in self.state.voters if v in self.peers))
 
     async def _announce(self, peer: Peer, epoch: int) -> None:
         with contextlib.suppress(ConnectionError):
@@ -327,6 +457,9 @@ class QuorumNode:
             except ConnectionError as exc:
                 if time.monotonic() - last_heard > self.fetch_timeout_ms / 1000:
                     log.info("Leader %d unreachable for %d ms (%s)", leader, self.fetch_timeout_ms, exc)
+                    if not self.state.is_voter:
+                        self.state.lose_leader()
+                        return
                     await self._stand_after_jitter(epoch)
                     return
                 # back-off before reconnecting (cut short by a state change: EndQuorumEpoch, a vote)
@@ -345,6 +478,9 @@ class QuorumNode:
                 await self._install_snapshot(peer, int(answer["snapshot"][0]), int(answer["snapshot"][1]))
             elif outcome not in ("records", "truncated"):
                 if time.monotonic() - last_heard > self.fetch_timeout_ms / 1000:
+                    if not self.state.is_voter:
+                        self.state.lose_leader()
+                        return
                     await self._stand_after_jitter(epoch)
                     return
                 if self._leader_resigned is None or self._leader_resigned[0] != epoch:
@@ -394,6 +530,7 @@ class QuorumNode:
             return {
                 "ok": False,
                 "error": "InconsistentClusterId",
+                "code": int(ErrorCode.inconsistent_cluster_id),
                 "message": f"cluster id {theirs} is not this quorum's {self.cluster_id}",
             }
         if op == "raft_vote":
@@ -418,6 +555,11 @@ class QuorumNode:
             answer = {"epoch": self.state.epoch, "leader": self.state.leader_id}
         elif op == "raft_fetch":
             answer = {**await self._answer_fetch(request), "cluster_id": self.cluster_id}
+            _leader, address = self.leader_address()
+            if address is not None:
+                answer["leader_endpoint"] = list(address)
+        elif op in ("raft_add_voter", "raft_remove_voter"):
+            return await self._change_voters(op, request)
         elif op == "raft_snapshot":
             found = self.log.snapshot_chunk(int(request["end"]), int(request.get("position", 0)))
             if found is None:
@@ -431,6 +573,70 @@ class QuorumNode:
             return {"ok": False, "error": "Unimplemented", "message": f"unknown operation {op!r}"}
         self._after_change()
         return answer
+
+    async def _change_voters(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        """AddRaftVoter / RemoveRaftVoter on the leader: check the rules, append the new set
+        (effective at once), then answer when it is committed (REQUEST_TIMED_OUT otherwise)."""
+        voter_id = int(request["voter_id"])
+        directory_id = str(request.get("directory_id", ""))
+        try:
+            if not self.dynamic:
+                raise VoterChangeError(
+                    "UnsupportedVersion",
+                    "Cluster doesn't support changing the voters because the kraft.version feature is 0 "
+                    "(a static controller.quorum.voters)",
+                )
+            if op == "raft_add_voter":
+                port = int(request["port"])
+                if not 0 < port < 65536 or not str(request.get("host", "")):
+                    raise VoterChangeError("InvalidRequest", f"Invalid endpoint {request.get('host')}:{port}")
+                try:
+                    host = str(request["host"])
+                    parse_dynamic_voter(f"{voter_id}@[{host}]:{port}:{directory_id}")
+                except VoterParseError as exc:
+                    raise VoterChangeError("InvalidRequest", str(exc)) from None
+                self.state.check_add_voter(voter_id, _now_ms(), self.fetch_timeout_ms)
+                new = DynamicVoter(voter_id, str(request["host"]), port, directory_id)
+                voters = [*self.voter_records.values(), new]
+            else:
+                self.state.check_remove_voter(voter_id)
+                known = self.voter_records.get(voter_id)
+                if known is not None and directory_id and known.directory_id != directory_id:
+                    raise VoterChangeError(
+                        "VoterNotFound",
+                        f"The voter id {voter_id} with directory id {directory_id} is not part of the set "
+                        f"of voters (its directory id is {known.directory_id})",
+                    )
+                voters = [v for v in self.voter_records.values() if v.node_id != voter_id]
+        except VoterChangeError as exc:
+            answer: dict[str, Any] = {
+                "ok": False,
+                "error": exc.error,
+                "code": int(VOTER_CHANGE_ERRORS[exc.error]),
+                "message": exc.message,
+            }
+            leader, address = self.leader_address()
+            if exc.error == "NotLeaderOrFollower" and address is not None and leader != self.node_id:
+                answer.update(leader=leader, host=address[0], port=address[1])
+            return answer
+        offset = self.log.append_voters(self.state.epoch, voters, self.listener_name)
+        log.info("%s voter %d: voters %s from offset %d", "Adding" if op == "raft_add_voter" else "Removing",
+                 voter_id, sorted(v.node_id for v in voters), offset)  # fmt: skip
+        self._after_change()
+        deadline = time.monotonic() + min(max(float(request.get("timeout_ms", 30000)), 0), 60000) / 1000
+        while self.log.high_watermark <= offset:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.state.role != Role.LEADER:
+                return {
+                    "ok": False,
+                    "error": "RequestTimedOut",
+                    "code": int(ErrorCode.request_timed_out),
+                    "message": f"The voter change at offset {offset} was not committed in time",
+                }
+            async with self._appended:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._appended.wait(), min(remaining, 0.1))
+        return {"ok": True, "voters": sorted(v.node_id for v in voters)}
 
     async def _answer_fetch(self, request: dict[str, Any]) -> dict[str, Any]:
         """A follower's fetch, held up to its ``wait_ms`` while it is caught up (a long poll)."""
@@ -465,10 +671,16 @@ class QuorumNode:
                 )
             if v in self.directory_ids:  # a KIP-853 voter set names each voter's directory
                 voters[-1].append(self.directory_ids[v])
+        observers = [
+            [r, p.end_offset, p.last_fetch_ms, p.last_caught_up_ms]
+            for r, p in sorted(self.state.observers.items())
+            if now - p.last_fetch_ms <= self.fetch_timeout_ms
+        ]
         return {
             "leader": self.state.leader_id,
             "epoch": self.state.epoch,
             "hw": self.log.high_watermark,
             "voters": voters,
             "nodes": [[v, host, port] for v, (host, port) in sorted(self.voters.items())],
+            "controller_observers": observers,
         }

@@ -9,10 +9,12 @@ and a VotersRecord (each voter's id, directory id and controller endpoint), then
 in the record batch format of any snapshot. kcli writes the same file, byte for byte in layout, so
 ``kafka-dump-log --cluster-metadata-decoder`` and Kafka's own tools read it.
 
-What is not built: changing the voter set afterwards (AddRaftVoter/RemoveRaftVoter,
-``kafka-metadata-quorum add-controller``): the set read at start is the quorum's for good. kcli
-also keeps the bootstrap snapshot when later snapshots replace the older ones (Kafka carries the
-VotersRecord into every snapshot instead), so a restarted controller finds its voter set there.
+The set changes afterwards by AddRaftVoter/RemoveRaftVoter (``raft``, ``raft_node``): each change
+is a VotersRecord control record in the metadata log (:func:`voters_record`), and a controller's
+set is the latest one in its log (``raft_log`` keeps their history), else the bootstrap
+snapshot's. kcli keeps the bootstrap snapshot when later snapshots replace the older ones (Kafka
+carries the VotersRecord into every snapshot instead), so a restarted controller finds its first
+voter set there.
 """
 
 from __future__ import annotations
@@ -155,13 +157,8 @@ def _key(control_type: int) -> bytes:
     return (0).to_bytes(2, "big") + control_type.to_bytes(2, "big")
 
 
-def write_bootstrap_snapshot(log_dir: Path, voters: list[DynamicVoter], listener_name: str) -> Path:
-    """The 0-0 bootstrap snapshot with ``kraft.version=1`` and ``voters``, flushed and renamed."""
-    directory = Path(log_dir) / f"{METADATA_TOPIC}-0"
-    directory.mkdir(parents=True, exist_ok=True)
-    now = int(time.time() * 1000)
-    header = SnapshotHeaderRecord(version=0, last_contained_log_timestamp=now)  # type: ignore[arg-type]
-    version = KRaftVersionRecord(version=0, k_raft_version=1)  # type: ignore[arg-type]
+def voters_record(voters: list[DynamicVoter], listener_name: str) -> bytes:
+    """A VotersRecord (control type 6) value: each voter's id, directory id and endpoint."""
     record = VotersRecord(
         version=0,  # type: ignore[arg-type]
         voters=tuple(
@@ -177,12 +174,35 @@ def write_bootstrap_snapshot(log_dir: Path, voters: list[DynamicVoter], listener
             for v in voters
         ),
     )
+    return _serialize(record)
+
+
+def decode_voters_record(value: bytes) -> list[DynamicVoter]:
+    found, _ = entity_reader(VotersRecord)(bytes(value), 0)
+    return [
+        DynamicVoter(
+            int(v.voter_id),
+            v.endpoints[0].host if v.endpoints else "localhost",
+            int(v.endpoints[0].port) if v.endpoints else 0,
+            _uuid_to_text(v.voter_directory_id or uuid.UUID(int=0)),
+        )
+        for v in found.voters
+    ]
+
+
+def write_bootstrap_snapshot(log_dir: Path, voters: list[DynamicVoter], listener_name: str) -> Path:
+    """The 0-0 bootstrap snapshot with ``kraft.version=1`` and ``voters``, flushed and renamed."""
+    directory = Path(log_dir) / f"{METADATA_TOPIC}-0"
+    directory.mkdir(parents=True, exist_ok=True)
+    now = int(time.time() * 1000)
+    header = SnapshotHeaderRecord(version=0, last_contained_log_timestamp=now)  # type: ignore[arg-type]
+    version = KRaftVersionRecord(version=0, k_raft_version=1)  # type: ignore[arg-type]
     footer = SnapshotFooterRecord(version=0)  # type: ignore[arg-type]
     data = build_batch(
         [
             (_key(SNAPSHOT_HEADER), _serialize(header)),
             (_key(KRAFT_VERSION), _serialize(version)),
-            (_key(KRAFT_VOTERS), _serialize(record)),
+            (_key(KRAFT_VOTERS), voters_record(voters, listener_name)),
         ],
         base_offset=0,
         timestamp=now,
@@ -213,7 +233,6 @@ def read_bootstrap_voters(log_dir: Path) -> list[DynamicVoter] | None:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
-    read = entity_reader(VotersRecord)
     for pos, header in iter_batches(data):
         if not header.is_control:
             continue
@@ -221,16 +240,7 @@ def read_bootstrap_voters(log_dir: Path) -> list[DynamicVoter] | None:
         for rec in records:
             if rec.key is None or rec.value is None or int.from_bytes(rec.key[2:4], "big") != KRAFT_VOTERS:
                 continue
-            found, _ = read(bytes(rec.value), 0)
-            return [
-                DynamicVoter(
-                    int(v.voter_id),
-                    v.endpoints[0].host if v.endpoints else "localhost",
-                    int(v.endpoints[0].port) if v.endpoints else 0,
-                    _uuid_to_text(v.voter_directory_id or uuid.UUID(int=0)),
-                )
-                for v in found.voters
-            ]
+            return decode_voters_record(bytes(rec.value))
     return None
 
 

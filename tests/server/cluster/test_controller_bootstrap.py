@@ -2,8 +2,7 @@
 ``controller.quorum.bootstrap.servers`` (no ``controller.quorum.voters``), each formatted with the
 same ``kafka-storage format --initial-controllers``, take their voter set from the metadata log's
 bootstrap snapshot; a broker finds the active one through the bootstrap servers, and kill -9 of the
-active controller elects another. (Adding and removing voters later - add-controller - is not
-built.)"""
+active controller elects another. (Adding and removing voters later: test_controller_add_remove.)"""
 
 from __future__ import annotations
 
