@@ -48,7 +48,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions
 
 from benchmarks import common, wire_clients
 from benchmarks.common import code_from, cpu_seconds, create_topics, run_clients, tansu_broker
-from kcli.server.protocol.records import build_batch, decode_records
+from kcli.protocol.records import build_batch, decode_records
 from tests.cluster_process import Cluster
 
 RECORD = 1024

@@ -96,7 +96,7 @@ def record_batch(records: int, size: int) -> bytes:
     """One uncompressed v2 batch of ``records`` records of ``size`` random-ish bytes."""
     import os
 
-    from kcli.server.protocol.records import build_batch
+    from kcli.protocol.records import build_batch
 
     payload = os.urandom(size)
     return build_batch([(None, payload)] * records)

@@ -313,7 +313,7 @@ def xray(
     lookup: SchemaLookup | None = None,
 ) -> XRay:
     """The X-ray of the record at ``offset`` in the batch ``raw`` (as the leader served it)."""
-    from kcli.server.protocol.records import decompress
+    from kcli.protocol.records import decompress
 
     result = XRay(topic, partition, offset)
     header, h = _header_fields(raw)

@@ -119,10 +119,10 @@ def valid_bytes(data: bytes) -> int:
 def decode_records(batch: Batch) -> list[Record]:
     """The records of a batch (decompressed), with absolute offsets and timestamps.
 
-    Decoding is the broker's own record codec (``kcli.server.protocol.records``), so dump-log shows
+    Decoding is the broker's own record codec (``kcli.protocol.records``), so dump-log shows
     exactly what the broker would read back.
     """
-    from kcli.server.protocol.records import RecordError, decode_batch
+    from kcli.protocol.records import RecordError, decode_batch
 
     try:
         _header, decoded = decode_batch(batch.raw)

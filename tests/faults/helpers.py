@@ -19,7 +19,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.server.protocol.records import iter_batches
+from kcli.protocol.records import iter_batches
 from tests.broker_process import BrokerProcess
 
 TOPICS = ("alpha", "beta")

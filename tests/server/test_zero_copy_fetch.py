@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kcli.server.protocol.records import build_batch, decode_records, iter_batches
+from kcli.protocol.records import build_batch, decode_records, iter_batches
 from tests.broker_process import BrokerProcess
 from tests.kafka_wire import Connection, code
 

@@ -112,7 +112,7 @@ class FixedTail:
 
     def record_batch(self, topic, partition, offset):
         from kcli.logview.model import XRayInput
-        from kcli.server.protocol.records import build_batch
+        from kcli.protocol.records import build_batch
 
         raw = build_batch(
             [(b"user-1", b"\x00\x00\x00\x00\x07\x02\x06Ann\x00", [("source", b"web")])],
@@ -350,7 +350,7 @@ class FixedSource:
 
     def record_batch(self, topic, partition, offset):
         from kcli.logview.model import XRayInput
-        from kcli.server.protocol.records import build_batch
+        from kcli.protocol.records import build_batch
 
         raw = build_batch(
             [(b"user-1", b"\x00\x00\x00\x00\x07\x02\x06Ann\x00", [("source", b"web")])],

@@ -17,7 +17,7 @@ from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, R
 from kcli.logview.xray import framing, read_varint, xray
 from kcli.logview.xray_render import render
 from kcli.logview.xray_schemas import RegistrySchema
-from kcli.server.protocol.records import build_batch
+from kcli.protocol.records import build_batch
 from kcli.tools.explain import key_partition, key_reason, murmur2
 from kcli.tui.events import GroupLook, group_events, replication_events
 from kcli.tui.model import PartitionState, ReplicationState

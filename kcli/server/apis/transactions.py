@@ -412,7 +412,7 @@ async def verify_produce(
 
     A partition where the producer's transaction is already open needs nothing; for the others
     the coordinator is asked once for all of them (Kafka's ReplicaManager.handleProduceAppend)."""
-    from kcli.server.protocol.records import BATCH_HEADER_SIZE, parse_header
+    from kcli.protocol.records import BATCH_HEADER_SIZE, parse_header
 
     broker = ctx.broker
     guards: dict[Key, Any] = {}

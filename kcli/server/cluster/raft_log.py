@@ -24,6 +24,7 @@ from pathlib import Path
 
 from kio.schema.leader_change_message.v0.data import LeaderChangeMessage, Voter
 
+from kcli.protocol.records import decode_batch, iter_batches
 from kcli.server.cluster.metadata_log import (
     LEADER_CHANGE,
     SNAPSHOT_SUFFIX,
@@ -39,7 +40,6 @@ from kcli.server.cluster.raft_voters import (
     decode_voters_record,
     voters_record,
 )
-from kcli.server.protocol.records import decode_batch, iter_batches
 
 FETCH_MAX_BYTES = 512 * 1024  # one answer line stays well below the JSON-lines limit
 SNAPSHOT_CHUNK = 512 * 1024

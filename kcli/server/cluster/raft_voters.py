@@ -33,7 +33,7 @@ from kio.schema.snapshot_header_record.v0.data import SnapshotHeaderRecord
 from kio.schema.voters_record.v0.data import Endpoint, KRaftVersionFeature, Voter, VotersRecord
 from kio.serial import entity_reader, entity_writer
 
-from kcli.server.protocol.records import build_batch, decode_batch, iter_batches
+from kcli.protocol.records import build_batch, decode_batch, iter_batches
 from kcli.server.storage.log_dirs import METADATA_TOPIC
 
 # ControlRecordType ids (Kafka's ControlRecordType): the key of a control record is (0, type).

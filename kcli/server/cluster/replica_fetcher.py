@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from kio.schema.errors import ErrorCode
 
+from kcli.protocol.records import CorruptRecordError, InvalidRecordError
 from kcli.server.base.partition import NO_LEADER, Partition
 from kcli.server.base.replication_quota import follower_fetchable, record_follower_fetch
 from kcli.server.cluster.kafka_connection import KafkaConnection
-from kcli.server.protocol.records import CorruptRecordError, InvalidRecordError
 from kcli.server.security import inter_broker_client
 
 if TYPE_CHECKING:

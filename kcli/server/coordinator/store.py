@@ -180,7 +180,7 @@ class OffsetsTopicStore:
         the future fails with the append's error (NOT_LEADER_OR_FOLLOWER when leadership moved
         since the request was checked, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT after
         ``offsets.commit.timeout.ms``, ...)."""
-        from kcli.server.protocol.records import build_batch
+        from kcli.protocol.records import build_batch
 
         now = int(time.time() * 1000)
         return self._append_batch(partition, build_batch(records, timestamp=now), now)
@@ -191,7 +191,7 @@ class OffsetsTopicStore:
         """TxnOffsetCommit's write: a transactional batch of the producer (sequence 0, as Kafka's
         coordinator writes it), acknowledged like any commit; the log checks the producer's
         epoch and (with ``guard``, KIP-890) that the partition is in its transaction."""
-        from kcli.server.protocol.records import build_batch
+        from kcli.protocol.records import build_batch
 
         now = int(time.time() * 1000)
         batch = build_batch(
@@ -245,7 +245,7 @@ class OffsetsTopicStore:
 
     def _records(self, index: int) -> Iterator[Any]:
         """Every record of partition ``index`` (markers included), oldest first."""
-        from kcli.server.protocol.records import decode_records, iter_batches
+        from kcli.protocol.records import decode_records, iter_batches
 
         partition = self.broker.partition(OFFSETS_TOPIC, index)
         if partition is None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from kcli.protocol.records import Record as LogRecord
 from kcli.server.coordinator.schema import OffsetKey, OffsetValue, decode_key
 from kcli.server.protocol.control_records import ABORT, COMMIT, parse_key
-from kcli.server.protocol.records import Record as LogRecord
 
 Key = tuple[str, int]  # (topic, partition)
 KeyValue = tuple[bytes, bytes | None]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from kcli.server.protocol.records import BatchHeader, build_batch, decode_batch
+from kcli.protocol.records import BatchHeader, build_batch, decode_batch
 
 ABORT = 0
 COMMIT = 1

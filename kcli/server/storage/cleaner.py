@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from kcli.server.protocol.records import (
+from kcli.protocol.records import (
     LOG_APPEND_TIME,
     BatchHeader,
     Record,

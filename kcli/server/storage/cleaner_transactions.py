@@ -15,8 +15,8 @@ import copy
 import heapq
 from dataclasses import dataclass, field
 
+from kcli.protocol.records import BatchHeader
 from kcli.server.protocol.control_records import ABORT, COMMIT, read_control_batch
-from kcli.server.protocol.records import BatchHeader
 from kcli.server.storage.transaction_index import AbortedTxn
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kcli.server.protocol.records import (
+from kcli.protocol.records import (
     iter_batches,
 )
 from kcli.server.storage import log_transactions

@@ -8,7 +8,7 @@ import logging
 from bisect import bisect_right
 from typing import NamedTuple
 
-from kcli.server.protocol.records import (
+from kcli.protocol.records import (
     LOG_APPEND_TIME,
     BatchHeader,
     decode_batch,

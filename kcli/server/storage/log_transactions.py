@@ -15,8 +15,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kcli.protocol.records import BatchHeader
 from kcli.server.protocol.control_records import ABORT, COMMIT, read_control_batch
-from kcli.server.protocol.records import BatchHeader
 from kcli.server.storage.producer_state import CompletedTxn, ProducerStateManager
 from kcli.server.storage.transaction_index import AbortedTxn
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from kcli.server.protocol.records import (
+from kcli.protocol.records import (
     BatchHeader,
     InvalidRecordError,
     assign_offsets,

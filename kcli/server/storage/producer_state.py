@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kio.schema.errors import ErrorCode
 
-from kcli.server.protocol.records import BatchHeader
+from kcli.protocol.records import BatchHeader
 
 BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN
 _INT32_MAX = 0x7FFFFFFF

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from kcli.server.protocol.records import BATCH_HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header
-from kcli.server.protocol.records import batch_crc as _batch_crc
+from kcli.protocol.records import BATCH_HEADER_SIZE, LOG_OVERHEAD, BatchHeader, parse_header
+from kcli.protocol.records import batch_crc as _batch_crc
 from kcli.server.storage.handles import FileHandle, FileRegion
 from kcli.server.storage.index import IndexCorruptError, OffsetIndex, TimeIndex
 from kcli.server.storage.transaction_index import (

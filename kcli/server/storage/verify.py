@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kcli.server.protocol.records import BatchHeader, parse_header
+from kcli.protocol.records import BatchHeader, parse_header
 from kcli.server.storage.catalog import CATALOG_FILE, Catalog
 from kcli.server.storage.checkpoints import (
     HIGH_WATERMARK_FILE,

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kcli.protocol.records import build_batch, decode_records, iter_batches
 from kcli.server.coordinator.schema import partition_for
-from kcli.server.protocol.records import build_batch, decode_records, iter_batches
 from kcli.server.transaction import errors as E
 from kcli.server.transaction.config import TRANSACTION_STATE_TOPIC, TransactionConfig
 from kcli.server.transaction.log_format import (

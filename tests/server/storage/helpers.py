@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kcli.server.protocol.records import build_batch, decode_records
+from kcli.protocol.records import build_batch, decode_records
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.partition_log import PartitionLog
 

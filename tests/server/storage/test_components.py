@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kcli.server.protocol.records import parse_header
+from kcli.protocol.records import parse_header
 from kcli.server.storage.checkpoints import (
     LogDirCheckpoints,
     parse_partition_dir,

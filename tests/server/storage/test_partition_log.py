@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from kcli.server.protocol.records import build_batch, decode_records, iter_batches, parse_header
+from kcli.protocol.records import build_batch, decode_records, iter_batches, parse_header
 from kcli.server.storage.errors import OffsetOutOfRangeError
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.producer_state import (

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from kcli.server.protocol.records import iter_batches
+from kcli.protocol.records import iter_batches
 from kcli.server.storage.checkpoints import read_checkpoint
 from kcli.server.storage.errors import CorruptBatchError
 from kcli.server.storage.log_config import LogConfig
@@ -141,7 +141,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from kcli.server.protocol.records import build_batch
+    from kcli.protocol.records import build_batch
     from kcli.server.storage.log_config import LogConfig
     from kcli.server.storage.partition_log import PartitionLog
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcli.server.protocol.records import InvalidRecordError, build_batch, decode_records, iter_batches
+from kcli.protocol.records import InvalidRecordError, build_batch, decode_records, iter_batches
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_manager import LogManager
 

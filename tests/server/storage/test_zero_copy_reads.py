@@ -4,7 +4,7 @@ broker in tests/server/test_zero_copy_fetch.py."""
 
 from __future__ import annotations
 
-from kcli.server.protocol.records import iter_batches
+from kcli.protocol.records import iter_batches
 from kcli.server.storage.handles import FileRegion, HandleCache, default_cache
 
 from .helpers import batch, open_log

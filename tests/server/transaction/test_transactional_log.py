@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
+from kcli.protocol.records import InvalidRecordError
 from kcli.server.protocol.control_records import end_txn_marker
-from kcli.server.protocol.records import InvalidRecordError
 from kcli.server.storage.partition_log import PartitionLog
 from kcli.server.storage.producer_state import (
     InvalidProducerEpochError,
@@ -171,7 +171,7 @@ def test_truncating_a_marker_reopens_its_transaction(tmp_path):
 
 
 def keyed_txn(key: bytes, value: bytes, pid: int, seq: int) -> bytes:
-    from kcli.server.protocol.records import build_batch
+    from kcli.protocol.records import build_batch
 
     return build_batch(
         [(key, value, [], 1_000)], producer_id=pid, producer_epoch=0, base_sequence=seq, is_transactional=True
@@ -179,7 +179,7 @@ def keyed_txn(key: bytes, value: bytes, pid: int, seq: int) -> bytes:
 
 
 def test_compaction_removes_aborted_data_then_spent_markers(tmp_path):
-    from kcli.server.protocol.records import build_batch, decode_records
+    from kcli.protocol.records import build_batch, decode_records
 
     log = open_log(tmp_path, cleanup_policy="compact", delete_retention_ms=1_000, segment_bytes=100_000)
     log.append(build_batch([(b"a", b"old", [], 1_000)]))  # 0

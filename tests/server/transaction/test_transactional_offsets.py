@@ -3,10 +3,10 @@ with markers, and the pending offsets a group coordinator keeps until the marker
 
 from __future__ import annotations
 
+from kcli.protocol.records import Record
 from kcli.server.coordinator.schema import OffsetValue
 from kcli.server.coordinator.transactional_offsets import PendingTransactionalOffsets, replay
 from kcli.server.protocol.control_records import ABORT, COMMIT
-from kcli.server.protocol.records import Record
 
 
 def rec(offset: int, key: bytes, value: bytes | None, pid: int = -1, txn: bool = False) -> Record:

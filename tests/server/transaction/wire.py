@@ -12,8 +12,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from kcli.protocol.records import build_batch
 from kcli.server.cluster.kafka_connection import KafkaConnection
-from kcli.server.protocol.records import build_batch
 
 
 class Wire:
