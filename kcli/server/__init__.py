@@ -1,1 +1,1 @@
-
+"""The bundled broker: the process wiring (daemon, network, start/stop) over the layered packages below it."""

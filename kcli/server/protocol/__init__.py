@@ -1,1 +1,1 @@
-
+"""The broker's request codec and fast response encoders (the record format is kcli.protocol.records)."""

@@ -1,1 +1,1 @@
-
+"""Storage named after Kafka's classes: log dirs, partition logs, segments, indexes, the cleaner."""
