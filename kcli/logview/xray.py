@@ -87,7 +87,7 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _header_fields(raw: bytes) -> tuple[list[Field], dict[str, int]]:
-    from kcli.tools.log_segments import HEADER
+    from kcli.cluster_view.log_segments import HEADER
 
     values = HEADER.unpack_from(raw, 0)
     names = (

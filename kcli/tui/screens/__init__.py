@@ -1,1 +1,1 @@
-"""The TUI's screens: one module per screen, all fed through :class:`kcli.tui.source.DataSource`."""
+"""The TUI's screens: one module per screen, all fed through :class:`kcli.cluster_view.source.DataSource`."""
