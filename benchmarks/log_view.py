@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 from confluent_kafka import Consumer, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
+from kcli.cluster_view.kafka import KafkaSource  # noqa: E402
 from kcli.tui.app import KcliApp  # noqa: E402
-from kcli.tui.kafka import KafkaSource  # noqa: E402
 from kcli.tui.screens.partition import PartitionScreen  # noqa: E402
 from tests.broker_process import BrokerProcess  # noqa: E402
 
@@ -259,7 +259,7 @@ async def shots(env: dict[str, str], bootstrap: str, registry: str, out: Path) -
     ]
     for t in threads:
         t.start()
-    from kcli.tui.local_lab import local_registry_url
+    from kcli.cluster_view.local_lab import local_registry_url
 
     app = KcliApp(KafkaSource(bootstrap), registry_url=local_registry_url(bootstrap), refresh_scale=0.5)
     try:

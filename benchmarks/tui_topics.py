@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcli.cluster_view.kafka import KafkaSource
 from kcli.tui.app import KcliApp
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.base import DataScreen
 from tests.broker_process import BrokerProcess
 

@@ -68,3 +68,47 @@ def test_the_broker_imports_only_downward() -> None:
         and rank[dst] > rank[src]
     )
     assert upward == [], "imports up the broker's layers (docs/architecture.md): " + "; ".join(upward)
+
+
+#: Where the client half (and the other processes beside the broker) use broker code, and why;
+#: everything else meets the broker only at the Kafka protocol (``kcli/protocol/``).
+SHARED_WITH_THE_BROKER = {
+    ("kcli.connect.runtime", "kcli.server.base.logging_setup"): "Kafka's log layout, shared by its processes",
+    ("kcli.streams.app", "kcli.server.base.logging_setup"): "Kafka's log layout, shared by its processes",
+    ("kcli.local.secure", "kcli.server.security.certificates"): "kcli local --secure seeds a broker's files",
+    ("kcli.local.secure", "kcli.server.security.scram"): "kcli local --secure seeds a broker's SCRAM users",
+    ("kcli.local.secure", "kcli.server.security.store"): "kcli local --secure seeds a broker's SCRAM users",
+    (
+        "kcli.schema_registry.security",
+        "kcli.server.base.config",
+    ): "the registry is a server (its ConfigError)",
+    (
+        "kcli.schema_registry.security",
+        "kcli.server.security.jaas",
+    ): "the registry's JAAS file, as the broker's",
+    (
+        "kcli.schema_registry.security",
+        "kcli.server.security.tls",
+    ): "the registry's HTTPS, as the broker's TLS",
+    ("kcli.tools.cli", "kcli.zookeeper.resolve"): "--zookeeper asks the coordination node for the brokers",
+    ("kcli.tools.dump_log", "kcli.server.transaction.log_format"): "dump-log decodes __transaction_state",
+    (
+        "kcli.tools.reassign_partitions",
+        "kcli.server.cluster.placement",
+    ): "--generate places as the controller",
+}
+
+
+def test_the_client_half_meets_the_broker_at_the_protocol() -> None:
+    """Outside the broker, a module imports broker code only where SHARED_WITH_THE_BROKER says why
+    (``python -m kcli.server.start``, the launchers' command line, is a process, not an import)."""
+    graph = cycles.import_graph(ROOT)
+    uses = {
+        (module, target)
+        for module, targets in graph.items()
+        if not _broker(module)
+        for target in targets
+        if _broker(target) and target != "kcli.server.start"
+    }
+    assert sorted(uses - SHARED_WITH_THE_BROKER.keys()) == []
+    assert sorted(SHARED_WITH_THE_BROKER.keys() - uses) == []  # a use that went away leaves the list

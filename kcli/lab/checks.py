@@ -151,7 +151,7 @@ def check_key_partition(ctx: Context, c: Check) -> Result:
 
 
 def check_group_lag(ctx: Context, c: Check) -> Result:
-    from kcli.tui.source import KafkaDataError
+    from kcli.cluster_view.source import KafkaDataError
 
     a = c.args
     group = a["group"]
@@ -335,14 +335,14 @@ CHECKS: dict[str, Callable[[Context, Check], Result]] = {
 
 def run_one(ctx: Context, c: Check) -> Result:
     """Run a check; whatever stops it from looking is its failure, never a crash of the run."""
-    from kcli.tui.source import KafkaDataError
+    from kcli.cluster_view.source import KafkaDataError
 
     try:
         result = CHECKS[c.kind](ctx, c)
     except (CheckFailed, KafkaDataError) as exc:
         result = Result(c, c.name or f"{c.kind} check {c.index}", False, str(exc), None)
     except Exception as exc:  # never a traceback for a student: the check fails, saying why
-        from kcli.tui.source import error_text
+        from kcli.cluster_view.source import error_text
 
         result = Result(
             c, c.name or f"{c.kind} check {c.index}", False, f"could not check: {error_text(exc)}", None

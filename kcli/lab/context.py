@@ -1,6 +1,6 @@
 """What every lab check shares: the context it reads the cluster through and the result it answers.
 
-The context reads through :class:`kcli.tui.kafka.KafkaSource`, the data source of ``kcli tui``,
+The context reads through :class:`kcli.cluster_view.kafka.KafkaSource`, the data source of ``kcli tui``,
 so a lab check sees exactly what the explorer shows, and works against any Kafka cluster; it reads
 a topic's records once for all the checks of a run.
 """
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from kcli.lab.spec import Check
 
 if TYPE_CHECKING:
-    from kcli.tui.kafka import KafkaSource
-    from kcli.tui.model import Message
+    from kcli.cluster_view.kafka import KafkaSource
+    from kcli.cluster_view.model import Message
 
 #: Records read from one topic at most, so a check on a huge topic stays quick.
 MAX_RECORDS = 100_000
@@ -67,7 +67,7 @@ class CheckFailed(Exception):
 
 def topic_detail(ctx: Context, name: str) -> Any:
     """The topic as the TUI shows it; a missing topic fails the check with the source's words."""
-    from kcli.tui.source import KafkaDataError
+    from kcli.cluster_view.source import KafkaDataError
 
     try:
         return ctx.source.topic_detail(name)

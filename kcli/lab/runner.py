@@ -21,7 +21,7 @@ DEFAULT_BOOTSTRAP = "localhost:9092"
 def registry_url(lab: spec.LabSpec, source: object, bootstrap: str) -> str | None:
     """The file's registry, else the client config's, else the ``kcli local`` stack's, else
     Confluent's default ``http://localhost:8081``."""
-    from kcli.tui.local_lab import local_registry_url
+    from kcli.cluster_view.local_lab import local_registry_url
 
     extra = getattr(source, "extra", {}) or {}
     return (
@@ -45,8 +45,8 @@ def run_check(
     except spec.SpecError as exc:
         return _unusable(str(exc), as_json, stream)
     server = bootstrap or lab.bootstrap or DEFAULT_BOOTSTRAP
-    from kcli.tui.kafka import KafkaSource
-    from kcli.tui.source import KafkaDataError, error_text
+    from kcli.cluster_view.kafka import KafkaSource
+    from kcli.cluster_view.source import KafkaDataError, error_text
 
     try:
         source = KafkaSource(server, command_config, timeout_s=10.0)

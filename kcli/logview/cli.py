@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from kcli.tui.kafka import KafkaSource
+    from kcli.cluster_view.kafka import KafkaSource
 
 
 class LogCommandError(Exception):
@@ -22,8 +22,8 @@ class LogCommandError(Exception):
 
 
 def open_source(bootstrap: str, command_config: str | None) -> KafkaSource:
-    from kcli.tui.kafka import KafkaSource
-    from kcli.tui.source import KafkaDataError, error_text
+    from kcli.cluster_view.kafka import KafkaSource
+    from kcli.cluster_view.source import KafkaDataError, error_text
 
     try:
         return KafkaSource(bootstrap, command_config)
@@ -36,7 +36,7 @@ def open_source(bootstrap: str, command_config: str | None) -> KafkaSource:
 def resolve_target(source: KafkaSource, target: str) -> tuple[str, list[int]]:
     """``orders`` -> every partition of orders; ``orders-2`` -> partition 2 (unless a topic is
     named ``orders-2``: an existing topic's full name wins, as it is what the user typed)."""
-    from kcli.tui.source import KafkaDataError
+    from kcli.cluster_view.source import KafkaDataError
 
     try:
         md = source._metadata()
@@ -66,8 +66,8 @@ def draw_command(
     groups: bool,
     console: Console | None = None,
 ) -> int:
+    from kcli.cluster_view.source import KafkaDataError
     from kcli.logview.draw import draw
-    from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)
     source = open_source(bootstrap, command_config)
@@ -105,11 +105,11 @@ def xray_command(
     width: int | None,
     console: Console | None = None,
 ) -> int:
+    from kcli.cluster_view.local_lab import local_registry_url
+    from kcli.cluster_view.source import KafkaDataError
     from kcli.logview.xray import xray
     from kcli.logview.xray_render import render
     from kcli.logview.xray_schemas import registry_lookup
-    from kcli.tui.local_lab import local_registry_url
-    from kcli.tui.source import KafkaDataError
 
     console = console or Console(width=width, highlight=False, soft_wrap=False)
     source = open_source(bootstrap, command_config)

@@ -14,7 +14,7 @@ each replica's log end offset, each group's committed offset with its lag. The `
 the high watermark is where the next record goes. Offsets a batch no longer holds (compaction)
 are a diagonal cross; offsets that were on screen and are gone since (retention, compaction) are struck out.
 
-Pure functions of a :class:`~kcli.logview.model.PartitionLog`: ``kcli log draw`` prints them and the
+Pure functions of a :class:`~kcli.cluster_view.log_model.PartitionLog`: ``kcli log draw`` prints them and the
 TUI's partition view shows them with a cursor, so both draw the same picture.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from kcli.logview.model import PartitionLog
+from kcli.cluster_view.log_model import PartitionLog
 
 #: the cell of an offset a batch no longer holds (box drawings light diagonal cross)
 GONE = "\u2573"

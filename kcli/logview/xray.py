@@ -87,9 +87,9 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _header_fields(raw: bytes) -> tuple[list[Field], dict[str, int]]:
-    from kcli.tools.log_segments import HEADER
+    from kcli.protocol.records import parse_header
 
-    values = HEADER.unpack_from(raw, 0)
+    values = parse_header(raw, 0)
     names = (
         "baseOffset",
         "batchLength",

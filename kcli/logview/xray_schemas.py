@@ -24,7 +24,7 @@ class RegistrySchema:
 
 def plain(data: bytes) -> str:
     """Bytes without a schema: JSON or text when they read as such, else hex."""
-    from kcli.tui.decode import as_json, as_text
+    from kcli.cluster_view.decode import as_json, as_text
 
     return as_json(data) or as_text(data) or "0x" + data.hex()
 

@@ -3,7 +3,7 @@
 The client half is confluent-kafka first. A few calls go over this connection instead, where
 librdkafka has no API for them (OffsetDelete, the transaction admin APIs, ConsumerGroupDescribe,
 DescribeLogDirs...), is too slow (the TUI's topic table watermarks) or unsafe (the TUI's consumer
-groups: see :mod:`kcli.tui.group_reader`). These requests are sent on PLAINTEXT listeners only:
+groups: see :mod:`kcli.cluster_view.group_reader`). These requests are sent on PLAINTEXT listeners only:
 re-implementing TLS and SASL for them is not worth the risk (the broker's own asyncio clients
 have them: :mod:`kcli.protocol.async_connection`).
 

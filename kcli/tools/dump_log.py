@@ -19,9 +19,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from kcli.cluster_view.log_segments import Batch, SegmentError, iter_batches, read_index, read_time_index
 from kcli.tools import cli
 from kcli.tools.cli import ToolParser, UsageError
-from kcli.tools.log_segments import Batch, SegmentError, iter_batches, read_index, read_time_index
 
 PROG = "kafka-dump-log"
 _CONTROL_TYPES = {0: "ABORT", 1: "COMMIT", 2: "QUORUM_REASSIGNMENT", 3: "LEADER_CHANGE"}

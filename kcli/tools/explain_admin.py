@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from kcli.tools.explain import STATES, Explainer, wire_ok
+from kcli.explain_texts import STATES
+from kcli.tools.explain import Explainer, wire_ok
 
 
 def explain_topics(action: str, args: Any, admin: Any, out: TextIO | None = None) -> None:
@@ -121,7 +122,7 @@ def explain_groups(
     if wire_ok(conf):
         try:
             from kcli.client import split_bootstrap
-            from kcli.tui.group_reader import WireGroupReader
+            from kcli.cluster_view.group_reader import WireGroupReader
 
             brokers = {-(i + 1): hp for i, hp in enumerate(split_bootstrap(bootstrap))}
             with WireGroupReader(brokers, 5.0) as reader:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kcli.server.cluster.metadata_records import MetadataParseError, decode, dumps
+from kcli.protocol.metadata_records import MetadataParseError, decode, dumps
 
 # ControlRecordType ids and names (org.apache.kafka.common.record.ControlRecordType).
 CONTROL_TYPES = {

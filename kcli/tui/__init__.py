@@ -1,1 +1,1 @@
-"""kcli tui: a Textual app to see a Kafka cluster (brokers, topics, partitions, messages, groups)."""
+"""``kcli tui``: the Textual app (``app``), its command palette (``commands``) and ``python -m kcli.tui``."""

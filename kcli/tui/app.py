@@ -1,6 +1,6 @@
 """``kcli tui``: the Textual application, its navigation, connection state and periodic refresh.
 
-The app owns the one :class:`~kcli.tui.source.DataSource` and a single timer. Each tick asks the
+The app owns the one :class:`~kcli.cluster_view.source.DataSource` and a single timer. Each tick asks the
 screen on top whether it is due for a refresh (its ``refresh_every``). When no broker answers,
 full refreshes wait for an exponential backoff (2, 4, 8... up to 30 s), so a dead cluster costs
 one timed-out request per period instead of a stream of them; meanwhile the app probes every
@@ -20,11 +20,16 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
+from kcli.cluster_view.decode import AvroDecoder, registry_avro_decoder
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.cluster_view.model import ClusterInfo
+from kcli.cluster_view.source import DataSource, KafkaDataError, error_text
 from kcli.tui.commands import KcliCommands
-from kcli.tui.decode import AvroDecoder, registry_avro_decoder
-from kcli.tui.kafka import KafkaSource
-from kcli.tui.model import ClusterInfo
-from kcli.tui.navigation import (
+from kcli.tui.screens.base import DataScreen
+from kcli.tui.screens.cluster import ClusterScreen
+from kcli.tui.screens.groups import GroupScreen, GroupsScreen
+from kcli.tui.screens.messages import MessagesScreen
+from kcli.tui.screens.navigation import (
     OpenGroup,
     OpenMessages,
     OpenPartitionLog,
@@ -32,14 +37,9 @@ from kcli.tui.navigation import (
     ProduceRecord,
     ResetGroupOffsets,
 )
-from kcli.tui.screens.base import DataScreen
-from kcli.tui.screens.cluster import ClusterScreen
-from kcli.tui.screens.groups import GroupScreen, GroupsScreen
-from kcli.tui.screens.messages import MessagesScreen
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.screens.topics import TopicsScreen
-from kcli.tui.source import DataSource, KafkaDataError, error_text
-from kcli.tui.widgets import StatusBar
+from kcli.tui.screens.widgets import StatusBar
 
 MAX_BACKOFF_S = 30.0
 
@@ -277,7 +277,7 @@ class KcliApp(App[int]):
             screen.action_create_topic()
 
     # The screens and the command palette ask for views and forms with these messages
-    # (kcli.tui.navigation); they bubble from the screen to the app.
+    # (kcli.tui.screens.navigation); they bubble from the screen to the app.
 
     def on_open_topic(self, message: OpenTopic) -> None:
         self.open_topic(message.name)
@@ -359,7 +359,7 @@ def run(bootstrap: str, command_config: str | None, registry_url: str | None = N
             message = error_text(exc)
         print(f"kcli tui: {message}", file=sys.stderr)
         return 1
-    from kcli.tui.local_lab import local_registry_url
+    from kcli.cluster_view.local_lab import local_registry_url
 
     url = registry_url or source.extra.get("schema.registry.url") or local_registry_url(bootstrap)
     decoder = registry_avro_decoder(url, source.extra)

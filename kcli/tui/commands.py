@@ -1,8 +1,8 @@
 """The command palette (ctrl+p): every action of the app and of the current screen, plus open-by-name.
 
 It runs the app's actions by name and asks for views with the messages of
-:mod:`kcli.tui.navigation`, so it needs the app only as a Textual ``App`` with the names of
-:class:`~kcli.tui.services.AppServices`.
+:mod:`kcli.tui.screens.navigation`, so it needs the app only as a Textual ``App`` with the names of
+:class:`~kcli.tui.screens.services.AppServices`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 
-from kcli.tui.navigation import OpenGroup, OpenMessages, OpenTopic
+from kcli.tui.screens.navigation import OpenGroup, OpenMessages, OpenTopic
 
 if TYPE_CHECKING:
-    from kcli.tui.services import AppServices
+    from kcli.tui.screens.services import AppServices
 
 Command = tuple[str, str, Callable[[], object]]
 

@@ -7,7 +7,7 @@ import uuid
 
 from confluent_kafka import Producer
 
-from kcli.tui.kafka import KafkaSource
+from kcli.cluster_view.kafka import KafkaSource
 from kcli.tui.screens.topic import high_cell
 from tests.broker_process import BrokerProcess
 from tests.compat.txn_helpers import new_topic

@@ -12,8 +12,8 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcli.explain_texts import key_partition
 from kcli.lab import spec
-from kcli.tools.explain import key_partition
 from tests.broker_process import BrokerProcess, free_port
 from tests.tools.helpers import run_tool
 

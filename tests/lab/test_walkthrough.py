@@ -31,9 +31,9 @@ from pathlib import Path
 
 import pytest
 
-from kcli.tools.explain import key_partition
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.explain_texts import key_partition
 from kcli.tui.app import KcliApp
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.cluster import ClusterScreen
 from kcli.tui.screens.dialogs import ConfirmDialog
 from kcli.tui.screens.groups import GroupScreen
@@ -85,7 +85,7 @@ class Lab:
         )
 
     def app(self) -> KcliApp:
-        from kcli.tui.local_lab import local_registry_url
+        from kcli.cluster_view.local_lab import local_registry_url
 
         url = local_registry_url(self.bootstrap)
         return KcliApp(KafkaSource(self.bootstrap, timeout_s=5.0), refresh_scale=0.5, registry_url=url)

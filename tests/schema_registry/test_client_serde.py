@@ -104,7 +104,7 @@ def test_console_consumer_deserializer(server: MemoryRegistry) -> None:
 
 
 def test_tui_decoder_hook(server: MemoryRegistry) -> None:
-    from kcli.tui.decode import registry_avro_decoder
+    from kcli.cluster_view.decode import registry_avro_decoder
 
     data = encoder(server).encode_json('{"id":3,"name":"Eve","faxNumber":{"string":"1"}}')
     decode = registry_avro_decoder(server.url)

@@ -1,5 +1,5 @@
 """Decoding records of every schema type by schema id: the hook the TUI's message pane calls
-(``kcli.tui.decode.registry_avro_decoder``) and the wire-format pieces (message indexes)."""
+(``kcli.cluster_view.decode.registry_avro_decoder``) and the wire-format pieces (message indexes)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from kcli.cluster_view.decode import readings, registry_avro_decoder
 from kcli.schema_registry.client import SchemaRegistryClient
 from kcli.schema_registry.client_schemas import parse_text
 from kcli.schema_registry.decoding import DecodeError, SchemaDecoder
 from kcli.schema_registry.json_serde import JsonSchemaEncoder, SchemaValueError
 from kcli.schema_registry.protobuf_serde import ProtobufEncoder, decode_indexes, encode_indexes
 from kcli.schema_registry.serde import AvroEncoder
-from kcli.tui.decode import readings, registry_avro_decoder
 from tests.schema_registry.helpers import MemoryRegistry
 
 PROTO = 'syntax = "proto3";\npackage t;\nmessage A { int32 n = 1; }\nmessage B { string s = 1; message C { bool f = 1; } }\n'

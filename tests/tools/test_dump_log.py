@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
-from kcli.tools.log_segments import iter_batches, read_index, read_time_index
+from kcli.cluster_view.log_segments import iter_batches, read_index, read_time_index
 from tests.tools.helpers import run_tool
 
 

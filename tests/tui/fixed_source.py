@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from kcli.tui.model import (
+from kcli.cluster_view.model import (
     BrokerInfo,
     BrowsePlan,
     ClusterInfo,
@@ -29,7 +29,7 @@ from kcli.tui.model import (
     TopicGroupLag,
     TopicSummary,
 )
-from kcli.tui.source import KafkaDataError
+from kcli.cluster_view.source import KafkaDataError
 
 BASE_TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -42,7 +42,7 @@ class FixedTail:
 
     def partition_log(self, topic, partition, first=None, count=200, with_groups=True, with_configs=False):
         """orders-1 as a lab leaves it: broker 1 down and behind, a compacted hole, two groups."""
-        from kcli.logview.model import (
+        from kcli.cluster_view.log_model import (
             BatchInfo,
             GroupMark,
             PartitionLog,
@@ -111,7 +111,7 @@ class FixedTail:
         )
 
     def record_batch(self, topic, partition, offset):
-        from kcli.logview.model import XRayInput
+        from kcli.cluster_view.log_model import XRayInput
         from kcli.protocol.records import build_batch
 
         raw = build_batch(
@@ -123,7 +123,7 @@ class FixedTail:
         return XRayInput(topic, partition, offset, log.batches[-1], raw, log.records[-1])
 
     def replication(self):
-        from kcli.tui.model import PartitionState, ReplicationState
+        from kcli.cluster_view.model import PartitionState, ReplicationState
 
         return ReplicationState(
             live=(0,),
@@ -280,7 +280,7 @@ class FixedSource:
 
     def partition_log(self, topic, partition, first=None, count=200, with_groups=True, with_configs=False):
         """orders-1 as a lab leaves it: broker 1 down and behind, a compacted hole, two groups."""
-        from kcli.logview.model import (
+        from kcli.cluster_view.log_model import (
             BatchInfo,
             GroupMark,
             PartitionLog,
@@ -349,7 +349,7 @@ class FixedSource:
         )
 
     def record_batch(self, topic, partition, offset):
-        from kcli.logview.model import XRayInput
+        from kcli.cluster_view.log_model import XRayInput
         from kcli.protocol.records import build_batch
 
         raw = build_batch(
@@ -361,7 +361,7 @@ class FixedSource:
         return XRayInput(topic, partition, offset, log.batches[-1], raw, log.records[-1])
 
     def replication(self):
-        from kcli.tui.model import PartitionState, ReplicationState
+        from kcli.cluster_view.model import PartitionState, ReplicationState
 
         return ReplicationState(
             live=(0,),

@@ -11,7 +11,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from kcli.tui.widgets import table_rows
+from kcli.tui.screens.widgets import table_rows
 
 
 async def wait_for(

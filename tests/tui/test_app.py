@@ -15,8 +15,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, Static, TextArea
 
+from kcli.cluster_view.kafka import KafkaSource
 from kcli.tui.app import KcliApp
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.cluster import ClusterScreen
 from kcli.tui.screens.dialogs import ConfirmDialog, TypeNameDialog
 from kcli.tui.screens.forms import ConfigDialog, CreateTopicDialog, ProduceDialog
@@ -26,7 +26,7 @@ from kcli.tui.screens.messages import MessagesScreen
 from kcli.tui.screens.reset_offsets import ResetOffsetsDialog
 from kcli.tui.screens.topic import TopicScreen
 from kcli.tui.screens.topics import TopicsScreen
-from kcli.tui.widgets import StatusBar
+from kcli.tui.screens.widgets import StatusBar
 from tests.broker_process import BrokerProcess
 from tests.tui.helpers import column, rows, sync, wait_for
 
@@ -566,8 +566,8 @@ async def test_internal_topics_need_their_name_typed_to_be_deleted(bootstrap: st
 def test_secured_listener_group_reader_answers_like_the_wire_reader(bootstrap: str) -> None:
     """The AdminClient-based reader (used when the listener is not PLAINTEXT) reads the same
     groups, states, members' assignments and committed offsets as the kio one."""
-    from kcli.tui.admin_groups import AdminGroupReader
-    from kcli.tui.group_reader import WireGroupReader
+    from kcli.cluster_view.admin_groups import AdminGroupReader
+    from kcli.cluster_view.group_reader import WireGroupReader
 
     topic, group = unique("readers"), unique("group")
     create_topic(bootstrap, topic, partitions=2)

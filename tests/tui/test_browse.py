@@ -13,12 +13,12 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from textual.widgets import DataTable, Input
 
+from kcli.cluster_view.decode import registry_avro_decoder
+from kcli.cluster_view.kafka import KafkaSource
 from kcli.schema_registry import avro_schema
 from kcli.schema_registry.client import SchemaRegistryClient
 from kcli.schema_registry.serde import encode
 from kcli.tui.app import KcliApp
-from kcli.tui.decode import registry_avro_decoder
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.messages import MessagesScreen
 from tests.broker_process import BrokerProcess
 from tests.schema_registry.helpers import RegistryProcess

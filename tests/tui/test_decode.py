@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from kcli.tui import decode
-from kcli.tui.decode import AvroResult
-from kcli.tui.model import Message
+from kcli.cluster_view import decode
+from kcli.cluster_view.decode import AvroResult
+from kcli.cluster_view.model import Message
 
 
 def labels(data: bytes | None, avro: decode.AvroDecoder | None = None) -> list[str]:

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from textual.widgets import DataTable, Static
 
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.cluster_view.model import GroupDetail, GroupMemberInfo
 from kcli.tui.app import KcliApp
-from kcli.tui.kafka import KafkaSource
-from kcli.tui.model import GroupDetail, GroupMemberInfo
-from kcli.tui.rebalance_timeline import Timeline
 from kcli.tui.screens.groups import GroupScreen
+from kcli.tui.screens.rebalance_timeline import Timeline
 from tests.broker_process import BrokerProcess
 from tests.compat.test_kip848_confluent import KIP848_SETTINGS, create_topic, uniform_and_stable, wait_for
 from tests.group_member import MemberProcess

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kcli.tui.logdirs import plaintext
+from kcli.cluster_view.logdirs import plaintext
 
 
 def test_plaintext_detection() -> None:

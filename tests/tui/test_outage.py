@@ -5,7 +5,7 @@ automatic preferred-leader rebalance every second instead of every five minutes,
 of ``__consumer_offsets`` - the group coordinators - move back to the restarted brokers within
 seconds, as they do in a lab after ``leader.imbalance.check.interval.seconds``. That move is what
 left the groups view stuck for 14 minutes: librdkafka's admin client kept asking the broker that
-had stopped being the coordinator (or crashed on its answer, see ``kcli/tui/group_reader.py``).
+had stopped being the coordinator (or crashed on its answer, see ``kcli/cluster_view/group_reader.py``).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kcli.cluster_view.group_reader import WireGroupReader
+from kcli.cluster_view.kafka import KafkaSource
 from kcli.tui.app import KcliApp
-from kcli.tui.group_reader import WireGroupReader
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.forms import CreateTopicDialog
 from kcli.tui.screens.groups import GroupsScreen
 from kcli.tui.screens.topic import TopicScreen
-from kcli.tui.widgets import StatusBar
+from kcli.tui.screens.widgets import StatusBar
 from tests.broker_process import BrokerProcess
 from tests.cluster_process import Cluster
 from tests.tui.helpers import column, rows, sync, wait_for

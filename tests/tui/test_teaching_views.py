@@ -12,14 +12,14 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.tools.explain import key_partition
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.explain_texts import key_partition
 from kcli.tui.app import KcliApp
-from kcli.tui.kafka import KafkaSource
 from kcli.tui.screens.groups import GroupScreen
 from kcli.tui.screens.messages import MessagesScreen
 from kcli.tui.screens.partition import PartitionScreen
 from kcli.tui.screens.topic import TopicScreen
-from kcli.tui.widgets import ExplainPane
+from kcli.tui.screens.widgets import ExplainPane
 from tests.broker_process import BrokerProcess
 from tests.tui.helpers import rows, sync, wait_for
 

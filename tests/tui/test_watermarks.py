@@ -8,9 +8,9 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.tui import kafka_offsets
-from kcli.tui.kafka import KafkaSource
-from kcli.tui.watermarks import decode_list_offsets, encode_list_offsets
+from kcli.cluster_view import kafka_offsets
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.cluster_view.watermarks import decode_list_offsets, encode_list_offsets
 from tests.broker_process import BrokerProcess
 
 

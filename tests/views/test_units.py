@@ -12,16 +12,16 @@ from pathlib import Path
 import fastavro
 import pytest
 
+from kcli.cluster_view.log_model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment
+from kcli.cluster_view.model import PartitionState, ReplicationState
+from kcli.explain_texts import key_partition, key_reason, murmur2
 from kcli.logview.draw import GONE, cell_span, draw, markers
-from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment
 from kcli.logview.xray import framing, read_varint, xray
 from kcli.logview.xray_render import render
 from kcli.logview.xray_schemas import RegistrySchema
 from kcli.protocol.records import build_batch
-from kcli.tools.explain import key_partition, key_reason, murmur2
-from kcli.tui.events import GroupLook, group_events, replication_events
-from kcli.tui.model import PartitionState, ReplicationState
-from kcli.tui.sparks import marks, spark
+from kcli.tui.screens.events import GroupLook, group_events, replication_events
+from kcli.tui.screens.sparks import marks, spark
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "avro"
 
@@ -283,7 +283,7 @@ def test_group_events() -> None:
 def test_spark_and_marks_align() -> None:
     assert spark([0, 1, 2, 4], 4) == " ▂▄█"
     assert spark([5, 5], 10) == "██"
-    from kcli.tui.events import Event
+    from kcli.tui.screens.events import Event
 
     line, marked = marks(10, 5, [Event(0, "broker-down", "b1", 7), Event(0, "member-joined", "x", 2)])
     assert line.plain == "  1  " and [e.kind for e in marked] == ["broker-down"]

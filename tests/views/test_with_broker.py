@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kcli.tools.explain import key_partition
-from kcli.tui.kafka import KafkaSource
+from kcli.cluster_view.kafka import KafkaSource
+from kcli.explain_texts import key_partition
 from tests.broker_process import BrokerProcess
 from tests.tools.helpers import run_tool
 

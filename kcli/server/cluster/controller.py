@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kcli.protocol.metadata_records import MetadataRecord, encode, record
 from kcli.server.cluster.image import (
     INTERNAL_TOPICS,
     METADATA_VERSION,
@@ -37,7 +38,6 @@ from kcli.server.cluster.image import (
     topic_records,
 )
 from kcli.server.cluster.metadata_log import MetadataLog
-from kcli.server.cluster.metadata_records import MetadataRecord, encode, record
 from kcli.server.cluster.replication_control import ReplicationControlManager
 from kcli.server.cluster.topic_rules import (
     CollisionIndex,

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcli.server.cluster.metadata_records import MetadataRecord, record
+from kcli.protocol.metadata_records import MetadataRecord, record
 from kcli.server.security.scram import ScramCredential
 
 NO_LEADER = -1

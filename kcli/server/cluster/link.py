@@ -24,8 +24,8 @@ import logging
 from typing import Any, Protocol
 
 from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.protocol.metadata_records import MetadataRecord
 from kcli.server.cluster.image import BrokerRegistration, MetadataImage
-from kcli.server.cluster.metadata_records import MetadataRecord
 
 log = logging.getLogger("kafka.server.BrokerLifecycleManager")
 

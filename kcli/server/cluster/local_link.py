@@ -20,11 +20,11 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from kcli.protocol.metadata_records import MetadataRecord
 from kcli.server.cluster.controller import Controller
 from kcli.server.cluster.controller_service import PAGE_RECORDS, ControllerService
 from kcli.server.cluster.image import BrokerRegistration, MetadataImage
 from kcli.server.cluster.link import CALL_TIMEOUT_S, ControllerLink, ControllerRefused, MetadataListener
-from kcli.server.cluster.metadata_records import MetadataRecord
 
 log = logging.getLogger("kafka.server.BrokerLifecycleManager")
 

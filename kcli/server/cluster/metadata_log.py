@@ -29,8 +29,8 @@ from kio.schema.snapshot_footer_record.v0.data import SnapshotFooterRecord
 from kio.schema.snapshot_header_record.v0.data import SnapshotHeaderRecord
 from kio.serial import entity_writer
 
+from kcli.protocol.metadata_records import MetadataRecord, decode, encode
 from kcli.protocol.records import build_batch, decode_batch, iter_batches
-from kcli.server.cluster.metadata_records import MetadataRecord, decode, encode
 from kcli.server.storage.log_config import LogConfig
 from kcli.server.storage.log_dirs import METADATA_TOPIC
 from kcli.server.storage.partition_log import PartitionLog

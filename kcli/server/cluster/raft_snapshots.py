@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 
+from kcli.protocol.metadata_records import encode
 from kcli.server.cluster.image import MetadataImage
-from kcli.server.cluster.metadata_records import encode
 from kcli.server.cluster.raft_log import RaftMetadataLog
 
 log = logging.getLogger("kafka.raft.KafkaRaftClient")

@@ -40,7 +40,7 @@ from kcli.server.cluster.image import (
 from kcli.server.cluster.topic_rules import TopicError, manual_assignment
 
 if TYPE_CHECKING:
-    from kcli.server.cluster.metadata_records import MetadataRecord
+    from kcli.protocol.metadata_records import MetadataRecord
 
 log = logging.getLogger("kafka.controller.ReplicationControlManager")
 

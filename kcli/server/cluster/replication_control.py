@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kio.schema.errors import ErrorCode
 
+from kcli.protocol.metadata_records import record
 from kcli.protocol.uuids import random_uuid
 from kcli.server.cluster import reassignment
 from kcli.server.cluster.image import (
@@ -21,7 +22,6 @@ from kcli.server.cluster.image import (
     partition_change,
     topic_records,
 )
-from kcli.server.cluster.metadata_records import record
 from kcli.server.cluster.placement import assign_replicas
 from kcli.server.cluster.topic_rules import (
     MAX_RECORDS_PER_USER_OP,

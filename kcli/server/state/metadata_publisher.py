@@ -9,13 +9,13 @@ import asyncio
 import dataclasses
 import logging
 
+from kcli.protocol.metadata_records import MetadataRecord
 from kcli.server.base.partition import Partition
 from kcli.server.cluster.image import (
     NO_LEADER,
     MetadataDelta,
     MetadataImage,
 )
-from kcli.server.cluster.metadata_records import MetadataRecord
 from kcli.server.storage.catalog import TopicRecord
 from kcli.server.storage.partition_log import PartitionLog
 

@@ -17,11 +17,11 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from kcli.tui.source import error_text
+from kcli.cluster_view.source import error_text
 
 if TYPE_CHECKING:
-    from kcli.tui.services import AppServices
-    from kcli.tui.source import DataSource
+    from kcli.cluster_view.source import DataSource
+    from kcli.tui.screens.services import AppServices
 
 
 def clock(wall: float) -> str:
@@ -59,8 +59,8 @@ class DataScreen(Screen):
 
     @property
     def kapp(self) -> AppServices:
-        """The app's services (:class:`~kcli.tui.services.AppServices`); views and forms are asked
-        for with the messages of :mod:`kcli.tui.navigation`, never by calling the app."""
+        """The app's services (:class:`~kcli.tui.screens.services.AppServices`); views and forms are asked
+        for with the messages of :mod:`kcli.tui.screens.navigation`, never by calling the app."""
         return cast("AppServices", self.app)
 
     @property
@@ -162,12 +162,12 @@ class DataScreen(Screen):
     # -- the Explain pane (E) --------------------------------------------------------------------
 
     def explain_lines(self) -> list[str] | None:
-        """What the Explain pane (E) says about this view (see :mod:`kcli.tui.explain`); None: nothing."""
+        """What the Explain pane (E) says about this view (see :mod:`kcli.tui.screens.explain`); None: nothing."""
         return None
 
     def update_explain(self) -> None:
         """Show, fill or remove the Explain pane, as the app's ``explaining`` says."""
-        from kcli.tui.widgets import ExplainPane
+        from kcli.tui.screens.widgets import ExplainPane
 
         if not self.is_attached:
             return

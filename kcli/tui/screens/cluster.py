@@ -1,9 +1,9 @@
 """The cluster and its brokers, and the failure lab: a timeline of what the cluster did.
 
-Every refresh compares the whole cluster's replication with the last one (:mod:`kcli.tui.events`)
+Every refresh compares the whole cluster's replication with the last one (:mod:`kcli.tui.screens.events`)
 and writes what changed on the timeline: a broker lost or back, the controller moving, leader
 elections, ISRs shrinking and growing, the under-replicated count. On the ``kcli local`` stack of
-this machine (and only there: :mod:`kcli.tui.local_lab`), ``k`` kills the selected broker as the
+this machine (and only there: :mod:`kcli.cluster_view.local_lab`), ``k`` kills the selected broker as the
 replication lab does (``kill -9``) and ``s`` starts it again; ``a`` runs an acks=all producer on a
 topic with ``min.insync.replicas=2``, to watch writes being refused while a replica is down and
 flowing again once the follower caught up.
@@ -18,11 +18,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kcli.tui.events import EventLog, replication_events
-from kcli.tui.lab_producer import LabProducer, describe
-from kcli.tui.model import ClusterInfo, ReplicationState
+from kcli.cluster_view.lab_producer import LabProducer, describe
+from kcli.cluster_view.model import ClusterInfo, ReplicationState
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.widgets import StatusBar, fmt_count
+from kcli.tui.screens.events import EventLog, replication_events
+from kcli.tui.screens.widgets import StatusBar, fmt_count
 
 #: Timeline rows shown (newest first); the log keeps more.
 TIMELINE_ROWS = 200
@@ -89,7 +89,7 @@ class ClusterScreen(DataScreen):
         try:
             return ClusterLook(info, self.source.replication())
         except Exception as exc:  # the overview still shows; the timeline waits for the next look
-            from kcli.tui.source import error_text
+            from kcli.cluster_view.source import error_text
 
             return ClusterLook(info, None, error_text(exc))
 
@@ -239,7 +239,7 @@ class ClusterScreen(DataScreen):
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                from kcli.tui import local_lab
+                from kcli.cluster_view import local_lab
 
                 self.events.add("note", f"you: kill -9 broker {broker}")
                 self.run_action_in_thread(local_lab.kill, self._lab_done, broker)
@@ -254,7 +254,7 @@ class ClusterScreen(DataScreen):
         )
 
     def action_start_broker(self) -> None:
-        from kcli.tui import local_lab
+        from kcli.cluster_view import local_lab
 
         broker = self._local_broker()
         if broker is None:
@@ -301,7 +301,7 @@ class ClusterScreen(DataScreen):
             self.lab = None
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import cluster_lines
+        from kcli.tui.screens.explain import cluster_lines
 
         return cluster_lines(self.kapp.cluster_info, self.state, bool(self.state and self.state.local))
 

@@ -15,8 +15,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
+from kcli.cluster_view.model import ConfigValue, NewTopicSpec, ProduceSpec, TopicDefaults
 from kcli.properties import parse_assignment
-from kcli.tui.model import ConfigValue, NewTopicSpec, ProduceSpec, TopicDefaults
 
 
 def _configs(text: str) -> dict[str, str]:
@@ -30,8 +30,8 @@ def _configs(text: str) -> dict[str, str]:
 
 
 if TYPE_CHECKING:
-    from kcli.tui.services import AppServices
-    from kcli.tui.source import DataSource
+    from kcli.cluster_view.source import DataSource
+    from kcli.tui.screens.services import AppServices
 
 
 class ClusterForm(ModalScreen[Any]):
@@ -42,7 +42,7 @@ class ClusterForm(ModalScreen[Any]):
 
     @property
     def source(self) -> DataSource:
-        """The app's data source, through its services (:class:`~kcli.tui.services.AppServices`)."""
+        """The app's data source, through its services (:class:`~kcli.tui.screens.services.AppServices`)."""
         return cast("AppServices", self.app).source
 
     def submit_call(self, work: Callable[[], Any], what: str) -> None:
@@ -53,7 +53,7 @@ class ClusterForm(ModalScreen[Any]):
         self.run_worker(lambda: self._call(work), thread=True, group="form")
 
     def _call(self, work: Callable[[], Any]) -> None:
-        from kcli.tui.source import error_text
+        from kcli.cluster_view.source import error_text
 
         try:
             result = work()
@@ -124,7 +124,7 @@ class CreateTopicDialog(ClusterForm):
         try:
             defaults = self.source.topic_defaults()
         except Exception as exc:
-            from kcli.tui.source import error_text
+            from kcli.cluster_view.source import error_text
 
             self._post(self._no_defaults, error_text(exc))
             return

@@ -11,12 +11,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kcli.tui.events import EventLog, GroupLook, group_events, look_from_detail
-from kcli.tui.model import GroupDetail, GroupList, GroupMemberInfo
-from kcli.tui.navigation import OpenGroup, ResetGroupOffsets
-from kcli.tui.rebalance_timeline import Timeline
+from kcli.cluster_view.model import GroupDetail, GroupList, GroupMemberInfo
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
+from kcli.tui.screens.events import EventLog, GroupLook, group_events, look_from_detail
+from kcli.tui.screens.navigation import OpenGroup, ResetGroupOffsets
+from kcli.tui.screens.rebalance_timeline import Timeline
+from kcli.tui.screens.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
 
 class GroupsScreen(DataScreen):
@@ -133,7 +133,7 @@ class GroupsScreen(DataScreen):
             self.post_message(OpenGroup(gid))
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import groups_lines
+        from kcli.tui.screens.explain import groups_lines
 
         return groups_lines(len(self.group_ids))
 
@@ -256,7 +256,7 @@ class GroupScreen(DataScreen):
             table.add_row(self.kapp.clock_text(e.at), e.text)
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import group_lines
+        from kcli.tui.screens.explain import group_lines
 
         return group_lines(self.detail) if self.detail is not None else None
 

@@ -1,7 +1,7 @@
 """The message browser: read a topic or one partition from a position, page both ways, jump to an
 offset or a time, inspect, filter, tail, produce.
 
-The browser holds a window of records (:mod:`kcli.tui.record_window`), oldest first, and for each
+The browser holds a window of records (:mod:`kcli.tui.screens.record_window`), oldest first, and for each
 partition the offsets the window covers, ``[lower, upper)``. ``[`` reads the page before
 ``lower``, ``]`` the page from ``upper``; whatever falls out of the window on the other side
 moves that side's bound. Records are decoded (Avro through the registry, JSON, text) in the
@@ -19,11 +19,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.worker import Worker, get_current_worker
 
-from kcli.tui import decode
-from kcli.tui.decode import RecordView
-from kcli.tui.model import Message
-from kcli.tui.navigation import ProduceRecord
-from kcli.tui.record_window import (
+from kcli.cluster_view import decode
+from kcli.cluster_view.decode import RecordView
+from kcli.cluster_view.model import Message
+from kcli.cluster_view.source import error_text
+from kcli.tui.screens.base import DataScreen
+from kcli.tui.screens.navigation import ProduceRecord
+from kcli.tui.screens.record_window import (
     MAX_ROWS,
     PAGE,
     Page,
@@ -34,9 +36,7 @@ from kcli.tui.record_window import (
     start_from,
     trim,
 )
-from kcli.tui.screens.base import DataScreen
-from kcli.tui.source import error_text
-from kcli.tui.widgets import StatusBar, fmt_count, fmt_ts
+from kcli.tui.screens.widgets import StatusBar, fmt_count, fmt_ts
 
 START_CHOICES = [
     ("from beginning", "beginning"),
@@ -282,7 +282,7 @@ class MessagesScreen(DataScreen):
 
     def explain_lines(self) -> list[str] | None:
         """Why the selected record is in its partition (the Explain pane, ``E``)."""
-        from kcli.tui.explain import record_lines
+        from kcli.tui.screens.explain import record_lines
 
         row = self.query_one("#messages", DataTable).cursor_row
         record = self.shown[row].message if 0 <= row < len(self.shown) else None

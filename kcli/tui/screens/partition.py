@@ -3,7 +3,7 @@ watermark, last stable offset, each replica's log end and each group's committed
 the shaded gap; records/s and lag over time with the events that moved them; a cell opens its
 record, and ``x`` X-rays its bytes.
 
-Only the window on screen is read (a Fetch of those offsets, see :mod:`kcli.logview.reader`), so a
+Only the window on screen is read (a Fetch of those offsets, see :mod:`kcli.cluster_view.log_reader`), so a
 partition of a million records scrolls as fast as one of ten. Every second the window is read
 again: cells that were on screen and are gone since - retention moved the log start, compaction
 emptied a batch - are drawn struck out for a few refreshes, so the cleaner is seen at work.
@@ -21,12 +21,12 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
+from kcli.cluster_view.log_model import PartitionLog
 from kcli.logview.draw import draw, header_lines
-from kcli.logview.model import PartitionLog
-from kcli.tui.events import EventLog
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.sparks import legend, marks, spark
-from kcli.tui.widgets import StatusBar, fmt_ts
+from kcli.tui.screens.events import EventLog
+from kcli.tui.screens.sparks import legend, marks, spark
+from kcli.tui.screens.widgets import StatusBar, fmt_ts
 
 #: Rows of cells shown; the window is as many offsets as fit in them.
 ROWS = 4
@@ -317,7 +317,7 @@ class PartitionScreen(DataScreen):
         self.pane_text = text.plain if isinstance(text, Text) else text
 
     def action_open_record(self) -> None:
-        from kcli.tui import decode
+        from kcli.cluster_view import decode
 
         log = self.plog
         if log is None or self.cursor is None:
@@ -373,7 +373,7 @@ class PartitionScreen(DataScreen):
         self._set_pane(text)
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import partition_lines
+        from kcli.tui.screens.explain import partition_lines
 
         return partition_lines(self.plog) if self.plog is not None else None
 

@@ -14,13 +14,13 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from kcli.tui.model import OffsetReset
+from kcli.cluster_view.model import OffsetReset
 from kcli.tui.screens.dialogs import ConfirmDialog
-from kcli.tui.widgets import fmt_count, parse_ts
+from kcli.tui.screens.widgets import fmt_count, parse_ts
 
 if TYPE_CHECKING:
-    from kcli.tui.services import AppServices
-    from kcli.tui.source import DataSource
+    from kcli.cluster_view.source import DataSource
+    from kcli.tui.screens.services import AppServices
 
 RESET_CHOICES = [
     ("earliest (--to-earliest)", "earliest"),
@@ -45,7 +45,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
 
     @property
     def source(self) -> DataSource:
-        """The app's data source, through its services (:class:`~kcli.tui.services.AppServices`)."""
+        """The app's data source, through its services (:class:`~kcli.tui.screens.services.AppServices`)."""
         return cast("AppServices", self.app).source
 
     def __init__(self, group_id: str) -> None:
@@ -114,7 +114,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         self.app.run_worker(lambda: self._preview(to, value, topic), thread=True, group="reset")  # type: ignore[arg-type]
 
     def _preview(self, to: str, value: int | None, topic: str | None) -> None:
-        from kcli.tui.source import error_text
+        from kcli.cluster_view.source import error_text
 
         try:
             plan = self.source.preview_reset(self.group_id, to, value, topic)
@@ -156,7 +156,7 @@ class ResetOffsetsDialog(ModalScreen[bool]):
         )
 
     def _apply(self, plan: list[OffsetReset]) -> None:
-        from kcli.tui.source import error_text
+        from kcli.cluster_view.source import error_text
 
         try:
             self.source.apply_reset(self.group_id, plan)

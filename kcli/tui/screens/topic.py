@@ -14,12 +14,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kcli.tui.events import EventLog, GroupLook, group_events, look_from_topic
-from kcli.tui.model import ConfigValue, PartitionInfo, TopicDetail
-from kcli.tui.navigation import OpenGroup, OpenMessages, OpenPartitionLog, ProduceRecord
+from kcli.cluster_view.model import ConfigValue, PartitionInfo, TopicDetail
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.sparks import legend, marks, spark
-from kcli.tui.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
+from kcli.tui.screens.events import EventLog, GroupLook, group_events, look_from_topic
+from kcli.tui.screens.navigation import OpenGroup, OpenMessages, OpenPartitionLog, ProduceRecord
+from kcli.tui.screens.sparks import legend, marks, spark
+from kcli.tui.screens.widgets import FROM_START_NOTE, StatusBar, fmt_count, fmt_lag, set_note
 
 #: Samples kept for the sparkline: two minutes at one sample a second.
 HISTORY = 120
@@ -312,7 +312,7 @@ class TopicScreen(DataScreen):
             self.post_message(OpenPartitionLog(self.topic, self.detail.partitions[row].partition))
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import topic_lines
+        from kcli.tui.screens.explain import topic_lines
 
         return topic_lines(self.detail) if self.detail is not None else None
 

@@ -10,11 +10,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from kcli.tui.model import TopicSummary
-from kcli.tui.navigation import OpenMessages, OpenTopic
+from kcli.cluster_view.model import TopicSummary
+from kcli.cluster_view.source import needs_typed_confirmation
 from kcli.tui.screens.base import DataScreen
-from kcli.tui.source import needs_typed_confirmation
-from kcli.tui.widgets import StatusBar, fmt_bytes, fmt_count
+from kcli.tui.screens.navigation import OpenMessages, OpenTopic
+from kcli.tui.screens.widgets import StatusBar, fmt_bytes, fmt_count
 
 #: column key -> (title, sort key on a TopicSummary)
 COLUMNS: dict[str, tuple[str, object]] = {
@@ -180,7 +180,7 @@ class TopicsScreen(DataScreen):
         self.query_one("#topics", DataTable).focus()
 
     def explain_lines(self) -> list[str] | None:
-        from kcli.tui.explain import topics_lines
+        from kcli.tui.screens.explain import topics_lines
 
         return topics_lines(len(self.kapp.topic_names))
 

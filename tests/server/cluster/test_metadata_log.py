@@ -10,11 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kcli.protocol.records import decode_batch, iter_batches
-from kcli.server.cluster.controller import METADATA_FILE, Controller
-from kcli.server.cluster.image import BrokerRegistration, MetadataDelta, MetadataImage
-from kcli.server.cluster.metadata_log import METADATA_DIR, QUORUM_STATE
-from kcli.server.cluster.metadata_records import (
+from kcli.protocol.metadata_records import (
     SCHEMAS,
     MetadataParseError,
     MetadataRecord,
@@ -24,6 +20,10 @@ from kcli.server.cluster.metadata_records import (
     kafka_uuid,
     record,
 )
+from kcli.protocol.records import decode_batch, iter_batches
+from kcli.server.cluster.controller import METADATA_FILE, Controller
+from kcli.server.cluster.image import BrokerRegistration, MetadataDelta, MetadataImage
+from kcli.server.cluster.metadata_log import METADATA_DIR, QUORUM_STATE
 
 TOPIC_ID = uuid.UUID("0f4e6e0c-3a39-4c4e-9b3c-5bd0b6a4ed11")
 

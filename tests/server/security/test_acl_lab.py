@@ -197,8 +197,8 @@ def test_nothing_stored_is_readable_through_an_unauthorised_path(lab: SecureBrok
     ``payroll``, no group ``payroll-readers``) learns nothing about what admin stored there."""
     from confluent_kafka import ConsumerGroupTopicPartitions
 
-    from kcli.tui.kafka import KafkaSource
-    from kcli.tui.source import KafkaDataError
+    from kcli.cluster_view.kafka import KafkaSource
+    from kcli.cluster_view.source import KafkaDataError
 
     admin = AdminClient(conf(lab, "admin"))
     admin.create_topics([NewTopic("payroll", 1, 1)])["payroll"].result(30)

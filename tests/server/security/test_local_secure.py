@@ -85,7 +85,7 @@ def test_secure_lab_with_tools_tui_and_registry(lab: tuple[dict[str, str], int, 
     assert groups.returncode == 0 and "billing" in groups.stdout.split()
 
     # kcli tui's data source takes the same file
-    from kcli.tui.kafka import KafkaSource
+    from kcli.cluster_view.kafka import KafkaSource
 
     source = KafkaSource(bootstrap, bob)
     try:

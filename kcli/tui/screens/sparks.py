@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from kcli.tui.events import SHORT, Event
+from kcli.tui.screens.events import SHORT, Event
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 MARK_STYLE = {

@@ -1,36 +1,36 @@
-"""The TUI's Kafka source: :class:`kcli.tui.source.DataSource` over confluent-kafka clients and kio requests.
+"""The TUI's Kafka source: :class:`kcli.cluster_view.source.DataSource` over confluent-kafka clients and kio requests.
 
 One long-lived AdminClient, short-lived consumers for browsing, a producer for the produce
 dialog, and on PLAINTEXT listeners a few requests of its own over :mod:`kcli.protocol` (the topic
-table's watermarks, topic sizes, consumer groups: :mod:`kcli.tui.watermarks`,
-:mod:`kcli.tui.logdirs`, :mod:`kcli.tui.group_reader`). What the methods promise (blocking,
-timeouts, one-line :class:`kcli.tui.source.KafkaDataError`) is written in :mod:`kcli.tui.source`.
+table's watermarks, topic sizes, consumer groups: :mod:`kcli.cluster_view.watermarks`,
+:mod:`kcli.cluster_view.logdirs`, :mod:`kcli.cluster_view.group_reader`). What the methods promise (blocking,
+timeouts, one-line :class:`kcli.cluster_view.source.KafkaDataError`) is written in :mod:`kcli.cluster_view.source`.
 
 The source is built in layers, one job per module: the clients and the metadata
-(:mod:`kcli.tui.kafka_clients`), offsets (:mod:`kcli.tui.kafka_offsets`), consumer groups
-(:mod:`kcli.tui.kafka_groups`), the cluster and topics (:mod:`kcli.tui.kafka_topics`), records
-(:mod:`kcli.tui.kafka_records`); this module adds the teaching views and puts them together.
+(:mod:`kcli.cluster_view.kafka_clients`), offsets (:mod:`kcli.cluster_view.kafka_offsets`), consumer groups
+(:mod:`kcli.cluster_view.kafka_groups`), the cluster and topics (:mod:`kcli.cluster_view.kafka_topics`), records
+(:mod:`kcli.cluster_view.kafka_records`); this module adds the teaching views and puts them together.
 """
 
 from __future__ import annotations
 
-from kcli.logview.model import PartitionLog, XRayInput
-from kcli.logview.reader import PartitionLogReader
-from kcli.tui.kafka_records import KafkaRecords
-from kcli.tui.kafka_topics import KafkaTopics
-from kcli.tui.model import (
+from kcli.cluster_view.kafka_records import KafkaRecords
+from kcli.cluster_view.kafka_topics import KafkaTopics
+from kcli.cluster_view.log_model import PartitionLog, XRayInput
+from kcli.cluster_view.log_reader import PartitionLogReader
+from kcli.cluster_view.model import (
     PartitionState,
     ReplicationState,
 )
 
 
 class KafkaSource(KafkaTopics, KafkaRecords):
-    """A :class:`~kcli.tui.source.DataSource` over one cluster, using one AdminClient and short-lived consumers.
+    """A :class:`~kcli.cluster_view.source.DataSource` over one cluster, using one AdminClient and short-lived consumers.
 
     The AdminClient is long-lived (it keeps its broker connections and reconnects on its own);
     consumers for browsing are created per request and closed at once, since they are assigned
     partitions directly and never join a group. Consumer groups are read with kio requests on
-    PLAINTEXT listeners (:mod:`kcli.tui.group_reader` says why), else with a second AdminClient
+    PLAINTEXT listeners (:mod:`kcli.cluster_view.group_reader` says why), else with a second AdminClient
     that is replaced whenever a group's coordinator fails it.
     """
 
@@ -54,7 +54,7 @@ class KafkaSource(KafkaTopics, KafkaRecords):
         with_configs: bool = False,
     ) -> PartitionLog:
         """The partition with the records of ``count`` offsets from ``first`` (None: the newest),
-        its markers and replicas (see :mod:`kcli.logview.reader`)."""
+        its markers and replicas (see :mod:`kcli.cluster_view.log_reader`)."""
         return self.log_reader.read(topic, partition, first, count, with_groups, with_configs)
 
     def record_batch(self, topic: str, partition: int, offset: int) -> XRayInput:
@@ -72,7 +72,7 @@ class KafkaSource(KafkaTopics, KafkaRecords):
         }
         local = {}
         try:
-            from kcli.tui.local_lab import local_brokers
+            from kcli.cluster_view.local_lab import local_brokers
 
             local = {b: lb.pid is not None for b, lb in local_brokers(md).items()}
         except Exception:

@@ -1,6 +1,6 @@
 """The Kafka source's clients: one AdminClient, short-lived consumers, what the metadata says of the brokers.
 
-The first layer of :class:`kcli.tui.kafka.KafkaSource`: it owns every confluent-kafka client and
+The first layer of :class:`kcli.cluster_view.kafka.KafkaSource`: it owns every confluent-kafka client and
 the state learnt from metadata answers (live and down brokers, who answered, bootstrap addresses
 that do not answer), which the status bar and the probe read. The layers above ask the cluster
 through :meth:`KafkaClients._metadata` and :meth:`KafkaClients._wait`.
@@ -13,18 +13,18 @@ import time
 import uuid
 from typing import Any
 
-from kcli.tui.bootstrap import bootstrap_addresses, client_conf, same_address, tcp_answers
-from kcli.tui.model import (
+from kcli.cluster_view.bootstrap import bootstrap_addresses, client_conf, same_address, tcp_answers
+from kcli.cluster_view.model import (
     ConnectionInfo,
 )
-from kcli.tui.source import (
+from kcli.cluster_view.source import (
     KafkaDataError,
     error_text,
 )
 
 
 class KafkaClients:
-    """The clients of one cluster and what its metadata said last (see :class:`kcli.tui.kafka.KafkaSource`)."""
+    """The clients of one cluster and what its metadata said last (see :class:`kcli.cluster_view.kafka.KafkaSource`)."""
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ can show it instead of crashing; ``unreachable`` tells the app that no broker an
 (the cluster is down) rather than that one thing failed (a topic is gone, a group's coordinator
 moved). Partial failures are returned with the data, never swallowed: a group whose offsets could
 not be read has ``lag`` None and its ``error`` says why. The screens depend on this protocol
-only (implemented by :class:`kcli.tui.kafka.KafkaSource`), which is what lets the snapshot tests
+only (implemented by :class:`kcli.cluster_view.kafka.KafkaSource`), which is what lets the snapshot tests
 substitute a fixed source.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from kcli.tui.model import (
+from kcli.cluster_view.model import (
     BrowsePlan,
     ClusterInfo,
     ConnectionInfo,
@@ -33,7 +33,7 @@ from kcli.tui.model import (
 )
 
 if TYPE_CHECKING:
-    from kcli.logview.model import PartitionLog, XRayInput
+    from kcli.cluster_view.log_model import PartitionLog, XRayInput
 
 StartFrom = Literal["beginning", "end", "offset", "timestamp"]
 

@@ -3,7 +3,7 @@
 Kafka's protocol tells a client the leader's offsets (ListOffsets, Fetch) and, through
 DescribeLogDirs, which log directory holds each replica and how big it is - but neither a
 follower's log end offset (except ListOffsets as a debugging replica, which not every broker
-honours: see :func:`kcli.logview.fetch.replica_log_end`) nor where the segments begin. When a
+honours: see :func:`kcli.cluster_view.fetch.replica_log_end`) nor where the segments begin. When a
 replica's log directory is on this machine (a local lab: ``kcli local``, or brokers started by
 hand), those two facts are in its files: each segment is named after its base offset, and the
 last batch of the last segment ends at the log end offset. This module reads them, read-only,
@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from kcli.logview.model import Segment
+from kcli.cluster_view.log_model import Segment
 from kcli.protocol.connection import BrokerConnection, WireError
 from kcli.protocol.errors import error_code
 
@@ -105,7 +105,7 @@ def log_end_offset(path: Path) -> int | None:
 
 
 def _last_end(log_file: Path, start: int) -> int | None:
-    from kcli.tools.log_segments import iter_batches
+    from kcli.cluster_view.log_segments import iter_batches
 
     try:
         with open(log_file, "rb") as f:

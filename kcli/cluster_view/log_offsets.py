@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from kcli.tui.source import TP, KafkaDataError, error_text
+from kcli.cluster_view.source import TP, KafkaDataError, error_text
 
 
 class OffsetsSource(Protocol):
-    """What the planner's view needs of :class:`kcli.tui.kafka.KafkaSource`."""
+    """What the planner's view needs of :class:`kcli.cluster_view.kafka.KafkaSource`."""
 
     timeout_s: float
 
@@ -20,7 +20,7 @@ class OffsetsSource(Protocol):
 
 
 class SourceLogOffsets:
-    """The log's offsets for :func:`kcli.offset_reset.plan`, through a :class:`kcli.tui.kafka.KafkaSource`.
+    """The log's offsets for :func:`kcli.offset_reset.plan`, through a :class:`kcli.cluster_view.kafka.KafkaSource`.
 
     The watermarks of all the partitions are asked once (two ListOffsets calls); a partition
     without an answer counts as offset 0, so the preview still shows a row for it.

@@ -9,18 +9,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kcli.tui.kafka_offsets import KafkaOffsets
-from kcli.tui.model import (
+from kcli.cluster_view.kafka_offsets import KafkaOffsets
+from kcli.cluster_view.model import (
     BrowsePlan,
     Message,
     ProduceSpec,
 )
-from kcli.tui.source import (
+from kcli.cluster_view.source import (
     KafkaDataError,
     StartFrom,
     error_text,
 )
-from kcli.tui.tail import KafkaTail, to_message
+from kcli.cluster_view.tail import KafkaTail, to_message
 
 
 class KafkaRecords(KafkaOffsets):

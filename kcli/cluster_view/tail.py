@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from kcli.tui.model import Message
-from kcli.tui.source import KafkaDataError, error_text
+from kcli.cluster_view.model import Message
+from kcli.cluster_view.source import KafkaDataError, error_text
 
 
 class KafkaTail:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kcli.tui.kafka_groups import KafkaGroups
-from kcli.tui.logdirs import plaintext, topic_sizes
-from kcli.tui.model import (
+from kcli.cluster_view.kafka_groups import KafkaGroups
+from kcli.cluster_view.logdirs import plaintext, topic_sizes
+from kcli.cluster_view.model import (
     BrokerInfo,
     ClusterInfo,
     ConfigValue,
@@ -23,7 +23,7 @@ from kcli.tui.model import (
     TopicGroupLag,
     TopicSummary,
 )
-from kcli.tui.source import (
+from kcli.cluster_view.source import (
     KafkaDataError,
     error_text,
     is_internal,
@@ -100,7 +100,7 @@ class KafkaTopics(KafkaGroups):
         """Bytes on disk per topic, or {} when the cluster cannot tell us (the table shows ``-``).
 
         Uses the client library's DescribeLogDirs when it has one, else kio-encoded requests on
-        PLAINTEXT listeners (:mod:`kcli.tui.logdirs`). A failure is not an error for the table:
+        PLAINTEXT listeners (:mod:`kcli.cluster_view.logdirs`). A failure is not an error for the table:
         sizes are skipped for a minute, then tried again.
         """
         if time.monotonic() < self._sizes_retry_at:

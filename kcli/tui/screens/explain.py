@@ -7,9 +7,9 @@ behind, outside the ISR, so acks=all producers wait only for brokers 1 and 0".
 
 from __future__ import annotations
 
-from kcli.logview.model import PartitionLog
-from kcli.tools.explain import key_reason
-from kcli.tui.model import ClusterInfo, GroupDetail, Message, ReplicationState, TopicDetail
+from kcli.cluster_view.log_model import PartitionLog
+from kcli.cluster_view.model import ClusterInfo, GroupDetail, Message, ReplicationState, TopicDetail
+from kcli.explain_texts import key_reason
 
 
 def _ids(ids: tuple[int, ...] | list[int]) -> str:
@@ -103,7 +103,7 @@ def partition_lines(log: PartitionLog) -> list[str]:
 def record_lines(m: Message | None, partitions: int | None) -> list[str]:
     if m is None:
         return ["Select a record: the pane says why it is in its partition."]
-    from kcli.tools.explain import show_key
+    from kcli.explain_texts import show_key
 
     out = [f"Offset {m.offset:,} of partition {m.partition}: its position in that partition's log."]
     if partitions:
@@ -147,7 +147,7 @@ def topic_lines(d: TopicDetail) -> list[str]:
 
 
 def group_lines(d: GroupDetail) -> list[str]:
-    from kcli.tools.explain import STATES
+    from kcli.explain_texts import STATES
 
     out = [f"Group {d.group_id} is {d.state}" + (f": {STATES[d.state]}." if d.state in STATES else ".")]
     if d.coordinator is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kcli.logview.model import BatchInfo, RecordCell
+from kcli.cluster_view.log_model import BatchInfo, RecordCell
 from kcli.protocol.connection import BrokerConnection, WireError
 from kcli.protocol.errors import error_code, error_name
 
@@ -116,7 +116,7 @@ def parse_batches(
 ) -> tuple[tuple[BatchInfo, ...], tuple[RecordCell, ...], dict[int, bytes], str | None]:
     """Batches (and their records when ``decode``) of a Fetch answer; a partial last batch is left out,
     as every consumer does. Message sets older than magic 2 are not drawn (``note`` says so)."""
-    from kcli.tools.log_segments import SegmentError, iter_batches
+    from kcli.cluster_view.log_segments import SegmentError, iter_batches
 
     batches: list[BatchInfo] = []
     records: list[RecordCell] = []

@@ -1,6 +1,6 @@
 """The Kafka source's offsets: watermarks and last stable offsets of many partitions at once.
 
-Pipelined kio ListOffsets per leader on PLAINTEXT listeners (:mod:`kcli.tui.watermarks`), the
+Pipelined kio ListOffsets per leader on PLAINTEXT listeners (:mod:`kcli.cluster_view.watermarks`), the
 AdminClient elsewhere and for whatever the fast path could not answer.
 """
 
@@ -11,15 +11,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from kcli.protocol.connection import WireError
-from kcli.tui.kafka_clients import KafkaClients
-from kcli.tui.logdirs import plaintext
-from kcli.tui.source import (
+from kcli.cluster_view.kafka_clients import KafkaClients
+from kcli.cluster_view.logdirs import plaintext
+from kcli.cluster_view.source import (
     TP,
     KafkaDataError,
     error_text,
 )
-from kcli.tui.watermarks import leader_watermarks
+from kcli.cluster_view.watermarks import leader_watermarks
+from kcli.protocol.connection import WireError
 
 
 class KafkaOffsets(KafkaClients):
@@ -94,7 +94,7 @@ class KafkaOffsets(KafkaClients):
         """Watermarks of ``wanted`` partitions of ``md``, as fast as the listeners allow.
 
         On PLAINTEXT listeners: one pipelined pair of ListOffsets requests per leader, encoded with
-        kio (:func:`kcli.tui.watermarks.leader_watermarks`). With 10,000 partitions that is far less than the
+        kio (:func:`kcli.cluster_view.watermarks.leader_watermarks`). With 10,000 partitions that is far less than the
         AdminClient takes about 2 s (it builds 20,000 Python futures, and librdkafka's own
         bookkeeping grows faster than linearly). Partitions the fast path could not answer (no
         leader, an error code, a secured or unreachable listener) go through the AdminClient.

@@ -31,9 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kcli.cluster_view.model import GroupMemberInfo
 from kcli.protocol.connection import BrokerConnection, WireError
 from kcli.protocol.errors import error_code, error_name
-from kcli.tui.model import GroupMemberInfo
 
 FIND_COORDINATOR, DESCRIBE_GROUPS, LIST_GROUPS, OFFSET_FETCH = 10, 15, 16, 9
 CONSUMER_GROUP_DESCRIBE = 69

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kcli.cluster_view.bootstrap import bootstrap_addresses
 from kcli.properties import load_properties
-from kcli.tui.bootstrap import bootstrap_addresses
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from kcli.tui.group_reader import GroupListing, GroupRead, ListedGroup
-from kcli.tui.model import GroupMemberInfo
-from kcli.tui.source import error_text
+from kcli.cluster_view.group_reader import GroupListing, GroupRead, ListedGroup
+from kcli.cluster_view.model import GroupMemberInfo
+from kcli.cluster_view.source import error_text
 
 
 class GroupAdminSource(Protocol):
-    """What the reader needs of :class:`kcli.tui.kafka.KafkaSource`: its group AdminClient."""
+    """What the reader needs of :class:`kcli.cluster_view.kafka.KafkaSource`: its group AdminClient."""
 
     timeout_s: float
 
@@ -32,8 +32,8 @@ def state_name(state: Any) -> str:
 class AdminGroupReader:
     """The group reader for secured listeners, through librdkafka's AdminClient.
 
-    Same answers as :class:`~kcli.tui.group_reader.WireGroupReader`. librdkafka's coordinator
-    bugs (see :mod:`kcli.tui.group_reader`) cannot all be avoided here: after any error that
+    Same answers as :class:`~kcli.cluster_view.group_reader.WireGroupReader`. librdkafka's coordinator
+    bugs (see :mod:`kcli.cluster_view.group_reader`) cannot all be avoided here: after any error that
     means "ask another coordinator" the source's group AdminClient is replaced, so the next
     refresh looks the coordinator up afresh instead of failing forever.
     """

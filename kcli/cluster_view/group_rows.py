@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kcli.tui.group_reader import GroupRead
-from kcli.tui.model import GroupMemberInfo, GroupOffset
-from kcli.tui.source import TP
+from kcli.cluster_view.group_reader import GroupRead
+from kcli.cluster_view.model import GroupMemberInfo, GroupOffset
+from kcli.cluster_view.source import TP
 
 
 def group_partitions(reads: Iterable[GroupRead], md: Any) -> list[TP]:

@@ -16,8 +16,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-HEADER = struct.Struct(">qiibIhiqqqhii")
-HEADER_SIZE = HEADER.size  # 61
+from kcli.protocol.records import BATCH_HEADER_SIZE as HEADER_SIZE  # 61
+from kcli.protocol.records import parse_header
+
 CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 
 
@@ -107,8 +108,8 @@ def iter_batches(data: bytes, max_bytes: int | None = None) -> Iterator[Batch]:
         size = length + 12
         if length < HEADER_SIZE - 12 or position + size > limit:
             return
-        fields = HEADER.unpack_from(data, position)
-        yield Batch(position, *fields, raw=data[position : position + size])  # type: ignore[misc]
+        fields = parse_header(data, position)  # the record format's one header layout
+        yield Batch(position, *fields, raw=data[position : position + size])
         position += size
 
 

@@ -3,7 +3,7 @@
 Textual's example apps hand a screen what it needs and let it post messages upward; kcli's
 screens follow that: they read the app's shared state and report through :class:`AppServices`
 (the running :class:`~kcli.tui.app.KcliApp` satisfies it), and ask for another view or a form
-with the messages of :mod:`kcli.tui.navigation`, which bubble from the screen to the app. A test
+with the messages of :mod:`kcli.tui.screens.navigation`, which bubble from the screen to the app. A test
 can give a screen any object with these members.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from kcli.tui.decode import AvroDecoder
-    from kcli.tui.model import ClusterInfo
-    from kcli.tui.source import DataSource
+    from kcli.cluster_view.decode import AvroDecoder
+    from kcli.cluster_view.model import ClusterInfo
+    from kcli.cluster_view.source import DataSource
 
 
 class AppServices(Protocol):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcli.tui.decode import RecordView
-from kcli.tui.widgets import parse_ts
+from kcli.cluster_view.decode import RecordView
+from kcli.tui.screens.widgets import parse_ts
 
 #: Records kept in memory; paging or tailing past it drops records from the other end.
 MAX_ROWS = 5000

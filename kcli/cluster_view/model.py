@@ -158,7 +158,7 @@ class TopicDefaults:
 
 @dataclass(frozen=True)
 class Message:
-    """One consumed record, raw: decoding is a separate, pure step (``kcli.tui.decode``)."""
+    """One consumed record, raw: decoding is a separate, pure step (``kcli.cluster_view.decode``)."""
 
     topic: str
     partition: int

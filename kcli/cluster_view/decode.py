@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kcli.tui.model import Message
+from kcli.cluster_view.model import Message
 
 #: Confluent wire format: magic byte 0, then a 4-byte big-endian schema id, then the Avro body.
 CONFLUENT_MAGIC = 0

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kcli.tui.model import GroupDetail
+from kcli.cluster_view.model import GroupDetail
 
 TP = tuple[str, int]
 MAX_EVENTS = 50

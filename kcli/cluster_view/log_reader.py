@@ -3,7 +3,7 @@
 Per read: the partition's metadata (leader, replicas, ISR), its log start offset and high
 watermark from the leader (ListOffsets), the batches of the window ``[first, first + count)``
 (one Fetch, or a few for a window of many small batches, each capped in bytes), each replica's
-log end offset (:mod:`kcli.logview.replicas`), and - when asked, since they cost a coordinator
+log end offset (:mod:`kcli.cluster_view.replicas`), and - when asked, since they cost a coordinator
 round trip per group - every group's committed offset on the partition. A partition of a million
 records costs the same as one of a hundred: nothing outside the window is read.
 
@@ -17,16 +17,24 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kcli.logview.fetch import FetchedWindow, fetch_window, replica_log_end
-from kcli.logview.model import BatchInfo, GroupMark, PartitionLog, RecordCell, ReplicaEnd, Segment, XRayInput
-from kcli.logview.replicas import LogDirCache, local_partition_dir, log_end_offset, segments
+from kcli.cluster_view.fetch import FetchedWindow, fetch_window, replica_log_end
+from kcli.cluster_view.log_model import (
+    BatchInfo,
+    GroupMark,
+    PartitionLog,
+    RecordCell,
+    ReplicaEnd,
+    Segment,
+    XRayInput,
+)
+from kcli.cluster_view.replicas import LogDirCache, local_partition_dir, log_end_offset, segments
 from kcli.protocol.connection import WireError
 
 if TYPE_CHECKING:
-    from kcli.tui.group_reader import WireGroupReader
+    from kcli.cluster_view.group_reader import WireGroupReader
 
     class KafkaSource(Protocol):
-        """What the reader uses of :class:`kcli.tui.kafka.KafkaSource` (named here, not imported:
+        """What the reader uses of :class:`kcli.cluster_view.kafka.KafkaSource` (named here, not imported:
         the source imports this module)."""
 
         admin: Any
@@ -66,7 +74,7 @@ SEGMENTS_NA = (
 
 
 class PartitionLogReader:
-    """Reads partitions through one :class:`~kcli.tui.kafka.KafkaSource` (its clients, timeouts and
+    """Reads partitions through one :class:`~kcli.cluster_view.kafka.KafkaSource` (its clients, timeouts and
     security settings), remembering the brokers' log directories between reads."""
 
     def __init__(self, source: KafkaSource) -> None:
@@ -81,12 +89,12 @@ class PartitionLogReader:
 
     @property
     def plaintext(self) -> bool:
-        from kcli.tui.logdirs import plaintext
+        from kcli.cluster_view.logdirs import plaintext
 
         return plaintext(self.source.conf)
 
     def _partition_meta(self, topic: str, partition: int) -> tuple[Any, Any]:
-        from kcli.tui.source import KafkaDataError
+        from kcli.cluster_view.source import KafkaDataError
 
         md, t = self.source._topic_metadata(topic)
         pm = t.partitions.get(partition)
@@ -106,7 +114,7 @@ class PartitionLogReader:
             return
         self._seeded = True
         try:
-            from kcli.tui.local_lab import local_brokers
+            from kcli.cluster_view.local_lab import local_brokers
 
             for broker_id, info in local_brokers(md).items():
                 self.dirs.add(broker_id, info.log_dirs)
@@ -182,7 +190,7 @@ class PartitionLogReader:
         return out, None
 
     def _groups(self, md: Any, topic: str, partition: int) -> tuple[tuple[GroupMark, ...] | None, str | None]:
-        from kcli.tui.source import STATE_UNREAD, KafkaDataError
+        from kcli.cluster_view.source import STATE_UNREAD, KafkaDataError
 
         try:
             with self.source._group_reader(md) as reader:
@@ -340,7 +348,7 @@ class PartitionLogReader:
 
     def batch_for(self, topic: str, partition: int, offset: int) -> XRayInput:
         """The batch holding ``offset``, its bytes and the record, from the leader (PLAINTEXT)."""
-        from kcli.tui.source import KafkaDataError
+        from kcli.cluster_view.source import KafkaDataError
 
         if not self.plaintext:
             raise KafkaDataError("the X-ray reads batches over the protocol: PLAINTEXT listeners only")

@@ -5,7 +5,7 @@ partitions (a Python future per partition, twice). The table only needs the earl
 offset of every partition, so on PLAINTEXT listeners it sends each partition leader two ListOffsets
 requests at once - encoded and decoded by ``kio``, Kafka's own message schemas - and Kafka answers
 them in order. Secured listeners, unreachable leaders and partitions answered with an error fall
-back to the AdminClient (see :meth:`kcli.tui.kafka.KafkaSource._table_offsets`).
+back to the AdminClient (see :meth:`kcli.cluster_view.kafka.KafkaSource._table_offsets`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kcli.tui.model import GroupDetail, ReplicationState, TopicGroupLag
+from kcli.cluster_view.model import GroupDetail, ReplicationState, TopicGroupLag
 
 #: Above this many partitions of an internal topic changing the same way in one refresh, one
 #: summary line is written; the user's own topics get a line per partition up to USER_LIMIT.

@@ -1,7 +1,7 @@
 """The Kafka source's consumer groups: listing, detail with lag, a topic's groups, offset resets.
 
-Groups are read with kio requests on PLAINTEXT listeners (:mod:`kcli.tui.group_reader`), else
-through an AdminClient (:mod:`kcli.tui.admin_groups`); a reset is planned by
+Groups are read with kio requests on PLAINTEXT listeners (:mod:`kcli.cluster_view.group_reader`), else
+through an AdminClient (:mod:`kcli.cluster_view.admin_groups`); a reset is planned by
 :func:`kcli.offset_reset.plan`, the planner ``kafka-consumer-groups`` uses.
 """
 
@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from kcli import offset_reset
-from kcli.tui.admin_groups import AdminGroupReader
-from kcli.tui.group_reader import WireGroupReader
-from kcli.tui.group_rows import group_partitions, offset_rows
-from kcli.tui.kafka_offsets import KafkaOffsets
-from kcli.tui.log_offsets import SourceLogOffsets
-from kcli.tui.logdirs import plaintext
-from kcli.tui.model import (
+from kcli.cluster_view.admin_groups import AdminGroupReader
+from kcli.cluster_view.group_reader import WireGroupReader
+from kcli.cluster_view.group_rows import group_partitions, offset_rows
+from kcli.cluster_view.kafka_offsets import KafkaOffsets
+from kcli.cluster_view.log_offsets import SourceLogOffsets
+from kcli.cluster_view.logdirs import plaintext
+from kcli.cluster_view.model import (
     GroupDetail,
     GroupList,
     GroupSummary,
     OffsetReset,
     TopicGroupLag,
 )
-from kcli.tui.source import (
+from kcli.cluster_view.source import (
     INACTIVE_GROUP_STATES,
     STATE_UNREAD,
     TP,
