@@ -47,7 +47,7 @@ _kcli_tool_complete() {
         kafka-transactions) words="list describe describe-producers abort find-hanging --bootstrap-server --broker-id --command-config --coordinator-epoch --duration-filter --help --max-transaction-timeout --partition --producer-epoch --producer-id --start-offset --topic --transactional-id --version" ;;
         kafka-reassign-partitions) words="--additional --bootstrap-controller --bootstrap-server --broker-list --cancel --command-config --disable-rack-aware --execute --generate --help --list --preserve-throttles --reassignment-json-file --replica-alter-log-dirs-throttle --throttle --timeout --topics-to-move-json-file --verify --version" ;;
         kafka-log-dirs) words="--bootstrap-server --broker-list --command-config --describe --help --topic-list --version" ;;
-        kafka-metadata-quorum) words="describe --bootstrap-controller --bootstrap-server --command-config --help --human-readable --replication --status --version" ;;
+        kafka-metadata-quorum) words="describe add-controller remove-controller --bootstrap-controller --bootstrap-server --command-config --controller-directory-id --controller-id --dry-run --help --human-readable --replication --status --version" ;;
         zookeeper-server-start) words="-daemon" ;;
         zookeeper-server-stop) words="" ;;
         zookeeper-shell) words="ls get help quit" ;;

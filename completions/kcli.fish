@@ -647,18 +647,28 @@ complete -c kafka-log-dirs.sh -l help
 complete -c kafka-log-dirs.sh -l topic-list
 complete -c kafka-log-dirs.sh -l version
 complete -c kafka-metadata-quorum -f -a describe
+complete -c kafka-metadata-quorum -f -a add-controller
+complete -c kafka-metadata-quorum -f -a remove-controller
 complete -c kafka-metadata-quorum -l bootstrap-controller
 complete -c kafka-metadata-quorum -l bootstrap-server
 complete -c kafka-metadata-quorum -l command-config
+complete -c kafka-metadata-quorum -l controller-directory-id
+complete -c kafka-metadata-quorum -l controller-id
+complete -c kafka-metadata-quorum -l dry-run
 complete -c kafka-metadata-quorum -l help
 complete -c kafka-metadata-quorum -l human-readable
 complete -c kafka-metadata-quorum -l replication
 complete -c kafka-metadata-quorum -l status
 complete -c kafka-metadata-quorum -l version
 complete -c kafka-metadata-quorum.sh -f -a describe
+complete -c kafka-metadata-quorum.sh -f -a add-controller
+complete -c kafka-metadata-quorum.sh -f -a remove-controller
 complete -c kafka-metadata-quorum.sh -l bootstrap-controller
 complete -c kafka-metadata-quorum.sh -l bootstrap-server
 complete -c kafka-metadata-quorum.sh -l command-config
+complete -c kafka-metadata-quorum.sh -l controller-directory-id
+complete -c kafka-metadata-quorum.sh -l controller-id
+complete -c kafka-metadata-quorum.sh -l dry-run
 complete -c kafka-metadata-quorum.sh -l help
 complete -c kafka-metadata-quorum.sh -l human-readable
 complete -c kafka-metadata-quorum.sh -l replication
