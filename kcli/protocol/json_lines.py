@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 
 MAX_LINE = 1024 * 1024
 
 
-class ProtocolError(Exception):
+class ProtocolError(ValueError):
     """The peer sent something that is not one JSON object per line."""
 
 
@@ -66,3 +67,48 @@ async def answer_lines(
             await writer.drain()
     except (ConnectionError, OSError):
         pass
+
+
+# --- the client side: one request, its answer --------------------------------------------------
+
+
+async def exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    message: dict,
+    closed: str = "the peer closed the connection",
+) -> dict:
+    """Send one request line and read its answer line (the asyncio clients: a broker's controller
+    link and ZooKeeper session, a quorum member's peers); ConnectionError(``closed``) at EOF."""
+    writer.write(encode(message))
+    await writer.drain()
+    line = await reader.readline()
+    if not line:
+        raise ConnectionError(closed)
+    return decode(line)
+
+
+class LineSocket:
+    """A blocking connection speaking JSON lines (the tools: they run once and exit)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._buffer = b""
+
+    def request(self, message: dict, closed: str = "the peer closed the connection") -> dict:
+        """Send one request line and read its answer line; ConnectionResetError(``closed``) at EOF,
+        ProtocolError for an answer over MAX_LINE or not one JSON object."""
+        self.sock.sendall(encode(message))
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError(closed)
+            self._buffer += chunk
+            if len(self._buffer) > MAX_LINE:
+                raise ProtocolError("answer too long")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return decode(line)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._buffer = b""

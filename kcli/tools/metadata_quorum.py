@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
-import json
 import socket
 import sys
 import time
@@ -45,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kcli.protocol.json_lines import LineSocket
 from kcli.tools import cli
 from kcli.tools.admin_wire import Connection, check_plaintext
 from kcli.tools.cli import ToolError, ToolParser
@@ -241,18 +241,11 @@ class ControllerClient:
 
     @staticmethod
     def _exchange(address: tuple[str, int], request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        with socket.create_connection(address, timeout=timeout_s) as sock:
-            sock.sendall(json.dumps(request).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError("connection closed")
-                data += chunk
-        answer = json.loads(data)
-        if not isinstance(answer, dict):
-            raise ValueError("not a JSON object")
-        return answer
+        conn = LineSocket(socket.create_connection(address, timeout=timeout_s))
+        try:
+            return conn.request(request, "connection closed")
+        finally:
+            conn.close()
 
     def request(self, request: dict[str, Any], timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
         """Ask each bootstrap controller in turn; a non-leader's answer naming the leader (host,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import time
 
-from kcli.protocol.json_lines import MAX_LINE, ProtocolError, decode, encode
+from kcli.protocol.json_lines import LineSocket
 from kcli.zookeeper.connect import ConnectString
 
 
@@ -31,8 +31,7 @@ class SyncClient:
     def __init__(self, connect: ConnectString, timeout_s: float):
         self.connect_string = connect
         self.timeout_s = timeout_s
-        self.sock: socket.socket | None = None
-        self._buffer = b""
+        self.conn: LineSocket | None = None
         self.session_id = ""
 
     def open(self) -> SyncClient:
@@ -42,8 +41,9 @@ class SyncClient:
             for host, port in self.connect_string.hosts:
                 remaining = deadline - time.monotonic()
                 try:
-                    self.sock = socket.create_connection((host, port), timeout=max(remaining, 0.1))
-                    self.sock.settimeout(max(self.timeout_s, 1.0))
+                    sock = socket.create_connection((host, port), timeout=max(remaining, 0.1))
+                    sock.settimeout(max(self.timeout_s, 1.0))
+                    self.conn = LineSocket(sock)
                     answer = self.request("hello", chroot=self.connect_string.chroot)
                     self.session_id = str(answer.get("session", ""))
                     return self
@@ -55,29 +55,17 @@ class SyncClient:
             time.sleep(0.1)  # back off before retrying, as ZooKeeper clients do
 
     def request(self, op: str, **fields: object) -> dict:
-        if self.sock is None:
+        if self.conn is None:
             raise NotListening("not connected")
-        self.sock.sendall(encode({"op": op, **fields}))
-        while b"\n" not in self._buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionResetError("the coordination service closed the connection")
-            self._buffer += chunk
-            if len(self._buffer) > MAX_LINE:
-                raise ProtocolError("answer too long")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        answer = decode(line)
+        answer = self.conn.request({"op": op, **fields}, "the coordination service closed the connection")
         if not answer.get("ok"):
             raise RequestFailed(str(answer.get("error", "Error")), str(answer.get("message", "")))
         return answer
 
     def close(self) -> None:
-        if self.sock is not None:
-            try:
-                self.sock.close()
-            finally:
-                self.sock = None
-                self._buffer = b""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
     def __enter__(self) -> SyncClient:
         return self.open()

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.protocol.json_lines import MAX_LINE, exchange
 from kcli.zookeeper.connect import START_HINT, ConnectString, parse_connect
 
 if TYPE_CHECKING:
@@ -100,12 +100,9 @@ class ZooKeeperRegistration:
     async def _request(self, op: str, **fields: object) -> dict:
         if self._writer is None or self._reader is None:
             raise ConnectionError("not connected to ZooKeeper")
-        self._writer.write(encode({"op": op, **fields}))
-        await self._writer.drain()
-        line = await self._reader.readline()
-        if not line:
-            raise ConnectionError("ZooKeeper closed the connection")
-        answer = decode(line)
+        answer = await exchange(
+            self._reader, self._writer, {"op": op, **fields}, "ZooKeeper closed the connection"
+        )
         if not answer.get("ok"):
             raise ZooKeeperUnavailable(
                 f"ZooKeeper at {self.connect_string.display} refused '{op}': {answer.get('message', answer.get('error'))}"

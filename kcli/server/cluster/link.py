@@ -23,7 +23,7 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
-from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.protocol.json_lines import MAX_LINE, decode, encode, exchange
 from kcli.protocol.metadata_records import MetadataRecord
 from kcli.server.cluster.image import BrokerRegistration, MetadataImage
 
@@ -132,12 +132,8 @@ class ControllerLink:
     # --- the session -------------------------------------------------------------------------
     async def _request(self, op: str, **fields: Any) -> dict[str, Any]:
         assert self._writer is not None and self._reader is not None
-        self._writer.write(encode({"op": op, "chroot": self.chroot, **fields}))
-        await self._writer.drain()
-        line = await self._reader.readline()
-        if not line:
-            raise ConnectionError("the controller closed the connection")
-        answer = decode(line)
+        message = {"op": op, "chroot": self.chroot, **fields}
+        answer = await exchange(self._reader, self._writer, message, "the controller closed the connection")
         if self._redirect(answer):
             raise NotController(f"not the active controller; moving to {self.display}")
         return answer

@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kcli.protocol.json_lines import MAX_LINE, decode, encode
+from kcli.protocol.json_lines import MAX_LINE, exchange
 from kcli.server.base.config import BrokerConfig
 from kcli.server.cluster.quorum_state import QuorumStateStore
 from kcli.server.cluster.raft import RaftState, Role
@@ -84,12 +84,7 @@ class Peer:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(*self.address, limit=8 * MAX_LINE)
         assert self._reader is not None
-        self._writer.write(encode({"op": op, **body}))
-        await self._writer.drain()
-        line = await self._reader.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        return decode(line)
+        return await exchange(self._reader, self._writer, {"op": op, **body}, "connection closed")
 
     def close(self) -> None:
         writer, self._writer, self._reader = self._writer, None, None
