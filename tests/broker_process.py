@@ -26,6 +26,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_refused(workdir: Path, setting: str) -> list[str]:
+    """Start a lone broker in ``workdir`` with one extra ``setting`` line that it must refuse:
+    the lines it printed, after asserting it exited 1 with exactly one (no traceback)."""
+    properties = workdir / "server.properties"
+    properties.write_text(
+        f"node.id=0\nprocess.roles=broker,controller\nlisteners=PLAINTEXT://127.0.0.1:{free_port()}\n"
+        f"log.dirs={workdir / 'logs'}\n{setting}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kcli.server.start", str(properties)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in lines[0], lines
+    return lines
+
+
 def start_and_wait(
     args: list[str],
     cwd: Path,

@@ -87,18 +87,18 @@ def small_disk(path: Path) -> Iterator[SmallDisk]:
 
 
 class FullDiskBroker(BrokerProcess):
-    """A broker whose log dir is the small disk (mounted in its own namespace when needed)."""
+    """A broker whose log dir is the small disk (mounted in its own namespace when needed);
+    ``other_dirs``: log dirs it has besides, listed first (``tests/faults/test_failed_log_dir.py``)."""
 
-    def __init__(self, workdir: Path, disk: SmallDisk):
-        super().__init__(
-            workdir,
-            {
-                "log.dirs": str(disk.mountpoint / "logs"),
-                "log.segment.bytes": "1048576",
-                "log.retention.check.interval.ms": "200",  # checkpoint writes fail too, said once
-                "offsets.topic.num.partitions": "1",
-            },
-        )
+    def __init__(self, workdir: Path, disk: SmallDisk, other_dirs: tuple[Path, ...] = ()):
+        settings = {
+            "log.dirs": ",".join(str(d) for d in (*other_dirs, disk.mountpoint / "logs")),
+            "log.retention.check.interval.ms": "200",  # checkpoint writes fail too, said once
+            "offsets.topic.num.partitions": "1",
+        }
+        if not other_dirs:
+            settings["log.segment.bytes"] = "1048576"
+        super().__init__(workdir, settings)
         self.disk = disk
 
     def start(self, timeout: float = 30.0, extra_args=()) -> FullDiskBroker:  # type: ignore[no-untyped-def]

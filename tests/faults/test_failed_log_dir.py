@@ -11,7 +11,6 @@ it is refused with KAFKA_STORAGE_ERROR; once space is freed, all is as before.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,35 +20,9 @@ from kio.schema.errors import ErrorCode
 
 from kcli.tools import log_dirs as log_dirs_tool
 from kcli.tools.cluster_wire import ClusterView
-from tests.broker_process import BrokerProcess, start_and_wait
 from tests.e2e.helpers import wait_until
 from tests.faults.helpers import read_partition
-from tests.faults.test_disk_full import SIZE, SmallDisk, small_disk
-
-
-class TwoDirBroker(BrokerProcess):
-    """A broker whose log dirs are a normal directory and the small disk (as test_disk_full's)."""
-
-    def __init__(self, workdir: Path, normal: Path, disk: SmallDisk):
-        super().__init__(
-            workdir,
-            {
-                "log.dirs": f"{normal},{disk.mountpoint / 'logs'}",
-                "log.retention.check.interval.ms": "200",
-                "offsets.topic.num.partitions": "1",
-            },
-        )
-        self.disk = disk
-
-    def start(self, timeout: float = 30.0, extra_args=()) -> TwoDirBroker:  # type: ignore[no-untyped-def]
-        args = [sys.executable, "-m", "kcli.server.start", str(self.properties)]
-        if self.disk.namespaced:
-            mount = f'mount -t tmpfs -o size={SIZE} tmpfs "$0" && exec "$@"'
-            args = ["unshare", "-Urm", "sh", "-c", mount, str(self.disk.mountpoint), *args]
-        self.output = []
-        self.proc = start_and_wait(args, self.workdir, self.marker, self.output, timeout)
-        self.disk.pid = self.proc.pid
-        return self
+from tests.faults.test_disk_full import FullDiskBroker, small_disk
 
 
 def _produce(bootstrap: str, topic: str, count: int) -> tuple[dict[int, bytes], set[int]]:
@@ -98,7 +71,7 @@ def _dir_errors(bootstrap: str, capsys: pytest.CaptureFixture[str]) -> dict[str,
 def test_a_full_log_dir_fails_only_its_partitions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     normal = tmp_path / "normal"
     with small_disk(tmp_path / "small") as disk:
-        broker = TwoDirBroker(tmp_path / "run", normal, disk).start()
+        broker = FullDiskBroker(tmp_path / "run", disk, (normal,)).start()
         small = disk.mountpoint / "logs"
         try:
             admin = AdminClient({"bootstrap.servers": broker.bootstrap})

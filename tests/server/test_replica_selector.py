@@ -3,8 +3,6 @@ broker refusing, with one line, a selector class it does not have."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from kcli.server.base.replica_selector import (
     ReplicaView,
     replica_selector,
 )
-from tests.broker_process import free_port
+from tests.broker_process import start_refused
 
 LEADER = ReplicaView(0, "a", 100)
 
@@ -59,18 +57,6 @@ def test_unset_means_no_selector_and_an_unknown_class_is_refused() -> None:
 
 
 def test_the_broker_refuses_to_start_with_a_selector_it_does_not_have(tmp_path: Path) -> None:
-    properties = tmp_path / "server.properties"
-    properties.write_text(
-        f"node.id=0\nprocess.roles=broker,controller\nlisteners=PLAINTEXT://127.0.0.1:{free_port()}\n"
-        f"log.dirs={tmp_path / 'logs'}\nreplica.selector.class=com.example.MySelector\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "kcli.server.start", str(properties)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    lines = (result.stdout + result.stderr).strip().splitlines()
-    assert result.returncode == 1 and len(lines) == 1, lines
-    assert "replica.selector.class" in lines[0] and "com.example.MySelector" in lines[0]
+    (line,) = start_refused(tmp_path, "replica.selector.class=com.example.MySelector")
+    assert "replica.selector.class" in line and "com.example.MySelector" in line
     assert not (tmp_path / "logs").exists()

@@ -16,17 +16,13 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kcli.server.cluster.raft_voters import read_bootstrap_voters
 from tests.broker_process import BrokerProcess, free_port
-from tests.cluster_process import CONTROLLER_MARKER
 from tests.e2e.helpers import wait_until
+from tests.server.cluster.dynamic_quorum import bootstrap_servers, storage
+from tests.server.cluster.dynamic_quorum import broker as quorum_broker
+from tests.server.cluster.dynamic_quorum import controller as quorum_controller
 
 CLUSTER_ID = "vK3x-9_ISia_zwGINzRvyQ"
 NODES = (1, 2, 3)
-
-
-def storage(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kcli.server.storage_tool", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 def quorum_tool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -62,31 +58,9 @@ def directory_id(controller: BrokerProcess) -> str:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("voters")
     ports = {node: free_port() for node in NODES}
-    bootstrap = ",".join(f"127.0.0.1:{port}" for port in ports.values())
-    controllers = {
-        node: BrokerProcess(
-            root / f"controller-{node}",
-            {
-                "node.id": str(node),
-                "process.roles": "controller",
-                "listeners": f"CONTROLLER://127.0.0.1:{port}",
-                "controller.listener.names": "CONTROLLER",
-                "controller.quorum.bootstrap.servers": bootstrap,
-            },
-            port=port,
-            marker=CONTROLLER_MARKER,
-        )
-        for node, port in ports.items()
-    }
-    broker = BrokerProcess(
-        root / "broker-0",
-        {
-            "node.id": "0",
-            "process.roles": "broker",
-            "controller.quorum.bootstrap.servers": bootstrap,
-            "controller.listener.names": "CONTROLLER",
-        },
-    )
+    bootstrap = bootstrap_servers(ports)
+    controllers = {node: quorum_controller(root, node, port, bootstrap) for node, port in ports.items()}
+    broker = quorum_broker(root, bootstrap)
     out = storage("format", "-t", CLUSTER_ID, "-c", str(controllers[1].properties), "--standalone")
     assert out.returncode == 0, out.stderr
     for node in (2, 3):

@@ -18,16 +18,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kcli.protocol.uuids import encode_cluster_id, random_uuid
 from kcli.server.cluster.raft_voters import read_bootstrap_voters
 from tests.broker_process import BrokerProcess, free_port
-from tests.cluster_process import CONTROLLER_MARKER
 from tests.e2e.helpers import wait_until
+from tests.server.cluster.dynamic_quorum import bootstrap_servers, storage
+from tests.server.cluster.dynamic_quorum import broker as quorum_broker
+from tests.server.cluster.dynamic_quorum import controller as quorum_controller
 
 CLUSTER_ID = "q1Sh-9_ISia_zwGINzRvyQ"
-
-
-def storage(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kcli.server.storage_tool", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture(scope="module")
@@ -36,31 +32,9 @@ def quorum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Brok
     ports = {10 + i: free_port() for i in range(3)}
     dirs = {node: encode_cluster_id(random_uuid()) for node in ports}
     initial = ",".join(f"{node}@127.0.0.1:{port}:{dirs[node]}" for node, port in ports.items())
-    bootstrap = ",".join(f"127.0.0.1:{port}" for port in ports.values())
-    controllers = [
-        BrokerProcess(
-            root / f"controller-{node}",
-            {
-                "node.id": str(node),
-                "process.roles": "controller",
-                "listeners": f"CONTROLLER://127.0.0.1:{port}",
-                "controller.listener.names": "CONTROLLER",
-                "controller.quorum.bootstrap.servers": bootstrap,
-            },
-            port=port,
-            marker=CONTROLLER_MARKER,
-        )
-        for node, port in ports.items()
-    ]
-    broker = BrokerProcess(
-        root / "broker-0",
-        {
-            "node.id": "0",
-            "process.roles": "broker",
-            "controller.quorum.bootstrap.servers": bootstrap,
-            "controller.listener.names": "CONTROLLER",
-        },
-    )
+    bootstrap = bootstrap_servers(ports)
+    controllers = [quorum_controller(root, node, port, bootstrap) for node, port in ports.items()]
+    broker = quorum_broker(root, bootstrap)
     for controller in controllers:
         out = storage(
             "format", "-t", CLUSTER_ID, "-c", str(controller.properties), "--initial-controllers", initial
