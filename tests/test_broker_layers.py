@@ -7,12 +7,7 @@ that points up a layer fails here with the files that make it, before it can gro
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_import_cycles import ROOT, cycles  # scripts/import_cycles.py, loaded once
 
 #: Bottom first; each entry is one layer (a package imports only the ones before it).
 LAYERS = (
@@ -29,19 +24,6 @@ LAYERS = (
     "kcli.server.authorization",
     "kcli.server",
 )
-
-
-def _load_script() -> ModuleType:
-    path = ROOT / "scripts" / "import_cycles.py"
-    spec = importlib.util.spec_from_file_location("kcli_import_cycles_layers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cycles = _load_script()
 
 
 def _broker(package: str) -> bool:
