@@ -9,6 +9,7 @@ import pytest
 from crc32c import crc32c
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
+from kcli.protocol import records as R
 from kcli.protocol.records import (
     BATCH_HEADER_SIZE,
     LOG_OVERHEAD,
@@ -23,7 +24,6 @@ from kcli.protocol.records import (
     parse_header,
     validate_batches,
 )
-from kcli.server.protocol import records as R
 
 ROWS = [
     (b"k0", b"v0" * 40, [], 1_700_000_000_000),
