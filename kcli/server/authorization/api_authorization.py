@@ -84,6 +84,8 @@ class RequestAuthorization(DataPathRules, GroupRules, TransactionRules, AdminRul
             50: self._open,
             51: self._open,
             55: self._open,  # DescribeQuorum: DESCRIBE on the cluster, checked in kcli/server/apis/quorum.py
+            80: self._open,  # AddRaftVoter, RemoveRaftVoter: ALTER on the cluster, checked in
+            81: self._open,  # kcli/server/apis/quorum.py (as KafkaApis)
             24: self._add_partitions_to_txn,
             25: self._add_offsets_to_txn,
             26: self._end_txn,

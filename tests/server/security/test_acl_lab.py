@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -378,3 +379,18 @@ def test_moving_a_replica_between_log_dirs_needs_alter_on_the_cluster(lab: Secur
         assert [(t.topic_name, [int(p.error_code) for p in t.partitions]) for t in answer.results] == [
             ("orders", [int(code)])
         ]
+
+
+def test_changing_the_controller_quorum_needs_alter_on_the_cluster(lab: SecureBroker) -> None:
+    """RemoveRaftVoter (AddRaftVoter shares its check), as KafkaApis: CLUSTER_AUTHORIZATION_FAILED
+    for bob; the super user's request reaches the controller, which here is the broker's own
+    (no KRaft quorum to change: UNSUPPORTED_VERSION)."""
+    body = {"cluster_id": None, "voter_id": 7, "voter_directory_id": uuid.UUID(int=7)}
+    for user, password, code in (
+        ("bob", "bob-secret", ErrorCode.cluster_authorization_failed),
+        ("admin", "admin-secret", ErrorCode.unsupported_version),
+    ):
+        with RawClient(lab.sasl_port) as raw:
+            assert plain_login(raw, user, password).error_code == 0
+            answer = raw.request(81, 0, body)
+        assert int(answer.error_code) == int(code), (user, answer)
