@@ -188,21 +188,7 @@ class Partition:
     async def wait_for_high_watermark(self, offset: int, timeout_s: float) -> bool:
         """acks=all: wait until ``offset`` is below the high watermark; False on timeout or when
         this broker stops leading."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while self.log.high_watermark <= offset:
-            remaining = deadline - loop.time()
-            if remaining <= 0 or not self.is_leader:
-                return False
-            waiter: asyncio.Future[None] = loop.create_future()
-            self.add_waiter(waiter)
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self.remove_waiter(waiter)
-        return True
+        return await self._wait_while(lambda: self.log.high_watermark <= offset, timeout_s)
 
     def low_watermark(self, alive: Callable[[int], bool]) -> int:
         """The smallest log start offset among this leader and its live followers (Kafka's
@@ -218,9 +204,14 @@ class Partition:
     ) -> bool:
         """DeleteRecords: wait until every live replica's log starts at ``offset`` or later; False
         on timeout or when this broker stops leading."""
+        return await self._wait_while(lambda: self.low_watermark(alive) < offset, timeout_s)
+
+    async def _wait_while(self, pending: Callable[[], bool], timeout_s: float) -> bool:
+        """Wait, woken by each append, watermark move or leadership change, until ``pending()`` is
+        false; False on timeout or when this broker stops leading (Kafka's delayed operations)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while self.low_watermark(alive) < offset:
+        while pending():
             remaining = deadline - loop.time()
             if remaining <= 0 or not self.is_leader:
                 return False
